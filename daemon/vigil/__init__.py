@@ -1,0 +1,3 @@
+"""Vigil: a recorder appliance for schools."""
+
+__version__ = "0.1.0"

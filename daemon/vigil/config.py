@@ -1,0 +1,285 @@
+"""The TOML configuration: parsed and validated once, into frozen dataclasses.
+
+Every problem is reported with the file, the key path and what is wrong, all at once, so an
+installer fixes a file in one pass. Secrets (camera passwords) never appear in messages.
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+from vigil.core.errors import ConfigError
+
+ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+DEFAULT_MIN_FREE_BYTES = 1_000_000_000
+DEFAULT_SEGMENT_S = 60.0
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class StorageConfig:
+    path: Path
+    recordings_path: Path
+    max_bytes: int | None = None
+    retain_days: float | None = None
+    min_free_bytes: int = DEFAULT_MIN_FREE_BYTES
+    # Refuse to start unless recordings_path is a mount point (appliances with a recording disk).
+    require_mount: bool = False
+    segment_duration_s: float = DEFAULT_SEGMENT_S
+
+    @property
+    def index_path(self) -> Path:
+        return self.path / "index.sqlite3"
+
+
+@dataclass(frozen=True)
+class BuildingConfig:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class CameraConfig:
+    id: str
+    building: str
+    name: str
+    url: str
+    substream_url: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    transport: str = "tcp"
+    timeout_s: float = 5.0
+    enabled: bool = True
+
+    def __repr__(self) -> str:  # never show the password
+        return f"CameraConfig(id={self.id!r}, url={self.url!r})"
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = "info"
+
+
+@dataclass(frozen=True)
+class Config:
+    source: Path
+    storage: StorageConfig
+    buildings: tuple[BuildingConfig, ...]
+    cameras: tuple[CameraConfig, ...]
+    log: LogConfig
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Strings that must never be logged."""
+        return tuple(c.password for c in self.cameras if c.password)
+
+
+class _Reader:
+    """Walks the parsed TOML, collecting every problem with its key path."""
+
+    def __init__(self, source: Path) -> None:
+        self.source = source
+        self.problems: list[str] = []
+
+    def problem(self, key: str, message: str) -> None:
+        self.problems.append(f"{self.source}: {key}: {message}")
+
+    def table(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> None:
+        for name in data:
+            if name not in allowed:
+                self.problem(f"{key}.{name}" if key else name, "unknown key")
+
+    def get(
+        self,
+        data: Mapping[str, Any],
+        prefix: str,
+        name: str,
+        kind: type[T] | tuple[type, ...],
+        default: T | None = None,
+        *,
+        required: bool = False,
+        check: Callable[[Any], str | None] | None = None,
+    ) -> Any:
+        key = f"{prefix}.{name}" if prefix else name
+        if name not in data:
+            if required:
+                self.problem(key, "missing (required)")
+            return default
+        value = data[name]
+        kinds = kind if isinstance(kind, tuple) else (kind,)
+        # TOML booleans are not numbers here.
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
+            wanted = " or ".join(_TYPE_NAMES.get(k, k.__name__) for k in kinds)
+            self.problem(key, f"expected {wanted}, got {_TYPE_NAMES.get(type(value), type(value).__name__)}")
+            return default
+        if check is not None:
+            message = check(value)
+            if message:
+                self.problem(key, message)
+                return default
+        return value
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", float: "a number", bool: "true/false", list: "a list",
+               dict: "a table"}
+
+
+def _id_check(value: str) -> str | None:
+    if ID_PATTERN.match(value):
+        return None
+    return f"{value!r} is not a valid id (lowercase letters, digits, '-', '_'; at most 63)"
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _not_negative(value: float) -> str | None:
+    return None if value >= 0 else "must not be negative"
+
+
+def _rtsp_url_check(value: str) -> str | None:
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises on a bad port)
+    except ValueError as error:
+        return f"not a valid URL ({error})"
+    if parts.scheme not in ("rtsp", "rtsps"):
+        return "must be an rtsp:// or rtsps:// URL"
+    if parts.username is not None or parts.password is not None or "@" in parts.netloc:
+        return "must not contain credentials; put them in 'username' and 'password'"
+    if not parts.hostname:
+        return "has no host"
+    return None
+
+
+def _level_check(value: str) -> str | None:
+    return None if value in ("debug", "info", "warning", "error") else "must be debug, info, warning or error"
+
+
+def _read_storage(r: _Reader, data: Any) -> StorageConfig:
+    if not isinstance(data, dict):
+        r.problem("storage", "missing [storage] table" if data is None else "expected a table")
+        return StorageConfig(path=Path(), recordings_path=Path())
+    allowed = {"path", "recordings_path", "max_bytes", "retain_days", "min_free_bytes", "require_mount",
+               "segment_duration_s"}
+    r.table(data, "storage", allowed)
+    path = Path(r.get(data, "storage", "path", str, ".", required=True))
+    if not path.is_absolute():
+        path = (r.source.parent / path).resolve()
+    recordings = r.get(data, "storage", "recordings_path", str)
+    recordings_path = path / "recordings" if recordings is None else Path(recordings)
+    if not recordings_path.is_absolute():
+        recordings_path = (r.source.parent / recordings_path).resolve()
+    max_bytes = r.get(data, "storage", "max_bytes", int, check=_positive)
+    retain_days = r.get(data, "storage", "retain_days", (int, float), check=_positive)
+    return StorageConfig(
+        path=path,
+        recordings_path=recordings_path,
+        max_bytes=max_bytes,
+        retain_days=None if retain_days is None else float(retain_days),
+        min_free_bytes=r.get(data, "storage", "min_free_bytes", int, DEFAULT_MIN_FREE_BYTES, check=_not_negative),
+        require_mount=r.get(data, "storage", "require_mount", bool, False),
+        segment_duration_s=float(
+            r.get(data, "storage", "segment_duration_s", (int, float), DEFAULT_SEGMENT_S,
+                  check=lambda v: None if 2 <= v <= 600 else "must be between 2 and 600 seconds")
+        ),
+    )
+
+
+def _read_list(r: _Reader, raw: dict[str, Any], name: str) -> list[tuple[str, dict[str, Any]]]:
+    items = raw.get(name, [])
+    if not isinstance(items, list):
+        r.problem(name, f"expected [[{name}]] tables")
+        return []
+    out = []
+    for i, item in enumerate(items):
+        key = f"{name}[{i}]"
+        if not isinstance(item, dict):
+            r.problem(key, "expected a table")
+            continue
+        out.append((key, item))
+    return out
+
+
+def _read_cameras(r: _Reader, raw: dict[str, Any], building_ids: set[str]) -> tuple[CameraConfig, ...]:
+    allowed = {"id", "building", "name", "url", "substream_url", "username", "password", "transport", "timeout_s",
+               "enabled"}
+    cameras: list[CameraConfig] = []
+    seen: set[str] = set()
+    for key, item in _read_list(r, raw, "cameras"):
+        r.table(item, key, allowed)
+        camera_id = r.get(item, key, "id", str, required=True, check=_id_check)
+        building = r.get(item, key, "building", str, required=True)
+        if building is not None and building not in building_ids:
+            r.problem(f"{key}.building", f"{building!r} is not a building id declared in [[buildings]]")
+        if camera_id is not None:
+            if camera_id in seen:
+                r.problem(f"{key}.id", f"duplicate camera id {camera_id!r}")
+            seen.add(camera_id)
+        username = r.get(item, key, "username", str)
+        password = r.get(item, key, "password", str)
+        if (username is None) != (password is None):
+            r.problem(key, "set both 'username' and 'password', or neither")
+        camera = CameraConfig(
+            id=camera_id or "",
+            building=building or "",
+            name=r.get(item, key, "name", str, camera_id or ""),
+            url=r.get(item, key, "url", str, "", required=True, check=_rtsp_url_check),
+            substream_url=r.get(item, key, "substream_url", str, check=_rtsp_url_check),
+            username=username,
+            password=password,
+            transport=r.get(item, key, "transport", str, "tcp",
+                            check=lambda v: None if v in ("tcp", "udp") else "must be 'tcp' or 'udp'"),
+            timeout_s=float(r.get(item, key, "timeout_s", (int, float), 5.0, check=_positive)),
+            enabled=r.get(item, key, "enabled", bool, True),
+        )
+        cameras.append(camera)
+    return tuple(cameras)
+
+
+def parse_config(text: str, source: Path) -> Config:
+    """Parse and validate TOML text; `source` names the file in messages."""
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    r = _Reader(source)
+    r.table(raw, "", {"storage", "buildings", "cameras", "log"})
+    storage = _read_storage(r, raw.get("storage"))
+    buildings: list[BuildingConfig] = []
+    for key, item in _read_list(r, raw, "buildings"):
+        r.table(item, key, {"id", "name"})
+        building_id = r.get(item, key, "id", str, required=True, check=_id_check)
+        if building_id in {b.id for b in buildings}:
+            r.problem(f"{key}.id", f"duplicate building id {building_id!r}")
+        buildings.append(BuildingConfig(id=building_id or "", name=r.get(item, key, "name", str, building_id or "")))
+    cameras = _read_cameras(r, raw, {b.id for b in buildings})
+    log_raw = raw.get("log", {})
+    level = "info"
+    if isinstance(log_raw, dict):
+        r.table(log_raw, "log", {"level"})
+        level = r.get(log_raw, "log", "level", str, "info", check=_level_check)
+    else:
+        r.problem("log", "expected a table")
+    if r.problems:
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
+    return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
+                  log=LogConfig(level=level))
+
+
+def load_config(path: Path) -> Config:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"{path}: cannot read configuration: {error.strerror}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    return parse_config(text, path)

@@ -1,0 +1,1 @@
+"""Pure decisions: no asyncio, sqlite, av or aiohttp in here. Time is always an argument."""

@@ -1,0 +1,49 @@
+"""The one error hierarchy. Every error the daemon reports to a person derives from VigilError.
+
+`STATUS_BY_ERROR` maps each kind to the HTTP status the API will answer with; the CLI prints the
+message and exits non-zero. Messages are written for the person reading them: what, where, why.
+"""
+
+from __future__ import annotations
+
+
+class VigilError(Exception):
+    """Base class: a failure with a message fit for an operator."""
+
+
+class ConfigError(VigilError):
+    """The configuration file is missing, unreadable or invalid."""
+
+
+class StorageError(VigilError):
+    """The recording storage cannot be used (missing disk, foreign disk, not writable)."""
+
+
+class IndexStateError(VigilError):
+    """The SQLite index is inconsistent or from an unknown schema."""
+
+
+class NotFoundError(VigilError):
+    """A named thing (camera, segment) does not exist."""
+
+
+class BadRequestError(VigilError):
+    """Input from a client or the command line is malformed."""
+
+
+STATUS_BY_ERROR: dict[type[VigilError], int] = {
+    BadRequestError: 400,
+    ConfigError: 400,
+    NotFoundError: 404,
+    StorageError: 503,
+    IndexStateError: 500,
+    VigilError: 500,
+}
+
+
+def http_status(error: VigilError) -> int:
+    """The HTTP status for an error: the entry of its most specific class in STATUS_BY_ERROR."""
+    for cls in type(error).__mro__:
+        if cls in STATUS_BY_ERROR:
+            return STATUS_BY_ERROR[cls]
+    return 500

@@ -1,0 +1,47 @@
+"""Units of time. Media time is integer 90 kHz ticks; wall time is integer nanoseconds since the
+Unix epoch (UTC). The two are never mixed without one of the named conversions below."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+TICKS_PER_SECOND = 90_000
+NS_PER_SECOND = 1_000_000_000
+
+
+def ticks_to_ns(ticks_90k: int) -> int:
+    """A media duration in 90 kHz ticks as nanoseconds (rounded to nearest)."""
+    return (ticks_90k * NS_PER_SECOND + TICKS_PER_SECOND // 2) // TICKS_PER_SECOND
+
+
+def ns_to_ticks(duration_ns: int) -> int:
+    """A duration in nanoseconds as 90 kHz ticks (rounded to nearest)."""
+    return (duration_ns * TICKS_PER_SECOND + NS_PER_SECOND // 2) // NS_PER_SECOND
+
+
+def seconds_to_ticks(seconds: float) -> int:
+    return round(seconds * TICKS_PER_SECOND)
+
+
+def wall_ns_to_iso(wall_ns: int) -> str:
+    """UTC ISO 8601 with millisecond precision, e.g. 2026-11-28T18:00:00.123Z."""
+    moment = dt.datetime.fromtimestamp(wall_ns / NS_PER_SECOND, tz=dt.UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(wall_ns // 1_000_000) % 1000:03d}Z"
+
+
+def parse_time_ns(text: str) -> int:
+    """Parse an ISO 8601 time (naive means UTC) or Unix seconds into wall nanoseconds.
+
+    Raises ValueError with a message naming the text when it is neither."""
+    stripped = text.strip()
+    try:
+        return round(float(stripped) * NS_PER_SECOND)
+    except ValueError:
+        pass
+    try:
+        moment = dt.datetime.fromisoformat(stripped.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is neither ISO 8601 nor Unix seconds") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.UTC)
+    return round(moment.timestamp() * NS_PER_SECOND)
