@@ -1,0 +1,153 @@
+"""Wiring: config -> index, storage, recovery -> per-camera ingest + recorder -> retention, all
+under one asyncio.TaskGroup. SIGTERM/SIGINT finish open segments cleanly and return 0."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from vigil.config import CameraConfig, Config
+from vigil.core.camera_health import Transition
+from vigil.core.rotation import RotationPolicy
+from vigil.core.timebase import seconds_to_ticks
+from vigil.ingest.fanout import Fanout
+from vigil.ingest.rtsp import RtspIngest
+from vigil.record.index import Index
+from vigil.record.recorder import Recorder
+from vigil.record.recovery import recover
+from vigil.record.retention import enforce_retention, policy_of
+from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.threads import run_in_thread
+
+log = logging.getLogger(__name__)
+
+RECORDER_QUEUE_PACKETS = 600  # ~40 s at 15 fps: a slow disk stalls this long before a gap
+RETENTION_INTERVAL_S = 10.0
+STOP_TIMEOUT_S = 20.0
+
+
+@dataclass
+class CameraPipeline:
+    camera: CameraConfig
+    fanout: Fanout
+    ingest: RtspIngest
+    recorder: Recorder
+
+
+def _record_transition(index: Index, camera_id: str) -> Callable[[Transition], None]:
+    def record(t: Transition) -> None:
+        detail = None if t.down_for_ns is None else f"down for {t.down_for_ns / 1e9:.1f} s"
+        index.add_event(camera_id, t.kind, t.wall_ns, t.reason.value if t.reason else None, detail)
+        if t.kind == "camera_up":
+            log.info("camera %s: up%s", camera_id, f" ({detail})" if detail else "")
+
+    return record
+
+
+class Daemon:
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        self.index: Index | None = None
+        self.storage: StorageDir | None = None
+        self.pipelines: list[CameraPipeline] = []
+        self.stopping = asyncio.Event()
+        self._shortfall_warned = False
+
+    def open_storage(self) -> tuple[Index, StorageDir]:
+        """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
+        cfg = self.config.storage
+        index = Index.open(cfg.index_path, time.time_ns())
+        try:
+            with index.transaction() as conn:
+                storage = open_storage_dir(conn, cfg.recordings_path, require_mount=cfg.require_mount)
+            report = recover(index, storage, time.time_ns())
+        except BaseException:
+            index.close()
+            raise
+        if report.recovered_segments or report.orphans_removed or report.dropped_reservations:
+            log.warning("recovered after an unclean stop: %s", report)
+        return index, storage
+
+    def _build(self, index: Index, storage: StorageDir) -> None:
+        policy = RotationPolicy(target_90k=seconds_to_ticks(self.config.storage.segment_duration_s))
+        for camera in self.config.cameras:
+            if not camera.enabled:
+                continue
+            fanout = Fanout()
+            sub = fanout.subscribe(f"{camera.id}/recorder", RECORDER_QUEUE_PACKETS)
+            ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(index, camera.id))
+            recorder = Recorder(camera.id, "main", sub, index, storage, policy)
+            self.pipelines.append(CameraPipeline(camera, fanout, ingest, recorder))
+
+    async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        index, storage = await asyncio.to_thread(self.open_storage)
+        self.index, self.storage = index, storage
+        self._build(index, storage)
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.stopping.set)
+        try:
+            async with asyncio.TaskGroup() as tg:
+                for p in self.pipelines:
+                    tg.create_task(run_in_thread(f"rec-{p.camera.id}", p.recorder.run))
+                    tg.create_task(run_in_thread(f"rtsp-{p.camera.id}", p.ingest.run))
+                tg.create_task(self._retention_loop())
+                tg.create_task(self._stop_when_asked())
+                log.info("recording %d cameras into %s", len(self.pipelines), storage.path)
+                if on_ready is not None:
+                    on_ready()
+        except* _StopRequestedError:
+            pass
+        finally:
+            # Also on a failure: let recorders close their segments before the index closes.
+            self._stop_pipelines()
+            await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                loop.remove_signal_handler(sig)
+            index.close()
+
+    async def _stop_when_asked(self) -> None:
+        await self.stopping.wait()
+        log.info("stopping: finishing open segments")
+        self._stop_pipelines()
+        await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
+        raise _StopRequestedError
+
+    def _wait_recorders(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        for p in self.pipelines:
+            if not p.recorder.finished.wait(max(0.0, deadline - time.monotonic())):
+                log.error("recorder %s did not finish its segment in time", p.recorder.name)
+
+    def _stop_pipelines(self) -> None:
+        for p in self.pipelines:
+            p.ingest.stop()
+            p.fanout.close()  # recorders drain what they have, close their segment and return
+
+    async def _retention_loop(self) -> None:
+        assert self.index is not None and self.storage is not None
+        index, storage = self.index, self.storage
+        policy = policy_of(self.config.storage)
+        last_bytes = 0
+        while True:
+            written = sum(p.recorder.bytes_written for p in self.pipelines)
+            # Room for three intervals at the recent rate (the first round assumes 4 Mb/s per camera).
+            rate = written - last_bytes if last_bytes else len(self.pipelines) * 500_000 * RETENTION_INTERVAL_S
+            last_bytes = written
+            result = await asyncio.to_thread(enforce_retention, index, storage, policy, int(rate * 3), time.time_ns())
+            if result.plan.shortfall_bytes and not self._shortfall_warned:
+                self._shortfall_warned = True
+                log.warning("retention: evidence holds keep %d bytes; %d bytes could not be freed",
+                            result.plan.held_bytes, result.plan.shortfall_bytes)
+            elif not result.plan.shortfall_bytes and self._shortfall_warned:
+                self._shortfall_warned = False
+                log.info("retention: storage budget met again")
+            await asyncio.sleep(RETENTION_INTERVAL_S)
+
+
+class _StopRequestedError(Exception):
+    """Unwinds the TaskGroup once the pipelines were asked to stop."""

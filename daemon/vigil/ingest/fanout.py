@@ -1,0 +1,135 @@
+"""Fan-out of one camera session's items to its consumers, each through a bounded queue.
+
+Drop policy: the camera session never waits for a consumer. When a consumer's queue holds
+`max_packets` packets, further packets for it are dropped until a keyframe arrives and its
+queue has room again; it then receives `PacketsDropped(count)` followed by that keyframe, so it
+never sees a broken GOP. Session start/end markers are never dropped (there are few of them).
+A late subscriber first receives the current session's `SessionStarted`, then packets from the
+next keyframe on.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+
+from vigil.core.media import EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
+
+
+class Subscription:
+    """One consumer's queue; `get` is called from the consumer's thread."""
+
+    def __init__(self, name: str, max_packets: int) -> None:
+        if max_packets < 1:
+            raise ValueError("max_packets must be >= 1")
+        self.name = name
+        self.max_packets = max_packets
+        self._items: deque[StreamItem] = deque()
+        self._packets = 0
+        self._cond = threading.Condition()
+        self._closed = False
+        # Until the first keyframe a new subscriber skips packets (without counting them).
+        self._awaiting_keyframe = True
+        self._dropping = 0
+        self.dropped_total = 0
+
+    def offer(self, item: StreamItem) -> None:
+        with self._cond:
+            if self._closed:
+                return
+            if isinstance(item, EncodedPacket):
+                if not self._accept_packet(item):
+                    return
+                self._packets += 1
+            elif isinstance(item, SessionStarted | SessionEnded):
+                self._awaiting_keyframe = True
+                if self._dropping:
+                    self._items.append(PacketsDropped(self._dropping))
+                    self._dropping = 0
+            self._items.append(item)
+            self._cond.notify()
+
+    def _accept_packet(self, packet: EncodedPacket) -> bool:
+        room = self._packets < self.max_packets
+        if self._dropping:
+            if packet.is_keyframe and room:
+                self._items.append(PacketsDropped(self._dropping))
+                self._dropping = 0
+                return True
+            self._dropping += 1
+            self.dropped_total += 1
+            return False
+        if self._awaiting_keyframe:
+            if not packet.is_keyframe:
+                return False
+            self._awaiting_keyframe = False
+        if not room:
+            self._dropping = 1
+            self.dropped_total += 1
+            return False
+        return True
+
+    def get(self, timeout_s: float | None = None) -> StreamItem | None:
+        """The next item; None on timeout, or when closed and drained."""
+        with self._cond:
+            if not self._items and not self._closed:
+                self._cond.wait(timeout_s)
+            if not self._items:
+                return None
+            item = self._items.popleft()
+            if isinstance(item, EncodedPacket):
+                self._packets -= 1
+            return item
+
+    @property
+    def closed(self) -> bool:
+        with self._cond:
+            return self._closed and not self._items
+
+    def close(self) -> None:
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
+
+    def __len__(self) -> int:
+        with self._cond:
+            return self._packets
+
+
+class Fanout:
+    """Publishes a camera session's items to every subscription (called from the ingest thread)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._subs: list[Subscription] = []
+        self._current: SessionStarted | None = None
+
+    def subscribe(self, name: str, max_packets: int) -> Subscription:
+        sub = Subscription(name, max_packets)
+        with self._lock:
+            if self._current is not None:
+                sub.offer(self._current)
+            self._subs.append(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        with self._lock:
+            if sub in self._subs:
+                self._subs.remove(sub)
+        sub.close()
+
+    def publish(self, item: StreamItem) -> None:
+        with self._lock:
+            if isinstance(item, SessionStarted):
+                self._current = item
+            elif isinstance(item, SessionEnded):
+                self._current = None
+            subs = tuple(self._subs)
+        for sub in subs:
+            sub.offer(item)
+
+    def close(self) -> None:
+        with self._lock:
+            subs, self._subs = tuple(self._subs), []
+        for sub in subs:
+            sub.close()

@@ -1,0 +1,156 @@
+"""One RTSP session per camera stream, demux only, with reconnect and backoff.
+
+Runs on its own thread (PyAV blocks). Publishes SessionStarted, normalized EncodedPackets and
+SessionEnded to the camera's Fanout; records up/down transitions as events."""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+import time
+from collections.abc import Callable
+from urllib.parse import quote, urlsplit, urlunsplit
+
+import av
+
+from vigil.config import CameraConfig
+from vigil.core.backoff import BackoffPolicy
+from vigil.core.camera_health import CameraHealth, Transition
+from vigil.core.failure import classify_failure
+from vigil.core.h26x import iter_nal_units, nal_type
+from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
+from vigil.core.media_clock import MediaClock
+from vigil.ingest.fanout import Fanout
+from vigil.logs import redact
+
+log = logging.getLogger(__name__)
+
+_CODECS = {"h264": Codec.H264, "hevc": Codec.H265}
+_IDR_TYPES = {Codec.H264: frozenset({5}), Codec.H265: frozenset(range(16, 22))}
+
+
+class UnsupportedStreamError(Exception):
+    """The camera answered, but with a stream we cannot record as-is."""
+
+
+def url_with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """The URL handed to the demuxer: credentials percent-encoded into it. Never log it."""
+    if username is None:
+        return url
+    parts = urlsplit(url)
+    auth = f"{quote(username, safe='')}:{quote(password or '', safe='')}"
+    return urlunsplit(parts._replace(netloc=f"{auth}@{parts.netloc}"))
+
+
+def contains_idr(codec: Codec, data: bytes) -> bool:
+    return any(nal_type(codec, nal) in _IDR_TYPES[codec] for nal in iter_nal_units(data))
+
+
+class RtspIngest:
+    """The reconnecting session loop of one camera stream."""
+
+    def __init__(
+        self,
+        camera: CameraConfig,
+        url: str,
+        stream: str,
+        fanout: Fanout,
+        on_transition: Callable[[Transition], None],
+        backoff: BackoffPolicy | None = None,
+    ) -> None:
+        self.camera = camera
+        self.url = url
+        self.stream = stream
+        self.fanout = fanout
+        self.on_transition = on_transition
+        self.backoff = backoff or BackoffPolicy()
+        self.health = CameraHealth()
+        self.stop_event = threading.Event()
+        self.packets_received = 0
+        self.last_packet_wall_ns: int | None = None
+        self._audio_noted = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.camera.id}/{self.stream}"
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        """Thread body: connect, demux, reconnect, until stop()."""
+        attempt = 0
+        while not self.stop_event.is_set():
+            started = time.monotonic()
+            reason = self._session_once()
+            if self.stop_event.is_set():
+                break
+            transition = self.health.failed(reason, time.time_ns())
+            if transition is not None:
+                self.on_transition(transition)
+            attempt = self.backoff.next_attempt(attempt, time.monotonic() - started)
+            self.stop_event.wait(self.backoff.delay_s(attempt, random.random()))
+
+    def _session_once(self) -> DownReason:
+        secrets = (self.camera.password or "",)
+        options = {
+            "rtsp_transport": self.camera.transport,
+            "timeout": str(int(self.camera.timeout_s * 1_000_000)),
+            "analyzeduration": "0",
+            "probesize": "32",
+            "fflags": "nobuffer",
+        }
+        started_session = False
+        try:
+            source = url_with_credentials(self.url, self.camera.username, self.camera.password)
+            with av.open(source, options=options, timeout=self.camera.timeout_s) as container:
+                video = self._pick_stream(container)
+                codec = _CODECS[video.codec_context.name]
+                ctx = video.codec_context
+                info = StreamInfo(codec, ctx.width or 0, ctx.height or 0, bytes(ctx.extradata or b""))
+                clock = MediaClock()
+                for packet in container.demux(video):
+                    if self.stop_event.is_set():
+                        break
+                    if packet.size == 0:
+                        continue
+                    now_wall = time.time_ns()
+                    if not started_session:
+                        started_session = True
+                        self.on_transition(self.health.connected(now_wall))
+                        self.fanout.publish(SessionStarted(info, now_wall))
+                    data = bytes(packet)
+                    stamped = clock.stamp(packet.dts, packet.pts, time.monotonic_ns())
+                    keyframe = packet.is_keyframe or contains_idr(codec, data)
+                    self.fanout.publish(EncodedPacket(data, stamped.dts_90k, stamped.pts_90k, keyframe, now_wall))
+                    self.packets_received += 1
+                    self.last_packet_wall_ns = now_wall
+            reason = DownReason.SHUTDOWN if self.stop_event.is_set() else DownReason.ENDED
+            if not self.stop_event.is_set():
+                log.warning("camera %s: stream ended", self.name)
+        except UnsupportedStreamError as error:
+            reason = DownReason.BAD_STREAM
+            self._log_failure(reason, str(error))
+        except (av.FFmpegError, OSError) as error:
+            errno = getattr(error, "errno", None)
+            reason = classify_failure(errno, type(error).__name__, redact(str(error), secrets))
+            self._log_failure(reason, redact(str(error), secrets))
+        if started_session:
+            self.fanout.publish(SessionEnded(reason, time.time_ns()))
+        return reason
+
+    def _log_failure(self, reason: DownReason, message: str) -> None:
+        if self.health.reason is not reason:  # warn once per outage and reason
+            log.warning("camera %s: %s (%s)", self.name, reason.value, message)
+
+    def _pick_stream(self, container: av.container.InputContainer) -> av.VideoStream:
+        if not container.streams.video:
+            raise UnsupportedStreamError("no video stream offered")
+        video = container.streams.video[0]
+        if video.codec_context.name not in _CODECS:
+            raise UnsupportedStreamError(f"video codec {video.codec_context.name} is not H.264/H.265")
+        if container.streams.audio and not self._audio_noted:
+            self._audio_noted = True
+            log.info("camera %s: has an audio track; audio is not recorded (see design/storage.md)", self.name)
+        return video

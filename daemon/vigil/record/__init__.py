@@ -1,0 +1,1 @@
+"""Recording: segment files, their SQLite index, crash recovery and retention (the I/O shells)."""

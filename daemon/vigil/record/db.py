@@ -1,0 +1,133 @@
+"""Opening the SQLite index and bringing its schema up to date with numbered migrations.
+
+This package is the only one that opens SQLite. One connection writes (WAL mode); readers
+open their own connections."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+from vigil.core.errors import IndexStateError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: recordings, runs, events, garbage, evidence holds.
+    """
+    CREATE TABLE meta (
+        db_uuid TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL
+    );
+    CREATE TABLE storage_dir (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        dir_uuid TEXT NOT NULL
+    );
+    -- One run per continuous camera session: segments of a run are contiguous in media time.
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        start_wall_ns INTEGER NOT NULL,
+        codec TEXT NOT NULL,
+        end_wall_ns INTEGER,
+        end_reason TEXT
+    );
+    -- state 'open': a write-ahead reservation made before the file is created;
+    -- state 'complete': the file is fsynced (file and dir) and every column is final.
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        seq INTEGER NOT NULL,
+        dir_id INTEGER NOT NULL REFERENCES storage_dir(id),
+        path TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL CHECK (state IN ('open', 'complete')),
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER,
+        media_start_90k INTEGER NOT NULL,
+        media_duration_90k INTEGER,
+        frame_count INTEGER,
+        keyframe_count INTEGER,
+        size_bytes INTEGER,
+        sha256 TEXT,
+        codec TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        cut_reason TEXT,
+        recovered INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (run_id, seq)
+    );
+    CREATE INDEX segments_camera_time ON segments (camera_id, start_wall_ns);
+    CREATE INDEX segments_time ON segments (start_wall_ns);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT,
+        kind TEXT NOT NULL,
+        wall_ns INTEGER NOT NULL,
+        reason TEXT,
+        detail TEXT
+    );
+    CREATE INDEX events_camera_time ON events (camera_id, wall_ns);
+    -- Files whose index rows are gone but which may still exist on disk.
+    CREATE TABLE garbage (
+        id INTEGER PRIMARY KEY,
+        dir_id INTEGER NOT NULL REFERENCES storage_dir(id),
+        path TEXT NOT NULL,
+        queued_wall_ns INTEGER NOT NULL
+    );
+    CREATE TABLE evidence_holds (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT,
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL,
+        until_wall_ns INTEGER,
+        released_wall_ns INTEGER
+    );
+    """,
+)
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the settings every user of the index needs."""
+    if readonly:
+        if not path.exists():
+            raise IndexStateError(f"{path}: no index here (has `vigil run` been started with this config?)")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts;
+        # startup recovery re-indexes any fsynced segment whose row was lost.
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, now_wall_ns: int) -> int:
+    """Apply pending migrations; returns the schema version. Creates the meta row on a new index."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise IndexStateError(
+            f"index schema version {version} is newer than this vigil understands ({len(MIGRATIONS)})"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            if number == 0:
+                conn.execute("INSERT INTO meta (db_uuid, created_wall_ns) VALUES (?, ?)",
+                             (str(uuid.uuid4()), now_wall_ns))
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

@@ -1,0 +1,262 @@
+"""The SQLite index of runs, segments, camera events, garbage and evidence holds.
+
+One `Index` holds the single writing connection; every write goes through its lock, so recorder
+threads, ingest threads and the event loop can share it without a second writer."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.core.retention import Hold, SegmentUsage
+from vigil.record.db import connect, migrate
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    id: int
+    camera_id: str
+    stream: str
+    run_id: int
+    seq: int
+    dir_id: int
+    path: str
+    state: str
+    start_wall_ns: int
+    end_wall_ns: int | None
+    media_start_90k: int
+    media_duration_90k: int | None
+    frame_count: int | None
+    keyframe_count: int | None
+    size_bytes: int | None
+    sha256: str | None
+    codec: str
+    width: int
+    height: int
+    cut_reason: str | None
+    recovered: bool
+
+
+@dataclass(frozen=True)
+class NewSegment:
+    camera_id: str
+    stream: str
+    run_id: int
+    seq: int
+    dir_id: int
+    path: str
+    start_wall_ns: int
+    media_start_90k: int
+    codec: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class FinishedSegment:
+    end_wall_ns: int
+    media_duration_90k: int
+    frame_count: int
+    keyframe_count: int
+    size_bytes: int
+    sha256: str
+    cut_reason: str
+    recovered: bool = False
+
+
+@dataclass(frozen=True)
+class EventRow:
+    id: int
+    camera_id: str | None
+    kind: str
+    wall_ns: int
+    reason: str | None
+    detail: str | None
+
+
+@dataclass(frozen=True)
+class GarbageRow:
+    id: int
+    dir_id: int
+    path: str
+
+
+def _segment(row: sqlite3.Row) -> SegmentRow:
+    values = dict(row)
+    values["recovered"] = bool(values["recovered"])
+    return SegmentRow(**values)
+
+
+class Index:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._lock = threading.Lock()
+
+    @classmethod
+    def open(cls, path: Path, now_wall_ns: int) -> Index:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path)
+        migrate(conn, now_wall_ns)
+        return cls(conn)
+
+    @classmethod
+    def open_readonly(cls, path: Path) -> Index:
+        return cls(connect(path, readonly=True))
+
+    def close(self) -> None:
+        with self._lock:
+            self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        with self._lock:
+            self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            self.conn.execute("COMMIT")
+
+    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+        with self._lock:
+            return list(self.conn.execute(sql, params).fetchall())
+
+    # --- runs and segments -------------------------------------------------------------------
+
+    def start_run(self, camera_id: str, stream: str, start_wall_ns: int, codec: str) -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO runs (camera_id, stream, start_wall_ns, codec) VALUES (?, ?, ?, ?)",
+                (camera_id, stream, start_wall_ns, codec),
+            )
+            return int(cur.lastrowid or 0)
+
+    def end_run(self, run_id: int, end_wall_ns: int, reason: str) -> None:
+        with self.transaction() as c:
+            c.execute("UPDATE runs SET end_wall_ns = ?, end_reason = ? WHERE id = ? AND end_wall_ns IS NULL",
+                      (end_wall_ns, reason, run_id))
+
+    def open_segment(self, new: NewSegment) -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO segments (camera_id, stream, run_id, seq, dir_id, path, state, start_wall_ns,"
+                " media_start_90k, codec, width, height) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+                (new.camera_id, new.stream, new.run_id, new.seq, new.dir_id, new.path, new.start_wall_ns,
+                 new.media_start_90k, new.codec, new.width, new.height),
+            )
+            return int(cur.lastrowid or 0)
+
+    def complete_segment(self, segment_id: int, done: FinishedSegment) -> None:
+        with self.transaction() as c:
+            c.execute(
+                "UPDATE segments SET state = 'complete', end_wall_ns = ?, media_duration_90k = ?, frame_count = ?,"
+                " keyframe_count = ?, size_bytes = ?, sha256 = ?, cut_reason = ?, recovered = ? WHERE id = ?",
+                (done.end_wall_ns, done.media_duration_90k, done.frame_count, done.keyframe_count, done.size_bytes,
+                 done.sha256, done.cut_reason, int(done.recovered), segment_id),
+            )
+
+    def discard_segment(self, segment_id: int) -> None:
+        """Remove the reservation of a segment that got no complete fragment (its file is gone)."""
+        with self.transaction() as c:
+            c.execute("DELETE FROM segments WHERE id = ? AND state = 'open'", (segment_id,))
+
+    def segments(
+        self,
+        camera_id: str | None = None,
+        start_wall_ns: int | None = None,
+        end_wall_ns: int | None = None,
+        *,
+        state: str | None = "complete",
+    ) -> list[SegmentRow]:
+        """Segments overlapping [start, end), oldest first."""
+        clauses: list[str] = []
+        params: list[object] = []
+        if camera_id is not None:
+            clauses.append("camera_id = ?")
+            params.append(camera_id)
+        if state is not None:
+            clauses.append("state = ?")
+            params.append(state)
+        if end_wall_ns is not None:
+            clauses.append("start_wall_ns < ?")
+            params.append(end_wall_ns)
+        if start_wall_ns is not None:
+            clauses.append("COALESCE(end_wall_ns, start_wall_ns) > ?")
+            params.append(start_wall_ns)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT * FROM segments {where} ORDER BY start_wall_ns, id", params)  # noqa: S608
+        return [_segment(r) for r in rows]
+
+    def segment_paths(self, dir_id: int) -> set[str]:
+        return {str(r[0]) for r in self._query("SELECT path FROM segments WHERE dir_id = ?", (dir_id,))}
+
+    # --- events ------------------------------------------------------------------------------
+
+    def add_event(self, camera_id: str | None, kind: str, wall_ns: int, reason: str | None = None,
+                  detail: str | None = None) -> int:
+        with self.transaction() as c:
+            cur = c.execute("INSERT INTO events (camera_id, kind, wall_ns, reason, detail) VALUES (?, ?, ?, ?, ?)",
+                            (camera_id, kind, wall_ns, reason, detail))
+            return int(cur.lastrowid or 0)
+
+    def events(self, camera_id: str | None = None, kind: str | None = None) -> list[EventRow]:
+        clauses: list[str] = []
+        params: list[object] = []
+        if camera_id is not None:
+            clauses.append("camera_id = ?")
+            params.append(camera_id)
+        if kind is not None:
+            clauses.append("kind = ?")
+            params.append(kind)
+        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        rows = self._query(f"SELECT * FROM events {where} ORDER BY wall_ns, id", params)  # noqa: S608
+        return [EventRow(**dict(r)) for r in rows]
+
+    # --- retention and garbage ---------------------------------------------------------------
+
+    def usage(self) -> list[SegmentUsage]:
+        rows = self._query("SELECT id, camera_id, start_wall_ns, end_wall_ns, size_bytes FROM segments"
+                           " WHERE state = 'complete'")
+        return [SegmentUsage(**dict(r)) for r in rows]
+
+    def holds(self) -> list[Hold]:
+        rows = self._query("SELECT camera_id, start_wall_ns, end_wall_ns, until_wall_ns FROM evidence_holds"
+                           " WHERE released_wall_ns IS NULL")
+        return [Hold(**dict(r)) for r in rows]
+
+    def add_hold(self, camera_id: str | None, start_wall_ns: int, end_wall_ns: int, reason: str, created_by: str,
+                 now_wall_ns: int, until_wall_ns: int | None = None) -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO evidence_holds (camera_id, start_wall_ns, end_wall_ns, reason, created_by,"
+                " created_wall_ns, until_wall_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (camera_id, start_wall_ns, end_wall_ns, reason, created_by, now_wall_ns, until_wall_ns),
+            )
+            return int(cur.lastrowid or 0)
+
+    def move_to_garbage(self, segment_ids: Sequence[int], now_wall_ns: int) -> int:
+        """Delete complete segments' rows, queueing their files for unlinking; one transaction."""
+        moved = 0
+        with self.transaction() as c:
+            for segment_id in segment_ids:
+                row = c.execute("SELECT dir_id, path FROM segments WHERE id = ? AND state = 'complete'",
+                                (segment_id,)).fetchone()
+                if row is None:
+                    continue
+                c.execute("INSERT INTO garbage (dir_id, path, queued_wall_ns) VALUES (?, ?, ?)",
+                          (row["dir_id"], row["path"], now_wall_ns))
+                c.execute("DELETE FROM segments WHERE id = ?", (segment_id,))
+                moved += 1
+        return moved
+
+    def garbage(self) -> list[GarbageRow]:
+        return [GarbageRow(**dict(r)) for r in self._query("SELECT id, dir_id, path FROM garbage ORDER BY id")]
+
+    def forget_garbage(self, garbage_ids: Sequence[int]) -> None:
+        with self.transaction() as c:
+            c.executemany("DELETE FROM garbage WHERE id = ?", [(g,) for g in garbage_ids])

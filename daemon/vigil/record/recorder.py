@@ -1,0 +1,259 @@
+"""The recorder of one camera stream: fan-out items in, durable indexed segments out.
+
+Runs on its own thread. Order of durability for each segment (see design/storage.md):
+reserve an 'open' row -> write the file -> fsync file, fsync dir -> mark the row complete
+with size, SHA-256 and durations."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.core.h26x import parameter_sets
+from vigil.core.media import (
+    Codec,
+    DownReason,
+    EncodedPacket,
+    PacketsDropped,
+    SessionEnded,
+    SessionStarted,
+    StreamInfo,
+)
+from vigil.core.rotation import CutReason, RotationPolicy
+from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
+from vigil.core.wallclock import segment_start_wall_ns
+from vigil.ingest.fanout import Subscription
+from vigil.record.index import FinishedSegment, Index, NewSegment
+from vigil.record.probe import probe_dimensions
+from vigil.record.storage import StorageDir, fsync_dir
+from vigil.record.writer import SegmentWriter, hash_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class _Open:
+    """The segment being written."""
+
+    id: int
+    path: Path
+    writer: SegmentWriter
+    start_90k: int
+    start_wall_ns: int
+    target_90k: int
+
+
+@dataclass
+class _Run:
+    id: int
+    codec: Codec
+    seq: int = 0
+    last_end_wall_ns: int | None = None
+
+
+def segment_relpath(camera_id: str, stream: str, start_wall_ns: int, run_id: int, seq: int) -> str:
+    day = wall_ns_to_iso(start_wall_ns)[:10]
+    return f"{camera_id}/{stream}/{day}/{run_id:06d}-{seq:05d}.mp4"
+
+
+class Recorder:
+    def __init__(
+        self,
+        camera_id: str,
+        stream: str,
+        subscription: Subscription,
+        index: Index,
+        storage: StorageDir,
+        policy: RotationPolicy,
+        wall_clock_ns: Callable[[], int] = time.time_ns,
+    ) -> None:
+        self.camera_id = camera_id
+        self.stream = stream
+        self.sub = subscription
+        self.index = index
+        self.storage = storage
+        self.policy = policy
+        self.wall_clock_ns = wall_clock_ns
+        self.bytes_written = 0
+        self.segments_written = 0
+        self.heartbeat_monotonic = time.monotonic()
+        self.finished = threading.Event()
+        self._info: StreamInfo | None = None
+        self._extradata = b""
+        self._dimensions = (0, 0)
+        self._run: _Run | None = None
+        self._open: _Open | None = None
+        self._pending: EncodedPacket | None = None
+        self._frame_90k = 6000
+        # Set when parameter sets changed: the next segment re-reads width and height.
+        self._dimensions_stale = False
+        self._warned_no_parameter_sets = False
+
+    @property
+    def name(self) -> str:
+        return f"{self.camera_id}/{self.stream}"
+
+    def run(self) -> None:
+        """Thread body: until the subscription is closed and drained."""
+        try:
+            while True:
+                item = self.sub.get(timeout_s=1.0)
+                self.heartbeat_monotonic = time.monotonic()
+                if item is None:
+                    if self.sub.closed:
+                        break
+                    continue
+                if isinstance(item, EncodedPacket):
+                    self._on_packet(item)
+                elif isinstance(item, SessionStarted):
+                    self._end_run(DownReason.ENDED)
+                    self._info = item.info
+                    self._extradata = item.info.extradata
+                    self._dimensions = (item.info.width, item.info.height)
+                elif isinstance(item, SessionEnded):
+                    self._end_run(item.reason)
+                elif isinstance(item, PacketsDropped):
+                    log.warning("recorder %s fell behind: %d packets dropped, starting a new run", self.name,
+                                item.count)
+                    self.index.add_event(self.camera_id, "gap", self.wall_clock_ns(), DownReason.OVERFLOW.value,
+                                         f"{item.count} packets dropped")
+                    self._end_run(DownReason.OVERFLOW)
+        finally:
+            try:
+                self._end_run(DownReason.SHUTDOWN)
+            finally:
+                self.finished.set()
+
+    def _on_packet(self, packet: EncodedPacket) -> None:
+        info = self._info
+        if info is None:
+            return
+        if self._open is None:
+            if not packet.is_keyframe:
+                return
+            self._begin_run(info.codec, packet)
+            if self._open is None:
+                return
+        assert self._open is not None and self._run is not None
+        changed = False
+        if packet.is_keyframe:
+            in_band = parameter_sets(info.codec, packet.data)
+            changed = bool(in_band) and in_band != self._extradata
+            if changed:
+                self._extradata = in_band
+        cut = self.policy.cut_before(
+            segment_target_90k=self._open.target_90k,
+            segment_start_90k=self._open.start_90k,
+            dts_90k=packet.dts_90k,
+            is_keyframe=packet.is_keyframe,
+            parameters_changed=changed,
+        )
+        if cut is not None:
+            self._finish_segment(packet.dts_90k, cut)
+            self._open_segment(packet)
+        self._write_pending(packet.dts_90k)
+        self._pending = packet
+
+    def _begin_run(self, codec: Codec, keyframe: EncodedPacket) -> None:
+        in_band = parameter_sets(codec, keyframe.data)
+        if in_band:
+            self._extradata = in_band
+        if not self._extradata:
+            if not self._warned_no_parameter_sets:
+                self._warned_no_parameter_sets = True
+                log.warning("recorder %s: keyframe without SPS/PPS and none in the SDP; waiting for them", self.name)
+            return
+        run_id = self.index.start_run(self.camera_id, self.stream, keyframe.received_wall_ns, codec.value)
+        self._run = _Run(run_id, codec)
+        log.info("recorder %s: run %d started", self.name, run_id)
+        self._open_segment(keyframe)
+
+    def _open_segment(self, keyframe: EncodedPacket) -> None:
+        run = self._run
+        assert run is not None
+        if 0 in self._dimensions or self._dimensions_stale:
+            self._dimensions = probe_dimensions(run.codec, self._extradata, keyframe.data) or self._dimensions
+            self._dimensions_stale = False
+        start_wall, reanchored = segment_start_wall_ns(run.last_end_wall_ns, keyframe.received_wall_ns)
+        if reanchored:
+            log.info("recorder %s: camera clock drifted; re-anchored to arrival time", self.name)
+        rel = segment_relpath(self.camera_id, self.stream, start_wall, run.id, run.seq)
+        segment_id = self.index.open_segment(NewSegment(
+            camera_id=self.camera_id, stream=self.stream, run_id=run.id, seq=run.seq, dir_id=self.storage.id,
+            path=rel, start_wall_ns=start_wall, media_start_90k=keyframe.dts_90k, codec=run.codec.value,
+            width=self._dimensions[0], height=self._dimensions[1],
+        ))
+        path = self.storage.path / rel
+        _make_dirs_durably(path.parent, self.storage.path)
+        writer = SegmentWriter(path, run.codec, self._dimensions[0], self._dimensions[1], self._extradata)
+        target = self.policy.first_target_90k(self.camera_id) if run.seq == 0 else self.policy.target_90k
+        self._open = _Open(segment_id, path, writer, keyframe.dts_90k, start_wall, target)
+        run.seq += 1
+
+    def _write_pending(self, next_dts_90k: int) -> None:
+        pending, seg = self._pending, self._open
+        if pending is None or seg is None:
+            return
+        duration = next_dts_90k - pending.dts_90k
+        if duration > 0:
+            self._frame_90k = duration
+        seg.writer.write(
+            pending.data,
+            pending.pts_90k - seg.start_90k,
+            pending.dts_90k - seg.start_90k,
+            max(duration, 1),
+            pending.is_keyframe,
+        )
+        self._pending = None
+
+    def _finish_segment(self, end_90k: int | None, reason: CutReason | DownReason) -> None:
+        """Close the open segment at `end_90k` (None: one frame after the last one)."""
+        seg, run = self._open, self._run
+        if seg is None or run is None:
+            return
+        if self._pending is not None:
+            self._write_pending(end_90k if end_90k is not None else self._pending.dts_90k + self._frame_90k)
+        if reason is CutReason.PARAMETERS_CHANGED:
+            self._dimensions_stale = True
+        self._open = None
+        seg.writer.close()
+        fsync_dir(seg.path.parent)
+        if seg.writer.frame_count == 0:
+            seg.path.unlink(missing_ok=True)
+            self.index.discard_segment(seg.id)
+            return
+        size, sha = hash_file(seg.path)
+        end_wall = seg.start_wall_ns + ticks_to_ns(seg.writer.duration_90k)
+        self.index.complete_segment(seg.id, FinishedSegment(
+            end_wall_ns=end_wall, media_duration_90k=seg.writer.duration_90k, frame_count=seg.writer.frame_count,
+            keyframe_count=seg.writer.keyframe_count, size_bytes=size, sha256=sha, cut_reason=reason.value,
+        ))
+        run.last_end_wall_ns = end_wall
+        self.bytes_written += size
+        self.segments_written += 1
+
+    def _end_run(self, reason: DownReason) -> None:
+        run = self._run
+        if run is None:
+            return
+        self._finish_segment(None, reason)
+        self._pending = None
+        self._run = None
+        self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), reason.value)
+        log.info("recorder %s: run %d ended (%s)", self.name, run.id, reason.value)
+
+
+def _make_dirs_durably(directory: Path, root: Path) -> None:
+    """mkdir -p, fsyncing each parent whose entry list changed, so new dirs survive power loss."""
+    missing = []
+    d = directory
+    while not d.exists() and d != root:
+        missing.append(d)
+        d = d.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        fsync_dir(new.parent)

@@ -1,0 +1,104 @@
+"""Startup recovery and garbage collection: make the index and the recordings agree again.
+
+- Finish deletes that a crash interrupted (the garbage table).
+- For each 'open' reservation: keep the segment's complete fragments (truncate the partial tail),
+  fsync, hash and mark it complete; or drop the reservation if nothing complete was written.
+- Close runs that a crash left open.
+- Remove files that no row knows (created before their reservation committed, or stray).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from vigil.core.timebase import ticks_to_ns
+from vigil.record.fmp4 import Fmp4Error, scan_fmp4
+from vigil.record.index import FinishedSegment, Index
+from vigil.record.storage import META_NAME, StorageDir, fsync_dir, fsync_file
+from vigil.record.writer import hash_file
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class RecoveryReport:
+    recovered_segments: int = 0
+    recovered_frames: int = 0
+    dropped_reservations: int = 0
+    truncated_bytes: int = 0
+    orphans_removed: list[str] = field(default_factory=list)
+    garbage_collected: int = 0
+    runs_closed: int = 0
+
+
+def collect_garbage(index: Index, storage: StorageDir) -> int:
+    """Unlink every queued file, fsync the directories, then forget the queue entries."""
+    rows = [g for g in index.garbage() if g.dir_id == storage.id]
+    dirs: set[Path] = set()
+    for row in rows:
+        path = storage.path / row.path
+        path.unlink(missing_ok=True)
+        dirs.add(path.parent)
+    for d in dirs:
+        if d.exists():
+            fsync_dir(d)
+    index.forget_garbage([g.id for g in rows])
+    return len(rows)
+
+
+def recover(index: Index, storage: StorageDir, now_wall_ns: int) -> RecoveryReport:
+    report = RecoveryReport(garbage_collected=collect_garbage(index, storage))
+    for seg in index.segments(state="open"):
+        if seg.dir_id != storage.id:
+            continue
+        path = storage.path / seg.path
+        try:
+            with path.open("rb") as f:
+                scan = scan_fmp4(f)
+        except (FileNotFoundError, Fmp4Error) as error:
+            log.info("recovery: segment %s has nothing complete (%s); dropping its reservation", seg.path, error)
+            path.unlink(missing_ok=True)
+            index.discard_segment(seg.id)
+            report.dropped_reservations += 1
+            continue
+        if not scan.fragments:
+            path.unlink(missing_ok=True)
+            index.discard_segment(seg.id)
+            report.dropped_reservations += 1
+            continue
+        if scan.complete_end < scan.file_size_bytes:
+            os.truncate(path, scan.complete_end)
+            report.truncated_bytes += scan.file_size_bytes - scan.complete_end
+        fsync_file(path)
+        fsync_dir(path.parent)
+        size, sha = hash_file(path)
+        duration_90k = scan.duration * 90_000 // scan.timescale
+        index.complete_segment(seg.id, FinishedSegment(
+            end_wall_ns=seg.start_wall_ns + ticks_to_ns(duration_90k), media_duration_90k=duration_90k,
+            frame_count=scan.frame_count, keyframe_count=scan.keyframe_count, size_bytes=size, sha256=sha,
+            cut_reason="crash", recovered=True,
+        ))
+        report.recovered_segments += 1
+        report.recovered_frames += scan.frame_count
+        log.warning("recovery: kept %d frames (%.1f s) of interrupted segment %s", scan.frame_count,
+                    duration_90k / 90_000, seg.path)
+    with index.transaction() as c:
+        cur = c.execute(
+            "UPDATE runs SET end_reason = 'crash', end_wall_ns = COALESCE("
+            " (SELECT MAX(end_wall_ns) FROM segments WHERE run_id = runs.id), start_wall_ns)"
+            " WHERE end_wall_ns IS NULL"
+        )
+        report.runs_closed = cur.rowcount
+    known = index.segment_paths(storage.id)
+    for path in sorted(storage.path.rglob("*")):
+        if not path.is_file() or path.name == META_NAME:
+            continue
+        rel = path.relative_to(storage.path).as_posix()
+        if rel not in known:
+            log.warning("recovery: removing %s, which the index does not know", rel)
+            path.unlink()
+            report.orphans_removed.append(rel)
+    return report

@@ -1,0 +1,103 @@
+"""The recordings directory: its meta file, and the durable-write helpers.
+
+A meta file in the recordings directory names the index (db uuid) and the directory (dir uuid)
+it belongs to; the index remembers the same pair. A missing meta file where the index expects
+one means the recording disk is not mounted; a different pair means a foreign disk. Either way
+nothing is written there."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sqlite3
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.core.errors import StorageError
+
+log = logging.getLogger(__name__)
+
+META_NAME = "vigil-meta.json"
+_IGNORABLE = {"lost+found"}
+
+
+@dataclass(frozen=True)
+class StorageDir:
+    id: int
+    path: Path
+    dir_uuid: str
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def fsync_file(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def write_durably(path: Path, data: bytes) -> None:
+    """Replace `path` atomically: temp file, fsync, rename, fsync dir."""
+    tmp = path.with_name(path.name + ".tmp")
+    with tmp.open("wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    tmp.replace(path)
+    fsync_dir(path.parent)
+
+
+def read_meta(recordings: Path) -> dict[str, str] | None:
+    try:
+        raw = json.loads((recordings / META_NAME).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as error:
+        raise StorageError(f"{recordings / META_NAME}: unreadable meta file ({error})") from None
+    if not isinstance(raw, dict) or not isinstance(raw.get("db_uuid"), str) or not isinstance(raw.get("dir_uuid"), str):
+        raise StorageError(f"{recordings / META_NAME}: meta file without db_uuid/dir_uuid")
+    return {"db_uuid": raw["db_uuid"], "dir_uuid": raw["dir_uuid"]}
+
+
+def open_storage_dir(conn: sqlite3.Connection, recordings: Path, *, require_mount: bool) -> StorageDir:
+    """Verify (or, for a new index and an empty directory, initialize) the recordings dir."""
+    db_uuid = str(conn.execute("SELECT db_uuid FROM meta").fetchone()[0])
+    row = conn.execute("SELECT id, dir_uuid FROM storage_dir WHERE path = ?", (str(recordings),)).fetchone()
+    if require_mount and not os.path.ismount(recordings):
+        raise StorageError(
+            f"{recordings}: not a mount point and storage.require_mount is set; is the recording disk attached?"
+        )
+    meta = read_meta(recordings) if recordings.is_dir() else None
+    if row is not None:
+        if meta is None:
+            raise StorageError(
+                f"{recordings}: the recording disk is missing or not mounted (no {META_NAME}); refusing to record"
+            )
+        if meta["db_uuid"] != db_uuid or meta["dir_uuid"] != row["dir_uuid"]:
+            raise StorageError(
+                f"{recordings}: this disk belongs to another vigil index (db {meta['db_uuid']}, "
+                f"dir {meta['dir_uuid']}); refusing to record onto it"
+            )
+        return StorageDir(id=int(row["id"]), path=recordings, dir_uuid=str(row["dir_uuid"]))
+    if meta is not None:
+        raise StorageError(
+            f"{recordings}: holds recordings of another vigil index (db {meta['db_uuid']}); refusing to adopt it"
+        )
+    if recordings.is_dir() and {p.name for p in recordings.iterdir()} - _IGNORABLE:
+        raise StorageError(f"{recordings}: not empty and has no {META_NAME}; refusing to record into it")
+    recordings.mkdir(parents=True, exist_ok=True)
+    dir_uuid = str(uuid.uuid4())
+    write_durably(recordings / META_NAME, json.dumps({"format": 1, "db_uuid": db_uuid, "dir_uuid": dir_uuid}).encode())
+    cur = conn.execute("INSERT INTO storage_dir (path, dir_uuid) VALUES (?, ?)", (str(recordings), dir_uuid))
+    log.info("initialized recordings directory %s (dir %s)", recordings, dir_uuid)
+    return StorageDir(id=int(cur.lastrowid or 0), path=recordings, dir_uuid=dir_uuid)
