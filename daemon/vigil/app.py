@@ -26,7 +26,6 @@ from vigil.threads import run_in_thread
 log = logging.getLogger(__name__)
 
 RECORDER_QUEUE_PACKETS = 600  # ~40 s at 15 fps: a slow disk stalls this long before a gap
-RETENTION_INTERVAL_S = 10.0
 STOP_TIMEOUT_S = 20.0
 
 
@@ -132,11 +131,12 @@ class Daemon:
         assert self.index is not None and self.storage is not None
         index, storage = self.index, self.storage
         policy = policy_of(self.config.storage)
+        interval_s = self.config.storage.retention_interval_s
         last_bytes = 0
         while True:
             written = sum(p.recorder.bytes_written for p in self.pipelines)
             # Room for three intervals at the recent rate (the first round assumes 4 Mb/s per camera).
-            rate = written - last_bytes if last_bytes else len(self.pipelines) * 500_000 * RETENTION_INTERVAL_S
+            rate = written - last_bytes if last_bytes else len(self.pipelines) * 500_000 * interval_s
             last_bytes = written
             result = await asyncio.to_thread(enforce_retention, index, storage, policy, int(rate * 3), time.time_ns())
             if result.plan.shortfall_bytes and not self._shortfall_warned:
@@ -146,7 +146,7 @@ class Daemon:
             elif not result.plan.shortfall_bytes and self._shortfall_warned:
                 self._shortfall_warned = False
                 log.info("retention: storage budget met again")
-            await asyncio.sleep(RETENTION_INTERVAL_S)
+            await asyncio.sleep(interval_s)
 
 
 class _StopRequestedError(Exception):

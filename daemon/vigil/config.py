@@ -33,6 +33,7 @@ class StorageConfig:
     # Refuse to start unless recordings_path is a mount point (appliances with a recording disk).
     require_mount: bool = False
     segment_duration_s: float = DEFAULT_SEGMENT_S
+    retention_interval_s: float = 10.0
 
     @property
     def index_path(self) -> Path:
@@ -169,7 +170,7 @@ def _read_storage(r: _Reader, data: Any) -> StorageConfig:
         r.problem("storage", "missing [storage] table" if data is None else "expected a table")
         return StorageConfig(path=Path(), recordings_path=Path())
     allowed = {"path", "recordings_path", "max_bytes", "retain_days", "min_free_bytes", "require_mount",
-               "segment_duration_s"}
+               "segment_duration_s", "retention_interval_s"}
     r.table(data, "storage", allowed)
     path = Path(r.get(data, "storage", "path", str, ".", required=True))
     if not path.is_absolute():
@@ -190,6 +191,10 @@ def _read_storage(r: _Reader, data: Any) -> StorageConfig:
         segment_duration_s=float(
             r.get(data, "storage", "segment_duration_s", (int, float), DEFAULT_SEGMENT_S,
                   check=lambda v: None if 2 <= v <= 600 else "must be between 2 and 600 seconds")
+        ),
+        retention_interval_s=float(
+            r.get(data, "storage", "retention_interval_s", (int, float), 10.0,
+                  check=lambda v: None if 1 <= v <= 3600 else "must be between 1 and 3600 seconds")
         ),
     )
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 @dataclass(frozen=True)
 class BackoffPolicy:
     first_delay_s: float = 0.5
-    max_delay_s: float = 30.0
+    # Low, so a camera is back within seconds of its return; a refused connect costs little.
+    max_delay_s: float = 4.0
     factor: float = 2.0
     # A connection that stayed up this long resets the attempt counter.
     healthy_after_s: float = 30.0

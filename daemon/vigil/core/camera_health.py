@@ -1,7 +1,8 @@
 """A camera's up/down state: which changes are worth an event and a log line.
 
-Repeated failed reconnects of a camera that is already down produce nothing new (warn once,
-info on recovery); the event that ends an outage carries its length."""
+One outage is one "camera_down" event, carrying the reason that started it; the failed
+reconnects that follow produce nothing new (warn once, info on recovery). The "camera_up" event
+that ends an outage carries its length."""
 
 from __future__ import annotations
 
@@ -37,9 +38,9 @@ class CameraHealth:
         return Transition("camera_up", None, now_wall_ns, down_for)
 
     def failed(self, reason: DownReason, now_wall_ns: int) -> Transition | None:
-        if self.state is CameraState.DOWN and reason is self.reason:
+        """A failed session or connect attempt; a Transition only when it starts an outage."""
+        self.reason = reason
+        if self.state is CameraState.DOWN:
             return None
-        if self.state is not CameraState.DOWN:
-            self.down_since_ns = now_wall_ns
-        self.state, self.reason = CameraState.DOWN, reason
+        self.state, self.down_since_ns = CameraState.DOWN, now_wall_ns
         return Transition("camera_down", reason, now_wall_ns, None)

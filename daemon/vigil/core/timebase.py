@@ -4,9 +4,11 @@ Unix epoch (UTC). The two are never mixed without one of the named conversions b
 from __future__ import annotations
 
 import datetime as dt
+import decimal
 
 TICKS_PER_SECOND = 90_000
 NS_PER_SECOND = 1_000_000_000
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 def ticks_to_ns(ticks_90k: int) -> int:
@@ -35,13 +37,18 @@ def parse_time_ns(text: str) -> int:
     Raises ValueError with a message naming the text when it is neither."""
     stripped = text.strip()
     try:
-        return round(float(stripped) * NS_PER_SECOND)
-    except ValueError:
+        seconds = decimal.Decimal(stripped)
+    except decimal.InvalidOperation:
         pass
+    else:
+        if seconds.is_finite():
+            return int(seconds * NS_PER_SECOND)
+        raise ValueError(f"{text!r} is not a finite time")
     try:
         moment = dt.datetime.fromisoformat(stripped.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is neither ISO 8601 nor Unix seconds") from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
-    return round(moment.timestamp() * NS_PER_SECOND)
+    delta = moment - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000

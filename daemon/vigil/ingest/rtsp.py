@@ -16,7 +16,7 @@ import av
 
 from vigil.config import CameraConfig
 from vigil.core.backoff import BackoffPolicy
-from vigil.core.camera_health import CameraHealth, Transition
+from vigil.core.camera_health import CameraHealth, CameraState, Transition
 from vigil.core.failure import classify_failure
 from vigil.core.h26x import iter_nal_units, nal_type
 from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
@@ -141,7 +141,9 @@ class RtspIngest:
         return reason
 
     def _log_failure(self, reason: DownReason, message: str) -> None:
-        if self.health.reason is not reason:  # warn once per outage and reason
+        if self.health.state is CameraState.DOWN and self.health.reason is reason:
+            log.debug("camera %s: still down: %s (%s)", self.name, reason.value, message)
+        else:  # warn once per outage, and again only if the cause changes
             log.warning("camera %s: %s (%s)", self.name, reason.value, message)
 
     def _pick_stream(self, container: av.container.InputContainer) -> av.VideoStream:

@@ -1,0 +1,1 @@
+"""Simulated IP cameras for tests, the demo and benchmarks."""

@@ -1,0 +1,102 @@
+"""Config: every bad input is named with file, key and problem; secrets never appear."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from vigil.config import load_config, parse_config
+from vigil.core.errors import ConfigError
+
+GOOD = """
+[storage]
+path = "data"
+max_bytes = 1_000_000
+
+[[buildings]]
+id = "hs"
+name = "High School"
+
+[[cameras]]
+id = "hs-east"
+building = "hs"
+name = "East"
+url = "rtsp://10.0.0.21/media"
+username = "rec"
+password = "s3cret-pass"
+"""
+
+
+def test_good_config_loads_into_frozen_values(tmp_path: Path) -> None:
+    cfg = parse_config(GOOD, tmp_path / "v.toml")
+    assert cfg.storage.path == tmp_path / "data"
+    assert cfg.storage.recordings_path == tmp_path / "data" / "recordings"
+    assert cfg.storage.max_bytes == 1_000_000 and cfg.storage.min_free_bytes == 1_000_000_000
+    cam = cfg.cameras[0]
+    assert (cam.id, cam.building, cam.transport, cam.timeout_s) == ("hs-east", "hs", "tcp", 5.0)
+    assert "s3cret-pass" not in repr(cam) and "s3cret-pass" not in repr(cfg)
+    assert cfg.secrets == ("s3cret-pass",)
+    with pytest.raises(AttributeError):
+        cam.id = "x"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(("edit", "expected"), [
+    (lambda t: t.replace('name = "East"', 'nmae = "East"'), "cameras[0].nmae: unknown key"),
+    (lambda t: t.replace("max_bytes = 1_000_000", 'max_bytes = "big"'),
+     "storage.max_bytes: expected an integer, got a string"),
+    (lambda t: t + t[t.index("[[cameras]]"):], "cameras[1].id: duplicate camera id 'hs-east'"),
+    (lambda t: t.replace("rtsp://10.0.0.21", "rtsp://admin:pw@10.0.0.21"),
+     "cameras[0].url: must not contain credentials"),
+    (lambda t: t.replace('building = "hs"', 'building = "ms"'), "cameras[0].building: 'ms' is not a building id"),
+    (lambda t: t.replace("rtsp://", "http://"), "cameras[0].url: must be an rtsp:// or rtsps:// URL"),
+    (lambda t: t.replace('id = "hs-east"', 'id = "HS East"'), "cameras[0].id: 'HS East' is not a valid id"),
+    (lambda t: t.replace('password = "s3cret-pass"', ""), "set both 'username' and 'password'"),
+    (lambda t: t.replace('path = "data"', ""), "storage.path: missing (required)"),
+    (lambda t: t.replace("[storage]", "[storage]\nretain_days = true"),
+     "storage.retain_days: expected an integer or a number, got true/false"),
+    (lambda t: t + "\n[extra]\n", "extra: unknown key"),
+    (lambda t: t.replace("[[cameras]]", "[[cameras]\n"), "not valid TOML"),
+])
+def test_bad_config_names_file_key_and_problem(tmp_path: Path, edit: object, expected: str) -> None:
+    source = tmp_path / "site.toml"
+    with pytest.raises(ConfigError) as info:
+        parse_config(edit(GOOD), source)  # type: ignore[operator]
+    message = str(info.value)
+    assert expected in message
+    assert str(source) in message
+    assert "s3cret-pass" not in message
+
+
+def test_all_problems_reported_at_once(tmp_path: Path) -> None:
+    text = GOOD.replace('nmae', 'x').replace('name = "East"', 'nmae = 1').replace("max_bytes = 1_000_000",
+                                                                                 "max_bytes = -5")
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, tmp_path / "v.toml")
+    assert "cameras[0].nmae" in str(info.value) and "storage.max_bytes: must be greater than 0" in str(info.value)
+
+
+def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="cannot read configuration"):
+        load_config(tmp_path / "missing.toml")
+    (tmp_path / "bin.toml").write_bytes(b"\xff\xfe\x00")
+    with pytest.raises(ConfigError, match="not UTF-8"):
+        load_config(tmp_path / "bin.toml")
+
+
+def test_check_verb_exit_codes(tmp_path: Path) -> None:
+    good = tmp_path / "good.toml"
+    good.write_text(GOOD)
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace("rtsp://10.0.0.21", "rtsp://admin:hunter2@10.0.0.21"))
+    ok = subprocess.run([sys.executable, "-m", "vigil", "check", "--config", str(good)], capture_output=True,
+                        text=True, check=False)
+    assert ok.returncode == 0, ok.stderr
+    assert "1 cameras" in ok.stdout
+    failed = subprocess.run([sys.executable, "-m", "vigil", "check", "--config", str(bad)], capture_output=True,
+                            text=True, check=False)
+    assert failed.returncode == 2
+    assert f"{bad}: cameras[0].url: must not contain credentials" in failed.stderr
+    assert "hunter2" not in failed.stderr and "s3cret-pass" not in failed.stderr

@@ -1,0 +1,99 @@
+"""Run the real `vigil` daemon as a child process for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO
+
+from vigil.core.errors import VigilError
+from vigil.record.index import Index, SegmentRow
+
+DAEMON_DIR = Path(__file__).resolve().parent.parent / "daemon"
+
+
+def write_config(tmp: Path, cameras: dict[str, str], storage_extra: str = "", camera_extra: str = "") -> Path:
+    """A config recording `cameras` (id -> RTSP URL) into tmp/data."""
+    lines = [
+        "[storage]", f'path = "{tmp / "data"}"', "min_free_bytes = 0", storage_extra,
+        "[[buildings]]", 'id = "hs"', 'name = "High School"',
+    ]
+    for camera_id, url in cameras.items():
+        lines += ["[[cameras]]", f'id = "{camera_id}"', 'building = "hs"', f'url = "{url}"', "timeout_s = 3",
+                  camera_extra]
+    path = tmp / "vigil.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class VigilProcess:
+    def __init__(self, config: Path) -> None:
+        self.config = config
+        runs = len(list(config.parent.glob("vigil-*.log")))
+        self.log_path = config.parent / f"vigil-{runs}.log"
+        self.stderr_file: IO[bytes] = self.log_path.open("wb")
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
+        self.proc = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--config", str(config)],
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr_file, env=env)
+        self.started_wall_ns = time.time_ns()
+
+    @property
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def terminate(self, timeout_s: float = 30.0) -> int:
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout_s)
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+    def close(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(10)
+        self.stderr_file.close()
+
+
+def index_of(config: Path) -> Index:
+    return Index.open_readonly(config.parent / "data" / "index.sqlite3")
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float, what: str, interval_s: float = 0.2) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            if condition():
+                return
+        except (VigilError, sqlite3.Error):  # the daemon has not created its index yet
+            pass
+        time.sleep(interval_s)
+    raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+
+
+def ffprobe_video(path: Path) -> dict[str, str]:
+    out = subprocess.run(
+        ["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+         "stream=codec_name,codec_tag_string,width,height,nb_read_frames,duration", "-of", "default=nw=1", str(path)],
+        capture_output=True, text=True, check=True,
+    )
+    return dict(line.split("=", 1) for line in out.stdout.split())
+
+
+def run_vigil(*args: str) -> subprocess.CompletedProcess[str]:
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
+    return subprocess.run([sys.executable, "-m", "vigil", *args], capture_output=True, text=True, env=env,
+                          check=False, timeout=120)
+
+
+def segments_of(config: Path, camera_id: str) -> list[SegmentRow]:
+    return index_of(config).segments(camera_id)
