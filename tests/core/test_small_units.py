@@ -88,6 +88,7 @@ def test_parameter_sets_found_and_reinserted() -> None:
     assert with_parameter_sets(Codec.H264, bare, extradata) == extradata + bare
     assert with_parameter_sets(Codec.H264, au, extradata) == au
     assert parameter_sets(Codec.H264, b"\x00\x00\x01" + SLICE) == b""
+    assert parameter_sets(Codec.H264, au + au) == extradata  # repeated sets are kept once
 
 
 def test_time_units_and_parsing() -> None:

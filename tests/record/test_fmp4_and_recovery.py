@@ -21,7 +21,8 @@ from vigil.record.writer import SegmentWriter, hash_file
 
 
 def write_segment(path: Path, units: list[tuple[bytes, bool]]) -> None:
-    writer = SegmentWriter(path, Codec.H264, 320, 240, parameter_sets(Codec.H264, units[0][0]))
+    writer = SegmentWriter(path, Codec.H264, parameter_sets(Codec.H264, units[0][0]), units[0][0])
+    assert (writer.width, writer.height) == (320, 240)
     for n, (data, key) in enumerate(units):
         writer.write(data, n * 6000, n * 6000, 6000, key)
     writer.close()

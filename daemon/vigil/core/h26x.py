@@ -43,8 +43,14 @@ def _is_parameter_set(codec: Codec, kind: int) -> bool:
 
 
 def parameter_sets(codec: Codec, access_unit: bytes) -> bytes:
-    """The parameter-set NAL units of an access unit as Annex-B, in stream order ("" if none)."""
-    found = [nal for nal in iter_nal_units(access_unit) if _is_parameter_set(codec, nal_type(codec, nal))]
+    """The distinct parameter-set NAL units of an access unit as Annex-B, in stream order ("" if none).
+
+    Some encoders repeat the whole set inside one access unit; a repeated copy is dropped (an
+    MP4 sample entry with duplicate parameter sets does not decode)."""
+    found: dict[bytes, None] = {}
+    for nal in iter_nal_units(access_unit):
+        if _is_parameter_set(codec, nal_type(codec, nal)):
+            found.setdefault(nal, None)
     return b"".join(_START_CODE + nal for nal in found)
 
 

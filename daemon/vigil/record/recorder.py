@@ -28,7 +28,6 @@ from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import segment_start_wall_ns
 from vigil.ingest.fanout import Subscription
 from vigil.record.index import FinishedSegment, Index, NewSegment
-from vigil.record.probe import probe_dimensions
 from vigil.record.storage import StorageDir, fsync_dir
 from vigil.record.writer import SegmentWriter, hash_file
 
@@ -84,13 +83,10 @@ class Recorder:
         self.finished = threading.Event()
         self._info: StreamInfo | None = None
         self._extradata = b""
-        self._dimensions = (0, 0)
         self._run: _Run | None = None
         self._open: _Open | None = None
         self._pending: EncodedPacket | None = None
         self._frame_90k = 6000
-        # Set when parameter sets changed: the next segment re-reads width and height.
-        self._dimensions_stale = False
         self._warned_no_parameter_sets = False
 
     @property
@@ -113,7 +109,6 @@ class Recorder:
                     self._end_run(DownReason.ENDED)
                     self._info = item.info
                     self._extradata = item.info.extradata
-                    self._dimensions = (item.info.width, item.info.height)
                 elif isinstance(item, SessionEnded):
                     self._end_run(item.reason)
                 elif isinstance(item, PacketsDropped):
@@ -175,21 +170,19 @@ class Recorder:
     def _open_segment(self, keyframe: EncodedPacket) -> None:
         run = self._run
         assert run is not None
-        if 0 in self._dimensions or self._dimensions_stale:
-            self._dimensions = probe_dimensions(run.codec, self._extradata, keyframe.data) or self._dimensions
-            self._dimensions_stale = False
         start_wall, reanchored = segment_start_wall_ns(run.last_end_wall_ns, keyframe.received_wall_ns)
         if reanchored:
             log.info("recorder %s: camera clock drifted; re-anchored to arrival time", self.name)
         rel = segment_relpath(self.camera_id, self.stream, start_wall, run.id, run.seq)
+        path = self.storage.path / rel
+        _make_dirs_durably(path.parent, self.storage.path)
+        # Before the index knows the name, a crash leaves an orphan that recovery removes.
+        writer = SegmentWriter(path, run.codec, self._extradata, keyframe.data)
         segment_id = self.index.open_segment(NewSegment(
             camera_id=self.camera_id, stream=self.stream, run_id=run.id, seq=run.seq, dir_id=self.storage.id,
             path=rel, start_wall_ns=start_wall, media_start_90k=keyframe.dts_90k, codec=run.codec.value,
-            width=self._dimensions[0], height=self._dimensions[1],
+            width=writer.width, height=writer.height,
         ))
-        path = self.storage.path / rel
-        _make_dirs_durably(path.parent, self.storage.path)
-        writer = SegmentWriter(path, run.codec, self._dimensions[0], self._dimensions[1], self._extradata)
         target = self.policy.first_target_90k(self.camera_id) if run.seq == 0 else self.policy.target_90k
         self._open = _Open(segment_id, path, writer, keyframe.dts_90k, start_wall, target)
         run.seq += 1
@@ -217,8 +210,6 @@ class Recorder:
             return
         if self._pending is not None:
             self._write_pending(end_90k if end_90k is not None else self._pending.dts_90k + self._frame_90k)
-        if reason is CutReason.PARAMETERS_CHANGED:
-            self._dimensions_stale = True
         self._open = None
         seg.writer.close()
         fsync_dir(seg.path.parent)

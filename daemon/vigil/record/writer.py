@@ -2,11 +2,17 @@
 
 The moov is written first (empty_moov) and a fragment is flushed at every keyframe and at least
 every second (frag_duration), so a file cut short by a crash is playable up to its last complete
-fragment. Runs on the recorder's thread."""
+fragment. Runs on the recorder's thread.
+
+The output stream is created from a template: the segment's parameter sets and first keyframe
+read by FFmpeg's raw H.264/H.265 demuxer. That yields correct codec parameters (sample entry,
+width, height) without an encoder; `add_stream(codec)` would open a real encoder whose own
+headers end up in the file."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import os
 from fractions import Fraction
 from pathlib import Path
@@ -26,18 +32,17 @@ MUXER_OPTIONS = {
 class SegmentWriter:
     """One open segment file. Timestamps given to `write` are relative to the segment start."""
 
-    def __init__(self, path: Path, codec: Codec, width: int, height: int, extradata: bytes) -> None:
+    def __init__(self, path: Path, codec: Codec, extradata: bytes, first_keyframe: bytes) -> None:
         self.path = path
-        self._container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
-        stream = self._container.add_stream(codec.value)
+        with av.open(io.BytesIO(extradata + first_keyframe), format=codec.value) as template:
+            source = template.streams.video[0]
+            self.width = int(source.codec_context.width or 0)
+            self.height = int(source.codec_context.height or 0)
+            self._container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
+            stream = self._container.add_stream_from_template(source)
         stream.time_base = TIME_BASE
-        ctx = stream.codec_context
-        ctx.width = width
-        ctx.height = height
-        if extradata:
-            ctx.extradata = extradata
         if codec is Codec.H265:
-            ctx.codec_tag = "hvc1"  # the tag browsers and QuickTime accept
+            stream.codec_tag = "hvc1"  # the tag browsers and QuickTime accept
         self._stream = stream
         self.frame_count = 0
         self.keyframe_count = 0
