@@ -120,3 +120,18 @@ def test_overflow_ends_the_run_and_records_a_gap(tmp_path: Path, h264_units: Uni
     assert [s.frame_count for s in segs] == [20, len(h264_units)]
     gaps = h.index.events("cam", "gap")
     assert len(gaps) == 1 and gaps[0].reason == "overflow" and gaps[0].detail == "40 packets dropped"
+
+
+def test_unwritable_keyframe_is_reported_and_recording_resumes(tmp_path: Path, h264_units: Units) -> None:
+    h = Harness(tmp_path, segment_s=60).start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    sps = parameter_sets(Codec.H264, h264_units[0][0])
+    garbage_keyframe = sps[:8] + b"\xff" * 40 + b"\x00\x00\x00\x01\x65" + b"\x00" * 8  # an SPS cut short
+    h.feed([(garbage_keyframe, True)])
+    h.feed(h264_units)
+    h.finish()
+    errors = h.index.events("cam", "record_error")
+    assert len(errors) == 1 and errors[0].reason == "error"
+    segs = h.index.segments("cam")
+    assert len(segs) == 1 and segs[0].frame_count == len(h264_units)
+    assert frames(h.storage.path / segs[0].path) == (320, 240, len(h264_units))

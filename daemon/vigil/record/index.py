@@ -85,6 +85,12 @@ class GarbageRow:
     path: str
 
 
+def _where(filters: dict[str, object]) -> tuple[str, list[object]]:
+    """A WHERE clause AND-ing each fixed condition whose parameter is not None."""
+    used = {clause: value for clause, value in filters.items() if value is not None}
+    return (f"WHERE {' AND '.join(used)}" if used else ""), list(used.values())
+
+
 def _segment(row: sqlite3.Row) -> SegmentRow:
     values = dict(row)
     values["recovered"] = bool(values["recovered"])
@@ -174,21 +180,12 @@ class Index:
         state: str | None = "complete",
     ) -> list[SegmentRow]:
         """Segments overlapping [start, end), oldest first."""
-        clauses: list[str] = []
-        params: list[object] = []
-        if camera_id is not None:
-            clauses.append("camera_id = ?")
-            params.append(camera_id)
-        if state is not None:
-            clauses.append("state = ?")
-            params.append(state)
-        if end_wall_ns is not None:
-            clauses.append("start_wall_ns < ?")
-            params.append(end_wall_ns)
-        if start_wall_ns is not None:
-            clauses.append("COALESCE(end_wall_ns, start_wall_ns) > ?")
-            params.append(start_wall_ns)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where({
+            "camera_id = ?": camera_id,
+            "state = ?": state,
+            "start_wall_ns < ?": end_wall_ns,
+            "COALESCE(end_wall_ns, start_wall_ns) > ?": start_wall_ns,
+        })
         rows = self._query(f"SELECT * FROM segments {where} ORDER BY start_wall_ns, id", params)  # noqa: S608
         return [_segment(r) for r in rows]
 
@@ -205,15 +202,7 @@ class Index:
             return int(cur.lastrowid or 0)
 
     def events(self, camera_id: str | None = None, kind: str | None = None) -> list[EventRow]:
-        clauses: list[str] = []
-        params: list[object] = []
-        if camera_id is not None:
-            clauses.append("camera_id = ?")
-            params.append(camera_id)
-        if kind is not None:
-            clauses.append("kind = ?")
-            params.append(kind)
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+        where, params = _where({"camera_id = ?": camera_id, "kind = ?": kind})
         rows = self._query(f"SELECT * FROM events {where} ORDER BY wall_ns, id", params)  # noqa: S608
         return [EventRow(**dict(r)) for r in rows]
 

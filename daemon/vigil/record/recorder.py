@@ -13,6 +13,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+import av
+
 from vigil.core.h26x import parameter_sets
 from vigil.core.media import (
     Codec,
@@ -28,6 +30,7 @@ from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import segment_start_wall_ns
 from vigil.ingest.fanout import Subscription
 from vigil.record.index import FinishedSegment, Index, NewSegment
+from vigil.record.recovery import recover_segment
 from vigil.record.storage import StorageDir, fsync_dir
 from vigil.record.writer import SegmentWriter, hash_file
 
@@ -104,7 +107,9 @@ class Recorder:
                         break
                     continue
                 if isinstance(item, EncodedPacket):
-                    self._on_packet(item)
+                    # A keyframe that failed with the old segment may well start a good run of its own.
+                    if not self._on_packet_or_abandon(item) and item.is_keyframe:
+                        self._on_packet_or_abandon(item)
                 elif isinstance(item, SessionStarted):
                     self._end_run(DownReason.ENDED)
                     self._info = item.info
@@ -122,6 +127,35 @@ class Recorder:
                 self._end_run(DownReason.SHUTDOWN)
             finally:
                 self.finished.set()
+
+    def _abandon_run(self, error: Exception) -> None:
+        """A packet could not be written (undecodable parameter sets, an I/O error): keep what is
+        on disk, record why, and start over at the next keyframe instead of stopping the camera."""
+        log.error("recorder %s: cannot write: %s; closing the segment and restarting at the next keyframe",
+                  self.name, error)
+        self.index.add_event(self.camera_id, "record_error", self.wall_clock_ns(), DownReason.ERROR.value,
+                             str(error)[:500])
+        try:
+            self._end_run(DownReason.ERROR)
+        except (av.FFmpegError, OSError) as again:
+            log.error("recorder %s: could not close the segment either (%s); keeping its complete fragments",
+                      self.name, again)
+            seg, run = self._open, self._run
+            self._open = self._pending = self._run = None
+            if seg is not None:
+                rows = [r for r in self.index.segments(self.camera_id, state="open") if r.id == seg.id]
+                for row in rows:
+                    recover_segment(self.index, self.storage, row)
+            if run is not None:
+                self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), DownReason.ERROR.value)
+
+    def _on_packet_or_abandon(self, packet: EncodedPacket) -> bool:
+        try:
+            self._on_packet(packet)
+        except (av.FFmpegError, OSError) as error:
+            self._abandon_run(error)
+            return False
+        return True
 
     def _on_packet(self, packet: EncodedPacket) -> None:
         info = self._info

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from vigil.core.timebase import ticks_to_ns
 from vigil.record.fmp4 import Fmp4Error, scan_fmp4
-from vigil.record.index import FinishedSegment, Index
+from vigil.record.index import FinishedSegment, Index, SegmentRow
 from vigil.record.storage import META_NAME, StorageDir, fsync_dir, fsync_file
 from vigil.record.writer import hash_file
 
@@ -28,7 +28,6 @@ class RecoveryReport:
     recovered_segments: int = 0
     recovered_frames: int = 0
     dropped_reservations: int = 0
-    truncated_bytes: int = 0
     orphans_removed: list[str] = field(default_factory=list)
     garbage_collected: int = 0
     runs_closed: int = 0
@@ -49,42 +48,48 @@ def collect_garbage(index: Index, storage: StorageDir) -> int:
     return len(rows)
 
 
+def recover_segment(index: Index, storage: StorageDir, seg: SegmentRow) -> int:
+    """Make an 'open' segment complete from its complete fragments, or drop it if it has none.
+
+    Returns the frames kept (0: dropped)."""
+    path = storage.path / seg.path
+    try:
+        with path.open("rb") as f:
+            scan = scan_fmp4(f)
+    except (FileNotFoundError, Fmp4Error) as error:
+        scan, why = None, str(error)
+    else:
+        why = "no complete fragment"
+    if scan is None or not scan.fragments:
+        log.info("recovery: segment %s has nothing complete (%s); dropping it", seg.path, why)
+        path.unlink(missing_ok=True)
+        index.discard_segment(seg.id)
+        return 0
+    if scan.complete_end < scan.file_size_bytes:
+        os.truncate(path, scan.complete_end)
+    fsync_file(path)
+    fsync_dir(path.parent)
+    size, sha = hash_file(path)
+    duration_90k = scan.duration * 90_000 // scan.timescale
+    index.complete_segment(seg.id, FinishedSegment(
+        end_wall_ns=seg.start_wall_ns + ticks_to_ns(duration_90k), media_duration_90k=duration_90k,
+        frame_count=scan.frame_count, keyframe_count=scan.keyframe_count, size_bytes=size, sha256=sha,
+        cut_reason="crash", recovered=True,
+    ))
+    log.warning("recovery: kept %d frames (%.1f s) of interrupted segment %s", scan.frame_count,
+                duration_90k / 90_000, seg.path)
+    return scan.frame_count
+
+
 def recover(index: Index, storage: StorageDir, now_wall_ns: int) -> RecoveryReport:
     report = RecoveryReport(garbage_collected=collect_garbage(index, storage))
     for seg in index.segments(state="open"):
         if seg.dir_id != storage.id:
             continue
-        path = storage.path / seg.path
-        try:
-            with path.open("rb") as f:
-                scan = scan_fmp4(f)
-        except (FileNotFoundError, Fmp4Error) as error:
-            log.info("recovery: segment %s has nothing complete (%s); dropping its reservation", seg.path, error)
-            path.unlink(missing_ok=True)
-            index.discard_segment(seg.id)
-            report.dropped_reservations += 1
-            continue
-        if not scan.fragments:
-            path.unlink(missing_ok=True)
-            index.discard_segment(seg.id)
-            report.dropped_reservations += 1
-            continue
-        if scan.complete_end < scan.file_size_bytes:
-            os.truncate(path, scan.complete_end)
-            report.truncated_bytes += scan.file_size_bytes - scan.complete_end
-        fsync_file(path)
-        fsync_dir(path.parent)
-        size, sha = hash_file(path)
-        duration_90k = scan.duration * 90_000 // scan.timescale
-        index.complete_segment(seg.id, FinishedSegment(
-            end_wall_ns=seg.start_wall_ns + ticks_to_ns(duration_90k), media_duration_90k=duration_90k,
-            frame_count=scan.frame_count, keyframe_count=scan.keyframe_count, size_bytes=size, sha256=sha,
-            cut_reason="crash", recovered=True,
-        ))
-        report.recovered_segments += 1
-        report.recovered_frames += scan.frame_count
-        log.warning("recovery: kept %d frames (%.1f s) of interrupted segment %s", scan.frame_count,
-                    duration_90k / 90_000, seg.path)
+        kept = recover_segment(index, storage, seg)
+        report.recovered_segments += kept > 0
+        report.dropped_reservations += kept == 0
+        report.recovered_frames += kept
     with index.transaction() as c:
         cur = c.execute(
             "UPDATE runs SET end_reason = 'crash', end_wall_ns = COALESCE("
