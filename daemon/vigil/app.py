@@ -10,12 +10,21 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from aiohttp import web
+
+from vigil.api.context import CameraStatus, Services
+from vigil.api.routes import build_app
+from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
+from vigil.core.errors import VigilError
+from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
+from vigil.record.accounts import Accounts
+from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
@@ -54,6 +63,7 @@ class Daemon:
         self.storage: StorageDir | None = None
         self.pipelines: list[CameraPipeline] = []
         self.stopping = asyncio.Event()
+        self.url: str | None = None
         self._shortfall_warned = False
 
     def open_storage(self) -> tuple[Index, StorageDir]:
@@ -82,10 +92,62 @@ class Daemon:
             recorder = Recorder(camera.id, "main", sub, index, storage, policy)
             self.pipelines.append(CameraPipeline(camera, fanout, ingest, recorder))
 
+    # --- what the API asks about cameras (api.context.CameraStatusSource) ----------------------
+
+    def camera_status(self, camera_id: str) -> CameraStatus:
+        p = next((p for p in self.pipelines if p.camera.id == camera_id), None)
+        if p is None:
+            return CameraStatus("down", "disabled", False, None)
+        health = p.ingest.health
+        return CameraStatus(health.state.value, health.reason.value if health.reason else None,
+                            p.recorder.recording, p.ingest.last_packet_wall_ns)
+
+    def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
+        p = next((p for p in self.pipelines if p.camera.id == camera_id), None)
+        return None if p is None else p.fanout.latest_keyframe()
+
+    async def _start_api(self, index: Index) -> web.AppRunner:
+        http = self.config.http
+        services = Services(self.config, index, Accounts(index), AuditLog(index), self)
+        runner = web.AppRunner(build_app(services), handle_signals=False)
+        await runner.setup()
+        ssl_context = None
+        if http.tls:
+            if http.cert_file is not None and http.key_file is not None:
+                cert, key = http.cert_file, http.key_file
+            else:
+                cert, key = await asyncio.to_thread(ensure_self_signed, self.config.storage.path / "tls")
+            ssl_context = server_context(cert, key)
+        site = web.TCPSite(runner, http.host, http.port, ssl_context=ssl_context)
+        try:
+            await site.start()
+        except OSError as error:
+            await runner.cleanup()
+            raise VigilError(f"cannot listen on {http.host}:{http.port}: {error.strerror}") from None
+        scheme = "https" if http.tls else "http"
+        host = "127.0.0.1" if http.host in ("0.0.0.0", "::") else http.host  # noqa: S104
+        self.url = f"{scheme}://{host}:{self.bound_port(runner)}/"
+        log.info("API listening on %s", self.url)
+        services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
+        return runner
+
+    @staticmethod
+    def bound_port(runner: web.AppRunner) -> int:
+        for site in runner.sites:
+            server = getattr(site, "_server", None)
+            if server is not None and server.sockets:
+                return int(server.sockets[0].getsockname()[1])
+        return 0
+
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         index, storage = await asyncio.to_thread(self.open_storage)
         self.index, self.storage = index, storage
         self._build(index, storage)
+        try:
+            runner = await self._start_api(index)
+        except BaseException:
+            index.close()
+            raise
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.stopping.set)
@@ -104,6 +166,7 @@ class Daemon:
         finally:
             # Also on a failure: let recorders close their segments before the index closes.
             self._stop_pipelines()
+            await runner.cleanup()
             await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
             for sig in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(sig)

@@ -1,4 +1,4 @@
-"""The `vigil` command: run, demo, check, segments, fsck."""
+"""The `vigil` command: run, demo, check, segments, fsck, and the admin verbs of cli_admin."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 
 from vigil import __version__
+from vigil.cli_admin import add_admin_verbs, run_admin
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
@@ -30,6 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     demo = verbs.add_parser("demo", help="record a built-in synthetic camera into a temporary data dir")
     demo.add_argument("--data", type=Path, help="data dir to use (default: a new temporary dir)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
+    demo.add_argument("--http-port", type=int, default=8443, help="HTTPS port on 127.0.0.1 (0: any free port)")
     check = verbs.add_parser("check", help="validate a configuration file")
     _config_arg(check)
     segments = verbs.add_parser("segments", help="list recorded segments")
@@ -40,6 +42,7 @@ def _parser() -> argparse.ArgumentParser:
     segments.add_argument("--json", action="store_true", help="one JSON object per line")
     fsck = verbs.add_parser("fsck", help="check the index against the recordings (read-only)")
     _config_arg(fsck)
+    add_admin_verbs(verbs, _config_arg)
     return parser
 
 
@@ -103,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             from vigil.demo import run_demo
 
             setup_logging("info")
-            return run_demo(args.data, args.duration)
+            return run_demo(args.data, args.duration, args.http_port)
         config = load_config(args.config)
         setup_logging(config.log.level, config.secrets)
         if args.verb == "run":
@@ -114,6 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_segments(config, args)
         if args.verb == "fsck":
             return _cmd_fsck(config)
+        if args.verb in ("user", "token", "link", "audit"):
+            return run_admin(config, args)
     except VigilError as error:
         print(f"vigil: {error}", file=sys.stderr)
         return 2

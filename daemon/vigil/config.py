@@ -69,12 +69,37 @@ class LogConfig:
 
 
 @dataclass(frozen=True)
+class HttpConfig:
+    host: str = "0.0.0.0"  # noqa: S104 (the appliance serves the building's network)
+    port: int = 8443
+    tls: bool = True
+    cert_file: Path | None = None  # both unset: a self-signed certificate is made on first start
+    key_file: Path | None = None
+    public_url: str | None = None  # how responders reach the box (printed in links)
+    max_body_bytes: int = 1_000_000
+
+
+@dataclass(frozen=True)
+class AccessConfig:
+    session_hours: float = 12.0
+    link_default_hours: float = 12.0
+    link_max_hours: float = 72.0
+    login_max_failures: int = 5
+    login_lockout_minutes: float = 15.0
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     storage: StorageConfig
     buildings: tuple[BuildingConfig, ...]
     cameras: tuple[CameraConfig, ...]
     log: LogConfig
+    http: HttpConfig = HttpConfig()
+    access: AccessConfig = AccessConfig()
+
+    def building_of(self, camera_id: str) -> str | None:
+        return next((c.building for c in self.cameras if c.id == camera_id), None)
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -250,6 +275,58 @@ def _read_cameras(r: _Reader, raw: dict[str, Any], building_ids: set[str]) -> tu
     return tuple(cameras)
 
 
+_LOOPBACK_HOSTS = ("127.0.0.1", "::1", "localhost")
+
+
+def _read_http(r: _Reader, data: Any) -> HttpConfig:
+    if data is None:
+        return HttpConfig()
+    if not isinstance(data, dict):
+        r.problem("http", "expected a table")
+        return HttpConfig()
+    r.table(data, "http", {"listen", "tls", "cert_file", "key_file", "public_url", "max_body_bytes"})
+    host, port = HttpConfig.host, HttpConfig.port
+    listen = r.get(data, "http", "listen", str)
+    if listen is not None:
+        head, sep, tail = listen.rpartition(":")
+        if not sep or not tail.isdigit() or not 0 <= int(tail) < 65536:  # 0: any free port
+            r.problem("http.listen", f"{listen!r} is not HOST:PORT")
+        else:
+            host, port = head.strip("[]") or "0.0.0.0", int(tail)  # noqa: S104
+    tls = r.get(data, "http", "tls", bool, True)
+    if not tls and host not in _LOOPBACK_HOSTS:
+        r.problem("http.tls", "plain HTTP is allowed only on a loopback address (e.g. behind a local proxy)")
+    cert, key = r.get(data, "http", "cert_file", str), r.get(data, "http", "key_file", str)
+    if (cert is None) != (key is None):
+        r.problem("http", "set both cert_file and key_file, or neither (a self-signed certificate is made)")
+    public_url = r.get(data, "http", "public_url", str,
+                       check=lambda v: None if v.startswith(("https://", "http://")) else "must be an http(s) URL")
+    return HttpConfig(host=host, port=port, tls=tls, cert_file=None if cert is None else Path(cert),
+                      key_file=None if key is None else Path(key), public_url=public_url and public_url.rstrip("/"),
+                      max_body_bytes=r.get(data, "http", "max_body_bytes", int, 1_000_000, check=_positive))
+
+
+def _read_access(r: _Reader, data: Any) -> AccessConfig:
+    if data is None:
+        return AccessConfig()
+    if not isinstance(data, dict):
+        r.problem("access", "expected a table")
+        return AccessConfig()
+    r.table(data, "access", {"session_hours", "link_default_hours", "link_max_hours", "login_max_failures",
+                             "login_lockout_minutes"})
+    number = (int, float)
+    access = AccessConfig(
+        session_hours=float(r.get(data, "access", "session_hours", number, 12.0, check=_positive)),
+        link_default_hours=float(r.get(data, "access", "link_default_hours", number, 12.0, check=_positive)),
+        link_max_hours=float(r.get(data, "access", "link_max_hours", number, 72.0, check=_positive)),
+        login_max_failures=r.get(data, "access", "login_max_failures", int, 5, check=_positive),
+        login_lockout_minutes=float(r.get(data, "access", "login_lockout_minutes", number, 15.0, check=_positive)),
+    )
+    if access.link_default_hours > access.link_max_hours:
+        r.problem("access.link_default_hours", "must not exceed access.link_max_hours")
+    return access
+
+
 def parse_config(text: str, source: Path) -> Config:
     """Parse and validate TOML text; `source` names the file in messages."""
     try:
@@ -257,7 +334,7 @@ def parse_config(text: str, source: Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
-    r.table(raw, "", {"storage", "buildings", "cameras", "log"})
+    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access"})
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -274,10 +351,12 @@ def parse_config(text: str, source: Path) -> Config:
         level = r.get(log_raw, "log", "level", str, "info", check=_level_check)
     else:
         r.problem("log", "expected a table")
+    http = _read_http(r, raw.get("http"))
+    access = _read_access(r, raw.get("access"))
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
-                  log=LogConfig(level=level))
+                  log=LogConfig(level=level), http=http, access=access)
 
 
 def load_config(path: Path) -> Config:

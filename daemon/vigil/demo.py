@@ -8,14 +8,22 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import secrets
 import subprocess
 import sys
 import tempfile
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from vigil.app import Daemon
 from vigil.config import load_config
 from vigil.core.errors import VigilError
+from vigil.core.permissions import Role
+from vigil.passwords import hash_password
+from vigil.record.accounts import Accounts
+from vigil.record.audit_log import AuditLog
+from vigil.record.index import Index
 
 log = logging.getLogger(__name__)
 
@@ -37,6 +45,9 @@ id = "demo-cam"
 building = "demo"
 name = "Synthetic demo camera"
 url = "rtsp://127.0.0.1:{port}/demo"
+
+[http]
+listen = "127.0.0.1:{http_port}"
 """
 
 
@@ -54,14 +65,32 @@ def _start_camera() -> tuple[subprocess.Popen[str], int]:
     return proc, int(line[1])
 
 
-def run_demo(data: Path | None, duration_s: float | None) -> int:
+def _demo_user(config_path: Path) -> str:
+    """A district admin 'demo' with a fresh random password (printed once)."""
+    password = secrets.token_urlsafe(12)
+    config = load_config(config_path)
+    index = Index.open(config.storage.index_path, time.time_ns())
+    try:
+        accounts = Accounts(index)
+        if any(u.name == "demo" for u in accounts.users()):
+            accounts.set_password("demo", hash_password(password))
+        else:
+            accounts.add_user("demo", Role.DISTRICT_ADMIN, (), hash_password(password), time.time_ns())
+        AuditLog(index).append(time.time_ns(), "demo", "user.add", "user:demo", "ok", {"role": "district_admin"})
+    finally:
+        index.close()
+    return password
+
+
+def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443) -> int:
     data = (data or Path(tempfile.mkdtemp(prefix="vigil-demo-"))).resolve()
     data.mkdir(parents=True, exist_ok=True)
     camera, port = _start_camera()
     try:
         config_path = data / "vigil.toml"
-        config_path.write_text(CONFIG_TEMPLATE.format(data=data, port=port), encoding="utf-8")
+        config_path.write_text(CONFIG_TEMPLATE.format(data=data, port=port, http_port=http_port), encoding="utf-8")
         config = load_config(config_path)
+        password = _demo_user(config_path)
         print(f"vigil demo: synthetic camera at rtsp://127.0.0.1:{port}/demo (loopback only)")
         print(f"vigil demo: recording into {config.storage.recordings_path}")
         print(f"vigil demo: list segments:  vigil segments --config {config_path}")
@@ -69,7 +98,13 @@ def run_demo(data: Path | None, duration_s: float | None) -> int:
         print("vigil demo: segments are fragmented MP4; open one with any player (ffplay, VLC, a browser)")
         print("vigil demo: stop with Ctrl-C" if duration_s is None else f"vigil demo: stopping after {duration_s} s",
               flush=True)
-        asyncio.run(_run(Daemon(config), duration_s))
+        daemon = Daemon(config)
+
+        def ready() -> None:
+            print(f"vigil demo: open {daemon.url} (self-signed certificate: accept it once)"
+                  f" and sign in as demo / {password}", flush=True)
+
+        asyncio.run(_run(daemon, duration_s, ready))
         print(f"vigil demo: stopped; recordings kept in {data}")
         return 0
     finally:
@@ -78,7 +113,7 @@ def run_demo(data: Path | None, duration_s: float | None) -> int:
             camera.wait(5)
 
 
-async def _run(daemon: Daemon, duration_s: float | None) -> None:
+async def _run(daemon: Daemon, duration_s: float | None, ready: Callable[[], None]) -> None:
     if duration_s is not None:
         asyncio.get_running_loop().call_later(duration_s, daemon.stopping.set)
-    await daemon.run()
+    await daemon.run(ready)

@@ -8,11 +8,13 @@ import sys
 from collections.abc import Iterable
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
+_TOKEN = re.compile(r"(?P<kind>vigil_[slt]_)[A-Za-z0-9_-]+")
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Text with URL credentials and every known secret replaced by '***'."""
+    """Text with URL credentials, vigil tokens and every known secret replaced by '***'."""
     text = _USERINFO.sub(lambda m: m.group("scheme") + "***@", text)
+    text = _TOKEN.sub(lambda m: m.group("kind") + "***", text)
     for secret in secrets:
         if secret:
             text = text.replace(secret, "***")

@@ -31,10 +31,35 @@ class BadRequestError(VigilError):
     """Input from a client or the command line is malformed."""
 
 
+class AuthenticationError(VigilError):
+    """No valid credentials (missing, wrong, expired or revoked)."""
+
+
+class PermissionDeniedError(VigilError):
+    """Valid credentials that do not grant this action on this target."""
+
+
+class ConflictError(VigilError):
+    """The request conflicts with existing state (a name already taken)."""
+
+
+class PayloadTooLargeError(BadRequestError):
+    """A request body over the limit."""
+
+
+class TooManyRequestsError(VigilError):
+    """Throttled (too many failed logins)."""
+
+
 STATUS_BY_ERROR: dict[type[VigilError], int] = {
     BadRequestError: 400,
     ConfigError: 400,
+    AuthenticationError: 401,
+    PermissionDeniedError: 403,
     NotFoundError: 404,
+    ConflictError: 409,
+    PayloadTooLargeError: 413,
+    TooManyRequestsError: 429,
     StorageError: 503,
     IndexStateError: 500,
     VigilError: 500,

@@ -52,3 +52,20 @@ def parse_time_ns(text: str) -> int:
         moment = moment.replace(tzinfo=dt.UTC)
     delta = moment - _EPOCH
     return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+
+
+_DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_duration_s(text: str) -> float:
+    """'90s', '30m', '2h', '1d' or plain seconds. Raises ValueError naming the text."""
+    stripped = text.strip().lower()
+    unit = _DURATION_UNITS_S.get(stripped[-1:])
+    number = stripped[:-1] if unit else stripped
+    try:
+        value = float(number) * (unit or 1)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a duration like 90s, 30m, 2h or 1d") from None
+    if not value > 0 or value == float("inf"):
+        raise ValueError(f"{text!r} is not a positive duration")
+    return value

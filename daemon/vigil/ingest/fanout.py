@@ -13,7 +13,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 
-from vigil.core.media import EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
+from vigil.core.media import EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamInfo, StreamItem
 
 
 class Subscription:
@@ -103,6 +103,15 @@ class Fanout:
         self._lock = threading.Lock()
         self._subs: list[Subscription] = []
         self._current: SessionStarted | None = None
+        self._last_info: StreamInfo | None = None
+        self._latest_keyframe: EncodedPacket | None = None
+
+    def latest_keyframe(self) -> tuple[StreamInfo, EncodedPacket] | None:
+        """The newest keyframe seen (kept across outages: the last known picture)."""
+        with self._lock:
+            if self._last_info is None or self._latest_keyframe is None:
+                return None
+            return self._last_info, self._latest_keyframe
 
     def subscribe(self, name: str, max_packets: int) -> Subscription:
         sub = Subscription(name, max_packets)
@@ -120,8 +129,12 @@ class Fanout:
 
     def publish(self, item: StreamItem) -> None:
         with self._lock:
-            if isinstance(item, SessionStarted):
+            if isinstance(item, EncodedPacket):
+                if item.is_keyframe:
+                    self._latest_keyframe = item
+            elif isinstance(item, SessionStarted):
                 self._current = item
+                self._last_info = item.info
             elif isinstance(item, SessionEnded):
                 self._current = None
             subs = tuple(self._subs)

@@ -89,6 +89,59 @@ MIGRATIONS: tuple[str, ...] = (
         released_wall_ns INTEGER
     );
     """,
+    # 2: accounts, credentials, responder links, the audit chain.
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        buildings TEXT NOT NULL,  -- JSON list of building ids
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_wall_ns INTEGER NOT NULL
+    );
+    -- Credentials are stored only as SHA-256 of the (random, 256-bit) token.
+    CREATE TABLE credentials (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('session', 'api_token')),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        token_sha256 TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        csrf_token TEXT,
+        created_wall_ns INTEGER NOT NULL,
+        expires_wall_ns INTEGER,
+        revoked_wall_ns INTEGER
+    );
+    CREATE TABLE links (
+        id INTEGER PRIMARY KEY,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        cameras TEXT NOT NULL,  -- JSON list
+        buildings TEXT NOT NULL,  -- JSON list
+        live INTEGER NOT NULL,
+        playback INTEGER NOT NULL,
+        playback_start_wall_ns INTEGER,
+        playback_end_wall_ns INTEGER,
+        created_wall_ns INTEGER NOT NULL,
+        expires_wall_ns INTEGER NOT NULL,
+        revoked_wall_ns INTEGER,
+        use_count INTEGER NOT NULL DEFAULT 0,
+        last_used_wall_ns INTEGER
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        wall_ns INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,  -- canonical JSON
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_time ON audit (wall_ns);
+    """,
 )
 
 

@@ -85,7 +85,7 @@ class GarbageRow:
     path: str
 
 
-def _where(filters: dict[str, object]) -> tuple[str, list[object]]:
+def where_clause(filters: dict[str, object]) -> tuple[str, list[object]]:
     """A WHERE clause AND-ing each fixed condition whose parameter is not None."""
     used = {clause: value for clause, value in filters.items() if value is not None}
     return (f"WHERE {' AND '.join(used)}" if used else ""), list(used.values())
@@ -128,7 +128,7 @@ class Index:
                 raise
             self.conn.execute("COMMIT")
 
-    def _query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
+    def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:
             return list(self.conn.execute(sql, params).fetchall())
 
@@ -180,17 +180,17 @@ class Index:
         state: str | None = "complete",
     ) -> list[SegmentRow]:
         """Segments overlapping [start, end), oldest first."""
-        where, params = _where({
+        where, params = where_clause({
             "camera_id = ?": camera_id,
             "state = ?": state,
             "start_wall_ns < ?": end_wall_ns,
             "COALESCE(end_wall_ns, start_wall_ns) > ?": start_wall_ns,
         })
-        rows = self._query(f"SELECT * FROM segments {where} ORDER BY start_wall_ns, id", params)  # noqa: S608
+        rows = self.query(f"SELECT * FROM segments {where} ORDER BY start_wall_ns, id", params)  # noqa: S608
         return [_segment(r) for r in rows]
 
     def segment_paths(self, dir_id: int) -> set[str]:
-        return {str(r[0]) for r in self._query("SELECT path FROM segments WHERE dir_id = ?", (dir_id,))}
+        return {str(r[0]) for r in self.query("SELECT path FROM segments WHERE dir_id = ?", (dir_id,))}
 
     # --- events ------------------------------------------------------------------------------
 
@@ -202,19 +202,19 @@ class Index:
             return int(cur.lastrowid or 0)
 
     def events(self, camera_id: str | None = None, kind: str | None = None) -> list[EventRow]:
-        where, params = _where({"camera_id = ?": camera_id, "kind = ?": kind})
-        rows = self._query(f"SELECT * FROM events {where} ORDER BY wall_ns, id", params)  # noqa: S608
+        where, params = where_clause({"camera_id = ?": camera_id, "kind = ?": kind})
+        rows = self.query(f"SELECT * FROM events {where} ORDER BY wall_ns, id", params)  # noqa: S608
         return [EventRow(**dict(r)) for r in rows]
 
     # --- retention and garbage ---------------------------------------------------------------
 
     def usage(self) -> list[SegmentUsage]:
-        rows = self._query("SELECT id, camera_id, start_wall_ns, end_wall_ns, size_bytes FROM segments"
+        rows = self.query("SELECT id, camera_id, start_wall_ns, end_wall_ns, size_bytes FROM segments"
                            " WHERE state = 'complete'")
         return [SegmentUsage(**dict(r)) for r in rows]
 
     def holds(self) -> list[Hold]:
-        rows = self._query("SELECT camera_id, start_wall_ns, end_wall_ns, until_wall_ns FROM evidence_holds"
+        rows = self.query("SELECT camera_id, start_wall_ns, end_wall_ns, until_wall_ns FROM evidence_holds"
                            " WHERE released_wall_ns IS NULL")
         return [Hold(**dict(r)) for r in rows]
 
@@ -244,7 +244,7 @@ class Index:
         return moved
 
     def garbage(self) -> list[GarbageRow]:
-        return [GarbageRow(**dict(r)) for r in self._query("SELECT id, dir_id, path FROM garbage ORDER BY id")]
+        return [GarbageRow(**dict(r)) for r in self.query("SELECT id, dir_id, path FROM garbage ORDER BY id")]
 
     def forget_garbage(self, garbage_ids: Sequence[int]) -> None:
         with self.transaction() as c:

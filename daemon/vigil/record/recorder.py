@@ -96,6 +96,10 @@ class Recorder:
     def name(self) -> str:
         return f"{self.camera_id}/{self.stream}"
 
+    @property
+    def recording(self) -> bool:
+        return self._open is not None
+
     def run(self) -> None:
         """Thread body: until the subscription is closed and drained."""
         try:

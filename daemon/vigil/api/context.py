@@ -1,0 +1,160 @@
+"""What every handler gets: the services, the authenticated subject, the time, and helpers to
+check permissions and write the audit log."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from aiohttp import web
+
+from vigil.config import Config
+from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
+from vigil.core.media import EncodedPacket, StreamInfo
+from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
+from vigil.core.ratelimit import LoginThrottle
+from vigil.core.timebase import parse_time_ns
+from vigil.record.accounts import Accounts
+from vigil.record.audit_log import AuditLog
+from vigil.record.index import Index
+
+SESSION_COOKIE, LINK_COOKIE = "vigil_session", "vigil_link"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    state: str  # starting, up, down
+    reason: str | None
+    recording: bool
+    last_frame_wall_ns: int | None
+
+
+class CameraStatusSource(Protocol):
+    def camera_status(self, camera_id: str) -> CameraStatus: ...
+
+    def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None: ...
+
+
+@dataclass
+class Services:
+    config: Config
+    index: Index
+    accounts: Accounts
+    audit: AuditLog
+    cameras: CameraStatusSource
+    throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    clock_ns: Callable[[], int] = time.time_ns
+    started_wall_ns: int = field(default_factory=time.time_ns)
+
+
+SERVICES = web.AppKey("services", Services)
+
+
+@dataclass
+class Ctx:
+    request: web.Request
+    services: Services
+    subject: Subject | None
+    via: str  # session, token, link or none
+    now_ns: int
+    token: str | None = None
+
+    @property
+    def actor(self) -> str:
+        if self.subject is None:
+            return f"anonymous@{self.request.remote}"
+        return self.subject.actor
+
+    @property
+    def user_subject(self) -> Subject:
+        if self.subject is None:
+            raise AuthenticationError("sign in first")
+        return self.subject
+
+    def require(self, action: Action, target: Target) -> None:
+        decision = decide(self.user_subject, action, target, self.now_ns)
+        if not decision.allowed:
+            self.audit(action.value, _describe(target), "denied", {"reason": decision.reason})
+            raise PermissionDeniedError(f"not allowed: {decision.reason}")
+
+    def audit(self, action: str, target: str, outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
+        detail = dict(detail or {})
+        detail.setdefault("via", self.via)
+        detail.setdefault("remote", self.request.remote)
+        self.services.audit.append(self.now_ns, self.actor, action, target, outcome, detail)
+
+    def camera_target(self, start_ns: int | None = None, end_ns: int | None = None) -> Target:
+        camera_id = self.request.match_info["camera_id"]
+        building = self.services.config.building_of(camera_id)
+        if building is None:
+            raise NotFoundError(f"no camera {camera_id!r}")
+        return Target(building=building, camera=camera_id, start_ns=start_ns, end_ns=end_ns)
+
+    def time_param(self, name: str, default: int | None = None) -> int | None:
+        text = self.request.query.get(name)
+        if text is None:
+            return default
+        try:
+            return parse_time_ns(text)
+        except ValueError as error:
+            raise BadRequestError(f"query parameter {name}: {error}") from None
+
+    async def json_body(self) -> dict[str, Any]:
+        try:
+            body = await self.request.json(loads=_strict_loads)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadRequestError(f"request body is not valid JSON: {error}") from None
+        if not isinstance(body, dict):
+            raise BadRequestError("request body must be a JSON object")
+        return body
+
+    def is_link(self) -> bool:
+        return isinstance(self.subject, LinkSubject)
+
+
+def _strict_loads(text: str) -> Any:
+    def reject(constant: str) -> None:
+        raise ValueError(f"{constant} is not JSON")
+
+    return json.loads(text, parse_constant=reject)
+
+
+def _describe(target: Target) -> str:
+    if target.camera:
+        return f"camera:{target.camera}"
+    if target.building:
+        return f"building:{target.building}"
+    return "appliance"
+
+
+def presented_token(request: web.Request) -> tuple[str | None, str]:
+    """(token, how it came): bearer header first, then the session cookie, then a link cookie."""
+    header = request.headers.get("Authorization", "")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationError("Authorization must be 'Bearer <token>'")
+        return value.strip(), "token"
+    if SESSION_COOKIE in request.cookies:
+        return request.cookies[SESSION_COOKIE], "session"
+    if LINK_COOKIE in request.cookies:
+        return request.cookies[LINK_COOKIE], "link"
+    return None, "none"
+
+
+def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
+    token, via = presented_token(request)
+    if token is None:
+        raise AuthenticationError("sign in, or open a valid responder link")
+    subject, csrf = services.accounts.authenticate(token, now_ns)
+    if isinstance(subject, LinkSubject):
+        via = "link"
+    # Cookies ride along with any cross-site request; the CSRF token only with ours.
+    if via == "session" and request.method not in SAFE_METHODS and (
+            not csrf or request.headers.get("X-CSRF-Token") != csrf):
+        raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
+    return Ctx(request, services, subject, via, now_ns, token)

@@ -1,0 +1,173 @@
+"""Request handlers. Each gets a Ctx whose subject already passed the route's permission."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from aiohttp import web
+
+from vigil import __version__
+from vigil.api.context import SESSION_COOKIE, Ctx
+from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, TooManyRequestsError
+from vigil.core.permissions import LinkSubject, Target, UserSubject, camera_visible, visible_buildings
+from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
+from vigil.ingest.snapshot import keyframe_to_jpeg
+from vigil.passwords import verify_password
+from vigil.record.index import SegmentRow
+
+DAY_NS = 86_400 * NS_PER_SECOND
+MAX_SEGMENTS = 5000
+
+
+def _iso(ns: int | None) -> str | None:
+    return None if ns is None else wall_ns_to_iso(ns)
+
+
+def _subject_json(ctx: Ctx) -> dict[str, Any]:
+    s = ctx.user_subject
+    if isinstance(s, LinkSubject):
+        return {"kind": "link", "link_id": s.link_id, "cameras": sorted(s.cameras), "buildings": sorted(s.buildings),
+                "live": s.live, "playback": s.playback, "expires_at": _iso(s.expires_ns)}
+    return {"kind": "user", "name": s.name, "role": s.role.value, "buildings": sorted(s.buildings)}
+
+
+def _cookie(response: web.StreamResponse, ctx: Ctx, name: str, value: str, max_age_s: int) -> None:
+    response.set_cookie(name, value, max_age=max_age_s, path="/", httponly=True, samesite="Strict",
+                        secure=ctx.services.config.http.tls)
+
+
+async def login(ctx: Ctx) -> web.StreamResponse:
+    body = await ctx.json_body()
+    name, password = body.get("name"), body.get("password")
+    if not isinstance(name, str) or not isinstance(password, str) or not name or len(name) > 200:
+        raise BadRequestError("body must be {\"name\": string, \"password\": string}")
+    services, now_s = ctx.services, ctx.now_ns / NS_PER_SECOND
+    keys = (f"user:{name}", f"remote:{ctx.request.remote}")
+    if services.throttle.locked(keys, now_s):
+        ctx.audit("login", f"user:{name}", "locked")
+        raise TooManyRequestsError("too many failed sign-ins; try again later")
+    rows = [u for u in services.accounts.users() if u.name == name]
+    user = rows[0] if rows else None
+    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+    if not ok or user is None or user.disabled:
+        services.throttle.failed(keys, now_s)
+        ctx.audit("login", f"user:{name}", "failed")
+        raise AuthenticationError("invalid name or password")
+    services.throttle.succeeded(keys)
+    hours = services.config.access.session_hours
+    expires_ns = ctx.now_ns + int(hours * 3600 * NS_PER_SECOND)
+    token, csrf = services.accounts.create_credential(user.id, "session", "browser", ctx.now_ns, expires_ns)
+    ctx.subject = user.subject()
+    ctx.audit("login", f"user:{name}")
+    response = web.json_response({"user": _subject_json(ctx), "csrf_token": csrf, "expires_at": _iso(expires_ns)})
+    _cookie(response, ctx, SESSION_COOKIE, token, int(hours * 3600))
+    return response
+
+
+async def logout(ctx: Ctx) -> web.StreamResponse:
+    if ctx.token is not None and ctx.via == "session":
+        ctx.services.accounts.revoke_credential(ctx.token, ctx.now_ns)
+    ctx.audit("logout", ctx.actor)
+    response = web.json_response({"signed_out": True})
+    response.del_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+async def me(ctx: Ctx) -> web.StreamResponse:
+    return web.json_response(_subject_json(ctx))
+
+
+def _visible_cameras(ctx: Ctx) -> list[Any]:
+    subject = ctx.user_subject
+    return [c for c in ctx.services.config.cameras if camera_visible(subject, c.id, c.building)]
+
+
+async def health(ctx: Ctx) -> web.StreamResponse:
+    cams = _visible_cameras(ctx)
+    states = [ctx.services.cameras.camera_status(c.id) for c in cams]
+    up = sum(s.state == "up" for s in states)
+    return web.json_response({
+        "status": "ok" if up == len(states) else "degraded", "version": __version__,
+        "uptime_s": round((ctx.now_ns - ctx.services.started_wall_ns) / NS_PER_SECOND, 1),
+        "cameras": {"total": len(states), "up": up, "recording": sum(s.recording for s in states)},
+    })
+
+
+async def buildings(ctx: Ctx) -> web.StreamResponse:
+    config = ctx.services.config
+    visible = visible_buildings(ctx.user_subject, frozenset(b.id for b in config.buildings))
+    cams = _visible_cameras(ctx)
+    return web.json_response([
+        {"id": b.id, "name": b.name, "cameras": [c.id for c in cams if c.building == b.id]}
+        for b in config.buildings if b.id in visible
+    ])
+
+
+async def cameras(ctx: Ctx) -> web.StreamResponse:
+    since = ctx.now_ns - DAY_NS
+    out = []
+    for c in _visible_cameras(ctx):
+        status = ctx.services.cameras.camera_status(c.id)
+        gaps = [e for e in ctx.services.index.events(c.id, "camera_down") if e.wall_ns >= since]
+        out.append({
+            "id": c.id, "name": c.name, "building": c.building,
+            "status": {"state": status.state, "reason": status.reason, "recording": status.recording,
+                       "last_frame_at": _iso(status.last_frame_wall_ns)},
+            "gaps_24h": [{"at": _iso(e.wall_ns), "reason": e.reason} for e in gaps[-20:]],
+        })
+    return web.json_response(out)
+
+
+def _segment_json(s: SegmentRow) -> dict[str, Any]:
+    return {"id": s.id, "start": _iso(s.start_wall_ns), "end": _iso(s.end_wall_ns), "start_wall_ns": s.start_wall_ns,
+            "end_wall_ns": s.end_wall_ns, "duration_s": (s.media_duration_90k or 0) / TICKS_PER_SECOND,
+            "frame_count": s.frame_count, "size_bytes": s.size_bytes, "sha256": s.sha256, "codec": s.codec,
+            "width": s.width, "height": s.height, "recovered": s.recovered}
+
+
+def playback_range(ctx: Ctx) -> Target:
+    end = ctx.time_param("end", ctx.now_ns)
+    start = ctx.time_param("start", (end or ctx.now_ns) - DAY_NS)
+    assert start is not None and end is not None
+    if end <= start:
+        raise BadRequestError("end must be after start")
+    return ctx.camera_target(start, end)
+
+
+async def segments(ctx: Ctx) -> web.StreamResponse:
+    target = playback_range(ctx)
+    rows = ctx.services.index.segments(target.camera, target.start_ns, target.end_ns)
+    return web.json_response({"camera": target.camera, "start": _iso(target.start_ns), "end": _iso(target.end_ns),
+                              "truncated": len(rows) > MAX_SEGMENTS,
+                              "segments": [_segment_json(s) for s in rows[:MAX_SEGMENTS]]})
+
+
+async def snapshot(ctx: Ctx) -> web.StreamResponse:
+    target = ctx.camera_target()
+    assert target.camera is not None
+    latest = ctx.services.cameras.latest_keyframe(target.camera)
+    if latest is None:
+        raise NotFoundError(f"camera {target.camera} has not sent a picture yet")
+    info, keyframe = latest
+    jpeg = await asyncio.to_thread(keyframe_to_jpeg, info.codec, info.extradata, keyframe.data)
+    return web.Response(body=jpeg, content_type="image/jpeg", headers={
+        "Cache-Control": "no-store", "X-Vigil-Captured-At": wall_ns_to_iso(keyframe.received_wall_ns)})
+
+
+async def audit_entries(ctx: Ctx) -> web.StreamResponse:
+    limit_text = ctx.request.query.get("limit", "1000")
+    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 10_000:
+        raise BadRequestError("limit must be an integer from 1 to 10000")
+    entries = ctx.services.audit.entries(ctx.time_param("start"), ctx.time_param("end"),
+                                         ctx.request.query.get("actor"), ctx.request.query.get("action"),
+                                         int(limit_text))
+    return web.json_response([{"id": e.id, "at": _iso(e.wall_ns), "actor": e.actor, "action": e.action,
+                               "target": e.target, "outcome": e.outcome, "detail": e.detail, "hash": e.hash}
+                              for e in entries])
+
+
+def require_user(ctx: Ctx) -> UserSubject:
+    if not isinstance(ctx.subject, UserSubject):
+        raise AuthenticationError("this needs a signed-in user")
+    return ctx.subject

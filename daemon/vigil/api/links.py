@@ -1,0 +1,150 @@
+"""Responder links over the API: create (with a reason), list, revoke, and the landing page."""
+
+from __future__ import annotations
+
+import html
+from typing import Any
+
+from aiohttp import web
+
+from vigil.api.context import LINK_COOKIE, Ctx
+from vigil.api.handlers import _cookie, _iso, require_user
+from vigil.core.errors import AuthenticationError, BadRequestError
+from vigil.core.permissions import Action, LinkSubject, Target, camera_visible, decide
+from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
+from vigil.record.accounts import LINK_PREFIX, LinkGrant, LinkRow
+
+MAX_REASON_CHARS = 500
+
+
+def link_url(ctx: Ctx, token: str) -> str:
+    http = ctx.services.config.http
+    base = http.public_url or f"{ctx.request.scheme}://{ctx.request.host}"
+    return f"{base}/l/{token}"
+
+
+def _ids(body: dict[str, Any], key: str, known: set[str]) -> tuple[str, ...]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise BadRequestError(f"{key} must be a list of ids")
+    unknown = sorted(set(value) - known)
+    if unknown:
+        raise BadRequestError(f"{key}: unknown ids {unknown}")
+    return tuple(sorted(set(value)))
+
+
+def _time(body: dict[str, Any], key: str) -> int | None:
+    value = body.get(key)
+    if value is None:
+        return None
+    try:
+        return parse_time_ns(str(value))
+    except ValueError as error:
+        raise BadRequestError(f"{key}: {error}") from None
+
+
+def parse_grant(body: dict[str, Any], ctx: Ctx) -> LinkGrant:
+    config = ctx.services.config
+    cameras = _ids(body, "cameras", {c.id for c in config.cameras})
+    buildings = _ids(body, "buildings", {b.id for b in config.buildings})
+    if not cameras and not buildings:
+        raise BadRequestError("name at least one camera or building")
+    reason = body.get("reason")
+    if not isinstance(reason, str) or not reason.strip() or len(reason) > MAX_REASON_CHARS:
+        raise BadRequestError(f"reason (incident number or text, 1-{MAX_REASON_CHARS} characters) is required")
+    live, playback = body.get("live", True), body.get("playback", False)
+    if not isinstance(live, bool) or not isinstance(playback, bool) or not (live or playback):
+        raise BadRequestError("live and playback must be true/false, and at least one true")
+    access = config.access
+    expires_in = body.get("expires_in", f"{access.link_default_hours}h")
+    try:
+        seconds = parse_duration_s(str(expires_in)) if not isinstance(expires_in, bool) else -1.0
+    except ValueError as error:
+        raise BadRequestError(f"expires_in: {error}") from None
+    if not 0 < seconds <= access.link_max_hours * 3600:
+        raise BadRequestError(f"expires_in must be positive and at most {access.link_max_hours} hours")
+    start, end = _time(body, "playback_start"), _time(body, "playback_end")
+    if start is not None and end is not None and end <= start:
+        raise BadRequestError("playback_end must be after playback_start")
+    if (start is not None or end is not None) and not playback:
+        raise BadRequestError("a playback window needs playback: true")
+    return LinkGrant(cameras, buildings, live, playback, start, end,
+                     ctx.now_ns + int(seconds * NS_PER_SECOND), reason.strip())
+
+
+def _grant_targets(ctx: Ctx, grant: LinkGrant) -> list[Target]:
+    config = ctx.services.config
+    return ([Target(building=config.building_of(c), camera=c) for c in grant.cameras]
+            + [Target(building=b) for b in grant.buildings])
+
+
+def _link_json(row: LinkRow, now_ns: int) -> dict[str, Any]:
+    g = row.grant
+    state = "revoked" if row.revoked_wall_ns is not None else "expired" if g.expires_ns <= now_ns else "active"
+    return {"id": row.id, "state": state, "created_by": row.created_by, "reason": row.reason,
+            "cameras": list(g.cameras), "buildings": list(g.buildings), "live": g.live, "playback": g.playback,
+            "playback_start": _iso(g.playback_start_ns), "playback_end": _iso(g.playback_end_ns),
+            "created_at": _iso(row.created_wall_ns), "expires_at": _iso(g.expires_ns),
+            "revoked_at": _iso(row.revoked_wall_ns), "use_count": row.use_count,
+            "last_used_at": _iso(row.last_used_wall_ns)}
+
+
+async def create_link(ctx: Ctx) -> web.StreamResponse:
+    user = require_user(ctx)
+    grant = parse_grant(await ctx.json_body(), ctx)
+    for target in _grant_targets(ctx, grant):
+        ctx.require(Action.MANAGE_LINKS, target)
+    link_id, token = ctx.services.accounts.create_link(grant, user.actor, ctx.now_ns)
+    row = ctx.services.accounts.link(link_id)
+    ctx.audit("link.create", f"link:{link_id}", "ok", {"reason": grant.reason, "cameras": list(grant.cameras),
+                                                      "buildings": list(grant.buildings),
+                                                      "expires_at": _iso(grant.expires_ns)})
+    return web.json_response(_link_json(row, ctx.now_ns) | {"url": link_url(ctx, token)}, status=201)
+
+
+def _manageable(ctx: Ctx, row: LinkRow) -> bool:
+    subject = ctx.user_subject
+    return all(decide(subject, Action.MANAGE_LINKS, t, ctx.now_ns).allowed for t in _grant_targets(ctx, row.grant))
+
+
+async def list_links(ctx: Ctx) -> web.StreamResponse:
+    require_user(ctx)
+    return web.json_response([_link_json(r, ctx.now_ns) for r in ctx.services.accounts.links() if _manageable(ctx, r)])
+
+
+async def revoke_link(ctx: Ctx) -> web.StreamResponse:
+    require_user(ctx)
+    text = ctx.request.match_info["link_id"]
+    if not text.isdigit() or len(text) > 18:
+        raise BadRequestError("link id must be a number")
+    row = ctx.services.accounts.link(int(text))
+    for target in _grant_targets(ctx, row.grant):
+        ctx.require(Action.MANAGE_LINKS, target)
+    ctx.services.accounts.revoke_link(row.id, ctx.now_ns)
+    ctx.audit("link.revoke", f"link:{row.id}")
+    return web.json_response(_link_json(ctx.services.accounts.link(row.id), ctx.now_ns))
+
+
+async def landing(ctx: Ctx) -> web.StreamResponse:
+    """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie."""
+    token = ctx.request.match_info["token"]
+    if not token.startswith(LINK_PREFIX):
+        raise AuthenticationError("this is not a responder link")
+    subject, _ = ctx.services.accounts.authenticate(token, ctx.now_ns)
+    assert isinstance(subject, LinkSubject)
+    ctx.subject, ctx.via = subject, "link"
+    ctx.audit("link.open", subject.actor)
+    names = [c for c in ctx.services.config.cameras if camera_visible(subject, c.id, c.building)]
+    items = "".join(
+        f'<li><h2>{html.escape(c.name)}</h2><img alt="{html.escape(c.name)}" '
+        f'src="/api/cameras/{html.escape(c.id)}/snapshot.jpg"></li>' for c in names)
+    page = (f"<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
+            f"<title>Vigil responder view</title><style>body{{font-family:sans-serif;margin:1em}}"
+            f"img{{max-width:100%}}ul{{list-style:none;padding:0}}</style>"
+            f"<h1>Responder view</h1><p>Expires {_iso(subject.expires_ns)}."
+            f" Every view is logged.</p><ul>{items}</ul>")
+    response = web.Response(text=page, content_type="text/html",
+                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
+    _cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))
+    return response

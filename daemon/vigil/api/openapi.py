@@ -1,0 +1,56 @@
+"""The OpenAPI 3.1 document, generated from the route table so the two cannot drift apart."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from vigil import __version__
+from vigil.api import schemas
+
+if TYPE_CHECKING:
+    from vigil.api.routes import Route
+
+_ERRORS = {"400": "malformed request", "401": "no valid credentials", "403": "not allowed",
+           "404": "no such resource", "413": "body too large", "429": "throttled"}
+
+
+def _operation(route: Route) -> dict[str, Any]:
+    params: list[dict[str, Any]] = [
+        {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
+        for name in re.findall(r"{(\w+)}", route.path)
+    ]
+    params += [{"name": p.name, "in": "query", "required": p.required, "description": p.description,
+                "schema": p.schema} for p in route.query]
+    content = ({route.content_type: {"schema": route.response}} if route.response is not None
+               else {route.content_type: {"schema": {"type": "string"}}})
+    responses: dict[str, Any] = {str(route.status): {"description": "success", "content": content}}
+    for status, description in _ERRORS.items():
+        responses[status] = {"description": description,
+                             "content": {"application/problem+json": {"schema": schemas.PROBLEM}}}
+    op: dict[str, Any] = {"summary": route.summary, "operationId": f"{route.method.lower()} {route.path}",
+                          "parameters": params, "responses": responses,
+                          "x-vigil-permission": route.action.value if route.action else "public"}
+    if route.public_reason:
+        op["security"] = []
+        op["description"] = f"Public: {route.public_reason}."
+    if route.body is not None:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+    return op
+
+
+def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
+    paths: dict[str, dict[str, Any]] = {}
+    for route in routes:
+        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Vigil recorder API", "version": __version__},
+        "paths": paths,
+        "components": {"securitySchemes": {
+            "bearer": {"type": "http", "scheme": "bearer", "description": "API token, session or link token"},
+            "session": {"type": "apiKey", "in": "cookie", "name": "vigil_session"},
+        }},
+        "security": [{"bearer": []}, {"session": []}],
+    }

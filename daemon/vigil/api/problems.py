@@ -1,0 +1,43 @@
+"""Errors as JSON problem details (RFC 9457). The status comes from core.errors' one table;
+nothing else (no stack trace, no internals) ever reaches a client."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from vigil.core.errors import VigilError, http_status
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
+           409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def problem(status: int, detail: str) -> web.Response:
+    response = web.json_response({"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
+                                  "detail": detail}, status=status, content_type="application/problem+json")
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
+    return response
+
+
+@web.middleware
+async def problem_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except VigilError as error:
+        return problem(http_status(error), str(error))
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        detail = {404: "no such resource", 405: f"method {request.method} not allowed here",
+                  413: "request body too large"}.get(error.status, error.reason)
+        return problem(error.status, detail)
+    except Exception:
+        log.exception("unhandled error in %s %s", request.method, request.rel_url.path)
+        return problem(500, "internal error; the appliance log has the details")

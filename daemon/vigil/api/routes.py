@@ -1,0 +1,132 @@
+"""The route table: the only place routes are declared, each with the permission it needs.
+
+`build_app` registers exactly these routes; a test walks the table to check every route
+declares a policy and that the app has no other route."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from aiohttp import web
+
+from vigil.api import handlers, links, pages, schemas
+from vigil.api.context import SERVICES, Ctx, Services, authenticate
+from vigil.api.openapi import openapi_document
+from vigil.api.problems import problem_middleware
+from vigil.core.permissions import Action, Target
+
+Handler = Callable[[Ctx], Awaitable[web.StreamResponse]]
+
+
+class Scope(enum.Enum):
+    """What the route's permission is checked against before the handler runs."""
+
+    APPLIANCE = "appliance"  # Target() — listings are filtered by the handler
+    CAMERA = "camera"  # the {camera_id} in the path (unknown camera: 404)
+    CAMERA_RANGE = "camera_range"  # the camera and the ?start=&end= range
+    IN_HANDLER = "in_handler"  # the handler checks each thing the body names
+    PUBLIC = "public"  # no credentials needed: the reason is given in `public_reason`
+
+
+@dataclass(frozen=True)
+class Param:
+    name: str
+    description: str
+    schema: schemas.Schema = field(default_factory=lambda: dict(schemas.STR))
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str
+    handler: Handler
+    action: Action | None
+    scope: Scope
+    summary: str
+    response: schemas.Schema | None  # JSON body of the success response (None: not JSON)
+    status: int = 200
+    content_type: str = "application/json"
+    query: tuple[Param, ...] = ()
+    body: schemas.Schema | None = None
+    audit: str | None = None  # audit action recorded on success (every use by a link is audited too)
+    public_reason: str | None = None
+
+
+TIME_HELP = "ISO 8601 (UTC unless an offset is given) or Unix seconds"
+RANGE = (Param("start", f"range start, {TIME_HELP}; default end - 24 h"),
+         Param("end", f"range end, {TIME_HELP}; default now"))
+
+ROUTES: tuple[Route, ...] = (
+    Route("POST", "/api/login", handlers.login, None, Scope.PUBLIC, "Sign in; sets the session cookie",
+          schemas.LOGIN, body=schemas.LOGIN_BODY, public_reason="signing in is how credentials are obtained"),
+    Route("GET", "/l/{token}", links.landing, None, Scope.PUBLIC, "Responder link landing page", None,
+          content_type="text/html", public_reason="the capability token in the path is the credential"),
+    Route("POST", "/api/logout", handlers.logout, Action.VIEW_STATUS, Scope.APPLIANCE, "Sign out",
+          schemas.SIGNED_OUT),
+    Route("GET", "/api/me", handlers.me, Action.VIEW_STATUS, Scope.APPLIANCE, "Who the caller is", schemas.SUBJECT),
+    Route("GET", "/api/health", handlers.health, Action.VIEW_STATUS, Scope.APPLIANCE, "Appliance health",
+          schemas.HEALTH),
+    Route("GET", "/api/buildings", handlers.buildings, Action.VIEW_STATUS, Scope.APPLIANCE,
+          "Buildings the caller may see", schemas.BUILDINGS),
+    Route("GET", "/api/cameras", handlers.cameras, Action.VIEW_STATUS, Scope.APPLIANCE,
+          "Cameras the caller may see, with status", schemas.CAMERAS),
+    Route("GET", "/api/cameras/{camera_id}/segments", handlers.segments, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
+          "Recorded segments of a camera in a range", schemas.SEGMENTS, query=RANGE, audit="playback.index"),
+    Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", handlers.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
+          "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
+    Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.IN_HANDLER,
+          "Responder links the caller may manage", {"type": "array", "items": schemas.LINK}),
+    Route("POST", "/api/links", links.create_link, Action.MANAGE_LINKS, Scope.IN_HANDLER,
+          "Create a responder link (a reason is required)", schemas.LINK, status=201, body=schemas.LINK_BODY),
+    Route("DELETE", "/api/links/{link_id}", links.revoke_link, Action.MANAGE_LINKS, Scope.IN_HANDLER,
+          "Revoke a responder link at once", schemas.LINK),
+    Route("GET", "/api/audit", handlers.audit_entries, Action.VIEW_AUDIT, Scope.APPLIANCE, "The audit log",
+          schemas.AUDIT, query=(*RANGE[:1], Param("end", f"range end, {TIME_HELP}"), Param("actor", "exact actor"),
+                                Param("action", "exact action"),
+                                Param("limit", "at most this many entries (1-10000)", {"type": "string"})),
+          audit="audit.read"),
+    Route("GET", "/api/openapi.json", lambda ctx: _openapi(), Action.VIEW_STATUS, Scope.APPLIANCE,
+          "This API's OpenAPI document", schemas.OPENAPI),
+    Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web page (sign-in, cameras)", None,
+          content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
+)
+
+
+async def _openapi() -> web.StreamResponse:
+    return web.json_response(openapi_document(ROUTES))
+
+
+def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    async def endpoint(request: web.Request) -> web.StreamResponse:
+        services = request.app[SERVICES]
+        now_ns = services.clock_ns()
+        if route.scope is Scope.PUBLIC:
+            ctx = Ctx(request, services, None, "none", now_ns)
+        else:
+            ctx = authenticate(request, services, now_ns)
+        target = Target()
+        if route.scope is Scope.CAMERA:
+            target = ctx.camera_target()
+        elif route.scope is Scope.CAMERA_RANGE:
+            target = handlers.playback_range(ctx)
+        if route.action is not None and route.scope is not Scope.IN_HANDLER:
+            ctx.require(route.action, target)
+        response = await route.handler(ctx)
+        if route.audit is not None or (ctx.is_link() and route.scope is not Scope.PUBLIC):
+            what = (target.camera and f"camera:{target.camera}") or "appliance"
+            detail = {} if target.start_ns is None else {"start_ns": target.start_ns, "end_ns": target.end_ns}
+            ctx.audit(route.audit or f"link.use {route.method} {route.path}", what, "ok", detail)
+        return response
+
+    return endpoint
+
+
+def build_app(services: Services) -> web.Application:
+    app = web.Application(middlewares=[problem_middleware], client_max_size=services.config.http.max_body_bytes)
+    app[SERVICES] = services
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, _endpoint(route))
+    return app

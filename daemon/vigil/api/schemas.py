@@ -1,0 +1,50 @@
+"""JSON schemas of the API's bodies, used by the OpenAPI document (and so by its fuzz test)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+STR: Schema = {"type": "string"}
+NSTR: Schema = {"type": ["string", "null"]}
+INT: Schema = {"type": "integer"}
+NINT: Schema = {"type": ["integer", "null"]}
+BOOL: Schema = {"type": "boolean"}
+IDS: Schema = {"type": "array", "items": STR}
+
+
+def obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    return {"type": "object", "required": sorted(required), "properties": required | (optional or {})}
+
+
+PROBLEM = obj({"type": STR, "title": STR, "status": INT, "detail": STR})
+SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
+              {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
+               "playback": BOOL, "expires_at": STR})
+HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
+              "cameras": obj({"total": INT, "up": INT, "recording": INT})})
+BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}
+CAMERAS = {"type": "array", "items": obj({
+    "id": STR, "name": STR, "building": STR,
+    "status": obj({"state": {"enum": ["starting", "up", "down"]}, "reason": NSTR, "recording": BOOL,
+                   "last_frame_at": NSTR}),
+    "gaps_24h": {"type": "array", "items": obj({"at": STR, "reason": NSTR})},
+})}
+SEGMENTS = obj({"camera": STR, "start": STR, "end": STR, "truncated": BOOL, "segments": {"type": "array", "items": obj({
+    "id": INT, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT, "duration_s": {"type": "number"},
+    "frame_count": INT, "size_bytes": INT, "sha256": STR, "codec": STR, "width": INT, "height": INT,
+    "recovered": BOOL})}})
+LOGIN_BODY = obj({"name": STR, "password": STR})
+LOGIN = obj({"user": SUBJECT, "csrf_token": STR, "expires_at": STR})
+LINK = obj({"id": INT, "state": {"enum": ["active", "expired", "revoked"]}, "created_by": STR, "reason": STR,
+            "cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL, "playback_start": NSTR,
+            "playback_end": NSTR, "created_at": STR, "expires_at": STR, "revoked_at": NSTR, "use_count": INT,
+            "last_used_at": NSTR}, {"url": STR})
+LINK_BODY = obj({"reason": STR}, {"cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL,
+                                  "expires_in": {"type": ["string", "number"]}, "playback_start": STR,
+                                  "playback_end": STR})
+AUDIT = {"type": "array", "items": obj({"id": INT, "at": STR, "actor": STR, "action": STR, "target": STR,
+                                        "outcome": STR, "detail": {"type": "object"}, "hash": STR})}
+SIGNED_OUT = obj({"signed_out": BOOL})
+OPENAPI = {"type": "object"}

@@ -1,0 +1,155 @@
+"""Who may do what: subjects x actions x buildings/cameras x time. Pure; the API asks it for
+every request (see api/routes.py, where every route names its Action).
+
+Roles (one per user):
+- district_admin: everything, every building.
+- building_admin: footage, export, camera configuration and responder links in their buildings.
+- viewer: live and recorded footage of their buildings.
+- installer: camera configuration (in their buildings, or all when none are assigned); no footage.
+A responder link grants exactly what it names: cameras or whole buildings, live and/or
+playback (optionally within a window), until it expires or is revoked."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Role(enum.Enum):
+    DISTRICT_ADMIN = "district_admin"
+    BUILDING_ADMIN = "building_admin"
+    VIEWER = "viewer"
+    INSTALLER = "installer"
+
+
+class Action(enum.Enum):
+    VIEW_STATUS = "view_status"  # health, own identity, listings (always filtered to what is visible)
+    VIEW_LIVE = "view_live"  # live video and snapshots of a camera
+    VIEW_PLAYBACK = "view_playback"  # recorded footage and its index
+    EXPORT = "export"
+    CONFIGURE_CAMERAS = "configure_cameras"
+    MANAGE_LINKS = "manage_links"  # create, list and revoke responder links
+    MANAGE_USERS = "manage_users"
+    VIEW_AUDIT = "view_audit"
+
+
+FOOTAGE = frozenset({Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT})
+_ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
+    Role.DISTRICT_ADMIN: frozenset(Action),
+    Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS}),
+    Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK}),
+    Role.INSTALLER: frozenset({Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS}),
+}
+# Actions that are about the whole appliance, not one building.
+_GLOBAL_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT})
+
+
+@dataclass(frozen=True)
+class UserSubject:
+    user_id: int
+    name: str
+    role: Role
+    buildings: frozenset[str]
+
+    @property
+    def actor(self) -> str:
+        return f"user:{self.name}"
+
+
+@dataclass(frozen=True)
+class LinkSubject:
+    link_id: int
+    cameras: frozenset[str]
+    buildings: frozenset[str]
+    live: bool
+    playback: bool
+    playback_start_ns: int | None
+    playback_end_ns: int | None
+    expires_ns: int
+
+    @property
+    def actor(self) -> str:
+        return f"link:{self.link_id}"
+
+
+Subject = UserSubject | LinkSubject
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an action is about. `building` is the camera's building when a camera is named."""
+
+    building: str | None = None
+    camera: str | None = None
+    start_ns: int | None = None
+    end_ns: int | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    reason: str
+
+
+def _user_decision(user: UserSubject, action: Action, target: Target) -> Decision:
+    if action not in _ROLE_ACTIONS[user.role]:
+        return Decision(False, f"role {user.role.value} may not {action.value}")
+    if user.role is Role.DISTRICT_ADMIN or action in _GLOBAL_ACTIONS or target.building is None:
+        return Decision(True, f"role {user.role.value}")
+    if user.role is Role.INSTALLER and not user.buildings:
+        return Decision(True, "installer of every building")
+    if target.building in user.buildings:
+        return Decision(True, f"role {user.role.value} in building {target.building}")
+    return Decision(False, f"building {target.building} is not assigned to {user.name}")
+
+
+def _link_decision(link: LinkSubject, action: Action, target: Target, now_ns: int) -> Decision:
+    if now_ns >= link.expires_ns:
+        return Decision(False, "link expired")
+    if action is Action.VIEW_STATUS:
+        return Decision(True, "link")
+    if action is Action.VIEW_LIVE:
+        if not link.live:
+            return Decision(False, "link does not grant live video")
+    elif action is Action.VIEW_PLAYBACK:
+        if not link.playback:
+            return Decision(False, "link does not grant playback")
+        if target.start_ns is None or target.end_ns is None:
+            if link.playback_start_ns is not None or link.playback_end_ns is not None:
+                return Decision(False, "link grants playback only within its window; name a range")
+        else:
+            if link.playback_start_ns is not None and target.start_ns < link.playback_start_ns:
+                return Decision(False, "range starts before the link's playback window")
+            if link.playback_end_ns is not None and target.end_ns > link.playback_end_ns:
+                return Decision(False, "range ends after the link's playback window")
+    else:
+        return Decision(False, f"links never grant {action.value}")
+    if target.camera is None and target.building is None:
+        return Decision(True, "link")
+    if target.camera is not None and target.camera in link.cameras:
+        return Decision(True, f"link names camera {target.camera}")
+    if target.building is not None and target.building in link.buildings:
+        return Decision(True, f"link names building {target.building}")
+    return Decision(False, "outside the link's scope")
+
+
+def decide(subject: Subject, action: Action, target: Target, now_ns: int) -> Decision:
+    if isinstance(subject, LinkSubject):
+        return _link_decision(subject, action, target, now_ns)
+    return _user_decision(subject, action, target)
+
+
+def visible_buildings(subject: Subject, all_buildings: frozenset[str]) -> frozenset[str]:
+    """Buildings whose existence (and cameras) the subject may see in listings."""
+    if isinstance(subject, LinkSubject):
+        return subject.buildings & all_buildings
+    if subject.role is Role.DISTRICT_ADMIN or (subject.role is Role.INSTALLER and not subject.buildings):
+        return all_buildings
+    return subject.buildings & all_buildings
+
+
+def camera_visible(subject: Subject, camera: str, building: str) -> bool:
+    """Whether a camera appears in the subject's listings."""
+    if isinstance(subject, LinkSubject):
+        return camera in subject.cameras or building in subject.buildings
+    return building in visible_buildings(subject, frozenset({building}))
