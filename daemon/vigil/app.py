@@ -19,6 +19,7 @@ from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
 from vigil.core.errors import VigilError
 from vigil.core.media import EncodedPacket, StreamInfo
+from vigil.core.ratelimit import LoginThrottle
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
 from vigil.ingest.fanout import Fanout
@@ -108,7 +109,9 @@ class Daemon:
 
     async def _start_api(self, index: Index) -> web.AppRunner:
         http = self.config.http
-        services = Services(self.config, index, Accounts(index), AuditLog(index), self)
+        access = self.config.access
+        throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
+        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle)
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None

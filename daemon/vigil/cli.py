@@ -42,7 +42,9 @@ def _parser() -> argparse.ArgumentParser:
     segments.add_argument("--json", action="store_true", help="one JSON object per line")
     fsck = verbs.add_parser("fsck", help="check the index against the recordings (read-only)")
     _config_arg(fsck)
-    add_admin_verbs(verbs, _config_arg)
+    common = argparse.ArgumentParser(add_help=False)
+    _config_arg(common)
+    add_admin_verbs(verbs, common)
     return parser
 
 

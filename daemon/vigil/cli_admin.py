@@ -4,12 +4,14 @@ Every change is written to the audit log with the actor `cli:<unix user>`."""
 
 from __future__ import annotations
 
-import getpass
+import os
+import pwd
 import socket
 import sys
 import time
 from argparse import ArgumentParser, Namespace, _SubParsersAction
 
+from vigil.api.links import grant_detail
 from vigil.config import Config
 from vigil.core.errors import BadRequestError
 from vigil.core.permissions import Role
@@ -20,44 +22,48 @@ from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
 
 
-def add_admin_verbs(verbs: _SubParsersAction[ArgumentParser], config_arg: object) -> None:
+def add_admin_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentParser) -> None:
+    """`common` holds --config; every leaf verb takes it (after its own arguments too)."""
+
     def verb(name: str, help_text: str) -> ArgumentParser:
-        p = verbs.add_parser(name, help=help_text)
-        config_arg(p)  # type: ignore[operator]
-        return p
+        return verbs.add_parser(name, help=help_text)
 
     user = verb("user", "manage users").add_subparsers(dest="user_verb", required=True, metavar="ACTION")
-    add = user.add_parser("add", help="add a user (password read from stdin)")
+    add = user.add_parser("add", help="add a user (password read from stdin)", parents=[common])
     add.add_argument("name")
     add.add_argument("--role", required=True, choices=[r.value for r in Role])
     add.add_argument("--building", action="append", default=[], help="a building the user is scoped to")
     add.add_argument("--password-stdin", action="store_true", required=True)
-    passwd = user.add_parser("passwd", help="set a user's password (read from stdin)")
+    passwd = user.add_parser("passwd", help="set a user's password (read from stdin)", parents=[common])
     passwd.add_argument("name")
     passwd.add_argument("--password-stdin", action="store_true", required=True)
-    disable = user.add_parser("disable", help="disable a user and revoke their sessions and tokens")
+    disable = user.add_parser("disable", help="disable a user and revoke their sessions and tokens", parents=[common])
     disable.add_argument("name")
-    user.add_parser("list", help="list users")
+    user.add_parser("list", help="list users", parents=[common])
     token = verb("token", "API tokens").add_subparsers(dest="token_verb", required=True, metavar="ACTION")
-    create = token.add_parser("create", help="print a new bearer token for a user")
+    create = token.add_parser("create", help="print a new bearer token for a user", parents=[common])
     create.add_argument("name")
     create.add_argument("--label", default="script")
     link = verb("link", "responder links").add_subparsers(dest="link_verb", required=True, metavar="ACTION")
-    new = link.add_parser("create", help="print a responder URL")
+    new = link.add_parser("create", help="print a responder URL", parents=[common])
     new.add_argument("--camera", action="append", default=[])
     new.add_argument("--building", action="append", default=[])
     new.add_argument("--reason", required=True, help="incident number or text")
     new.add_argument("--expires", help="e.g. 2h (default and maximum from [access])")
     new.add_argument("--playback", action="store_true", help="also grant recorded footage")
     new.add_argument("--no-live", action="store_true", help="do not grant live video")
-    revoke = link.add_parser("revoke", help="revoke a link at once")
+    revoke = link.add_parser("revoke", help="revoke a link at once", parents=[common])
     revoke.add_argument("id", type=int)
     audit = verb("audit", "the audit log").add_subparsers(dest="audit_verb", required=True, metavar="ACTION")
-    audit.add_parser("verify", help="check the audit chain; exit 1 naming the first broken entry")
+    audit.add_parser("verify", help="check the audit chain; exit 1 naming the first broken entry", parents=[common])
 
 
 def _actor() -> str:
-    return f"cli:{getpass.getuser()}"
+    """The Unix account running the command (from the process's uid, not the environment)."""
+    try:
+        return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
+    except KeyError:
+        return f"cli:uid-{os.getuid()}"
 
 
 def _password() -> str:
@@ -145,9 +151,7 @@ def _create_link(config: Config, args: Namespace, accounts: Accounts, audit: Aud
     grant = LinkGrant(tuple(sorted(set(args.camera))), tuple(sorted(set(args.building))), not args.no_live,
                       args.playback, None, None, now + int(seconds * NS_PER_SECOND), args.reason.strip())
     link_id, token = accounts.create_link(grant, _actor(), now)
-    audit.append(now, _actor(), "link.create", f"link:{link_id}", "ok",
-                 {"reason": grant.reason, "cameras": list(grant.cameras), "buildings": list(grant.buildings),
-                  "expires_at": wall_ns_to_iso(grant.expires_ns)})
+    audit.append(now, _actor(), "link.create", f"link:{link_id}", "ok", grant_detail(grant))
     http = config.http
     base = http.public_url or f"{'https' if http.tls else 'http'}://{socket.gethostname()}:{http.port}"
     print(f"{base}/l/{token}")

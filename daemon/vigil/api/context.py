@@ -3,6 +3,7 @@ check permissions and write the audit log."""
 
 from __future__ import annotations
 
+import hmac
 import json
 import time
 from collections.abc import Callable
@@ -151,10 +152,12 @@ def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
     if token is None:
         raise AuthenticationError("sign in, or open a valid responder link")
     subject, csrf = services.accounts.authenticate(token, now_ns)
+    if via == "link" and not isinstance(subject, LinkSubject):
+        raise AuthenticationError("the link cookie holds no responder link")
     if isinstance(subject, LinkSubject):
         via = "link"
     # Cookies ride along with any cross-site request; the CSRF token only with ours.
     if via == "session" and request.method not in SAFE_METHODS and (
-            not csrf or request.headers.get("X-CSRF-Token") != csrf):
+            not csrf or not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), csrf)):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
     return Ctx(request, services, subject, via, now_ns, token)

@@ -9,7 +9,13 @@ from aiohttp import web
 
 from vigil import __version__
 from vigil.api.context import SESSION_COOKIE, Ctx
-from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, TooManyRequestsError
+from vigil.core.errors import (
+    AuthenticationError,
+    BadRequestError,
+    NotFoundError,
+    PermissionDeniedError,
+    TooManyRequestsError,
+)
 from vigil.core.permissions import LinkSubject, Target, UserSubject, camera_visible, visible_buildings
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
@@ -38,21 +44,25 @@ def _cookie(response: web.StreamResponse, ctx: Ctx, name: str, value: str, max_a
 
 
 async def login(ctx: Ctx) -> web.StreamResponse:
+    if ctx.request.content_type != "application/json":  # a cross-site form cannot send JSON
+        raise BadRequestError("send the credentials as application/json")
     body = await ctx.json_body()
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str) or not name or len(name) > 200:
         raise BadRequestError("body must be {\"name\": string, \"password\": string}")
     services, now_s = ctx.services, ctx.now_ns / NS_PER_SECOND
-    keys = (f"user:{name}", f"remote:{ctx.request.remote}")
-    if services.throttle.locked(keys, now_s):
-        ctx.audit("login", f"user:{name}", "locked")
+    # Per client address (and account at that address): a stranger cannot lock out the real user.
+    keys = (f"remote:{ctx.request.remote}", f"user:{name}@{ctx.request.remote}")
+    if services.throttle.locked(keys, now_s):  # not audited again: the lock itself was
         raise TooManyRequestsError("too many failed sign-ins; try again later")
     rows = [u for u in services.accounts.users() if u.name == name]
     user = rows[0] if rows else None
     ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if not ok or user is None or user.disabled:
-        services.throttle.failed(keys, now_s)
-        ctx.audit("login", f"user:{name}", "failed")
+        locked = services.throttle.failed(keys, now_s)
+        ctx.audit("login", f"user:{name}", "locked" if locked else "failed")
+        if locked:
+            raise TooManyRequestsError("too many failed sign-ins; try again later")
         raise AuthenticationError("invalid name or password")
     services.throttle.succeeded(keys)
     hours = services.config.access.session_hours
@@ -169,5 +179,5 @@ async def audit_entries(ctx: Ctx) -> web.StreamResponse:
 
 def require_user(ctx: Ctx) -> UserSubject:
     if not isinstance(ctx.subject, UserSubject):
-        raise AuthenticationError("this needs a signed-in user")
+        raise PermissionDeniedError("responder links cannot do this")
     return ctx.subject

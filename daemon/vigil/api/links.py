@@ -9,6 +9,7 @@ from aiohttp import web
 
 from vigil.api.context import LINK_COOKIE, Ctx
 from vigil.api.handlers import _cookie, _iso, require_user
+from vigil.api.pages import PAGE_HEADERS
 from vigil.core.errors import AuthenticationError, BadRequestError
 from vigil.core.permissions import Action, LinkSubject, Target, camera_visible, decide
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
@@ -72,6 +73,13 @@ def parse_grant(body: dict[str, Any], ctx: Ctx) -> LinkGrant:
                      ctx.now_ns + int(seconds * NS_PER_SECOND), reason.strip())
 
 
+def grant_detail(grant: LinkGrant) -> dict[str, Any]:
+    """What a link grants, for its audit entry (the links table itself is not tamper-evident)."""
+    return {"reason": grant.reason, "cameras": list(grant.cameras), "buildings": list(grant.buildings),
+            "live": grant.live, "playback": grant.playback, "playback_start": _iso(grant.playback_start_ns),
+            "playback_end": _iso(grant.playback_end_ns), "expires_at": _iso(grant.expires_ns)}
+
+
 def _grant_targets(ctx: Ctx, grant: LinkGrant) -> list[Target]:
     config = ctx.services.config
     return ([Target(building=config.building_of(c), camera=c) for c in grant.cameras]
@@ -96,9 +104,7 @@ async def create_link(ctx: Ctx) -> web.StreamResponse:
         ctx.require(Action.MANAGE_LINKS, target)
     link_id, token = ctx.services.accounts.create_link(grant, user.actor, ctx.now_ns)
     row = ctx.services.accounts.link(link_id)
-    ctx.audit("link.create", f"link:{link_id}", "ok", {"reason": grant.reason, "cameras": list(grant.cameras),
-                                                      "buildings": list(grant.buildings),
-                                                      "expires_at": _iso(grant.expires_ns)})
+    ctx.audit("link.create", f"link:{link_id}", "ok", grant_detail(grant))
     return web.json_response(_link_json(row, ctx.now_ns) | {"url": link_url(ctx, token)}, status=201)
 
 
@@ -143,8 +149,7 @@ async def landing(ctx: Ctx) -> web.StreamResponse:
             f"img{{max-width:100%}}ul{{list-style:none;padding:0}}</style>"
             f"<h1>Responder view</h1><p>Expires {_iso(subject.expires_ns)}."
             f" Every view is logged.</p><ul>{items}</ul>")
-    response = web.Response(text=page, content_type="text/html",
-                            headers={"Cache-Control": "no-store", "Referrer-Policy": "no-referrer"})
+    response = web.Response(text=page, content_type="text/html", headers=PAGE_HEADERS)
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
     _cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))
     return response

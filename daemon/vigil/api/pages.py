@@ -8,12 +8,22 @@ from aiohttp import web
 
 from vigil.api.context import Ctx
 
+PAGE_HEADERS = {
+    "Cache-Control": "no-store",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline';"
+                               " script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+}
+
 
 async def index_page(ctx: Ctx) -> web.StreamResponse:
     page = resources.files("vigil.api").joinpath("static/index.html").read_text(encoding="utf-8")
-    return web.Response(text=page, content_type="text/html", headers={
-        "Cache-Control": "no-store",
-        "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline';"
-                                   " script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
-        "X-Frame-Options": "DENY",
-    })
+    return web.Response(text=page, content_type="text/html", headers=PAGE_HEADERS)
+
+
+async def security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    """On every response: no MIME sniffing; HSTS when served over TLS."""
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if request.secure:
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")

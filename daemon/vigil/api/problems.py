@@ -37,7 +37,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
             raise
         detail = {404: "no such resource", 405: f"method {request.method} not allowed here",
                   413: "request body too large"}.get(error.status, error.reason)
-        return problem(error.status, detail)
+        response = problem(error.status, detail)
+        if "Allow" in error.headers:  # RFC 9110: a 405 names the methods that are allowed
+            response.headers["Allow"] = error.headers["Allow"]
+        return response
     except Exception:
         log.exception("unhandled error in %s %s", request.method, request.rel_url.path)
         return problem(500, "internal error; the appliance log has the details")

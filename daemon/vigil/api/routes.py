@@ -26,7 +26,7 @@ class Scope(enum.Enum):
     APPLIANCE = "appliance"  # Target() — listings are filtered by the handler
     CAMERA = "camera"  # the {camera_id} in the path (unknown camera: 404)
     CAMERA_RANGE = "camera_range"  # the camera and the ?start=&end= range
-    IN_HANDLER = "in_handler"  # the handler checks each thing the body names
+    IN_HANDLER = "in_handler"  # the role must have the action; the handler checks each thing named
     PUBLIC = "public"  # no credentials needed: the reason is given in `public_reason`
 
 
@@ -112,7 +112,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
             target = ctx.camera_target()
         elif route.scope is Scope.CAMERA_RANGE:
             target = handlers.playback_range(ctx)
-        if route.action is not None and route.scope is not Scope.IN_HANDLER:
+        if route.action is not None:  # IN_HANDLER routes: the role may act at all; the handler checks each thing
             ctx.require(route.action, target)
         response = await route.handler(ctx)
         if route.audit is not None or (ctx.is_link() and route.scope is not Scope.PUBLIC):
@@ -127,6 +127,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
 def build_app(services: Services) -> web.Application:
     app = web.Application(middlewares=[problem_middleware], client_max_size=services.config.http.max_body_bytes)
     app[SERVICES] = services
+    app.on_response_prepare.append(pages.security_headers)
     for route in ROUTES:
         app.router.add_route(route.method, route.path, _endpoint(route))
     return app

@@ -35,13 +35,15 @@ SEGMENTS = obj({"camera": STR, "start": STR, "end": STR, "truncated": BOOL, "seg
     "id": INT, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT, "duration_s": {"type": "number"},
     "frame_count": INT, "size_bytes": INT, "sha256": STR, "codec": STR, "width": INT, "height": INT,
     "recovered": BOOL})}})
-LOGIN_BODY = obj({"name": STR, "password": STR})
+LOGIN_BODY = obj({"name": {"type": "string", "minLength": 1, "maxLength": 200},
+                  "password": {"type": "string", "minLength": 1}})
 LOGIN = obj({"user": SUBJECT, "csrf_token": STR, "expires_at": STR})
 LINK = obj({"id": INT, "state": {"enum": ["active", "expired", "revoked"]}, "created_by": STR, "reason": STR,
             "cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL, "playback_start": NSTR,
             "playback_end": NSTR, "created_at": STR, "expires_at": STR, "revoked_at": NSTR, "use_count": INT,
             "last_used_at": NSTR}, {"url": STR})
-LINK_BODY = obj({"reason": STR}, {"cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL,
+REASON: Schema = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S"}
+LINK_BODY = obj({"reason": REASON}, {"cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL,
                                   "expires_in": {"type": ["string", "number"]}, "playback_start": STR,
                                   "playback_end": STR})
 AUDIT = {"type": "array", "items": obj({"id": INT, "at": STR, "actor": STR, "action": STR, "target": STR,

@@ -9,6 +9,7 @@ import decimal
 TICKS_PER_SECOND = 90_000
 NS_PER_SECOND = 1_000_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+_MAX_UNIX_S = 253_402_300_799  # 9999-12-31T23:59:59Z
 
 
 def ticks_to_ns(ticks_90k: int) -> int:
@@ -41,9 +42,9 @@ def parse_time_ns(text: str) -> int:
     except decimal.InvalidOperation:
         pass
     else:
-        if seconds.is_finite():
+        if seconds.is_finite() and 0 <= seconds <= _MAX_UNIX_S:
             return int(seconds * NS_PER_SECOND)
-        raise ValueError(f"{text!r} is not a finite time")
+        raise ValueError(f"{text!r} is out of range (1970 to 9999)")
     try:
         moment = dt.datetime.fromisoformat(stripped.replace("Z", "+00:00"))
     except ValueError:
@@ -51,6 +52,8 @@ def parse_time_ns(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     delta = moment - _EPOCH
+    if delta.days < 0:
+        raise ValueError(f"{text!r} is out of range (1970 to 9999)")
     return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
 
 

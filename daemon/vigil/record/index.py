@@ -105,6 +105,8 @@ class Index:
     @classmethod
     def open(cls, path: Path, now_wall_ns: int) -> Index:
         path.parent.mkdir(parents=True, exist_ok=True)
+        if not path.exists():  # credentials' hashes and the audit log: owner only
+            path.touch(mode=0o600)
         conn = connect(path)
         migrate(conn, now_wall_ns)
         return cls(conn)

@@ -1,0 +1,110 @@
+"""An in-process API over a real index: every role, two buildings, a fake camera status source
+(a pure stand-in for the recorder; the HTTP layer and the SQLite index are real)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from vigil.api.context import CameraStatus, Services
+from vigil.api.routes import build_app
+from vigil.config import Config, parse_config
+from vigil.core.media import EncodedPacket, StreamInfo
+from vigil.core.permissions import Role
+from vigil.passwords import hash_password
+from vigil.record.accounts import Accounts
+from vigil.record.audit_log import AuditLog
+from vigil.record.index import Index
+
+CONFIG = """
+[storage]
+path = "{path}"
+[http]
+listen = "127.0.0.1:0"
+tls = false
+[[buildings]]
+id = "hs"
+name = "High School"
+[[buildings]]
+id = "ms"
+name = "Middle School"
+[[cameras]]
+id = "hs-cam"
+building = "hs"
+url = "rtsp://127.0.0.1:1/hs"
+[[cameras]]
+id = "ms-cam"
+building = "ms"
+url = "rtsp://127.0.0.1:1/ms"
+"""
+PASSWORD = "correct horse battery"
+USERS = {
+    "district": (Role.DISTRICT_ADMIN, ()),
+    "hs-admin": (Role.BUILDING_ADMIN, ("hs",)),
+    "hs-viewer": (Role.VIEWER, ("hs",)),
+    "installer": (Role.INSTALLER, ()),
+}
+
+
+class FakeCameras:
+    def camera_status(self, camera_id: str) -> CameraStatus:
+        return CameraStatus("up", None, True, time.time_ns())
+
+    def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
+        return None
+
+
+@dataclass
+class Clock:
+    now_ns: int = field(default_factory=time.time_ns)
+
+    def __call__(self) -> int:
+        return self.now_ns
+
+
+@dataclass
+class Api:
+    client: TestClient  # type: ignore[type-arg]
+    services: Services
+    tokens: dict[str, str]
+    clock: Clock
+
+    def auth(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+@pytest.fixture(scope="session")
+def password_hash() -> str:
+    return hash_password(PASSWORD)
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return parse_config(CONFIG.format(path=tmp_path / "data"), tmp_path / "vigil.toml")
+
+
+@pytest.fixture
+def index(config: Config) -> Iterator[Index]:
+    idx = Index.open(config.storage.index_path, time.time_ns())
+    yield idx
+    idx.close()
+
+
+@pytest.fixture
+async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator[Api]:
+    clock = Clock()
+    accounts = Accounts(index)
+    tokens = {}
+    for name, (role, buildings) in USERS.items():
+        user_id = accounts.add_user(name, role, buildings, password_hash, clock.now_ns)
+        tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
+    services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock)
+    client = TestClient(TestServer(build_app(services)))
+    await client.start_server()
+    yield Api(client, services, tokens, clock)
+    await client.close()

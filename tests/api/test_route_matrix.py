@@ -1,0 +1,96 @@
+"""Every route x every kind of caller x both buildings, generated from the route table.
+
+Expected outcomes come from an explicit table of what each caller may do (below), not from
+core.permissions, so a wrong route declaration fails here."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from api_harness import Api
+
+from vigil.api.routes import ROUTES, Route, Scope
+from vigil.core.permissions import FOOTAGE, Action
+
+# caller -> actions it may perform in building "hs"; only "district" acts in "ms" too.
+MAY: dict[str, set[Action]] = {
+    "district": set(Action),
+    "hs-admin": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT,
+                 Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS},
+    "hs-viewer": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK},
+    "installer": {Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS},
+    "hs-link": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK},
+}
+CALLERS = [*MAY, "anonymous"]
+PROTECTED = [r for r in ROUTES if r.scope is not Scope.PUBLIC]
+
+
+def test_every_route_declares_a_policy() -> None:
+    for route in ROUTES:
+        if route.scope is Scope.PUBLIC:
+            assert route.action is None and route.public_reason, route.path
+        else:
+            assert route.action is not None, f"{route.method} {route.path} declares no permission"
+        if "{camera_id}" in route.path or route.action in FOOTAGE:
+            # Footage is always checked against a camera (and so its building), never by role alone.
+            assert route.scope in (Scope.CAMERA, Scope.CAMERA_RANGE), route.path
+
+
+async def test_registered_routes_are_exactly_the_table(api: Api) -> None:
+    registered = {(r.method, r.resource.canonical) for r in api.client.app.router.routes()
+                  if r.method != "HEAD" and r.resource is not None}
+    assert registered == {(r.method, r.path) for r in ROUTES}
+
+
+def expected_allowed(route: Route, caller: str, building: str) -> bool:
+    assert route.action is not None
+    if route.action not in MAY[caller]:
+        return False
+    names_a_building = "{camera_id}" in route.path or (route.method in ("POST", "DELETE") and "links" in route.path)
+    return caller == "district" or not names_a_building or building == "hs"
+
+
+async def _new_link(api: Api, building: str) -> tuple[int, str]:
+    response = await api.client.post("/api/links", headers=api.auth("district"), json={
+        "buildings": [building], "reason": "matrix", "live": True, "playback": True})
+    assert response.status == 201
+    body = await response.json()
+    return int(body["id"]), str(body["url"]).rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize("route", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
+async def test_route_matrix(api: Api, route: Route) -> None:
+    _, api.tokens["hs-link"] = await _new_link(api, "hs")
+    for caller in CALLERS:
+        for building in ("hs", "ms"):
+            link_id, _ = await _new_link(api, building)  # what DELETE /api/links/{link_id} revokes
+            values = {"camera_id": f"{building}-cam", "link_id": str(link_id)}
+            path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
+            body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None
+            headers = {} if caller == "anonymous" else api.auth(caller)
+            response = await api.client.request(route.method, path, headers=headers, json=body)
+            where = f"{caller} {route.method} {path} -> {response.status} {await response.text()}"
+            if caller == "anonymous":
+                assert response.status == 401, where
+            elif expected_allowed(route, caller, building):
+                assert response.status not in (401, 403) and response.status < 500, where
+            else:
+                assert response.status == 403, where
+                assert (await response.json())["title"] == "Forbidden"
+
+
+async def test_denials_are_audited(api: Api) -> None:
+    response = await api.client.get("/api/cameras/ms-cam/segments", headers=api.auth("hs-viewer"))
+    assert response.status == 403
+    entries = api.services.audit.entries(actor="user:hs-viewer")
+    assert [(e.action, e.target, e.outcome) for e in entries] == [("view_playback", "camera:ms-cam", "denied")]
+
+
+async def test_listings_show_only_what_the_caller_may_see(api: Api) -> None:
+    for caller, buildings in (("district", ["hs", "ms"]), ("hs-admin", ["hs"]), ("hs-viewer", ["hs"]),
+                              ("installer", ["hs", "ms"])):
+        listed = await (await api.client.get("/api/buildings", headers=api.auth(caller))).json()
+        assert [b["id"] for b in listed] == buildings, caller
+        cams = await (await api.client.get("/api/cameras", headers=api.auth(caller))).json()
+        assert [c["building"] for c in cams] == buildings, caller

@@ -1,0 +1,79 @@
+"""The permission model against an explicit table (written out here, not derived from the code)."""
+
+from __future__ import annotations
+
+import pytest
+
+from vigil.core.permissions import (
+    Action,
+    LinkSubject,
+    Role,
+    Target,
+    UserSubject,
+    camera_visible,
+    decide,
+    visible_buildings,
+)
+
+A = Action
+HS, MS = Target(building="hs", camera="hs-cam"), Target(building="ms", camera="ms-cam")
+# role -> actions allowed in the user's own building "hs"
+OWN: dict[Role, set[Action]] = {
+    Role.DISTRICT_ADMIN: set(Action),
+    Role.BUILDING_ADMIN: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.EXPORT, A.CONFIGURE_CAMERAS,
+                          A.MANAGE_LINKS},
+    Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK},
+    Role.INSTALLER: {A.VIEW_STATUS, A.CONFIGURE_CAMERAS},
+}
+
+
+@pytest.mark.parametrize("role", list(Role))
+@pytest.mark.parametrize("action", list(Action))
+def test_roles_in_own_and_other_building(role: Role, action: Action) -> None:
+    user = UserSubject(1, "u", role, frozenset({"hs"}))
+    assert decide(user, action, HS, 0).allowed == (action in OWN[role])
+    other = decide(user, action, MS, 0).allowed
+    if role is Role.DISTRICT_ADMIN:
+        assert other == (action in OWN[role])
+    elif action in (A.MANAGE_USERS, A.VIEW_AUDIT):
+        assert not other  # not in any non-district role at all
+    else:
+        assert not other, f"{role} must not {action} in another building"
+
+
+def test_installer_without_buildings_configures_everywhere_but_never_watches() -> None:
+    installer = UserSubject(1, "i", Role.INSTALLER, frozenset())
+    assert decide(installer, A.CONFIGURE_CAMERAS, MS, 0).allowed
+    assert not decide(installer, A.VIEW_LIVE, MS, 0).allowed
+    assert visible_buildings(installer, frozenset({"hs", "ms"})) == {"hs", "ms"}
+
+
+LINK = LinkSubject(7, frozenset({"hs-cam"}), frozenset(), live=True, playback=True,
+                   playback_start_ns=1000, playback_end_ns=2000, expires_ns=10_000)
+
+
+@pytest.mark.parametrize(("action", "target", "now", "allowed"), [
+    (A.VIEW_LIVE, HS, 0, True),
+    (A.VIEW_LIVE, MS, 0, False),  # another camera
+    (A.VIEW_LIVE, HS, 10_000, False),  # expired
+    (A.VIEW_PLAYBACK, Target("hs", "hs-cam", 1000, 2000), 0, True),
+    (A.VIEW_PLAYBACK, Target("hs", "hs-cam", 999, 2000), 0, False),  # before the window
+    (A.VIEW_PLAYBACK, Target("hs", "hs-cam", 1500, 2001), 0, False),  # after the window
+    (A.VIEW_PLAYBACK, HS, 0, False),  # no range named while a window applies
+    (A.EXPORT, HS, 0, False),
+    (A.MANAGE_LINKS, HS, 0, False),
+    (A.VIEW_AUDIT, Target(), 0, False),
+    (A.VIEW_STATUS, Target(), 0, True),
+])
+def test_link_grants_exactly_what_it_names(action: Action, target: Target, now: int, allowed: bool) -> None:
+    assert decide(LINK, action, target, now).allowed is allowed
+
+
+def test_building_link_and_live_only_link() -> None:
+    building = LinkSubject(8, frozenset(), frozenset({"ms"}), live=True, playback=False, playback_start_ns=None,
+                           playback_end_ns=None, expires_ns=10)
+    assert decide(building, A.VIEW_LIVE, MS, 0).allowed
+    assert not decide(building, A.VIEW_LIVE, HS, 0).allowed
+    assert not decide(building, A.VIEW_PLAYBACK, Target("ms", "ms-cam", 0, 1), 0).allowed
+    assert camera_visible(building, "ms-cam", "ms") and not camera_visible(building, "hs-cam", "hs")
+    assert camera_visible(LINK, "hs-cam", "hs") and not camera_visible(LINK, "hs-cam2", "hs")
