@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
-from vigil.api.context import CameraStatus, Services
+from vigil.api.context import CameraStatus, LiveSource, Services
 from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
@@ -22,6 +22,7 @@ from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.core.turn import ice_servers_for
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.record.accounts import Accounts
@@ -32,6 +33,7 @@ from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
 from vigil.threads import run_in_thread
+from vigil.webrtc.sessions import WhepSessions
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +47,14 @@ class CameraPipeline:
     fanout: Fanout
     ingest: RtspIngest
     recorder: Recorder
+    # The substream (live viewing on small screens, later motion): ingested, not recorded.
+    sub_fanout: Fanout | None = None
+    sub_ingest: RtspIngest | None = None
+
+    def source(self, quality: str) -> tuple[Fanout, RtspIngest] | None:
+        if quality == "sub":
+            return None if self.sub_fanout is None or self.sub_ingest is None else (self.sub_fanout, self.sub_ingest)
+        return self.fanout, self.ingest
 
 
 def _record_transition(index: Index, camera_id: str) -> Callable[[Transition], None]:
@@ -65,6 +75,7 @@ class Daemon:
         self.pipelines: list[CameraPipeline] = []
         self.stopping = asyncio.Event()
         self.url: str | None = None
+        self.whep: WhepSessions | None = None
         self._shortfall_warned = False
 
     def open_storage(self) -> tuple[Index, StorageDir]:
@@ -91,7 +102,12 @@ class Daemon:
             sub = fanout.subscribe(f"{camera.id}/recorder", RECORDER_QUEUE_PACKETS)
             ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(index, camera.id))
             recorder = Recorder(camera.id, "main", sub, index, storage, policy)
-            self.pipelines.append(CameraPipeline(camera, fanout, ingest, recorder))
+            pipeline = CameraPipeline(camera, fanout, ingest, recorder)
+            if camera.substream_url is not None:
+                pipeline.sub_fanout = Fanout()
+                pipeline.sub_ingest = RtspIngest(camera, camera.substream_url, "sub", pipeline.sub_fanout,
+                                                 lambda t: None)  # up/down events come from the main stream
+            self.pipelines.append(pipeline)
 
     # --- what the API asks about cameras (api.context.CameraStatusSource) ----------------------
 
@@ -107,11 +123,23 @@ class Daemon:
         p = next((p for p in self.pipelines if p.camera.id == camera_id), None)
         return None if p is None else p.fanout.latest_keyframe()
 
+    def live_source(self, camera_id: str, quality: str) -> LiveSource | None:
+        p = next((p for p in self.pipelines if p.camera.id == camera_id), None)
+        source = None if p is None else p.source(quality)
+        if source is None:
+            return None
+        fanout, ingest = source
+        return LiveSource(fanout, ingest.codec, ingest.has_bframes)
+
     async def _start_api(self, index: Index) -> web.AppRunner:
         http = self.config.http
         access = self.config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
-        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle)
+        webrtc = self.config.webrtc
+        self.whep = WhepSessions(lambda label: ice_servers_for(webrtc.ice_servers, webrtc.turn_urls,
+                                                               webrtc.turn_secret, label, int(time.time()),
+                                                               webrtc.turn_ttl_s), webrtc.max_viewers)
+        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep)
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None
@@ -159,7 +187,11 @@ class Daemon:
                 for p in self.pipelines:
                     tg.create_task(run_in_thread(f"rec-{p.camera.id}", p.recorder.run))
                     tg.create_task(run_in_thread(f"rtsp-{p.camera.id}", p.ingest.run))
+                    if p.sub_ingest is not None:
+                        tg.create_task(run_in_thread(f"rtsp-{p.camera.id}-sub", p.sub_ingest.run))
                 tg.create_task(self._retention_loop())
+                if self.whep is not None:
+                    tg.create_task(self.whep.watch())
                 tg.create_task(self._stop_when_asked())
                 log.info("recording %d cameras into %s", len(self.pipelines), storage.path)
                 if on_ready is not None:
@@ -169,6 +201,8 @@ class Daemon:
         finally:
             # Also on a failure: let recorders close their segments before the index closes.
             self._stop_pipelines()
+            if self.whep is not None:
+                await self.whep.close_all()
             await runner.cleanup()
             await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -192,6 +226,9 @@ class Daemon:
         for p in self.pipelines:
             p.ingest.stop()
             p.fanout.close()  # recorders drain what they have, close their segment and return
+            if p.sub_ingest is not None and p.sub_fanout is not None:
+                p.sub_ingest.stop()
+                p.sub_fanout.close()
 
     async def _retention_loop(self) -> None:
         assert self.index is not None and self.storage is not None

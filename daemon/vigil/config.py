@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from vigil.core.errors import ConfigError
+from vigil.core.turn import IceServer
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_MIN_FREE_BYTES = 1_000_000_000
@@ -80,6 +81,15 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class WebrtcConfig:
+    ice_servers: tuple[IceServer, ...] = ()  # e.g. STUN; given to browsers and the daemon alike
+    turn_urls: tuple[str, ...] = ()  # TURN servers using time-limited credentials from turn_secret
+    turn_secret: str | None = field(default=None, repr=False)
+    turn_ttl_s: int = 3600
+    max_viewers: int = 16
+
+
+@dataclass(frozen=True)
 class AccessConfig:
     session_hours: float = 12.0
     link_default_hours: float = 12.0
@@ -97,6 +107,7 @@ class Config:
     log: LogConfig
     http: HttpConfig = HttpConfig()
     access: AccessConfig = AccessConfig()
+    webrtc: WebrtcConfig = WebrtcConfig()
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)
@@ -104,7 +115,9 @@ class Config:
     @property
     def secrets(self) -> tuple[str, ...]:
         """Strings that must never be logged."""
-        return tuple(c.password for c in self.cameras if c.password)
+        found = [c.password for c in self.cameras if c.password]
+        found += [s.credential for s in self.webrtc.ice_servers if s.credential]
+        return tuple(found + ([self.webrtc.turn_secret] if self.webrtc.turn_secret else []))
 
 
 class _Reader:
@@ -327,6 +340,42 @@ def _read_access(r: _Reader, data: Any) -> AccessConfig:
     return access
 
 
+def _ice_url_check(value: str) -> str | None:
+    return None if value.startswith(("stun:", "turn:", "turns:")) else "must be a stun:, turn: or turns: URL"
+
+
+def _read_webrtc(r: _Reader, data: Any) -> WebrtcConfig:
+    if data is None:
+        return WebrtcConfig()
+    if not isinstance(data, dict):
+        r.problem("webrtc", "expected a table")
+        return WebrtcConfig()
+    r.table(data, "webrtc", {"ice_servers", "turn_urls", "turn_secret", "turn_ttl_s", "max_viewers"})
+    servers = []
+    for i, item in enumerate(r.get(data, "webrtc", "ice_servers", list, [])):
+        key = f"webrtc.ice_servers[{i}]"
+        if not isinstance(item, dict):
+            r.problem(key, "expected a table {urls = [...], username = ..., credential = ...}")
+            continue
+        r.table(item, key, {"urls", "username", "credential"})
+        urls = r.get(item, key, "urls", list, [], required=True)
+        bad = [u for u in urls if not isinstance(u, str) or _ice_url_check(u)]
+        if bad or not urls:
+            r.problem(f"{key}.urls", "must be a non-empty list of stun:/turn:/turns: URLs")
+        servers.append(IceServer(tuple(u for u in urls if isinstance(u, str)), r.get(item, key, "username", str),
+                                 r.get(item, key, "credential", str)))
+    turn_urls = r.get(data, "webrtc", "turn_urls", list, [])
+    if any(not isinstance(u, str) or _ice_url_check(u) for u in turn_urls):
+        r.problem("webrtc.turn_urls", "must be a list of turn:/turns: URLs")
+        turn_urls = []
+    secret = r.get(data, "webrtc", "turn_secret", str)
+    if turn_urls and not secret:
+        r.problem("webrtc.turn_secret", "turn_urls need the TURN server's shared secret")
+    return WebrtcConfig(tuple(servers), tuple(turn_urls), secret,
+                        r.get(data, "webrtc", "turn_ttl_s", int, 3600, check=_positive),
+                        r.get(data, "webrtc", "max_viewers", int, 16, check=_positive))
+
+
 def parse_config(text: str, source: Path) -> Config:
     """Parse and validate TOML text; `source` names the file in messages."""
     try:
@@ -334,7 +383,7 @@ def parse_config(text: str, source: Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
-    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access"})
+    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc"})
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -353,10 +402,11 @@ def parse_config(text: str, source: Path) -> Config:
         r.problem("log", "expected a table")
     http = _read_http(r, raw.get("http"))
     access = _read_access(r, raw.get("access"))
+    webrtc = _read_webrtc(r, raw.get("webrtc"))
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
-                  log=LogConfig(level=level), http=http, access=access)
+                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc)
 
 
 def load_config(path: Path) -> Config:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from vigil.api.context import CameraStatus, Services
+from vigil.api.context import CameraStatus, LiveSource, Services
 from vigil.api.routes import build_app
 from vigil.config import Config, parse_config
 from vigil.core.media import EncodedPacket, StreamInfo
@@ -20,6 +20,7 @@ from vigil.passwords import hash_password
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
+from vigil.webrtc.sessions import WhepSessions
 
 CONFIG = """
 [storage]
@@ -57,6 +58,9 @@ class FakeCameras:
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
         return None
+
+    def live_source(self, camera_id: str, quality: str) -> LiveSource | None:
+        return None  # live video is tested against the real daemon (tests/test_live_browser.py)
 
 
 @dataclass
@@ -103,7 +107,8 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
     for name, (role, buildings) in USERS.items():
         user_id = accounts.add_user(name, role, buildings, password_hash, clock.now_ns)
         tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
-    services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock)
+    services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock,
+                        whep=WhepSessions(lambda label: (), max_viewers=4))
     client = TestClient(TestServer(build_app(services)))
     await client.start_server()
     yield Api(client, services, tokens, clock)

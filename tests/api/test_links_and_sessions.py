@@ -73,11 +73,13 @@ async def test_landing_page_sets_cookie_and_token_never_logged(api: Api, caplog:
     token = str(link["url"]).rsplit("/", 1)[1]
     caplog.set_level(logging.DEBUG)
     page = await api.client.get(f"/l/{token}")
-    assert page.status == 200 and "hs-cam" in await page.text()
+    assert page.status == 200 and "<title>Vigil live</title>" in await page.text()
     cookie = page.headers["Set-Cookie"]
     assert "vigil_link=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     with_cookie = await api.client.get("/api/me")
     assert with_cookie.status == 200 and (await with_cookie.json())["kind"] == "link"
+    cams = await (await api.client.get("/api/cameras")).json()
+    assert [c["id"] for c in cams] == ["hs-cam"]
     bad = await api.client.get("/l/vigil_l_forged")
     assert bad.status == 401
     not_a_link = await api.client.get(f"/l/{api.tokens['district']}")

@@ -14,13 +14,15 @@ from aiohttp import web
 
 from vigil.config import Config
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
-from vigil.core.media import EncodedPacket, StreamInfo
+from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.timebase import parse_time_ns
+from vigil.ingest.fanout import Fanout
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
+from vigil.webrtc.sessions import WhepSessions
 
 SESSION_COOKIE, LINK_COOKIE = "vigil_session", "vigil_link"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -34,10 +36,19 @@ class CameraStatus:
     last_frame_wall_ns: int | None
 
 
+@dataclass(frozen=True)
+class LiveSource:
+    fanout: Fanout
+    codec: Codec | None  # None until the camera has been reached
+    has_bframes: bool
+
+
 class CameraStatusSource(Protocol):
     def camera_status(self, camera_id: str) -> CameraStatus: ...
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None: ...
+
+    def live_source(self, camera_id: str, quality: str) -> LiveSource | None: ...
 
 
 @dataclass
@@ -50,6 +61,7 @@ class Services:
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
+    whep: WhepSessions | None = None
 
 
 SERVICES = web.AppKey("services", Services)

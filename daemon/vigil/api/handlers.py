@@ -101,6 +101,8 @@ async def health(ctx: Ctx) -> web.StreamResponse:
         "status": "ok" if up == len(states) else "degraded", "version": __version__,
         "uptime_s": round((ctx.now_ns - ctx.services.started_wall_ns) / NS_PER_SECOND, 1),
         "cameras": {"total": len(states), "up": up, "recording": sum(s.recording for s in states)},
+        "live_sessions": 0 if ctx.services.whep is None else len(ctx.services.whep.sessions),
+        "tasks": len(asyncio.all_tasks()),
     })
 
 
@@ -125,6 +127,7 @@ async def cameras(ctx: Ctx) -> web.StreamResponse:
             "status": {"state": status.state, "reason": status.reason, "recording": status.recording,
                        "last_frame_at": _iso(status.last_frame_wall_ns)},
             "gaps_24h": [{"at": _iso(e.wall_ns), "reason": e.reason} for e in gaps[-20:]],
+            "has_substream": c.substream_url is not None,
         })
     return web.json_response(out)
 

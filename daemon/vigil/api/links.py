@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import html
 from typing import Any
 
 from aiohttp import web
 
 from vigil.api.context import LINK_COOKIE, Ctx
 from vigil.api.handlers import _cookie, _iso, require_user
-from vigil.api.pages import PAGE_HEADERS
+from vigil.api.pages import static_page
 from vigil.core.errors import AuthenticationError, BadRequestError
-from vigil.core.permissions import Action, LinkSubject, Target, camera_visible, decide
+from vigil.core.permissions import Action, LinkSubject, Target, decide
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
 from vigil.record.accounts import LINK_PREFIX, LinkGrant, LinkRow
 
@@ -140,16 +139,7 @@ async def landing(ctx: Ctx) -> web.StreamResponse:
     assert isinstance(subject, LinkSubject)
     ctx.subject, ctx.via = subject, "link"
     ctx.audit("link.open", subject.actor)
-    names = [c for c in ctx.services.config.cameras if camera_visible(subject, c.id, c.building)]
-    items = "".join(
-        f'<li><h2>{html.escape(c.name)}</h2><img alt="{html.escape(c.name)}" '
-        f'src="/api/cameras/{html.escape(c.id)}/snapshot.jpg"></li>' for c in names)
-    page = (f"<!doctype html><meta charset=utf-8><meta name=viewport content='width=device-width'>"
-            f"<title>Vigil responder view</title><style>body{{font-family:sans-serif;margin:1em}}"
-            f"img{{max-width:100%}}ul{{list-style:none;padding:0}}</style>"
-            f"<h1>Responder view</h1><p>Expires {_iso(subject.expires_ns)}."
-            f" Every view is logged.</p><ul>{items}</ul>")
-    response = web.Response(text=page, content_type="text/html", headers=PAGE_HEADERS)
+    response = static_page("live.html")  # plays every camera the link names
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
     _cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))
     return response

@@ -13,7 +13,9 @@ if TYPE_CHECKING:
     from vigil.api.routes import Route
 
 _ERRORS = {"400": "malformed request", "401": "no valid credentials", "403": "not allowed",
-           "404": "no such resource", "413": "body too large", "429": "throttled"}
+           "404": "no such resource", "409": "conflicts with the camera or appliance state",
+           "413": "body too large", "415": "wrong content type", "429": "throttled",
+           "503": "not available right now"}
 
 
 def _operation(route: Route) -> dict[str, Any]:
@@ -36,7 +38,7 @@ def _operation(route: Route) -> dict[str, Any]:
         op["security"] = []
         op["description"] = f"Public: {route.public_reason}."
     if route.body is not None:
-        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": route.body}}}
+        op["requestBody"] = {"required": True, "content": {route.body_content_type: {"schema": route.body}}}
     return op
 
 

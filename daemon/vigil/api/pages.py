@@ -10,16 +10,26 @@ from vigil.api.context import Ctx
 
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; style-src 'self' 'unsafe-inline';"
-                               " script-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:;"
+                               " style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline';"
+                               " frame-ancestors 'none'",
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
 
 
-async def index_page(ctx: Ctx) -> web.StreamResponse:
-    page = resources.files("vigil.api").joinpath("static/index.html").read_text(encoding="utf-8")
+def static_page(name: str) -> web.Response:
+    page = resources.files("vigil.api").joinpath(f"static/{name}").read_text(encoding="utf-8")
     return web.Response(text=page, content_type="text/html", headers=PAGE_HEADERS)
+
+
+async def index_page(ctx: Ctx) -> web.StreamResponse:
+    return static_page("index.html")
+
+
+async def live_page(ctx: Ctx) -> web.StreamResponse:
+    """One camera (/live/{id}) or, from a responder link, every camera the link names."""
+    return static_page("live.html")
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from vigil.api import handlers, links, pages, schemas
+from vigil.api import handlers, links, live, pages, schemas
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
@@ -51,6 +51,7 @@ class Route:
     content_type: str = "application/json"
     query: tuple[Param, ...] = ()
     body: schemas.Schema | None = None
+    body_content_type: str = "application/json"
     audit: str | None = None  # audit action recorded on success (every use by a link is audited too)
     public_reason: str | None = None
 
@@ -90,8 +91,18 @@ ROUTES: tuple[Route, ...] = (
           audit="audit.read"),
     Route("GET", "/api/openapi.json", lambda ctx: _openapi(), Action.VIEW_STATUS, Scope.APPLIANCE,
           "This API's OpenAPI document", schemas.OPENAPI),
+    Route("GET", "/api/cameras/{camera_id}/ice-servers", live.camera_ice_servers, Action.VIEW_LIVE, Scope.CAMERA,
+          "ICE servers (STUN, TURN with fresh credentials) for a live view", schemas.ICE_SERVERS),
+    Route("POST", "/api/cameras/{camera_id}/whep", live.offer, Action.VIEW_LIVE, Scope.CAMERA,
+          "WHEP: an SDP offer in, the answer out (201, Location: the session)", None, status=201,
+          content_type="application/sdp", query=(Param("quality", "main (default) or sub"),),
+          body={"type": "string"}, body_content_type="application/sdp"),
+    Route("DELETE", "/api/whep/{session_id}", live.end, Action.VIEW_STATUS, Scope.IN_HANDLER,
+          "End a live session (its viewer, or an admin of the camera's building)", None, content_type="text/plain"),
     Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web page (sign-in, cameras)", None,
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
+    Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,
+          content_type="text/html", public_reason="static page; the video comes through the API"),
 )
 
 

@@ -23,13 +23,14 @@ SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
               {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
                "playback": BOOL, "expires_at": STR})
 HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
-              "cameras": obj({"total": INT, "up": INT, "recording": INT})})
+              "cameras": obj({"total": INT, "up": INT, "recording": INT}), "live_sessions": INT, "tasks": INT})
 BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}
 CAMERAS = {"type": "array", "items": obj({
     "id": STR, "name": STR, "building": STR,
     "status": obj({"state": {"enum": ["starting", "up", "down"]}, "reason": NSTR, "recording": BOOL,
                    "last_frame_at": NSTR}),
     "gaps_24h": {"type": "array", "items": obj({"at": STR, "reason": NSTR})},
+    "has_substream": BOOL,
 })}
 SEGMENTS = obj({"camera": STR, "start": STR, "end": STR, "truncated": BOOL, "segments": {"type": "array", "items": obj({
     "id": INT, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT, "duration_s": {"type": "number"},
@@ -50,3 +51,5 @@ AUDIT = {"type": "array", "items": obj({"id": INT, "at": STR, "actor": STR, "act
                                         "outcome": STR, "detail": {"type": "object"}, "hash": STR})}
 SIGNED_OUT = obj({"signed_out": BOOL})
 OPENAPI = {"type": "object"}
+ICE_SERVERS = obj({"ice_servers": {"type": "array", "items": obj({"urls": IDS}, {"username": STR,
+                                                                               "credential": STR})}})

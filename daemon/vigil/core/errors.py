@@ -48,7 +48,15 @@ class PayloadTooLargeError(BadRequestError):
 
 
 class TooManyRequestsError(VigilError):
-    """Throttled (too many failed logins)."""
+    """Throttled (too many failed logins, too many live viewers)."""
+
+
+class UnsupportedMediaTypeError(BadRequestError):
+    """A body in a content type this endpoint does not take."""
+
+
+class UnavailableError(VigilError):
+    """Something the request needs is not there right now (a camera not connected yet)."""
 
 
 STATUS_BY_ERROR: dict[type[VigilError], int] = {
@@ -59,7 +67,9 @@ STATUS_BY_ERROR: dict[type[VigilError], int] = {
     NotFoundError: 404,
     ConflictError: 409,
     PayloadTooLargeError: 413,
+    UnsupportedMediaTypeError: 415,
     TooManyRequestsError: 429,
+    UnavailableError: 503,
     StorageError: 503,
     IndexStateError: 500,
     VigilError: 500,

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 
 from vigil.core.media import EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamInfo, StreamItem
 
@@ -19,10 +20,13 @@ from vigil.core.media import EncodedPacket, PacketsDropped, SessionEnded, Sessio
 class Subscription:
     """One consumer's queue; `get` is called from the consumer's thread."""
 
-    def __init__(self, name: str, max_packets: int) -> None:
+    def __init__(self, name: str, max_packets: int, waker: Callable[[], None] | None = None) -> None:
         if max_packets < 1:
             raise ValueError("max_packets must be >= 1")
         self.name = name
+        # Called (on the producer's thread) after each item is queued: how an asyncio consumer
+        # learns there is something to get without blocking a thread.
+        self._waker = waker
         self.max_packets = max_packets
         self._items: deque[StreamItem] = deque()
         self._packets = 0
@@ -37,17 +41,25 @@ class Subscription:
         with self._cond:
             if self._closed:
                 return
-            if isinstance(item, EncodedPacket):
-                if not self._accept_packet(item):
-                    return
-                self._packets += 1
-            elif isinstance(item, SessionStarted | SessionEnded):
-                self._awaiting_keyframe = True
-                if self._dropping:
-                    self._items.append(PacketsDropped(self._dropping))
-                    self._dropping = 0
-            self._items.append(item)
+            if not self._queue(item):
+                return
             self._cond.notify()
+        if self._waker is not None:
+            self._waker()
+
+    def _queue(self, item: StreamItem) -> bool:
+        """Apply the drop policy (caller holds the lock); True when the item was queued."""
+        if isinstance(item, EncodedPacket):
+            if not self._accept_packet(item):
+                return False
+            self._packets += 1
+        elif isinstance(item, SessionStarted | SessionEnded):
+            self._awaiting_keyframe = True
+            if self._dropping:
+                self._items.append(PacketsDropped(self._dropping))
+                self._dropping = 0
+        self._items.append(item)
+        return True
 
     def _accept_packet(self, packet: EncodedPacket) -> bool:
         room = self._packets < self.max_packets
@@ -90,6 +102,8 @@ class Subscription:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        if self._waker is not None:
+            self._waker()
 
     def __len__(self) -> int:
         with self._cond:
@@ -113,8 +127,8 @@ class Fanout:
                 return None
             return self._last_info, self._latest_keyframe
 
-    def subscribe(self, name: str, max_packets: int) -> Subscription:
-        sub = Subscription(name, max_packets)
+    def subscribe(self, name: str, max_packets: int, waker: Callable[[], None] | None = None) -> Subscription:
+        sub = Subscription(name, max_packets, waker)
         with self._lock:
             if self._current is not None:
                 sub.offer(self._current)

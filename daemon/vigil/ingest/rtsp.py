@@ -69,6 +69,9 @@ class RtspIngest:
         self.stop_event = threading.Event()
         self.packets_received = 0
         self.last_packet_wall_ns: int | None = None
+        # What the latest session showed: WebRTC passthrough needs H.264 without B-frames.
+        self.codec: Codec | None = None
+        self.has_bframes = False
         self._audio_noted = False
 
     @property
@@ -109,6 +112,7 @@ class RtspIngest:
                 codec = _CODECS[video.codec_context.name]
                 ctx = video.codec_context
                 info = StreamInfo(codec, ctx.width or 0, ctx.height or 0, bytes(ctx.extradata or b""))
+                self.codec, self.has_bframes = codec, False
                 clock = MediaClock()
                 for packet in container.demux(video):
                     if self.stop_event.is_set():
@@ -123,6 +127,8 @@ class RtspIngest:
                     data = bytes(packet)
                     stamped = clock.stamp(packet.dts, packet.pts, time.monotonic_ns())
                     keyframe = packet.is_keyframe or contains_idr(codec, data)
+                    if stamped.pts_90k != stamped.dts_90k:
+                        self.has_bframes = True
                     self.fanout.publish(EncodedPacket(data, stamped.dts_90k, stamped.pts_90k, keyframe, now_wall))
                     self.packets_received += 1
                     self.last_packet_wall_ns = now_wall

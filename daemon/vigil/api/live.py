@@ -1,0 +1,82 @@
+"""Live video over WHEP (RFC 9725): offer in, answer and a session URL out; DELETE ends it."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from vigil.api.context import Ctx
+from vigil.core.errors import (
+    BadRequestError,
+    ConflictError,
+    NotFoundError,
+    UnavailableError,
+    UnsupportedMediaTypeError,
+)
+from vigil.core.media import Codec
+from vigil.core.permissions import Action, Target
+from vigil.core.turn import IceServer, ice_servers_for
+from vigil.webrtc.sessions import MAX_SDP_BYTES, WhepSessions
+
+
+def _whep(ctx: Ctx) -> WhepSessions:
+    if ctx.services.whep is None:
+        raise UnavailableError("live video is not running on this appliance")
+    return ctx.services.whep
+
+
+def _quality(ctx: Ctx) -> str:
+    quality = ctx.request.query.get("quality", "main")
+    if quality not in ("main", "sub"):
+        raise BadRequestError("quality must be main or sub")
+    return quality
+
+
+def ice_servers(ctx: Ctx, label: str) -> tuple[IceServer, ...]:
+    w = ctx.services.config.webrtc
+    return ice_servers_for(w.ice_servers, w.turn_urls, w.turn_secret, label, ctx.now_ns // 10**9, w.turn_ttl_s)
+
+
+async def camera_ice_servers(ctx: Ctx) -> web.StreamResponse:
+    """What the browser's RTCPeerConnection should use (TURN credentials are per request)."""
+    return web.json_response({"ice_servers": [s.as_json() for s in ice_servers(ctx, ctx.actor)]})
+
+
+async def offer(ctx: Ctx) -> web.StreamResponse:
+    target = ctx.camera_target()
+    assert target.camera is not None
+    quality = _quality(ctx)
+    if ctx.request.content_type != "application/sdp":
+        raise UnsupportedMediaTypeError("send the SDP offer as application/sdp")
+    if (ctx.request.content_length or 0) > MAX_SDP_BYTES:
+        raise BadRequestError("SDP offer too large")
+    sdp = await ctx.request.text()
+    source = ctx.services.cameras.live_source(target.camera, quality)
+    if source is None:
+        raise NotFoundError(f"camera {target.camera} has no {quality} stream configured")
+    hint = "" if quality == "sub" else "; try quality=sub if the camera has an H.264 substream"
+    if source.codec is None:
+        raise UnavailableError(f"camera {target.camera} ({quality}) is not connected yet; retry shortly")
+    if source.codec is Codec.H265:
+        raise ConflictError(f"camera {target.camera} sends H.265 on its {quality} stream: browsers cannot play it"
+                            f" without re-encoding, which this appliance does not do{hint}")
+    if source.has_bframes:
+        raise ConflictError(f"camera {target.camera} sends B-frames on its {quality} stream, which WebRTC"
+                            f" cannot carry as-is{hint}")
+    whep = _whep(ctx)
+    session = await whep.create(target.camera, quality, source.fanout, sdp, ctx.actor)
+    location = f"/api/whep/{session.id}"
+    ctx.audit("live.view", f"camera:{target.camera}", "ok", {"quality": quality, "session": session.id[:8]})
+    response = web.Response(status=201, text=whep.answer_sdp(session), content_type="application/sdp",
+                            headers={"Location": location, "Cache-Control": "no-store"})
+    return response
+
+
+async def end(ctx: Ctx) -> web.StreamResponse:
+    session = _whep(ctx).get(ctx.request.match_info["session_id"])
+    # The viewer who opened it ends it; otherwise whoever may manage live video of that building.
+    building = ctx.services.config.building_of(session.camera_id)
+    if session.actor != ctx.actor:
+        ctx.require(Action.MANAGE_LINKS, Target(building=building, camera=session.camera_id))
+    await _whep(ctx).close(session.id)
+    ctx.audit("live.end", f"camera:{session.camera_id}", "ok", {"session": session.id[:8]})
+    return web.Response(status=200, text="", content_type="text/plain")
