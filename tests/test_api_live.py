@@ -87,6 +87,12 @@ def test_plain_http_to_the_https_port_is_refused(live: Live) -> None:
     assert not answer.startswith(b"HTTP/"), answer[:80]
 
 
+@schemathesis.serializer("application/sdp")
+def _sdp(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
+    """WHEP offers are text; fuzzed ones are whatever string the schema allows."""
+    return str(value).encode()
+
+
 schema = schemathesis.openapi.from_dict(openapi_document(ROUTES))
 
 
