@@ -32,6 +32,7 @@ class Subscription:
         self._packets = 0
         self._cond = threading.Condition()
         self._closed = False
+        self._closed_event = threading.Event()
         # Until the first keyframe a new subscriber skips packets (without counting them).
         self._awaiting_keyframe = True
         self._dropping = 0
@@ -93,6 +94,18 @@ class Subscription:
                 self._packets -= 1
             return item
 
+    def drain(self) -> list[StreamItem]:
+        """Everything queued, at once (for consumers that work in batches)."""
+        with self._cond:
+            items = list(self._items)
+            self._items.clear()
+            self._packets = 0
+            return items
+
+    def wait_closed(self, timeout_s: float) -> bool:
+        """Sleep up to `timeout_s`, waking early only if the subscription is closed."""
+        return self._closed_event.wait(timeout_s)
+
     @property
     def closed(self) -> bool:
         with self._cond:
@@ -102,6 +115,7 @@ class Subscription:
         with self._cond:
             self._closed = True
             self._cond.notify_all()
+        self._closed_event.set()
         if self._waker is not None:
             self._waker()
 
