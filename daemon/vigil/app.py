@@ -19,15 +19,19 @@ from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
 from vigil.core.errors import VigilError
 from vigil.core.media import EncodedPacket, StreamInfo
+from vigil.core.motion import MotionParams
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
 from vigil.core.turn import ice_servers_for
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
+from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
+from vigil.motion.worker import MotionWorker, mask_cells
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
+from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
@@ -50,11 +54,19 @@ class CameraPipeline:
     # The substream (live viewing on small screens, later motion): ingested, not recorded.
     sub_fanout: Fanout | None = None
     sub_ingest: RtspIngest | None = None
+    motion: MotionWorker | None = None
 
     def source(self, quality: str) -> tuple[Fanout, RtspIngest] | None:
         if quality == "sub":
             return None if self.sub_fanout is None or self.sub_ingest is None else (self.sub_fanout, self.sub_ingest)
         return self.fanout, self.ingest
+
+
+def _record_event(index: Index, camera_id: str) -> Callable[[str, str | None, str | None], None]:
+    def record(kind: str, reason: str | None, detail: str | None) -> None:
+        index.add_event(camera_id, kind, time.time_ns(), reason, detail)
+
+    return record
 
 
 def _record_transition(index: Index, camera_id: str) -> Callable[[Transition], None]:
@@ -107,6 +119,13 @@ class Daemon:
                 pipeline.sub_fanout = Fanout()
                 pipeline.sub_ingest = RtspIngest(camera, camera.substream_url, "sub", pipeline.sub_fanout,
                                                  lambda t: None)  # up/down events come from the main stream
+            mode = camera.motion_mode
+            motion_source = pipeline.sub_fanout if mode == "substream" else fanout
+            if mode != "off" and motion_source is not None:
+                params = MotionParams.with_sensitivity(camera.motion_sensitivity, mask_cells(camera.motion_mask))
+                pipeline.motion = MotionWorker(
+                    camera.id, mode, motion_source.subscribe(f"{camera.id}/motion", MOTION_QUEUE_PACKETS),
+                    MotionStore(index), params, _record_event(index, camera.id))
             self.pipelines.append(pipeline)
 
     # --- what the API asks about cameras (api.context.CameraStatusSource) ----------------------
@@ -189,6 +208,8 @@ class Daemon:
                     tg.create_task(run_in_thread(f"rtsp-{p.camera.id}", p.ingest.run))
                     if p.sub_ingest is not None:
                         tg.create_task(run_in_thread(f"rtsp-{p.camera.id}-sub", p.sub_ingest.run))
+                    if p.motion is not None:
+                        tg.create_task(run_in_thread(f"motion-{p.camera.id}", p.motion.run))
                 tg.create_task(self._retention_loop())
                 if self.whep is not None:
                     tg.create_task(self.whep.watch())

@@ -1,4 +1,4 @@
-"""The `vigil` command: run, demo, check, segments, fsck, and the admin verbs of cli_admin."""
+"""The `vigil` command: run, demo, check, segments, motion, fsck, and the admin verbs of cli_admin."""
 
 from __future__ import annotations
 
@@ -40,6 +40,13 @@ def _parser() -> argparse.ArgumentParser:
     segments.add_argument("--start", help="only segments ending after this time (ISO 8601 or Unix seconds)")
     segments.add_argument("--end", help="only segments starting before this time")
     segments.add_argument("--json", action="store_true", help="one JSON object per line")
+    motion = verbs.add_parser("motion", help="motion intervals of a camera in a range")
+    _config_arg(motion)
+    motion.add_argument("--camera", required=True)
+    motion.add_argument("--start", required=True, help="ISO 8601 or Unix seconds")
+    motion.add_argument("--end", required=True, help="ISO 8601 or Unix seconds")
+    motion.add_argument("--region", help="x0,y0,x1,y1 in fractions of the picture: only motion touching it")
+    motion.add_argument("--json", action="store_true")
     fsck = verbs.add_parser("fsck", help="check the index against the recordings (read-only)")
     _config_arg(fsck)
     common = argparse.ArgumentParser(add_help=False)
@@ -88,6 +95,30 @@ def _cmd_segments(config: Config, args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_motion(config: Config, args: argparse.Namespace) -> int:
+    from vigil.api.motion import motion_json, parse_region
+    from vigil.record.index import Index
+    from vigil.record.motion_store import MotionStore
+
+    if config.building_of(args.camera) is None:
+        raise VigilError(f"no camera {args.camera!r} in {config.source}")
+    start, end = _time_arg(args.start, "start"), _time_arg(args.end, "end")
+    assert start is not None and end is not None
+    if end <= start:
+        raise VigilError("--end must be after --start")
+    result = motion_json(MotionStore(Index.open_readonly(config.storage.index_path)), args.camera, start, end,
+                         parse_region(args.region))
+    if args.json:
+        print(json.dumps(result))
+        return 0
+    for interval in result["intervals"]:
+        seconds = (interval["end_wall_ns"] - interval["start_wall_ns"]) / 1e9
+        print(f"{interval['start']}  {interval['end']}  {seconds:6.1f}s  peak {interval['peak']:.2f}"
+              f"  {len(interval['cells'])} cells")
+    print(f"{len(result['intervals'])} motion intervals")
+    return 0
+
+
 def _cmd_fsck(config: Config) -> int:
     from vigil.record.fsck import fsck
     from vigil.record.index import Index
@@ -119,6 +150,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_segments(config, args)
         if args.verb == "fsck":
             return _cmd_fsck(config)
+        if args.verb == "motion":
+            return _cmd_motion(config, args)
         if args.verb in ("user", "token", "link", "audit"):
             return run_admin(config, args)
     except VigilError as error:

@@ -59,6 +59,15 @@ class CameraConfig:
     transport: str = "tcp"
     timeout_s: float = 5.0
     enabled: bool = True
+    motion: str = "auto"  # auto (substream if any, else keyframes), substream, keyframes, off
+    motion_sensitivity: float = 0.5
+    motion_mask: tuple[tuple[float, float, float, float], ...] = ()  # x0, y0, x1, y1 fractions to ignore
+
+    @property
+    def motion_mode(self) -> str:
+        if self.motion == "auto":
+            return "substream" if self.substream_url else "keyframes"
+        return self.motion
 
     def __repr__(self) -> str:  # never show the password
         return f"CameraConfig(id={self.id!r}, url={self.url!r})"
@@ -252,9 +261,25 @@ def _read_list(r: _Reader, raw: dict[str, Any], name: str) -> list[tuple[str, di
     return out
 
 
+def _read_rects(r: _Reader, item: dict[str, Any], key: str) -> list[tuple[float, float, float, float]]:
+    raw = item.get("motion_mask", [])
+    rects: list[tuple[float, float, float, float]] = []
+    if not isinstance(raw, list):
+        r.problem(key, "expected a list of [x0, y0, x1, y1] rectangles")
+        return rects
+    for i, rect in enumerate(raw):
+        ok = (isinstance(rect, list) and len(rect) == 4
+              and all(isinstance(v, int | float) and not isinstance(v, bool) for v in rect))
+        if not ok or not (0 <= rect[0] < rect[2] <= 1 and 0 <= rect[1] < rect[3] <= 1):
+            r.problem(f"{key}[{i}]", "expected [x0, y0, x1, y1] with 0 <= x0 < x1 <= 1 and 0 <= y0 < y1 <= 1")
+            continue
+        rects.append((float(rect[0]), float(rect[1]), float(rect[2]), float(rect[3])))
+    return rects
+
+
 def _read_cameras(r: _Reader, raw: dict[str, Any], building_ids: set[str]) -> tuple[CameraConfig, ...]:
     allowed = {"id", "building", "name", "url", "substream_url", "username", "password", "transport", "timeout_s",
-               "enabled"}
+               "enabled", "motion", "motion_sensitivity", "motion_mask"}
     cameras: list[CameraConfig] = []
     seen: set[str] = set()
     for key, item in _read_list(r, raw, "cameras"):
@@ -283,7 +308,15 @@ def _read_cameras(r: _Reader, raw: dict[str, Any], building_ids: set[str]) -> tu
                             check=lambda v: None if v in ("tcp", "udp") else "must be 'tcp' or 'udp'"),
             timeout_s=float(r.get(item, key, "timeout_s", (int, float), 5.0, check=_positive)),
             enabled=r.get(item, key, "enabled", bool, True),
+            motion=r.get(item, key, "motion", str, "auto",
+                         check=lambda v: None if v in ("auto", "substream", "keyframes", "off")
+                         else "must be auto, substream, keyframes or off"),
+            motion_sensitivity=float(r.get(item, key, "motion_sensitivity", (int, float), 0.5,
+                                           check=lambda v: None if 0 <= v <= 1 else "must be between 0 and 1")),
+            motion_mask=tuple(_read_rects(r, item, f"{key}.motion_mask")),
         )
+        if camera.motion == "substream" and camera.substream_url is None:
+            r.problem(f"{key}.motion", "substream mode needs substream_url")
         cameras.append(camera)
     return tuple(cameras)
 

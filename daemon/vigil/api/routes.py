@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from vigil.api import handlers, links, live, pages, schemas
+from vigil.api import handlers, links, live, motion, pages, schemas
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
@@ -76,6 +76,10 @@ ROUTES: tuple[Route, ...] = (
           "Cameras the caller may see, with status", schemas.CAMERAS),
     Route("GET", "/api/cameras/{camera_id}/segments", handlers.segments, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "Recorded segments of a camera in a range", schemas.SEGMENTS, query=RANGE, audit="playback.index"),
+    Route("GET", "/api/cameras/{camera_id}/motion", motion.motion, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
+          "Motion intervals in a range (optionally touching a region) and the range's heatmap", schemas.MOTION,
+          query=(*RANGE, Param("region", "x0,y0,x1,y1 in fractions of the picture: only motion touching it")),
+          audit="playback.motion"),
     Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", handlers.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
           "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
     Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.IN_HANDLER,

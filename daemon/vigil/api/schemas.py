@@ -53,3 +53,7 @@ SIGNED_OUT = obj({"signed_out": BOOL})
 OPENAPI = {"type": "object"}
 ICE_SERVERS = obj({"ice_servers": {"type": "array", "items": obj({"urls": IDS}, {"username": STR,
                                                                                "credential": STR})}})
+MOTION = obj({"camera": STR, "start": STR, "end": STR, "heatmap": {"type": "array", "items": {"type": "array"}},
+               "intervals": {"type": "array", "items": obj({
+                   "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT, "peak": {"type": "number"},
+                   "cells": {"type": "array", "items": {"type": "array", "items": INT}}})}})

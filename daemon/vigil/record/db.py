@@ -142,6 +142,25 @@ MIGRATIONS: tuple[str, ...] = (
     );
     CREATE INDEX audit_time ON audit (wall_ns);
     """,
+    # 3: the motion index. Scores are integers in thousandths; heatmaps 16x16 bytes (0-255).
+    """
+    CREATE TABLE motion_intervals (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        peak_milli INTEGER NOT NULL,
+        cells BLOB NOT NULL  -- 256-bit mask, big-endian: bit r*16+c = cell (r, c) moved
+    );
+    CREATE INDEX motion_intervals_camera_time ON motion_intervals (camera_id, start_wall_ns);
+    CREATE TABLE motion_seconds (
+        camera_id TEXT NOT NULL,
+        second INTEGER NOT NULL,  -- Unix seconds
+        score_milli INTEGER NOT NULL,
+        heatmap BLOB NOT NULL,
+        PRIMARY KEY (camera_id, second)
+    ) WITHOUT ROWID;
+    """,
 )
 
 

@@ -1,0 +1,156 @@
+"""The motion worker of one camera: decodes what it needs from the camera's fan-out and scores it.
+
+Two modes (design/motion.md has the costs):
+- substream: every frame of the (small) substream is decoded (P-frames need their references)
+  and at most SCORE_FPS of them are scored;
+- keyframes: only the main stream's keyframes are decoded (each decodes on its own): one sample
+  per GOP, at the cost of decoding a full-size picture.
+It reads its own bounded subscription: when it falls behind, the fan-out drops its packets
+until the next keyframe (never the recorder's), and the worker records how many it skipped."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import av
+import numpy as np
+from av.video.codeccontext import VideoCodecContext
+
+from vigil.core.h26x import with_parameter_sets
+from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
+from vigil.core.motion import GRID, MotionParams, MotionSample, MotionScorer
+from vigil.core.motion_intervals import IntervalTracker, region_bitmask
+from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
+from vigil.ingest.fanout import Subscription
+from vigil.record.motion_store import MotionSecond, MotionStore
+
+log = logging.getLogger(__name__)
+
+SCORE_FPS = 5
+ANALYSIS_WIDTH = 160
+QUEUE_PACKETS = 150  # ~10 s at 15 fps
+BATCH_INTERVAL_S = 0.1
+FLUSH_SECONDS_EVERY = 5
+
+
+def mask_cells(rects: tuple[tuple[float, float, float, float], ...]) -> tuple[tuple[int, int], ...]:
+    bits = 0
+    for rect in rects:
+        bits |= region_bitmask(*rect)
+    return tuple((i // GRID, i % GRID) for i in range(GRID * GRID) if bits >> i & 1)
+
+
+class MotionWorker:
+    def __init__(self, camera_id: str, mode: str, subscription: Subscription, store: MotionStore,
+                 params: MotionParams, on_event: Callable[[str, str | None, str | None], None]) -> None:
+        if mode not in ("substream", "keyframes"):
+            raise ValueError(f"motion mode {mode!r}")
+        self.camera_id = camera_id
+        self.mode = mode
+        self.sub = subscription
+        self.store = store
+        self.params = params
+        self.on_event = on_event  # (kind, reason, detail) for the camera's timeline
+        self.scorer = MotionScorer(params)
+        self.tracker = IntervalTracker(params.cell_threshold)
+        self.samples_scored = 0
+        self.packets_skipped = 0
+        self.decode_errors = 0
+        self.heartbeat_monotonic = time.monotonic()
+        self._decoder: VideoCodecContext | None = None
+        self._codec = Codec.H264
+        self._extradata = b""
+        self._anchor: tuple[int, int] | None = None  # (dts_90k, wall_ns) of the session's first packet
+        self._last_scored_ns = 0
+        self._second: MotionSecond | None = None
+        self._seconds: list[MotionSecond] = []
+
+    def run(self) -> None:
+        """Thread body: until the subscription is closed and drained."""
+        try:
+            while True:
+                items = self.sub.drain()
+                self.heartbeat_monotonic = time.monotonic()
+                for item in items:
+                    self._handle(item)
+                if not items and self.sub.closed:
+                    break
+                self.sub.wait_closed(BATCH_INTERVAL_S)
+        finally:
+            self._end_session()
+
+    def _handle(self, item: StreamItem) -> None:
+        if isinstance(item, EncodedPacket):
+            self._on_packet(item)
+        elif isinstance(item, SessionStarted):
+            self._end_session()
+            self._codec, self._extradata = item.info.codec, item.info.extradata
+            decoder = av.CodecContext.create(self._codec.value, "r")
+            assert isinstance(decoder, VideoCodecContext)
+            self._decoder = decoder
+            self._anchor = None
+        elif isinstance(item, SessionEnded):
+            self._end_session()
+        elif isinstance(item, PacketsDropped):
+            self.packets_skipped += item.count
+            log.warning("motion %s fell behind: skipped %d packets", self.camera_id, item.count)
+            self.on_event("motion_skipped", "overflow", f"{item.count} packets not analysed")
+
+    def _on_packet(self, packet: EncodedPacket) -> None:
+        if self._decoder is None or (self.mode == "keyframes" and not packet.is_keyframe):
+            return
+        if self._anchor is None:
+            self._anchor = (packet.dts_90k, packet.received_wall_ns)
+            self.on_event("motion_started", None, self.mode)
+        wall_ns = self._anchor[1] + ticks_to_ns(packet.dts_90k - self._anchor[0])
+        data = with_parameter_sets(self._codec, packet.data, self._extradata) if packet.is_keyframe else packet.data
+        try:
+            frames = self._decoder.decode(av.Packet(data))
+        except av.FFmpegError as error:
+            self.decode_errors += 1
+            if self.decode_errors == 1:
+                log.warning("motion %s: cannot decode (%s); skipping to the next keyframe", self.camera_id, error)
+            return
+        for frame in frames:
+            if not isinstance(frame, av.VideoFrame):
+                continue
+            if self.mode == "substream" and wall_ns - self._last_scored_ns < NS_PER_SECOND // SCORE_FPS:
+                continue
+            self._last_scored_ns = wall_ns
+            height = max(2, round(ANALYSIS_WIDTH * frame.height / frame.width) // 2 * 2)
+            gray = frame.reformat(width=ANALYSIS_WIDTH, height=height, format="gray").to_ndarray()
+            self._on_sample(self.scorer.score(np.asarray(gray, dtype=np.uint8), wall_ns))
+
+    def _on_sample(self, sample: MotionSample) -> None:
+        self.samples_scored += 1
+        interval = self.tracker.feed(sample)
+        if interval is not None:
+            self.store.add_interval(self.camera_id, interval)
+        second = sample.wall_ns // NS_PER_SECOND
+        current = self._second
+        if current is not None and current.second == second:
+            self._second = MotionSecond(second, max(current.score, sample.score),
+                                        np.maximum(current.heatmap, sample.heatmap))
+            return
+        if current is not None and current.score > 0:
+            self._seconds.append(current)
+        self._second = MotionSecond(second, sample.score, sample.heatmap)
+        if len(self._seconds) >= FLUSH_SECONDS_EVERY:
+            self._flush_seconds()
+
+    def _flush_seconds(self) -> None:
+        if self._seconds:
+            self.store.add_seconds(self.camera_id, self._seconds)
+            self._seconds = []
+
+    def _end_session(self) -> None:
+        interval = self.tracker.flush()
+        if interval is not None:
+            self.store.add_interval(self.camera_id, interval)
+        if self._second is not None and self._second.score > 0:
+            self._seconds.append(self._second)
+        self._second = None
+        self._flush_seconds()
+        self._decoder = None
