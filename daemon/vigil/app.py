@@ -62,9 +62,9 @@ class CameraPipeline:
         return self.fanout, self.ingest
 
 
-def _record_event(index: Index, camera_id: str) -> Callable[[str, str | None, str | None], None]:
-    def record(kind: str, reason: str | None, detail: str | None) -> None:
-        index.add_event(camera_id, kind, time.time_ns(), reason, detail)
+def _record_event(index: Index, camera_id: str) -> Callable[[str, int, str | None, str | None], None]:
+    def record(kind: str, wall_ns: int, reason: str | None, detail: str | None) -> None:
+        index.add_event(camera_id, kind, wall_ns, reason, detail)
 
     return record
 

@@ -44,7 +44,7 @@ def mask_cells(rects: tuple[tuple[float, float, float, float], ...]) -> tuple[tu
 
 class MotionWorker:
     def __init__(self, camera_id: str, mode: str, subscription: Subscription, store: MotionStore,
-                 params: MotionParams, on_event: Callable[[str, str | None, str | None], None]) -> None:
+                 params: MotionParams, on_event: Callable[[str, int, str | None, str | None], None]) -> None:
         if mode not in ("substream", "keyframes"):
             raise ValueError(f"motion mode {mode!r}")
         self.camera_id = camera_id
@@ -52,7 +52,7 @@ class MotionWorker:
         self.sub = subscription
         self.store = store
         self.params = params
-        self.on_event = on_event  # (kind, reason, detail) for the camera's timeline
+        self.on_event = on_event  # (kind, wall_ns, reason, detail) for the camera's timeline
         self.scorer = MotionScorer(params)
         self.tracker = IntervalTracker(params.cell_threshold)
         self.samples_scored = 0
@@ -96,14 +96,14 @@ class MotionWorker:
         elif isinstance(item, PacketsDropped):
             self.packets_skipped += item.count
             log.warning("motion %s fell behind: skipped %d packets", self.camera_id, item.count)
-            self.on_event("motion_skipped", "overflow", f"{item.count} packets not analysed")
+            self.on_event("motion_skipped", time.time_ns(), "overflow", f"{item.count} packets not analysed")
 
     def _on_packet(self, packet: EncodedPacket) -> None:
         if self._decoder is None or (self.mode == "keyframes" and not packet.is_keyframe):
             return
         if self._anchor is None:
             self._anchor = (packet.dts_90k, packet.received_wall_ns)
-            self.on_event("motion_started", None, self.mode)
+            self.on_event("motion_started", packet.received_wall_ns, None, self.mode)
         wall_ns = self._anchor[1] + ticks_to_ns(packet.dts_90k - self._anchor[0])
         data = with_parameter_sets(self._codec, packet.data, self._extradata) if packet.is_keyframe else packet.data
         try:
