@@ -8,9 +8,8 @@ import time
 from pathlib import Path
 
 from camsim import CameraServer
-from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
-
 from vigil.sim.scenes import ground_truth, render_scene, standard_scene
+from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
 
 MASK = (0.0, 0.0, 0.3, 0.3)
 NS = 1_000_000_000

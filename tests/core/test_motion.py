@@ -21,7 +21,8 @@ def frame(t: float, *, gain: float = 1.0, offset: float = 0.0, square: tuple[flo
     if square is not None:
         x, y = int(square[0] * W), int(square[1] * H)
         img[y : y + 7, x : x + 7] = 20  # a small dark object: ~0.3 % of the picture
-    return np.clip(img, 0, 255).astype(np.uint8)
+    out: npt.NDArray[np.uint8] = np.clip(img, 0, 255).astype(np.uint8)
+    return out
 
 
 def run(frames: list[npt.NDArray[np.uint8]], params: MotionParams | None = None) -> list[bool]:
