@@ -23,7 +23,7 @@ from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded,
 from vigil.core.motion import GRID, MotionParams, MotionSample, MotionScorer
 from vigil.core.motion_intervals import IntervalTracker, region_bitmask
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
-from vigil.ingest.fanout import Subscription
+from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.motion_store import MotionSecond, MotionStore
 
 log = logging.getLogger(__name__)
@@ -70,16 +70,12 @@ class MotionWorker:
     def run(self) -> None:
         """Thread body: until the subscription is closed and drained."""
         try:
-            while True:
-                items = self.sub.drain()
-                self.heartbeat_monotonic = time.monotonic()
-                for item in items:
-                    self._handle(item)
-                if not items and self.sub.closed:
-                    break
-                self.sub.wait_closed(BATCH_INTERVAL_S)
+            consume_in_batches(self.sub, self._handle, BATCH_INTERVAL_S, self._beat)
         finally:
             self._end_session()
+
+    def _beat(self) -> None:
+        self.heartbeat_monotonic = time.monotonic()
 
     def _handle(self, item: StreamItem) -> None:
         if isinstance(item, EncodedPacket):

@@ -29,7 +29,7 @@ from vigil.core.media import (
 from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import segment_start_wall_ns
-from vigil.ingest.fanout import Subscription
+from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.index import FinishedSegment, Index, NewSegment
 from vigil.record.recovery import recover_segment
 from vigil.record.storage import StorageDir, fsync_dir
@@ -110,19 +110,15 @@ class Recorder:
         being woken for each packet (with dozens of cameras the wake-ups cost more than the muxing).
         Fragments reach the disk per GOP anyway, so the batching adds no loss on a crash."""
         try:
-            while True:
-                items = self.sub.drain()
-                self.heartbeat_monotonic = time.monotonic()
-                for item in items:
-                    self._handle(item)
-                if not items and self.sub.closed:
-                    break
-                self.sub.wait_closed(BATCH_INTERVAL_S)
+            consume_in_batches(self.sub, self._handle, BATCH_INTERVAL_S, self._beat)
         finally:
             try:
                 self._end_run(DownReason.SHUTDOWN)
             finally:
                 self.finished.set()
+
+    def _beat(self) -> None:
+        self.heartbeat_monotonic = time.monotonic()
 
     def _handle(self, item: StreamItem) -> None:
         if isinstance(item, EncodedPacket):

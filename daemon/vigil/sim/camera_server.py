@@ -24,6 +24,8 @@ bframes     B-frames between references (live; disables ``tune=zerolatency``)   
 bitrate     encoder bitrate in kbit/s (live encoding only)                        1000
 pattern     videotestsrc pattern (``smpte`` has a moving noise patch)             smpte75
 clock       1 = burn in the wall clock (clockoverlay): mask it in motion tests    0
+stamp       1 = burn in the wall clock in ms as a barcode in the top rows        0
+            (machine-readable, see ``stamp_bits``): for glass-to-glass latency
 audio       0, 1 (= aac), ``aac`` or ``opus``: an extra audiotestsrc track        0
 sps_in_band 1 = SPS/PPS (+VPS) before every IDR; 0 = only in the SDP's            1
             sprop-parameter-sets (h265: x265 still puts them before the first IDR)
@@ -43,6 +45,7 @@ import re
 import signal
 import sys
 import threading
+import time
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -57,10 +60,34 @@ from gi.repository import GLib, Gst, GstApp, GstRtsp, GstRtspServer  # type: ign
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _INT_KEYS = ("width", "height", "fps", "gop", "bframes", "bitrate")
-_FLAG_KEYS = ("clock", "sps_in_band")
-_LIVE_ONLY = ("width", "height", "gop", "codec", "bframes", "bitrate", "pattern", "clock")
+_FLAG_KEYS = ("clock", "sps_in_band", "stamp")
+_LIVE_ONLY = ("width", "height", "gop", "codec", "bframes", "bitrate", "pattern", "clock", "stamp")
 _AUDIO = {"0": "", "1": "aac", "aac": "aac", "opus": "opus"}
 _PARAMETER_SETS = (7, 8, 9)  # SPS, PPS, access unit delimiter: stripped from replayed clips
+STAMP_BLOCKS = 40  # barcode cells across the top of the frame (see stamp_bits)
+
+
+def stamp_bits(wall_ms: int) -> list[int]:
+    """The 40 cells of the ``stamp=1`` barcode, left to right (1 = white, 0 = black).
+
+    Cells 0-31: the wall clock in ms modulo 2**32, most significant bit first; cells 32-39: the
+    XOR of those four bytes, XORed with 0xA5 (a check that rejects misread frames).  Each cell is a
+    square of ``width // 40`` pixels in the frame's top rows.
+    """
+    value = wall_ms & 0xFFFFFFFF
+    check = 0xA5
+    for shift in (24, 16, 8, 0):
+        check ^= (value >> shift) & 0xFF
+    return [(value >> (31 - i)) & 1 for i in range(32)] + [(check >> (7 - i)) & 1 for i in range(8)]
+
+
+def _draw_stamp(_overlay: Any, cr: Any, _timestamp: int, _duration: int, cell: int) -> None:
+    """cairooverlay draw callback: paint the barcode of the current wall clock."""
+    for i, bit in enumerate(stamp_bits(time.time_ns() // 1_000_000)):
+        shade = float(bit)
+        cr.set_source_rgb(shade, shade, shade)
+        cr.rectangle(i * cell, 0, cell, cell)
+        cr.fill()
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,6 +104,7 @@ class CameraSpec:
     bitrate: int = 1000
     pattern: str = "smpte75"
     clock: bool = False
+    stamp: bool = False
     audio: str = ""
     sps_in_band: bool = True
     file: Path | None = None
@@ -107,6 +135,8 @@ class CameraSpec:
             raise ValueError(f"camera spec {text!r} needs name=[A-Za-z0-9_.-]+")
         if values.get("codec", "h264") not in ("h264", "h265"):
             raise ValueError(f"codec must be h264 or h265 in {text!r}")
+        if values.get("stamp") and values.get("width", 640) // STAMP_BLOCKS < 4:
+            raise ValueError(f"stamp=1 needs width >= {4 * STAMP_BLOCKS} in {text!r}")
         if "file" in values:
             clash = sorted(set(values) & set(_LIVE_ONLY))
             if clash:
@@ -126,12 +156,15 @@ class CameraSpec:
             )
         fps = self.fps or 15
         gop = self.gop or fps
+        raw_format = "BGRx" if self.stamp else "I420"  # cairooverlay draws on packed RGB
         src = (
             f"videotestsrc is-live=true pattern={self.pattern} "
-            f"! video/x-raw,format=I420,width={self.width},height={self.height},framerate={fps}/1 "
+            f"! video/x-raw,format={raw_format},width={self.width},height={self.height},framerate={fps}/1 "
         )
         if self.clock:
             src += '! clockoverlay time-format="%H:%M:%S" shaded-background=true '
+        if self.stamp:
+            src += "! cairooverlay name=stamp ! videoconvert ! video/x-raw,format=I420 "
         if self.codec == "h264":
             # tune=zerolatency silently disables B-frames; rtph264pay's caps would make x264enc pick
             # constrained-baseline (no B-frames) unless a profile is forced.  One thread = one slice
@@ -273,6 +306,7 @@ class CameraServer:
         self.server.set_service(str(port))
         self.server.set_backlog(64)  # default 5: many recorders connecting at once would stall
         self.clips: dict[str, Clip] = {}
+        self.stamp_cells: dict[str, int] = {}
         self.live: set[Any] = set()  # prepared medias, unprepared at shutdown
         self.feeders: dict[Any, ClipFeeder] = {}
         mounts = self.server.get_mount_points()
@@ -280,6 +314,8 @@ class CameraServer:
             Gst.parse_launch(spec.launch())  # fail now, not at the first DESCRIBE
             if spec.file is not None:
                 self.clips[spec.name] = Clip(spec.file, spec.fps)
+            if spec.stamp:
+                self.stamp_cells[spec.name] = spec.width // STAMP_BLOCKS
             factory = GstRtspServer.RTSPMediaFactory()
             factory.set_launch(spec.launch())
             factory.set_shared(True)
@@ -290,6 +326,8 @@ class CameraServer:
     def _on_media_configure(self, _factory: Any, media: Any, name: str) -> None:
         self.live.add(media)
         media.connect("unprepared", self._on_unprepared)
+        if name in self.stamp_cells:
+            media.get_element().get_by_name("stamp").connect("draw", _draw_stamp, self.stamp_cells[name])
         if name in self.clips:
             appsrc = media.get_element().get_by_name("clipsrc")
             GstApp.AppSrc.set_caps(appsrc, self.clips[name].caps)
