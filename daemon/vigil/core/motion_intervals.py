@@ -1,8 +1,9 @@
 """Motion samples into intervals, with hysteresis; and region filtering. Pure: time is passed in.
 
 An interval starts at the first moving sample and goes on while samples keep moving above the
-(lower) keep-going threshold; it ends `end_after_ns` after the last such sample, at that sample's
-time. Each interval remembers the cells that moved, so a search can ask for one region only."""
+(lower) keep-going threshold; it closes `end_after_ns` after the last such sample and ends one
+sample period after it (the movement lasted at least until the next sample that saw none).
+Each interval remembers the cells that moved, so a search can ask for one region only."""
 
 from __future__ import annotations
 
@@ -55,10 +56,15 @@ class IntervalTracker:
         self._last_moving = 0
         self._peak = 0.0
         self._cells = 0
+        self._last_sample: int | None = None
+        self._period_ns = 0
 
     def feed(self, sample: MotionSample) -> MotionInterval | None:
         """Returns an interval when this sample closes one."""
         closed = None
+        if self._last_sample is not None and sample.wall_ns > self._last_sample:
+            self._period_ns = sample.wall_ns - self._last_sample
+        self._last_sample = sample.wall_ns
         if self._start is not None and sample.wall_ns - self._last_moving > self.end_after_ns:
             closed = self.flush()
         if self._start is None:
@@ -75,6 +81,6 @@ class IntervalTracker:
         """Close the open interval, if any (end of the stream, shutdown)."""
         if self._start is None:
             return None
-        interval = MotionInterval(self._start, self._last_moving, self._peak, self._cells)
+        interval = MotionInterval(self._start, self._last_moving + self._period_ns, self._peak, self._cells)
         self._start = None
         return interval

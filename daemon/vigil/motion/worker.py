@@ -23,6 +23,7 @@ from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded,
 from vigil.core.motion import GRID, MotionParams, MotionSample, MotionScorer
 from vigil.core.motion_intervals import IntervalTracker, region_bitmask
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
+from vigil.core.wallclock import DEFAULT_MAX_DRIFT_NS
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.motion_store import MotionSecond, MotionStore
 
@@ -82,6 +83,7 @@ class MotionWorker:
             self._on_packet(item)
         elif isinstance(item, SessionStarted):
             self._end_session()
+            self.scorer.reset()  # the scene may have changed while the camera was away
             self._codec, self._extradata = item.info.codec, item.info.extradata
             decoder = av.CodecContext.create(self._codec.value, "r")
             assert isinstance(decoder, VideoCodecContext)
@@ -101,6 +103,9 @@ class MotionWorker:
             self._anchor = (packet.dts_90k, packet.received_wall_ns)
             self.on_event("motion_started", packet.received_wall_ns, None, self.mode)
         wall_ns = self._anchor[1] + ticks_to_ns(packet.dts_90k - self._anchor[0])
+        if abs(wall_ns - packet.received_wall_ns) > DEFAULT_MAX_DRIFT_NS:  # camera clock drift, as the recorder
+            self._anchor = (packet.dts_90k, packet.received_wall_ns)
+            wall_ns = packet.received_wall_ns
         data = with_parameter_sets(self._codec, packet.data, self._extradata) if packet.is_keyframe else packet.data
         try:
             frames = self._decoder.decode(av.Packet(data))
