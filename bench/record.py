@@ -218,7 +218,8 @@ def start_vigil(work: Path, urls: list[str]) -> tuple[Side, Path]:
         "", "[[buildings]]", 'id = "bench"', 'name = "Bench"',
     ]
     for i, url in enumerate(urls):
-        lines += ["", "[[cameras]]", f'id = "cam{i}"', 'building = "bench"', f'url = "{url}"']
+        # Recording alone (motion analysis is measured by bench/motion.py).
+        lines += ["", "[[cameras]]", f'id = "cam{i}"', 'building = "bench"', f'url = "{url}"', 'motion = "off"']
     config = work / "vigil.toml"
     config.write_text("\n".join(lines) + "\n")
     log = (work / "vigil.log").open("wb")
