@@ -97,6 +97,14 @@ def live(tmp_path_factory: pytest.TempPathFactory, turn: int) -> Iterator[Live]:
             wait_for(ca.exists, 20, "the TLS certificate")
             live = Live(f"https://127.0.0.1:{port}", config, ca, cams.port, vigil)
             wait_for(lambda: live.request("GET", "/api/cameras")[0] == 401, 20, "the API")
+            # Officers open links to cameras that are up: wait until both streams are connected
+            # (a malformed offer gets 400 once the stream is there, 503 before).
+            token = live.link("--camera", "cam").rsplit("/", 1)[1]
+            for quality in ("main", "sub"):
+                wait_for(lambda q=quality: live.request(  # type: ignore[misc]
+                    "POST", f"/api/cameras/cam/whep?quality={q}", b"v=0",
+                    {"Content-Type": "application/sdp", "Authorization": f"Bearer {token}"})[0] == 400,
+                    30, f"the {quality} stream")
             yield live
             assert vigil.terminate() == 0, vigil.log
         finally:
