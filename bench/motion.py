@@ -50,7 +50,6 @@ import itertools
 import json
 import os
 import shutil
-import signal
 import sqlite3
 import statistics
 import subprocess
@@ -71,6 +70,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DAEMON_DIR = ROOT / "daemon"
 sys.path.insert(0, str(DAEMON_DIR))
 
+from procstat import (  # noqa: E402 (bench/ is the script's directory)
+    CLK_TCK,
+    BenchError,
+    child_env,
+    cpu_ticks,
+    machine_busy_ticks,
+    stop,
+    ticks_between,
+)
 from vigil.sim.clips import make_h264_clip  # noqa: E402
 from vigil.sim.scenes import Scene, ground_truth, long_scene, render_scene, scene_frames  # noqa: E402
 
@@ -90,72 +98,13 @@ Interval = tuple[float, float]
 
 
 # --------------------------------------------------------------------------------------------
-# /proc accounting and process helpers (as in bench/record.py; not imported: on mypy's path,
-# `record` is the tests/record package)
-
-CLK_TCK = os.sysconf("SC_CLK_TCK")
-
-
-class BenchError(RuntimeError):
-    """The benchmark could not measure what it claims to (nothing recorded, a crash, ...)."""
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    return text[text.rfind(")") + 2 :].split()
-
-
-def cpu_ticks(roots: Sequence[int]) -> dict[int, int]:
-    """utime + stime (all threads) of each process in the trees under `roots`, in clock ticks."""
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and (fields := _stat_fields(int(entry.name))) is not None:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    ticks: dict[int, int] = {}
-    todo = list(roots)
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
-        if (fields := _stat_fields(pid)) is not None:
-            ticks[pid] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
-def ticks_between(before: dict[int, int], after: dict[int, int]) -> int:
-    return sum(t - before.get(pid, 0) for pid, t in after.items())
-
-
-def machine_busy_ticks() -> int:
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = values[:7]
-    return user + nice + system + irq + softirq
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
-    return env
-
-
-def _stop(proc: subprocess.Popen[bytes], timeout_s: float) -> int:
-    """SIGTERM, then wait; SIGKILL (and raise) if it does not exit in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-        raise BenchError(f"pid {proc.pid} ignored SIGTERM for {timeout_s} s") from None
+# /proc accounting and processes: bench/procstat.py
 
 
 def verify_vigil(config: Path, count: int) -> None:
     """Raises unless `vigil segments --json` lists a non-empty segment for each of cam0..cam{count-1}."""
     result = subprocess.run([sys.executable, "-m", "vigil", "segments", "--config", str(config), "--json"],
-                            capture_output=True, text=True, check=False, env=_child_env())
+                            capture_output=True, text=True, check=False, env=child_env())
     if result.returncode != 0:
         raise BenchError(f"vigil segments failed ({result.returncode}): {result.stderr.strip()}")
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
@@ -240,7 +189,7 @@ class Cameras:
         for spec in specs:
             args += ["--camera", spec]
         self._log: IO[bytes] = log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=_child_env())
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=child_env())
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode().strip()
         if not line.startswith("READY "):
@@ -253,7 +202,7 @@ class Cameras:
 
     def close(self) -> None:
         try:
-            _stop(self.proc, 10)
+            stop(self.proc, 10)
         finally:
             self._log.close()
 
@@ -287,7 +236,7 @@ class Vigil:
         self.log_path = work / "vigil.log"
         self._log: IO[bytes] = self.log_path.open("wb")
         self.proc = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--config", str(self.config)],
-                                     stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, env=_child_env())
+                                     stdin=subprocess.DEVNULL, stdout=self._log, stderr=self._log, env=child_env())
 
     def log_tail(self, chars: int = 3000) -> str:
         self._log.flush()
@@ -339,7 +288,7 @@ class Vigil:
 
     def stop(self) -> None:
         try:
-            code = _stop(self.proc, 60)
+            code = stop(self.proc, 60)
         finally:
             self._log.close()
         if code != 0:
@@ -355,7 +304,7 @@ class Vigil:
         result = subprocess.run(
             [sys.executable, "-m", "vigil", "motion", "--config", str(self.config), "--camera", camera,
              "--start", f"{start_s:.3f}", "--end", f"{end_s:.3f}", "--json"],
-            capture_output=True, text=True, check=False, env=_child_env())
+            capture_output=True, text=True, check=False, env=child_env())
         if result.returncode != 0:
             raise BenchError(f"vigil motion failed ({result.returncode}): {result.stderr.strip()}")
         out: dict[str, object] = json.loads(result.stdout)
@@ -507,7 +456,7 @@ def recording_gaps(config: Path, camera: str) -> tuple[Path, int, int]:
     """(first segment, frames missing inside segments, keyframes missing) of a camera's recording,
     from the segments' timestamps (1 frame = 1/FPS s; keyframes every FPS frames)."""
     result = subprocess.run([sys.executable, "-m", "vigil", "segments", "--config", str(config), "--camera", camera,
-                             "--json"], capture_output=True, text=True, check=True, env=_child_env())
+                             "--json"], capture_output=True, text=True, check=True, env=child_env())
     rows = sorted((json.loads(line) for line in result.stdout.splitlines() if line.strip()),
                   key=lambda r: r["start_wall_ns"])
     missing = missing_keys = 0
@@ -561,7 +510,7 @@ def accuracy_run(scene: Scene, main: Path, sub: Path, work: Path) -> list[Accura
         picture = np.asarray(next(container.decode(video=0)).to_ndarray(format="gray"), dtype=np.uint8)
     index, corr = identify_frame(picture, scene, picture.shape[1], picture.shape[0], 3 * FPS)
     segments = subprocess.run([sys.executable, "-m", "vigil", "segments", "--config", str(vigil.config), "--camera",
-                               "cam0", "--json"], capture_output=True, text=True, check=True, env=_child_env())
+                               "cam0", "--json"], capture_output=True, text=True, check=True, env=child_env())
     seg_start = min(json.loads(line)["start_wall_ns"] for line in segments.stdout.splitlines() if line.strip())
     _log(f"accuracy: cam0's first recorded frame is clip frame {index} (correlation {corr:.2f}); segment start - "
          f"motion_started = {(seg_start - starts['cam0']) / 1e6:.1f} ms; recording gaps: {missing} frames missing, "

@@ -29,7 +29,6 @@ import contextlib
 import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -45,9 +44,17 @@ ROOT = Path(__file__).resolve().parent.parent
 DAEMON_DIR = ROOT / "daemon"
 sys.path.insert(0, str(DAEMON_DIR))
 
+from procstat import (  # noqa: E402 (bench/ is the script's directory)
+    CLK_TCK,
+    BenchError,
+    child_env,
+    cpu_ticks,
+    machine_busy_ticks,
+    stop,
+    ticks_between,
+)
 from vigil.sim.clips import make_h264_clip  # noqa: E402
 
-CLK_TCK = os.sysconf("SC_CLK_TCK")
 CLIP_SECONDS = 10.0
 FPS = 15
 BITRATE_KBPS = 4000
@@ -59,61 +66,7 @@ MAX_CORE_PCT_AT_32 = 30.0
 
 
 # --------------------------------------------------------------------------------------------
-# /proc accounting
-
-
-def _stat_fields(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (index 0 = state), or None if gone."""
-    try:
-        text = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError, PermissionError):
-        return None
-    return text[text.rfind(")") + 2 :].split()
-
-
-def _children_map() -> dict[int, list[int]]:
-    children: dict[int, list[int]] = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _stat_fields(int(entry.name))
-        if fields is not None:
-            children.setdefault(int(fields[1]), []).append(int(entry.name))
-    return children
-
-
-def process_tree(roots: Sequence[int]) -> list[int]:
-    """The roots and all their live descendants."""
-    children = _children_map()
-    out: list[int] = []
-    todo = list(roots)
-    while todo:
-        pid = todo.pop()
-        out.append(pid)
-        todo.extend(children.get(pid, []))
-    return out
-
-
-def cpu_ticks(roots: Sequence[int]) -> dict[int, int]:
-    """utime + stime (all threads) of each process in the trees under `roots`, in clock ticks."""
-    ticks: dict[int, int] = {}
-    for pid in process_tree(roots):
-        fields = _stat_fields(pid)
-        if fields is not None:
-            ticks[pid] = int(fields[11]) + int(fields[12])
-    return ticks
-
-
-def ticks_between(before: dict[int, int], after: dict[int, int]) -> int:
-    """CPU ticks used between two snapshots (processes born in between count from zero)."""
-    return sum(t - before.get(pid, 0) for pid, t in after.items())
-
-
-def machine_busy_ticks() -> int:
-    """Busy ticks of the whole machine (all cores), from the first line of /proc/stat."""
-    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    user, nice, system, _idle, _iowait, irq, softirq = values[:7]
-    return user + nice + system + irq + softirq
+# /proc accounting and processes: bench/procstat.py
 
 
 def dir_bytes(path: Path) -> int:
@@ -129,28 +82,6 @@ def dir_bytes(path: Path) -> int:
 # processes
 
 
-class BenchError(RuntimeError):
-    """The benchmark could not measure what it claims to (nothing recorded, a crash, ...)."""
-
-
-def _stop(proc: subprocess.Popen[bytes], timeout_s: float) -> int:
-    """SIGTERM, then wait; SIGKILL (and raise) if it does not exit in time."""
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGTERM)
-    try:
-        return proc.wait(timeout_s)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(10)
-        raise BenchError(f"pid {proc.pid} ({proc.args!r}) ignored SIGTERM for {timeout_s} s") from None
-
-
-def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
-    return env
-
-
 class CameraServer:
     """`python -m vigil.sim.camera_server` serving cam0..cam{N-1} from one clip."""
 
@@ -160,7 +91,7 @@ class CameraServer:
             args += ["--camera", f"name=cam{i},file={clip}"]
         self.log_path = log_path
         self._log: IO[bytes] = log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=_child_env())
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=child_env())
         assert self.proc.stdout is not None
         line = self.proc.stdout.readline().decode().strip()  # blocks until READY or exit
         if not line.startswith("READY "):
@@ -173,7 +104,7 @@ class CameraServer:
 
     def close(self) -> None:
         try:
-            _stop(self.proc, 10)
+            stop(self.proc, 10)
         finally:
             self._log.close()
 
@@ -224,7 +155,7 @@ def start_vigil(work: Path, urls: list[str]) -> tuple[Side, Path]:
     config.write_text("\n".join(lines) + "\n")
     log = (work / "vigil.log").open("wb")
     proc = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--config", str(config)],
-                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=_child_env())
+                            stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=child_env())
     return Side("vigil", [proc], data / "recordings", [log]), config
 
 
@@ -295,7 +226,7 @@ def wait_recording(side: Side, count: int, timeout_s: float) -> None:
 def verify_vigil(config: Path, count: int) -> tuple[int, int]:
     """(segments, bytes) listed by `vigil segments --json`; raises unless every camera has one."""
     result = subprocess.run([sys.executable, "-m", "vigil", "segments", "--config", str(config), "--json"],
-                            capture_output=True, text=True, check=False, env=_child_env())
+                            capture_output=True, text=True, check=False, env=child_env())
     if result.returncode != 0:
         raise BenchError(f"vigil segments failed ({result.returncode}): {result.stderr.strip()}")
     rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
@@ -376,7 +307,7 @@ def run_side(kind: str, work: Path, camsrv: CameraServer, count: int, warmup_s: 
         side = start_ffmpeg(work, urls)
     try:
         wall, cpu, cam, other, nbytes = measure(side, camsrv, count, warmup_s, seconds)
-        codes = [_stop(p, 60) for p in side.procs]
+        codes = [stop(p, 60) for p in side.procs]
     finally:
         for p in side.procs:
             if p.poll() is None:

@@ -1,0 +1,80 @@
+"""What the benchmarks share: CPU accounting from /proc, and starting/stopping processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from collections.abc import Sequence
+from pathlib import Path
+
+DAEMON_DIR = Path(__file__).resolve().parent.parent / "daemon"
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+
+
+class BenchError(RuntimeError):
+    """The benchmark could not measure what it claims to (nothing recorded, a crash, ...)."""
+
+
+def stat_fields(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (index 0 = state), or None if gone."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return text[text.rfind(")") + 2 :].split()
+
+
+def process_tree(roots: Sequence[int]) -> list[int]:
+    """The roots and all their live descendants."""
+    children: dict[int, list[int]] = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and (fields := stat_fields(int(entry.name))) is not None:
+            children.setdefault(int(fields[1]), []).append(int(entry.name))
+    out: list[int] = []
+    todo = list(roots)
+    while todo:
+        pid = todo.pop()
+        out.append(pid)
+        todo.extend(children.get(pid, []))
+    return out
+
+
+def cpu_ticks(roots: Sequence[int]) -> dict[int, int]:
+    """utime + stime (all threads) of each process in the trees under `roots`, in clock ticks."""
+    ticks: dict[int, int] = {}
+    for pid in process_tree(roots):
+        if (fields := stat_fields(pid)) is not None:
+            ticks[pid] = int(fields[11]) + int(fields[12])
+    return ticks
+
+
+def ticks_between(before: dict[int, int], after: dict[int, int]) -> int:
+    """CPU ticks used between two snapshots (processes born in between count from zero)."""
+    return sum(t - before.get(pid, 0) for pid, t in after.items())
+
+
+def machine_busy_ticks() -> int:
+    """Busy ticks of the whole machine (all cores), from the first line of /proc/stat."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    user, nice, system, _idle, _iowait, irq, softirq = values[:7]
+    return user + nice + system + irq + softirq
+
+
+def child_env() -> dict[str, str]:
+    """The environment for `python -m vigil...` children: the daemon's source on PYTHONPATH."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
+    return env
+
+
+def stop(proc: subprocess.Popen[bytes], timeout_s: float) -> int:
+    """SIGTERM, then wait; SIGKILL (and raise) if it does not exit in time."""
+    if proc.poll() is None:
+        proc.send_signal(signal.SIGTERM)
+    try:
+        return proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(10)
+        raise BenchError(f"pid {proc.pid} ({proc.args!r}) ignored SIGTERM for {timeout_s} s") from None
