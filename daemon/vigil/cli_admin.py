@@ -14,10 +14,11 @@ from argparse import ArgumentParser, Namespace, _SubParsersAction
 from vigil.api.links import grant_detail
 from vigil.config import Config
 from vigil.core.errors import BadRequestError
+from vigil.core.links import make_grant
 from vigil.core.permissions import Role
-from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, wall_ns_to_iso
+from vigil.core.timebase import parse_duration_s, wall_ns_to_iso
 from vigil.passwords import hash_password
-from vigil.record.accounts import Accounts, LinkGrant
+from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
 
@@ -131,25 +132,16 @@ def _dispatch(config: Config, args: Namespace, accounts: Accounts, audit: AuditL
 
 
 def _create_link(config: Config, args: Namespace, accounts: Accounts, audit: AuditLog, now: int) -> int:
-    unknown = sorted(set(args.camera) - {c.id for c in config.cameras})
-    unknown += sorted(set(args.building) - {b.id for b in config.buildings})
-    if unknown:
-        raise BadRequestError(f"unknown cameras or buildings {unknown}")
-    if not args.camera and not args.building:
-        raise BadRequestError("name at least one --camera or --building")
-    if not args.reason.strip():
-        raise BadRequestError("--reason must not be empty")
     access = config.access
     try:
         seconds = parse_duration_s(args.expires) if args.expires else access.link_default_hours * 3600
     except ValueError as error:
         raise BadRequestError(f"--expires: {error}") from None
-    if seconds > access.link_max_hours * 3600:
-        raise BadRequestError(f"--expires may be at most {access.link_max_hours} hours")
-    if args.no_live and not args.playback:
-        raise BadRequestError("--no-live needs --playback (a link must grant something)")
-    grant = LinkGrant(tuple(sorted(set(args.camera))), tuple(sorted(set(args.building))), not args.no_live,
-                      args.playback, None, None, now + int(seconds * NS_PER_SECOND), args.reason.strip())
+    grant = make_grant(
+        cameras=args.camera, buildings=args.building, reason=args.reason, live=not args.no_live,
+        playback=args.playback, playback_start_ns=None, playback_end_ns=None, expires_in_s=seconds,
+        known_cameras={c.id for c in config.cameras}, known_buildings={b.id for b in config.buildings},
+        max_hours=access.link_max_hours, now_ns=now)
     link_id, token = accounts.create_link(grant, _actor(), now)
     audit.append(now, _actor(), "link.create", f"link:{link_id}", "ok", grant_detail(grant))
     http = config.http

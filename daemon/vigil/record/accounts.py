@@ -13,6 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from vigil.core.errors import AuthenticationError, ConflictError, NotFoundError
+from vigil.core.links import LinkGrant
 from vigil.core.permissions import LinkSubject, Role, UserSubject
 from vigil.record.index import Index
 
@@ -38,20 +39,6 @@ class UserRow:
 
     def subject(self) -> UserSubject:
         return UserSubject(self.id, self.name, self.role, frozenset(self.buildings))
-
-
-@dataclass(frozen=True)
-class LinkGrant:
-    """What a responder link names; validated by the caller against the config."""
-
-    cameras: tuple[str, ...]
-    buildings: tuple[str, ...]
-    live: bool
-    playback: bool
-    playback_start_ns: int | None
-    playback_end_ns: int | None
-    expires_ns: int
-    reason: str
 
 
 @dataclass(frozen=True)
