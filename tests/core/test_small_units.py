@@ -14,7 +14,7 @@ from vigil.core.h26x import has_complete_parameter_sets, iter_nal_units, paramet
 from vigil.core.media import Codec, DownReason
 from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
-from vigil.core.wallclock import segment_start_wall_ns
+from vigil.core.wallclock import continued_wall_ns
 
 SPS, PPS, IDR, SLICE = b"\x67\x64\x00\x1f", b"\x68\xee", b"\x65\x88\x84", b"\x41\x9a"
 
@@ -61,9 +61,9 @@ def test_health_reports_transitions_once() -> None:
 
 
 def test_wall_anchor_continues_until_drift_exceeds_limit() -> None:
-    assert segment_start_wall_ns(None, 5) == (5, False)
-    assert segment_start_wall_ns(1_000, 1_000 + 900_000_000) == (1_000, False)
-    assert segment_start_wall_ns(1_000, 1_000 + 2_000_000_000) == (1_000 + 2_000_000_000, True)
+    assert continued_wall_ns(None, 5) == (5, False)
+    assert continued_wall_ns(1_000, 1_000 + 900_000_000) == (1_000, False)
+    assert continued_wall_ns(1_000, 1_000 + 2_000_000_000) == (1_000 + 2_000_000_000, True)
 
 
 @pytest.mark.parametrize(("num", "kind", "text", "reason"), [

@@ -23,7 +23,7 @@ from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded,
 from vigil.core.motion import GRID, MotionParams, MotionSample, MotionScorer
 from vigil.core.motion_intervals import IntervalTracker, region_bitmask
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
-from vigil.core.wallclock import DEFAULT_MAX_DRIFT_NS
+from vigil.core.wallclock import continued_wall_ns
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.motion_store import MotionSecond, MotionStore
 
@@ -102,10 +102,10 @@ class MotionWorker:
         if self._anchor is None:
             self._anchor = (packet.dts_90k, packet.received_wall_ns)
             self.on_event("motion_started", packet.received_wall_ns, None, self.mode)
-        wall_ns = self._anchor[1] + ticks_to_ns(packet.dts_90k - self._anchor[0])
-        if abs(wall_ns - packet.received_wall_ns) > DEFAULT_MAX_DRIFT_NS:  # camera clock drift, as the recorder
-            self._anchor = (packet.dts_90k, packet.received_wall_ns)
-            wall_ns = packet.received_wall_ns
+        wall_ns, reanchored = continued_wall_ns(self._anchor[1] + ticks_to_ns(packet.dts_90k - self._anchor[0]),
+                                                packet.received_wall_ns)
+        if reanchored:  # the camera's clock drifted, as the recorder handles it
+            self._anchor = (packet.dts_90k, wall_ns)
         data = with_parameter_sets(self._codec, packet.data, self._extradata) if packet.is_keyframe else packet.data
         try:
             frames = self._decoder.decode(av.Packet(data))

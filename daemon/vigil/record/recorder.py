@@ -28,7 +28,7 @@ from vigil.core.media import (
 )
 from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
-from vigil.core.wallclock import segment_start_wall_ns
+from vigil.core.wallclock import continued_wall_ns
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.index import FinishedSegment, Index, NewSegment
 from vigil.record.recovery import recover_segment
@@ -213,7 +213,7 @@ class Recorder:
     def _open_segment(self, keyframe: EncodedPacket) -> None:
         run = self._run
         assert run is not None
-        start_wall, reanchored = segment_start_wall_ns(run.last_end_wall_ns, keyframe.received_wall_ns)
+        start_wall, reanchored = continued_wall_ns(run.last_end_wall_ns, keyframe.received_wall_ns)
         if reanchored:
             log.info("recorder %s: camera clock drifted; re-anchored to arrival time", self.name)
         rel = segment_relpath(self.camera_id, self.stream, start_wall, run.id, run.seq)
