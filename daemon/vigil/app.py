@@ -21,9 +21,9 @@ from vigil.core.errors import VigilError
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
 from vigil.core.ratelimit import LoginThrottle
+from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
-from vigil.core.turn import ice_servers_for
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
@@ -130,8 +130,11 @@ class Daemon:
 
     # --- what the API asks about cameras (api.context.CameraStatusSource) ----------------------
 
+    def _pipeline(self, camera_id: str) -> CameraPipeline | None:
+        return next((p for p in self.pipelines if p.camera.id == camera_id), None)
+
     def camera_status(self, camera_id: str) -> CameraStatus:
-        p = next((p for p in self.pipelines if p.camera.id == camera_id), None)
+        p = self._pipeline(camera_id)
         if p is None:
             return CameraStatus("down", "disabled", False, None)
         health = p.ingest.health
@@ -139,11 +142,11 @@ class Daemon:
                             p.recorder.recording, p.ingest.last_packet_wall_ns)
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
-        p = next((p for p in self.pipelines if p.camera.id == camera_id), None)
+        p = self._pipeline(camera_id)
         return None if p is None else p.fanout.latest_keyframe()
 
     def live_source(self, camera_id: str, quality: str) -> LiveSource | None:
-        p = next((p for p in self.pipelines if p.camera.id == camera_id), None)
+        p = self._pipeline(camera_id)
         source = None if p is None else p.source(quality)
         if source is None:
             return None
@@ -155,9 +158,7 @@ class Daemon:
         access = self.config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         webrtc = self.config.webrtc
-        self.whep = WhepSessions(lambda label: ice_servers_for(webrtc.ice_servers, webrtc.turn_urls,
-                                                               webrtc.turn_secret, label, int(time.time()),
-                                                               webrtc.turn_ttl_s), webrtc.max_viewers)
+        self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
         services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep)
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
@@ -256,13 +257,13 @@ class Daemon:
         index, storage = self.index, self.storage
         policy = policy_of(self.config.storage)
         interval_s = self.config.storage.retention_interval_s
-        last_bytes = 0
+        last_written: int | None = None
         while True:
             written = sum(p.recorder.bytes_written for p in self.pipelines)
-            # Room for three intervals at the recent rate (the first round assumes 4 Mb/s per camera).
-            rate = written - last_bytes if last_bytes else len(self.pipelines) * 500_000 * interval_s
-            last_bytes = written
-            result = await asyncio.to_thread(enforce_retention, index, storage, policy, int(rate * 3), time.time_ns())
+            incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
+                                      interval_s)
+            last_written = written
+            result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True
                 log.warning("retention: evidence holds keep %d bytes; %d bytes could not be freed",

@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from vigil.core.errors import ConfigError
-from vigil.core.turn import IceServer
+from vigil.core.turn import IceServer, ice_servers_for
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_MIN_FREE_BYTES = 1_000_000_000
@@ -96,6 +96,10 @@ class WebrtcConfig:
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl_s: int = 3600
     max_viewers: int = 16
+
+    def servers_for(self, label: str, now_s: int) -> tuple[IceServer, ...]:
+        """The ICE servers for one peer: the static ones plus TURN with fresh credentials."""
+        return ice_servers_for(self.ice_servers, self.turn_urls, self.turn_secret, label, now_s, self.turn_ttl_s)
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.core.retention import DiskState, Hold, RetentionPolicy, SegmentUsage, plan_retention
+from vigil.core.retention import DiskState, Hold, RetentionPolicy, SegmentUsage, incoming_bytes, plan_retention
 
 NOW = 10_000 * 1_000_000_000
 MINUTE = 60 * 1_000_000_000
@@ -88,3 +88,8 @@ def test_incoming_bytes_make_room_ahead() -> None:
     segs = [SegmentUsage(i, "a", i * MINUTE, (i + 1) * MINUTE, 100) for i in range(5)]
     plan = plan_retention(segs, [], RetentionPolicy(None, None, 1000), DiskState(900, incoming_bytes=250), NOW)
     assert plan.delete_ids == (0, 1, 2, 3)
+
+
+def test_headroom_follows_the_measured_rate() -> None:
+    assert incoming_bytes(None, cameras=2, interval_s=10) == 2 * 500_000 * 10 * 3
+    assert incoming_bytes(1_000, cameras=2, interval_s=10) == 3_000

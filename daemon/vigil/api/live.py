@@ -14,7 +14,7 @@ from vigil.core.errors import (
 )
 from vigil.core.media import Codec
 from vigil.core.permissions import Action, Target
-from vigil.core.turn import IceServer, ice_servers_for
+from vigil.core.timebase import NS_PER_SECOND
 from vigil.webrtc.sessions import MAX_SDP_BYTES, WhepSessions
 
 
@@ -31,14 +31,10 @@ def _quality(ctx: Ctx) -> str:
     return quality
 
 
-def ice_servers(ctx: Ctx, label: str) -> tuple[IceServer, ...]:
-    w = ctx.services.config.webrtc
-    return ice_servers_for(w.ice_servers, w.turn_urls, w.turn_secret, label, ctx.now_ns // 10**9, w.turn_ttl_s)
-
-
 async def camera_ice_servers(ctx: Ctx) -> web.StreamResponse:
     """What the browser's RTCPeerConnection should use (TURN credentials are per request)."""
-    return web.json_response({"ice_servers": [s.as_json() for s in ice_servers(ctx, ctx.actor)]})
+    servers = ctx.services.config.webrtc.servers_for(ctx.actor, ctx.now_ns // NS_PER_SECOND)
+    return web.json_response({"ice_servers": [s.as_json() for s in servers]})
 
 
 async def offer(ctx: Ctx) -> web.StreamResponse:

@@ -69,6 +69,17 @@ class RetentionPlan:
     shortfall_bytes: int
 
 
+ASSUMED_CAMERA_BYTES_PER_S = 500_000  # 4 Mb/s, until there is a measured rate
+HEADROOM_ROUNDS = 3
+
+
+def incoming_bytes(written_last_round: int | None, cameras: int, interval_s: float) -> int:
+    """Bytes to keep free for the next rounds: three rounds at the last round's rate (or at 4 Mb/s
+    per camera before anything was measured)."""
+    per_round = written_last_round if written_last_round else cameras * ASSUMED_CAMERA_BYTES_PER_S * interval_s
+    return int(per_round * HEADROOM_ROUNDS)
+
+
 def plan_retention(
     segments: Iterable[SegmentUsage],
     holds: Sequence[Hold],
