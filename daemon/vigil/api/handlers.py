@@ -26,7 +26,7 @@ DAY_NS = 86_400 * NS_PER_SECOND
 MAX_SEGMENTS = 5000
 
 
-def _iso(ns: int | None) -> str | None:
+def iso(ns: int | None) -> str | None:
     return None if ns is None else wall_ns_to_iso(ns)
 
 
@@ -34,11 +34,11 @@ def _subject_json(ctx: Ctx) -> dict[str, Any]:
     s = ctx.user_subject
     if isinstance(s, LinkSubject):
         return {"kind": "link", "link_id": s.link_id, "cameras": sorted(s.cameras), "buildings": sorted(s.buildings),
-                "live": s.live, "playback": s.playback, "expires_at": _iso(s.expires_ns)}
+                "live": s.live, "playback": s.playback, "expires_at": iso(s.expires_ns)}
     return {"kind": "user", "name": s.name, "role": s.role.value, "buildings": sorted(s.buildings)}
 
 
-def _cookie(response: web.StreamResponse, ctx: Ctx, name: str, value: str, max_age_s: int) -> None:
+def set_auth_cookie(response: web.StreamResponse, ctx: Ctx, name: str, value: str, max_age_s: int) -> None:
     response.set_cookie(name, value, max_age=max_age_s, path="/", httponly=True, samesite="Strict",
                         secure=ctx.services.config.http.tls)
 
@@ -55,8 +55,7 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     keys = (f"remote:{ctx.request.remote}", f"user:{name}@{ctx.request.remote}")
     if services.throttle.locked(keys, now_s):  # not audited again: the lock itself was
         raise TooManyRequestsError("too many failed sign-ins; try again later")
-    rows = [u for u in services.accounts.users() if u.name == name]
-    user = rows[0] if rows else None
+    user = services.accounts.find_user(name)
     ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
     if not ok or user is None or user.disabled:
         locked = services.throttle.failed(keys, now_s)
@@ -70,8 +69,8 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     token, csrf = services.accounts.create_credential(user.id, "session", "browser", ctx.now_ns, expires_ns)
     ctx.subject = user.subject()
     ctx.audit("login", f"user:{name}")
-    response = web.json_response({"user": _subject_json(ctx), "csrf_token": csrf, "expires_at": _iso(expires_ns)})
-    _cookie(response, ctx, SESSION_COOKIE, token, int(hours * 3600))
+    response = web.json_response({"user": _subject_json(ctx), "csrf_token": csrf, "expires_at": iso(expires_ns)})
+    set_auth_cookie(response, ctx, SESSION_COOKIE, token, int(hours * 3600))
     return response
 
 
@@ -125,15 +124,15 @@ async def cameras(ctx: Ctx) -> web.StreamResponse:
         out.append({
             "id": c.id, "name": c.name, "building": c.building,
             "status": {"state": status.state, "reason": status.reason, "recording": status.recording,
-                       "last_frame_at": _iso(status.last_frame_wall_ns)},
-            "gaps_24h": [{"at": _iso(e.wall_ns), "reason": e.reason} for e in gaps[-20:]],
+                       "last_frame_at": iso(status.last_frame_wall_ns)},
+            "gaps_24h": [{"at": iso(e.wall_ns), "reason": e.reason} for e in gaps[-20:]],
             "has_substream": c.substream_url is not None,
         })
     return web.json_response(out)
 
 
 def _segment_json(s: SegmentRow) -> dict[str, Any]:
-    return {"id": s.id, "start": _iso(s.start_wall_ns), "end": _iso(s.end_wall_ns), "start_wall_ns": s.start_wall_ns,
+    return {"id": s.id, "start": iso(s.start_wall_ns), "end": iso(s.end_wall_ns), "start_wall_ns": s.start_wall_ns,
             "end_wall_ns": s.end_wall_ns, "duration_s": (s.media_duration_90k or 0) / TICKS_PER_SECOND,
             "frame_count": s.frame_count, "size_bytes": s.size_bytes, "sha256": s.sha256, "codec": s.codec,
             "width": s.width, "height": s.height, "recovered": s.recovered}
@@ -151,7 +150,7 @@ def playback_range(ctx: Ctx) -> Target:
 async def segments(ctx: Ctx) -> web.StreamResponse:
     target = playback_range(ctx)
     rows = ctx.services.index.segments(target.camera, target.start_ns, target.end_ns)
-    return web.json_response({"camera": target.camera, "start": _iso(target.start_ns), "end": _iso(target.end_ns),
+    return web.json_response({"camera": target.camera, "start": iso(target.start_ns), "end": iso(target.end_ns),
                               "truncated": len(rows) > MAX_SEGMENTS,
                               "segments": [_segment_json(s) for s in rows[:MAX_SEGMENTS]]})
 
@@ -175,7 +174,7 @@ async def audit_entries(ctx: Ctx) -> web.StreamResponse:
     entries = ctx.services.audit.entries(ctx.time_param("start"), ctx.time_param("end"),
                                          ctx.request.query.get("actor"), ctx.request.query.get("action"),
                                          int(limit_text))
-    return web.json_response([{"id": e.id, "at": _iso(e.wall_ns), "actor": e.actor, "action": e.action,
+    return web.json_response([{"id": e.id, "at": iso(e.wall_ns), "actor": e.actor, "action": e.action,
                                "target": e.target, "outcome": e.outcome, "detail": e.detail, "hash": e.hash}
                               for e in entries])
 

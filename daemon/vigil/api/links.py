@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import LINK_COOKIE, Ctx
-from vigil.api.handlers import _cookie, _iso, require_user
+from vigil.api.handlers import iso, require_user, set_auth_cookie
 from vigil.api.pages import static_page
 from vigil.core.errors import AuthenticationError, BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
@@ -62,8 +62,8 @@ def parse_grant(body: dict[str, Any], ctx: Ctx) -> LinkGrant:
 def grant_detail(grant: LinkGrant) -> dict[str, Any]:
     """What a link grants, for its audit entry (the links table itself is not tamper-evident)."""
     return {"reason": grant.reason, "cameras": list(grant.cameras), "buildings": list(grant.buildings),
-            "live": grant.live, "playback": grant.playback, "playback_start": _iso(grant.playback_start_ns),
-            "playback_end": _iso(grant.playback_end_ns), "expires_at": _iso(grant.expires_ns)}
+            "live": grant.live, "playback": grant.playback, "playback_start": iso(grant.playback_start_ns),
+            "playback_end": iso(grant.playback_end_ns), "expires_at": iso(grant.expires_ns)}
 
 
 def _grant_targets(ctx: Ctx, grant: LinkGrant) -> list[Target]:
@@ -77,10 +77,10 @@ def _link_json(row: LinkRow, now_ns: int) -> dict[str, Any]:
     state = "revoked" if row.revoked_wall_ns is not None else "expired" if g.expires_ns <= now_ns else "active"
     return {"id": row.id, "state": state, "created_by": row.created_by, "reason": row.reason,
             "cameras": list(g.cameras), "buildings": list(g.buildings), "live": g.live, "playback": g.playback,
-            "playback_start": _iso(g.playback_start_ns), "playback_end": _iso(g.playback_end_ns),
-            "created_at": _iso(row.created_wall_ns), "expires_at": _iso(g.expires_ns),
-            "revoked_at": _iso(row.revoked_wall_ns), "use_count": row.use_count,
-            "last_used_at": _iso(row.last_used_wall_ns)}
+            "playback_start": iso(g.playback_start_ns), "playback_end": iso(g.playback_end_ns),
+            "created_at": iso(row.created_wall_ns), "expires_at": iso(g.expires_ns),
+            "revoked_at": iso(row.revoked_wall_ns), "use_count": row.use_count,
+            "last_used_at": iso(row.last_used_wall_ns)}
 
 
 async def create_link(ctx: Ctx) -> web.StreamResponse:
@@ -128,5 +128,5 @@ async def landing(ctx: Ctx) -> web.StreamResponse:
     ctx.audit("link.open", subject.actor)
     response = static_page("live.html")  # plays every camera the link names
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
-    _cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))
+    set_auth_cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))
     return response

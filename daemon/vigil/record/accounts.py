@@ -86,11 +86,15 @@ class Accounts:
                                                         password_hash, now_ns))
             return int(cur.lastrowid or 0)
 
-    def user(self, name: str) -> UserRow:
+    def find_user(self, name: str) -> UserRow | None:
         rows = self.index.query("SELECT * FROM users WHERE name = ?", (name,))
-        if not rows:
+        return _user(rows[0]) if rows else None
+
+    def user(self, name: str) -> UserRow:
+        user = self.find_user(name)
+        if user is None:
             raise NotFoundError(f"no user {name!r}")
-        return _user(rows[0])
+        return user
 
     def users(self) -> list[UserRow]:
         return [_user(r) for r in self.index.query("SELECT * FROM users ORDER BY name")]
