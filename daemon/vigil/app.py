@@ -20,6 +20,7 @@ from vigil.core.camera_health import Transition
 from vigil.core.errors import VigilError
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
+from vigil.core.motion_intervals import mask_cells
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
@@ -27,7 +28,7 @@ from vigil.core.timebase import seconds_to_ticks
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
-from vigil.motion.worker import MotionWorker, mask_cells
+from vigil.motion.worker import MotionWorker
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index

@@ -39,6 +39,14 @@ def bitmask_cells(bits: int) -> list[tuple[int, int]]:
     return [(i // GRID, i % GRID) for i in range(GRID * GRID) if bits >> i & 1]
 
 
+def mask_cells(rects: tuple[tuple[float, float, float, float], ...]) -> tuple[tuple[int, int], ...]:
+    """The (row, col) cells the configured mask rectangles touch."""
+    bits = 0
+    for rect in rects:
+        bits |= region_bitmask(*rect)
+    return tuple(bitmask_cells(bits))
+
+
 @dataclass(frozen=True)
 class MotionInterval:
     start_wall_ns: int

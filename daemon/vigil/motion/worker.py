@@ -20,8 +20,8 @@ from av.video.codeccontext import VideoCodecContext
 
 from vigil.core.h26x import with_parameter_sets
 from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
-from vigil.core.motion import GRID, MotionParams, MotionSample, MotionScorer
-from vigil.core.motion_intervals import IntervalTracker, region_bitmask
+from vigil.core.motion import MotionParams, MotionSample, MotionScorer
+from vigil.core.motion_intervals import IntervalTracker
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
 from vigil.core.wallclock import continued_wall_ns
 from vigil.ingest.fanout import Subscription, consume_in_batches
@@ -34,13 +34,6 @@ ANALYSIS_WIDTH = 160
 QUEUE_PACKETS = 150  # ~10 s at 15 fps
 BATCH_INTERVAL_S = 0.1
 FLUSH_SECONDS_EVERY = 5
-
-
-def mask_cells(rects: tuple[tuple[float, float, float, float], ...]) -> tuple[tuple[int, int], ...]:
-    bits = 0
-    for rect in rects:
-        bits |= region_bitmask(*rect)
-    return tuple((i // GRID, i % GRID) for i in range(GRID * GRID) if bits >> i & 1)
 
 
 class MotionWorker:
