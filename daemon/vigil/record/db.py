@@ -161,6 +161,26 @@ MIGRATIONS: tuple[str, ...] = (
         PRIMARY KEY (camera_id, second)
     ) WITHOUT ROWID;
     """,
+    # 4: bookmarks (made by people and by flagged door events); holds name a case and who released them.
+    """
+    CREATE TABLE bookmarks (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT,  -- NULL: the bookmark is about every camera of its building
+        building_id TEXT,
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        headline TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL,
+        door_event_id INTEGER  -- set when a flagged door event made it
+    );
+    CREATE INDEX bookmarks_camera_time ON bookmarks (camera_id, start_wall_ns);
+    ALTER TABLE evidence_holds ADD COLUMN case_id TEXT;
+    ALTER TABLE evidence_holds ADD COLUMN released_by TEXT;
+    ALTER TABLE evidence_holds ADD COLUMN door_event_id INTEGER;
+    CREATE INDEX evidence_holds_camera_time ON evidence_holds (camera_id, start_wall_ns);
+    """,
 )
 
 

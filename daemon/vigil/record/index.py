@@ -79,6 +79,18 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class NewBookmark:
+    camera_id: str | None
+    building_id: str | None
+    start_wall_ns: int
+    end_wall_ns: int
+    headline: str
+    created_by: str
+    description: str = ""
+    door_event_id: int | None = None
+
+
+@dataclass(frozen=True)
 class GarbageRow:
     id: int
     dir_id: int
@@ -221,12 +233,24 @@ class Index:
         return [Hold(**dict(r)) for r in rows]
 
     def add_hold(self, camera_id: str | None, start_wall_ns: int, end_wall_ns: int, reason: str, created_by: str,
-                 now_wall_ns: int, until_wall_ns: int | None = None) -> int:
+                 now_wall_ns: int, until_wall_ns: int | None = None, case_id: str | None = None,
+                 door_event_id: int | None = None) -> int:
         with self.transaction() as c:
             cur = c.execute(
                 "INSERT INTO evidence_holds (camera_id, start_wall_ns, end_wall_ns, reason, created_by,"
-                " created_wall_ns, until_wall_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (camera_id, start_wall_ns, end_wall_ns, reason, created_by, now_wall_ns, until_wall_ns),
+                " created_wall_ns, until_wall_ns, case_id, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (camera_id, start_wall_ns, end_wall_ns, reason, created_by, now_wall_ns, until_wall_ns, case_id,
+                 door_event_id),
+            )
+            return int(cur.lastrowid or 0)
+
+    def add_bookmark(self, new: NewBookmark, now_wall_ns: int) -> int:
+        with self.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO bookmarks (camera_id, building_id, start_wall_ns, end_wall_ns, headline, description,"
+                " created_by, created_wall_ns, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (new.camera_id, new.building_id, new.start_wall_ns, new.end_wall_ns, new.headline,
+                 new.description, new.created_by, now_wall_ns, new.door_event_id),
             )
             return int(cur.lastrowid or 0)
 
