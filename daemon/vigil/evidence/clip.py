@@ -19,7 +19,7 @@ import logging
 import os
 import struct
 from bisect import bisect_right
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,7 +160,7 @@ def _assemble(camera_id: str, rows: list[tuple[SegmentRow, Path]], files: list[S
 
 
 def iter_clip_bytes(plan: ClipPlan, first_byte: int = 0, last_byte: int | None = None,
-                    chunk_bytes: int = CHUNK_BYTES) -> Iterator[bytes]:
+                    chunk_bytes: int = CHUNK_BYTES) -> Generator[bytes, None, None]:
     """The clip's bytes first_byte..last_byte (inclusive), in chunks of about chunk_bytes.
 
     Blocking file reads: run it on a thread. Raises FileNotFoundError if retention removed a
