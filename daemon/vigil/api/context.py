@@ -17,6 +17,7 @@ from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundErro
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
+from vigil.core.repeat_window import RepeatWindow
 from vigil.core.timebase import parse_time_ns
 from vigil.ingest.fanout import Fanout
 from vigil.record.accounts import Accounts
@@ -62,6 +63,7 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    clip_downloads: RepeatWindow = field(default_factory=RepeatWindow)  # clips: one audit entry per download
 
 
 SERVICES = web.AppKey("services", Services)

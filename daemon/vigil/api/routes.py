@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from vigil.api import handlers, links, live, motion, pages, schemas
+from vigil.api import clips, handlers, links, live, motion, pages, schemas
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
@@ -80,6 +80,10 @@ ROUTES: tuple[Route, ...] = (
           "Motion intervals in a range (optionally touching a region) and the range's heatmap", schemas.MOTION,
           query=(*RANGE, Param("region", "x0,y0,x1,y1 in fractions of the picture: only motion touching it")),
           audit="playback.motion"),
+    # clips (evidence): audited once per download by the handler itself, before the body is sent
+    Route("GET", "/api/cameras/{camera_id}/clip.mp4", clips.clip, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
+          "A recorded range as one MP4 (stream copy; Range requests; gaps in the Vigil-Gaps header)", None,
+          content_type="video/mp4", query=RANGE),
     Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", handlers.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
           "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
     Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.IN_HANDLER,
