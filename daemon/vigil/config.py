@@ -112,6 +112,14 @@ class AccessConfig:
 
 
 @dataclass(frozen=True)
+class ApplianceConfig:
+    """Set by `vigil provision` on an appliance (design/appliance.md)."""
+
+    site_id: str | None = None
+    hotplug: bool = True  # watch udev for the recording disk and USB cameras
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     storage: StorageConfig
@@ -121,6 +129,7 @@ class Config:
     http: HttpConfig = HttpConfig()
     access: AccessConfig = AccessConfig()
     webrtc: WebrtcConfig = WebrtcConfig()
+    appliance: ApplianceConfig = ApplianceConfig()
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)
@@ -413,6 +422,16 @@ def _read_webrtc(r: _Reader, data: Any) -> WebrtcConfig:
                         r.get(data, "webrtc", "max_viewers", int, 16, check=_positive))
 
 
+def _read_appliance(r: _Reader, data: Any) -> ApplianceConfig:
+    if not isinstance(data, dict):
+        if data is not None:
+            r.problem("appliance", "expected a table")
+        return ApplianceConfig()
+    r.table(data, "appliance", {"site_id", "hotplug"})
+    return ApplianceConfig(site_id=r.get(data, "appliance", "site_id", str, check=_id_check),
+                           hotplug=r.get(data, "appliance", "hotplug", bool, True))
+
+
 def parse_config(text: str, source: Path) -> Config:
     """Parse and validate TOML text; `source` names the file in messages."""
     try:
@@ -420,7 +439,7 @@ def parse_config(text: str, source: Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
-    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc"})
+    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance"})
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -440,10 +459,11 @@ def parse_config(text: str, source: Path) -> Config:
     http = _read_http(r, raw.get("http"))
     access = _read_access(r, raw.get("access"))
     webrtc = _read_webrtc(r, raw.get("webrtc"))
+    appliance = _read_appliance(r, raw.get("appliance"))
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
-                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc)
+                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc, appliance=appliance)
 
 
 def load_config(path: Path) -> Config:
