@@ -18,6 +18,8 @@ from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.timebase import parse_time_ns
+from vigil.doors.alerts import AlertHub
+from vigil.doors.service import DoorEventService
 from vigil.ingest.fanout import Fanout
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
@@ -62,6 +64,9 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    # door events (doors/service.py, doors/alerts.py)
+    doors: DoorEventService | None = None
+    alerts: AlertHub | None = None
 
 
 SERVICES = web.AppKey("services", Services)
