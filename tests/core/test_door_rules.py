@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vigil.config_doors import FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
-from vigil.core.door_record import cap_raw, credential_hash, credential_last4
+from vigil.core.door_record import cap_raw, credential_hash, credential_last4, scrub_raw
 from vigil.core.door_rules import FlagRules, RuleInput, Severity, adapter_offline, skew_is_large
+from vigil.core.errors import AuthenticationError
+from vigil.core.webhook_auth import sign, verify
 
 K = DoorEventKind
 S = 1_000_000_000
@@ -117,5 +120,33 @@ def test_skew_and_credential_privacy() -> None:
     assert digest == credential_hash(key, "12345678") != credential_hash(b"x" * 32, "12345678")
     assert "12345678" not in digest and len(digest) == 64
     assert credential_last4("12345678") == "5678" and credential_last4("12") == "12"
+    raw = '{"badge": 12345678, "name": "Pat Doe", "card": "12345678"}'
+    scrubbed = '{"badge": [redacted], "name": "[redacted]", "card": "[redacted]"}'
+    assert scrub_raw(raw, ["12345678", "Pat Doe"]) == scrubbed
+    assert scrub_raw(raw, [None, " "]) == raw and scrub_raw(None, ["x"]) is None
     assert cap_raw("é" * 10, 5) == ("éé", True) and cap_raw("abc", 5) == ("abc", False) and cap_raw(None, 1) == (
         None, False)
+
+
+def test_webhook_signature_fresh_stale_and_wrong() -> None:
+    secret, body, now = "0123456789abcdef-secret", b'{"kind": "access_denied"}', T0
+    stamp = str(T0 // S)
+    good = sign(secret, stamp, body)
+    assert good.startswith("sha256=") and len(good) == 7 + 64
+    verify(secret, stamp, good, body, now, 300)
+    verify(secret, stamp, good, body, now + 300 * S, 300)  # at the edge of the window
+    cases = [
+        (secret, stamp, good, body + b" ", now, "does not match"),  # body changed
+        ("another-secret-0123456", stamp, good, body, now, "does not match"),
+        (secret, str(T0 // S + 1), good, body, now, "does not match"),  # timestamp is signed too
+        (secret, stamp, good, body, now + 301 * S, "more than 300 s"),
+        (secret, stamp, good, body, now - 301 * S, "more than 300 s"),
+        (secret, "1.5e9", good, body, now, "Unix seconds"),
+        (secret, None, good, body, now, "needs both"),
+        (secret, stamp, None, body, now, "needs both"),
+        (secret, stamp, "sha256=é", body, now, "does not match"),
+        (None, stamp, good, body, now, "not enabled"),
+    ]
+    for key, ts, sig, data, at, words in cases:
+        with pytest.raises(AuthenticationError, match=words):
+            verify(key, ts, sig, data, at, 300)

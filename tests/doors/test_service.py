@@ -99,14 +99,14 @@ async def test_service_is_a_door_event_sink(rig: Rig) -> None:
 async def test_denied_badge_at_mapped_door_is_flagged_bookmarked_and_held(rig: Rig) -> None:
     received = T0 + 2 * S
     result = await rig.service.submit(denied("e1", credential="12345678", cardholder="Pat Doe",
-                                             raw="x" * 100), received)
+                                             raw="12345678 Pat Doe " + "x" * 100), received)
     assert result.flagged and not result.duplicate
     row = rig.store.get(result.id)
     assert (row.door_id, row.building, row.direction, row.cameras) == ("east-main", "hs", "in", ("hs-east", "hs-hall"))
     assert row.skew_ns == 2 * S and row.severity == "medium" and row.flag_reasons == ("access_denied",)
     assert row.credential_last4 == "5678" and row.credential_hash and "12345678" not in row.credential_hash
     assert row.cardholder is None, "cardholder names are stored only when the site opts in"
-    assert row.raw == "x" * 64 and row.raw_truncated
+    assert row.raw == ("[redacted] [redacted] " + "x" * 100)[:64] and row.raw_truncated
     holds = rig.index.query("SELECT camera_id, start_wall_ns, end_wall_ns, door_event_id FROM evidence_holds"
                             " ORDER BY camera_id")
     assert [tuple(h) for h in holds] == [("hs-east", T0 - 10 * S, T0 + 20 * S, result.id),
@@ -186,16 +186,21 @@ async def _drain(feed: AsyncIterator[Alert], n: int) -> list[Alert]:
 
 async def test_slow_watcher_loses_oldest_and_is_told() -> None:
     hub = AlertHub(queue_alerts=3)
-    feed = hub.subscribe()
-    first = asyncio.ensure_future(anext(feed))  # subscribed and waiting
-    await asyncio.sleep(0)
+    feed, other = hub.subscribe(), hub.subscribe()
     for i in range(7):
         hub.publish(Alert(AlertKind.ADAPTER_HEALTH, {"n": i}))
-    got = [await first, *await _drain(feed, 3)]
+    got = await _drain(feed, 4)
     assert [a.kind for a in got] == [AlertKind.ALERTS_LOST, *[AlertKind.ADAPTER_HEALTH] * 3]
     assert got[0].body == {"lost": 4} and [a.body["n"] for a in got[1:]] == [4, 5, 6]
+    with pytest.raises(TimeoutError):  # waiting may be cancelled (a heartbeat) without ending the feed
+        await asyncio.wait_for(anext(feed), 0.05)
+    hub.publish(Alert(AlertKind.ADAPTER_HEALTH, {"n": 7}))
+    assert (await anext(feed)).body == {"n": 7}
+    other.close()
+    assert hub.subscribers == 1
     hub.close()
     assert [a async for a in feed] == [] and hub.subscribers == 0
+    assert [a async for a in hub.subscribe()] == [], "subscribing after close ends at once"
 
 
 def test_door_key_is_owner_only_and_stable(tmp_path: Path) -> None:

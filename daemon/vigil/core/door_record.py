@@ -3,7 +3,8 @@ skew, door mapping and flag decision folded into one value. Pure.
 
 The credential is kept only as HMAC-SHA256 under a per-appliance key (so a copy of the index does
 not reveal badge numbers, and the same badge still matches itself for the repeat rules) plus its
-last 4 characters (what staff read off a badge). Cardholder names only when the site opts in."""
+last 4 characters (what staff read off a badge). Cardholder names only when the site opts in.
+Both are also scrubbed out of the stored raw payload."""
 
 from __future__ import annotations
 
@@ -25,6 +26,16 @@ def credential_hash(key: bytes, credential: str) -> str:
 
 def credential_last4(credential: str) -> str:
     return credential.strip()[-4:]
+
+
+def scrub_raw(raw: str | None, private: list[str | None]) -> str | None:
+    """The raw payload with every occurrence of the private values (badge number, and the name
+    unless the site keeps names) replaced, so the payload cannot leak what the record withholds."""
+    if raw is None:
+        return None
+    for value in sorted({v.strip() for v in private if v and v.strip()}, key=len, reverse=True):
+        raw = raw.replace(value, "[redacted]")
+    return raw
 
 
 def cap_raw(raw: str | None, max_bytes: int) -> tuple[str | None, bool]:
@@ -76,7 +87,8 @@ def is_unmapped(event: IncomingDoorEvent, mapped: MappedPoint | None) -> bool:
 
 def to_record(event: IncomingDoorEvent, received_wall_ns: int, mapped: MappedPoint | None, hashed: str | None,
               flagging: Flagging, *, store_cardholder: bool, raw_max_bytes: int) -> NewDoorEvent:
-    raw, truncated = cap_raw(event.raw, raw_max_bytes)
+    private = [event.credential, None if store_cardholder else event.cardholder]
+    raw, truncated = cap_raw(scrub_raw(event.raw, private), raw_max_bytes)
     return NewDoorEvent(
         source=event.source, event_id=event.event_id, dedupe_key=event.dedupe_key,
         occurred_wall_ns=event.occurred_wall_ns, received_wall_ns=received_wall_ns, kind=event.kind,

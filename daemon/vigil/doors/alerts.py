@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from vigil.core.timebase import wall_ns_to_iso
@@ -21,10 +20,42 @@ log = logging.getLogger(__name__)
 QUEUE_ALERTS = 100
 
 
-class _Subscriber:
-    def __init__(self, size: int) -> None:
+class Subscription:
+    """One watcher's bounded queue; an async iterator of alerts that ends when the hub closes or
+    `close()` is called. Waiting for the next alert may be cancelled (e.g. for a heartbeat) safely."""
+
+    def __init__(self, hub: AlertHub, size: int) -> None:
+        self._hub = hub
         self.queue: asyncio.Queue[Alert | None] = asyncio.Queue(size)
         self.lost = 0
+        self.ended = False
+
+    def __aiter__(self) -> Subscription:
+        return self
+
+    async def __anext__(self) -> Alert:
+        if self.ended:
+            raise StopAsyncIteration
+        if self.lost:
+            lost, self.lost = self.lost, 0
+            log.warning("an alert watcher fell behind and lost %d alerts", lost)
+            return Alert(AlertKind.ALERTS_LOST, {"lost": lost})
+        alert = await self.queue.get()
+        if alert is None:
+            self.close()
+            raise StopAsyncIteration
+        return alert
+
+    def offer(self, alert: Alert | None) -> None:
+        if self.queue.full():
+            self.queue.get_nowait()
+            if alert is not None:
+                self.lost += 1
+        self.queue.put_nowait(alert)
+
+    def close(self) -> None:
+        self.ended = True
+        self._hub.unsubscribe(self)
 
 
 class AlertHub:
@@ -32,7 +63,7 @@ class AlertHub:
 
     def __init__(self, queue_alerts: int = QUEUE_ALERTS) -> None:
         self.queue_alerts = queue_alerts
-        self._subscribers: set[_Subscriber] = set()
+        self._subscribers: set[Subscription] = set()
         self.closed = False
 
     @property
@@ -41,35 +72,24 @@ class AlertHub:
 
     def publish(self, alert: Alert) -> None:
         for sub in self._subscribers:
-            if sub.queue.full():
-                sub.queue.get_nowait()
-                sub.lost += 1
-            sub.queue.put_nowait(alert)
+            sub.offer(alert)
 
     def close(self) -> None:
         self.closed = True
-        for sub in self._subscribers:
-            if sub.queue.full():
-                sub.queue.get_nowait()
-            sub.queue.put_nowait(None)
+        for sub in list(self._subscribers):
+            sub.offer(None)
 
-    async def subscribe(self) -> AsyncIterator[Alert]:
+    def subscribe(self) -> Subscription:
+        """Alerts from now on (registered at once, before the first wait)."""
+        sub = Subscription(self, self.queue_alerts)
         if self.closed:
-            return
-        sub = _Subscriber(self.queue_alerts)
-        self._subscribers.add(sub)
-        try:
-            while True:
-                alert = await sub.queue.get()
-                if sub.lost:
-                    lost, sub.lost = sub.lost, 0
-                    log.warning("an alert watcher fell behind and lost %d alerts", lost)
-                    yield Alert(AlertKind.ALERTS_LOST, {"lost": lost})
-                if alert is None:
-                    return
-                yield alert
-        finally:
-            self._subscribers.discard(sub)
+            sub.ended = True
+        else:
+            self._subscribers.add(sub)
+        return sub
+
+    def unsubscribe(self, sub: Subscription) -> None:
+        self._subscribers.discard(sub)
 
 
 def _iso(ns: int | None) -> str | None:
