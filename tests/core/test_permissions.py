@@ -10,6 +10,7 @@ from vigil.core.permissions import (
     Role,
     Target,
     UserSubject,
+    administers,
     camera_visible,
     decide,
     visible_buildings,
@@ -21,8 +22,8 @@ HS, MS = Target(building="hs", camera="hs-cam"), Target(building="ms", camera="m
 OWN: dict[Role, set[Action]] = {
     Role.DISTRICT_ADMIN: set(Action),
     Role.BUILDING_ADMIN: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.EXPORT, A.CONFIGURE_CAMERAS,
-                          A.MANAGE_LINKS},
-    Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK},
+                          A.MANAGE_LINKS, A.BOOKMARK, A.HOLD_EVIDENCE},
+    Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.BOOKMARK},
     Role.INSTALLER: {A.VIEW_STATUS, A.CONFIGURE_CAMERAS},
 }
 
@@ -62,6 +63,8 @@ LINK = LinkSubject(7, frozenset({"hs-cam"}), frozenset(), live=True, playback=Tr
     (A.VIEW_PLAYBACK, HS, 0, False),  # no range named while a window applies
     (A.EXPORT, HS, 0, False),
     (A.MANAGE_LINKS, HS, 0, False),
+    (A.BOOKMARK, HS, 0, False),
+    (A.HOLD_EVIDENCE, HS, 0, False),
     (A.VIEW_AUDIT, Target(), 0, False),
     (A.VIEW_STATUS, Target(), 0, True),
 ])
@@ -77,3 +80,12 @@ def test_building_link_and_live_only_link() -> None:
     assert not decide(building, A.VIEW_PLAYBACK, Target("ms", "ms-cam", 0, 1), 0).allowed
     assert camera_visible(building, "ms-cam", "ms") and not camera_visible(building, "hs-cam", "hs")
     assert camera_visible(LINK, "hs-cam", "hs") and not camera_visible(LINK, "hs-cam2", "hs")
+
+
+def test_administers_only_own_buildings() -> None:
+    district = UserSubject(1, "d", Role.DISTRICT_ADMIN, frozenset())
+    admin = UserSubject(2, "a", Role.BUILDING_ADMIN, frozenset({"hs"}))
+    viewer = UserSubject(3, "v", Role.VIEWER, frozenset({"hs"}))
+    assert administers(district, "ms") and administers(district, None)
+    assert administers(admin, "hs") and not administers(admin, "ms") and not administers(admin, None)
+    assert not administers(viewer, "hs") and not administers(LINK, "hs")
