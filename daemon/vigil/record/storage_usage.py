@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection
+from pathlib import Path
 
 from vigil.config import StorageConfig
 from vigil.core.storage_report import DiskUsage, StorageReport, storage_report
@@ -11,8 +12,10 @@ from vigil.record.index import Index
 from vigil.record.retention import policy_of
 
 
-def disk_usage(path: os.PathLike[str] | str) -> DiskUsage:
-    st = os.statvfs(path)
+def disk_usage(path: Path) -> DiskUsage:
+    """The filesystem the directory is (or, before the first start, will be) on."""
+    measured = next((p for p in (path, *path.parents) if p.exists()), Path("/"))
+    st = os.statvfs(measured)
     return DiskUsage(str(path), capacity_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize)
 
 
