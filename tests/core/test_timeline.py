@@ -28,12 +28,12 @@ NOW = 10_000 * S
 def test_segments_of_a_run_coalesce_and_seams_under_a_second_are_not_gaps() -> None:
     segs = [SegmentSpan(0, 60 * S, 1), SegmentSpan(60 * S, 120 * S, 1), SegmentSpan(120 * S + S // 2, 180 * S, 2),
             SegmentSpan(200 * S, 260 * S, 3)]
-    assert coalesce(segs, 0, 300 * S, NOW) == [Recorded(0, 180 * S, 3, 2), Recorded(200 * S, 260 * S, 1, 3)]
+    assert coalesce(segs, 0, 300 * S, NOW) == [Recorded(0, 180 * S, 3, 2, 1), Recorded(200 * S, 260 * S, 1, 3, 3)]
 
 
 def test_spans_are_clipped_to_the_range_and_to_now() -> None:
     segs = [SegmentSpan(0, 60 * S, 1), SegmentSpan(60 * S, None, 1)]  # the second is being written
-    assert coalesce(segs, 30 * S, 1000 * S, now_ns=90 * S) == [Recorded(30 * S, 90 * S, 2, 1)]
+    assert coalesce(segs, 30 * S, 1000 * S, now_ns=90 * S) == [Recorded(30 * S, 90 * S, 2, 1, 1)]
 
 
 def test_gap_reasons_from_run_ends_and_events() -> None:
@@ -49,6 +49,9 @@ def test_gap_reasons_from_run_ends_and_events() -> None:
     full = explain_gap(900 * S, 950 * S, runs, events)
     assert full.reason is GapReason.DISK_FULL and "No space" in (full.detail or "")
     assert explain_gap(0, 50 * S, [], []).reason is GapReason.NOT_RECORDED
+    # Inside a run that went on: recorded, then deleted by retention.
+    assert explain_gap(20 * S, 50 * S, [RunEnd(9, None, None, 0)], [], next_run_id=9).reason is GapReason.DELETED
+    assert explain_gap(20 * S, 50 * S, [RunEnd(9, None, None, 0)], [], previous_run_id=9).reason is GapReason.UNKNOWN
     assert explain_gap(0, 50 * S, [], [CameraEvent("camera_down", 10 * S, "auth", None)]).detail == "auth"
 
 

@@ -31,7 +31,7 @@ TIMELINE = obj({
     "recorded": {"type": "array", "items": obj(SPAN | {"segments": INT})},
     "gaps": {"type": "array", "items": obj(SPAN | {"reason": {"enum": [
         "camera_down", "disk_full", "record_error", "fell_behind", "daemon_stopped", "daemon_crashed",
-        "not_recorded", "unknown"]}, "detail": NSTR})},
+        "deleted", "not_recorded", "unknown"]}, "detail": NSTR})},
     "motion": {"type": "array", "items": obj(SPAN | {"peak": NUM})},
     "bookmarks": BOOKMARKS, "holds": HOLDS})
 STORAGE = obj({

@@ -6,9 +6,11 @@ and the marks laid over it (motion, bookmarks, evidence holds). Pure: the caller
   reconnect leave sub-second seams that are not worth a gap).
 - The range is cut at `now`: the future is not a gap. A segment still being written (no end yet)
   counts as recorded up to `now`.
-- A gap's reason comes from the run that ended where the gap starts (its `end_reason`), refined
-  by the camera's events in the gap (a `camera_down` names the first cause; a `record_error`
-  saying the disk is full makes it `disk_full`).
+- A gap followed by footage of a run that had started before the gap was recorded and then
+  deleted (retention deletes the oldest first). Otherwise its reason
+  comes from the run that ended where the gap starts (its `end_reason`), refined by the camera's
+  events in the gap (a `camera_down` names the first cause; a `record_error` saying the disk is
+  full makes it `disk_full`).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ class GapReason(enum.Enum):
     FELL_BEHIND = "fell_behind"  # the recorder's queue overflowed (slow disk)
     DAEMON_STOPPED = "daemon_stopped"  # vigil was shut down
     DAEMON_CRASHED = "daemon_crashed"  # vigil died; the segment was recovered at the next start
+    DELETED = "deleted"  # recorded (a run went on through it), then deleted by retention
     NOT_RECORDED = "not_recorded"  # nothing recorded before it (new camera, or retention deleted it)
     UNKNOWN = "unknown"
 
@@ -47,6 +50,7 @@ class RunEnd:
     run_id: int
     end_wall_ns: int | None  # None: still recording (or not yet recovered)
     end_reason: str | None
+    start_wall_ns: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class Recorded:
     end_wall_ns: int
     segment_count: int
     last_run_id: int | None = None  # the run whose end the following gap follows
+    first_run_id: int | None = None  # the run the preceding gap leads into
 
 
 @dataclass(frozen=True)
@@ -90,9 +95,10 @@ def coalesce(segments: Iterable[SegmentSpan], start_ns: int, end_ns: int, now_ns
             continue
         if spans and seg_start <= spans[-1].end_wall_ns + MERGE_TOLERANCE_NS:
             last = spans[-1]
-            spans[-1] = Recorded(last.start_wall_ns, max(last.end_wall_ns, seg_end), last.segment_count + 1, s.run_id)
+            spans[-1] = Recorded(last.start_wall_ns, max(last.end_wall_ns, seg_end), last.segment_count + 1, s.run_id,
+                                 last.first_run_id)
         else:
-            spans.append(Recorded(seg_start, seg_end, 1, s.run_id))
+            spans.append(Recorded(seg_start, seg_end, 1, s.run_id, s.run_id))
     return spans
 
 
@@ -109,13 +115,17 @@ def _run_reason(reason: str) -> GapReason:
 
 
 def explain_gap(start_ns: int, end_ns: int, runs: Sequence[RunEnd], events: Sequence[CameraEvent],
-                previous_run_id: int | None = None) -> Gap:
+                previous_run_id: int | None = None, next_run_id: int | None = None) -> Gap:
     """Why nothing was recorded in [start, end): see the module docstring. `previous_run_id`: the
-    run of the recording just before the gap (else the last run that ended by its start)."""
+    run of the recording just before the gap (else the last run that ended by its start);
+    `next_run_id`: the run of the recording just after it."""
     window = [e for e in events if start_ns - MERGE_TOLERANCE_NS <= e.wall_ns < end_ns]
     ended = [r for r in runs if r.end_wall_ns is not None and r.end_wall_ns <= start_ns + MERGE_TOLERANCE_NS]
     previous = next((r for r in runs if r.run_id == previous_run_id), None) or max(
         ended, key=lambda r: (r.end_wall_ns or 0, r.run_id), default=None)
+    following = next((r for r in runs if r.run_id == next_run_id), None)
+    if following is not None and following.start_wall_ns is not None and following.start_wall_ns <= start_ns:
+        return Gap(start_ns, end_ns, GapReason.DELETED, None)
     down = next((e for e in window if e.kind == "camera_down"), None)
     errors = [e for e in window if e.kind == "record_error"]
     if any(any(m in (e.detail or "").lower() for m in _DISK_FULL_MARKERS) for e in errors):
@@ -146,7 +156,7 @@ def coverage(segments: Iterable[SegmentSpan], runs: Sequence[RunEnd], events: Se
     cursor, previous_run = start_ns, None
     for span in [*recorded, Recorded(stop_ns, stop_ns, 0)]:
         if span.start_wall_ns > cursor:
-            gaps.append(explain_gap(cursor, span.start_wall_ns, runs, events, previous_run))
+            gaps.append(explain_gap(cursor, span.start_wall_ns, runs, events, previous_run, span.first_run_id))
         cursor, previous_run = max(cursor, span.end_wall_ns), span.last_run_id
     return Coverage(tuple(recorded), tuple(gaps))
 

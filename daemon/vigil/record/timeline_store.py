@@ -30,6 +30,9 @@ class TimelineInputs:
     holds: list[HoldRow]
 
 
+_RUN_COLUMNS = "id, end_wall_ns, end_reason, start_wall_ns"
+
+
 def _overlapping(index: Index, table: str, columns: str, camera_id: str, start_ns: int, end_ns: int
                  ) -> list[tuple[int, ...]]:
     inside = index.query(f"SELECT {columns} FROM {table} WHERE camera_id = ? AND start_wall_ns >= ?"  # noqa: S608
@@ -47,9 +50,9 @@ def read_timeline(index: Index, camera_id: str, building_id: str | None, start_n
         index, "motion_intervals", "start_wall_ns, end_wall_ns, peak_milli", camera_id, start_ns, end_ns)
         if e > start_ns]
     # The runs in the range, and the last one that ended before it (what the first gap follows).
-    runs = index.query("SELECT id, end_wall_ns, end_reason FROM runs WHERE camera_id = ? AND start_wall_ns < ?"
+    runs = index.query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE camera_id = ? AND start_wall_ns < ?"  # noqa: S608
                        " AND (end_wall_ns IS NULL OR end_wall_ns >= ?)", (camera_id, end_ns, start_ns))
-    runs += index.query("SELECT id, end_wall_ns, end_reason FROM runs WHERE camera_id = ? AND end_wall_ns < ?"
+    runs += index.query(f"SELECT {_RUN_COLUMNS} FROM runs WHERE camera_id = ? AND end_wall_ns < ?"  # noqa: S608
                         " ORDER BY end_wall_ns DESC LIMIT 1", (camera_id, start_ns))
     events = index.query("SELECT kind, wall_ns, reason, detail FROM events WHERE camera_id = ? AND wall_ns >= ?"
                          " AND wall_ns < ? ORDER BY wall_ns, id",
@@ -57,7 +60,7 @@ def read_timeline(index: Index, camera_id: str, building_id: str | None, start_n
     store = EvidenceStore(index)
     return TimelineInputs(
         segments=segments,
-        runs=[RunEnd(int(r[0]), r[1], r[2]) for r in runs],
+        runs=[RunEnd(int(r[0]), r[1], r[2], r[3]) for r in runs],
         events=[CameraEvent(str(e[0]), int(e[1]), e[2], e[3]) for e in events],
         motion=motion,
         bookmarks=store.bookmarks(camera_id, building_id, start_ns, end_ns),
