@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 
 from vigil.core.errors import ConfigError
 from vigil.core.turn import IceServer, ice_servers_for
+from vigil.doors.adapter_config import DoorAdaptersConfig, read_door_adapters  # door-event adapters
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_MIN_FREE_BYTES = 1_000_000_000
@@ -121,6 +122,7 @@ class Config:
     http: HttpConfig = HttpConfig()
     access: AccessConfig = AccessConfig()
     webrtc: WebrtcConfig = WebrtcConfig()
+    door_adapters: DoorAdaptersConfig = field(default_factory=DoorAdaptersConfig)  # door-event adapters (MQTT, OnGuard)
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)
@@ -130,6 +132,7 @@ class Config:
         """Strings that must never be logged."""
         found = [c.password for c in self.cameras if c.password]
         found += [s.credential for s in self.webrtc.ice_servers if s.credential]
+        found += self.door_adapters.secrets  # door-event adapters
         return tuple(found + ([self.webrtc.turn_secret] if self.webrtc.turn_secret else []))
 
 
@@ -420,7 +423,8 @@ def parse_config(text: str, source: Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
-    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc"})
+    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc"}
+            | {"door_adapters"})  # door-event adapters
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -440,10 +444,12 @@ def parse_config(text: str, source: Path) -> Config:
     http = _read_http(r, raw.get("http"))
     access = _read_access(r, raw.get("access"))
     webrtc = _read_webrtc(r, raw.get("webrtc"))
+    door_adapters = read_door_adapters(r, raw.get("door_adapters"))  # door-event adapters
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
-                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc)
+                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc,
+                  door_adapters=door_adapters)
 
 
 def load_config(path: Path) -> Config:
