@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from vigil.core.door_events import IncomingDoorEvent, parse_door_event_v1
 from vigil.core.errors import BadRequestError
 
-_FIELD = re.compile(r"'([a-z_]+)'")
+_FIELD = re.compile(r"door event: (?:unknown ([a-z_]+)|'([a-z_]+)')")
 _TOPIC_LEVEL = re.compile(r"[^A-Za-z0-9_.-]")
 STATUS_ONLINE = b"online"
 STATUS_OFFLINE = b"offline"
@@ -46,8 +46,9 @@ def parse_message(payload: bytes, source: str) -> IncomingDoorEvent:
     try:
         return parse_door_event_v1(doc, source=source)
     except BadRequestError as error:
-        field = _FIELD.search(str(error))
-        raise MalformedError(f"invalid:{field.group(1) if field else 'document'}", str(error)) from None
+        found = _FIELD.match(str(error))
+        field = (found.group(1) or found.group(2)) if found else "document"
+        raise MalformedError(f"invalid:{field}", str(error)) from None
 
 
 @dataclass(frozen=True)

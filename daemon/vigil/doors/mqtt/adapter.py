@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import logging
 import random
 import ssl
@@ -110,6 +111,10 @@ class MqttAdapter:
         tasks = {asyncio.create_task(self._receive_all(client)), asyncio.create_task(self._publish_alerts(client))}
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        except asyncio.CancelledError:  # vigil stops: say so now (the will covers a crash)
+            with contextlib.suppress(aiomqtt.MqttError, TimeoutError):
+                await asyncio.wait_for(client.publish(self.topics.status, STATUS_OFFLINE, qos=1, retain=True), 2.0)
+            raise
         finally:
             for task in tasks:
                 task.cancel()
