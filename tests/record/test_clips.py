@@ -169,3 +169,12 @@ def test_h265_clip_keeps_hvc1(tmp_path: Path, h265_units: Units) -> None:
     assert (info["codec_name"], info["codec_tag_string"]) == ("hevc", "hvc1") and plan.codec_tag == "hvc1"
     assert int(info["nb_read_frames"]) == plan.frame_count == 10 * 15
     assert decode_errors(clip) == ""
+
+
+def test_open_segment_without_a_complete_fragment_adds_nothing(tmp_path: Path, h264_units: Units) -> None:
+    rec = Recordings(tmp_path)
+    rec.add(T0, h264_units)
+    path = rec.add(T0 + 4 * S, h264_units, complete=False)
+    path.write_bytes(b"")  # the recorder has just created it
+    plan = plan_clip(rec.index, "cam", T0, T0 + 8 * S)
+    assert [s.complete for s in plan.segments] == [True] and plan.frame_count == len(h264_units)

@@ -7,6 +7,7 @@ followed by their `mdat`. Anything else is refused with ClipSourceError rather t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -180,6 +181,15 @@ def rewrite_moof(moof: bytes, info: MoofInfo, sequence: int, decode_start_90k: i
     return bytes(out)
 
 
+def moof_decode_start(moof: bytes) -> int:
+    """The tfdt of a whole moof box (its first sample's decode time)."""
+    top = boxes(moof)
+    if len(top) != 1 or top[0].kind != b"moof":
+        raise ClipSourceError("expected a moof box")
+    tfdt = child(moof, child(moof, top[0], b"traf"), b"tfdt")
+    return int(struct.unpack_from(">Q" if moof[tfdt.payload] == 1 else ">I", moof, tfdt.payload + 4)[0])
+
+
 def shift_moof(moof: bytes, sequence_offset: int, decode_offset_90k: int) -> bytes:
     """The moof (header included) with its sequence number and tfdt moved by offsets.
 
@@ -217,6 +227,7 @@ class InitInfo:
     default_sample_flags: int  # from trex
 
 
+@functools.lru_cache(maxsize=256)  # a camera's segments mostly share one moov: parse it once
 def parse_init(moov: bytes) -> InitInfo:
     """Check a whole `moov` box describes one fragmented video track and summarize it."""
     top = boxes(moov)

@@ -26,7 +26,7 @@ from pathlib import Path
 from vigil.core.clip_timeline import SourceFragment, SourceSegment, Timeline, place
 from vigil.core.errors import NotFoundError
 from vigil.core.timebase import TICKS_PER_SECOND, wall_ns_to_iso
-from vigil.evidence.boxes import clip_init, rewrite_moof, shift_moof
+from vigil.evidence.boxes import ClipSourceError, clip_init, rewrite_moof, shift_moof
 from vigil.evidence.segment_file import SegmentFile, SegmentSummary, read_segment_file, read_segment_summary
 from vigil.record.index import Index, SegmentRow
 
@@ -113,6 +113,7 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
     small reads (summarize=False reads every fragment header instead: same clip, slower plan)."""
     files: list[SegmentFile | SegmentSummary] = []
     sources: list[SourceSegment] = []
+    read: list[tuple[SegmentRow, Path]] = []  # the rows behind files and sources
     for row, path in rows:
         summary = None
         if (summarize and row.state == "complete" and row.start_wall_ns >= start_wall_ns and row.end_wall_ns
@@ -120,12 +121,20 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
             summary = read_segment_summary(path, row.size_bytes)
         if summary is not None and row.media_duration_90k and row.frame_count:
             files.append(summary)
+            read.append((row, path))
             whole = SourceFragment(summary.first_decode_90k, (row.media_duration_90k - summary.first_decode_90k,),
                                    True, whole_frames=row.frame_count)
             sources.append(SourceSegment(row.start_wall_ns, (whole,), summary.init.sample_entry_sha256))
             continue
-        segment = read_segment_file(path)
+        try:
+            segment = read_segment_file(path)
+        except (ClipSourceError, FileNotFoundError) as error:
+            if row.state == "open":  # just created, nothing complete in it yet: it adds nothing
+                log.debug("clip of %s skips open segment %d: %s", camera_id, row.id, error)
+                continue
+            raise ClipSourceError(f"segment {row.id} ({row.path}): {error}") from error
         files.append(segment)
+        read.append((row, path))
         sources.append(SourceSegment(row.start_wall_ns, tuple(
             SourceFragment(f.info.decode_start_90k, f.info.sample_durations_90k, f.info.starts_with_sync)
             for f in segment.fragments), segment.init.sample_entry_sha256))
@@ -133,7 +142,7 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
     if timeline is None:
         raise NotFoundError(f"nothing recorded by camera {camera_id!r} between {wall_ns_to_iso(start_wall_ns)}"
                             f" and {wall_ns_to_iso(end_wall_ns)}")
-    return _assemble(camera_id, rows, files, timeline, start_wall_ns, end_wall_ns)
+    return _assemble(camera_id, read, files, timeline, start_wall_ns, end_wall_ns)
 
 
 def _assemble(camera_id: str, rows: list[tuple[SegmentRow, Path]], files: list[SegmentFile | SegmentSummary],

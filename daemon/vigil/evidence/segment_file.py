@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vigil.evidence.boxes import Box, ClipSourceError, InitInfo, MoofInfo, parse_init, parse_moof
+from vigil.evidence.boxes import Box, ClipSourceError, InitInfo, MoofInfo, moof_decode_start, parse_init, parse_moof
 
 _MAX_HEADER_BOX = 64 << 20  # a moov or moof this big is not one of ours
 
@@ -114,7 +114,7 @@ class SegmentSummary:
     first_decode_90k: int
 
 
-_HEAD_BYTES = 16 << 10
+_HEAD_BYTES = (4 << 10, 64 << 10)  # enough for ftyp + moov + first moof; the larger read if not
 
 
 def read_segment_summary(path: Path, size_bytes: int) -> SegmentSummary | None:
@@ -124,13 +124,16 @@ def read_segment_summary(path: Path, size_bytes: int) -> SegmentSummary | None:
     try:
         if os.fstat(fd).st_size != size_bytes:
             return None
-        head = os.pread(fd, _HEAD_BYTES, 0)
-        top = _head_boxes(head)
-        if [b.kind for b in top[:3]] != [b"ftyp", b"moov", b"moof"]:
+        for head_bytes in _HEAD_BYTES:
+            head = os.pread(fd, head_bytes, 0)
+            top = _head_boxes(head)
+            if [b.kind for b in top[:3]] == [b"ftyp", b"moov", b"moof"]:
+                break
+        else:
             return None
         ftyp, moov, moof = (head[b.start:b.end] for b in top[:3])
         init = parse_init(moov)
-        first = parse_moof(moof, init.default_sample_flags)
+        first_decode_90k = moof_decode_start(moof)
         tail = os.pread(fd, 16, size_bytes - 16)
         if len(tail) != 16 or tail[4:8] != b"mfro":
             return None
@@ -144,7 +147,7 @@ def read_segment_summary(path: Path, size_bytes: int) -> SegmentSummary | None:
         os.close(fd)
     if init.timescale != 90_000:
         return None
-    return SegmentSummary(ftyp, moov, init, top[2].start, mfra_at, first.decode_start_90k)
+    return SegmentSummary(ftyp, moov, init, top[2].start, mfra_at, first_decode_90k)
 
 
 def _head_boxes(head: bytes) -> list[Box]:
