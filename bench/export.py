@@ -1,6 +1,6 @@
 """Clip export speed: a 10-minute 1080p clip out of a day of recordings, three ways, side by side.
 
-    .venv/bin/python bench/export.py [--repeats 5] [--clip-minutes 10]
+    .venv/bin/python bench/export.py [--repeats 5] [--clip-minutes 10] [--tls]
 
 Set-up (once): a 60 s 1080p15 ~4 Mb/s H.264 clip is encoded with ffmpeg/libx264 and written
 into one real segment file by the recorder's own SegmentWriter (1 s GOP, one fragment per GOP).
@@ -9,7 +9,7 @@ segments, size and SHA-256 as the recorder records them) pointing at hard links 
 
 Measured, per repeat, in alternating order, each writing the clip to a file in the same dir:
 
-* http: the real daemon (`python -m vigil run`, plain HTTP on loopback) answering
+* http: the real daemon (`python -m vigil run`, plain HTTP on loopback, or HTTPS with --tls) answering
   GET /api/cameras/cam/clip.mp4?start=&end= for a 10-minute range in the middle of the day; the
   client (http.client, 1 MiB reads) measures the time to the first body byte and to the last;
 * api: `plan_clip` + `iter_clip_bytes` in this process (what evidence exports use);
@@ -29,6 +29,7 @@ import argparse
 import http.client
 import os
 import socket
+import ssl
 import statistics
 import subprocess
 import sys
@@ -81,13 +82,25 @@ def make_segment(work: Path) -> Path:
     return path
 
 
-def make_day(work: Path, segment: Path, port: int) -> Day:
+@dataclass(frozen=True)
+class Server:
+    port: int
+    ca: Path | None  # HTTPS with this certificate, else plain HTTP
+
+    def connect(self, timeout_s: float = 120) -> http.client.HTTPConnection:
+        if self.ca is None:
+            return http.client.HTTPConnection("127.0.0.1", self.port, timeout=timeout_s)
+        context = ssl.create_default_context(cafile=str(self.ca))
+        return http.client.HTTPSConnection("127.0.0.1", self.port, timeout=timeout_s, context=context)
+
+
+def make_day(work: Path, segment: Path, port: int, tls: bool) -> Day:
     data = work / "data"
     recordings = data / "recordings"
     config = work / "vigil.toml"
     config.write_text("\n".join([
         "[storage]", f'path = "{data}"', "min_free_bytes = 0",
-        "[http]", f'listen = "127.0.0.1:{port}"', "tls = false",
+        "[http]", f'listen = "127.0.0.1:{port}"', f"tls = {'true' if tls else 'false'}",
         "[[buildings]]", 'id = "hs"', 'name = "High School"',
         "[[cameras]]", 'id = "cam"', 'building = "hs"', 'url = "rtsp://127.0.0.1:9/nothing-here"', "",
     ]))
@@ -129,8 +142,8 @@ class Run:
     size_bytes: int
 
 
-def via_http(port: int, token: str, query: str, out: Path) -> Run:
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+def via_http(server: Server, token: str, query: str, out: Path) -> Run:
+    conn = server.connect()
     t0 = time.perf_counter()
     conn.request("GET", query, headers={"Authorization": f"Bearer {token}"})
     response = conn.getresponse()
@@ -151,9 +164,9 @@ def via_http(port: int, token: str, query: str, out: Path) -> Run:
     return Run(first, total, size)
 
 
-def first_byte_http(port: int, token: str, query: str) -> float:
+def first_byte_http(server: Server, token: str, query: str) -> float:
     """Seconds from sending the request to the first body byte (the connection is then dropped)."""
-    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    conn = server.connect()
     t0 = time.perf_counter()
     conn.request("GET", query, headers={"Authorization": f"Bearer {token}"})
     response = conn.getresponse()
@@ -201,11 +214,14 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def wait_http(port: int, timeout_s: float) -> None:
+def wait_http(server: Server, timeout_s: float) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
+        if server.ca is not None and not server.ca.exists():  # the daemon makes it on first start
+            time.sleep(0.2)
+            continue
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            conn = server.connect(2)
             conn.request("GET", "/api/health")
             conn.getresponse().read()
             return
@@ -218,13 +234,15 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--clip-minutes", type=int, default=10)
+    parser.add_argument("--tls", action="store_true", help="HTTPS with the daemon's own certificate (default: HTTP)")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-export-") as tmp:
         work = Path(tmp)
         print("encoding a 60 s 1080p15 segment ...", flush=True)
         segment = make_segment(work)
         port = free_port()
-        day = make_day(work, segment, port)
+        day = make_day(work, segment, port, args.tls)
+        server = Server(port, work / "data" / "tls" / "cert.pem" if args.tls else None)
         vigil_cli(day.config, "user", "add", "bench", "--role", "district_admin", "--password-stdin",
                   stdin="benchmark password\n")
         token = vigil_cli(day.config, "token", "create", "bench")
@@ -241,9 +259,9 @@ def main() -> int:
         results: dict[str, list[Run]] = {"http": [], "api": [], "ffmpeg": []}
         media_s: dict[str, float] = {}
         try:
-            wait_http(port, 30)
+            wait_http(server, 30)
             sides: dict[str, Callable[[Path], Run]] = {
-                "http": lambda out: via_http(port, token, query, out),
+                "http": lambda out: via_http(server, token, query, out),
                 "api": lambda out: via_api(day.index_path, start_ns, end_ns, out),
                 "ffmpeg": lambda out: via_ffmpeg(concat, work, out),
             }
@@ -267,7 +285,7 @@ def main() -> int:
             for label, seconds in long_ranges.items():
                 a = day.day_start_ns + S // 2
                 q = f"/api/cameras/cam/clip.mp4?start={wall_ns_to_iso(a)}&end={wall_ns_to_iso(a + seconds * S)}"
-                first_bytes[label] = statistics.median(first_byte_http(port, token, q) for _ in range(args.repeats))
+                first_bytes[label] = statistics.median(first_byte_http(server, token, q) for _ in range(args.repeats))
         finally:
             stop(proc, 30)
         code = report(results, media_s)
