@@ -41,6 +41,7 @@ from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.record.storage_watch import StorageWatch
 from vigil.threads import run_in_thread
 from vigil.webrtc.sessions import WhepSessions
 
@@ -272,12 +273,14 @@ class Daemon:
         policy = policy_of(self.config.storage)
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
+        watch = StorageWatch(policy, storage)
         while True:
             written = sum(p.recorder.bytes_written for p in self.pipelines)
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
             last_written = written
             result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True
                 log.warning("retention: evidence holds keep %d bytes; %d bytes could not be freed",
