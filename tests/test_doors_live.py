@@ -47,7 +47,7 @@ class Daemon:
     vigil: VigilProcess
 
     def call(self, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None,
-             who: str | None = None) -> tuple[int, dict[str, Any]]:
+             who: str | None = None) -> tuple[int, Any]:
         headers = dict(headers or {})
         if who is not None:
             headers["Authorization"] = f"Bearer {self.tokens[who]}"
