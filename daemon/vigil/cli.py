@@ -12,10 +12,12 @@ from pathlib import Path
 
 from vigil import __version__
 from vigil.cli_admin import add_admin_verbs, run_admin
+from vigil.cli_holds import add_hold_verbs, run_holds
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
 from vigil.logs import setup_logging
+from vigil.system.provision_cli import add_provision_verb, run_provision
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -52,6 +54,8 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _config_arg(common)
     add_admin_verbs(verbs, common)
+    add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
+    add_hold_verbs(verbs, common)  # storage, hold (issue 7)
     return parser
 
 
@@ -140,6 +144,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             setup_logging("info")
             return run_demo(args.data, args.duration, args.http_port)
+        if args.verb == "provision":
+            setup_logging("info")
+            return run_provision(args)
         config = load_config(args.config)
         setup_logging(config.log.level, config.secrets)
         if args.verb == "run":
@@ -154,6 +161,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_motion(config, args)
         if args.verb in ("user", "token", "link", "audit"):
             return run_admin(config, args)
+        if args.verb in ("storage", "hold"):
+            return run_holds(config, args)
     except VigilError as error:
         print(f"vigil: {error}", file=sys.stderr)
         return 2

@@ -17,6 +17,7 @@ from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundErro
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
+from vigil.core.repeat_window import RepeatWindow
 from vigil.core.timebase import parse_time_ns
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
@@ -64,6 +65,7 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    clip_downloads: RepeatWindow = field(default_factory=RepeatWindow)  # clips: one audit entry per download
     # door events (doors/service.py, doors/alerts.py)
     doors: DoorEventService | None = None
     alerts: AlertHub | None = None
