@@ -14,6 +14,7 @@ from aiohttp import web
 
 from vigil.config import Config
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
+from vigil.core.hotplug import ApplianceSource
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
@@ -62,6 +63,7 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    appliance: ApplianceSource | None = None  # the appliance layer: storage state, local cameras
 
 
 SERVICES = web.AppKey("services", Services)

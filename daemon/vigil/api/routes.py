@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from vigil.api import handlers, links, live, motion, pages, schemas
+from vigil.api import devices, handlers, links, live, motion, pages, schemas
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
@@ -103,6 +103,9 @@ ROUTES: tuple[Route, ...] = (
           body={"type": "string"}, body_content_type="application/sdp"),
     Route("DELETE", "/api/whep/{session_id}", live.end, Action.VIEW_STATUS, Scope.IN_HANDLER,
           "End a live session (its viewer, or an admin of the camera's building)", None, content_type="text/plain"),
+    # The appliance: USB/V4L2 cameras found by hot-plug, for the installer (recording them transcodes).
+    Route("GET", "/api/devices/cameras", devices.available_cameras, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
+          "Local USB/V4L2 cameras available to add (recording one means encoding it)", schemas.AVAILABLE_CAMERAS),
     Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web page (sign-in, cameras)", None,
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
     Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,

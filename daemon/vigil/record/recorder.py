@@ -87,6 +87,9 @@ class Recorder:
         self.segments_written = 0
         self.heartbeat_monotonic = time.monotonic()
         self.finished = threading.Event()
+        # Cleared while the recording disk is missing or foreign (vigil.system.hotplug): packets are dropped.
+        self.storage_ok = threading.Event()
+        self.storage_ok.set()
         self._info: StreamInfo | None = None
         self._extradata = b""
         self._run: _Run | None = None
@@ -121,6 +124,10 @@ class Recorder:
         self.heartbeat_monotonic = time.monotonic()
 
     def _handle(self, item: StreamItem) -> None:
+        if isinstance(item, EncodedPacket) and not self.storage_ok.is_set():
+            if self._run is not None:  # keep the segment's complete fragments; resume at a keyframe later
+                self._abandon_run(OSError("the recording disk is missing or foreign"))
+            return
         if isinstance(item, EncodedPacket):
             # A keyframe that failed with the old segment may well start a good run of its own.
             if not self._on_packet_or_abandon(item) and item.is_keyframe:
