@@ -51,12 +51,13 @@ class StorageWatch:
     """The recording directory's state; `on_change(record)` opens or closes the recorders' gate."""
 
     def __init__(self, path: Path, require_mount: bool, db_uuid: str, dir_uuid: str,
-                 on_change: Callable[[bool], None]) -> None:
+                 on_change: Callable[[bool], None], before_resume: Callable[[], None] = lambda: None) -> None:
         self.path = path
         self.require_mount = require_mount
         self.db_uuid = db_uuid
         self.dir_uuid = dir_uuid
         self.on_change = on_change
+        self.before_resume = before_resume  # blocking: recover segments left open when the disk went
         self.state = StorageState.OK  # verified at start-up before recording began
 
     def check(self) -> StorageState:
@@ -182,6 +183,8 @@ class Hotplug:
     async def _check(self) -> None:
         state = await asyncio.to_thread(self.storage.check)
         before = self.storage.state
+        if state is StorageState.OK and before is not StorageState.OK:
+            await asyncio.to_thread(self.storage.before_resume)
         self.storage.apply(state)
         if state is not before:
             self.on_state()

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from vigil.core.hotplug import AvailableCamera, StorageState
 from vigil.core.watchdog import StatusCounts, status_line
 from vigil.record.index import Index
+from vigil.record.recovery import recover_segment
 from vigil.record.storage import StorageDir
 from vigil.system.hotplug import Hotplug, StorageWatch
 from vigil.system.supervision import recorder_beats
@@ -46,8 +47,15 @@ def attach_appliance(daemon: Daemon, index: Index, storage: StorageDir) -> Appli
         for p in daemon.pipelines:
             (p.recorder.storage_ok.set if record else p.recorder.storage_ok.clear)()
 
+    def recover_detached() -> None:
+        """Segments the recorders let go of when the disk went: complete them from their fragments."""
+        writing = {p.recorder.open_segment_id for p in daemon.pipelines}
+        for seg in index.segments(state="open"):
+            if seg.dir_id == storage.id and seg.id not in writing:
+                recover_segment(index, storage, seg)
+
     cfg = daemon.config.storage
-    watch = StorageWatch(storage.path, cfg.require_mount, db_uuid, storage.dir_uuid, gate)
+    watch = StorageWatch(storage.path, cfg.require_mount, db_uuid, storage.dir_uuid, gate, recover_detached)
     hotplug = Hotplug(watch, daemon.supervisor.refresh_status) if daemon.config.appliance.hotplug else None
     appliance = Appliance(daemon, hotplug, watch)
     daemon.supervisor.watch(lambda: recorder_beats(p.recorder for p in daemon.pipelines), appliance.status)
