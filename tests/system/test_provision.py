@@ -194,4 +194,5 @@ def test_no_input_anywhere_says_where_it_looked(tmp_path: Path) -> None:
                      env={"CREDENTIALS_DIRECTORY": str(tmp_path / "creds")})
     assert done.returncode == 2
     assert "no provisioning input found" in done.stderr
+    assert "Vigil provisioning failed: no provisioning input found" in (tmp_path / "console").read_text()
     assert str(tmp_path / "creds/vigil.provision") in done.stderr and "VIGIL-PROV" in done.stderr
