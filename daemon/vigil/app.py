@@ -18,6 +18,7 @@ from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
 from vigil.core.errors import VigilError
+from vigil.core.hotplug import StorageState
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
 from vigil.core.motion_intervals import mask_cells
@@ -42,6 +43,9 @@ from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
 from vigil.record.storage_watch import StorageWatch
+from vigil.system.sd_notify import Notifier
+from vigil.system.supervision import Supervisor
+from vigil.system.wiring import Appliance, attach_appliance
 from vigil.threads import run_in_thread
 from vigil.webrtc.sessions import WhepSessions
 
@@ -97,6 +101,9 @@ class Daemon:
         self._shortfall_warned = False
         self.alerts = AlertHub()
         self.doors: DoorEventService | None = None
+        # The appliance (design/appliance.md): systemd notify/watchdog, hot-plugged disks and cameras.
+        self.supervisor = Supervisor(Notifier())
+        self.appliance: Appliance | None = None
 
     def open_storage(self) -> tuple[Index, StorageDir]:
         """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
@@ -167,7 +174,8 @@ class Daemon:
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         webrtc = self.config.webrtc
         self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
-        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep)
+        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep,
+                            appliance=self.appliance)
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
         door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
@@ -203,9 +211,17 @@ class Daemon:
         return 0
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        self.supervisor.start(asyncio.get_running_loop())
+        try:
+            await self._run(on_ready)
+        finally:
+            self.supervisor.stop()
+
+    async def _run(self, on_ready: Callable[[], None] | None) -> None:
         index, storage = await asyncio.to_thread(self.open_storage)
         self.index, self.storage = index, storage
         self._build(index, storage)
+        self.appliance = attach_appliance(self, index, storage)
         try:
             runner = await self._start_api(index)
         except BaseException:
@@ -229,7 +245,10 @@ class Daemon:
                 if self.doors is not None:
                     tg.create_task(self.doors.run())
                 tg.create_task(self._stop_when_asked())
+                if self.appliance.hotplug is not None:
+                    tg.create_task(self.appliance.hotplug.run())
                 log.info("recording %d cameras into %s", len(self.pipelines), storage.path)
+                self.supervisor.ready()
                 if on_ready is not None:
                     on_ready()
         except* _StopRequestedError:
@@ -249,6 +268,7 @@ class Daemon:
     async def _stop_when_asked(self) -> None:
         await self.stopping.wait()
         log.info("stopping: finishing open segments")
+        self.supervisor.stopping()
         self._stop_pipelines()
         await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
         raise _StopRequestedError
@@ -275,6 +295,9 @@ class Daemon:
         last_written: int | None = None
         watch = StorageWatch(policy, storage)
         while True:
+            if self.appliance is not None and self.appliance.storage_state() is not StorageState.OK:
+                await asyncio.sleep(interval_s)  # nothing to free on a missing or foreign disk
+                continue
             written = sum(p.recorder.bytes_written for p in self.pipelines)
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
