@@ -25,12 +25,17 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.doors.adapters import adapter_tasks  # door-event adapters
+from vigil.doors.alerts import AlertHub
+from vigil.doors.keys import ensure_door_key
+from vigil.doors.service import DoorEventService
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
 from vigil.motion.worker import MotionWorker
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
+from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
 from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
@@ -90,6 +95,8 @@ class Daemon:
         self.url: str | None = None
         self.whep: WhepSessions | None = None
         self._shortfall_warned = False
+        self.alerts = AlertHub()
+        self.doors: DoorEventService | None = None
 
     def open_storage(self) -> tuple[Index, StorageDir]:
         """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
@@ -161,6 +168,10 @@ class Daemon:
         webrtc = self.config.webrtc
         self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
         services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep)
+        # door events: the sink adapters and the webhook hand events to, and the live alert feed
+        door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
+        self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
+        services.alerts = self.alerts
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None
@@ -215,6 +226,11 @@ class Daemon:
                 tg.create_task(self._retention_loop())
                 if self.whep is not None:
                     tg.create_task(self.whep.watch())
+                if self.doors is not None:
+                    tg.create_task(self.doors.run())
+                    # door-event adapters (MQTT, OnGuard pollers)
+                    for name, adapter in adapter_tasks(self.config.door_adapters, self.doors, self.alerts):
+                        tg.create_task(adapter, name=name)
                 tg.create_task(self._stop_when_asked())
                 log.info("recording %d cameras into %s", len(self.pipelines), storage.path)
                 if on_ready is not None:
@@ -226,6 +242,7 @@ class Daemon:
             self._stop_pipelines()
             if self.whep is not None:
                 await self.whep.close_all()
+            self.alerts.close()  # ends alert streams so the API can stop
             await runner.cleanup()
             await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
             for sig in (signal.SIGTERM, signal.SIGINT):

@@ -16,6 +16,7 @@ from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
 from vigil.logs import setup_logging
+from vigil.system.provision_cli import add_provision_verb, run_provision
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _config_arg(common)
     add_admin_verbs(verbs, common)
+    add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
     return parser
 
 
@@ -140,6 +142,9 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             setup_logging("info")
             return run_demo(args.data, args.duration, args.http_port)
+        if args.verb == "provision":
+            setup_logging("info")
+            return run_provision(args)
         config = load_config(args.config)
         setup_logging(config.log.level, config.secrets)
         if args.verb == "run":

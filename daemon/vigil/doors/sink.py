@@ -43,6 +43,7 @@ class DoorEventSink(Protocol):
 class AlertKind(enum.Enum):
     DOOR_EVENT_FLAGGED = "door_event_flagged"
     ADAPTER_HEALTH = "adapter_health"
+    ALERTS_LOST = "alerts_lost"  # this watcher fell behind; body {"lost": n}
 
 
 @dataclass(frozen=True)

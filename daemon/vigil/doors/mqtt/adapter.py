@@ -148,7 +148,9 @@ class MqttAdapter:
             await self._alert_ready.wait()
             while self._alerts:
                 alert = self._alerts[0]
-                if alert.kind is AlertKind.DOOR_EVENT_FLAGGED:
+                if alert.kind is AlertKind.ALERTS_LOST:
+                    log.warning("mqtt: %s alerts were lost before they could be published", alert.body.get("lost"))
+                elif alert.kind is AlertKind.DOOR_EVENT_FLAGGED:
                     await client.publish(self.topics.flagged, encode(alert.body), qos=1)
                 else:
                     source = str(alert.body.get("source") or "unknown")
