@@ -26,6 +26,7 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
@@ -244,6 +245,9 @@ class Daemon:
                     tg.create_task(self.whep.watch())
                 if self.doors is not None:
                     tg.create_task(self.doors.run())
+                    # door-event adapters (MQTT, OnGuard pollers)
+                    for name, adapter in adapter_tasks(self.config.door_adapters, self.doors, self.alerts):
+                        tg.create_task(adapter, name=name)
                 tg.create_task(self._stop_when_asked())
                 if self.appliance.hotplug is not None:
                     tg.create_task(self.appliance.hotplug.run())
