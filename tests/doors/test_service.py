@@ -209,3 +209,12 @@ def test_door_key_is_owner_only_and_stable(tmp_path: Path) -> None:
     assert len(key) == 32 and ensure_door_key(tmp_path / "doors") == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "doors").stat().st_mode) == 0o700
+
+
+async def test_concurrent_redeliveries_store_one_event_and_one_set_of_holds(rig: Rig) -> None:
+    results = await asyncio.gather(*(rig.service.submit(denied("same"), T0) for _ in range(8)))
+    assert len({r.id for r in results}) == 1
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert len(rig.store.events()) == 1
+    assert len(rig.index.query("SELECT id FROM evidence_holds")) == 2
+    assert len(rig.index.query("SELECT id FROM bookmarks")) == 2
