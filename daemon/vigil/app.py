@@ -181,6 +181,7 @@ class Daemon:
         door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
         services.alerts = self.alerts
+        await self.doors.recall_recent(time.time_ns())  # the windowed flag rules survive a restart
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None

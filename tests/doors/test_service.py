@@ -218,3 +218,18 @@ async def test_concurrent_redeliveries_store_one_event_and_one_set_of_holds(rig:
     assert len(rig.store.events()) == 1
     assert len(rig.index.query("SELECT id FROM evidence_holds")) == 2
     assert len(rig.index.query("SELECT id FROM bookmarks")) == 2
+
+
+async def test_repeat_denials_are_counted_across_a_restart(rig: Rig) -> None:
+    for n in range(2):
+        await rig.service.submit(denied(f"before-{n}", at_s=n, credential="777"), T0 + n * S)
+    rig.clock.now_ns = T0 + 5 * S
+    restarted = DoorEventService(rig.config, rig.store, rig.alerts, rig.service._key, rig.clock)
+    assert await restarted.recall_recent(rig.clock.now_ns) == 2
+    third = await restarted.submit(denied("after", at_s=5, credential="777"), T0 + 5 * S)
+    reasons = rig.store.get(third.id).flag_reasons
+    assert any("denials at this door" in r for r in reasons) and any("of this credential" in r for r in reasons)
+    # a service that did not recall (the behaviour before) would not have seen the first two
+    forgetful = DoorEventService(rig.config, rig.store, rig.alerts, rig.service._key, rig.clock)
+    fourth = await forgetful.submit(denied("forgetful", at_s=6, credential="777"), T0 + 6 * S)
+    assert not any("denials" in r for r in rig.store.get(fourth.id).flag_reasons)
