@@ -4,7 +4,8 @@ The plan (evidence/clip.py) fixes every byte before the first goes out, so the a
 Content-Length, honours one `Range` (206, or 416 with `Content-Range: bytes */size`), and streams
 from disk in chunks read on a worker thread. What the clip holds is told in headers:
 `Vigil-Clip-Start`/`Vigil-Clip-End` (first frame, just after the last), `Vigil-Clip-Frames`,
-`Vigil-Gaps` (unrecorded stretches inside the request) and `Vigil-Clip-Stopped` (codec change).
+`Vigil-Gaps` (unrecorded stretches inside the request, the first 100; `Vigil-Gaps-Count`) and
+`Vigil-Clip-Stopped` (codec change).
 
 Audit: one `playback.clip` entry per download, written before the body is sent. Requests for the
 same clip (same bytes: same ETag) by the same caller within 10 minutes of the previous one are the
@@ -24,10 +25,12 @@ from vigil.api.handlers import playback_range
 from vigil.core.byte_range import parse_range
 from vigil.core.errors import BadRequestError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
+from vigil.evidence.boxes import ClipSourceError
 from vigil.evidence.clip import ClipPlan, iter_clip_bytes, plan_clip
 
 log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * NS_PER_SECOND
+MAX_GAPS_IN_HEADER = 100  # ~5 kB of header; Vigil-Gaps-Count has the total
 
 
 def clip_headers(plan: ClipPlan) -> dict[str, str]:
@@ -39,7 +42,9 @@ def clip_headers(plan: ClipPlan) -> dict[str, str]:
         "Vigil-Clip-Segments": ",".join(str(s.segment_id) for s in plan.segments),
     }
     if plan.gaps:
-        headers["Vigil-Gaps"] = ", ".join(f"{wall_ns_to_iso(a)}/{wall_ns_to_iso(b)}" for a, b in plan.gaps)
+        headers["Vigil-Gaps"] = ", ".join(f"{wall_ns_to_iso(a)}/{wall_ns_to_iso(b)}"
+                                          for a, b in plan.gaps[:MAX_GAPS_IN_HEADER])
+        headers["Vigil-Gaps-Count"] = str(len(plan.gaps))  # more than listed: ask for shorter clips
     if plan.stopped_at_wall_ns is not None:
         headers["Vigil-Clip-Stopped"] = f"{wall_ns_to_iso(plan.stopped_at_wall_ns)}; reason=codec-change"
     return headers
@@ -81,8 +86,8 @@ async def clip(ctx: Ctx) -> web.StreamResponse:
     try:
         while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
             await response.write(chunk)
-    except OSError as error:  # a segment vanished (retention) mid-body: the client must see a cut, not a clip
-        log.error("clip of %s cut short at a missing segment: %s", plan.camera_id, error)
+    except (OSError, ClipSourceError) as error:  # a segment vanished or is damaged: the client must see a cut
+        log.error("clip of %s cut short: %s", plan.camera_id, error)
         if ctx.request.transport is not None:
             ctx.request.transport.close()
         return response
