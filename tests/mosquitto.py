@@ -22,7 +22,7 @@ class Broker:
     """mosquitto with persistence (autosaved every second, so a killed broker keeps its sessions)."""
 
     def __init__(self, tmp: Path, port: int | None = None, passwords: dict[str, str] | None = None,
-                 tls: tuple[Path, Path] | None = None) -> None:
+                 tls: tuple[Path, Path] | None = None, extra: tuple[str, ...] = ()) -> None:
         self.dir = tmp / "mosquitto"
         self.dir.mkdir(exist_ok=True)
         self.port = port or free_port()
@@ -30,6 +30,7 @@ class Broker:
                  "autosave_interval 1",
                  f"user {pwd.getpwuid(os.getuid()).pw_name}",  # as root, mosquitto would switch to 'mosquitto'
                  "log_dest stderr", "log_type error", "log_type warning"]
+        lines += extra
         self.tls_port: int | None = None
         if tls is not None:  # a second listener with TLS (certificate, key); the first stays plain
             self.tls_port = free_port()
