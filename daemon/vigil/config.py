@@ -356,7 +356,7 @@ def _read_http(r: _Reader, data: Any) -> HttpConfig:
     listen = r.get(data, "http", "listen", str)
     if listen is not None:
         head, sep, tail = listen.rpartition(":")
-        if not sep or not tail.isdigit() or not 0 <= int(tail) < 65536:  # 0: any free port
+        if not sep or not (tail.isascii() and tail.isdigit()) or not 0 <= int(tail) < 65536:  # 0: any free port
             r.problem("http.listen", f"{listen!r} is not HOST:PORT")
         else:
             host, port = head.strip("[]") or "0.0.0.0", int(tail)  # noqa: S104
@@ -448,8 +448,7 @@ def parse_config(text: str, source: Path) -> Config:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
     r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance",
-                      "doors", "door_events"}
-            | {"door_adapters"})  # door-event adapters
+                      "doors", "door_events", "door_adapters"})
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -478,8 +477,7 @@ def parse_config(text: str, source: Path) -> Config:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
                   log=LogConfig(level=level), http=http, access=access, webrtc=webrtc, appliance=appliance,
-                  doors=doors, door_events=door_events,
-                  door_adapters=door_adapters)
+                  doors=doors, door_events=door_events, door_adapters=door_adapters)
 
 
 def load_config(path: Path) -> Config:
