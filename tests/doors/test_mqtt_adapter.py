@@ -206,8 +206,7 @@ async def test_alerts_raised_while_the_broker_is_down_go_out_after_the_reconnect
     try:
         async with running(adapter):
             await asyncio.wait_for(adapter.connected.wait(), 20)
-            await asyncio.sleep(1.5)  # the watcher's session is autosaved
-            broker.kill()
+            broker.stop()  # a clean stop saves the watcher's session (a killed broker: the test above)
             await eventually(lambda: bool(sink.health), 20, "the outage")
             feed.push(Alert(AlertKind.DOOR_EVENT_FLAGGED, {"id": 1, "kind": "door_forced_open"}))
             feed.push(Alert(AlertKind.ADAPTER_HEALTH, {"source": "mqtt", "state": "down"}))
@@ -215,8 +214,8 @@ async def test_alerts_raised_while_the_broker_is_down_go_out_after_the_reconnect
             await asyncio.sleep(0.3)
             assert len(adapter._alerts) == 3  # waiting for the broker
             await asyncio.to_thread(broker.start)
-            await eventually(lambda: bool(watcher.received("vigil/flagged")), 30, "the queued flagged event")
-            await eventually(lambda: bool(watcher.received("vigil/health/mqtt")), 30, "the queued health alert")
+            await eventually(lambda: bool(watcher.received("vigil/flagged")), 60, "the queued flagged event")
+            await eventually(lambda: bool(watcher.received("vigil/health/mqtt")), 60, "the queued health alert")
             assert not adapter._alerts and adapter.alerts_dropped == 0
         assert json.loads(watcher.received("vigil/flagged")[0]) == {"id": 1, "kind": "door_forced_open"}
         assert json.loads(watcher.received("vigil/health/mqtt")[0]) == {"source": "mqtt", "state": "down"}
