@@ -60,4 +60,7 @@ def test_disk_unplugged_replugged_foreign_and_a_usb_camera(tmp_path: Path, camer
     (camera,) = result["available_cameras"]
     assert (camera["device_node"], camera["name"], camera["bus"]) == ("/dev/video7", "USB Camera C920", "usb")
     assert "encoding" in camera["note"]
+    # ... and so does the API, to an installer.
+    assert result["api_cameras"] == [{"device": "/dev/video7", "name": "USB Camera C920", "bus": "usb",
+                                      "transcodes": True, "note": camera["note"]}]
     assert "local camera USB Camera C920 at /dev/video7 available to add" in log
