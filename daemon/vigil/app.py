@@ -26,18 +26,24 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.doors.adapters import adapter_tasks  # door-event adapters
+from vigil.doors.alerts import AlertHub
+from vigil.doors.keys import ensure_door_key
+from vigil.doors.service import DoorEventService
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
 from vigil.motion.worker import MotionWorker
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
+from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
 from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.record.storage_watch import StorageWatch
 from vigil.system.sd_notify import Notifier
 from vigil.system.supervision import Supervisor
 from vigil.system.wiring import Appliance, attach_appliance
@@ -94,6 +100,8 @@ class Daemon:
         self.url: str | None = None
         self.whep: WhepSessions | None = None
         self._shortfall_warned = False
+        self.alerts = AlertHub()
+        self.doors: DoorEventService | None = None
         # The appliance (design/appliance.md): systemd notify/watchdog, hot-plugged disks and cameras.
         self.supervisor = Supervisor(Notifier())
         self.appliance: Appliance | None = None
@@ -169,6 +177,10 @@ class Daemon:
         self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
         services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep,
                             appliance=self.appliance)
+        # door events: the sink adapters and the webhook hand events to, and the live alert feed
+        door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
+        self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
+        services.alerts = self.alerts
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None
@@ -234,6 +246,11 @@ class Daemon:
                 tg.create_task(self._retention_loop())
                 if self.whep is not None:
                     tg.create_task(self.whep.watch())
+                if self.doors is not None:
+                    tg.create_task(self.doors.run())
+                    # door-event adapters (MQTT, OnGuard pollers)
+                    for name, adapter in adapter_tasks(self.config.door_adapters, self.doors, self.alerts):
+                        tg.create_task(adapter, name=name)
                 tg.create_task(self._stop_when_asked())
                 if self.appliance.hotplug is not None:
                     tg.create_task(self.appliance.hotplug.run())
@@ -248,6 +265,7 @@ class Daemon:
             self._stop_pipelines()
             if self.whep is not None:
                 await self.whep.close_all()
+            self.alerts.close()  # ends alert streams so the API can stop
             await runner.cleanup()
             await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -282,6 +300,7 @@ class Daemon:
         policy = policy_of(self.config.storage)
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
+        watch = StorageWatch(policy, storage)
         while True:
             if self.appliance is not None and self.appliance.storage_state() is not StorageState.OK:
                 await asyncio.sleep(interval_s)  # nothing to free on a missing or foreign disk
@@ -291,6 +310,7 @@ class Daemon:
                                       interval_s)
             last_written = written
             result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True
                 log.warning("retention: evidence holds keep %d bytes; %d bytes could not be freed",

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from vigil.config_doors import DoorConfig, DoorEventsConfig, read_door_events, read_doors
 from vigil.core.errors import ConfigError
 from vigil.core.turn import IceServer, ice_servers_for
+from vigil.doors.adapter_config import DoorAdaptersConfig, read_door_adapters  # door-event adapters
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_MIN_FREE_BYTES = 1_000_000_000
@@ -130,6 +132,10 @@ class Config:
     access: AccessConfig = AccessConfig()
     webrtc: WebrtcConfig = WebrtcConfig()
     appliance: ApplianceConfig = ApplianceConfig()
+    # door events (config_doors.py)
+    doors: tuple[DoorConfig, ...] = ()
+    door_events: DoorEventsConfig = field(default_factory=DoorEventsConfig)
+    door_adapters: DoorAdaptersConfig = field(default_factory=DoorAdaptersConfig)  # door-event adapters (MQTT, OnGuard)
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)
@@ -139,6 +145,8 @@ class Config:
         """Strings that must never be logged."""
         found = [c.password for c in self.cameras if c.password]
         found += [s.credential for s in self.webrtc.ice_servers if s.credential]
+        found += self.door_events.secrets
+        found += self.door_adapters.secrets  # door-event adapters
         return tuple(found + ([self.webrtc.turn_secret] if self.webrtc.turn_secret else []))
 
 
@@ -348,7 +356,7 @@ def _read_http(r: _Reader, data: Any) -> HttpConfig:
     listen = r.get(data, "http", "listen", str)
     if listen is not None:
         head, sep, tail = listen.rpartition(":")
-        if not sep or not tail.isdigit() or not 0 <= int(tail) < 65536:  # 0: any free port
+        if not sep or not (tail.isascii() and tail.isdigit()) or not 0 <= int(tail) < 65536:  # 0: any free port
             r.problem("http.listen", f"{listen!r} is not HOST:PORT")
         else:
             host, port = head.strip("[]") or "0.0.0.0", int(tail)  # noqa: S104
@@ -439,7 +447,8 @@ def parse_config(text: str, source: Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
-    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance"})
+    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance",
+                      "doors", "door_events", "door_adapters"})
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -460,10 +469,15 @@ def parse_config(text: str, source: Path) -> Config:
     access = _read_access(r, raw.get("access"))
     webrtc = _read_webrtc(r, raw.get("webrtc"))
     appliance = _read_appliance(r, raw.get("appliance"))
+    # door events (config_doors.py)
+    doors = read_doors(r, raw, _id_check, {b.id for b in buildings}, {c.id: c.building for c in cameras})
+    door_events = read_door_events(r, raw.get("door_events"))
+    door_adapters = read_door_adapters(r, raw.get("door_adapters"))  # door-event adapters
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
-                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc, appliance=appliance)
+                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc, appliance=appliance,
+                  doors=doors, door_events=door_events, door_adapters=door_adapters)
 
 
 def load_config(path: Path) -> Config:

@@ -16,9 +16,12 @@ from vigil.api.routes import build_app
 from vigil.config import Config, parse_config
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.permissions import Role
+from vigil.doors.alerts import AlertHub
+from vigil.doors.service import DoorEventService
 from vigil.passwords import hash_password
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
+from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
 from vigil.webrtc.sessions import WhepSessions
 
@@ -49,6 +52,7 @@ USERS = {
     "hs-admin": (Role.BUILDING_ADMIN, ("hs",)),
     "hs-viewer": (Role.VIEWER, ("hs",)),
     "installer": (Role.INSTALLER, ()),
+    "door-system": (Role.DOOR_SYSTEM, ()),
 }
 
 
@@ -109,6 +113,8 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
         tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
     services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock,
                         whep=WhepSessions(lambda label: (), max_viewers=4))
+    services.alerts = AlertHub()  # door events
+    services.doors = DoorEventService(config, DoorStore(index), services.alerts, b"k" * 32, clock)
     client = TestClient(TestServer(build_app(services)))
     await client.start_server()
     yield Api(client, services, tokens, clock)

@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 
 import pytest
-from notify_socket import NotifySocket
 
 from camsim import CameraServerFactory
+from notify_socket import NotifySocket
 from vigil.core.timebase import wall_ns_to_iso
 from vigil_proc import VigilProcess, index_of, wait_for, write_config
 

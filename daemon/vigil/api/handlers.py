@@ -172,7 +172,7 @@ async def snapshot(ctx: Ctx) -> web.StreamResponse:
 
 async def audit_entries(ctx: Ctx) -> web.StreamResponse:
     limit_text = ctx.request.query.get("limit", "1000")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 10_000:
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= 10_000:
         raise BadRequestError("limit must be an integer from 1 to 10000")
     entries = ctx.services.audit.entries(ctx.time_param("start"), ctx.time_param("end"),
                                          ctx.request.query.get("actor"), ctx.request.query.get("action"),

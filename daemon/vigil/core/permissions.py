@@ -3,9 +3,13 @@ every request (see api/routes.py, where every route names its Action).
 
 Roles (one per user):
 - district_admin: everything, every building.
-- building_admin: footage, export, camera configuration and responder links in their buildings.
-- viewer: live and recorded footage of their buildings.
+- building_admin: footage, export, camera configuration, responder links, bookmarks and evidence
+  holds in their buildings (and deleting anyone's bookmarks there).
+- viewer: live and recorded footage of their buildings; bookmarks (deleting only their own).
 - installer: camera configuration (in their buildings, or all when none are assigned); no footage.
+- door_system: an access-control system's account: posts door events, nothing else.
+Door events: viewers see their buildings' events, building admins also acknowledge them; events
+at no building (unmapped access points, adapter outages) are seen by district admins only.
 A responder link grants exactly what it names: cameras or whole buildings, live and/or
 playback (optionally within a window), until it expires or is revoked."""
 
@@ -20,6 +24,7 @@ class Role(enum.Enum):
     BUILDING_ADMIN = "building_admin"
     VIEWER = "viewer"
     INSTALLER = "installer"
+    DOOR_SYSTEM = "door_system"
 
 
 class Action(enum.Enum):
@@ -31,17 +36,28 @@ class Action(enum.Enum):
     MANAGE_LINKS = "manage_links"  # create, list and revoke responder links
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    # door events
+    POST_DOOR_EVENTS = "post_door_events"
+    VIEW_DOOR_EVENTS = "view_door_events"  # the events, their alerts, adapter health
+    ACK_DOOR_EVENTS = "ack_door_events"
+    # Bookmarks, evidence holds (issue 7): marking footage is not watching it, so not in FOOTAGE.
+    BOOKMARK = "bookmark"  # create bookmarks; delete one's own
+    HOLD_EVIDENCE = "hold_evidence"  # place, list and release evidence holds
 
 
 FOOTAGE = frozenset({Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT})
 _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.DISTRICT_ADMIN: frozenset(Action),
-    Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS}),
-    Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK}),
+    Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS,
+                                    Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
+                                    Action.BOOKMARK, Action.HOLD_EVIDENCE}),
+    Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS,
+                           Action.BOOKMARK}),
     Role.INSTALLER: frozenset({Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS}),
+    Role.DOOR_SYSTEM: frozenset({Action.POST_DOOR_EVENTS}),
 }
 # Actions that are about the whole appliance, not one building.
-_GLOBAL_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT})
+_GLOBAL_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.POST_DOOR_EVENTS})
 
 
 @dataclass(frozen=True)
@@ -153,3 +169,18 @@ def camera_visible(subject: Subject, camera: str, building: str) -> bool:
     if isinstance(subject, LinkSubject):
         return camera in subject.cameras or building in subject.buildings
     return building in visible_buildings(subject, frozenset({building}))
+
+
+def sees_placeless_door_events(subject: Subject) -> bool:
+    """Door events at no building (unmapped access points, adapter outages): district staff only."""
+    return isinstance(subject, UserSubject) and subject.role is Role.DISTRICT_ADMIN
+
+
+def administers(subject: Subject, building: str | None) -> bool:
+    """Whether the subject is an administrator of the building (None: of every building), e.g. to
+    delete someone else's bookmark there."""
+    if not isinstance(subject, UserSubject):
+        return False
+    if subject.role is Role.DISTRICT_ADMIN:
+        return True
+    return subject.role is Role.BUILDING_ADMIN and building is not None and building in subject.buildings
