@@ -25,6 +25,8 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.evidence.jobs import ExportJobs
+from vigil.evidence.signing import ensure_signing_key, signing_key_path
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
@@ -90,6 +92,7 @@ class Daemon:
         self.url: str | None = None
         self.whep: WhepSessions | None = None
         self._shortfall_warned = False
+        self.exports: ExportJobs | None = None  # evidence exports (issue 7)
 
     def open_storage(self) -> tuple[Index, StorageDir]:
         """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
@@ -161,6 +164,7 @@ class Daemon:
         webrtc = self.config.webrtc
         self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
         services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep)
+        services.exports = self.exports
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None
@@ -196,6 +200,8 @@ class Daemon:
         self.index, self.storage = index, storage
         self._build(index, storage)
         try:
+            key = await asyncio.to_thread(ensure_signing_key, signing_key_path(self.config.storage.path))
+            self.exports = await asyncio.to_thread(ExportJobs, self.config, index, key)
             runner = await self._start_api(index)
         except BaseException:
             index.close()
@@ -213,6 +219,8 @@ class Daemon:
                     if p.motion is not None:
                         tg.create_task(run_in_thread(f"motion-{p.camera.id}", p.motion.run))
                 tg.create_task(self._retention_loop())
+                if self.exports is not None:
+                    tg.create_task(run_in_thread("exports", self.exports.run))
                 if self.whep is not None:
                     tg.create_task(self.whep.watch())
                 tg.create_task(self._stop_when_asked())
@@ -246,6 +254,8 @@ class Daemon:
                 log.error("recorder %s did not finish its segment in time", p.recorder.name)
 
     def _stop_pipelines(self) -> None:
+        if self.exports is not None:
+            self.exports.stop()
         for p in self.pipelines:
             p.ingest.stop()
             p.fanout.close()  # recorders drain what they have, close their segment and return

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vigil import __version__
 from vigil.cli_admin import add_admin_verbs, run_admin
+from vigil.cli_evidence import add_evidence_verbs, run_key, run_verify
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
@@ -52,6 +53,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _config_arg(common)
     add_admin_verbs(verbs, common)
+    add_evidence_verbs(verbs, common)  # key show, verify (issue 7)
     return parser
 
 
@@ -140,6 +142,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             setup_logging("info")
             return run_demo(args.data, args.duration, args.http_port)
+        if args.verb == "verify":  # offline: needs no configuration
+            return run_verify(args)
         config = load_config(args.config)
         setup_logging(config.log.level, config.secrets)
         if args.verb == "run":
@@ -154,6 +158,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_motion(config, args)
         if args.verb in ("user", "token", "link", "audit"):
             return run_admin(config, args)
+        if args.verb == "key":
+            return run_key(config, args)
     except VigilError as error:
         print(f"vigil: {error}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.timebase import parse_time_ns
+from vigil.evidence.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
@@ -62,6 +63,7 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    exports: ExportJobs | None = None  # evidence exports (issue 7)
 
 
 SERVICES = web.AppKey("services", Services)

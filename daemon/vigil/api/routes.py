@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from vigil.api import handlers, links, live, motion, pages, schemas
+from vigil.api import exports, handlers, links, live, motion, pages, schemas
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
@@ -107,6 +107,14 @@ ROUTES: tuple[Route, ...] = (
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
     Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,
           content_type="text/html", public_reason="static page; the video comes through the API"),
+    # --- evidence exports (issue 7): every camera of an export is checked in the handler ---
+    Route("POST", "/api/exports", exports.create_export, Action.EXPORT, Scope.IN_HANDLER,
+          "Start a signed evidence export of cameras (or buildings) in a range; a reason is required", schemas.EXPORT,
+          status=202, body=schemas.EXPORT_BODY),
+    Route("GET", "/api/exports/{export_id}", exports.export_status, Action.EXPORT, Scope.IN_HANDLER,
+          "An export's state and progress", schemas.EXPORT),
+    Route("GET", "/api/exports/{export_id}/download", exports.download, Action.EXPORT, Scope.IN_HANDLER,
+          "The finished export package (zip)", None, content_type="application/zip"),
 )
 
 

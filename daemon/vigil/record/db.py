@@ -181,6 +181,29 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE evidence_holds ADD COLUMN door_event_id INTEGER;
     CREATE INDEX evidence_holds_camera_time ON evidence_holds (camera_id, start_wall_ns);
     """,
+    # 6 (exports; the integrator may renumber): evidence export jobs and their packages.
+    """
+    CREATE TABLE exports (
+        id INTEGER PRIMARY KEY,
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL,
+        cameras TEXT NOT NULL,  -- JSON list of camera ids
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        case_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        segments_total INTEGER NOT NULL DEFAULT 0,
+        segments_done INTEGER NOT NULL DEFAULT 0,
+        bytes_total INTEGER NOT NULL DEFAULT 0,
+        bytes_done INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        package_name TEXT,  -- file name under <storage.path>/exports
+        package_size_bytes INTEGER,
+        manifest_sha256 TEXT,
+        finished_wall_ns INTEGER
+    );
+    """,
 )
 
 

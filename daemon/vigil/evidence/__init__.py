@@ -1,0 +1,1 @@
+"""Evidence: clips of recorded footage and signed export packages."""
