@@ -138,8 +138,9 @@ def check_files(manifest: Mapping[str, Any], seen: Mapping[str, FileSeen]) -> li
             problems.append(Problem(ProblemKind.SEGMENT_HASH, f"{file_name}: its bytes are not those recorded"
                                                               f" (record-time SHA-256 {recorded})"))
     for camera in manifest.get("cameras") or []:
-        clip_name = camera.get("clip") if isinstance(camera, dict) else None
-        if clip_name is not None and clip_name not in listed:
+        clip = camera.get("clip") if isinstance(camera, dict) else None
+        clip_name = clip.get("file") if isinstance(clip, dict) else None
+        if clip is not None and (not isinstance(clip_name, str) or clip_name not in listed):
             problems.append(Problem(ProblemKind.MANIFEST, f"clip {clip_name!r} is not a listed file"))
     return problems
 

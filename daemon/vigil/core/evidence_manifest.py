@@ -7,7 +7,7 @@ same inputs give the same bytes, so the detached signature covers exactly these 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -86,6 +86,22 @@ class Gap:
 
 
 @dataclass(frozen=True)
+class ClipInfo:
+    """One camera's player-friendly clip: the recorded frames of the range, stream-copied."""
+
+    file: str
+    frame_count: int
+    first_frame_wall_ns: int  # the keyframe at or before the range start
+    end_wall_ns: int  # just after its last frame
+    stopped_at_wall_ns: int | None  # the codec parameters changed here; the clip ends before
+
+    def json(self) -> dict[str, Any]:
+        return {"file": self.file, "frame_count": self.frame_count, "first_frame_wall_ns": self.first_frame_wall_ns,
+                "first_frame": wall_ns_to_iso(self.first_frame_wall_ns), "end_wall_ns": self.end_wall_ns,
+                "stopped_at_wall_ns": self.stopped_at_wall_ns}
+
+
+@dataclass(frozen=True)
 class FileInfo:
     name: str  # path inside the package
     size_bytes: int
@@ -146,9 +162,9 @@ def _segment_json(s: SegmentInfo) -> dict[str, Any]:
 
 
 def build_manifest(facts: ExportFacts, cameras: Sequence[CameraInfo], segments: Sequence[SegmentInfo],
-                   gaps: Sequence[Gap], files: Sequence[FileInfo], clips: dict[str, str]) -> dict[str, Any]:
+                   gaps: Sequence[Gap], files: Sequence[FileInfo], clips: Mapping[str, ClipInfo]) -> dict[str, Any]:
     """The manifest as a JSON value. `files` lists every file of the package but the manifest and
-    its signature; `clips` maps camera id -> the clip's file name."""
+    its signature; `clips` maps camera id -> its clip."""
     names = [f.name for f in files]
     if len(set(names)) != len(names) or {MANIFEST_NAME, SIGNATURE_NAME} & set(names):
         raise ValueError("package file names must be unique and not the manifest's")
@@ -158,7 +174,8 @@ def build_manifest(facts: ExportFacts, cameras: Sequence[CameraInfo], segments: 
         "export_id": facts.export_id,
         "appliance": {"id": facts.appliance_id, "site": facts.site, "software_version": facts.software_version},
         "buildings": [{"id": b, "name": n} for b, n in buildings],
-        "cameras": [{"id": c.id, "name": c.name, "building": c.building, "clip": clips.get(c.id)}
+        "cameras": [{"id": c.id, "name": c.name, "building": c.building,
+                     "clip": clips[c.id].json() if c.id in clips else None}
                     for c in sorted(cameras, key=lambda c: c.id)],
         "range": {"start_wall_ns": facts.start_wall_ns, "end_wall_ns": facts.end_wall_ns,
                   "start": wall_ns_to_iso(facts.start_wall_ns), "end": wall_ns_to_iso(facts.end_wall_ns)},

@@ -29,6 +29,7 @@ from vigil.core.evidence_manifest import (
     MANIFEST_NAME,
     SIGNATURE_NAME,
     CameraInfo,
+    ClipInfo,
     ExportFacts,
     FileInfo,
     Gap,
@@ -54,10 +55,11 @@ class ExportCancelledError(VigilError):
 
 
 class ClipSource(Protocol):
-    """Writes one camera's player-friendly clip of [start, end) made from `segments` (stream-copied)."""
+    """One camera's player-friendly clip of [start, end) made from `segments` (stream-copied): what
+    it holds (for the manifest, named `file_name`) and its bytes."""
 
-    def __call__(self, camera_id: str, segments: Sequence[SegmentRow], start_wall_ns: int, end_wall_ns: int,
-                 ) -> Iterator[bytes]: ...
+    def __call__(self, camera_id: str, file_name: str, segments: Sequence[tuple[SegmentRow, Path]],
+                 start_wall_ns: int, end_wall_ns: int) -> tuple[ClipInfo, Iterator[bytes]]: ...
 
 
 @dataclass(frozen=True)
@@ -184,18 +186,20 @@ class PackageWriter:
         self.on_progress(self.progress)
         name = package_name(row.id)
         tmp = directory / f".{name}.tmp"
-        clips: dict[str, str] = {}
+        clips: dict[str, ClipInfo] = {}
         try:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for camera in plan.cameras:
                     for s in plan.segments[camera.id]:
                         self._add_segment(zf, s)
-                if self.clips is not None:
-                    for camera in plan.cameras:
-                        if plan.segments[camera.id]:
-                            clips[camera.id] = f"{camera.id}.mp4"
-                            self._add(zf, clips[camera.id], self.clips(camera.id, plan.segments[camera.id],
-                                                                       request.start_wall_ns, request.end_wall_ns))
+                for camera in plan.cameras:
+                    if self.clips is not None and plan.segments[camera.id]:
+                        root = self.config.storage.recordings_path
+                        clip, chunks = self.clips(camera.id, f"{camera.id}.mp4",
+                                                  [(s, root / s.path) for s in plan.segments[camera.id]],
+                                                  request.start_wall_ns, request.end_wall_ns)
+                        self._add(zf, clip.file, chunks)
+                        clips[camera.id] = clip
                 public = public_info(self.key.public_key())
                 facts = ExportFacts(row.id, ExportStore(self.index).appliance_id(), socket.gethostname(), exporter,
                                     request.reason, request.case_id, request.start_wall_ns, request.end_wall_ns,

@@ -47,7 +47,9 @@ def read_frames(f: IO[bytes]) -> list[Frame]:
             dts = packet.dts * tb.numerator * TICKS_PER_SECOND
             dts_90k = (dts + tb.denominator // 2) // tb.denominator
             first = dts_90k if first is None else first
-            frames.append(Frame(bytes(packet), dts_90k - first, bool(packet.is_keyframe)))
+            duration = (packet.duration or 0) * tb.numerator * TICKS_PER_SECOND
+            frames.append(Frame(bytes(packet), dts_90k - first, (duration + tb.denominator // 2) // tb.denominator,
+                                bool(packet.is_keyframe)))
     return frames
 
 
@@ -66,7 +68,8 @@ def _clip_problems(zf: zipfile.ZipFile, manifest: Mapping[str, Any], names: set[
     problems = []
     rng = manifest.get("range") or {}
     for camera in manifest.get("cameras") or []:
-        clip = camera.get("clip")
+        clip_info = camera.get("clip") or {}
+        clip, stopped = clip_info.get("file"), clip_info.get("stopped_at_wall_ns")
         if clip is None or clip not in names:
             continue  # a missing clip is reported by the file checks
         segments = [s for s in manifest["segments"] if s.get("camera") == camera.get("id") and s.get("file") in names]
@@ -76,12 +79,13 @@ def _clip_problems(zf: zipfile.ZipFile, manifest: Mapping[str, Any], names: set[
             recorded = []
             for s in segments:
                 with zf.open(s["file"]) as f:
-                    recorded.append(RecordedSegment(int(s["run"]), int(s["start_wall_ns"]), int(s["media_start_90k"]),
+                    recorded.append(RecordedSegment(int(s["start_wall_ns"]), int(s["end_wall_ns"]),
                                                     tuple(read_frames(f))))
         except (av.FFmpegError, IndexError, KeyError, TypeError, ValueError) as error:
             problems.append(Problem(ProblemKind.CLIP_FRAMES, f"{clip}: cannot be read as video: {error}"))
             continue
-        for message in compare_clip(clip_frames, recorded, int(rng["start_wall_ns"]), int(rng["end_wall_ns"])):
+        for message in compare_clip(clip_frames, recorded, int(rng["start_wall_ns"]), int(rng["end_wall_ns"]),
+                                    None if stopped is None else int(stopped)):
             problems.append(Problem(ProblemKind.CLIP_FRAMES, f"{clip}: {message}"))
     return problems
 
