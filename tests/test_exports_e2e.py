@@ -4,6 +4,8 @@ permissions and bad input."""
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import socket
 import time
@@ -11,16 +13,20 @@ import urllib.request
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import av
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from camsim import CameraServer
 from test_admin_cli import vigil_stdin
+from vigil.core.clip_frames import RecordedSegment, expected_frames
 from vigil.core.evidence_manifest import MANIFEST_NAME, SIGNATURE_NAME, canonical_json
 from vigil.evidence.signing import public_info
+from vigil.evidence.verify import read_frames
 from vigil.record.index import SegmentRow
 from vigil_proc import VigilProcess, index_of, run_vigil, wait_for
 
@@ -299,3 +305,68 @@ def test_bad_input(appliance: Appliance, body: dict[str, Any], status: int, need
     assert appliance.json("GET", "/api/exports/abc")[0] == 400
     assert appliance.json("GET", "/api/exports/424242")[0] == 404
 
+
+
+def _remuxed_clip(package: Path, camera: str, drop_frame: int | None) -> tuple[bytes, int]:
+    """The camera's recorded frames of the package's range, muxed into one MP4 by PyAV (an
+    independent clip maker), optionally without one frame: (bytes, frame count)."""
+    with zipfile.ZipFile(package) as zf:
+        manifest = json.loads(zf.read(MANIFEST_NAME))
+        segments = [s for s in manifest["segments"] if s["camera"] == camera]
+        recorded = []
+        for s in segments:
+            with zf.open(s["file"]) as f:
+                recorded.append(RecordedSegment(s["start_wall_ns"], s["end_wall_ns"], tuple(read_frames(f))))
+        want = expected_frames(recorded, manifest["range"]["start_wall_ns"], manifest["range"]["end_wall_ns"])
+        if drop_frame is not None:
+            del want[drop_frame]
+        out = io.BytesIO()
+        with zf.open(segments[0]["file"]) as f, av.open(f, format="mp4") as template, \
+                av.open(out, "w", format="mp4") as clip:
+            stream = clip.add_stream_from_template(template.streams.video[0])
+            stream.time_base = Fraction(1, 90_000)
+            for e in want:
+                packet = av.Packet(e.frame.data)
+                packet.stream, packet.time_base = stream, Fraction(1, 90_000)
+                packet.pts = packet.dts = e.clip_90k - want[0].clip_90k
+                packet.duration, packet.is_keyframe = e.frame.duration_90k, e.frame.keyframe
+                clip.mux(packet)
+    return out.getvalue(), len(want)
+
+
+def _with_clip(package: Path, dst: Path, clip: bytes, frames: int, key: Ed25519PrivateKey) -> None:
+    """The package plus a clip, its manifest re-signed by `key`."""
+
+    def add(entries: dict[str, bytes]) -> None:
+        manifest = json.loads(entries[MANIFEST_NAME])
+        entries["hs-cam.mp4"] = clip
+        manifest["files"] = sorted([*manifest["files"], {"name": "hs-cam.mp4", "size_bytes": len(clip),
+                                                         "sha256": hashlib.sha256(clip).hexdigest()}],
+                                   key=lambda f: f["name"])
+        manifest["cameras"][0]["clip"] = {"file": "hs-cam.mp4", "frame_count": frames, "stopped_at_wall_ns": None}
+        info = public_info(key.public_key())
+        manifest["signing_key"] = {"algorithm": "Ed25519", "public_key_pem": info.pem,
+                                   "fingerprint_sha256": info.fingerprint}
+        entries[MANIFEST_NAME] = canonical_json(manifest)
+        entries[SIGNATURE_NAME] = key.sign(entries[MANIFEST_NAME])
+
+    _rewrite(package, dst, add)
+
+
+def test_clip_frames_are_compared_with_the_recording(appliance: Appliance,
+                                                     package: tuple[Path, dict[str, Any], str]) -> None:
+    """A clip is accepted only when its frames are exactly the recorded frames of the range, at
+    their recorded times; checked with clips made independently by PyAV."""
+    path, _, _ = package
+    key = Ed25519PrivateKey.generate()
+    fingerprint = public_info(key.public_key()).fingerprint
+    exact, count = _remuxed_clip(path, "hs-cam", None)
+    good = appliance.tmp / "with-clip.zip"
+    _with_clip(path, good, exact, count, key)
+    result = run_vigil("verify", str(good), "--key", fingerprint)
+    assert result.returncode == 0, result.stdout + result.stderr
+    short, short_count = _remuxed_clip(path, "hs-cam", count // 2)
+    bad = appliance.tmp / "with-short-clip.zip"
+    _with_clip(path, bad, short, short_count, key)
+    result = run_vigil("verify", str(bad), "--key", fingerprint)
+    assert result.returncode == 1 and "FAIL clip_frames: hs-cam.mp4: frame" in result.stdout, result.stdout
