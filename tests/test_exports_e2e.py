@@ -108,7 +108,7 @@ def _add_user(config: Path, name: str, role: str, *buildings: str) -> str:
 def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
     tmp = tmp_path_factory.mktemp("exports")
     port = _free_port()
-    with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300",
+    with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=smpte",  # moving: no two alike
                       "name=b,width=320,height=240,fps=15,gop=15,bitrate=300") as cams:
         config = tmp / "vigil.toml"
         config.write_text(CONFIG.format(data=tmp / "data", port=port, hs_url=cams.url("a"), ms_url=cams.url("b")))
@@ -177,6 +177,7 @@ def test_export_downloads_and_verifies(appliance: Appliance, package: tuple[Path
     assert manifest["buildings"] == [{"id": "hs", "name": "High School"}]
     assert manifest["signing_key"]["fingerprint_sha256"] == fingerprint
     assert len(manifest["segments"]) == row["segments_total"] >= 3
+    assert len({s["sha256_at_record"] for s in manifest["segments"]}) == len(manifest["segments"])  # moving picture
     for s in manifest["segments"]:  # the record-time hashes from the index, the files in the package
         assert s["sha256_at_record"] == recorded[s["segment_id"]].sha256 and s["file"] in names
     assert names == {f["name"] for f in manifest["files"]} | {MANIFEST_NAME, SIGNATURE_NAME}
