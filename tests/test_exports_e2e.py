@@ -8,6 +8,7 @@ import hashlib
 import io
 import json
 import socket
+import subprocess
 import time
 import urllib.request
 import zipfile
@@ -187,6 +188,18 @@ def test_export_downloads_and_verifies(appliance: Appliance, package: tuple[Path
     key_pem = appliance.tmp / "appliance.pub.pem"
     key_pem.write_text(manifest["signing_key"]["public_key_pem"])
     assert run_vigil("verify", str(path), "--key", str(key_pem)).returncode == 0
+    # Without vigil: OpenSSL checks the signature over the manifest's bytes with the key `vigil key show` printed.
+    shown = run_vigil("key", "show", "--config", str(appliance.config)).stdout
+    shown_pem = appliance.tmp / "shown.pub.pem"
+    shown_pem.write_text(shown[: shown.index("-----END PUBLIC KEY-----") + 25])
+    with zipfile.ZipFile(path) as zf:
+        signed_bytes, signature_bytes = zf.read(MANIFEST_NAME), zf.read(SIGNATURE_NAME)
+    signed, signature = appliance.tmp / "manifest.json", appliance.tmp / "manifest.json.sig"
+    signed.write_bytes(signed_bytes)
+    signature.write_bytes(signature_bytes)
+    openssl = subprocess.run(["openssl", "pkeyutl", "-verify", "-pubin", "-inkey", str(shown_pem), "-rawin", "-in",
+                              str(signed), "-sigfile", str(signature)], capture_output=True, text=True, check=False)
+    assert openssl.returncode == 0 and "Verified Successfully" in openssl.stdout, openssl.stdout + openssl.stderr
     unpinned = run_vigil("verify", str(path))
     assert unpinned.returncode == 3 and unpinned.stdout.startswith("INTACT"), unpinned.stdout
     status, audit = appliance.json("GET", "/api/audit?action=export.create")
