@@ -25,6 +25,9 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.doors.alerts import AlertHub
+from vigil.doors.keys import ensure_door_key
+from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
 from vigil.evidence.signing import ensure_signing_key, signing_key_path
 from vigil.ingest.fanout import Fanout
@@ -33,6 +36,7 @@ from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
 from vigil.motion.worker import MotionWorker
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
+from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
 from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
@@ -93,6 +97,8 @@ class Daemon:
         self.whep: WhepSessions | None = None
         self._shortfall_warned = False
         self.exports: ExportJobs | None = None  # evidence exports (issue 7)
+        self.alerts = AlertHub()
+        self.doors: DoorEventService | None = None
 
     def open_storage(self) -> tuple[Index, StorageDir]:
         """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
@@ -165,6 +171,10 @@ class Daemon:
         self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
         services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep)
         services.exports = self.exports
+        # door events: the sink adapters and the webhook hand events to, and the live alert feed
+        door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
+        self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
+        services.alerts = self.alerts
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None
@@ -223,6 +233,8 @@ class Daemon:
                     tg.create_task(run_in_thread("exports", self.exports.run))
                 if self.whep is not None:
                     tg.create_task(self.whep.watch())
+                if self.doors is not None:
+                    tg.create_task(self.doors.run())
                 tg.create_task(self._stop_when_asked())
                 log.info("recording %d cameras into %s", len(self.pipelines), storage.path)
                 if on_ready is not None:
@@ -234,6 +246,7 @@ class Daemon:
             self._stop_pipelines()
             if self.whep is not None:
                 await self.whep.close_all()
+            self.alerts.close()  # ends alert streams so the API can stop
             await runner.cleanup()
             await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
             for sig in (signal.SIGTERM, signal.SIGINT):

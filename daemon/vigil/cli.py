@@ -17,6 +17,7 @@ from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
 from vigil.logs import setup_logging
+from vigil.system.provision_cli import add_provision_verb, run_provision
 
 
 def _config_arg(p: argparse.ArgumentParser) -> None:
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     _config_arg(common)
     add_admin_verbs(verbs, common)
     add_evidence_verbs(verbs, common)  # key show, verify (issue 7)
+    add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
     return parser
 
 
@@ -144,6 +146,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_demo(args.data, args.duration, args.http_port)
         if args.verb == "verify":  # offline: needs no configuration
             return run_verify(args)
+        if args.verb == "provision":
+            setup_logging("info")
+            return run_provision(args)
         config = load_config(args.config)
         setup_logging(config.log.level, config.secrets)
         if args.verb == "run":

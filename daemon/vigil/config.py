@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from vigil.config_doors import DoorConfig, DoorEventsConfig, read_door_events, read_doors
 from vigil.core.errors import ConfigError
 from vigil.core.turn import IceServer, ice_servers_for
 
@@ -112,6 +113,14 @@ class AccessConfig:
 
 
 @dataclass(frozen=True)
+class ApplianceConfig:
+    """Set by `vigil provision` on an appliance (design/appliance.md)."""
+
+    site_id: str | None = None
+    hotplug: bool = True  # watch udev for the recording disk and USB cameras
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     storage: StorageConfig
@@ -121,6 +130,10 @@ class Config:
     http: HttpConfig = HttpConfig()
     access: AccessConfig = AccessConfig()
     webrtc: WebrtcConfig = WebrtcConfig()
+    appliance: ApplianceConfig = ApplianceConfig()
+    # door events (config_doors.py)
+    doors: tuple[DoorConfig, ...] = ()
+    door_events: DoorEventsConfig = field(default_factory=DoorEventsConfig)
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)
@@ -130,6 +143,7 @@ class Config:
         """Strings that must never be logged."""
         found = [c.password for c in self.cameras if c.password]
         found += [s.credential for s in self.webrtc.ice_servers if s.credential]
+        found += self.door_events.secrets
         return tuple(found + ([self.webrtc.turn_secret] if self.webrtc.turn_secret else []))
 
 
@@ -413,6 +427,16 @@ def _read_webrtc(r: _Reader, data: Any) -> WebrtcConfig:
                         r.get(data, "webrtc", "max_viewers", int, 16, check=_positive))
 
 
+def _read_appliance(r: _Reader, data: Any) -> ApplianceConfig:
+    if not isinstance(data, dict):
+        if data is not None:
+            r.problem("appliance", "expected a table")
+        return ApplianceConfig()
+    r.table(data, "appliance", {"site_id", "hotplug"})
+    return ApplianceConfig(site_id=r.get(data, "appliance", "site_id", str, check=_id_check),
+                           hotplug=r.get(data, "appliance", "hotplug", bool, True))
+
+
 def parse_config(text: str, source: Path) -> Config:
     """Parse and validate TOML text; `source` names the file in messages."""
     try:
@@ -420,7 +444,8 @@ def parse_config(text: str, source: Path) -> Config:
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
-    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc"})
+    r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance",
+                      "doors", "door_events"})
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -440,10 +465,15 @@ def parse_config(text: str, source: Path) -> Config:
     http = _read_http(r, raw.get("http"))
     access = _read_access(r, raw.get("access"))
     webrtc = _read_webrtc(r, raw.get("webrtc"))
+    appliance = _read_appliance(r, raw.get("appliance"))
+    # door events (config_doors.py)
+    doors = read_doors(r, raw, _id_check, {b.id for b in buildings}, {c.id: c.building for c in cameras})
+    door_events = read_door_events(r, raw.get("door_events"))
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
-                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc)
+                  log=LogConfig(level=level), http=http, access=access, webrtc=webrtc, appliance=appliance,
+                  doors=doors, door_events=door_events)
 
 
 def load_config(path: Path) -> Config:

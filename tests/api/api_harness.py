@@ -17,10 +17,13 @@ from vigil.api.routes import build_app
 from vigil.config import Config, parse_config
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.permissions import Role
+from vigil.doors.alerts import AlertHub
+from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
 from vigil.passwords import hash_password
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
+from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
 from vigil.webrtc.sessions import WhepSessions
 
@@ -51,6 +54,7 @@ USERS = {
     "hs-admin": (Role.BUILDING_ADMIN, ("hs",)),
     "hs-viewer": (Role.VIEWER, ("hs",)),
     "installer": (Role.INSTALLER, ()),
+    "door-system": (Role.DOOR_SYSTEM, ()),
 }
 
 
@@ -112,6 +116,8 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
     services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock,
                         whep=WhepSessions(lambda label: (), max_viewers=4),
                         exports=ExportJobs(config, index, Ed25519PrivateKey.generate()))  # no worker: jobs stay queued
+    services.alerts = AlertHub()  # door events
+    services.doors = DoorEventService(config, DoorStore(index), services.alerts, b"k" * 32, clock)
     client = TestClient(TestServer(build_app(services)))
     await client.start_server()
     yield Api(client, services, tokens, clock)

@@ -12,6 +12,7 @@ from vigil.core.permissions import (
     UserSubject,
     camera_visible,
     decide,
+    sees_placeless_door_events,
     visible_buildings,
 )
 
@@ -21,9 +22,10 @@ HS, MS = Target(building="hs", camera="hs-cam"), Target(building="ms", camera="m
 OWN: dict[Role, set[Action]] = {
     Role.DISTRICT_ADMIN: set(Action),
     Role.BUILDING_ADMIN: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.EXPORT, A.CONFIGURE_CAMERAS,
-                          A.MANAGE_LINKS},
-    Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK},
+                          A.MANAGE_LINKS, A.VIEW_DOOR_EVENTS, A.ACK_DOOR_EVENTS},
+    Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.VIEW_DOOR_EVENTS},
     Role.INSTALLER: {A.VIEW_STATUS, A.CONFIGURE_CAMERAS},
+    Role.DOOR_SYSTEM: {A.POST_DOOR_EVENTS},
 }
 
 
@@ -37,6 +39,8 @@ def test_roles_in_own_and_other_building(role: Role, action: Action) -> None:
         assert other == (action in OWN[role])
     elif action in (A.MANAGE_USERS, A.VIEW_AUDIT):
         assert not other  # not in any non-district role at all
+    elif action is A.POST_DOOR_EVENTS:
+        assert other == (role is Role.DOOR_SYSTEM)  # a door system posts for every building
     else:
         assert not other, f"{role} must not {action} in another building"
 
@@ -77,3 +81,15 @@ def test_building_link_and_live_only_link() -> None:
     assert not decide(building, A.VIEW_PLAYBACK, Target("ms", "ms-cam", 0, 1), 0).allowed
     assert camera_visible(building, "ms-cam", "ms") and not camera_visible(building, "hs-cam", "hs")
     assert camera_visible(LINK, "hs-cam", "hs") and not camera_visible(LINK, "hs-cam2", "hs")
+
+
+def test_door_events_roles_and_placeless_events() -> None:
+    door_system = UserSubject(2, "lenel", Role.DOOR_SYSTEM, frozenset())
+    assert decide(door_system, A.POST_DOOR_EVENTS, Target(), 0).allowed
+    assert not any(decide(door_system, a, HS, 0).allowed for a in Action if a is not A.POST_DOOR_EVENTS)
+    assert not decide(LINK, A.VIEW_DOOR_EVENTS, HS, 0).allowed and not decide(LINK, A.POST_DOOR_EVENTS, HS, 0).allowed
+    district = UserSubject(3, "d", Role.DISTRICT_ADMIN, frozenset())
+    admin = UserSubject(4, "a", Role.BUILDING_ADMIN, frozenset({"hs"}))
+    assert sees_placeless_door_events(district)
+    assert not sees_placeless_door_events(admin) and not sees_placeless_door_events(LINK)
+    assert not sees_placeless_door_events(door_system)

@@ -17,7 +17,10 @@ from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundErro
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
+from vigil.core.repeat_window import RepeatWindow
 from vigil.core.timebase import parse_time_ns
+from vigil.doors.alerts import AlertHub
+from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
 from vigil.record.accounts import Accounts
@@ -64,6 +67,10 @@ class Services:
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
     exports: ExportJobs | None = None  # evidence exports (issue 7)
+    clip_downloads: RepeatWindow = field(default_factory=RepeatWindow)  # clips: one audit entry per download
+    # door events (doors/service.py, doors/alerts.py)
+    doors: DoorEventService | None = None
+    alerts: AlertHub | None = None
 
 
 SERVICES = web.AppKey("services", Services)
@@ -80,6 +87,8 @@ class Ctx:
 
     @property
     def actor(self) -> str:
+        if self.subject is None and self.via == "signature":  # a signed door-event webhook
+            return f"webhook@{self.request.remote}"
         if self.subject is None:
             return f"anonymous@{self.request.remote}"
         return self.subject.actor
@@ -120,7 +129,7 @@ class Ctx:
 
     async def json_body(self) -> dict[str, Any]:
         try:
-            body = await self.request.json(loads=_strict_loads)
+            body = await self.request.json(loads=strict_loads)
         except (ValueError, UnicodeDecodeError) as error:
             raise BadRequestError(f"request body is not valid JSON: {error}") from None
         if not isinstance(body, dict):
@@ -131,7 +140,7 @@ class Ctx:
         return isinstance(self.subject, LinkSubject)
 
 
-def _strict_loads(text: str) -> Any:
+def strict_loads(text: str) -> Any:
     def reject(constant: str) -> None:
         raise ValueError(f"{constant} is not JSON")
 

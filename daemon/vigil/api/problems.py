@@ -8,14 +8,14 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from vigil.core.errors import VigilError, http_status
+from vigil.core.errors import RangeNotSatisfiableError, VigilError, http_status
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable"}
+           500: "Internal Server Error", 503: "Service Unavailable", 416: "Range Not Satisfiable"}
 
 
 def problem(status: int, detail: str) -> web.Response:
@@ -31,7 +31,10 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except VigilError as error:
-        return problem(http_status(error), str(error))
+        response = problem(http_status(error), str(error))
+        if isinstance(error, RangeNotSatisfiableError):  # RFC 9110 §15.5.17: say how big the body is
+            response.headers["Content-Range"] = f"bytes */{error.total_bytes}"
+        return response
     except web.HTTPException as error:
         if error.status < 400:
             raise

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from aiohttp import web
 
-from vigil.api import exports, handlers, links, live, motion, pages, schemas
+from vigil.api import clips, door_events, exports, handlers, links, live, motion, pages, schemas
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
@@ -28,6 +28,8 @@ class Scope(enum.Enum):
     CAMERA_RANGE = "camera_range"  # the camera and the ?start=&end= range
     IN_HANDLER = "in_handler"  # the role must have the action; the handler checks each thing named
     PUBLIC = "public"  # no credentials needed: the reason is given in `public_reason`
+    # a bearer token whose role has the action, or a request signed with the site's webhook secret
+    WEBHOOK = "webhook"
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,10 @@ ROUTES: tuple[Route, ...] = (
           "Motion intervals in a range (optionally touching a region) and the range's heatmap", schemas.MOTION,
           query=(*RANGE, Param("region", "x0,y0,x1,y1 in fractions of the picture: only motion touching it")),
           audit="playback.motion"),
+    # clips (evidence): audited once per download by the handler itself, before the body is sent
+    Route("GET", "/api/cameras/{camera_id}/clip.mp4", clips.clip, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
+          "A recorded range as one MP4 (stream copy; Range requests; gaps in the Vigil-Gaps header)", None,
+          content_type="video/mp4", query=RANGE),
     Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", handlers.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
           "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
     Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.IN_HANDLER,
@@ -103,6 +109,19 @@ ROUTES: tuple[Route, ...] = (
           body={"type": "string"}, body_content_type="application/sdp"),
     Route("DELETE", "/api/whep/{session_id}", live.end, Action.VIEW_STATUS, Scope.IN_HANDLER,
           "End a live session (its viewer, or an admin of the camera's building)", None, content_type="text/plain"),
+    # door events (api/door_events.py)
+    Route("POST", "/api/door-events", door_events.post_door_event, Action.POST_DOOR_EVENTS, Scope.WEBHOOK,
+          "Take one door event (door-event/v1); 201 new, 200 a replay with duplicate: true",
+          schemas.DOOR_EVENT_POSTED, status=201, body=schemas.DOOR_EVENT_BODY),
+    Route("GET", "/api/door-events", door_events.list_door_events, Action.VIEW_DOOR_EVENTS, Scope.APPLIANCE,
+          "Door events of the caller's buildings by device time", schemas.DOOR_EVENTS,
+          query=(*RANGE, Param("door", "a door id"), Param("kind", "an event kind"),
+                 Param("flagged", "true or false")), audit="door_events.read"),
+    Route("POST", "/api/door-events/{event_id}/ack", door_events.ack_door_event, Action.ACK_DOOR_EVENTS,
+          Scope.IN_HANDLER, "Acknowledge a door event (who and when are kept)", schemas.DOOR_EVENT),
+    Route("GET", "/api/alerts", door_events.alerts_stream, Action.VIEW_DOOR_EVENTS, Scope.APPLIANCE,
+          "Server-sent events: flagged door events and adapter health of the caller's buildings", None,
+          content_type="text/event-stream"),
     Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web page (sign-in, cameras)", None,
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
     Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,
@@ -128,6 +147,8 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
         now_ns = services.clock_ns()
         if route.scope is Scope.PUBLIC:
             ctx = Ctx(request, services, None, "none", now_ns)
+        elif route.scope is Scope.WEBHOOK and door_events.is_signed(request):
+            ctx = await door_events.signed_ctx(request, services, now_ns)  # the signature is the credential
         else:
             ctx = authenticate(request, services, now_ns)
         target = Target()
@@ -135,7 +156,8 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
             target = ctx.camera_target()
         elif route.scope is Scope.CAMERA_RANGE:
             target = handlers.playback_range(ctx)
-        if route.action is not None:  # IN_HANDLER routes: the role may act at all; the handler checks each thing
+        # A signed webhook request has no subject: its checked signature is its permission.
+        if route.action is not None and ctx.via != "signature":  # IN_HANDLER: the handler checks each thing
             ctx.require(route.action, target)
         response = await route.handler(ctx)
         if route.audit is not None or (ctx.is_link() and route.scope is not Scope.PUBLIC):

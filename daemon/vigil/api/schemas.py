@@ -57,6 +57,17 @@ MOTION = obj({"camera": STR, "start": STR, "end": STR, "heatmap": {"type": "arra
                "intervals": {"type": "array", "items": obj({
                    "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT, "peak": {"type": "number"},
                    "cells": {"type": "array", "items": {"type": "array", "items": INT}}})}})
+# door events
+DOOR_EVENT = obj({
+    "id": INT, "source": STR, "event_id": STR, "kind": STR, "reason": NSTR, "occurred_at": STR, "received_at": STR,
+    "occurred_wall_ns": INT, "skew_s": {"type": "number"}, "access_point": NSTR, "door": NSTR, "direction": NSTR,
+    "building": NSTR, "cameras": IDS, "credential_last4": NSTR, "cardholder": NSTR, "severity": STR, "flagged": BOOL,
+    "flag_reasons": IDS, "unmapped": BOOL, "acked_by": NSTR, "acked_at": NSTR}, {"raw": NSTR, "raw_truncated": BOOL})
+DOOR_EVENTS = obj({"start": STR, "end": STR, "truncated": BOOL, "events": {"type": "array", "items": DOOR_EVENT}})
+DOOR_EVENT_BODY = obj({"source": STR, "event_id": {"type": ["string", "integer"]}, "occurred_at": STR, "kind": STR},
+                      {"schema": {"const": "door-event/v1"}, "access_point": STR, "reason": STR,
+                       "credential": {"type": ["string", "integer"]}, "cardholder": STR, "raw": {}})
+DOOR_EVENT_POSTED = obj({"id": INT, "duplicate": BOOL, "flagged": BOOL})
 # --- evidence exports (issue 7) ---
 EXPORT = obj({"id": INT, "state": {"enum": ["queued", "running", "done", "failed"]}, "created_by": STR,
               "created_at": STR, "cameras": IDS, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT,

@@ -55,6 +55,14 @@ class UnsupportedMediaTypeError(BadRequestError):
     """A body in a content type this endpoint does not take."""
 
 
+class RangeNotSatisfiableError(VigilError):
+    """A byte range outside the body (HTTP 416); carries the body's size for Content-Range."""
+
+    def __init__(self, message: str, total_bytes: int) -> None:
+        super().__init__(message)
+        self.total_bytes = total_bytes
+
+
 class UnavailableError(VigilError):
     """Something the request needs is not there right now (a camera not connected yet)."""
 
@@ -69,6 +77,7 @@ STATUS_BY_ERROR: dict[type[VigilError], int] = {
     PayloadTooLargeError: 413,
     UnsupportedMediaTypeError: 415,
     TooManyRequestsError: 429,
+    RangeNotSatisfiableError: 416,
     UnavailableError: 503,
     StorageError: 503,
     IndexStateError: 500,

@@ -6,6 +6,9 @@ Roles (one per user):
 - building_admin: footage, export, camera configuration and responder links in their buildings.
 - viewer: live and recorded footage of their buildings.
 - installer: camera configuration (in their buildings, or all when none are assigned); no footage.
+- door_system: an access-control system's account: posts door events, nothing else.
+Door events: viewers see their buildings' events, building admins also acknowledge them; events
+at no building (unmapped access points, adapter outages) are seen by district admins only.
 A responder link grants exactly what it names: cameras or whole buildings, live and/or
 playback (optionally within a window), until it expires or is revoked."""
 
@@ -20,6 +23,7 @@ class Role(enum.Enum):
     BUILDING_ADMIN = "building_admin"
     VIEWER = "viewer"
     INSTALLER = "installer"
+    DOOR_SYSTEM = "door_system"
 
 
 class Action(enum.Enum):
@@ -31,17 +35,23 @@ class Action(enum.Enum):
     MANAGE_LINKS = "manage_links"  # create, list and revoke responder links
     MANAGE_USERS = "manage_users"
     VIEW_AUDIT = "view_audit"
+    # door events
+    POST_DOOR_EVENTS = "post_door_events"
+    VIEW_DOOR_EVENTS = "view_door_events"  # the events, their alerts, adapter health
+    ACK_DOOR_EVENTS = "ack_door_events"
 
 
 FOOTAGE = frozenset({Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT})
 _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.DISTRICT_ADMIN: frozenset(Action),
-    Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS}),
-    Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK}),
+    Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS,
+                                    Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS}),
+    Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS}),
     Role.INSTALLER: frozenset({Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS}),
+    Role.DOOR_SYSTEM: frozenset({Action.POST_DOOR_EVENTS}),
 }
 # Actions that are about the whole appliance, not one building.
-_GLOBAL_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT})
+_GLOBAL_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.POST_DOOR_EVENTS})
 
 
 @dataclass(frozen=True)
@@ -153,3 +163,8 @@ def camera_visible(subject: Subject, camera: str, building: str) -> bool:
     if isinstance(subject, LinkSubject):
         return camera in subject.cameras or building in subject.buildings
     return building in visible_buildings(subject, frozenset({building}))
+
+
+def sees_placeless_door_events(subject: Subject) -> bool:
+    """Door events at no building (unmapped access points, adapter outages): district staff only."""
+    return isinstance(subject, UserSubject) and subject.role is Role.DISTRICT_ADMIN

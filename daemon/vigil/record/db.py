@@ -181,6 +181,47 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE evidence_holds ADD COLUMN door_event_id INTEGER;
     CREATE INDEX evidence_holds_camera_time ON evidence_holds (camera_id, start_wall_ns);
     """,
+    # 5: door events (record/door_store.py), adapters' cursors and outage state.
+    """
+    CREATE TABLE door_events (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        occurred_wall_ns INTEGER NOT NULL,  -- the device's clock
+        received_wall_ns INTEGER NOT NULL,  -- the appliance's clock
+        skew_ns INTEGER NOT NULL,  -- received - occurred
+        kind TEXT NOT NULL,
+        reason TEXT,
+        access_point TEXT,
+        door_id TEXT,
+        direction TEXT,
+        building_id TEXT,
+        cameras TEXT NOT NULL,  -- JSON list
+        credential_hash TEXT,  -- HMAC-SHA256 under the appliance's door key
+        credential_last4 TEXT,
+        cardholder TEXT,  -- only when the site opts in
+        severity TEXT NOT NULL,
+        flagged INTEGER NOT NULL,
+        flag_reasons TEXT NOT NULL,  -- JSON list
+        unmapped INTEGER NOT NULL,
+        raw TEXT,
+        raw_truncated INTEGER NOT NULL DEFAULT 0,
+        acked_by TEXT,
+        acked_wall_ns INTEGER
+    );
+    CREATE INDEX door_events_time ON door_events (occurred_wall_ns);
+    CREATE INDEX door_events_door_time ON door_events (door_id, occurred_wall_ns);
+    CREATE INDEX door_events_flagged_time ON door_events (flagged, occurred_wall_ns);
+    CREATE TABLE door_adapters (
+        source TEXT PRIMARY KEY,
+        cursor TEXT,
+        down_since_wall_ns INTEGER,  -- NULL: up (or never seen down)
+        down_reason TEXT,
+        offline_event_id INTEGER,  -- the device_offline event of the current outage
+        offline_flagged INTEGER NOT NULL DEFAULT 0
+    );
+    """,
     # 6 (exports; the integrator may renumber): evidence export jobs and their packages.
     """
     CREATE TABLE exports (

@@ -275,3 +275,9 @@ class Index:
     def forget_garbage(self, garbage_ids: Sequence[int]) -> None:
         with self.transaction() as c:
             c.executemany("DELETE FROM garbage WHERE id = ?", [(g,) for g in garbage_ids])
+
+    # --- clips (evidence/clip.py) --------------------------------------------------------------
+
+    def storage_dir_paths(self) -> dict[int, Path]:
+        """Recording dirs by id: a segment's file is storage_dir_paths()[row.dir_id] / row.path."""
+        return {int(r["id"]): Path(r["path"]) for r in self.query("SELECT id, path FROM storage_dir")}

@@ -1,0 +1,93 @@
+"""GET /api/cameras/{id}/clip.mp4?start=&end=: a recorded range as one MP4, with byte ranges.
+
+The plan (evidence/clip.py) fixes every byte before the first goes out, so the answer carries a
+Content-Length, honours one `Range` (206, or 416 with `Content-Range: bytes */size`), and streams
+from disk in chunks read on a worker thread. What the clip holds is told in headers:
+`Vigil-Clip-Start`/`Vigil-Clip-End` (first frame, just after the last), `Vigil-Clip-Frames`,
+`Vigil-Gaps` (unrecorded stretches inside the request) and `Vigil-Clip-Stopped` (codec change).
+
+Audit: one `playback.clip` entry per download, written before the body is sent. Requests for the
+same clip (same bytes: same ETag) by the same caller within 10 minutes of the previous one are the
+same download (a player's Range requests while it plays and seeks) and are not audited again."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from typing import Any
+
+from aiohttp import web
+
+from vigil.api.context import Ctx
+from vigil.api.handlers import playback_range
+from vigil.core.byte_range import parse_range
+from vigil.core.errors import BadRequestError
+from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
+from vigil.evidence.clip import ClipPlan, iter_clip_bytes, plan_clip
+
+log = logging.getLogger(__name__)
+MAX_CLIP_NS = 24 * 3600 * NS_PER_SECOND
+
+
+def clip_headers(plan: ClipPlan) -> dict[str, str]:
+    """What the clip holds, as response headers (ISO 8601 UTC, millisecond precision)."""
+    headers = {
+        "Vigil-Clip-Start": wall_ns_to_iso(plan.first_frame_wall_ns),
+        "Vigil-Clip-End": wall_ns_to_iso(plan.end_wall_ns),
+        "Vigil-Clip-Frames": str(plan.frame_count),
+        "Vigil-Clip-Segments": ",".join(str(s.segment_id) for s in plan.segments),
+    }
+    if plan.gaps:
+        headers["Vigil-Gaps"] = ", ".join(f"{wall_ns_to_iso(a)}/{wall_ns_to_iso(b)}" for a, b in plan.gaps)
+    if plan.stopped_at_wall_ns is not None:
+        headers["Vigil-Clip-Stopped"] = f"{wall_ns_to_iso(plan.stopped_at_wall_ns)}; reason=codec-change"
+    return headers
+
+
+def _filename(plan: ClipPlan) -> str:
+    stamp = wall_ns_to_iso(plan.first_frame_wall_ns).replace("-", "").replace(":", "")[:15]
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in plan.camera_id)
+    return f"{safe}-{stamp}Z.mp4"
+
+
+async def clip(ctx: Ctx) -> web.StreamResponse:
+    target = playback_range(ctx)
+    assert target.camera is not None and target.start_ns is not None and target.end_ns is not None
+    if target.end_ns - target.start_ns > MAX_CLIP_NS:
+        raise BadRequestError("a clip covers at most 24 hours; ask for several")
+    plan = await asyncio.to_thread(plan_clip, ctx.services.index, target.camera, target.start_ns, target.end_ns)
+    if_range = ctx.request.headers.get("If-Range")
+    byte_range = None
+    if if_range is None or if_range.strip() == plan.etag:  # a stale If-Range gets the whole new body
+        byte_range = parse_range(ctx.request.headers.get("Range"), plan.size_bytes)
+    first, last = (0, plan.size_bytes - 1) if byte_range is None else (byte_range.first, byte_range.last)
+    key = (ctx.actor, plan.camera_id, plan.requested_start_wall_ns, plan.requested_end_wall_ns, plan.etag)
+    if ctx.services.clip_downloads.is_new(key, ctx.now_ns):
+        detail: dict[str, Any] = {
+            "start_ns": target.start_ns, "end_ns": target.end_ns, "first_frame_ns": plan.first_frame_wall_ns,
+            "end_frame_ns": plan.end_wall_ns, "frames": plan.frame_count, "size_bytes": plan.size_bytes,
+            "bytes": f"{first}-{last}", "segments": [s.segment_id for s in plan.segments],
+            "gaps": len(plan.gaps), "etag": plan.etag}
+        ctx.audit("playback.clip", f"camera:{plan.camera_id}", "ok", detail)
+    response = web.StreamResponse(status=200 if byte_range is None else 206, headers={
+        "Content-Type": "video/mp4", "Accept-Ranges": "bytes", "ETag": plan.etag, "Cache-Control": "no-store",
+        "Content-Disposition": f'inline; filename="{_filename(plan)}"', **clip_headers(plan)})
+    if byte_range is not None:
+        response.headers["Content-Range"] = byte_range.content_range(plan.size_bytes)
+    response.content_length = last - first + 1
+    await response.prepare(ctx.request)
+    chunks = iter_clip_bytes(plan, first, last)
+    try:
+        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
+            await response.write(chunk)
+    except OSError as error:  # a segment vanished (retention) mid-body: the client must see a cut, not a clip
+        log.error("clip of %s cut short at a missing segment: %s", plan.camera_id, error)
+        if ctx.request.transport is not None:
+            ctx.request.transport.close()
+        return response
+    finally:
+        with contextlib.suppress(ValueError):  # still running on its thread after a cancel: it closes itself
+            chunks.close()
+    await response.write_eof()
+    return response

@@ -1,0 +1,206 @@
+"""Clips: any recorded range of a camera as one fragmented MP4, stream-copied at the byte level.
+
+    plan = plan_clip(index, "cam1", start_wall_ns, end_wall_ns)   # reads headers only, fast
+    plan.size_bytes, plan.gaps, plan.segments, plan.first_frame_wall_ns, …
+    for chunk in iter_clip_bytes(plan):                           # or (plan, first, last) for a range
+        out.write(chunk)
+
+The clip is the first segment's ftyp and moov (durations set, mvex/mehd added) followed by the
+recorded moof+mdat fragments, unchanged except for the moof's sequence number and tfdt (and the
+last fragment, cut after the last frame before `end`). The plan holds every byte that is not
+media (a few hundred bytes per second of video) and the file offsets of the media, so its size is
+known before the first byte and any byte range can be produced without producing what precedes it.
+See design/evidence.md, "Clips"."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import struct
+from bisect import bisect_right
+from collections.abc import Generator
+from dataclasses import dataclass
+from pathlib import Path
+
+from vigil.core.clip_timeline import SourceFragment, SourceSegment, Timeline, place
+from vigil.core.errors import NotFoundError
+from vigil.core.timebase import TICKS_PER_SECOND, wall_ns_to_iso
+from vigil.evidence.boxes import clip_init, rewrite_moof
+from vigil.evidence.segment_file import SegmentFile, read_segment_file
+from vigil.record.index import Index, SegmentRow
+
+log = logging.getLogger(__name__)
+CHUNK_BYTES = 1 << 20
+CLIP_FORMAT = 1  # bump when the bytes produced for the same recordings change
+
+
+@dataclass(frozen=True)
+class Piece:
+    """Bytes [clip_offset, clip_offset + size_bytes) of the clip: literal data or a file's bytes."""
+
+    clip_offset: int
+    size_bytes: int
+    data: bytes | None = None
+    path: Path | None = None
+    file_offset: int = 0
+
+
+@dataclass(frozen=True)
+class ClipSegment:
+    """A recorded segment the clip takes frames from."""
+
+    segment_id: int
+    path: Path
+    sha256: str | None  # recorded when the segment was closed; None while it is still being written
+    size_bytes: int | None
+    complete: bool
+    start_wall_ns: int
+    end_wall_ns: int | None
+    frames_used: int  # how many of its frames are in the clip
+    first_fragment_offset: int  # file offset of the first moof used
+
+
+@dataclass(frozen=True)
+class ClipPlan:
+    camera_id: str
+    requested_start_wall_ns: int
+    requested_end_wall_ns: int
+    first_frame_wall_ns: int  # the keyframe at or before the requested start
+    end_wall_ns: int  # just after the last frame
+    duration_90k: int  # clip media time, gaps included
+    frame_count: int
+    gaps: tuple[tuple[int, int], ...]  # wall ns [start, end) inside the request with no recording
+    stopped_at_wall_ns: int | None  # codec parameters change here; the clip ends before it
+    codec_tag: str
+    width: int
+    height: int
+    segments: tuple[ClipSegment, ...]
+    pieces: tuple[Piece, ...]
+    size_bytes: int
+    etag: str  # strong: the same for the same bytes
+
+    @property
+    def duration_s(self) -> float:
+        return self.duration_90k / TICKS_PER_SECOND
+
+
+def segment_path(index: Index, row: SegmentRow) -> Path:
+    return index.storage_dir_paths()[row.dir_id] / row.path
+
+
+def plan_clip(index: Index, camera_id: str, start_wall_ns: int, end_wall_ns: int, *,
+              include_open: bool = True) -> ClipPlan:
+    """Plan the clip of [start, end). Raises NotFoundError when nothing is recorded there.
+
+    include_open: also use the segment being written (its complete fragments); evidence exports
+    pass False so every segment used has its record-time SHA-256."""
+    rows = [r for r in index.segments(camera_id, start_wall_ns, end_wall_ns, state=None)
+            if include_open or r.state == "complete"]
+    dirs = index.storage_dir_paths()
+    return plan_from_segments(camera_id, [(r, dirs[r.dir_id] / r.path) for r in rows], start_wall_ns, end_wall_ns)
+
+
+def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], start_wall_ns: int,
+                       end_wall_ns: int) -> ClipPlan:
+    """plan_clip for segments already looked up (ordered by start), each with its file's path."""
+    files: list[SegmentFile] = []
+    sources: list[SourceSegment] = []
+    for row, path in rows:
+        segment = read_segment_file(path)
+        files.append(segment)
+        sources.append(SourceSegment(row.start_wall_ns, tuple(
+            SourceFragment(f.info.decode_start_90k, f.info.sample_durations_90k, f.info.starts_with_sync)
+            for f in segment.fragments), segment.init.sample_entry_sha256))
+    timeline = place(sources, start_wall_ns, end_wall_ns)
+    if timeline is None:
+        raise NotFoundError(f"nothing recorded by camera {camera_id!r} between {wall_ns_to_iso(start_wall_ns)}"
+                            f" and {wall_ns_to_iso(end_wall_ns)}")
+    return _assemble(camera_id, rows, files, timeline, start_wall_ns, end_wall_ns)
+
+
+def _assemble(camera_id: str, rows: list[tuple[SegmentRow, Path]], files: list[SegmentFile], timeline: Timeline,
+              start_wall_ns: int, end_wall_ns: int) -> ClipPlan:
+    first_file = files[timeline.fragments[0].segment_pos]
+    header = clip_init(first_file.ftyp, first_file.moov, timeline.duration_90k)
+    pieces = [Piece(0, len(header), data=header)]
+    offset = len(header)
+    used: dict[int, list[int]] = {}  # segment position -> [frames, first moof offset]
+    etag = hashlib.sha256(f"vigil-clip/{CLIP_FORMAT}".encode() + header)
+    for sequence, placed in enumerate(timeline.fragments, start=1):
+        row, path = rows[placed.segment_pos]
+        frag = files[placed.segment_pos].fragments[placed.fragment_pos]
+        moof = rewrite_moof(frag.moof, frag.info, sequence, placed.clip_decode_start_90k, placed.samples_kept)
+        media_bytes = sum(frag.info.sample_sizes[:placed.samples_kept])
+        if placed.samples_kept == len(frag.info.sample_sizes):
+            media_bytes = frag.media_bytes  # whole fragment: the mdat exactly as recorded
+            mdat_header = struct.pack(">I4s", frag.mdat_size_bytes, b"mdat") if frag.mdat_header_bytes == 8 \
+                else struct.pack(">I4sQ", 1, b"mdat", frag.mdat_size_bytes)
+        else:
+            mdat_header = struct.pack(">I4s", 8 + media_bytes, b"mdat")
+        literal = moof + mdat_header
+        pieces.append(Piece(offset, len(literal), data=literal))
+        pieces.append(Piece(offset + len(literal), media_bytes, path=path, file_offset=frag.media_offset))
+        offset += len(literal) + media_bytes
+        etag.update(literal + f"{row.id}:{row.sha256}:{frag.media_offset}:{media_bytes}".encode())
+        entry = used.setdefault(placed.segment_pos, [0, frag.offset])
+        entry[0] += placed.samples_kept
+    segments = tuple(
+        ClipSegment(rows[pos][0].id, rows[pos][1], rows[pos][0].sha256, rows[pos][0].size_bytes,
+                    rows[pos][0].state == "complete", rows[pos][0].start_wall_ns, rows[pos][0].end_wall_ns,
+                    frames, first_offset)
+        for pos, (frames, first_offset) in used.items())
+    plan = ClipPlan(camera_id, start_wall_ns, end_wall_ns, timeline.first_wall_ns, timeline.end_wall_ns,
+                    timeline.duration_90k, timeline.frame_count, timeline.gaps, timeline.stopped_at_wall_ns,
+                    first_file.init.codec_tag, first_file.init.width, first_file.init.height, segments,
+                    tuple(pieces), offset, f'"{etag.hexdigest()[:32]}"')
+    log.debug("clip of %s: %d segments, %d fragments, %d bytes, %d gaps", camera_id, len(segments),
+              len(timeline.fragments), offset, len(timeline.gaps))
+    return plan
+
+
+def iter_clip_bytes(plan: ClipPlan, first_byte: int = 0, last_byte: int | None = None,
+                    chunk_bytes: int = CHUNK_BYTES) -> Generator[bytes, None, None]:
+    """The clip's bytes first_byte..last_byte (inclusive), in chunks of about chunk_bytes.
+
+    Blocking file reads: run it on a thread. Raises FileNotFoundError if retention removed a
+    segment since the plan was made (the caller has then sent a partial body and must abort)."""
+    last = plan.size_bytes - 1 if last_byte is None else last_byte
+    if not 0 <= first_byte <= last < plan.size_bytes:
+        raise ValueError(f"bytes {first_byte}-{last} are not inside a clip of {plan.size_bytes} bytes")
+    starts = [p.clip_offset for p in plan.pieces]
+    i = bisect_right(starts, first_byte) - 1
+    buffer: list[bytes] = []
+    buffered = 0
+    fd: int | None = None
+    fd_path: Path | None = None
+    try:
+        position = first_byte
+        while position <= last:
+            piece = plan.pieces[i]
+            lo = position - piece.clip_offset
+            hi = min(piece.size_bytes, last + 1 - piece.clip_offset)
+            if piece.data is not None:
+                part = piece.data[lo:hi]
+            else:
+                if piece.path != fd_path:
+                    if fd is not None:
+                        os.close(fd)
+                        fd = None
+                    fd, fd_path = os.open(str(piece.path), os.O_RDONLY), piece.path
+                assert fd is not None
+                part = os.pread(fd, hi - lo, piece.file_offset + lo)
+                if len(part) != hi - lo:
+                    raise OSError(f"{piece.path}: shorter than when the clip was planned")
+            buffer.append(part)
+            buffered += len(part)
+            position += len(part)
+            i += 1
+            if buffered >= chunk_bytes:
+                yield b"".join(buffer)
+                buffer, buffered = [], 0
+        if buffer:
+            yield b"".join(buffer)
+    finally:
+        if fd is not None:
+            os.close(fd)

@@ -1,0 +1,184 @@
+"""`vigil provision`: turn a provisioning input into a configured appliance, idempotently.
+
+Writes, each only if absent: the TLS certificate and key, the evidence signing key, the first
+district admin (its one-time password shown on the console, never logged), and last the
+configuration file, whose existence marks the appliance as provisioned. Re-running never
+overwrites a key, a user or the configuration; it says what it kept."""
+
+from __future__ import annotations
+
+import grp
+import json
+import os
+import pwd
+import secrets
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TextIO
+
+from vigil.config import parse_config
+from vigil.core.permissions import Role
+from vigil.passwords import hash_password
+from vigil.record.accounts import Accounts
+from vigil.record.audit_log import AuditLog
+from vigil.record.index import Index
+from vigil.record.storage import fsync_dir
+from vigil.system.provision_input import ProvisionInput
+from vigil.system.provision_sources import ProvisionSource
+
+SERVICE_USER = "vigil"
+DEMO_RTSP_URL = "rtsp://127.0.0.1:8554/demo"  # systemd/vigil-demo-camera.service
+SIGNING_KEY_RELPATH = Path("keys") / "signing-ed25519.pem"
+
+
+@dataclass(frozen=True)
+class ProvisionPaths:
+    config_file: Path = Path("/etc/vigil/vigil.toml")
+    state_dir: Path = Path("/var/lib/vigil")
+    recordings_disk: Path = Path("/srv/vigil")
+
+    @property
+    def demo_marker(self) -> Path:
+        return self.config_file.parent / "demo-camera"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.state_dir / "tls"  # where the daemon looks for (or makes) its certificate
+
+    @property
+    def signing_key(self) -> Path:
+        return self.state_dir / SIGNING_KEY_RELPATH
+
+
+@dataclass(frozen=True)
+class Owner:
+    uid: int
+    gid: int
+
+    @staticmethod
+    def service_user() -> Owner | None:
+        """The vigil user when running as root (files we create become its), else None."""
+        if os.geteuid() != 0:
+            return None
+        try:
+            return Owner(pwd.getpwnam(SERVICE_USER).pw_uid, grp.getgrnam(SERVICE_USER).gr_gid)
+        except KeyError:
+            return None
+
+
+def _q(text: str) -> str:
+    """A TOML basic string (JSON's escapes are a subset of TOML's)."""
+    return json.dumps(text, ensure_ascii=False)
+
+
+def render_config(spec: ProvisionInput, paths: ProvisionPaths, source: ProvisionSource) -> str:
+    recordings = paths.recordings_disk if spec.recording_disk else paths.state_dir / "recordings"
+    lines = [
+        f"# Written by `vigil provision` from {source.kind} input {source.where}.",
+        "# Provisioning never rewrites this file: edit it, then `vigil check --config` it.",
+        "[appliance]", f"site_id = {_q(spec.site_id)}", "",
+        "[storage]", f"path = {_q(str(paths.state_dir))}", f"recordings_path = {_q(str(recordings))}",
+        f"require_mount = {'true' if spec.recording_disk else 'false'}", "",
+        "[[buildings]]", f"id = {_q(spec.building_id)}", f"name = {_q(spec.building_name)}", "",
+        "[http]", 'listen = "0.0.0.0:8443"', "",
+    ]
+    if spec.demo_camera:
+        lines += ["[[cameras]]", 'id = "demo-cam"', f"building = {_q(spec.building_id)}",
+                  'name = "Synthetic demo camera"', f"url = {_q(DEMO_RTSP_URL)}", ""]
+    return "\n".join(lines)
+
+
+class Provisioner:
+    def __init__(self, paths: ProvisionPaths, owner: Owner | None, out: TextIO, console: TextIO) -> None:
+        self.paths = paths
+        self.owner = owner
+        self.out = out
+        self.console = console
+
+    def say(self, message: str) -> None:
+        print(f"vigil provision: {message}", file=self.out, flush=True)
+
+    def run(self, spec: ProvisionInput, source: ProvisionSource) -> None:
+        self.say(f"using {source.kind} input {source.where} (site {spec.site_id}, building {spec.building_id})")
+        text = render_config(spec, self.paths, source)
+        parse_config(text, self.paths.config_file)  # what we write must be what the daemon accepts
+        self._state_dir(self.paths.state_dir)
+        if spec.tls_cert_pem is not None and spec.tls_key_pem is not None:
+            self._tls(spec.tls_cert_pem, spec.tls_key_pem)
+        if spec.signing_key_pem is not None:
+            self._secret_file(self.paths.signing_key, spec.signing_key_pem, "evidence signing key")
+        self._admin(spec.admin_name)
+        if spec.demo_camera:
+            self._new_file(self.paths.demo_marker, b"demo camera requested by provisioning\n", 0o644, chown=False)
+        if self._new_file(self.paths.config_file, text.encode(), 0o640, chown=False, group_only=True):
+            self.say(f"wrote {self.paths.config_file}")
+        else:
+            self.say(f"kept the existing {self.paths.config_file}")
+
+    def _state_dir(self, path: Path) -> None:
+        path.mkdir(parents=True, exist_ok=True, mode=0o750)
+
+    def _chown(self, path: Path, group_only: bool = False) -> None:
+        if self.owner is not None and path.exists():
+            os.chown(path, 0 if group_only else self.owner.uid, self.owner.gid)
+
+    def _new_file(self, path: Path, data: bytes, mode: int, *, chown: bool = True, group_only: bool = False) -> bool:
+        """Create `path` with `data` unless it exists (True: created). Never overwrites."""
+        if path.exists():
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if chown else 0o755)
+        if chown:
+            self._chown(path.parent)
+        tmp = path.with_name(path.name + ".new")
+        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        if chown or group_only:
+            self._chown(tmp, group_only=group_only)
+        try:
+            os.link(tmp, path)  # fails if `path` appeared meanwhile: still never overwritten
+        except FileExistsError:
+            return False
+        finally:
+            tmp.unlink(missing_ok=True)
+        fsync_dir(path.parent)
+        return True
+
+    def _secret_file(self, path: Path, data: bytes, what: str) -> None:
+        if self._new_file(path, data, 0o600):
+            self.say(f"installed the {what} {path}")
+        else:
+            self.say(f"kept the existing {what} {path} (provisioning never replaces keys)")
+
+    def _tls(self, cert: bytes, key: bytes) -> None:
+        cert_path, key_path = self.paths.tls_dir / "cert.pem", self.paths.tls_dir / "key.pem"
+        if cert_path.exists() or key_path.exists():
+            self.say(f"kept the existing TLS certificate in {self.paths.tls_dir} (provisioning never replaces keys)")
+            return
+        self._new_file(key_path, key, 0o600)
+        self._new_file(cert_path, cert, 0o644)
+        self.say(f"installed the TLS certificate {cert_path}")
+
+    def _admin(self, name: str) -> None:
+        index_path = self.paths.state_dir / "index.sqlite3"
+        index = Index.open(index_path, time.time_ns())
+        try:
+            accounts = Accounts(index)
+            existing = accounts.users()
+            if any(u.name == name or u.role is Role.DISTRICT_ADMIN for u in existing):
+                self.say("kept the existing users (a district admin exists already)")
+                return
+            password = secrets.token_urlsafe(15)
+            accounts.add_user(name, Role.DISTRICT_ADMIN, (), hash_password(password), time.time_ns())
+            AuditLog(index).append(time.time_ns(), "provision", "user.add", f"user:{name}", "ok",
+                                   {"role": Role.DISTRICT_ADMIN.value})
+        finally:
+            index.close()
+            for suffix in ("", "-wal", "-shm"):
+                self._chown(index_path.with_name(index_path.name + suffix))
+        self.say(f"created the district admin {name!r}; its one-time password is on the console")
+        print(f"\n*** Vigil: first district admin {name!r}, password: {password}\n"
+              "*** Shown once. Sign in and change it (vigil user passwd).\n", file=self.console, flush=True)

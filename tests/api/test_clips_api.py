@@ -1,0 +1,117 @@
+"""GET /api/cameras/{id}/clip.mp4 in process: bytes, Range answers, problems, permissions, audit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import av
+import pytest
+from api_harness import Api
+
+from clip_recordings import T0, Recordings, Units
+from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
+from vigil.evidence import iter_clip_bytes, plan_clip
+from vigil.sim.clips import make_h264_clip
+
+S = NS_PER_SECOND
+URL = "/api/cameras/hs-cam/clip.mp4"
+
+
+@pytest.fixture(scope="module")
+def units(tmp_path_factory: pytest.TempPathFactory) -> Units:
+    clip = make_h264_clip(tmp_path_factory.mktemp("clip") / "c.h264", 320, 240, 15, 4.0, 15, 300)
+    with av.open(str(clip), format="h264") as container:
+        return [(bytes(p), p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+@pytest.fixture
+def recorded(api: Api, units: Units, tmp_path: Path) -> Recordings:
+    """hs-cam: 0-4 s and 4-8 s, then a 4 s outage, then 12-16 s (T0-relative)."""
+    rec = Recordings(tmp_path, api.services.index, "hs-cam")
+    rec.add(T0, units)
+    rec.add(T0 + 4 * S, units)
+    rec.add(T0 + 12 * S, units, new_run=True)
+    return rec
+
+
+def q(start_s: float, end_s: float) -> str:
+    return f"?start={wall_ns_to_iso(T0 + int(start_s * S))}&end={wall_ns_to_iso(T0 + int(end_s * S))}"
+
+
+async def test_whole_clip_with_headers(api: Api, recorded: Recordings) -> None:
+    response = await api.client.get(URL + q(1.5, 14), headers=api.auth("hs-viewer"))
+    body = await response.read()
+    plan = plan_clip(recorded.index, "hs-cam", T0 + int(1.5 * S), T0 + 14 * S)
+    assert response.status == 200 and body == b"".join(iter_clip_bytes(plan))
+    assert response.headers["Content-Type"] == "video/mp4" and response.headers["Accept-Ranges"] == "bytes"
+    assert int(response.headers["Content-Length"]) == len(body) == plan.size_bytes
+    assert response.headers["Vigil-Clip-Start"] == wall_ns_to_iso(T0 + S)
+    assert response.headers["Vigil-Gaps"] == f"{wall_ns_to_iso(T0 + 8 * S)}/{wall_ns_to_iso(T0 + 12 * S)}"
+    assert int(response.headers["Vigil-Clip-Frames"]) == plan.frame_count == 7 * 15 + 2 * 15
+    assert "Vigil-Clip-Stopped" not in response.headers
+
+
+async def test_ranges_are_slices_of_the_whole(api: Api, recorded: Recordings) -> None:
+    auth = api.auth("hs-viewer")
+    whole = await (await api.client.get(URL + q(0, 16), headers=auth)).read()
+    n = len(whole)
+    for header, first, last in (("bytes=0-0", 0, 0), ("bytes=100-5000", 100, 5000), ("bytes=-777", n - 777, n - 1),
+                                (f"bytes={n - 10}-", n - 10, n - 1), (f"bytes=5-{n + 100}", 5, n - 1)):
+        response = await api.client.get(URL + q(0, 16), headers=auth | {"Range": header})
+        assert response.status == 206, header
+        assert response.headers["Content-Range"] == f"bytes {first}-{last}/{n}"
+        assert await response.read() == whole[first:last + 1], header
+    etag = response.headers["ETag"]
+    same = await api.client.get(URL + q(0, 16), headers=auth | {"Range": "bytes=10-19", "If-Range": etag})
+    assert same.status == 206 and await same.read() == whole[10:20]
+    stale = await api.client.get(URL + q(0, 16), headers=auth | {"Range": "bytes=10-19", "If-Range": '"old"'})
+    assert stale.status == 200 and await stale.read() == whole
+
+
+@pytest.mark.parametrize(("header", "status", "needle"), [
+    ("bytes=999999999-", 416, "starts at byte"), ("bytes=-0", 416, "empty suffix"),
+    ("bytes=0-1,5-9", 400, "one range"), ("pages=1-2", 400, "bytes="), ("bytes=9-2", 400, "before the first"),
+])
+async def test_bad_ranges_are_problems(api: Api, recorded: Recordings, header: str, status: int, needle: str
+                                       ) -> None:
+    response = await api.client.get(URL + q(0, 8), headers=api.auth("hs-viewer") | {"Range": header})
+    assert response.status == status
+    assert response.content_type == "application/problem+json"
+    assert needle in (await response.json())["detail"]
+    if status == 416:
+        total = plan_clip(recorded.index, "hs-cam", T0, T0 + 8 * S).size_bytes
+        assert response.headers["Content-Range"] == f"bytes */{total}"
+
+
+async def test_who_may_fetch_and_what_is_missing(api: Api, recorded: Recordings) -> None:
+    assert (await api.client.get(URL + q(0, 8))).status == 401
+    assert (await api.client.get("/api/cameras/ms-cam/clip.mp4" + q(0, 8), headers=api.auth("hs-viewer"))).status \
+        == 403
+    assert (await api.client.get(URL + q(0, 8), headers=api.auth("installer"))).status == 403
+    unknown = await api.client.get("/api/cameras/nope/clip.mp4" + q(0, 8), headers=api.auth("district"))
+    assert unknown.status == 404 and "no camera" in (await unknown.json())["detail"]
+    nothing = await api.client.get(URL + q(100, 110), headers=api.auth("district"))
+    assert nothing.status == 404 and "nothing recorded" in (await nothing.json())["detail"]
+    backwards = await api.client.get(URL + q(8, 0), headers=api.auth("district"))
+    assert backwards.status == 400
+    too_long = await api.client.get(URL + q(0, 25 * 3600), headers=api.auth("district"))
+    assert too_long.status == 400 and "24 hours" in (await too_long.json())["detail"]
+
+
+async def test_one_audit_entry_per_download(api: Api, recorded: Recordings) -> None:
+    def clip_entries() -> list[tuple[str, str]]:
+        return [(e.actor, e.target) for e in api.services.audit.entries(action="playback.clip")]
+
+    for header in ("bytes=0-", "bytes=1000-", "bytes=50000-60000"):  # one player reading the clip
+        response = await api.client.get(URL + q(0, 8), headers=api.auth("hs-viewer") | {"Range": header})
+        assert response.status == 206
+        await response.read()
+    assert clip_entries() == [("user:hs-viewer", "camera:hs-cam")]
+    (entry,) = api.services.audit.entries(action="playback.clip")
+    assert entry.detail["bytes"].startswith("0-") and entry.detail["segments"] == [s.id for s in
+                                                                                   recorded.index.segments("hs-cam")][:2]
+    await (await api.client.get(URL + q(0, 8), headers=api.auth("hs-admin"))).read()  # someone else
+    await (await api.client.get(URL + q(0, 9), headers=api.auth("hs-viewer"))).read()  # another clip
+    api.clock.now_ns += 11 * 60 * S  # the same clip, much later: a new download
+    await (await api.client.get(URL + q(0, 8), headers=api.auth("hs-viewer"))).read()
+    assert len(clip_entries()) == 4

@@ -1,0 +1,141 @@
+"""Door events through the in-process API: who sees which events, acknowledging, the alert stream.
+(The webhook's signatures and limits are tested against the running daemon in tests/test_doors_live.py.)"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import ClientResponse
+from api_harness import CONFIG, PASSWORD, Api
+
+from vigil.config import Config, parse_config
+from vigil.core.timebase import wall_ns_to_iso
+
+DOORS = """
+[[doors]]
+id = "hs-front"
+building = "hs"
+cameras = ["hs-cam"]
+access_points = [{ source = "lenel", id = "r1" }]
+[[doors]]
+id = "ms-front"
+building = "ms"
+cameras = ["ms-cam"]
+access_points = [{ source = "lenel", id = "r2" }]
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return parse_config(CONFIG.format(path=tmp_path / "data") + DOORS, tmp_path / "vigil.toml")
+
+
+def event(event_id: str, point: str, kind: str = "access_denied", at: str = "2026-11-28T10:00:00Z"
+          ) -> dict[str, Any]:
+    return {"source": "lenel", "event_id": event_id, "occurred_at": at, "kind": kind,
+            "access_point": point, "credential": "00123456"}
+
+
+async def post(api: Api, body: dict[str, Any]) -> ClientResponse:
+    return await api.client.post("/api/door-events", json=body, headers=api.auth("door-system"))
+
+
+async def listed(api: Api, who: str, query: str = "") -> list[dict[str, Any]]:
+    response = await api.client.get(f"/api/door-events?start=2026-11-28&end=2026-11-29{query}",
+                                    headers=api.auth(who))
+    assert response.status == 200, await response.text()
+    return list((await response.json())["events"])
+
+
+async def test_each_caller_sees_their_buildings_and_district_sees_unmapped(api: Api) -> None:
+    ids = {}
+    for name, point, kind in (("h", "r1", "access_denied"), ("m", "r2", "access_granted"), ("u", "r9", "tamper")):
+        response = await post(api, event(name, point, kind))
+        assert response.status == 201, await response.text()
+        ids[name] = (await response.json())["id"]
+    assert [e["event_id"] for e in await listed(api, "district")] == ["h", "m", "u"]
+    hs = await listed(api, "hs-viewer")
+    assert [e["event_id"] for e in hs] == ["h"]
+    assert hs[0]["credential_last4"] == "3456" and "credential_hash" not in hs[0] and "00123456" not in str(hs)
+    assert hs[0]["door"] == "hs-front" and hs[0]["flagged"] and hs[0]["cameras"] == ["hs-cam"]
+    assert [e["event_id"] for e in await listed(api, "district", "&flagged=true")] == ["h", "u"]
+    assert [e["event_id"] for e in await listed(api, "district", "&kind=access_granted")] == ["m"]
+    assert [e["event_id"] for e in await listed(api, "district", "&door=ms-front")] == ["m"]
+    other = await api.client.get("/api/door-events?door=ms-front", headers=api.auth("hs-viewer"))
+    assert other.status == 403
+    for query, status in (("?door=nope", 404), ("?kind=loitering", 400), ("?flagged=maybe", 400),
+                          ("?start=2026-11-29&end=2026-11-28", 400)):
+        response = await api.client.get(f"/api/door-events{query}", headers=api.auth("district"))
+        assert response.status == status, query
+    for who in ("installer", "door-system"):
+        assert (await api.client.get("/api/door-events", headers=api.auth(who))).status == 403
+
+
+async def test_ack_is_kept_audited_and_checked_per_building(api: Api) -> None:
+    hs_id = (await (await post(api, event("h", "r1"))).json())["id"]
+    ms_id = (await (await post(api, event("m", "r2"))).json())["id"]
+    un_id = (await (await post(api, event("u", "r9"))).json())["id"]
+    assert (await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("hs-viewer"))).status == 403
+    assert (await api.client.post(f"/api/door-events/{ms_id}/ack", headers=api.auth("hs-admin"))).status == 403
+    assert (await api.client.post(f"/api/door-events/{un_id}/ack", headers=api.auth("hs-admin"))).status == 403
+    assert (await api.client.post("/api/door-events/12345/ack", headers=api.auth("district"))).status == 404
+    assert (await api.client.post("/api/door-events/x/ack", headers=api.auth("district"))).status == 400
+    api.clock.now_ns += 5_000_000_000
+    acked = await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("hs-admin"))
+    assert acked.status == 200
+    body = await acked.json()
+    assert body["acked_by"] == "user:hs-admin" and body["acked_at"] is not None
+    again = await (await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("district"))).json()
+    assert again["acked_by"] == "user:hs-admin" and again["acked_at"] == body["acked_at"], "the first ack stays"
+    entries = [(e.actor, e.action, e.target, e.outcome) for e in api.services.audit.entries(action="door_event.ack")]
+    assert entries == [("user:hs-admin", "door_event.ack", f"door_event:{hs_id}", "ok"),
+                       ("user:district", "door_event.ack", f"door_event:{hs_id}", "already")]
+    denied = api.services.audit.entries(actor="user:hs-admin", action="ack_door_events")
+    assert [e.outcome for e in denied] == ["denied", "denied"]
+
+
+async def test_ack_from_a_browser_session_needs_the_csrf_token(api: Api) -> None:
+    hs_id = (await (await post(api, event("h", "r1"))).json())["id"]
+    login = await api.client.post("/api/login", json={"name": "hs-admin", "password": PASSWORD})
+    csrf = (await login.json())["csrf_token"]
+    no_csrf = await api.client.post(f"/api/door-events/{hs_id}/ack")
+    assert no_csrf.status == 403 and "CSRF" in (await no_csrf.json())["detail"]
+    ok = await api.client.post(f"/api/door-events/{hs_id}/ack", headers={"X-CSRF-Token": csrf})
+    assert ok.status == 200 and (await ok.json())["acked_by"] == "user:hs-admin"
+
+
+async def _next_event(response: ClientResponse) -> dict[str, Any]:
+    kind = None
+    while True:
+        line = (await asyncio.wait_for(response.content.readline(), 10)).decode().rstrip("\n")
+        if line.startswith("event: "):
+            kind = line[len("event: "):]
+        elif line.startswith("data: "):
+            data = json.loads(line[len("data: "):])
+            assert data["alert"] == kind
+            return dict(data)
+
+
+async def test_alert_stream_is_filtered_to_the_callers_buildings(api: Api) -> None:
+    hs = await api.client.get("/api/alerts", headers=api.auth("hs-viewer"))
+    district = await api.client.get("/api/alerts", headers=api.auth("district"))
+    assert hs.status == 200 and hs.headers["Content-Type"] == "text/event-stream"
+    assert (await hs.content.readline()) == b": connected\n"
+    assert (await district.content.readline()) == b": connected\n"
+    assert api.services.alerts is not None and api.services.alerts.subscribers == 2
+    now = wall_ns_to_iso(api.clock.now_ns)  # current events: no clock-skew alert
+    for name, point, kind in (("m", "r2", "access_denied"), ("g", "r1", "access_granted"), ("u", "r9", "tamper"),
+                              ("h", "r1", "access_denied")):
+        assert (await post(api, event(name, point, kind, now))).status == 201
+    seen_by_hs = await _next_event(hs)
+    assert (seen_by_hs["alert"], seen_by_hs["kind"], seen_by_hs["event_id"], seen_by_hs["building"]) == (
+        "door_event_flagged", "access_denied", "h", "hs")
+    assert [(await _next_event(district))["event_id"] for _ in range(3)] == ["m", "u", "h"]
+    api.services.alerts.close()  # as at shutdown: the streams end cleanly
+    assert (await asyncio.wait_for(hs.content.read(), 10)).strip() == b""
+    assert (await asyncio.wait_for(district.content.read(), 10)).strip() == b""
+    assert api.services.alerts.subscribers == 0
