@@ -13,6 +13,7 @@ from pathlib import Path
 from vigil import __version__
 from vigil.cli_admin import add_admin_verbs, run_admin
 from vigil.cli_evidence import add_evidence_verbs, run_key, run_verify
+from vigil.cli_holds import add_hold_verbs, run_holds
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
@@ -56,6 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     add_admin_verbs(verbs, common)
     add_evidence_verbs(verbs, common)  # key show, verify (issue 7)
     add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
+    add_hold_verbs(verbs, common)  # storage, hold (issue 7)
     return parser
 
 
@@ -163,6 +165,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_motion(config, args)
         if args.verb in ("user", "token", "link", "audit"):
             return run_admin(config, args)
+        if args.verb in ("storage", "hold"):
+            return run_holds(config, args)
         if args.verb == "key":
             return run_key(config, args)
     except VigilError as error:

@@ -6,19 +6,22 @@ core.permissions, so a wrong route declaration fails here."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 import pytest
 from api_harness import Api
 
 from vigil.api.routes import ROUTES, Route, Scope
 from vigil.core.permissions import FOOTAGE, Action
+from vigil.record.index import NewBookmark
 
 # caller -> actions it may perform in building "hs"; only "district" acts in "ms" too.
 MAY: dict[str, set[Action]] = {
     "district": set(Action),
     "hs-admin": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT,
-                 Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS, Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS},
-    "hs-viewer": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS},
+                 Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS, Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
+                 Action.BOOKMARK, Action.HOLD_EVIDENCE},
+    "hs-viewer": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS, Action.BOOKMARK},
     "installer": {Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS},
     "hs-link": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK},
     "door-system": {Action.POST_DOOR_EVENTS},
@@ -51,6 +54,7 @@ def expected_allowed(route: Route, caller: str, building: str) -> bool:
     if route.action not in MAY[caller]:
         return False
     names_a_building = "{camera_id}" in route.path or (route.method in ("POST", "DELETE") and "links" in route.path)
+    names_a_building |= route.method in ("POST", "DELETE") and route.path.startswith(("/api/bookmarks", "/api/holds"))
     names_a_building |= route.method == "POST" and route.path == "/api/exports"  # body names the building
     return caller == "district" or not names_a_building or building == "hs"
 
@@ -63,6 +67,23 @@ async def _new_link(api: Api, building: str) -> tuple[int, str]:
     return int(body["id"]), str(body["url"]).rsplit("/", 1)[1]
 
 
+# Bookmarks and evidence holds (issue 7): what the POST routes get, and the ids the others name.
+EVIDENCE_BODIES: dict[str, Callable[[str], dict[str, object] | None]] = {
+    "/api/bookmarks": lambda b: {"building": b, "start": "2026-01-01T08:00:00Z", "headline": "matrix"},
+    "/api/holds": lambda b: {"buildings": [b], "start": "2026-01-01T08:00:00Z", "end": "2026-01-01T09:00:00Z",
+                             "reason": "matrix"},
+    "/api/holds/{hold_id}/release": lambda b: {"reason": "matrix"},
+}
+
+
+def _evidence_ids(api: Api, caller: str, building: str) -> dict[str, str]:
+    """A bookmark made by the caller (creators may delete their own) and a hold, in the building."""
+    index, camera = api.services.index, f"{building}-cam"
+    bookmark = index.add_bookmark(NewBookmark(camera, building, 0, 10, "matrix", f"user:{caller}"), 0)
+    hold = index.add_hold(camera, 0, 10, "matrix", "user:district", 0)
+    return {"bookmark_id": str(bookmark), "hold_id": str(hold)}
+
+
 @pytest.mark.parametrize("route", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
 async def test_route_matrix(api: Api, route: Route) -> None:
     _, api.tokens["hs-link"] = await _new_link(api, "hs")
@@ -72,10 +93,12 @@ async def test_route_matrix(api: Api, route: Route) -> None:
             values = {"camera_id": f"{building}-cam", "link_id": str(link_id), "session_id": "ended",
                       "export_id": "999999",
                       "event_id": "999"}
+            values |= _evidence_ids(api, caller, building)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None
+            sent = EVIDENCE_BODIES[route.path](building) if route.path in EVIDENCE_BODIES else body
             headers = {} if caller == "anonymous" else api.auth(caller)
-            response = await api.client.request(route.method, path, headers=headers, json=body)
+            response = await api.client.request(route.method, path, headers=headers, json=sent)
             streaming = route.content_type == "text/event-stream" and response.status == 200
             text = "(a stream)" if streaming else await response.text()
             response.close()

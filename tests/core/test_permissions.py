@@ -10,6 +10,7 @@ from vigil.core.permissions import (
     Role,
     Target,
     UserSubject,
+    administers,
     camera_visible,
     decide,
     sees_placeless_door_events,
@@ -22,8 +23,9 @@ HS, MS = Target(building="hs", camera="hs-cam"), Target(building="ms", camera="m
 OWN: dict[Role, set[Action]] = {
     Role.DISTRICT_ADMIN: set(Action),
     Role.BUILDING_ADMIN: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.EXPORT, A.CONFIGURE_CAMERAS,
-                          A.MANAGE_LINKS, A.VIEW_DOOR_EVENTS, A.ACK_DOOR_EVENTS},
-    Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.VIEW_DOOR_EVENTS},
+                          A.MANAGE_LINKS, A.VIEW_DOOR_EVENTS, A.ACK_DOOR_EVENTS,
+                          A.BOOKMARK, A.HOLD_EVIDENCE},
+    Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.VIEW_DOOR_EVENTS, A.BOOKMARK},
     Role.INSTALLER: {A.VIEW_STATUS, A.CONFIGURE_CAMERAS},
     Role.DOOR_SYSTEM: {A.POST_DOOR_EVENTS},
 }
@@ -66,6 +68,8 @@ LINK = LinkSubject(7, frozenset({"hs-cam"}), frozenset(), live=True, playback=Tr
     (A.VIEW_PLAYBACK, HS, 0, False),  # no range named while a window applies
     (A.EXPORT, HS, 0, False),
     (A.MANAGE_LINKS, HS, 0, False),
+    (A.BOOKMARK, HS, 0, False),
+    (A.HOLD_EVIDENCE, HS, 0, False),
     (A.VIEW_AUDIT, Target(), 0, False),
     (A.VIEW_STATUS, Target(), 0, True),
 ])
@@ -93,3 +97,12 @@ def test_door_events_roles_and_placeless_events() -> None:
     assert sees_placeless_door_events(district)
     assert not sees_placeless_door_events(admin) and not sees_placeless_door_events(LINK)
     assert not sees_placeless_door_events(door_system)
+
+
+def test_administers_only_own_buildings() -> None:
+    district = UserSubject(1, "d", Role.DISTRICT_ADMIN, frozenset())
+    admin = UserSubject(2, "a", Role.BUILDING_ADMIN, frozenset({"hs"}))
+    viewer = UserSubject(3, "v", Role.VIEWER, frozenset({"hs"}))
+    assert administers(district, "ms") and administers(district, None)
+    assert administers(admin, "hs") and not administers(admin, "ms") and not administers(admin, None)
+    assert not administers(viewer, "hs") and not administers(LINK, "hs")

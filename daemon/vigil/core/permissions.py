@@ -3,8 +3,9 @@ every request (see api/routes.py, where every route names its Action).
 
 Roles (one per user):
 - district_admin: everything, every building.
-- building_admin: footage, export, camera configuration and responder links in their buildings.
-- viewer: live and recorded footage of their buildings.
+- building_admin: footage, export, camera configuration, responder links, bookmarks and evidence
+  holds in their buildings (and deleting anyone's bookmarks there).
+- viewer: live and recorded footage of their buildings; bookmarks (deleting only their own).
 - installer: camera configuration (in their buildings, or all when none are assigned); no footage.
 - door_system: an access-control system's account: posts door events, nothing else.
 Door events: viewers see their buildings' events, building admins also acknowledge them; events
@@ -39,14 +40,19 @@ class Action(enum.Enum):
     POST_DOOR_EVENTS = "post_door_events"
     VIEW_DOOR_EVENTS = "view_door_events"  # the events, their alerts, adapter health
     ACK_DOOR_EVENTS = "ack_door_events"
+    # Bookmarks, evidence holds (issue 7): marking footage is not watching it, so not in FOOTAGE.
+    BOOKMARK = "bookmark"  # create bookmarks; delete one's own
+    HOLD_EVIDENCE = "hold_evidence"  # place, list and release evidence holds
 
 
 FOOTAGE = frozenset({Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT})
 _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.DISTRICT_ADMIN: frozenset(Action),
     Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS,
-                                    Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS}),
-    Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS}),
+                                    Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
+                                    Action.BOOKMARK, Action.HOLD_EVIDENCE}),
+    Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS,
+                           Action.BOOKMARK}),
     Role.INSTALLER: frozenset({Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS}),
     Role.DOOR_SYSTEM: frozenset({Action.POST_DOOR_EVENTS}),
 }
@@ -168,3 +174,13 @@ def camera_visible(subject: Subject, camera: str, building: str) -> bool:
 def sees_placeless_door_events(subject: Subject) -> bool:
     """Door events at no building (unmapped access points, adapter outages): district staff only."""
     return isinstance(subject, UserSubject) and subject.role is Role.DISTRICT_ADMIN
+
+
+def administers(subject: Subject, building: str | None) -> bool:
+    """Whether the subject is an administrator of the building (None: of every building), e.g. to
+    delete someone else's bookmark there."""
+    if not isinstance(subject, UserSubject):
+        return False
+    if subject.role is Role.DISTRICT_ADMIN:
+        return True
+    return subject.role is Role.BUILDING_ADMIN and building is not None and building in subject.buildings
