@@ -29,7 +29,7 @@ from vigil.core.evidence_manifest import MANIFEST_NAME, SIGNATURE_NAME, canonica
 from vigil.evidence.signing import public_info
 from vigil.evidence.verify import read_frames
 from vigil.record.index import SegmentRow
-from vigil_proc import VigilProcess, index_of, run_vigil, wait_for
+from vigil_proc import VigilProcess, ffprobe_video, index_of, run_vigil, wait_for
 
 CONFIG = """
 [storage]
@@ -182,6 +182,12 @@ def test_export_downloads_and_verifies(appliance: Appliance, package: tuple[Path
     for s in manifest["segments"]:  # the record-time hashes from the index, the files in the package
         assert s["sha256_at_record"] == recorded[s["segment_id"]].sha256 and s["file"] in names
     assert names == {f["name"] for f in manifest["files"]} | {MANIFEST_NAME, SIGNATURE_NAME}
+    clip = manifest["cameras"][0]["clip"]
+    assert clip["file"] == "hs-cam.mp4" and clip["first_frame_wall_ns"] <= manifest["range"]["start_wall_ns"]
+    with zipfile.ZipFile(path) as zf:
+        (appliance.tmp / "hs-cam.mp4").write_bytes(zf.read("hs-cam.mp4"))
+    probed = ffprobe_video(appliance.tmp / "hs-cam.mp4")  # an independent demuxer opens and counts it
+    assert probed["codec_name"] == "h264" and int(probed["nb_read_frames"]) == clip["frame_count"] > 15 * 4
     ok = run_vigil("verify", str(path), "--key", fingerprint)
     assert ok.returncode == 0, ok.stdout + ok.stderr
     assert ok.stdout.startswith("OK ")
@@ -227,6 +233,12 @@ def _flip_video_byte(entries: dict[str, bytes]) -> None:
     entries[name] = bytes(data)
 
 
+def _flip_clip_byte(entries: dict[str, bytes]) -> None:
+    data = bytearray(entries["hs-cam.mp4"])
+    data[-100] ^= 0x01
+    entries["hs-cam.mp4"] = bytes(data)
+
+
 def _edit_manifest(entries: dict[str, bytes]) -> None:
     manifest = json.loads(entries[MANIFEST_NAME])
     manifest["reason"] = "routine check"
@@ -253,8 +265,8 @@ def _resign_with_another_key(entries: dict[str, bytes]) -> None:
 
 
 @pytest.mark.parametrize(("change", "kind"), [
-    (_flip_video_byte, "file_hash"), (_edit_manifest, "signature"), (_drop_segment, "missing_file"),
-    (_add_file, "extra_file"), (_resign_with_another_key, "key")])
+    (_flip_video_byte, "file_hash"), (_flip_clip_byte, "file_hash"), (_edit_manifest, "signature"),
+    (_drop_segment, "missing_file"), (_add_file, "extra_file"), (_resign_with_another_key, "key")])
 def test_tampering_fails_naming_it(appliance: Appliance, package: tuple[Path, dict[str, Any], str],
                                    change: Callable[[dict[str, bytes]], None], kind: str) -> None:
     path, _, fingerprint = package
@@ -354,9 +366,9 @@ def _with_clip(package: Path, dst: Path, clip: bytes, frames: int, key: Ed25519P
     def add(entries: dict[str, bytes]) -> None:
         manifest = json.loads(entries[MANIFEST_NAME])
         entries["hs-cam.mp4"] = clip
-        manifest["files"] = sorted([*manifest["files"], {"name": "hs-cam.mp4", "size_bytes": len(clip),
-                                                         "sha256": hashlib.sha256(clip).hexdigest()}],
-                                   key=lambda f: f["name"])
+        others = [f for f in manifest["files"] if f["name"] != "hs-cam.mp4"]  # replaces the appliance's clip
+        manifest["files"] = sorted([*others, {"name": "hs-cam.mp4", "size_bytes": len(clip),
+                                              "sha256": hashlib.sha256(clip).hexdigest()}], key=lambda f: f["name"])
         manifest["cameras"][0]["clip"] = {"file": "hs-cam.mp4", "frame_count": frames, "stopped_at_wall_ns": None}
         info = public_info(key.public_key())
         manifest["signing_key"] = {"algorithm": "Ed25519", "public_key_pem": info.pem,

@@ -29,6 +29,7 @@ from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
+from vigil.evidence.package import clip_from_recordings
 from vigil.evidence.signing import ensure_signing_key, signing_key_path
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
@@ -211,7 +212,7 @@ class Daemon:
         self._build(index, storage)
         try:
             key = await asyncio.to_thread(ensure_signing_key, signing_key_path(self.config.storage.path))
-            self.exports = await asyncio.to_thread(ExportJobs, self.config, index, key)
+            self.exports = await asyncio.to_thread(ExportJobs, self.config, index, key, clip_from_recordings)
             runner = await self._start_api(index)
         except BaseException:
             index.close()

@@ -38,6 +38,7 @@ from vigil.core.evidence_manifest import (
     canonical_json,
     find_gaps,
 )
+from vigil.evidence.clip import iter_clip_bytes, plan_from_segments
 from vigil.evidence.signing import public_info, sign
 from vigil.record.exports import ExportRow, ExportStore, Progress
 from vigil.record.index import Index, SegmentRow
@@ -217,3 +218,11 @@ class PackageWriter:
             tmp.unlink(missing_ok=True)
             raise
         return name, final.stat().st_size, hashlib.sha256(manifest).hexdigest()
+
+
+def clip_from_recordings(camera_id: str, file_name: str, segments: Sequence[tuple[SegmentRow, Path]],
+                         start_wall_ns: int, end_wall_ns: int) -> tuple[ClipInfo, Iterator[bytes]]:
+    """The ClipSource of the appliance: evidence/clip.py's stream-copied clip of the segments."""
+    plan = plan_from_segments(camera_id, list(segments), start_wall_ns, end_wall_ns)
+    info = ClipInfo(file_name, plan.frame_count, plan.first_frame_wall_ns, plan.end_wall_ns, plan.stopped_at_wall_ns)
+    return info, iter_clip_bytes(plan)
