@@ -110,7 +110,7 @@ def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
     tmp = tmp_path_factory.mktemp("exports")
     port = _free_port()
     with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=smpte",  # moving: no two alike
-                      "name=b,width=320,height=240,fps=15,gop=15,bitrate=300") as cams:
+                      "name=b,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=smpte,bframes=2") as cams:
         config = tmp / "vigil.toml"
         config.write_text(CONFIG.format(data=tmp / "data", port=port, hs_url=cams.url("a"), ms_url=cams.url("b")))
         tokens = {"root": _add_user(config, "root", "district_admin"),
@@ -396,3 +396,25 @@ def test_clip_frames_are_compared_with_the_recording(appliance: Appliance,
     _with_clip(path, bad, short, short_count, key)
     result = run_vigil("verify", str(bad), "--key", fingerprint)
     assert result.returncode == 1 and "FAIL clip_frames: hs-cam.mp4: frame" in result.stdout, result.stdout
+
+
+def test_b_frame_camera_export_verifies(appliance: Appliance, package: tuple[Path, dict[str, Any], str]) -> None:
+    """ms-cam sends B-frames: decode order differs from presentation order, and the clip keeps both."""
+    _, _, fingerprint = package
+    segs = appliance.complete_segments("ms-cam")[:2]
+    assert segs[1].end_wall_ns is not None
+    start_s, end_s = (segs[0].start_wall_ns + 300_000_000) / 1e9, (segs[1].end_wall_ns - 300_000_000) / 1e9
+    row = _export(appliance, {"cameras": ["ms-cam"], "start": f"{start_s:.3f}", "end": f"{end_s:.3f}",
+                              "reason": "b-frames"})
+    status, raw, _ = appliance.call("GET", row["download"])
+    assert status == 200
+    path = appliance.tmp / "bframes.zip"
+    path.write_bytes(raw)
+    with zipfile.ZipFile(path) as zf:
+        clip = json.loads(zf.read(MANIFEST_NAME))["cameras"][0]["clip"]
+        with zf.open("ms-cam.mp4") as f, av.open(f, mode="r", format="mp4") as container:
+            packets = [p for p in container.demux(container.streams.video[0]) if p.size]
+    assert clip["frame_count"] == len(packets) > 15
+    assert any(p.pts is not None and p.dts is not None and p.pts != p.dts for p in packets)  # reordered frames
+    result = run_vigil("verify", str(path), "--key", fingerprint)
+    assert result.returncode == 0, result.stdout + result.stderr
