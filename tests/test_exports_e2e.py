@@ -339,10 +339,12 @@ def _remuxed_clip(package: Path, camera: str, drop_frame: int | None) -> tuple[b
     with zipfile.ZipFile(package) as zf:
         manifest = json.loads(zf.read(MANIFEST_NAME))
         segments = [s for s in manifest["segments"] if s["camera"] == camera]
-        recorded = []
+        recorded, packets = [], dict[bytes, bytes]()
         for s in segments:
             with zf.open(s["file"]) as f:
                 recorded.append(RecordedSegment(s["start_wall_ns"], s["end_wall_ns"], tuple(read_frames(f))))
+            with zf.open(s["file"]) as f, av.open(f, mode="r", format="mp4") as container:
+                packets |= {hashlib.sha256(p).digest(): bytes(p) for p in container.demux(video=0) if p.size}
         want = expected_frames(recorded, manifest["range"]["start_wall_ns"], manifest["range"]["end_wall_ns"])
         if drop_frame is not None:
             del want[drop_frame]
@@ -352,7 +354,7 @@ def _remuxed_clip(package: Path, camera: str, drop_frame: int | None) -> tuple[b
             stream = clip.add_stream_from_template(template.streams.video[0])
             stream.time_base = Fraction(1, 90_000)
             for e in want:
-                packet = av.Packet(e.frame.data)
+                packet = av.Packet(packets[e.frame.sha256])
                 packet.stream, packet.time_base = stream, Fraction(1, 90_000)
                 packet.pts = packet.dts = e.clip_90k - want[0].clip_90k
                 packet.duration, packet.is_keyframe = e.frame.duration_90k, e.frame.keyframe

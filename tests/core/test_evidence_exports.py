@@ -3,6 +3,7 @@ verifier's conclusions and the clip-frame comparison."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from typing import Any
 
@@ -158,8 +159,12 @@ def test_request_cameras_and_fields() -> None:
             parse_export_request(body | change, ("hs-a",), now)
 
 
+def _d(data: bytes) -> bytes:
+    return hashlib.sha256(data).digest()
+
+
 def _frames(n: int, gop: int = 3, step: int = 6000, tag: bytes = b"") -> tuple[Frame, ...]:
-    return tuple(Frame(tag + bytes([i]), i * step, step, i % gop == 0) for i in range(n))
+    return tuple(Frame(_d(tag + bytes([i])), 2, i * step, step, i % gop == 0) for i in range(n))
 
 
 def _recording() -> list[RecordedSegment]:
@@ -172,19 +177,21 @@ def _recording() -> list[RecordedSegment]:
 
 def _as_clip(expected: list[Any]) -> list[Frame]:
     base = expected[0].clip_90k
-    return [Frame(e.frame.data, e.clip_90k - base, e.frame.duration_90k, e.frame.keyframe) for e in expected]
+    return [Frame(e.frame.sha256, e.frame.size_bytes, e.clip_90k - base, e.frame.duration_90k, e.frame.keyframe)
+            for e in expected]
 
 
 def test_expected_frames_start_at_the_keyframe_before_and_keep_gaps() -> None:
     rec = _recording()
     want = expected_frames(rec, T0 + 500_000_000, T0 + 4_500_000_000)  # 0.5 s: keyframe at 0.4 s (frame 6)
-    assert want[0].frame.data == b"a\x06" and want[0].clip_90k == 0
-    after_gap = next(e for e in want if e.frame.data == b"c\x00")
+    assert want[0].frame.sha256 == _d(b"a\x06") and want[0].clip_90k == 0
+    after_gap = next(e for e in want if e.frame.sha256 == _d(b"c\x00"))
     assert after_gap.clip_90k == 324_000  # 4.0 s - 0.4 s: the gap stays a gap
-    assert want[-1].frame.data == b"c\x07"  # 4.4667 s starts before 4.5 s; 4.5333 s does not
+    assert want[-1].frame.sha256 == _d(b"c\x07")  # 4.4667 s starts before 4.5 s; 4.5333 s does not
     in_gap = expected_frames(rec, T0 + 3 * S, T0 + 5 * S)  # starts in the gap: the first keyframe after it
-    assert in_gap[0].frame.data == b"c\x00"
-    assert expected_frames(rec, T0 + 500_000_000, T0 + 6 * S, stopped_at_wall_ns=T0 + 4 * S)[-1].frame.data == b"b\x11"
+    assert in_gap[0].frame.sha256 == _d(b"c\x00")
+    stopped = expected_frames(rec, T0 + 500_000_000, T0 + 6 * S, stopped_at_wall_ns=T0 + 4 * S)
+    assert stopped[-1].frame.sha256 == _d(b"b\x11")
 
 
 def test_compare_clip() -> None:
@@ -192,9 +199,11 @@ def test_compare_clip() -> None:
     start, end = T0 + 500_000_000, T0 + 4_500_000_000
     clip = _as_clip(expected_frames(rec, start, end))
     assert compare_clip(clip, rec, start, end) == []
-    altered = [*clip[:3], Frame(b"a\x99", clip[3].dts_90k, 6000, False), *clip[4:]]
+    altered = [*clip[:3], Frame(_d(b"a\x99"), 2, clip[3].dts_90k, 6000, False), *clip[4:]]
     assert "frame 3 differs" in compare_clip(altered, rec, start, end)[0]
     assert compare_clip(clip[:-1], rec, start, end) == ["the clip has 37 frames; the recording has 38 in the range"]
     assert "frame 0 differs" in compare_clip(clip[1:], rec, start, end)[0]  # not from the keyframe before start
-    spliced = [f if f.data[:1] != b"c" else Frame(f.data, f.dts_90k - 100_000, 6000, f.keyframe) for f in clip]
+    after = {_d(b"c" + bytes([i])) for i in range(18)}
+    spliced = [f if f.sha256 not in after else Frame(f.sha256, 2, f.dts_90k - 100_000, 6000, f.keyframe)
+               for f in clip]
     assert "ticks" in compare_clip(spliced, rec, start, end)[0]  # a gap closed up is not the recording

@@ -21,7 +21,10 @@ TIMING_TOLERANCE_90K = 1  # ns <-> tick rounding
 
 @dataclass(frozen=True)
 class Frame:
-    data: bytes
+    """One video packet: its bytes by SHA-256 (so an hour of video is not held in memory)."""
+
+    sha256: bytes
+    size_bytes: int
     dts_90k: int  # relative to the file's first frame
     duration_90k: int
     keyframe: bool
@@ -85,9 +88,9 @@ def compare_clip(clip: Sequence[Frame], segments: Sequence[RecordedSegment], sta
     want = expected_frames(segments, start_wall_ns, end_wall_ns, stopped_at_wall_ns)
     base = want[0].clip_90k if want else 0
     for i, (got, expected) in enumerate(zip(clip, want, strict=False)):
-        if got.data != expected.frame.data:
-            same = ", same length" if len(got.data) == len(expected.frame.data) else ""
-            return [f"frame {i} differs from the recorded frame ({len(got.data)} vs {len(expected.frame.data)}"
+        if got.sha256 != expected.frame.sha256:
+            same = ", same length" if got.size_bytes == expected.frame.size_bytes else ""
+            return [f"frame {i} differs from the recorded frame ({got.size_bytes} vs {expected.frame.size_bytes}"
                     f" bytes{same})"]
         if abs(got.dts_90k - (expected.clip_90k - base)) > TIMING_TOLERANCE_90K:
             return [f"frame {i} is at {got.dts_90k} ticks (90 kHz) in the clip; recorded at"

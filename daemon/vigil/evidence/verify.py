@@ -33,6 +33,11 @@ from vigil.evidence.signing import parse_public_pem, signature_valid
 CHUNK_BYTES = 1 << 20
 
 
+def _to_90k(value: int, numerator: int, denominator: int) -> int:
+    """A time in the stream's time base as 90 kHz ticks, rounded to nearest."""
+    return (value * numerator * TICKS_PER_SECOND + denominator // 2) // denominator
+
+
 def read_frames(f: IO[bytes]) -> list[Frame]:
     """The video packets of an MP4 in decode order; times in 90 kHz ticks from the first packet."""
     frames: list[Frame] = []
@@ -44,12 +49,10 @@ def read_frames(f: IO[bytes]) -> list[Frame]:
         for packet in container.demux(stream):
             if packet.size == 0 or packet.dts is None:
                 continue
-            dts = packet.dts * tb.numerator * TICKS_PER_SECOND
-            dts_90k = (dts + tb.denominator // 2) // tb.denominator
+            dts_90k = _to_90k(packet.dts, tb.numerator, tb.denominator)
             first = dts_90k if first is None else first
-            duration = (packet.duration or 0) * tb.numerator * TICKS_PER_SECOND
-            frames.append(Frame(bytes(packet), dts_90k - first, (duration + tb.denominator // 2) // tb.denominator,
-                                bool(packet.is_keyframe)))
+            frames.append(Frame(hashlib.sha256(packet).digest(), packet.size, dts_90k - first,
+                                _to_90k(packet.duration or 0, tb.numerator, tb.denominator), bool(packet.is_keyframe)))
     return frames
 
 
