@@ -278,6 +278,22 @@ def test_tampering_fails_naming_it(appliance: Appliance, package: tuple[Path, di
     assert "OK" not in result.stdout.split()
 
 
+def test_one_byte_flipped_in_the_zip_file_itself(appliance: Appliance,
+                                               package: tuple[Path, dict[str, Any], str]) -> None:
+    """No repacking (the zip's CRC no longer matches either): still a named failure, not a crash."""
+    path, _, fingerprint = package
+    with zipfile.ZipFile(path) as zf:
+        info = next(i for i in zf.infolist() if i.filename.startswith("segments/"))
+    data = bytearray(path.read_bytes())
+    name_len, extra_len = int.from_bytes(data[info.header_offset + 26:info.header_offset + 28], "little"), \
+        int.from_bytes(data[info.header_offset + 28:info.header_offset + 30], "little")
+    data[info.header_offset + 30 + name_len + extra_len + info.file_size // 2] ^= 0x80
+    flipped = appliance.tmp / "flipped.zip"
+    flipped.write_bytes(bytes(data))
+    result = run_vigil("verify", str(flipped), "--key", fingerprint)
+    assert result.returncode == 1 and f"FAIL file_hash: {info.filename}" in result.stdout, result.stdout + result.stderr
+
+
 def test_wrong_key_and_unreadable_package(appliance: Appliance, package: tuple[Path, dict[str, Any], str]) -> None:
     path, _, _ = package
     other = public_info(Ed25519PrivateKey.generate().public_key())

@@ -7,7 +7,10 @@ camera's segments (PyAV) to compare frames. The conclusions are core.evidence_ch
 from __future__ import annotations
 
 import hashlib
+import io
+import struct
 import zipfile
+import zlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import IO, Any
@@ -56,18 +59,73 @@ def read_frames(f: IO[bytes]) -> list[Frame]:
     return frames
 
 
-def _hash_entries(zf: zipfile.ZipFile) -> dict[str, FileSeen]:
+class _StoredEntry(io.RawIOBase):
+    """A stored (uncompressed) zip entry's bytes, read and seeked in place in the zip file.
+
+    zipfile's own reader re-reads from the start on every backward seek (the MP4 demuxer seeks
+    a lot), and raises on a CRC mismatch, where the verifier wants the bytes to hash them."""
+
+    def __init__(self, package: Path, info: zipfile.ZipInfo) -> None:
+        super().__init__()
+        self._f = package.open("rb")
+        self._f.seek(info.header_offset)
+        header = self._f.read(30)
+        if len(header) != 30 or header[:4] != b"PK\x03\x04":
+            self._f.close()
+            raise zipfile.BadZipFile(f"{info.filename}: no local header where the directory says")
+        name_len, extra_len = struct.unpack_from("<HH", header, 26)
+        self._start, self._size, self._pos = info.header_offset + 30 + name_len + extra_len, info.compress_size, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        n = max(0, min(len(buffer), self._size - self._pos))
+        self._f.seek(self._start + self._pos)
+        data = self._f.read(n)
+        buffer[:len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        base = {io.SEEK_SET: 0, io.SEEK_CUR: self._pos, io.SEEK_END: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def tell(self) -> int:
+        return self._pos
+
+    def close(self) -> None:
+        self._f.close()
+        super().close()
+
+
+def _open_entry(zf: zipfile.ZipFile, package: Path, name: str) -> IO[bytes]:
+    info = zf.getinfo(name)
+    if info.compress_type == zipfile.ZIP_STORED:
+        return io.BufferedReader(_StoredEntry(package, info), CHUNK_BYTES)
+    return zf.open(info)
+
+
+def _hash_entries(zf: zipfile.ZipFile, package: Path) -> dict[str, FileSeen]:
     seen = {}
     for info in zf.infolist():
-        digest = hashlib.sha256()
-        with zf.open(info) as f:
-            while chunk := f.read(CHUNK_BYTES):
-                digest.update(chunk)
-        seen[info.filename] = FileSeen(info.file_size, digest.hexdigest())
+        digest, size = hashlib.sha256(), 0
+        try:
+            with _open_entry(zf, package, info.filename) as f:
+                while chunk := f.read(CHUNK_BYTES):
+                    digest.update(chunk)
+                    size += len(chunk)
+        except (zipfile.BadZipFile, zlib.error, EOFError, OSError):
+            digest = hashlib.sha256(b"unreadable entry")  # its hash then matches nothing
+        seen[info.filename] = FileSeen(size, digest.hexdigest())
     return seen
 
 
-def _clip_problems(zf: zipfile.ZipFile, manifest: Mapping[str, Any], names: set[str]) -> list[Problem]:
+def _clip_problems(zf: zipfile.ZipFile, package: Path, manifest: Mapping[str, Any], names: set[str]) -> list[Problem]:
     problems = []
     rng = manifest.get("range") or {}
     for camera in manifest.get("cameras") or []:
@@ -77,14 +135,14 @@ def _clip_problems(zf: zipfile.ZipFile, manifest: Mapping[str, Any], names: set[
             continue  # a missing clip is reported by the file checks
         segments = [s for s in manifest["segments"] if s.get("camera") == camera.get("id") and s.get("file") in names]
         try:
-            with zf.open(clip) as f:
+            with _open_entry(zf, package, clip) as f:
                 clip_frames = read_frames(f)
             recorded = []
             for s in segments:
-                with zf.open(s["file"]) as f:
+                with _open_entry(zf, package, s["file"]) as f:
                     recorded.append(RecordedSegment(int(s["start_wall_ns"]), int(s["end_wall_ns"]),
                                                     tuple(read_frames(f))))
-        except (av.FFmpegError, IndexError, KeyError, TypeError, ValueError) as error:
+        except (av.FFmpegError, IndexError, KeyError, TypeError, ValueError, OSError, zipfile.BadZipFile) as error:
             problems.append(Problem(ProblemKind.CLIP_FRAMES, f"{clip}: cannot be read as video: {error}"))
             continue
         for message in compare_clip(clip_frames, recorded, int(rng["start_wall_ns"]), int(rng["end_wall_ns"]),
@@ -123,7 +181,7 @@ def verify_package(package: Path, expected_fingerprint: str | None) -> Verdict:
         if not signature_valid(public, data, signature):
             key_problems.append(Problem(ProblemKind.SIGNATURE, "the signature does not match the manifest's bytes"
                                                                " (the manifest was altered, or signed by another key)"))
-        seen = _hash_entries(zf)
+        seen = _hash_entries(zf, package)
         file_problems = check_files(manifest, seen)
-        clip_problems = _clip_problems(zf, manifest, set(names)) if not file_problems else []
+        clip_problems = _clip_problems(zf, package, manifest, set(names)) if not file_problems else []
         return verdict([key_problems, problems, file_problems, clip_problems], pinned)
