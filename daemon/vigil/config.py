@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from vigil.config_doors import DoorConfig, DoorEventsConfig, read_door_events, read_doors
 from vigil.core.errors import ConfigError
 from vigil.core.turn import IceServer, ice_servers_for
+from vigil.doors.adapter_config import DoorAdaptersConfig, read_door_adapters  # door-event adapters
 
 ID_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 DEFAULT_MIN_FREE_BYTES = 1_000_000_000
@@ -134,6 +135,7 @@ class Config:
     # door events (config_doors.py)
     doors: tuple[DoorConfig, ...] = ()
     door_events: DoorEventsConfig = field(default_factory=DoorEventsConfig)
+    door_adapters: DoorAdaptersConfig = field(default_factory=DoorAdaptersConfig)  # door-event adapters (MQTT, OnGuard)
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)
@@ -144,6 +146,7 @@ class Config:
         found = [c.password for c in self.cameras if c.password]
         found += [s.credential for s in self.webrtc.ice_servers if s.credential]
         found += self.door_events.secrets
+        found += self.door_adapters.secrets  # door-event adapters
         return tuple(found + ([self.webrtc.turn_secret] if self.webrtc.turn_secret else []))
 
 
@@ -445,7 +448,7 @@ def parse_config(text: str, source: Path) -> Config:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
     r = _Reader(source)
     r.table(raw, "", {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance",
-                      "doors", "door_events"})
+                      "doors", "door_events", "door_adapters"})
     storage = _read_storage(r, raw.get("storage"))
     buildings: list[BuildingConfig] = []
     for key, item in _read_list(r, raw, "buildings"):
@@ -469,11 +472,12 @@ def parse_config(text: str, source: Path) -> Config:
     # door events (config_doors.py)
     doors = read_doors(r, raw, _id_check, {b.id for b in buildings}, {c.id: c.building for c in cameras})
     door_events = read_door_events(r, raw.get("door_events"))
+    door_adapters = read_door_adapters(r, raw.get("door_adapters"))  # door-event adapters
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
     return Config(source=source, storage=storage, buildings=tuple(buildings), cameras=cameras,
                   log=LogConfig(level=level), http=http, access=access, webrtc=webrtc, appliance=appliance,
-                  doors=doors, door_events=door_events)
+                  doors=doors, door_events=door_events, door_adapters=door_adapters)
 
 
 def load_config(path: Path) -> Config:

@@ -51,3 +51,9 @@ def test_key_given_as_fingerprint_pem_file_or_raw_base64(tmp_path: Path) -> None
     for bad in ("abc", "", "AAAA", str(tmp_path / "missing.pem")):
         with pytest.raises(BadRequestError):
             expected_fingerprint(bad)
+
+
+def test_the_daemon_uses_the_key_provisioning_installs(tmp_path: Path) -> None:
+    from vigil.system.provision import ProvisionPaths
+
+    assert signing_key_path(tmp_path) == ProvisionPaths(state_dir=tmp_path).signing_key

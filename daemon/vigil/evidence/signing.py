@@ -1,9 +1,10 @@
 """The appliance's evidence signing key: Ed25519, made once at first start, never replaced.
 
-The private key lives next to the TLS key (`<storage.path>/tls/evidence-ed25519.pem`, mode 0600,
-PKCS#8 PEM). It is written to a temporary file, fsynced, then hard-linked to its name: link()
-fails if the name exists, so a second start (or a racing provisioning step) never overwrites a
-key that already signed packages. The fingerprint is SHA-256 of the raw 32-byte public key."""
+The private key lives with the appliance's other keys (`<storage.path>/keys/signing-ed25519.pem`,
+mode 0600, PKCS#8 PEM; the path `vigil provision` installs a given key at). It is written to a
+temporary file, fsynced, then hard-linked to its name: link() fails if the name exists, so a
+second start (or a racing provisioning step) never overwrites a key that already signed
+packages. The fingerprint is SHA-256 of the raw 32-byte public key."""
 
 from __future__ import annotations
 
@@ -24,11 +25,11 @@ from vigil.record.storage import fsync_dir
 
 log = logging.getLogger(__name__)
 
-KEY_FILE_NAME = "evidence-ed25519.pem"
+KEY_RELPATH = Path("keys") / "signing-ed25519.pem"  # = system/provision.py's SIGNING_KEY_RELPATH
 
 
 def signing_key_path(storage_path: Path) -> Path:
-    return storage_path / "tls" / KEY_FILE_NAME
+    return storage_path / KEY_RELPATH
 
 
 @dataclass(frozen=True)

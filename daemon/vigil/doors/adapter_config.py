@@ -1,0 +1,227 @@
+"""The `[door_adapters.*]` configuration: the MQTT adapter and the OnGuard pollers.
+
+Parsed with config.py's reader (every problem reported with its key path, all at once). Secrets
+(the broker and OnGuard passwords) come as a value or, better, as `password_file` (read once at
+load, trailing newline dropped); they never appear in messages or reprs."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import zoneinfo
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from vigil.core.door_events import DoorEventKind
+from vigil.core.onguard import DEFAULT_VERSION, MAX_PAGE_SIZE
+from vigil.core.onguard_kinds import parse_kind_overrides
+
+if TYPE_CHECKING:
+    from vigil.config import _Reader
+
+SOURCE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+_TOPIC_CHARS = re.compile(r"^[^\x00#+]+$")
+
+
+@dataclass(frozen=True)
+class MqttConfig:
+    host: str = "127.0.0.1"
+    port: int = 1883
+    source: str = "mqtt"  # the door-event source name of what arrives here
+    client_id: str = "vigil"  # stable: the broker keeps this session's queue while vigil is away
+    topic: str = "vigil/door-events/in"  # door-event/v1 JSON, QoS 1 (wildcards allowed)
+    out_prefix: str = "vigil"  # publishes <prefix>/status, <prefix>/flagged, <prefix>/health/<source>
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: Path | None = None  # None with tls: the system's trust store
+    keepalive_s: int = 30
+
+
+@dataclass(frozen=True)
+class OnGuardConfig:
+    url: str  # https://host/api/access/onguard/openaccess
+    application_id: str = field(repr=False)
+    user: str
+    password: str = field(repr=False)
+    source: str = "onguard"
+    directory: str | None = None
+    version: str = DEFAULT_VERSION
+    poll_interval_s: float = 5.0
+    overlap_s: float = 120.0
+    first_lookback_s: float = 3600.0
+    max_backfill_s: float = 7 * 86_400.0
+    page_size: int = MAX_PAGE_SIZE
+    timeout_s: float = 15.0
+    time_zone: str = "UTC"  # the OnGuard server's zone, for timestamps logged without an offset
+    verify_tls: bool = True
+    ca_file: Path | None = None
+    kinds: tuple[tuple[str, DoorEventKind], ...] = ()  # site overrides of the description table
+
+    @property
+    def server_tz(self) -> dt.tzinfo:
+        return dt.UTC if self.time_zone == "UTC" else zoneinfo.ZoneInfo(self.time_zone)
+
+
+@dataclass(frozen=True)
+class DoorAdaptersConfig:
+    mqtt: MqttConfig | None = None
+    onguard: tuple[OnGuardConfig, ...] = ()
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        found = [o.password for o in self.onguard] + [o.application_id for o in self.onguard]
+        if self.mqtt is not None and self.mqtt.password:
+            found.append(self.mqtt.password)
+        return tuple(s for s in found if s)
+
+
+def _positive(value: float) -> str | None:
+    return None if value > 0 else "must be greater than 0"
+
+
+def _source_check(value: str) -> str | None:
+    return None if SOURCE_PATTERN.match(value) else "lowercase letters, digits, '-', '_'; at most 63"
+
+
+def _secret(r: _Reader, item: dict[str, Any], key: str, name: str) -> str | None:
+    """`name` or `name_file`, not both."""
+    value = r.get(item, key, name, str)
+    path = r.get(item, key, f"{name}_file", str)
+    if value is not None and path is not None:
+        r.problem(key, f"set {name!r} or {name + '_file'!r}, not both")
+        return None
+    if path is None:
+        return value  # type: ignore[no-any-return]
+    file = Path(path) if Path(path).is_absolute() else r.source.parent / path
+    try:
+        text = file.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        r.problem(f"{key}.{name}_file", f"cannot read {file}: {getattr(error, 'strerror', None) or 'not UTF-8'}")
+        return None
+    if not text:
+        r.problem(f"{key}.{name}_file", f"{file} is empty")
+    return text
+
+
+def _topic_check(value: str) -> str | None:
+    return None if _TOPIC_CHARS.match(value.replace("#", "a").replace("+", "a")) else "not a valid MQTT topic filter"
+
+
+def _prefix_check(value: str) -> str | None:
+    if _TOPIC_CHARS.match(value) and not value.endswith("/"):
+        return None
+    return "a topic without wildcards or a trailing '/'"
+
+
+def _read_mqtt(r: _Reader, item: Any) -> MqttConfig | None:
+    key = "door_adapters.mqtt"
+    if not isinstance(item, dict):
+        r.problem(key, "expected a table")
+        return None
+    r.table(item, key, {"host", "port", "source", "client_id", "topic", "out_prefix", "username", "password",
+                        "password_file", "tls", "ca_file", "keepalive_s"})
+    ca_file = r.get(item, key, "ca_file", str)
+    config = MqttConfig(
+        host=r.get(item, key, "host", str, "127.0.0.1"),
+        port=r.get(item, key, "port", int, 1883, check=lambda v: None if 0 < v < 65536 else "must be 1..65535"),
+        source=r.get(item, key, "source", str, "mqtt", check=_source_check),
+        client_id=r.get(item, key, "client_id", str, "vigil",
+                        check=lambda v: None if 0 < len(v) <= 23 else "1 to 23 characters (MQTT 3.1.1)"),
+        topic=r.get(item, key, "topic", str, "vigil/door-events/in", check=_topic_check),
+        out_prefix=r.get(item, key, "out_prefix", str, "vigil", check=_prefix_check),
+        username=r.get(item, key, "username", str),
+        password=_secret(r, item, key, "password"),
+        tls=r.get(item, key, "tls", bool, False),
+        ca_file=None if ca_file is None else Path(ca_file),
+        keepalive_s=r.get(item, key, "keepalive_s", int, 30, check=_positive),
+    )
+    if config.password is not None and config.username is None:
+        r.problem(key, "a password needs a username")
+    return config
+
+
+def _url_check(value: str) -> str | None:
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an https:// URL (http:// only for a loopback test server)"
+    if parts.username or parts.password:
+        return "must not contain credentials"
+    if parts.scheme == "http" and parts.hostname not in ("127.0.0.1", "::1", "localhost"):
+        return "plain http is allowed only on loopback"
+    return None
+
+
+def _zone_check(value: str) -> str | None:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return f"{value!r} is not a known time zone (e.g. 'UTC', 'America/Chicago')"
+    return None
+
+
+def _read_onguard(r: _Reader, key: str, item: dict[str, Any]) -> OnGuardConfig:
+    r.table(item, key, {"source", "url", "application_id", "user", "password", "password_file", "directory",
+                        "version", "poll_interval_s", "overlap_s", "first_lookback_s", "max_backfill_s",
+                        "page_size", "timeout_s", "time_zone", "verify_tls", "ca_file", "kinds"})
+    number = (int, float)
+    kinds_raw = r.get(item, key, "kinds", dict, {})
+    kinds, problems = parse_kind_overrides(kinds_raw)
+    for problem in problems:
+        r.problem(f"{key}.kinds", problem)
+    password = _secret(r, item, key, "password")
+    if password is None and "password_file" not in item:
+        r.problem(f"{key}.password", "missing (required; or password_file)")
+    ca_file = r.get(item, key, "ca_file", str)
+    config = OnGuardConfig(
+        url=r.get(item, key, "url", str, "", required=True, check=_url_check).rstrip("/"),
+        application_id=r.get(item, key, "application_id", str, "", required=True),
+        user=r.get(item, key, "user", str, "", required=True),
+        password=password or "",
+        source=r.get(item, key, "source", str, "onguard", check=_source_check),
+        directory=r.get(item, key, "directory", str),
+        version=r.get(item, key, "version", str, DEFAULT_VERSION),
+        poll_interval_s=float(r.get(item, key, "poll_interval_s", number, 5.0, check=_positive)),
+        overlap_s=float(r.get(item, key, "overlap_s", number, 120.0, check=_positive)),
+        first_lookback_s=float(r.get(item, key, "first_lookback_s", number, 3600.0, check=_positive)),
+        max_backfill_s=float(r.get(item, key, "max_backfill_s", number, 7 * 86_400.0, check=_positive)),
+        page_size=r.get(item, key, "page_size", int, MAX_PAGE_SIZE,
+                        check=lambda v: None if 1 <= v <= MAX_PAGE_SIZE else f"must be 1..{MAX_PAGE_SIZE}"),
+        timeout_s=float(r.get(item, key, "timeout_s", number, 15.0, check=_positive)),
+        time_zone=r.get(item, key, "time_zone", str, "UTC", check=_zone_check),
+        verify_tls=r.get(item, key, "verify_tls", bool, True),
+        ca_file=None if ca_file is None else Path(ca_file),
+        kinds=tuple(kinds.items()),
+    )
+    if config.overlap_s > config.max_backfill_s:
+        r.problem(f"{key}.overlap_s", "must not exceed max_backfill_s")
+    return config
+
+
+def read_door_adapters(r: _Reader, data: Any) -> DoorAdaptersConfig:
+    if data is None:
+        return DoorAdaptersConfig()
+    if not isinstance(data, dict):
+        r.problem("door_adapters", "expected a table")
+        return DoorAdaptersConfig()
+    r.table(data, "door_adapters", {"mqtt", "onguard"})
+    mqtt = None if "mqtt" not in data else _read_mqtt(r, data["mqtt"])
+    raw = data.get("onguard", [])
+    if not isinstance(raw, list):
+        r.problem("door_adapters.onguard", "expected [[door_adapters.onguard]] tables")
+        raw = []
+    pollers: list[OnGuardConfig] = []
+    for i, item in enumerate(raw):
+        key = f"door_adapters.onguard[{i}]"
+        if not isinstance(item, dict):
+            r.problem(key, "expected a table")
+            continue
+        poller = _read_onguard(r, key, item)
+        if poller.source in {p.source for p in pollers}:
+            r.problem(f"{key}.source", f"duplicate source {poller.source!r} (name each OnGuard server)")
+        pollers.append(poller)
+    if mqtt is not None and mqtt.source in {p.source for p in pollers}:
+        r.problem("door_adapters.mqtt.source", f"{mqtt.source!r} is also an OnGuard source")
+    return DoorAdaptersConfig(mqtt, tuple(pollers))

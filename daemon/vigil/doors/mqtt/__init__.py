@@ -1,0 +1,1 @@
+"""MQTT adapter: door-event/v1 in, flagged events and adapter health out (see design/doors.md)."""

@@ -1,0 +1,1 @@
+"""LenelS2 OnGuard OpenAccess poller (see design/doors.md, "OnGuard adapter")."""

@@ -1,0 +1,159 @@
+"""The MQTT adapter against a real mosquitto broker on loopback, with mosquitto_pub/mosquitto_sub as the
+other systems. The sink is an in-memory implementation of vigil's own seam."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from door_sink import MemoryFeed, MemorySink, eventually
+from mosquitto import Broker
+from vigil.core.backoff import BackoffPolicy
+from vigil.core.door_events import DoorEventKind
+from vigil.doors.adapter_config import MqttConfig
+from vigil.doors.mqtt.adapter import MqttAdapter
+from vigil.doors.sink import Alert, AlertKind
+
+IN_TOPIC = "site/doors/events"
+FAST = BackoffPolicy(first_delay_s=0.2, max_delay_s=1.0)
+
+
+def event(event_id: str, kind: str = "access_denied", **extra: object) -> str:
+    doc = {"schema": "door-event/v1", "event_id": event_id, "occurred_at": "2026-11-28T18:00:00Z", "kind": kind,
+           "access_point": "reader-7", "credential": "0012345678", **extra}
+    return json.dumps(doc)
+
+
+@pytest.fixture
+def broker(tmp_path: Path) -> Iterator[Broker]:
+    b = Broker(tmp_path).start()
+    yield b
+    b.stop()
+
+
+@contextlib.asynccontextmanager
+async def running(adapter: MqttAdapter) -> AsyncIterator[asyncio.Task[None]]:
+    task = asyncio.create_task(adapter.run())
+    try:
+        yield task
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+def adapter_for(broker: Broker, sink: MemorySink, feed: MemoryFeed | None = None, **kw: object) -> MqttAdapter:
+    config = MqttConfig(host="127.0.0.1", port=broker.port, client_id="vigil-test", topic=IN_TOPIC,
+                        out_prefix="vigil", **kw)  # type: ignore[arg-type]
+    return MqttAdapter(config, sink, feed, backoff=FAST)
+
+
+async def pub(broker: Broker, payload: str | bytes) -> None:
+    await asyncio.to_thread(broker.pub, IN_TOPIC, payload)
+
+
+async def test_events_in_malformed_counted_once_logged(broker: Broker, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO)
+    sink = MemorySink()
+    adapter = adapter_for(broker, sink)
+    async with running(adapter):
+        await asyncio.wait_for(adapter.connected.wait(), 20)
+        await pub(broker, event("e-1"))
+        await pub(broker, b"\xff\xfe not utf-8")
+        await pub(broker, "{not json")
+        await pub(broker, "{still not json")
+        await pub(broker, event("e-bad", kind="teleported"))
+        await pub(broker, event("e-2", kind="door_forced_open", source="mqtt"))
+        await pub(broker, event("e-other-source", source="webhook"))
+        await pub(broker, event("e-1"))  # a redelivery: the sink de-duplicates
+        await eventually(lambda: sink.submissions == 3, 20, "three well-formed events")
+    assert sink.ids() == {"e-1", "e-2"}
+    assert sink.events["mqtt\x1fe-2"].kind is DoorEventKind.DOOR_FORCED_OPEN
+    assert sink.events["mqtt\x1fe-1"].credential == "0012345678"
+    assert adapter.malformed == {"not_utf8": 1, "not_json": 2, "invalid:kind": 1, "invalid:source": 1}
+    warnings = [r.getMessage() for r in caplog.records if "malformed" in r.getMessage()]
+    assert len(warnings) == 4  # one per kind, not per message
+    assert "0012345678" not in caplog.text
+
+
+async def test_flagged_events_and_health_go_out_with_status_and_will(broker: Broker) -> None:
+    sink, feed = MemorySink(), MemoryFeed()
+    adapter = adapter_for(broker, sink, feed)
+    flagged_sub = await asyncio.to_thread(lambda: broker.subscriber("vigil/flagged").ready())
+    try:
+        async with running(adapter):
+            await asyncio.wait_for(adapter.connected.wait(), 20)
+            feed.push(Alert(AlertKind.DOOR_EVENT_FLAGGED, {"id": 7, "kind": "access_denied", "door": "east-main"}))
+            feed.push(Alert(AlertKind.ADAPTER_HEALTH, {"source": "onguard", "state": "down", "reason": "HTTP 503"}))
+            await eventually(lambda: bool(flagged_sub.received("vigil/flagged")), 20, "the flagged event")
+            await eventually(lambda: not adapter._alerts, 20, "the health alert to go out")
+            # Retained: a subscriber that comes later still gets the health and the status.
+            late = await asyncio.to_thread(lambda: broker.subscriber("vigil/#").ready())
+            await eventually(lambda: bool(late.received("vigil/health/onguard")) and
+                             bool(late.received("vigil/status")), 20, "retained health and status")
+            assert json.loads(late.received("vigil/health/onguard")[0])["state"] == "down"
+            assert late.received("vigil/status") == ["online"]
+            assert late.received("vigil/flagged") == []  # a stream, not retained
+            late.close()
+        assert json.loads(flagged_sub.received("vigil/flagged")[0]) == {"door": "east-main", "id": 7,
+                                                                        "kind": "access_denied"}
+        # A clean stop says "offline" itself (the will covers a crash: see the daemon test).
+        after = await asyncio.to_thread(lambda: broker.subscriber("vigil/status").ready())
+        await eventually(lambda: after.received("vigil/status") == ["offline"], 20, "status offline")
+        after.close()
+    finally:
+        flagged_sub.close()
+
+
+async def test_broker_killed_and_restarted_outage_recorded_and_persistent_session(broker: Broker) -> None:
+    sink = MemorySink()
+    adapter = adapter_for(broker, sink)
+    async with running(adapter):
+        await asyncio.wait_for(adapter.connected.wait(), 20)
+        await pub(broker, event("before"))
+        await eventually(lambda: "before" in sink.ids(), 20, "the first event")
+        broker.kill()
+        await eventually(lambda: bool(sink.health) and sink.health[-1][1] == "down", 20, "the outage to be recorded")
+        assert "127.0.0.1" in str(sink.health[0][2])
+        await asyncio.to_thread(broker.start)
+        await eventually(lambda: len(sink.health) == 2, 30, "the reconnect")
+        assert [h[1] for h in sink.health] == ["down", "up"]
+        await pub(broker, event("after-restart"))
+        await eventually(lambda: "after-restart" in sink.ids(), 20, "an event after the restart")
+
+    # vigil is away (adapter stopped); events published meanwhile wait in its persistent session,
+    # which also survives a broker that is killed and restarted (autosaved persistence).
+    await pub(broker, event("while-away-1"))
+    await pub(broker, event("while-away-2", kind="door_held_open"))
+    await asyncio.sleep(2.5)  # past mosquitto's 1 s autosave
+    broker.kill()
+    await asyncio.to_thread(broker.start)
+    adapter2 = adapter_for(broker, sink)
+    async with running(adapter2):
+        await eventually(lambda: {"while-away-1", "while-away-2"} <= sink.ids(), 30, "the queued events")
+
+
+async def test_username_password_and_wrong_password(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    broker = Broker(tmp_path, passwords={"vigil": "s3cret-broker-pw"}).start()
+    try:
+        sink = MemorySink()
+        bad = adapter_for(broker, sink, username="vigil", password="wrong-pw-123")
+        async with running(bad):
+            await eventually(lambda: bool(sink.health), 20, "the refused login as an outage")
+        assert sink.health[0][1] == "down"
+        good_sink = MemorySink()
+        good = adapter_for(broker, good_sink, username="vigil", password="s3cret-broker-pw")
+        async with running(good):
+            await asyncio.wait_for(good.connected.wait(), 20)
+            await asyncio.to_thread(broker.pub, IN_TOPIC, event("e-auth"), user=("vigil", "s3cret-broker-pw"))
+            await eventually(lambda: "e-auth" in good_sink.ids(), 20, "an event through an authenticated broker")
+        assert "s3cret-broker-pw" not in caplog.text and "wrong-pw-123" not in caplog.text
+    finally:
+        broker.stop()
