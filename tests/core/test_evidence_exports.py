@@ -75,6 +75,8 @@ def test_gaps_at_start_middle_and_end_with_reasons() -> None:
     assert gaps == [Gap("cam", T0, T0 + 10 * S, "refused"), Gap("cam", T0 + 30 * S, T0 + 40 * S, "timeout"),
                     Gap("cam", T0 + 50 * S, T0 + 60 * S, None)]
     assert find_gaps("cam", spans[:2], [], T0 + 12 * S, T0 + 28 * S) == []
+    rounding = [(T0, T0 + 10 * S), (T0 + 10 * S + 999_999, T0 + 20 * S)]
+    assert find_gaps("cam", rounding, [], T0, T0 + 20 * S) == []
     overlapping = [(T0, T0 + 20 * S), (T0 + 5 * S, T0 + 10 * S)]
     assert find_gaps("cam", overlapping, [], T0, T0 + 20 * S) == []
     assert find_gaps("cam", [], [(T0 - S, "auth")], T0, T0 + S) == [Gap("cam", T0, T0 + S, "auth")]

@@ -17,6 +17,7 @@ FORMAT = "vigil-evidence/1"
 MANIFEST_NAME = "manifest.json"
 SIGNATURE_NAME = "manifest.json.sig"
 SEGMENTS_DIR = "segments/"
+MIN_GAP_NS = 1_000_000  # holes shorter than 1 ms are rounding between segments, not gaps (as for clips)
 
 
 def canonical_json(value: Any) -> bytes:
@@ -143,7 +144,7 @@ def find_gaps(camera_id: str, spans: Sequence[tuple[int, int]], events: Iterable
     ordered = sorted(events)
     gaps = []
     for hole_start, hole_end in holes:
-        if hole_end <= hole_start:
+        if hole_end - hole_start < MIN_GAP_NS:
             continue
         inside = [reason for at, reason in ordered if hole_start <= at < hole_end and reason]
         before = [reason for at, reason in ordered if at < hole_start and reason]
