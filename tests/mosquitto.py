@@ -21,7 +21,8 @@ def free_port() -> int:
 class Broker:
     """mosquitto with persistence (autosaved every second, so a killed broker keeps its sessions)."""
 
-    def __init__(self, tmp: Path, port: int | None = None, passwords: dict[str, str] | None = None) -> None:
+    def __init__(self, tmp: Path, port: int | None = None, passwords: dict[str, str] | None = None,
+                 tls: tuple[Path, Path] | None = None) -> None:
         self.dir = tmp / "mosquitto"
         self.dir.mkdir(exist_ok=True)
         self.port = port or free_port()
@@ -29,6 +30,10 @@ class Broker:
                  "autosave_interval 1",
                  f"user {pwd.getpwuid(os.getuid()).pw_name}",  # as root, mosquitto would switch to 'mosquitto'
                  "log_dest stderr", "log_type error", "log_type warning"]
+        self.tls_port: int | None = None
+        if tls is not None:  # a second listener with TLS (certificate, key); the first stays plain
+            self.tls_port = free_port()
+            lines += [f"listener {self.tls_port} 127.0.0.1", f"certfile {tls[0]}", f"keyfile {tls[1]}"]
         if passwords:
             password_file = self.dir / "passwords"
             password_file.write_text("")

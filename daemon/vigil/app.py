@@ -18,6 +18,7 @@ from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
 from vigil.core.errors import VigilError
+from vigil.core.hotplug import StorageState
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
 from vigil.core.motion_intervals import mask_cells
@@ -25,6 +26,7 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
@@ -44,6 +46,10 @@ from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.record.storage_watch import StorageWatch
+from vigil.system.sd_notify import Notifier
+from vigil.system.supervision import Supervisor
+from vigil.system.wiring import Appliance, attach_appliance
 from vigil.threads import run_in_thread
 from vigil.webrtc.sessions import WhepSessions
 
@@ -100,6 +106,9 @@ class Daemon:
         self.exports: ExportJobs | None = None  # evidence exports (issue 7)
         self.alerts = AlertHub()
         self.doors: DoorEventService | None = None
+        # The appliance (design/appliance.md): systemd notify/watchdog, hot-plugged disks and cameras.
+        self.supervisor = Supervisor(Notifier())
+        self.appliance: Appliance | None = None
 
     def open_storage(self) -> tuple[Index, StorageDir]:
         """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
@@ -170,12 +179,14 @@ class Daemon:
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         webrtc = self.config.webrtc
         self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
-        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep)
+        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep,
+                            appliance=self.appliance)
         services.exports = self.exports
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
         door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
         services.alerts = self.alerts
+        await self.doors.recall_recent(time.time_ns())  # the windowed flag rules survive a restart
         runner = web.AppRunner(build_app(services), handle_signals=False)
         await runner.setup()
         ssl_context = None
@@ -207,9 +218,17 @@ class Daemon:
         return 0
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
+        self.supervisor.start(asyncio.get_running_loop())
+        try:
+            await self._run(on_ready)
+        finally:
+            self.supervisor.stop()
+
+    async def _run(self, on_ready: Callable[[], None] | None) -> None:
         index, storage = await asyncio.to_thread(self.open_storage)
         self.index, self.storage = index, storage
         self._build(index, storage)
+        self.appliance = attach_appliance(self, index, storage)
         try:
             key = await asyncio.to_thread(ensure_signing_key, signing_key_path(self.config.storage.path))
             self.exports = await asyncio.to_thread(ExportJobs, self.config, index, key, clip_from_recordings)
@@ -236,8 +255,14 @@ class Daemon:
                     tg.create_task(self.whep.watch())
                 if self.doors is not None:
                     tg.create_task(self.doors.run())
+                    # door-event adapters (MQTT, OnGuard pollers)
+                    for name, adapter in adapter_tasks(self.config.door_adapters, self.doors, self.alerts):
+                        tg.create_task(adapter, name=name)
                 tg.create_task(self._stop_when_asked())
+                if self.appliance.hotplug is not None:
+                    tg.create_task(self.appliance.hotplug.run())
                 log.info("recording %d cameras into %s", len(self.pipelines), storage.path)
+                self.supervisor.ready()
                 if on_ready is not None:
                     on_ready()
         except* _StopRequestedError:
@@ -257,6 +282,7 @@ class Daemon:
     async def _stop_when_asked(self) -> None:
         await self.stopping.wait()
         log.info("stopping: finishing open segments")
+        self.supervisor.stopping()
         self._stop_pipelines()
         await asyncio.to_thread(self._wait_recorders, STOP_TIMEOUT_S)
         raise _StopRequestedError
@@ -283,12 +309,17 @@ class Daemon:
         policy = policy_of(self.config.storage)
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
+        watch = StorageWatch(policy, storage)
         while True:
+            if self.appliance is not None and self.appliance.storage_state() is not StorageState.OK:
+                await asyncio.sleep(interval_s)  # nothing to free on a missing or foreign disk
+                continue
             written = sum(p.recorder.bytes_written for p in self.pipelines)
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
             last_written = written
             result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True
                 log.warning("retention: evidence holds keep %d bytes; %d bytes could not be freed",

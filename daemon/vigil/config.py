@@ -356,7 +356,7 @@ def _read_http(r: _Reader, data: Any) -> HttpConfig:
     listen = r.get(data, "http", "listen", str)
     if listen is not None:
         head, sep, tail = listen.rpartition(":")
-        if not sep or not tail.isdigit() or not 0 <= int(tail) < 65536:  # 0: any free port
+        if not sep or not (tail.isascii() and tail.isdigit()) or not 0 <= int(tail) < 65536:  # 0: any free port
             r.problem("http.listen", f"{listen!r} is not HOST:PORT")
         else:
             host, port = head.strip("[]") or "0.0.0.0", int(tail)  # noqa: S104

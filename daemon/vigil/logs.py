@@ -1,11 +1,14 @@
-"""Logging set-up: stderr (journald picks it up under systemd), secrets redacted everywhere."""
+"""Logging set-up: stderr, or native journald entries under systemd; secrets redacted everywhere."""
 
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 from collections.abc import Iterable
+
+from vigil.system.journal import journal_handler, stderr_is_journal
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
 _TOKEN = re.compile(r"(?P<kind>vigil_[slt]_)[A-Za-z0-9_-]+")
@@ -41,8 +44,14 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler: logging.Handler | None = None
+    if stderr_is_journal(os.environ, sys.stderr.fileno()):  # under systemd: native journald entries
+        handler = journal_handler()
+        if handler is not None:
+            handler.setFormatter(logging.Formatter("%(name)s: %(message)s"))
+    if handler is None:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

@@ -19,6 +19,8 @@ from api_harness import Api
     ("GET", "/api/audit?limit=0", {}, 400, "limit"),
     ("DELETE", "/api/links/abc", {}, 400, "number"),
     ("DELETE", "/api/links/999", {}, 404, "no link"),
+    ("DELETE", "/api/links/\u00b2", {}, 400, "number"),  # a superscript two: isdigit() is true, int() fails
+    ("GET", "/api/audit?limit=\u00b2", {}, 400, "limit"),
     ("GET", "/api/nope", {}, 404, "no such resource"),
     ("PUT", "/api/cameras", {}, 405, "not allowed"),
     ("POST", "/api/login", {"data": b"name=a&password=b", "headers": {"Content-Type": "text/plain"}}, 400,

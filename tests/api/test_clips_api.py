@@ -47,6 +47,7 @@ async def test_whole_clip_with_headers(api: Api, recorded: Recordings) -> None:
     assert int(response.headers["Content-Length"]) == len(body) == plan.size_bytes
     assert response.headers["Vigil-Clip-Start"] == wall_ns_to_iso(T0 + S)
     assert response.headers["Vigil-Gaps"] == f"{wall_ns_to_iso(T0 + 8 * S)}/{wall_ns_to_iso(T0 + 12 * S)}"
+    assert response.headers["Vigil-Gaps-Count"] == "1"
     assert int(response.headers["Vigil-Clip-Frames"]) == plan.frame_count == 7 * 15 + 2 * 15
     assert "Vigil-Clip-Stopped" not in response.headers
 

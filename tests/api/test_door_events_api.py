@@ -139,3 +139,21 @@ async def test_alert_stream_is_filtered_to_the_callers_buildings(api: Api) -> No
     assert (await asyncio.wait_for(hs.content.read(), 10)).strip() == b""
     assert (await asyncio.wait_for(district.content.read(), 10)).strip() == b""
     assert api.services.alerts.subscribers == 0
+
+
+async def test_door_events_on_the_cameras_timeline(api: Api) -> None:
+    for body in (event("h", "r1"), event("g", "r1", "access_granted"), event("m", "r2"), event("u", "r9")):
+        assert (await post(api, body)).status == 201
+    span = "?start=2026-11-28T09:00:00Z&end=2026-11-28T11:00:00Z"
+    response = await api.client.get(f"/api/cameras/hs-cam/timeline{span}", headers=api.auth("hs-viewer"))
+    assert response.status == 200, await response.text()
+    on_hs = (await response.json())["door_events"]
+    assert [(e["event_id"], e["flagged"], e["door"]) for e in on_hs] == [("h", True, "hs-front"),
+                                                                        ("g", False, "hs-front")]
+    on_ms = await (await api.client.get(f"/api/cameras/ms-cam/timeline{span}", headers=api.auth("district"))).json()
+    assert [e["event_id"] for e in on_ms["door_events"]] == ["m"]
+    link = await api.client.post("/api/links", headers=api.auth("district"), json={
+        "buildings": ["hs"], "reason": "responders", "live": True, "playback": True})
+    token = str((await link.json())["url"]).rsplit("/", 1)[1]
+    by_link = await api.client.get(f"/api/cameras/hs-cam/timeline{span}", headers={"Authorization": f"Bearer {token}"})
+    assert by_link.status == 200 and (await by_link.json())["door_events"] == [], "links see footage, not badges"

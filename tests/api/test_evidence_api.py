@@ -187,6 +187,8 @@ async def test_storage_report_counts_held_bytes_and_filters_cameras(api: Api) ->
      "start"),
     ("POST", "/api/holds/999/release", {"reason": "r"}, 404, "no evidence hold 999"),
     ("POST", "/api/holds/abc/release", {"reason": "r"}, 400, "hold id must be a number"),
+    ("POST", "/api/holds/5\u00b9/release", {"reason": "r"}, 400, "hold id must be a number"),  # isdigit() but not int()
+    ("DELETE", "/api/bookmarks/\u00b2", None, 400, "bookmark id must be a number"),
     ("DELETE", "/api/bookmarks/999", None, 404, "no bookmark 999"),
     ("POST", "/api/bookmarks", {"camera": "hs-cam", "start": "2026-01-01"}, 400, "headline"),
     ("POST", "/api/bookmarks", {"camera": "hs-cam", "building": "hs", "start": "2026-01-01", "headline": "h"}, 400,

@@ -46,8 +46,8 @@ def _segment(i: int, camera: str = "cam", sha: str = "aa") -> SegmentInfo:
 
 
 def _manifest(files: list[FileInfo] | None = None, clips: dict[str, ClipInfo] | None = None) -> dict[str, Any]:
-    facts = ExportFacts(7, "uuid-1", "hs-box", "user:alice", "incident", "PD-1", T0 + 5 * S, T0 + 25 * S, T0 + 99 * S,
-                        "0.1.0", "PEM", "ff" * 32)
+    facts = ExportFacts(7, "uuid-1", "springfield-usd", "hs-box", "user:alice", "incident", "PD-1", T0 + 5 * S,
+                        T0 + 25 * S, T0 + 99 * S, "0.1.0", "PEM", "ff" * 32)
     segments = [_segment(1), _segment(0), _segment(2)]
     files = files if files is not None else [FileInfo(s.package_name, s.size_bytes, s.sha256) for s in segments]
     return build_manifest(facts, [CameraInfo("cam", "Door", "hs", "High School")], segments,

@@ -14,6 +14,7 @@ import pytest
 
 from door_sink import MemoryFeed, MemorySink, eventually
 from mosquitto import Broker
+from vigil.api.tls import ensure_self_signed
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.door_events import DoorEventKind
 from vigil.doors.adapter_config import MqttConfig
@@ -49,8 +50,9 @@ async def running(adapter: MqttAdapter) -> AsyncIterator[asyncio.Task[None]]:
 
 
 def adapter_for(broker: Broker, sink: MemorySink, feed: MemoryFeed | None = None, **kw: object) -> MqttAdapter:
-    config = MqttConfig(host="127.0.0.1", port=broker.port, client_id="vigil-test", topic=IN_TOPIC,
-                        out_prefix="vigil", **kw)  # type: ignore[arg-type]
+    settings: dict[str, object] = {"host": "127.0.0.1", "port": broker.port, "client_id": "vigil-test",
+                                   "topic": IN_TOPIC, "out_prefix": "vigil"}
+    config = MqttConfig(**(settings | kw))  # type: ignore[arg-type]
     return MqttAdapter(config, sink, feed, backoff=FAST)
 
 
@@ -157,3 +159,40 @@ async def test_username_password_and_wrong_password(tmp_path: Path, caplog: pyte
         assert "s3cret-broker-pw" not in caplog.text and "wrong-pw-123" not in caplog.text
     finally:
         broker.stop()
+
+
+async def test_tls_verified_against_the_site_ca(tmp_path: Path) -> None:
+    cert, key = ensure_self_signed(tmp_path / "tls")
+    broker = Broker(tmp_path, tls=(cert, key)).start()
+    try:
+        assert broker.tls_port is not None
+        untrusted_sink = MemorySink()
+        untrusted = adapter_for(broker, untrusted_sink, port=broker.tls_port, tls=True)  # system trust store
+        async with running(untrusted):
+            await eventually(lambda: bool(untrusted_sink.health), 20, "the unverifiable broker as an outage")
+        assert untrusted_sink.health[0][1] == "down" and not untrusted.connected.is_set()
+        assert "certificate" in str(untrusted_sink.health[0][2]).lower(), untrusted_sink.health
+        sink = MemorySink()
+        trusted = adapter_for(broker, sink, port=broker.tls_port, tls=True, ca_file=cert)
+        async with running(trusted):
+            await asyncio.wait_for(trusted.connected.wait(), 20)
+            await pub(broker, event("e-tls"))
+            await eventually(lambda: "e-tls" in sink.ids(), 20, "an event over TLS")
+    finally:
+        broker.stop()
+
+
+async def test_an_older_subscription_of_the_session_is_ignored(broker: Broker) -> None:
+    sink = MemorySink()
+    async with running(old := adapter_for(broker, sink)):
+        await asyncio.wait_for(old.connected.wait(), 20)
+    # Same client id, new topic: the broker still holds the old subscription in the session.
+    config = MqttConfig(host="127.0.0.1", port=broker.port, client_id="vigil-test", topic="site/doors/new")
+    new = MqttAdapter(config, sink, backoff=FAST)
+    async with running(new):
+        await asyncio.wait_for(new.connected.wait(), 20)
+        await pub(broker, event("on-the-old-topic"))
+        await asyncio.to_thread(broker.pub, "site/doors/new", event("on-the-new-topic"))
+        await eventually(lambda: "on-the-new-topic" in sink.ids(), 20, "the event on the new topic")
+        await asyncio.sleep(0.5)
+    assert sink.ids() == {"on-the-new-topic"} and not new.malformed

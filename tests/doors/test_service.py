@@ -209,3 +209,27 @@ def test_door_key_is_owner_only_and_stable(tmp_path: Path) -> None:
     assert len(key) == 32 and ensure_door_key(tmp_path / "doors") == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "doors").stat().st_mode) == 0o700
+
+
+async def test_concurrent_redeliveries_store_one_event_and_one_set_of_holds(rig: Rig) -> None:
+    results = await asyncio.gather(*(rig.service.submit(denied("same"), T0) for _ in range(8)))
+    assert len({r.id for r in results}) == 1
+    assert sorted(r.duplicate for r in results) == [False] + [True] * 7
+    assert len(rig.store.events()) == 1
+    assert len(rig.index.query("SELECT id FROM evidence_holds")) == 2
+    assert len(rig.index.query("SELECT id FROM bookmarks")) == 2
+
+
+async def test_repeat_denials_are_counted_across_a_restart(rig: Rig) -> None:
+    for n in range(2):
+        await rig.service.submit(denied(f"before-{n}", at_s=n, credential="777"), T0 + n * S)
+    rig.clock.now_ns = T0 + 5 * S
+    restarted = DoorEventService(rig.config, rig.store, rig.alerts, rig.service._key, rig.clock)
+    assert await restarted.recall_recent(rig.clock.now_ns) == 2
+    third = await restarted.submit(denied("after", at_s=5, credential="777"), T0 + 5 * S)
+    reasons = rig.store.get(third.id).flag_reasons
+    assert any("denials at this door" in r for r in reasons) and any("of this credential" in r for r in reasons)
+    # a service that did not recall (the behaviour before) would not have seen the first two
+    forgetful = DoorEventService(rig.config, rig.store, rig.alerts, rig.service._key, rig.clock)
+    fourth = await forgetful.submit(denied("forgetful", at_s=6, credential="777"), T0 + 6 * S)
+    assert not any("denials" in r for r in rig.store.get(fourth.id).flag_reasons)

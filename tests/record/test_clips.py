@@ -15,7 +15,8 @@ from clip_recordings import T0, Recordings, Units
 from vigil.core.errors import NotFoundError
 from vigil.core.media import Codec
 from vigil.core.timebase import NS_PER_SECOND
-from vigil.evidence import ClipPlan, iter_clip_bytes, plan_clip
+from vigil.evidence import ClipPlan, iter_clip_bytes, plan_clip, plan_from_segments
+from vigil.evidence.clip import segment_path
 
 S = NS_PER_SECOND
 
@@ -71,9 +72,10 @@ def test_clip_across_three_segments_is_the_recorded_frames(tmp_path: Path, h264_
 def test_any_byte_range_is_the_same_slice_of_the_whole(tmp_path: Path, h264_units: Units, data: st.DataObject
                                                         ) -> None:
     rec = Recordings(tmp_path / str(time.monotonic_ns()))
-    rec.add(T0, h264_units)
-    rec.add(T0 + 4 * S, h264_units)
-    plan = plan_clip(rec.index, "cam", T0 + S, T0 + 7 * S)
+    for n in range(4):
+        rec.add(T0 + n * 4 * S, h264_units)
+    plan = plan_clip(rec.index, "cam", T0 + S, T0 + int(14.5 * S))  # two whole segments inside, one cut
+    assert any(p.shift for p in plan.pieces)
     whole = b"".join(iter_clip_bytes(plan))
     assert len(whole) == plan.size_bytes
     edges = [p.clip_offset for p in plan.pieces]
@@ -82,6 +84,27 @@ def test_any_byte_range_is_the_same_slice_of_the_whole(tmp_path: Path, h264_unit
     a, b = sorted((data.draw(point), data.draw(point)))
     chunk = data.draw(st.sampled_from([7, 4096, 1 << 20]))
     assert b"".join(iter_clip_bytes(plan, a, b, chunk_bytes=chunk)) == whole[a:b + 1]
+
+
+def test_whole_segments_summarized_or_read_give_the_same_clip(tmp_path: Path, h264_units: Units) -> None:
+    rec = Recordings(tmp_path)
+    for n in range(5):
+        rec.add(T0 + n * 4 * S, h264_units)
+    rec.add(T0 + 24 * S, h264_units, new_run=True)  # after a 4 s gap
+    rows = [(r, segment_path(rec.index, r)) for r in rec.index.segments("cam")]
+    fast = plan_from_segments("cam", rows, T0 + int(2.5 * S), T0 + 26 * S)
+    slow = plan_from_segments("cam", rows, T0 + int(2.5 * S), T0 + 26 * S, summarize=False)
+    assert sum(p.shift is not None for p in fast.pieces) == 4 and not any(p.shift for p in slow.pieces)
+    for field in ("size_bytes", "frame_count", "duration_90k", "gaps", "first_frame_wall_ns", "end_wall_ns"):
+        assert getattr(fast, field) == getattr(slow, field), field
+    assert [(s.segment_id, s.frames_used) for s in fast.segments] == [(s.segment_id, s.frames_used)
+                                                                      for s in slow.segments]
+    packets = []
+    for plan, name in ((fast, "fast.mp4"), (slow, "slow.mp4")):
+        with av.open(str(write_clip(plan, tmp_path / name))) as c:
+            packets.append([(bytes(p), p.pts, p.dts, p.is_keyframe) for p in c.demux(c.streams.video[0]) if p.size])
+        assert decode_errors(tmp_path / name) == ""
+    assert packets[0] == packets[1] and len(packets[0]) == fast.frame_count
 
 
 def test_gap_between_runs_keeps_true_time(tmp_path: Path, h264_units: Units) -> None:
@@ -146,3 +169,12 @@ def test_h265_clip_keeps_hvc1(tmp_path: Path, h265_units: Units) -> None:
     assert (info["codec_name"], info["codec_tag_string"]) == ("hevc", "hvc1") and plan.codec_tag == "hvc1"
     assert int(info["nb_read_frames"]) == plan.frame_count == 10 * 15
     assert decode_errors(clip) == ""
+
+
+def test_open_segment_without_a_complete_fragment_adds_nothing(tmp_path: Path, h264_units: Units) -> None:
+    rec = Recordings(tmp_path)
+    rec.add(T0, h264_units)
+    path = rec.add(T0 + 4 * S, h264_units, complete=False)
+    path.write_bytes(b"")  # the recorder has just created it
+    plan = plan_clip(rec.index, "cam", T0, T0 + 8 * S)
+    assert [s.complete for s in plan.segments] == [True] and plan.frame_count == len(h264_units)

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 
 import pytest
 
 from vigil.core.errors import ConflictError, NotFoundError
-from vigil.core.retention import DiskState, RetentionPolicy, plan_retention
+from vigil.core.retention import DiskState, RetentionPlan, RetentionPolicy, plan_retention
+from vigil.core.storage_report import Level
 from vigil.record.evidence_store import EvidenceStore
 from vigil.record.index import FinishedSegment, Index, NewBookmark, NewSegment
+from vigil.record.retention import RetentionRound
+from vigil.record.storage import StorageDir
+from vigil.record.storage_watch import StorageWatch
 
 S = 1_000_000_000
 T0 = 1_780_000_000 * S
@@ -69,3 +74,20 @@ def test_bookmarks_of_a_camera_include_its_building_and_point_bookmarks(tmp_path
     with pytest.raises(NotFoundError):
         store.bookmark(cam)
     index.close()
+
+
+def test_storage_watch_logs_level_changes(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    watch = StorageWatch(RetentionPolicy(max_bytes=1000, retain_days=None, min_free_bytes=0),
+                         StorageDir(1, tmp_path, "u"))
+
+    def round_with(held: int) -> RetentionRound:
+        return RetentionRound(RetentionPlan((), 0, 0, held, 1000, 0), 0)
+
+    with caplog.at_level(logging.INFO, logger="vigil.record.storage_watch"):
+        assert watch.observe(round_with(100)).level is Level.OK
+        assert watch.observe(round_with(600)).level is Level.WARNING
+        assert watch.observe(round_with(650)).level is Level.WARNING  # no change: logged once
+        assert watch.observe(round_with(900)).level is Level.CRITICAL
+        assert watch.observe(round_with(0)).level is Level.OK
+    assert [(r.levelname, r.getMessage().split(":")[0]) for r in caplog.records] == [
+        ("WARNING", "storage warning"), ("ERROR", "storage critical"), ("INFO", "storage ok")]

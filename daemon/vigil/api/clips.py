@@ -4,7 +4,8 @@ The plan (evidence/clip.py) fixes every byte before the first goes out, so the a
 Content-Length, honours one `Range` (206, or 416 with `Content-Range: bytes */size`), and streams
 from disk in chunks read on a worker thread. What the clip holds is told in headers:
 `Vigil-Clip-Start`/`Vigil-Clip-End` (first frame, just after the last), `Vigil-Clip-Frames`,
-`Vigil-Gaps` (unrecorded stretches inside the request) and `Vigil-Clip-Stopped` (codec change).
+`Vigil-Gaps` (unrecorded stretches inside the request, the first 100; `Vigil-Gaps-Count`) and
+`Vigil-Clip-Stopped` (codec change).
 
 Audit: one `playback.clip` entry per download, written before the body is sent. Requests for the
 same clip (same bytes: same ETag) by the same caller within 10 minutes of the previous one are the
@@ -28,6 +29,7 @@ from vigil.evidence.clip import ClipPlan, iter_clip_bytes, plan_clip
 
 log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * NS_PER_SECOND
+MAX_GAPS_IN_HEADER = 100  # ~5 kB of header; Vigil-Gaps-Count has the total
 
 
 def clip_headers(plan: ClipPlan) -> dict[str, str]:
@@ -39,7 +41,9 @@ def clip_headers(plan: ClipPlan) -> dict[str, str]:
         "Vigil-Clip-Segments": ",".join(str(s.segment_id) for s in plan.segments),
     }
     if plan.gaps:
-        headers["Vigil-Gaps"] = ", ".join(f"{wall_ns_to_iso(a)}/{wall_ns_to_iso(b)}" for a, b in plan.gaps)
+        headers["Vigil-Gaps"] = ", ".join(f"{wall_ns_to_iso(a)}/{wall_ns_to_iso(b)}"
+                                          for a, b in plan.gaps[:MAX_GAPS_IN_HEADER])
+        headers["Vigil-Gaps-Count"] = str(len(plan.gaps))  # more than listed: ask for shorter clips
     if plan.stopped_at_wall_ns is not None:
         headers["Vigil-Clip-Stopped"] = f"{wall_ns_to_iso(plan.stopped_at_wall_ns)}; reason=codec-change"
     return headers

@@ -14,6 +14,7 @@ from aiohttp import web
 
 from vigil.config import Config
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
+from vigil.core.hotplug import ApplianceSource
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
@@ -71,6 +72,7 @@ class Services:
     # door events (doors/service.py, doors/alerts.py)
     doors: DoorEventService | None = None
     alerts: AlertHub | None = None
+    appliance: ApplianceSource | None = None  # the appliance layer: storage state, local cameras
 
 
 SERVICES = web.AppKey("services", Services)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+from typing import Any
 
 from aiohttp import web
 
@@ -19,7 +20,7 @@ from vigil.core.errors import (
     UnavailableError,
     UnsupportedMediaTypeError,
 )
-from vigil.core.permissions import Action, Target, sees_placeless_door_events, visible_buildings
+from vigil.core.permissions import Action, Target, decide, sees_placeless_door_events, visible_buildings
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.core.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
 from vigil.doors.alerts import alert_buildings, door_event_body
@@ -119,6 +120,17 @@ async def list_door_events(ctx: Ctx) -> web.StreamResponse:
     return web.json_response({"start": wall_ns_to_iso(start), "end": wall_ns_to_iso(end),
                               "truncated": len(rows) > MAX_LIST,
                               "events": [door_event_body(r, include_raw=True) for r in rows[:MAX_LIST]]})
+
+
+async def timeline_door_events(ctx: Ctx, camera_id: str, building: str | None, start_ns: int, end_ns: int
+                               ) -> list[dict[str, Any]]:
+    """The door events on a camera's timeline, for a caller who may see its building's door events
+    (others, such as responder links, get none)."""
+    if building is None or not decide(ctx.user_subject, Action.VIEW_DOOR_EVENTS, Target(building=building),
+                                      ctx.now_ns).allowed:
+        return []
+    rows = await asyncio.to_thread(DoorStore(ctx.services.index).events_at_camera, camera_id, start_ns, end_ns)
+    return [door_event_body(r) for r in rows]
 
 
 def _event_id(ctx: Ctx) -> int:

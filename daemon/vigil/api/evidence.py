@@ -47,7 +47,7 @@ def _known_buildings(ctx: Ctx) -> set[str]:
 
 def id_param(ctx: Ctx, name: str) -> int:
     text = ctx.request.match_info[name]
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise BadRequestError(f"{name.replace('_', ' ')} must be a number")
     return int(text)
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigil.api.schemas import BOOL, INT, NINT, NSTR, REASON, STR, Schema, obj
+from vigil.api.schemas import BOOL, DOOR_EVENT, INT, NINT, NSTR, REASON, STR, Schema, obj
 
 NUM: Schema = {"type": "number"}
 NNUM: Schema = {"type": ["number", "null"]}
@@ -33,7 +33,7 @@ TIMELINE = obj({
         "camera_down", "disk_full", "record_error", "fell_behind", "daemon_stopped", "daemon_crashed",
         "deleted", "not_recorded", "unknown"]}, "detail": NSTR})},
     "motion": {"type": "array", "items": obj(SPAN | {"peak": NUM})},
-    "bookmarks": BOOKMARKS, "holds": HOLDS})
+    "bookmarks": BOOKMARKS, "holds": HOLDS, "door_events": {"type": "array", "items": DOOR_EVENT}})
 STORAGE = obj({
     "disks": {"type": "array", "items": obj({"path": STR, "capacity_bytes": INT, "used_bytes": INT,
                                              "free_bytes": INT})},

@@ -96,8 +96,11 @@ async def health(ctx: Ctx) -> web.StreamResponse:
     cams = _visible_cameras(ctx)
     states = [ctx.services.cameras.camera_status(c.id) for c in cams]
     up = sum(s.state == "up" for s in states)
+    appliance = ctx.services.appliance
+    storage = "ok" if appliance is None else appliance.storage_state().value  # missing/foreign: not recording
     return web.json_response({
-        "status": "ok" if up == len(states) else "degraded", "version": __version__,
+        "status": "ok" if up == len(states) and storage == "ok" else "degraded", "version": __version__,
+        "storage": storage,
         "uptime_s": round((ctx.now_ns - ctx.services.started_wall_ns) / NS_PER_SECOND, 1),
         "cameras": {"total": len(states), "up": up, "recording": sum(s.recording for s in states)},
         "live_sessions": 0 if ctx.services.whep is None else len(ctx.services.whep.sessions),
@@ -169,7 +172,7 @@ async def snapshot(ctx: Ctx) -> web.StreamResponse:
 
 async def audit_entries(ctx: Ctx) -> web.StreamResponse:
     limit_text = ctx.request.query.get("limit", "1000")
-    if not limit_text.isdigit() or not 1 <= int(limit_text) <= 10_000:
+    if not (limit_text.isascii() and limit_text.isdigit()) or not 1 <= int(limit_text) <= 10_000:
         raise BadRequestError("limit must be an integer from 1 to 10000")
     entries = ctx.services.audit.entries(ctx.time_param("start"), ctx.time_param("end"),
                                          ctx.request.query.get("actor"), ctx.request.query.get("action"),

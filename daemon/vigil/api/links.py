@@ -107,7 +107,7 @@ async def list_links(ctx: Ctx) -> web.StreamResponse:
 async def revoke_link(ctx: Ctx) -> web.StreamResponse:
     require_user(ctx)
     text = ctx.request.match_info["link_id"]
-    if not text.isdigit() or len(text) > 18:
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise BadRequestError("link id must be a number")
     row = ctx.services.accounts.link(int(text))
     for target in _grant_targets(ctx, row.grant):

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from vigil.api import (  # bookmarks, holds, timeline, storage
     clips,
+    devices,
     door_events,
     evidence,
     evidence_schemas,
@@ -135,6 +136,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/alerts", door_events.alerts_stream, Action.VIEW_DOOR_EVENTS, Scope.APPLIANCE,
           "Server-sent events: flagged door events and adapter health of the caller's buildings", None,
           content_type="text/event-stream"),
+    # The appliance: USB/V4L2 cameras found by hot-plug, for the installer (recording them transcodes).
+    Route("GET", "/api/devices/cameras", devices.available_cameras, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
+          "Local USB/V4L2 cameras available to add (recording one means encoding it)", schemas.AVAILABLE_CAMERAS),
     Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web page (sign-in, cameras)", None,
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
     Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,

@@ -9,6 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import Ctx
+from vigil.api.door_events import timeline_door_events
 from vigil.api.evidence import bookmark_json, hold_json, may_manage
 from vigil.api.handlers import iso, playback_range
 from vigil.core.errors import BadRequestError
@@ -48,6 +49,7 @@ async def timeline(ctx: Ctx) -> web.StreamResponse:
         "motion": [_span(m.start_wall_ns, m.end_wall_ns) | {"peak": m.peak} for m in inputs.motion],
         "bookmarks": [bookmark_json(b) for b in inputs.bookmarks],
         "holds": holds,
+        "door_events": await timeline_door_events(ctx, target.camera, target.building, start, end),  # doors
     })
 
 

@@ -31,6 +31,9 @@ class SourceFragment:
     decode_start_90k: int  # tfdt, relative to its segment's start
     sample_durations_90k: tuple[int, ...]
     starts_with_sync: bool
+    # A whole segment summarized as one unit (its fragments are not read): it holds this many
+    # frames, sample_durations_90k is its one total duration, and it is never cut.
+    whole_frames: int | None = None
 
     @property
     def duration_90k(self) -> int:
@@ -51,6 +54,7 @@ class PlacedFragment:
     clip_decode_start_90k: int
     samples_kept: int  # the first N samples (all of them except in the clip's last fragment)
     duration_90k: int  # of the kept samples
+    frames: int  # samples_kept, or a summarized whole segment's frame count
 
 
 @dataclass(frozen=True)
@@ -64,7 +68,7 @@ class Timeline:
 
     @property
     def frame_count(self) -> int:
-        return sum(f.samples_kept for f in self.fragments)
+        return sum(f.frames for f in self.fragments)
 
 
 def _wall_start(segment: SourceSegment, fragment: SourceFragment) -> int:
@@ -147,10 +151,12 @@ def place(segments: Sequence[SourceSegment], start_ns: int, end_ns: int) -> Time
                 break
             if not placed or f == (f0 if s == s0 else 0):  # segment start: clamp an overlap
                 offset = max(offset, clip_end_90k - frag.decode_start_90k)
-            kept = _kept_samples(frag, wall, end_ns)
+            whole = frag.whole_frames is not None
+            kept = len(frag.sample_durations_90k) if whole else _kept_samples(frag, wall, end_ns)
             duration = sum(frag.sample_durations_90k[:kept])
             clip_start = offset + frag.decode_start_90k
-            placed.append(PlacedFragment(s, f, clip_start, kept, duration))
+            placed.append(PlacedFragment(s, f, clip_start, kept, duration,
+                                         kept if frag.whole_frames is None else frag.whole_frames))
             clip_end_90k = clip_start + duration
             covered.append((wall, wall + ticks_to_ns(duration)))
             if kept < len(frag.sample_durations_90k):

@@ -81,6 +81,19 @@ class FlagRules:
         times.append(wall_ns)
         return times
 
+    def recall(self, event: RuleInput) -> None:
+        """Remember an event judged before a restart, without judging it again, so the windowed
+        rules see the denials of the last minute across a restart."""
+        if event.kind is DoorEventKind.ACCESS_DENIED:
+            if event.door_id is not None:
+                self._remember(self._denials_by_door, event.door_id, event.occurred_wall_ns)
+            if event.credential_hash is not None:
+                self._remember(self._denials_by_credential, event.credential_hash, event.occurred_wall_ns)
+
+    def lookback_s(self) -> float:
+        """How far back the windowed rules look."""
+        return max(self.settings.repeat_window_s, self.settings.denied_then_forced_s)
+
     def evaluate(self, event: RuleInput) -> Flagging:
         """Decide one event and remember what the windowed rules need of it."""
         s = self.settings

@@ -115,7 +115,8 @@ class ExportFacts:
 
     export_id: int
     appliance_id: str
-    site: str
+    site: str | None  # [appliance] site_id, set by provisioning
+    hostname: str
     exporter: str
     reason: str
     case_id: str | None
@@ -173,7 +174,8 @@ def build_manifest(facts: ExportFacts, cameras: Sequence[CameraInfo], segments: 
     return {
         "format": FORMAT,
         "export_id": facts.export_id,
-        "appliance": {"id": facts.appliance_id, "site": facts.site, "software_version": facts.software_version},
+        "appliance": {"id": facts.appliance_id, "site": facts.site, "hostname": facts.hostname,
+                      "software_version": facts.software_version},
         "buildings": [{"id": b, "name": n} for b, n in buildings],
         "cameras": [{"id": c.id, "name": c.name, "building": c.building,
                      "clip": clips[c.id].json() if c.id in clips else None}

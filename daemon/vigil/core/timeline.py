@@ -18,6 +18,8 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from operator import itemgetter
+from typing import NamedTuple
 
 from vigil.core.timebase import NS_PER_SECOND
 
@@ -38,8 +40,10 @@ class GapReason(enum.Enum):
     UNKNOWN = "unknown"
 
 
-@dataclass(frozen=True)
-class SegmentSpan:
+class SegmentSpan(NamedTuple):
+    """A NamedTuple, not a dataclass: the timeline takes plain (start, end, run) index rows as
+    they come (a camera-day is ~1440 of them; see bench/timeline.py)."""
+
     start_wall_ns: int
     end_wall_ns: int | None  # None: being written
     run_id: int
@@ -84,21 +88,31 @@ class Coverage:
     gaps: tuple[Gap, ...]
 
 
-def coalesce(segments: Iterable[SegmentSpan], start_ns: int, end_ns: int, now_ns: int) -> list[Recorded]:
+SegmentRow = tuple[int, int | None, int]  # a SegmentSpan, or the same plain tuple
+
+
+def coalesce(segments: Iterable[SegmentRow], start_ns: int, end_ns: int, now_ns: int) -> list[Recorded]:
     """Continuous recorded spans within [start, min(end, now)), oldest first."""
     stop_ns = min(end_ns, now_ns)
     spans: list[Recorded] = []
-    for s in sorted(segments, key=lambda s: s.start_wall_ns):
-        seg_start = max(s.start_wall_ns, start_ns)
-        seg_end = min(now_ns if s.end_wall_ns is None else s.end_wall_ns, stop_ns)
+    current: list[int] | None = None  # [start, end, count, first run, last run] of the open span
+    for seg_start, seg_end_or_none, run_id in sorted(segments, key=itemgetter(0)):
+        seg_end = now_ns if seg_end_or_none is None else seg_end_or_none
+        seg_start = seg_start if seg_start > start_ns else start_ns
+        seg_end = seg_end if seg_end < stop_ns else stop_ns
         if seg_end <= seg_start:
             continue
-        if spans and seg_start <= spans[-1].end_wall_ns + MERGE_TOLERANCE_NS:
-            last = spans[-1]
-            spans[-1] = Recorded(last.start_wall_ns, max(last.end_wall_ns, seg_end), last.segment_count + 1, s.run_id,
-                                 last.first_run_id)
-        else:
-            spans.append(Recorded(seg_start, seg_end, 1, s.run_id, s.run_id))
+        if current is not None and seg_start <= current[1] + MERGE_TOLERANCE_NS:
+            if seg_end > current[1]:
+                current[1] = seg_end
+            current[2] += 1
+            current[4] = run_id
+            continue
+        if current is not None:
+            spans.append(Recorded(current[0], current[1], current[2], current[4], current[3]))
+        current = [seg_start, seg_end, 1, run_id, run_id]
+    if current is not None:
+        spans.append(Recorded(current[0], current[1], current[2], current[4], current[3]))
     return spans
 
 
@@ -147,7 +161,7 @@ def explain_gap(start_ns: int, end_ns: int, runs: Sequence[RunEnd], events: Sequ
     return Gap(start_ns, end_ns, GapReason.UNKNOWN, None)
 
 
-def coverage(segments: Iterable[SegmentSpan], runs: Sequence[RunEnd], events: Sequence[CameraEvent],
+def coverage(segments: Iterable[SegmentRow], runs: Sequence[RunEnd], events: Sequence[CameraEvent],
              start_ns: int, end_ns: int, now_ns: int) -> Coverage:
     """Recorded spans and the gaps around them, together tiling [start, min(end, now))."""
     recorded = coalesce(segments, start_ns, end_ns, now_ns)

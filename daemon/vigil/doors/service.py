@@ -103,6 +103,15 @@ class DoorEventService:
                 log.warning("door adapter %s: %s", state.source, flagging.reasons[0])
                 self._flagged_alert(row.source, door_event_body(row))
 
+    async def recall_recent(self, now_wall_ns: int) -> int:
+        """Feed the windowed rules the denials stored within their lookback (call once at start,
+        before events are taken); returns how many were recalled."""
+        since = now_wall_ns - round(self.rules.lookback_s() * NS_PER_SECOND)
+        rows = await asyncio.to_thread(self.store.events, since, None, kind=DoorEventKind.ACCESS_DENIED.value)
+        for row in rows:
+            self.rules.recall(RuleInput(row.kind, row.occurred_wall_ns, row.door_id, row.credential_hash))
+        return len(rows)
+
     async def run(self) -> None:
         while True:
             await self.tick(self.clock_ns())

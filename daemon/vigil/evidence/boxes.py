@@ -7,6 +7,7 @@ followed by their `mdat`. Anything else is refused with ClipSourceError rather t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import struct
 from dataclasses import dataclass
@@ -180,6 +181,39 @@ def rewrite_moof(moof: bytes, info: MoofInfo, sequence: int, decode_start_90k: i
     return bytes(out)
 
 
+def moof_decode_start(moof: bytes) -> int:
+    """The tfdt of a whole moof box (its first sample's decode time)."""
+    top = boxes(moof)
+    if len(top) != 1 or top[0].kind != b"moof":
+        raise ClipSourceError("expected a moof box")
+    tfdt = child(moof, child(moof, top[0], b"traf"), b"tfdt")
+    return int(struct.unpack_from(">Q" if moof[tfdt.payload] == 1 else ">I", moof, tfdt.payload + 4)[0])
+
+
+def shift_moof(moof: bytes, sequence_offset: int, decode_offset_90k: int) -> bytes:
+    """The moof (header included) with its sequence number and tfdt moved by offsets.
+
+    The cheap rewrite for fragments of whole segments, done while the clip is being sent."""
+    out = bytearray(moof)
+    top = boxes(moof)
+    if len(top) != 1 or top[0].kind != b"moof":
+        raise ClipSourceError("expected a moof box")
+    for b in boxes(moof, top[0].payload, top[0].end):
+        if b.kind == b"mfhd":
+            struct.pack_into(">I", out, b.payload + 4, _u32(moof, b.payload + 4) + sequence_offset)
+        elif b.kind == b"traf":
+            tfdt = child(moof, b, b"tfdt")
+            if moof[tfdt.payload] == 1:
+                value = struct.unpack_from(">Q", moof, tfdt.payload + 4)[0] + decode_offset_90k
+                struct.pack_into(">Q", out, tfdt.payload + 4, value)
+            else:
+                value = _u32(moof, tfdt.payload + 4) + decode_offset_90k
+                if not 0 <= value < 1 << 32:
+                    raise ClipSourceError("clip longer than a 32-bit tfdt can express")
+                struct.pack_into(">I", out, tfdt.payload + 4, value)
+    return bytes(out)
+
+
 # --- the init segment (ftyp + moov) ----------------------------------------------------------------
 
 
@@ -193,6 +227,7 @@ class InitInfo:
     default_sample_flags: int  # from trex
 
 
+@functools.lru_cache(maxsize=256)  # a camera's segments mostly share one moov: parse it once
 def parse_init(moov: bytes) -> InitInfo:
     """Check a whole `moov` box describes one fragmented video track and summarize it."""
     top = boxes(moov)

@@ -19,15 +19,15 @@ import logging
 import os
 import struct
 from bisect import bisect_right
-from collections.abc import Generator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.core.clip_timeline import SourceFragment, SourceSegment, Timeline, place
 from vigil.core.errors import NotFoundError
 from vigil.core.timebase import TICKS_PER_SECOND, wall_ns_to_iso
-from vigil.evidence.boxes import clip_init, rewrite_moof
-from vigil.evidence.segment_file import SegmentFile, read_segment_file
+from vigil.evidence.boxes import ClipSourceError, clip_init, rewrite_moof, shift_moof
+from vigil.evidence.segment_file import SegmentFile, SegmentSummary, read_segment_file, read_segment_summary
 from vigil.record.index import Index, SegmentRow
 
 log = logging.getLogger(__name__)
@@ -37,13 +37,17 @@ CLIP_FORMAT = 1  # bump when the bytes produced for the same recordings change
 
 @dataclass(frozen=True)
 class Piece:
-    """Bytes [clip_offset, clip_offset + size_bytes) of the clip: literal data or a file's bytes."""
+    """Bytes [clip_offset, clip_offset + size_bytes) of the clip: literal data or a file's bytes.
+
+    With `shift`, the file bytes are a whole segment's fragments, each moof's sequence number and
+    tfdt moved by (sequence offset, decode offset) as they are sent."""
 
     clip_offset: int
     size_bytes: int
     data: bytes | None = None
     path: Path | None = None
     file_offset: int = 0
+    shift: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -102,13 +106,35 @@ def plan_clip(index: Index, camera_id: str, start_wall_ns: int, end_wall_ns: int
 
 
 def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], start_wall_ns: int,
-                       end_wall_ns: int) -> ClipPlan:
-    """plan_clip for segments already looked up (ordered by start), each with its file's path."""
-    files: list[SegmentFile] = []
+                       end_wall_ns: int, *, summarize: bool = True) -> ClipPlan:
+    """plan_clip for segments already looked up (ordered by start), each with its file's path.
+
+    Complete segments that lie wholly inside the range are summarized from the index and three
+    small reads (summarize=False reads every fragment header instead: same clip, slower plan)."""
+    files: list[SegmentFile | SegmentSummary] = []
     sources: list[SourceSegment] = []
+    read: list[tuple[SegmentRow, Path]] = []  # the rows behind files and sources
     for row, path in rows:
-        segment = read_segment_file(path)
+        summary = None
+        if (summarize and row.state == "complete" and row.start_wall_ns >= start_wall_ns and row.end_wall_ns
+                and row.end_wall_ns <= end_wall_ns and row.size_bytes and row.frame_count and row.media_duration_90k):
+            summary = read_segment_summary(path, row.size_bytes)
+        if summary is not None and row.media_duration_90k and row.frame_count:
+            files.append(summary)
+            read.append((row, path))
+            whole = SourceFragment(summary.first_decode_90k, (row.media_duration_90k - summary.first_decode_90k,),
+                                   True, whole_frames=row.frame_count)
+            sources.append(SourceSegment(row.start_wall_ns, (whole,), summary.init.sample_entry_sha256))
+            continue
+        try:
+            segment = read_segment_file(path)
+        except (ClipSourceError, FileNotFoundError) as error:
+            if row.state == "open":  # just created, nothing complete in it yet: it adds nothing
+                log.debug("clip of %s skips open segment %d: %s", camera_id, row.id, error)
+                continue
+            raise ClipSourceError(f"segment {row.id} ({row.path}): {error}") from error
         files.append(segment)
+        read.append((row, path))
         sources.append(SourceSegment(row.start_wall_ns, tuple(
             SourceFragment(f.info.decode_start_90k, f.info.sample_durations_90k, f.info.starts_with_sync)
             for f in segment.fragments), segment.init.sample_entry_sha256))
@@ -116,21 +142,33 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
     if timeline is None:
         raise NotFoundError(f"nothing recorded by camera {camera_id!r} between {wall_ns_to_iso(start_wall_ns)}"
                             f" and {wall_ns_to_iso(end_wall_ns)}")
-    return _assemble(camera_id, rows, files, timeline, start_wall_ns, end_wall_ns)
+    return _assemble(camera_id, read, files, timeline, start_wall_ns, end_wall_ns)
 
 
-def _assemble(camera_id: str, rows: list[tuple[SegmentRow, Path]], files: list[SegmentFile], timeline: Timeline,
-              start_wall_ns: int, end_wall_ns: int) -> ClipPlan:
+def _assemble(camera_id: str, rows: list[tuple[SegmentRow, Path]], files: list[SegmentFile | SegmentSummary],
+              timeline: Timeline, start_wall_ns: int, end_wall_ns: int) -> ClipPlan:
     first_file = files[timeline.fragments[0].segment_pos]
     header = clip_init(first_file.ftyp, first_file.moov, timeline.duration_90k)
     pieces = [Piece(0, len(header), data=header)]
     offset = len(header)
     used: dict[int, list[int]] = {}  # segment position -> [frames, first moof offset]
     etag = hashlib.sha256(f"vigil-clip/{CLIP_FORMAT}".encode() + header)
-    for sequence, placed in enumerate(timeline.fragments, start=1):
+    sequence = 1  # increasing; a whole segment reserves one number per frame (at least one per fragment)
+    for placed in timeline.fragments:
         row, path = rows[placed.segment_pos]
-        frag = files[placed.segment_pos].fragments[placed.fragment_pos]
+        source = files[placed.segment_pos]
+        if isinstance(source, SegmentSummary):
+            shift = (sequence - 1, placed.clip_decode_start_90k - source.first_decode_90k)
+            size = source.fragments_end - source.fragments_start
+            pieces.append(Piece(offset, size, path=path, file_offset=source.fragments_start, shift=shift))
+            offset += size
+            sequence += placed.frames
+            etag.update(f"{row.id}:{row.sha256}:{source.fragments_start}:{size}:{shift}".encode())
+            used[placed.segment_pos] = [placed.frames, source.fragments_start]
+            continue
+        frag = source.fragments[placed.fragment_pos]
         moof = rewrite_moof(frag.moof, frag.info, sequence, placed.clip_decode_start_90k, placed.samples_kept)
+        sequence += 1
         media_bytes = sum(frag.info.sample_sizes[:placed.samples_kept])
         if placed.samples_kept == len(frag.info.sample_sizes):
             media_bytes = frag.media_bytes  # whole fragment: the mdat exactly as recorded
@@ -154,9 +192,38 @@ def _assemble(camera_id: str, rows: list[tuple[SegmentRow, Path]], files: list[S
                     timeline.duration_90k, timeline.frame_count, timeline.gaps, timeline.stopped_at_wall_ns,
                     first_file.init.codec_tag, first_file.init.width, first_file.init.height, segments,
                     tuple(pieces), offset, f'"{etag.hexdigest()[:32]}"')
-    log.debug("clip of %s: %d segments, %d fragments, %d bytes, %d gaps", camera_id, len(segments),
-              len(timeline.fragments), offset, len(timeline.gaps))
+    log.debug("clip of %s: %d segments, %d pieces, %d bytes, %d gaps", camera_id, len(segments),
+              len(pieces), offset, len(timeline.gaps))
     return plan
+
+
+def _region_parts(fd: int, piece: Piece, lo: int, hi: int, chunk_bytes: int) -> Iterator[bytes]:
+    """Bytes lo..hi (exclusive, relative to the piece) of a whole segment's fragments, moofs shifted."""
+    assert piece.shift is not None
+    pos = 0
+    while pos < hi:
+        header = os.pread(fd, 16, piece.file_offset + pos)
+        if len(header) < 8:
+            raise OSError(f"{piece.path}: shorter than when the clip was planned")
+        size, kind = struct.unpack_from(">I4s", header)
+        if size == 1 and len(header) == 16:
+            size = struct.unpack_from(">Q", header, 8)[0]
+        if size < 8 or pos + size > piece.size_bytes:
+            raise OSError(f"{piece.path}: box at {piece.file_offset + pos} is not where the plan expects it")
+        box_end = pos + size
+        if box_end > lo:
+            a, b = max(lo, pos), min(hi, box_end)
+            if kind == b"moof":
+                moof = shift_moof(os.pread(fd, size, piece.file_offset + pos), *piece.shift)
+                yield moof[a - pos:b - pos]
+            else:
+                while a < b:
+                    data = os.pread(fd, min(chunk_bytes, b - a), piece.file_offset + a)
+                    if not data:
+                        raise OSError(f"{piece.path}: shorter than when the clip was planned")
+                    yield data
+                    a += len(data)
+        pos = box_end
 
 
 def iter_clip_bytes(plan: ClipPlan, first_byte: int = 0, last_byte: int | None = None,
@@ -181,7 +248,7 @@ def iter_clip_bytes(plan: ClipPlan, first_byte: int = 0, last_byte: int | None =
             lo = position - piece.clip_offset
             hi = min(piece.size_bytes, last + 1 - piece.clip_offset)
             if piece.data is not None:
-                part = piece.data[lo:hi]
+                parts: Iterator[bytes] = iter((piece.data[lo:hi],))
             else:
                 if piece.path != fd_path:
                     if fd is not None:
@@ -189,18 +256,27 @@ def iter_clip_bytes(plan: ClipPlan, first_byte: int = 0, last_byte: int | None =
                         fd = None
                     fd, fd_path = os.open(str(piece.path), os.O_RDONLY), piece.path
                 assert fd is not None
-                part = os.pread(fd, hi - lo, piece.file_offset + lo)
-                if len(part) != hi - lo:
-                    raise OSError(f"{piece.path}: shorter than when the clip was planned")
-            buffer.append(part)
-            buffered += len(part)
-            position += len(part)
+                reader = _region_parts if piece.shift is not None else _file_parts
+                parts = reader(fd, piece, lo, hi, chunk_bytes)
+            for part in parts:
+                buffer.append(part)
+                buffered += len(part)
+                if buffered >= chunk_bytes:
+                    yield b"".join(buffer)
+                    buffer, buffered = [], 0
+            position = piece.clip_offset + hi
             i += 1
-            if buffered >= chunk_bytes:
-                yield b"".join(buffer)
-                buffer, buffered = [], 0
         if buffer:
             yield b"".join(buffer)
     finally:
         if fd is not None:
             os.close(fd)
+
+
+def _file_parts(fd: int, piece: Piece, lo: int, hi: int, chunk_bytes: int) -> Iterator[bytes]:
+    while lo < hi:
+        data = os.pread(fd, min(chunk_bytes, hi - lo), piece.file_offset + lo)
+        if not data:
+            raise OSError(f"{piece.path}: shorter than when the clip was planned")
+        yield data
+        lo += len(data)

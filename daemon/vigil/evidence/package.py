@@ -202,9 +202,10 @@ class PackageWriter:
                         self._add(zf, clip.file, chunks)
                         clips[camera.id] = clip
                 public = public_info(self.key.public_key())
-                facts = ExportFacts(row.id, ExportStore(self.index).appliance_id(), socket.gethostname(), exporter,
-                                    request.reason, request.case_id, request.start_wall_ns, request.end_wall_ns,
-                                    now_wall_ns, __version__, public.pem, public.fingerprint)
+                facts = ExportFacts(row.id, ExportStore(self.index).appliance_id(), self.config.appliance.site_id,
+                                    socket.gethostname(), exporter, request.reason, request.case_id,
+                                    request.start_wall_ns, request.end_wall_ns, now_wall_ns, __version__, public.pem,
+                                    public.fingerprint)
                 segments = [_segment_info(s) for rows in plan.segments.values() for s in rows]
                 manifest = canonical_json(build_manifest(facts, plan.cameras, segments, plan.gaps, self.files, clips))
                 zf.writestr(zipfile.ZipInfo(MANIFEST_NAME, date_time=(2000, 1, 1, 0, 0, 0)), manifest)

@@ -5,12 +5,13 @@ written (or cut short by a crash) yields exactly its complete fragments."""
 
 from __future__ import annotations
 
+import os
 import struct
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vigil.evidence.boxes import ClipSourceError, InitInfo, MoofInfo, parse_init, parse_moof
+from vigil.evidence.boxes import Box, ClipSourceError, InitInfo, MoofInfo, moof_decode_start, parse_init, parse_moof
 
 _MAX_HEADER_BOX = 64 << 20  # a moov or moof this big is not one of ours
 
@@ -98,3 +99,64 @@ def read_segment_file(path: Path) -> SegmentFile:
     if init.timescale != 90_000:
         raise ClipSourceError(f"{path.name}: track timescale {init.timescale}, expected 90000")
     return SegmentFile(ftyp, moov, init, tuple(fragments))
+
+
+@dataclass(frozen=True)
+class SegmentSummary:
+    """A complete segment's headers and where its fragments lie, without reading them all:
+    the fragments are the bytes [fragments_start, fragments_end) (the closing mfra excluded)."""
+
+    ftyp: bytes
+    moov: bytes
+    init: InitInfo
+    fragments_start: int
+    fragments_end: int
+    first_decode_90k: int
+
+
+_HEAD_BYTES = (4 << 10, 64 << 10)  # enough for ftyp + moov + first moof; the larger read if not
+
+
+def read_segment_summary(path: Path, size_bytes: int) -> SegmentSummary | None:
+    """Three small reads: the head (ftyp, moov, first moof) and the closing mfro. None when the
+    file is not a complete segment of that size with an mfra (the caller then reads it whole)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        if os.fstat(fd).st_size != size_bytes:
+            return None
+        for head_bytes in _HEAD_BYTES:
+            head = os.pread(fd, head_bytes, 0)
+            top = _head_boxes(head)
+            if [b.kind for b in top[:3]] == [b"ftyp", b"moov", b"moof"]:
+                break
+        else:
+            return None
+        ftyp, moov, moof = (head[b.start:b.end] for b in top[:3])
+        init = parse_init(moov)
+        first_decode_90k = moof_decode_start(moof)
+        tail = os.pread(fd, 16, size_bytes - 16)
+        if len(tail) != 16 or tail[4:8] != b"mfro":
+            return None
+        mfra_size = struct.unpack_from(">I", tail, 12)[0]
+        mfra_at = size_bytes - mfra_size
+        if not top[2].start <= mfra_at < size_bytes or os.pread(fd, 8, mfra_at)[4:8] != b"mfra":
+            return None
+    except ClipSourceError:
+        return None
+    finally:
+        os.close(fd)
+    if init.timescale != 90_000:
+        return None
+    return SegmentSummary(ftyp, moov, init, top[2].start, mfra_at, first_decode_90k)
+
+
+def _head_boxes(head: bytes) -> list[Box]:
+    """The complete top-level boxes at the start of head (a box cut by the buffer's end stops it)."""
+    out, i = [], 0
+    while i + 8 <= len(head):
+        size = struct.unpack_from(">I", head, i)[0]
+        if size < 8 or i + size > len(head):
+            break
+        out.append(Box(head[i + 4:i + 8], i, i + 8, i + size))
+        i += size
+    return out

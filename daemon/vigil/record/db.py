@@ -222,7 +222,15 @@ MIGRATIONS: tuple[str, ...] = (
         offline_flagged INTEGER NOT NULL DEFAULT 0
     );
     """,
-    # 6 (exports; the integrator may renumber): evidence export jobs and their packages.
+    # 6: covering indexes for the timeline. A camera-day is ~1440 segment rows; answering from the
+    # index alone avoids one table lookup per row (bench/timeline.py). It serves every query
+    # segments_camera_time did.
+    """
+    CREATE INDEX segments_camera_span ON segments (camera_id, start_wall_ns, end_wall_ns, run_id);
+    DROP INDEX segments_camera_time;
+    CREATE INDEX runs_camera_end ON runs (camera_id, end_wall_ns);
+    """,
+    # 7 (exports; assigned number 6, the integrator may renumber): evidence export jobs and their packages.
     """
     CREATE TABLE exports (
         id INTEGER PRIMARY KEY,

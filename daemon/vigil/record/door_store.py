@@ -154,6 +154,15 @@ class DoorStore:
                                 [*params, limit])
         return [_row(r) for r in rows]
 
+    def events_at_camera(self, camera_id: str, start_wall_ns: int, end_wall_ns: int, limit: int = MAX_LIST
+                         ) -> list[DoorEventRow]:
+        """Events in [start, end) whose door links `camera_id` (a camera's timeline)."""
+        rows = self.index.query(
+            "SELECT * FROM door_events WHERE occurred_wall_ns >= ? AND occurred_wall_ns < ? AND EXISTS"
+            " (SELECT 1 FROM json_each(door_events.cameras) WHERE value = ?) ORDER BY occurred_wall_ns, id LIMIT ?",
+            (start_wall_ns, end_wall_ns, camera_id, limit))
+        return [_row(r) for r in rows]
+
     def ack(self, event_id: int, actor: str, now_wall_ns: int) -> tuple[DoorEventRow, bool]:
         """(the event, whether this call acknowledged it); a second ack keeps the first one's who and when."""
         with self.index.transaction() as c:

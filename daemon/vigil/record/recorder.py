@@ -87,6 +87,9 @@ class Recorder:
         self.segments_written = 0
         self.heartbeat_monotonic = time.monotonic()
         self.finished = threading.Event()
+        # Cleared while the recording disk is missing or foreign (vigil.system.hotplug): packets are dropped.
+        self.storage_ok = threading.Event()
+        self.storage_ok.set()
         self._info: StreamInfo | None = None
         self._extradata = b""
         self._run: _Run | None = None
@@ -121,6 +124,9 @@ class Recorder:
         self.heartbeat_monotonic = time.monotonic()
 
     def _handle(self, item: StreamItem) -> None:
+        if isinstance(item, EncodedPacket) and not self.storage_ok.is_set():
+            self._detach_from_storage()  # resumes at a keyframe once the disk is back
+            return
         if isinstance(item, EncodedPacket):
             # A keyframe that failed with the old segment may well start a good run of its own.
             if not self._on_packet_or_abandon(item) and item.is_keyframe:
@@ -157,6 +163,29 @@ class Recorder:
                     recover_segment(self.index, self.storage, row)
             if run is not None:
                 self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), DownReason.ERROR.value)
+
+    @property
+    def open_segment_id(self) -> int | None:
+        seg = self._open
+        return None if seg is None else seg.id
+
+    def _detach_from_storage(self) -> None:
+        """The recording disk went away: let go of the open segment without touching the index
+        row, which stays 'open' until the disk is back and its complete fragments are recovered."""
+        seg, run = self._open, self._run
+        if run is None:
+            return
+        self._open = self._pending = self._run = None
+        if seg is not None:
+            try:
+                seg.writer.close()
+            except (av.FFmpegError, OSError) as error:
+                log.warning("recorder %s: closing %s on the missing disk failed (%s)", self.name, seg.path, error)
+        self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), DownReason.ERROR.value)
+        self.index.add_event(self.camera_id, "record_error", self.wall_clock_ns(), DownReason.ERROR.value,
+                             "recording disk missing or foreign")
+        log.warning("recorder %s: recording disk unavailable; run %d ended, packets dropped until it is back",
+                    self.name, run.id)
 
     def _on_packet_or_abandon(self, packet: EncodedPacket) -> bool:
         try:

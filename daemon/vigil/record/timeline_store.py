@@ -7,8 +7,9 @@ of the (camera_id, start_wall_ns) index, however long the camera has been record
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-from vigil.core.timeline import MERGE_TOLERANCE_NS, CameraEvent, RunEnd, SegmentSpan
+from vigil.core.timeline import MERGE_TOLERANCE_NS, CameraEvent, RunEnd, SegmentRow
 from vigil.record.evidence_store import BookmarkRow, EvidenceStore, HoldRow
 from vigil.record.index import Index
 
@@ -22,7 +23,7 @@ class MotionSpan:
 
 @dataclass(frozen=True)
 class TimelineInputs:
-    segments: list[SegmentSpan]
+    segments: list[SegmentRow]  # (start_wall_ns, end_wall_ns or None, run_id), as core.timeline.SegmentSpan
     runs: list[RunEnd]
     events: list[CameraEvent]
     motion: list[MotionSpan]
@@ -34,18 +35,18 @@ _RUN_COLUMNS = "id, end_wall_ns, end_reason, start_wall_ns"
 
 
 def _overlapping(index: Index, table: str, columns: str, camera_id: str, start_ns: int, end_ns: int
-                 ) -> list[tuple[int, ...]]:
-    inside = index.query(f"SELECT {columns} FROM {table} WHERE camera_id = ? AND start_wall_ns >= ?"  # noqa: S608
-                         " AND start_wall_ns < ? ORDER BY start_wall_ns", (camera_id, start_ns, end_ns))
-    before = index.query(f"SELECT {columns} FROM {table} WHERE camera_id = ? AND start_wall_ns < ?"  # noqa: S608
-                         " ORDER BY start_wall_ns DESC LIMIT 1", (camera_id, start_ns))
-    return [tuple(r) for r in [*before, *inside]]
+                 ) -> list[tuple[Any, ...]]:
+    inside = index.query_tuples(f"SELECT {columns} FROM {table} WHERE camera_id = ? AND start_wall_ns >= ?"  # noqa: S608
+                                " AND start_wall_ns < ? ORDER BY start_wall_ns", (camera_id, start_ns, end_ns))
+    before = index.query_tuples(f"SELECT {columns} FROM {table} WHERE camera_id = ? AND start_wall_ns < ?"  # noqa: S608
+                                " ORDER BY start_wall_ns DESC LIMIT 1", (camera_id, start_ns))
+    return before + inside
 
 
 def read_timeline(index: Index, camera_id: str, building_id: str | None, start_ns: int, end_ns: int
                   ) -> TimelineInputs:
-    segments = [SegmentSpan(s, e, r) for s, e, r in _overlapping(
-        index, "segments", "start_wall_ns, end_wall_ns, run_id", camera_id, start_ns, end_ns)]
+    segments: list[SegmentRow] = _overlapping(
+        index, "segments", "start_wall_ns, end_wall_ns, run_id", camera_id, start_ns, end_ns)
     motion = [MotionSpan(s, e, p / 1000) for s, e, p in _overlapping(
         index, "motion_intervals", "start_wall_ns, end_wall_ns, peak_milli", camera_id, start_ns, end_ns)
         if e > start_ns]

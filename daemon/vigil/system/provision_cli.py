@@ -7,6 +7,7 @@ import contextlib
 import sys
 from pathlib import Path
 
+from vigil.core.errors import VigilError
 from vigil.system.provision import Owner, Provisioner, ProvisionPaths
 from vigil.system.provision_input import parse_provision_input
 from vigil.system.provision_sources import (
@@ -34,6 +35,16 @@ def add_provision_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser
 
 
 def run_provision(args: argparse.Namespace) -> int:
+    try:
+        return _provision(args)
+    except VigilError as error:
+        if args.console is not None:  # the installer at the box sees why nothing happened
+            with contextlib.suppress(OSError), args.console.open("a") as console:
+                print(f"\n*** Vigil provisioning failed: {error}\n", file=console, flush=True)
+        raise
+
+
+def _provision(args: argparse.Namespace) -> int:
     if args.input is not None:
         source = ProvisionSource("file", str(args.input), read_input_file(args.input))
     else:

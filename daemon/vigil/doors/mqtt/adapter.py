@@ -98,7 +98,7 @@ class MqttAdapter:
                 self._down_reason = reason
                 await self.sink.source_down(self.source, reason[:200], self.clock())
             attempt = self.backoff.next_attempt(attempt, time.monotonic() - started)
-            await asyncio.sleep(self.backoff.delay_s(attempt, self.jitter()))
+            await asyncio.sleep(self.backoff.delay_s(max(attempt - 1, 0), self.jitter()))
 
     async def _session(self, client: aiomqtt.Client) -> None:
         await client.publish(self.topics.status, STATUS_ONLINE, qos=1, retain=True)
@@ -124,7 +124,8 @@ class MqttAdapter:
 
     async def _receive_all(self, client: aiomqtt.Client) -> None:
         async for message in client.messages:
-            await self._receive(str(message.topic), message.payload)
+            if message.topic.matches(self.config.topic):  # not an older subscription of this session
+                await self._receive(str(message.topic), message.payload)
 
     async def _receive(self, topic: str, payload: object) -> None:
         if self.topics.is_ours(topic):
@@ -148,7 +149,9 @@ class MqttAdapter:
             await self._alert_ready.wait()
             while self._alerts:
                 alert = self._alerts[0]
-                if alert.kind is AlertKind.DOOR_EVENT_FLAGGED:
+                if alert.kind is AlertKind.ALERTS_LOST:
+                    log.warning("mqtt: %s alerts were lost before they could be published", alert.body.get("lost"))
+                elif alert.kind is AlertKind.DOOR_EVENT_FLAGGED:
                     await client.publish(self.topics.flagged, encode(alert.body), qos=1)
                 else:
                     source = str(alert.body.get("source") or "unknown")

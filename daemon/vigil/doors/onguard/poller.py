@@ -51,6 +51,8 @@ class OnGuardPoller:
         return self.config.source
 
     async def run(self) -> None:
+        if self.config.url.startswith("https:") and not self.config.verify_tls:
+            log.warning("onguard %s: TLS certificates are NOT verified (verify_tls = false)", self.source)
         async with aiohttp.ClientSession() as http:
             client = OnGuardClient(self.config, http)
             try:

@@ -1,0 +1,15 @@
+"""Local capture devices (USB/V4L2 cameras found by hot-plug) an installer could add."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from vigil.api.context import Ctx
+
+
+async def available_cameras(ctx: Ctx) -> web.StreamResponse:
+    appliance = ctx.services.appliance
+    devices = [] if appliance is None else appliance.available_cameras()
+    return web.json_response([
+        {"device": d.device_node, "name": d.name, "bus": d.bus, "transcodes": True, "note": d.note} for d in devices
+    ])

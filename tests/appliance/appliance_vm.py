@@ -1,0 +1,164 @@
+"""The appliance image as a disk, and a qemu (TCG, UEFI) machine booting it.
+
+The disk is the built `vigil-appliance.img.zst` decompressed to a sparse file and grown to a real
+disk's size, exactly what `dd` of the image onto a bigger disk gives; files are put on its ESP with
+mtools and its data partition is read back with debugfs - no loop devices, no mounts."""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import re
+import shutil
+import socket
+import subprocess
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+OVMF_CODE = Path("/usr/share/OVMF/OVMF_CODE_4M.fd")
+OVMF_VARS = Path("/usr/share/OVMF/OVMF_VARS_4M.fd")
+MTOOLS_ENV = {"MTOOLS_SKIP_CHECK": "1", "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"}
+
+
+def verify_sha256(image: Path) -> None:
+    """The image matches the checksum file shipped beside it (`sha256sum -c` format)."""
+    expected = (image.parent / f"{image.name}.sha256").read_text(encoding="ascii").split()[0]
+    digest = hashlib.sha256()
+    with image.open("rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    assert digest.hexdigest() == expected, f"{image}: SHA-256 does not match {image.name}.sha256"
+
+
+def read_manifest(image: Path) -> dict[str, str]:
+    text = (image.parent / "vigil-appliance.manifest").read_text(encoding="utf-8")
+    return dict(line.split("=", 1) for line in text.splitlines() if "=" in line)
+
+
+@dataclass(frozen=True)
+class Disk:
+    path: Path
+    esp_offset_bytes: int
+
+    @classmethod
+    def flash(cls, image: Path, target: Path, size_bytes: int) -> Disk:
+        """What `zstdcat image | dd of=/dev/sdX` leaves on a disk of `size_bytes`."""
+        subprocess.run(["zstd", "-q", "-d", "--sparse", str(image), "-o", str(target)], check=True)
+        assert target.stat().st_size <= size_bytes
+        with target.open("r+b") as f:
+            f.truncate(size_bytes)
+        return cls(target, int(read_manifest(image)["esp_offset_bytes"]))
+
+    def _esp(self) -> str:
+        return f"{self.path}@@{self.esp_offset_bytes}"
+
+    def put_on_esp(self, source: Path, name: str) -> None:
+        subprocess.run(["mcopy", "-o", "-i", self._esp(), str(source), f"::/{name}"], check=True, env=MTOOLS_ENV)
+
+    def esp_listing(self, directory: str) -> list[str]:
+        """Long file names in an ESP directory (mtools' `mdir -b`)."""
+        out = subprocess.run(["mdir", "-b", "-i", self._esp(), f"::/{directory}"], capture_output=True, text=True,
+                             check=True, env=MTOOLS_ENV).stdout
+        return sorted(Path(line.strip()).name for line in out.splitlines() if line.strip())
+
+    def partitions(self) -> list[dict[str, object]]:
+        out = subprocess.run(["sfdisk", "--json", str(self.path)], capture_output=True, text=True, check=True).stdout
+        parts: list[dict[str, object]] = json.loads(out)["partitiontable"]["partitions"]
+        return parts
+
+    def copy_out_ext4(self, start_sector: int, paths: list[str], dest: Path) -> None:
+        """Copy files/trees out of the ext4 partition starting at `start_sector` (debugfs rdump)."""
+        fs = f"{self.path}?offset={start_sector * 512}"
+        dest.mkdir(parents=True, exist_ok=True)
+        for path in paths:
+            done = subprocess.run(["debugfs", "-R", f"rdump {path} {dest}", fs], capture_output=True, text=True,
+                                  check=False)
+            assert done.returncode == 0 and "rdump:" not in done.stderr, done.stderr
+
+
+class Vm:
+    """qemu-system-x86_64 under TCG with OVMF (UEFI -> systemd-boot), no network, serial console to
+    a file, and QMP for the ACPI power button."""
+
+    def __init__(self, disk: Disk, workdir: Path, memory_mib: int = 2048, cpus: int = 2) -> None:
+        self.disk = disk
+        self.console_path = workdir / "console.log"
+        self.qmp_path = workdir / "qmp.sock"
+        vars_fd = workdir / "OVMF_VARS.fd"
+        shutil.copyfile(OVMF_VARS, vars_fd)
+        self.argv = [
+            "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
+            "-m", str(memory_mib), "-smp", str(cpus), "-display", "none", "-no-reboot", "-nic", "none",
+            "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
+            "-drive", f"if=pflash,format=raw,file={vars_fd}",
+            "-drive", f"file={disk.path},format=raw,if=virtio",
+            "-serial", f"file:{self.console_path}", "-monitor", "none",
+            "-qmp", f"unix:{self.qmp_path},server=on,wait=off",
+        ]
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.started_s = 0.0
+
+    def start(self) -> Vm:
+        self.proc = subprocess.Popen(self.argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=(self.console_path.parent / "qemu.stderr").open("wb"))
+        self.started_s = time.monotonic()
+        return self
+
+    def console(self) -> str:
+        try:
+            raw = self.console_path.read_bytes()
+        except FileNotFoundError:
+            return ""
+        return raw.decode("utf-8", errors="replace").replace("\r", "")
+
+    def tail(self, lines: int = 60) -> str:
+        return "\n".join(self.console().splitlines()[-lines:])
+
+    def wait_for(self, pattern: str, timeout_s: float) -> re.Match[str]:
+        """The first console line matching `pattern` (re.MULTILINE), waiting up to `timeout_s`."""
+        regex = re.compile(pattern, re.MULTILINE)
+        deadline = time.monotonic() + timeout_s
+        while True:
+            found = regex.search(self.console())
+            if found:
+                return found
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                raise AssertionError(f"qemu exited ({self.proc.returncode}) before /{pattern}/;"
+                                     f" console tail:\n{self.tail()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no /{pattern}/ on the console within {timeout_s:.0f} s;"
+                                     f" console tail:\n{self.tail()}")
+            time.sleep(1.0)
+
+    def qmp(self, command: str) -> None:
+        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+            sock.settimeout(30)
+            sock.connect(str(self.qmp_path))
+            stream = sock.makefile("rw", encoding="utf-8")
+            assert "QMP" in json.loads(stream.readline())
+            for execute in ("qmp_capabilities", command):
+                stream.write(json.dumps({"execute": execute}) + "\n")
+                stream.flush()
+                while True:  # skip asynchronous events until the command's answer
+                    answer = json.loads(stream.readline())
+                    if "return" in answer or "error" in answer:
+                        break
+                assert "return" in answer, answer
+
+    def power_button(self, timeout_s: float) -> int:
+        """Press the ACPI power button (systemd-logind powers off) and wait for qemu to exit."""
+        assert self.proc is not None
+        self.qmp("system_powerdown")
+        try:
+            return self.proc.wait(timeout_s)
+        except subprocess.TimeoutExpired:
+            raise AssertionError(f"no power-off within {timeout_s:.0f} s; console tail:\n{self.tail()}") from None
+
+    def kill(self) -> None:
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(10)

@@ -1,0 +1,226 @@
+"""Clips from the real daemon recording real RTSP cameras: ffprobe/ffmpeg and Chromium judge them."""
+
+from __future__ import annotations
+
+import socket
+import ssl
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from browser import chromium
+from camsim import CameraServer
+from test_admin_cli import vigil_stdin
+from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
+from vigil.record.index import SegmentRow
+from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
+
+S = NS_PER_SECOND
+CAM = "width=320,height=240,fps=15,gop=15,bitrate=300"
+GOP_S = 1.0
+
+
+@dataclass
+class Daemon:
+    base_url: str
+    token: str
+    ca: Path
+    config: Path
+    outage: tuple[int, int]  # wall ns: camera "a" stopped .. started again
+
+    def get(self, path: str, headers: dict[str, str] | None = None, *, signed_in: bool = True
+            ) -> tuple[int, bytes, dict[str, str]]:
+        auth = {"Authorization": f"Bearer {self.token}"} if signed_in else {}
+        request = urllib.request.Request(self.base_url + path, headers=auth | (headers or {}))  # noqa: S310
+        context = ssl.create_default_context(cafile=str(self.ca))
+        try:
+            with urllib.request.urlopen(request, context=context, timeout=60) as response:  # noqa: S310
+                return int(response.status), response.read(), dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return int(error.code), error.read(), dict(error.headers)
+
+    def segments(self, camera_id: str) -> list[SegmentRow]:
+        return index_of(self.config).segments(camera_id)
+
+    def path(self, segment: SegmentRow) -> Path:
+        return self.config.parent / "data" / "recordings" / segment.path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    """cam-a (H.264) and cam-h (H.265) recorded in 3 s segments; cam-a's camera is off for ~5 s."""
+    tmp = tmp_path_factory.mktemp("clips")
+    port = _free_port()
+    with CameraServer(f"name=a,{CAM}") as cam_a, CameraServer(f"name=h,{CAM},codec=h265") as cam_h:
+        config = write_config(tmp, {"cam-a": cam_a.url("a"), "cam-h": cam_h.url("h")},
+                              f'segment_duration_s = 3\n[http]\nlisten = "127.0.0.1:{port}"')
+        added = vigil_stdin("clip test admin password\n", "user", "add", "admin", "--role", "district_admin",
+                            "--password-stdin", "--config", str(config))
+        assert added.returncode == 0, added.stderr
+        token = run_vigil("token", "create", "admin", "--config", str(config)).stdout.strip()
+        vigil = VigilProcess(config)
+        try:
+            ca = tmp / "data" / "tls" / "cert.pem"
+            wait_for(ca.exists, 20, "the TLS certificate")
+            d = Daemon(f"https://127.0.0.1:{port}", token, ca, config, (0, 0))
+            wait_for(lambda: len(d.segments("cam-a")) >= 5 and len(d.segments("cam-h")) >= 4, 90,
+                     "five complete segments of cam-a, four of cam-h")
+            stopped = time.time_ns()
+            cam_a.stop()
+            time.sleep(5)
+            cam_a.start()
+            restarted = time.time_ns()
+            d.outage = (stopped, restarted)
+            wait_for(lambda: sum(s.start_wall_ns > restarted for s in d.segments("cam-a")) >= 2, 60,
+                     "two complete segments after the outage")
+            yield d
+            assert vigil.terminate() == 0, vigil.log
+        finally:
+            vigil.close()
+
+
+def ms(wall_ns: int) -> int:
+    """Wall time as the API's ISO timestamps carry it (milliseconds)."""
+    return wall_ns // 1_000_000 * 1_000_000
+
+
+def clip_query(camera_id: str, start_ns: int, end_ns: int) -> str:
+    assert (start_ns, end_ns) == (ms(start_ns), ms(end_ns)), "ask for what the ISO times can say"
+    return f"/api/cameras/{camera_id}/clip.mp4?start={wall_ns_to_iso(start_ns)}&end={wall_ns_to_iso(end_ns)}"
+
+
+def recorded_frames(d: Daemon, camera_id: str, start_ns: int, end_ns: int) -> list[tuple[int, bool]]:
+    """(wall ns, keyframe) of every recorded frame from the keyframe at or before start to end,
+    read from the segment files by ffprobe and placed with the index's segment start times."""
+    frames: list[tuple[int, bool]] = []
+    for seg in d.segments(camera_id):
+        out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+                              "packet=dts_time,flags", "-of", "csv=p=0", str(d.path(seg))],
+                             capture_output=True, text=True, check=True).stdout
+        for line in out.split():
+            dts, flags = line.split(",")[:2]
+            frames.append((seg.start_wall_ns + round(float(dts) * S), "K" in flags))
+    frames.sort()
+    first = max(i for i, (t, key) in enumerate(frames) if key and t <= start_ns)
+    return [f for f in frames[first:] if f[0] < end_ns]
+
+
+def probe(path: Path) -> dict[str, str]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
+                          "stream=codec_name,codec_tag_string,nb_read_frames:format=duration", "-of",
+                          "default=nw=1", str(path)], capture_output=True, text=True, check=True).stdout
+    return dict(line.split("=", 1) for line in out.split())
+
+
+def decode_errors(path: Path) -> str:
+    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
+                            capture_output=True, text=True, check=False)
+    return result.stderr.strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
+
+
+def fetch(d: Daemon, camera_id: str, start_ns: int, end_ns: int, path: Path) -> dict[str, str]:
+    status, body, headers = d.get(clip_query(camera_id, start_ns, end_ns))
+    assert status == 200, body[:300]
+    path.write_bytes(body)
+    return headers
+
+
+def test_clip_across_segments_is_exactly_the_recorded_frames(daemon: Daemon, tmp_path: Path) -> None:
+    segs = [s for s in daemon.segments("cam-a") if s.end_wall_ns and s.end_wall_ns < daemon.outage[0]]
+    assert len(segs) >= 4
+    start = ms(segs[0].start_wall_ns + int(1.3 * S))
+    end = ms(segs[3].start_wall_ns + int(1.5 * S))  # spans segments 0..3
+    headers = fetch(daemon, "cam-a", start, end, tmp_path / "clip.mp4")
+    info = probe(tmp_path / "clip.mp4")
+    expected = recorded_frames(daemon, "cam-a", start, end)
+    assert int(info["nb_read_frames"]) == len(expected) == int(headers["Vigil-Clip-Frames"])
+    assert len(headers["Vigil-Clip-Segments"].split(",")) == 4
+    assert abs(float(info["duration"]) - (end - start) / S) <= GOP_S
+    assert headers["Vigil-Clip-Start"] == wall_ns_to_iso(expected[0][0]) and "Vigil-Gaps" not in headers
+    assert decode_errors(tmp_path / "clip.mp4") == ""
+
+
+def test_outage_is_reported_as_a_gap_and_time_is_kept(daemon: Daemon, tmp_path: Path) -> None:
+    stopped, restarted = daemon.outage
+    segs = daemon.segments("cam-a")
+    before = [s for s in segs if s.start_wall_ns < stopped]
+    after = [s for s in segs if s.start_wall_ns > restarted]
+    assert before[-1].run_id != after[0].run_id  # the daemon saw the camera go away
+    start, end = ms(stopped - 4 * S), ms(after[0].start_wall_ns + 2 * S)
+    headers = fetch(daemon, "cam-a", start, end, tmp_path / "gap.mp4")
+    # Exactly the stretch between the last frame before the outage and the first one after it.
+    gap = (before[-1].end_wall_ns or 0, after[0].start_wall_ns)
+    assert headers["Vigil-Gaps"] == f"{wall_ns_to_iso(gap[0])}/{wall_ns_to_iso(gap[1])}"
+    info = probe(tmp_path / "gap.mp4")
+    assert int(info["nb_read_frames"]) == len(recorded_frames(daemon, "cam-a", start, end))
+    assert abs(float(info["duration"]) - (end - start) / S) <= GOP_S  # the gap is kept in the timeline
+    assert decode_errors(tmp_path / "gap.mp4") == ""
+
+
+def test_h265_clip(daemon: Daemon, tmp_path: Path) -> None:
+    segs = daemon.segments("cam-h")
+    start, end = ms(segs[0].start_wall_ns + S), ms(segs[3].start_wall_ns + S)
+    fetch(daemon, "cam-h", start, end, tmp_path / "h.mp4")
+    info = probe(tmp_path / "h.mp4")
+    assert (info["codec_name"], info["codec_tag_string"]) == ("hevc", "hvc1")
+    assert int(info["nb_read_frames"]) == len(recorded_frames(daemon, "cam-h", start, end))
+    assert decode_errors(tmp_path / "h.mp4") == ""
+
+
+def test_ranges_and_refusals_over_https(daemon: Daemon) -> None:
+    segs = daemon.segments("cam-a")
+    query = clip_query("cam-a", ms(segs[0].start_wall_ns), ms(segs[2].end_wall_ns or 0))
+    status, whole, headers = daemon.get(query)
+    assert status == 200 and len(whole) == int(headers["Content-Length"])
+    n = len(whole)
+    for first, last in ((0, 99), (n // 3, n // 2), (n - 1, n - 1)):
+        status, part, headers = daemon.get(query, {"Range": f"bytes={first}-{last}"})
+        assert status == 206 and headers["Content-Range"] == f"bytes {first}-{last}/{n}"
+        assert part == whole[first:last + 1]
+    status, body, headers = daemon.get(query, {"Range": f"bytes={n}-"})
+    assert status == 416 and headers["Content-Range"] == f"bytes */{n}" and b"starts at byte" in body
+    assert daemon.get(query, {"Range": "bytes=0-1,3-4"})[0] == 400
+    assert daemon.get(query, signed_in=False)[0] == 401
+    assert daemon.get(query.replace("cam-a", "cam-x"))[0] == 404
+
+
+@pytest.mark.parametrize("camera_id", ["cam-a", "cam-h"])
+def test_chromium_plays_the_clip_to_the_end(daemon: Daemon, camera_id: str) -> None:
+    segs = daemon.segments(camera_id)
+    start, end = ms(segs[0].start_wall_ns), ms(segs[-1].end_wall_ns or 0)  # cam-a's includes the outage
+    with chromium() as browser:
+        context = browser.new_context(ignore_https_errors=True,
+                                      extra_http_headers={"Authorization": f"Bearer {daemon.token}"})
+        page = context.new_page()
+        page.goto(daemon.base_url + "/")
+        if camera_id == "cam-h" and page.evaluate(
+                "() => document.createElement('video').canPlayType('video/mp4; codecs=\"hvc1.1.6.L93.B0\"')") == "":
+            pytest.skip("this Chromium has no H.265 decoder (canPlayType says no); ffmpeg judges H.265 clips")
+        outcome = page.evaluate("""async (src) => {
+            const video = document.createElement("video");
+            video.muted = true;
+            document.body.appendChild(video);
+            const result = new Promise((resolve) => {
+                video.addEventListener("ended", () => resolve({ended: true, time: video.currentTime,
+                                                               duration: video.duration}));
+                video.addEventListener("error", () => resolve({ended: false, error: video.error.message}));
+            });
+            video.src = src;
+            video.playbackRate = 8;
+            await video.play();
+            return await result;
+        }""", clip_query(camera_id, start, end))
+    assert outcome.get("ended") is True, outcome
+    assert abs(outcome["duration"] - (end - start) / S) <= 2 * GOP_S, outcome
