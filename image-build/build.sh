@@ -63,7 +63,8 @@ install_units() {
   log "installed units: ${enable[*]:-(none: systemd/ has no units yet)}"
 }
 
-log() { printf 'build.sh: %s\n' "$*" >&2; }
+started=$(date +%s)
+log() { printf 'build.sh [%4ds]: %s\n' $(($(date +%s) - started)) "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (the root tree is owned by root and vigil is installed with chroot)"
@@ -80,7 +81,6 @@ rm -f "$OUT"/cache/*.part
 WORK="$OUT/work"
 rm -rf "$WORK"
 mkdir -p "$WORK"
-started=$(date +%s)
 
 # ---- 1. the Debian base (cached) ----------------------------------------------------------------
 PACKAGES=$(grep -v '^#' "$HERE/packages" | grep -v '^[[:space:]]*$' | paste -sd, -)

@@ -60,11 +60,13 @@ def _free_port() -> int:
 
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
-    """cam-a (H.264) and cam-h (H.265) recorded in 3 s segments; cam-a's camera is off for ~5 s."""
+    """cam-a (H.264), cam-h (H.265) and cam-b (H.264 with B-frames) recorded in 3 s segments;
+    cam-a's camera is off for ~5 s."""
     tmp = tmp_path_factory.mktemp("clips")
     port = _free_port()
-    with CameraServer(f"name=a,{CAM}") as cam_a, CameraServer(f"name=h,{CAM},codec=h265") as cam_h:
-        config = write_config(tmp, {"cam-a": cam_a.url("a"), "cam-h": cam_h.url("h")},
+    with CameraServer(f"name=a,{CAM}") as cam_a, \
+            CameraServer(f"name=h,{CAM},codec=h265", f"name=b,{CAM},bframes=2") as others:
+        config = write_config(tmp, {"cam-a": cam_a.url("a"), "cam-h": others.url("h"), "cam-b": others.url("b")},
                               f'segment_duration_s = 3\n[http]\nlisten = "127.0.0.1:{port}"')
         added = vigil_stdin("clip test admin password\n", "user", "add", "admin", "--role", "district_admin",
                             "--password-stdin", "--config", str(config))
@@ -75,8 +77,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
             ca = tmp / "data" / "tls" / "cert.pem"
             wait_for(ca.exists, 20, "the TLS certificate")
             d = Daemon(f"https://127.0.0.1:{port}", token, ca, config, (0, 0))
-            wait_for(lambda: len(d.segments("cam-a")) >= 5 and len(d.segments("cam-h")) >= 4, 90,
-                     "five complete segments of cam-a, four of cam-h")
+            wait_for(lambda: len(d.segments("cam-a")) >= 5 and min(len(d.segments(c)) for c in ("cam-h", "cam-b"))
+                     >= 4, 90, "five complete segments of cam-a, four of cam-h and cam-b")
             stopped = time.time_ns()
             cam_a.stop()
             time.sleep(5)
@@ -169,14 +171,19 @@ def test_outage_is_reported_as_a_gap_and_time_is_kept(daemon: Daemon, tmp_path: 
     assert decode_errors(tmp_path / "gap.mp4") == ""
 
 
-def test_h265_clip(daemon: Daemon, tmp_path: Path) -> None:
-    segs = daemon.segments("cam-h")
-    start, end = ms(segs[0].start_wall_ns + S), ms(segs[3].start_wall_ns + S)
-    fetch(daemon, "cam-h", start, end, tmp_path / "h.mp4")
-    info = probe(tmp_path / "h.mp4")
-    assert (info["codec_name"], info["codec_tag_string"]) == ("hevc", "hvc1")
-    assert int(info["nb_read_frames"]) == len(recorded_frames(daemon, "cam-h", start, end))
-    assert decode_errors(tmp_path / "h.mp4") == ""
+@pytest.mark.parametrize(("camera_id", "codec"), [("cam-h", ("hevc", "hvc1")), ("cam-b", ("h264", "avc1"))])
+def test_h265_and_b_frame_clips(daemon: Daemon, tmp_path: Path, camera_id: str, codec: tuple[str, str]) -> None:
+    segs = daemon.segments(camera_id)
+    start, end = ms(segs[0].start_wall_ns + int(1.5 * S)), ms(segs[3].start_wall_ns + int(1.2 * S))
+    fetch(daemon, camera_id, start, end, tmp_path / "c.mp4")
+    info = probe(tmp_path / "c.mp4")
+    assert (info["codec_name"], info["codec_tag_string"]) == codec
+    assert int(info["nb_read_frames"]) == len(recorded_frames(daemon, camera_id, start, end))
+    assert decode_errors(tmp_path / "c.mp4") == ""
+    if camera_id == "cam-b":  # the camera really sends B-frames (composition offsets in the clip)
+        types = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "frame=pict_type", "-of", "csv=p=0",
+                                str(tmp_path / "c.mp4")], capture_output=True, text=True, check=True).stdout
+        assert "B" in types.split()
 
 
 def test_ranges_and_refusals_over_https(daemon: Daemon) -> None:
@@ -220,7 +227,14 @@ def test_chromium_plays_the_clip_to_the_end(daemon: Daemon, camera_id: str) -> N
             video.src = src;
             video.playbackRate = 8;
             await video.play();
-            return await result;
+            const played = await result;
+            if (!played.ended) return played;
+            // Then seek back to the middle: Chromium fetches it with a Range request.
+            const seeked = new Promise((resolve) => video.addEventListener("seeked", resolve, {once: true}));
+            video.currentTime = video.duration / 2;
+            await seeked;
+            return {...played, seekedTo: video.currentTime, errorAfterSeek: video.error && video.error.message};
         }""", clip_query(camera_id, start, end))
     assert outcome.get("ended") is True, outcome
     assert abs(outcome["duration"] - (end - start) / S) <= 2 * GOP_S, outcome
+    assert abs(outcome["seekedTo"] - outcome["duration"] / 2) < 1 and outcome["errorAfterSeek"] is None, outcome

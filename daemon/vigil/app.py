@@ -221,6 +221,9 @@ class Daemon:
         self.supervisor.start(asyncio.get_running_loop())
         try:
             await self._run(on_ready)
+        except VigilError as error:  # e.g. the recording disk missing at start: say why in `systemctl status`
+            self.supervisor.failed(str(error))
+            raise
         finally:
             self.supervisor.stop()
 

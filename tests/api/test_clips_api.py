@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import aiohttp
 import av
 import pytest
 from api_harness import Api
@@ -11,6 +12,8 @@ from api_harness import Api
 from clip_recordings import T0, Recordings, Units
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.evidence import iter_clip_bytes, plan_clip
+from vigil.evidence.clip import segment_path
+from vigil.evidence.segment_file import read_segment_file
 from vigil.sim.clips import make_h264_clip
 
 S = NS_PER_SECOND
@@ -116,3 +119,16 @@ async def test_one_audit_entry_per_download(api: Api, recorded: Recordings) -> N
     api.clock.now_ns += 11 * 60 * S  # the same clip, much later: a new download
     await (await api.client.get(URL + q(0, 8), headers=api.auth("hs-viewer"))).read()
     assert len(clip_entries()) == 4
+
+
+async def test_damage_found_while_sending_cuts_the_transfer(api: Api, recorded: Recordings) -> None:
+    whole = recorded.index.segments("hs-cam")[1]  # 4-8 s: wholly inside the request, summarized
+    path = segment_path(recorded.index, whole)
+    second_moof = read_segment_file(path).fragments[1].offset
+    data = bytearray(path.read_bytes())
+    data[second_moof + 4:second_moof + 8] = b"junk"  # same size, so the plan still stands
+    path.write_bytes(bytes(data))
+    response = await api.client.get(URL + q(0, 16), headers=api.auth("hs-viewer"))
+    assert response.status == 200  # the headers went out before the damage was reached
+    with pytest.raises(aiohttp.ClientPayloadError):
+        await response.read()  # never a shorter body passed off as the whole clip

@@ -196,3 +196,31 @@ async def test_an_older_subscription_of_the_session_is_ignored(broker: Broker) -
         await eventually(lambda: "on-the-new-topic" in sink.ids(), 20, "the event on the new topic")
         await asyncio.sleep(0.5)
     assert sink.ids() == {"on-the-new-topic"} and not new.malformed
+
+
+async def test_alerts_raised_while_the_broker_is_down_go_out_after_the_reconnect(broker: Broker) -> None:
+    sink, feed = MemorySink(), MemoryFeed()
+    adapter = adapter_for(broker, sink, feed)
+    # A persistent QoS 1 watcher: it reconnects by itself and its session survives the broker restart.
+    watcher = await asyncio.to_thread(lambda: broker.subscriber("vigil/#", session="watcher").ready())
+    try:
+        async with running(adapter):
+            await asyncio.wait_for(adapter.connected.wait(), 20)
+            await asyncio.sleep(1.5)  # the watcher's session is autosaved
+            broker.kill()
+            await eventually(lambda: bool(sink.health), 20, "the outage")
+            feed.push(Alert(AlertKind.DOOR_EVENT_FLAGGED, {"id": 1, "kind": "door_forced_open"}))
+            feed.push(Alert(AlertKind.ADAPTER_HEALTH, {"source": "mqtt", "state": "down"}))
+            feed.push(Alert(AlertKind.ALERTS_LOST, {"lost": 3}))  # meant for this watcher only: not published
+            await asyncio.sleep(0.3)
+            assert len(adapter._alerts) == 3  # waiting for the broker
+            await asyncio.to_thread(broker.start)
+            await eventually(lambda: bool(watcher.received("vigil/flagged")), 30, "the queued flagged event")
+            await eventually(lambda: bool(watcher.received("vigil/health/mqtt")), 30, "the queued health alert")
+            assert not adapter._alerts and adapter.alerts_dropped == 0
+        assert json.loads(watcher.received("vigil/flagged")[0]) == {"id": 1, "kind": "door_forced_open"}
+        assert json.loads(watcher.received("vigil/health/mqtt")[0]) == {"source": "mqtt", "state": "down"}
+        assert not [t for t, _ in watcher.lines if t.startswith("vigil/") and t.split("/")[1] not in (
+            "status", "flagged", "health")]
+    finally:
+        watcher.close()

@@ -16,6 +16,7 @@ from vigil.core.errors import NotFoundError
 from vigil.core.media import Codec
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.evidence import ClipPlan, iter_clip_bytes, plan_clip, plan_from_segments
+from vigil.evidence.boxes import ClipSourceError
 from vigil.evidence.clip import segment_path
 
 S = NS_PER_SECOND
@@ -178,3 +179,18 @@ def test_open_segment_without_a_complete_fragment_adds_nothing(tmp_path: Path, h
     path.write_bytes(b"")  # the recorder has just created it
     plan = plan_clip(rec.index, "cam", T0, T0 + 8 * S)
     assert [s.complete for s in plan.segments] == [True] and plan.frame_count == len(h264_units)
+
+
+def test_damaged_segment_file_is_a_clear_error(tmp_path: Path, h264_units: Units) -> None:
+    rec = Recordings(tmp_path)
+    rec.add(T0, h264_units)
+    path = rec.add(T0 + 4 * S, h264_units)
+    data = bytearray(path.read_bytes())
+    data[4:8] = b"junk"  # the ftyp is gone
+    path.write_bytes(bytes(data))
+    with pytest.raises(ClipSourceError, match=r"segment \d+ .*ftyp"):
+        plan_clip(rec.index, "cam", T0 + S, T0 + 6 * S)  # reading it whole (it straddles the end)
+    path.unlink()
+    with pytest.raises(ClipSourceError, match="No such file"):
+        plan_clip(rec.index, "cam", T0 + S, T0 + 6 * S)
+    assert plan_clip(rec.index, "cam", T0, T0 + 3 * S).frame_count == 45  # the good one still serves

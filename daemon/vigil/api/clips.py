@@ -25,6 +25,7 @@ from vigil.api.handlers import playback_range
 from vigil.core.byte_range import parse_range
 from vigil.core.errors import BadRequestError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
+from vigil.evidence.boxes import ClipSourceError
 from vigil.evidence.clip import ClipPlan, iter_clip_bytes, plan_clip
 
 log = logging.getLogger(__name__)
@@ -85,8 +86,8 @@ async def clip(ctx: Ctx) -> web.StreamResponse:
     try:
         while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
             await response.write(chunk)
-    except OSError as error:  # a segment vanished (retention) mid-body: the client must see a cut, not a clip
-        log.error("clip of %s cut short at a missing segment: %s", plan.camera_id, error)
+    except (OSError, ClipSourceError) as error:  # a segment vanished or is damaged: the client must see a cut
+        log.error("clip of %s cut short: %s", plan.camera_id, error)
         if ctx.request.transport is not None:
             ctx.request.transport.close()
         return response

@@ -208,8 +208,9 @@ def _region_parts(fd: int, piece: Piece, lo: int, hi: int, chunk_bytes: int) -> 
         size, kind = struct.unpack_from(">I4s", header)
         if size == 1 and len(header) == 16:
             size = struct.unpack_from(">Q", header, 8)[0]
-        if size < 8 or pos + size > piece.size_bytes:
-            raise OSError(f"{piece.path}: box at {piece.file_offset + pos} is not where the plan expects it")
+        if size < 8 or pos + size > piece.size_bytes or kind not in (b"moof", b"mdat"):
+            raise ClipSourceError(f"{piece.path}: at byte {piece.file_offset + pos}, {kind!r} of {size} bytes"
+                                  " where the plan expects a fragment (the file changed or is damaged)")
         box_end = pos + size
         if box_end > lo:
             a, b = max(lo, pos), min(hi, box_end)
@@ -230,8 +231,9 @@ def iter_clip_bytes(plan: ClipPlan, first_byte: int = 0, last_byte: int | None =
                     chunk_bytes: int = CHUNK_BYTES) -> Generator[bytes, None, None]:
     """The clip's bytes first_byte..last_byte (inclusive), in chunks of about chunk_bytes.
 
-    Blocking file reads: run it on a thread. Raises FileNotFoundError if retention removed a
-    segment since the plan was made (the caller has then sent a partial body and must abort)."""
+    Blocking file reads: run it on a thread. Raises OSError if retention removed a segment since
+    the plan was made, ClipSourceError if a file no longer has the fragments the plan expects (the
+    caller may have sent part of the body and must abort, not end it as if complete)."""
     last = plan.size_bytes - 1 if last_byte is None else last_byte
     if not 0 <= first_byte <= last < plan.size_bytes:
         raise ValueError(f"bytes {first_byte}-{last} are not inside a clip of {plan.size_bytes} bytes")

@@ -230,7 +230,7 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX segments_camera_time;
     CREATE INDEX runs_camera_end ON runs (camera_id, end_wall_ns);
     """,
-    # 7 (exports; assigned number 6, the integrator may renumber): evidence export jobs and their packages.
+    # 7: evidence export jobs and their packages.
     """
     CREATE TABLE exports (
         id INTEGER PRIMARY KEY,
