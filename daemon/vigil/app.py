@@ -32,7 +32,7 @@ from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
 from vigil.evidence.package import clip_from_recordings
-from vigil.evidence.signing import ensure_signing_key, signing_key_path
+from vigil.evidence.signing import signing_key_path
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
@@ -233,8 +233,8 @@ class Daemon:
         self._build(index, storage)
         self.appliance = attach_appliance(self, index, storage)
         try:
-            key = await asyncio.to_thread(ensure_signing_key, signing_key_path(self.config.storage.path))
-            self.exports = await asyncio.to_thread(ExportJobs, self.config, index, key, clip_from_recordings)
+            self.exports = await asyncio.to_thread(ExportJobs, self.config, index,
+                                                   signing_key_path(self.config.storage.path), clip_from_recordings)
             runner = await self._start_api(index)
         except BaseException:
             index.close()

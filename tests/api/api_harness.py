@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vigil.api.context import CameraStatus, LiveSource, Services
 from vigil.api.routes import build_app
@@ -115,7 +114,7 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
         tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
     services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock,
                         whep=WhepSessions(lambda label: (), max_viewers=4),
-                        exports=ExportJobs(config, index, Ed25519PrivateKey.generate()))  # no worker: jobs stay queued
+                        exports=ExportJobs(config, index, config.storage.path / "key.pem"))  # no worker: stays queued
     services.alerts = AlertHub()  # door events
     services.doors = DoorEventService(config, DoorStore(index), services.alerts, b"k" * 32, clock)
     client = TestClient(TestServer(build_app(services)))

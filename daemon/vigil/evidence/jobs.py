@@ -7,6 +7,7 @@ import logging
 import queue
 import threading
 import time
+from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -14,6 +15,7 @@ from vigil.config import Config
 from vigil.core.errors import NotFoundError, TooManyRequestsError, VigilError
 from vigil.core.export_request import ExportRequest
 from vigil.evidence.package import ClipSource, PackageWriter, check_space, exports_dir, plan_export
+from vigil.evidence.signing import ensure_signing_key
 from vigil.record.audit_log import AuditLog
 from vigil.record.exports import ExportStore, Progress
 from vigil.record.index import Index
@@ -25,8 +27,12 @@ POLL_S = 0.5
 
 
 class ExportJobs:
-    def __init__(self, config: Config, index: Index, key: Ed25519PrivateKey, clips: ClipSource | None = None) -> None:
-        self.config, self.index, self.key, self.clips = config, index, key, clips
+    """`run` (the worker thread) first loads the signing key, making it on the first start: that
+    fsync waits on the worker, not on the recorders' start."""
+
+    def __init__(self, config: Config, index: Index, key_path: Path, clips: ClipSource | None = None) -> None:
+        self.config, self.index, self.key_path, self.clips = config, index, key_path, clips
+        self.key: Ed25519PrivateKey | None = None
         self.store = ExportStore(index)
         self.audit = AuditLog(index)
         self.stop_event = threading.Event()
@@ -55,6 +61,7 @@ class ExportJobs:
         self.stop_event.set()
 
     def run(self) -> None:
+        self.key = ensure_signing_key(self.key_path)
         while not self.stop_event.is_set():
             try:
                 export_id = self._queue.get(timeout=POLL_S)
@@ -72,6 +79,7 @@ class ExportJobs:
             plan = plan_export(self.config, self.index, request.cameras, request.start_wall_ns, request.end_wall_ns)
             estimate = plan.estimated_bytes(self.clips is not None)
             self.store.start(export_id, Progress(plan.segment_count, 0, estimate, 0))
+            assert self.key is not None  # loaded before the first job is taken
             writer = PackageWriter(self.config, self.index, self.key, self.clips, self.stop_event,
                                    lambda p: self.store.progress(export_id, p))
             name, size, manifest_sha256 = writer.write(row, plan, row.created_by, time.time_ns())
