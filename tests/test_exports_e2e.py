@@ -174,6 +174,10 @@ def test_export_downloads_and_verifies(appliance: Appliance, package: tuple[Path
         names = set(zf.namelist())
     recorded = {s.id: s for s in appliance.complete_segments("hs-cam")}
     assert manifest["reason"] == "incident 42: broken window" and manifest["case_id"] == "PD-2026-0042"
+    status, holds = appliance.json("GET", "/api/holds", "root")  # the originals are held for the case
+    held = [h for h in holds if h["case_id"] == "PD-2026-0042"]
+    assert status == 200 and [h["camera"] for h in held] == ["hs-cam"], holds
+    assert held[0]["reason"] == f"export {row['id']}: incident 42: broken window" and held[0]["until"] is None
     assert manifest["exporter"] == "user:root" and manifest["cameras"][0]["name"] == "East Entrance"
     assert manifest["buildings"] == [{"id": "hs", "name": "High School"}]
     assert manifest["signing_key"]["fingerprint_sha256"] == fingerprint

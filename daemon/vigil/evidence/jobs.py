@@ -52,10 +52,20 @@ class ExportJobs:
             if self._queue.full():
                 raise TooManyRequestsError(f"{MAX_QUEUED} exports are already waiting; try again when one is done")
             export_id = self.store.create(request, created_by, now_wall_ns)
+            self._hold_originals(export_id, request, created_by, now_wall_ns)
             self._queue.put_nowait(export_id)
         log.info("export %d queued by %s: %d segments, %d bytes", export_id, created_by, plan.segment_count,
                  plan.segment_bytes)
         return export_id
+
+    def _hold_originals(self, export_id: int, request: ExportRequest, created_by: str, now_wall_ns: int) -> None:
+        """Exported footage is evidence: hold the recorded originals (indefinitely, until someone
+        allowed to release holds does), so retention neither breaks a running export nor deletes
+        what a package's segment hashes point back to."""
+        for camera_id in request.cameras:
+            self.index.add_hold(camera_id, request.start_wall_ns, request.end_wall_ns,
+                                f"export {export_id}: {request.reason}", created_by, now_wall_ns,
+                                case_id=request.case_id)
 
     def stop(self) -> None:
         self.stop_event.set()
