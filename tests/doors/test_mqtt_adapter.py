@@ -16,10 +16,10 @@ from door_sink import MemoryFeed, MemorySink, eventually
 from mosquitto import Broker
 from vigil.api.tls import ensure_self_signed
 from vigil.core.backoff import BackoffPolicy
-from vigil.core.door_events import DoorEventKind
+from vigil.core.door_events import DoorEventKind, IncomingDoorEvent
 from vigil.doors.adapter_config import MqttConfig
 from vigil.doors.mqtt.adapter import MqttAdapter
-from vigil.doors.sink import Alert, AlertKind
+from vigil.doors.sink import Alert, AlertKind, Submitted
 
 IN_TOPIC = "site/doors/events"
 FAST = BackoffPolicy(first_delay_s=0.2, max_delay_s=1.0)
@@ -223,3 +223,37 @@ async def test_alerts_raised_while_the_broker_is_down_go_out_after_the_reconnect
             "status", "flagged", "health")]
     finally:
         watcher.close()
+
+
+class StallingSink(MemorySink):
+    """Takes events but never finishes storing `stall_id`: vigil dying in the middle of a store."""
+
+    def __init__(self, stall_id: str) -> None:
+        super().__init__()
+        self.stall_id = stall_id
+        self.stalled = asyncio.Event()
+
+    async def submit(self, event: IncomingDoorEvent, received_wall_ns: int) -> Submitted:
+        if event.event_id == self.stall_id:
+            self.stalled.set()
+            await asyncio.Event().wait()  # never returns; the adapter is cancelled here
+        return await super().submit(event, received_wall_ns)
+
+
+async def test_a_message_is_acknowledged_only_once_stored(broker: Broker) -> None:
+    dying = StallingSink("e-in-flight")
+    async with running(first := adapter_for(broker, dying)):
+        await asyncio.wait_for(first.connected.wait(), 20)
+        await pub(broker, event("e-stored"))
+        await pub(broker, event("e-in-flight"))
+        await asyncio.wait_for(dying.stalled.wait(), 20)
+    assert dying.ids() == {"e-stored"}
+    # The same session again: the broker never got a PUBACK for the message being stored, so it
+    # delivers it again; the one that was stored (and acknowledged) is not redelivered.
+    sink = MemorySink()
+    async with running(second := adapter_for(broker, sink)):
+        await asyncio.wait_for(second.connected.wait(), 20)
+        await eventually(lambda: "e-in-flight" in sink.ids(), 20, "the unacknowledged message again")
+        await pub(broker, event("e-after"))
+        await eventually(lambda: "e-after" in sink.ids(), 20, "a later message")
+    assert sink.ids() == {"e-in-flight", "e-after"}
