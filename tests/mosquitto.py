@@ -22,7 +22,7 @@ class Broker:
     """mosquitto with persistence (autosaved every second, so a killed broker keeps its sessions)."""
 
     def __init__(self, tmp: Path, port: int | None = None, passwords: dict[str, str] | None = None,
-                 tls: tuple[Path, Path] | None = None) -> None:
+                 tls: tuple[Path, Path] | None = None, extra: tuple[str, ...] = ()) -> None:
         self.dir = tmp / "mosquitto"
         self.dir.mkdir(exist_ok=True)
         self.port = port or free_port()
@@ -30,6 +30,7 @@ class Broker:
                  "autosave_interval 1",
                  f"user {pwd.getpwuid(os.getuid()).pw_name}",  # as root, mosquitto would switch to 'mosquitto'
                  "log_dest stderr", "log_type error", "log_type warning"]
+        lines += extra
         self.tls_port: int | None = None
         if tls is not None:  # a second listener with TLS (certificate, key); the first stays plain
             self.tls_port = free_port()
@@ -83,21 +84,24 @@ class Broker:
         data = payload.encode() if isinstance(payload, str) else payload
         subprocess.run(args, input=data, check=True, timeout=20, capture_output=True)
 
-    def subscriber(self, topic: str, *, user: tuple[str, str] | None = None) -> Subscriber:
-        return Subscriber(self, topic, user)
+    def subscriber(self, topic: str, *, user: tuple[str, str] | None = None, session: str | None = None
+                   ) -> Subscriber:
+        """`session`: a client id for a persistent session (-c), which survives a broker restart."""
+        return Subscriber(self, topic, user, session)
 
 
 class Subscriber:
     """mosquitto_sub (QoS 1, -v) on `topic` plus a private probe topic, collecting lines in a thread;
     `ready()` returns once the subscription is in place (a probe came back)."""
 
-    def __init__(self, broker: Broker, topic: str, user: tuple[str, str] | None) -> None:
+    def __init__(self, broker: Broker, topic: str, user: tuple[str, str] | None, session: str | None = None) -> None:
         self.broker = broker
         self.user = user
         self.probe = f"test-probe/{id(self)}"
         args = ["mosquitto_sub", "-h", "127.0.0.1", "-p", str(broker.port), "-q", "1", "-v", "-t", topic,
                 "-t", self.probe, "-W", "300"]
         args += ["-u", user[0], "-P", user[1]] if user else []
+        args += ["-c", "-i", session] if session else []
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         self.lines: list[tuple[str, str]] = []
         self._thread = threading.Thread(target=self._read, daemon=True)

@@ -119,9 +119,39 @@ def _hotplug_scenario(bed: Any, daemon: Any, out: dict[str, Any]) -> None:
     bed.uevent(camera, "add")
     _until(lambda: bool(appliance.available_cameras()), 30, "the USB camera listed")
     out["available_cameras"] = [vars(c) for c in appliance.available_cameras()]
+    out["api_cameras"] = _get_json(daemon.url + "api/devices/cameras", out["installer_token"])
     bed.uevent(camera, "remove")
     bed.remove_device(camera)
     _until(lambda: not appliance.available_cameras(), 30, "the USB camera gone")
+
+
+def _get_json(url: str, token: str) -> Any:
+    import ssl
+    import urllib.request
+
+    context = ssl.create_default_context()
+    context.check_hostname = False
+    context.verify_mode = ssl.CERT_NONE  # the daemon's fresh self-signed certificate
+    assert url.startswith("https://127.0.0.1:")
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})  # noqa: S310
+    with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
+        return json.load(response)
+
+
+def _installer_token(config: Any) -> str:
+    from vigil.core.permissions import Role
+    from vigil.passwords import hash_password
+    from vigil.record.accounts import Accounts
+    from vigil.record.index import Index
+
+    index = Index.open(config.storage.index_path, time.time_ns())
+    try:
+        accounts = Accounts(index)
+        user_id = accounts.add_user("installer", Role.INSTALLER, (), hash_password("installer-pw-123"), time.time_ns())
+        token, _ = accounts.create_credential(user_id, "api_token", "hotplug test", time.time_ns(), None)
+    finally:
+        index.close()
+    return token
 
 
 def _hotplug(config_path: Path, out_path: Path) -> int:
@@ -137,7 +167,7 @@ def _hotplug(config_path: Path, out_path: Path) -> int:
     config = load_config(config_path)
     setup_logging("info", config.secrets)
     daemon = Daemon(config)
-    out: dict[str, Any] = {}
+    out: dict[str, Any] = {"installer_token": _installer_token(config)}
 
     def scenario() -> None:
         try:

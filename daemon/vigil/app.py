@@ -30,6 +30,9 @@ from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
+from vigil.evidence.jobs import ExportJobs
+from vigil.evidence.package import clip_from_recordings
+from vigil.evidence.signing import signing_key_path
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
@@ -100,6 +103,7 @@ class Daemon:
         self.url: str | None = None
         self.whep: WhepSessions | None = None
         self._shortfall_warned = False
+        self.exports: ExportJobs | None = None  # evidence exports (issue 7)
         self.alerts = AlertHub()
         self.doors: DoorEventService | None = None
         # The appliance (design/appliance.md): systemd notify/watchdog, hot-plugged disks and cameras.
@@ -177,6 +181,7 @@ class Daemon:
         self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
         services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep,
                             appliance=self.appliance)
+        services.exports = self.exports
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
         door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
@@ -216,6 +221,9 @@ class Daemon:
         self.supervisor.start(asyncio.get_running_loop())
         try:
             await self._run(on_ready)
+        except VigilError as error:  # e.g. the recording disk missing at start: say why in `systemctl status`
+            self.supervisor.failed(str(error))
+            raise
         finally:
             self.supervisor.stop()
 
@@ -225,6 +233,8 @@ class Daemon:
         self._build(index, storage)
         self.appliance = attach_appliance(self, index, storage)
         try:
+            self.exports = await asyncio.to_thread(ExportJobs, self.config, index,
+                                                   signing_key_path(self.config.storage.path), clip_from_recordings)
             runner = await self._start_api(index)
         except BaseException:
             index.close()
@@ -242,6 +252,8 @@ class Daemon:
                     if p.motion is not None:
                         tg.create_task(run_in_thread(f"motion-{p.camera.id}", p.motion.run))
                 tg.create_task(self._retention_loop())
+                if self.exports is not None:
+                    tg.create_task(run_in_thread("exports", self.exports.run))
                 if self.whep is not None:
                     tg.create_task(self.whep.watch())
                 if self.doors is not None:
@@ -285,6 +297,8 @@ class Daemon:
                 log.error("recorder %s did not finish its segment in time", p.recorder.name)
 
     def _stop_pipelines(self) -> None:
+        if self.exports is not None:
+            self.exports.stop()
         for p in self.pipelines:
             p.ingest.stop()
             p.fanout.close()  # recorders drain what they have, close their segment and return

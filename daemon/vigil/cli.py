@@ -12,6 +12,7 @@ from pathlib import Path
 
 from vigil import __version__
 from vigil.cli_admin import add_admin_verbs, run_admin
+from vigil.cli_evidence import add_evidence_verbs, run_key, run_verify
 from vigil.cli_holds import add_hold_verbs, run_holds
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
@@ -54,6 +55,7 @@ def _parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
     _config_arg(common)
     add_admin_verbs(verbs, common)
+    add_evidence_verbs(verbs, common)  # key show, verify (issue 7)
     add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
     add_hold_verbs(verbs, common)  # storage, hold (issue 7)
     return parser
@@ -144,6 +146,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             setup_logging("info")
             return run_demo(args.data, args.duration, args.http_port)
+        if args.verb == "verify":  # offline: needs no configuration
+            return run_verify(args)
         if args.verb == "provision":
             setup_logging("info")
             return run_provision(args)
@@ -163,6 +167,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_admin(config, args)
         if args.verb in ("storage", "hold"):
             return run_holds(config, args)
+        if args.verb == "key":
+            return run_key(config, args)
     except VigilError as error:
         print(f"vigil: {error}", file=sys.stderr)
         return 2

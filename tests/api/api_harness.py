@@ -18,6 +18,7 @@ from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.permissions import Role
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
+from vigil.evidence.jobs import ExportJobs
 from vigil.passwords import hash_password
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
@@ -112,7 +113,8 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
         user_id = accounts.add_user(name, role, buildings, password_hash, clock.now_ns)
         tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
     services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock,
-                        whep=WhepSessions(lambda label: (), max_viewers=4))
+                        whep=WhepSessions(lambda label: (), max_viewers=4),
+                        exports=ExportJobs(config, index, config.storage.path / "key.pem"))  # no worker: stays queued
     services.alerts = AlertHub()  # door events
     services.doors = DoorEventService(config, DoorStore(index), services.alerts, b"k" * 32, clock)
     client = TestClient(TestServer(build_app(services)))

@@ -16,10 +16,10 @@ from door_sink import MemoryFeed, MemorySink, eventually
 from mosquitto import Broker
 from vigil.api.tls import ensure_self_signed
 from vigil.core.backoff import BackoffPolicy
-from vigil.core.door_events import DoorEventKind
+from vigil.core.door_events import DoorEventKind, IncomingDoorEvent
 from vigil.doors.adapter_config import MqttConfig
 from vigil.doors.mqtt.adapter import MqttAdapter
-from vigil.doors.sink import Alert, AlertKind
+from vigil.doors.sink import Alert, AlertKind, Submitted
 
 IN_TOPIC = "site/doors/events"
 FAST = BackoffPolicy(first_delay_s=0.2, max_delay_s=1.0)
@@ -196,3 +196,64 @@ async def test_an_older_subscription_of_the_session_is_ignored(broker: Broker) -
         await eventually(lambda: "on-the-new-topic" in sink.ids(), 20, "the event on the new topic")
         await asyncio.sleep(0.5)
     assert sink.ids() == {"on-the-new-topic"} and not new.malformed
+
+
+async def test_alerts_raised_while_the_broker_is_down_go_out_after_the_reconnect(broker: Broker) -> None:
+    sink, feed = MemorySink(), MemoryFeed()
+    adapter = adapter_for(broker, sink, feed)
+    # A persistent QoS 1 watcher: it reconnects by itself and its session survives the broker restart.
+    watcher = await asyncio.to_thread(lambda: broker.subscriber("vigil/#", session="watcher").ready())
+    try:
+        async with running(adapter):
+            await asyncio.wait_for(adapter.connected.wait(), 20)
+            broker.stop()  # a clean stop saves the watcher's session (a killed broker: the test above)
+            await eventually(lambda: bool(sink.health), 20, "the outage")
+            feed.push(Alert(AlertKind.DOOR_EVENT_FLAGGED, {"id": 1, "kind": "door_forced_open"}))
+            feed.push(Alert(AlertKind.ADAPTER_HEALTH, {"source": "mqtt", "state": "down"}))
+            feed.push(Alert(AlertKind.ALERTS_LOST, {"lost": 3}))  # meant for this watcher only: not published
+            await asyncio.sleep(0.3)
+            assert len(adapter._alerts) == 3  # waiting for the broker
+            await asyncio.to_thread(broker.start)
+            await eventually(lambda: bool(watcher.received("vigil/flagged")), 60, "the queued flagged event")
+            await eventually(lambda: bool(watcher.received("vigil/health/mqtt")), 60, "the queued health alert")
+            assert not adapter._alerts and adapter.alerts_dropped == 0
+        assert json.loads(watcher.received("vigil/flagged")[0]) == {"id": 1, "kind": "door_forced_open"}
+        assert json.loads(watcher.received("vigil/health/mqtt")[0]) == {"source": "mqtt", "state": "down"}
+        assert not [t for t, _ in watcher.lines if t.startswith("vigil/") and t.split("/")[1] not in (
+            "status", "flagged", "health")]
+    finally:
+        watcher.close()
+
+
+class StallingSink(MemorySink):
+    """Takes events but never finishes storing `stall_id`: vigil dying in the middle of a store."""
+
+    def __init__(self, stall_id: str) -> None:
+        super().__init__()
+        self.stall_id = stall_id
+        self.stalled = asyncio.Event()
+
+    async def submit(self, event: IncomingDoorEvent, received_wall_ns: int) -> Submitted:
+        if event.event_id == self.stall_id:
+            self.stalled.set()
+            await asyncio.Event().wait()  # never returns; the adapter is cancelled here
+        return await super().submit(event, received_wall_ns)
+
+
+async def test_a_message_is_acknowledged_only_once_stored(broker: Broker) -> None:
+    dying = StallingSink("e-in-flight")
+    async with running(first := adapter_for(broker, dying)):
+        await asyncio.wait_for(first.connected.wait(), 20)
+        await pub(broker, event("e-stored"))
+        await pub(broker, event("e-in-flight"))
+        await asyncio.wait_for(dying.stalled.wait(), 20)
+    assert dying.ids() == {"e-stored"}
+    # The same session again: the broker never got a PUBACK for the message being stored, so it
+    # delivers it again; the one that was stored (and acknowledged) is not redelivered.
+    sink = MemorySink()
+    async with running(second := adapter_for(broker, sink)):
+        await asyncio.wait_for(second.connected.wait(), 20)
+        await eventually(lambda: "e-in-flight" in sink.ids(), 20, "the unacknowledged message again")
+        await pub(broker, event("e-after"))
+        await eventually(lambda: "e-after" in sink.ids(), 20, "a later message")
+    assert sink.ids() == {"e-in-flight", "e-after"}

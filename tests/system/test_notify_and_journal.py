@@ -122,3 +122,20 @@ def test_journal_entries_carry_priority_camera_and_redacted_text() -> None:
     record = logging.LogRecord("x", 20, "f", 1, "m", None, None)
     record.threadName = "MainThread"
     assert camera_of(record) is None
+
+
+def test_a_daemon_that_cannot_start_says_why_in_its_status(tmp_path: Path) -> None:
+    """The recording disk missing at boot: no READY, and STATUS names the reason."""
+    import subprocess
+
+    from vigil_proc import DAEMON_DIR, write_config
+
+    config = write_config(tmp_path, {}, "require_mount = true")
+    path = str(tmp_path / "notify")
+    sock = _receiver(path)
+    env = dict(os.environ, NOTIFY_SOCKET=path, PYTHONPATH=str(DAEMON_DIR))
+    done = subprocess.run([sys.executable, "-m", "vigil", "run", "--config", str(config)], capture_output=True,
+                          text=True, env=env, timeout=60, check=False)
+    assert done.returncode == 2 and "not a mount point" in done.stderr
+    status = sock.recv(4096).decode()
+    assert status.startswith("STATUS=not running: ") and "not a mount point" in status, status

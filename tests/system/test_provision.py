@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.x509.oid import NameOID
 
 from vigil.config import load_config
+from vigil.core.errors import ConfigError
 from vigil.core.permissions import Role
 from vigil.passwords import verify_password
 from vigil.record.accounts import Accounts
@@ -196,3 +197,16 @@ def test_no_input_anywhere_says_where_it_looked(tmp_path: Path) -> None:
     assert "no provisioning input found" in done.stderr
     assert "Vigil provisioning failed: no provisioning input found" in (tmp_path / "console").read_text()
     assert str(tmp_path / "creds/vigil.provision") in done.stderr and "VIGIL-PROV" in done.stderr
+
+
+def test_a_stick_still_being_probed_is_waited_for() -> None:
+    from vigil.system.provision_sources import find_source
+
+    seen: list[list[str]] = [[], [], ["/dev/sdb1"]]
+    slept: list[float] = []
+    source = find_source([], [], lambda: seen.pop(0), lambda node: f"read {node}", usb_wait_s=5, sleep=slept.append)
+    assert (source.kind, source.where, source.text, slept) == ("usb", "/dev/sdb1", "read /dev/sdb1", [1.0, 1.0])
+    slept.clear()
+    with pytest.raises(ConfigError, match="no provisioning input found"):
+        find_source([], [], lambda: [], lambda node: "", usb_wait_s=3, sleep=slept.append)
+    assert slept == [1.0, 1.0, 1.0]

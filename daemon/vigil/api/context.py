@@ -22,6 +22,7 @@ from vigil.core.repeat_window import RepeatWindow
 from vigil.core.timebase import parse_time_ns
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
+from vigil.evidence.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
@@ -66,6 +67,7 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    exports: ExportJobs | None = None  # evidence exports (issue 7)
     clip_downloads: RepeatWindow = field(default_factory=RepeatWindow)  # clips: one audit entry per download
     # door events (doors/service.py, doors/alerts.py)
     doors: DoorEventService | None = None

@@ -17,6 +17,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     door_events,
     evidence,
     evidence_schemas,
+    exports,
     handlers,
     links,
     live,
@@ -168,6 +169,14 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/storage", timeline.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Storage report: disk, recordings per camera, bytes under holds, budget and warning level",
           evidence_schemas.STORAGE),
+    # --- evidence exports (issue 7): every camera of an export is checked in the handler ---
+    Route("POST", "/api/exports", exports.create_export, Action.EXPORT, Scope.IN_HANDLER,
+          "Start a signed evidence export of cameras (or buildings) in a range; a reason is required", schemas.EXPORT,
+          status=202, body=schemas.EXPORT_BODY),
+    Route("GET", "/api/exports/{export_id}", exports.export_status, Action.EXPORT, Scope.IN_HANDLER,
+          "An export's state and progress", schemas.EXPORT),
+    Route("GET", "/api/exports/{export_id}/download", exports.download, Action.EXPORT, Scope.IN_HANDLER,
+          "The finished export package (zip)", None, content_type="application/zip"),
 )
 
 

@@ -71,3 +71,11 @@ DOOR_EVENT_BODY = obj({"source": STR, "event_id": {"type": ["string", "integer"]
                       {"schema": {"const": "door-event/v1"}, "access_point": STR, "reason": STR,
                        "credential": {"type": ["string", "integer"]}, "cardholder": STR, "raw": {}})
 DOOR_EVENT_POSTED = obj({"id": INT, "duplicate": BOOL, "flagged": BOOL})
+# --- evidence exports (issue 7) ---
+EXPORT = obj({"id": INT, "state": {"enum": ["queued", "running", "done", "failed"]}, "created_by": STR,
+              "created_at": STR, "cameras": IDS, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT,
+              "reason": STR, "case_id": NSTR, "segments_total": INT, "segments_done": INT, "bytes_total": INT,
+              "bytes_done": INT, "error": NSTR, "finished_at": NSTR, "size_bytes": NINT, "manifest_sha256": NSTR,
+              "download": NSTR})
+EXPORT_BODY = obj({"reason": REASON, "start": {"type": ["string", "integer"]}, "end": {"type": ["string", "integer"]}},
+                  {"cameras": IDS, "buildings": IDS, "case_id": {"type": "string", "minLength": 1, "maxLength": 100}})

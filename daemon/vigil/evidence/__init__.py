@@ -1,4 +1,5 @@
-"""Evidence: clips of recorded ranges (clip.py) built from segment files at the byte level.
+"""Evidence: clips of recorded ranges (clip.py) built from segment files at the byte level, and
+signed export packages (package.py, jobs.py, signing.py, verify.py; design/evidence.md).
 
 The public API is `plan_clip` / `plan_from_segments` → `ClipPlan`, and `iter_clip_bytes`."""
 

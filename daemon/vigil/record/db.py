@@ -230,6 +230,29 @@ MIGRATIONS: tuple[str, ...] = (
     DROP INDEX segments_camera_time;
     CREATE INDEX runs_camera_end ON runs (camera_id, end_wall_ns);
     """,
+    # 7: evidence export jobs and their packages.
+    """
+    CREATE TABLE exports (
+        id INTEGER PRIMARY KEY,
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL,
+        cameras TEXT NOT NULL,  -- JSON list of camera ids
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        case_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        segments_total INTEGER NOT NULL DEFAULT 0,
+        segments_done INTEGER NOT NULL DEFAULT 0,
+        bytes_total INTEGER NOT NULL DEFAULT 0,
+        bytes_done INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        package_name TEXT,  -- file name under <storage.path>/exports
+        package_size_bytes INTEGER,
+        manifest_sha256 TEXT,
+        finished_wall_ns INTEGER
+    );
+    """,
 )
 
 

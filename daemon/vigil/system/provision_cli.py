@@ -27,6 +27,8 @@ def add_provision_verb(verbs: argparse._SubParsersAction[argparse.ArgumentParser
     p.add_argument("--boot-file", type=Path, action="append",
                    help=f"boot partition path(s) to look at (default: {', '.join(map(str, BOOT_PATHS))})")
     p.add_argument("--no-usb", action="store_true", help="do not look for a VIGIL-PROV USB stick")
+    p.add_argument("--usb-wait-s", type=float, default=20.0,
+                   help="with no other input, wait this long for a VIGIL-PROV stick to appear (default 20)")
     p.add_argument("--config-out", type=Path, default=defaults.config_file, help="the configuration to write")
     p.add_argument("--state-dir", type=Path, default=defaults.state_dir, help="the daemon's state directory")
     p.add_argument("--recordings-disk", type=Path, default=defaults.recordings_disk,
@@ -49,7 +51,8 @@ def _provision(args: argparse.Namespace) -> int:
         source = ProvisionSource("file", str(args.input), read_input_file(args.input))
     else:
         source = find_source(credential_dirs(), args.boot_file or BOOT_PATHS,
-                             (lambda: []) if args.no_usb else usb_device_nodes)
+                             (lambda: []) if args.no_usb else usb_device_nodes,
+                             usb_wait_s=0.0 if args.no_usb else args.usb_wait_s)
     spec = parse_provision_input(source.text, source.where)
     paths = ProvisionPaths(args.config_out, args.state_dir, args.recordings_disk)
     with contextlib.ExitStack() as stack:

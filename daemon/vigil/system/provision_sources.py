@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -91,7 +92,11 @@ def find_source(
     boot_paths: Sequence[Path] = BOOT_PATHS,
     usb_nodes: Callable[[], list[str]] = usb_device_nodes,
     read_usb: Callable[[str], str] = read_fat_file,
+    usb_wait_s: float = 0.0,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> ProvisionSource:
+    """The first source present. With nothing else there, a USB stick still being probed at boot
+    is waited for up to `usb_wait_s`."""
     for directory in credentials:
         path = directory / CREDENTIAL_NAME
         if path.is_file():
@@ -100,6 +105,11 @@ def find_source(
         if path.is_file():
             return ProvisionSource("boot", str(path), read_input_file(path))
     nodes = usb_nodes()
+    waited_s = 0.0
+    while not nodes and waited_s < usb_wait_s:
+        sleep(1.0)
+        waited_s += 1.0
+        nodes = usb_nodes()
     if len(nodes) > 1:
         raise ConfigError(f"more than one {USB_LABEL} stick attached ({', '.join(nodes)}); attach only one")
     if nodes:

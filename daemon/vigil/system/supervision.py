@@ -83,6 +83,9 @@ class Supervisor:
             self._last_status = status
             self.notifier.status(status)
 
+    def failed(self, reason: str) -> None:
+        self.notifier.status(f"not running: {reason.splitlines()[0]}")
+
     def stopping(self) -> None:
         self.notifier.stopping()
 

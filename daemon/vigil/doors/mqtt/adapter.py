@@ -78,10 +78,15 @@ class MqttAdapter:
         tls = None
         if c.tls:
             tls = ssl.create_default_context(cafile=None if c.ca_file is None else str(c.ca_file))
-        return aiomqtt.Client(
+        client = aiomqtt.Client(
             c.host, c.port, identifier=c.client_id, clean_session=False, username=c.username, password=c.password,
             keepalive=c.keepalive_s, tls_context=tls, timeout=10.0,
             will=aiomqtt.Will(self.topics.status, STATUS_OFFLINE, qos=1, retain=True))
+        # Acknowledge a message only once the sink has stored it: by default paho sends PUBACK when
+        # the message is queued in memory, and a crash before the store would lose it. aiomqtt
+        # does not expose paho's manual acknowledgement, so it is set on its paho client.
+        client._client.manual_ack_set(True)
+        return client
 
     async def _connect_loop(self) -> None:
         attempt = 0
@@ -126,6 +131,8 @@ class MqttAdapter:
         async for message in client.messages:
             if message.topic.matches(self.config.topic):  # not an older subscription of this session
                 await self._receive(str(message.topic), message.payload)
+            # stored, or malformed/not ours (counted; redelivering it would not help): acknowledge
+            client._client.ack(message.mid, message.qos)
 
     async def _receive(self, topic: str, payload: object) -> None:
         if self.topics.is_ours(topic):

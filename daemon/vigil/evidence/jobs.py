@@ -1,0 +1,106 @@
+"""The export worker: one thread, one export at a time, a bounded queue. Progress and outcome go
+to the index (so `GET /api/exports/{id}` sees them) and the outcome to the audit chain."""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from vigil.config import Config
+from vigil.core.errors import NotFoundError, TooManyRequestsError, VigilError
+from vigil.core.export_request import ExportRequest
+from vigil.evidence.package import ClipSource, PackageWriter, check_space, exports_dir, plan_export
+from vigil.evidence.signing import ensure_signing_key
+from vigil.record.audit_log import AuditLog
+from vigil.record.exports import ExportStore, Progress
+from vigil.record.index import Index
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED = 8
+POLL_S = 0.5
+
+
+class ExportJobs:
+    """`run` (the worker thread) first loads the signing key, making it on the first start: that
+    fsync waits on the worker, not on the recorders' start."""
+
+    def __init__(self, config: Config, index: Index, key_path: Path, clips: ClipSource | None = None) -> None:
+        self.config, self.index, self.key_path, self.clips = config, index, key_path, clips
+        self.key: Ed25519PrivateKey | None = None
+        self.store = ExportStore(index)
+        self.audit = AuditLog(index)
+        self.stop_event = threading.Event()
+        self._queue: queue.Queue[int] = queue.Queue(MAX_QUEUED)
+        self._submit_lock = threading.Lock()
+        for row in self.store.unfinished():  # a previous run stopped mid-export: its package was never made
+            self.store.fail(row.id, "interrupted: the appliance stopped before the export finished", time.time_ns())
+
+    def submit(self, request: ExportRequest, created_by: str, now_wall_ns: int) -> int:
+        """Queue an export (checked for space first); returns its id."""
+        plan = plan_export(self.config, self.index, request.cameras, request.start_wall_ns, request.end_wall_ns)
+        if not plan.segment_count:
+            raise NotFoundError("nothing was recorded by these cameras in this range")
+        check_space(exports_dir(self.config), plan.estimated_bytes(self.clips is not None),
+                    self.config.storage.min_free_bytes)
+        with self._submit_lock:
+            if self._queue.full():
+                raise TooManyRequestsError(f"{MAX_QUEUED} exports are already waiting; try again when one is done")
+            export_id = self.store.create(request, created_by, now_wall_ns)
+            self._hold_originals(export_id, request, created_by, now_wall_ns)
+            self._queue.put_nowait(export_id)
+        log.info("export %d queued by %s: %d segments, %d bytes", export_id, created_by, plan.segment_count,
+                 plan.segment_bytes)
+        return export_id
+
+    def _hold_originals(self, export_id: int, request: ExportRequest, created_by: str, now_wall_ns: int) -> None:
+        """Exported footage is evidence: hold the recorded originals (indefinitely, until someone
+        allowed to release holds does), so retention neither breaks a running export nor deletes
+        what a package's segment hashes point back to."""
+        for camera_id in request.cameras:
+            self.index.add_hold(camera_id, request.start_wall_ns, request.end_wall_ns,
+                                f"export {export_id}: {request.reason}", created_by, now_wall_ns,
+                                case_id=request.case_id)
+
+    def stop(self) -> None:
+        self.stop_event.set()
+
+    def run(self) -> None:
+        self.key = ensure_signing_key(self.key_path)
+        while not self.stop_event.is_set():
+            try:
+                export_id = self._queue.get(timeout=POLL_S)
+            except queue.Empty:
+                continue
+            self._run_one(export_id)
+        while not self._queue.empty():
+            self.store.fail(self._queue.get_nowait(), "interrupted: the appliance stopped before the export ran",
+                            time.time_ns())
+
+    def _run_one(self, export_id: int) -> None:
+        row = self.store.get(export_id)
+        request = row.request
+        try:
+            plan = plan_export(self.config, self.index, request.cameras, request.start_wall_ns, request.end_wall_ns)
+            estimate = plan.estimated_bytes(self.clips is not None)
+            self.store.start(export_id, Progress(plan.segment_count, 0, estimate, 0))
+            assert self.key is not None  # loaded before the first job is taken
+            writer = PackageWriter(self.config, self.index, self.key, self.clips, self.stop_event,
+                                   lambda p: self.store.progress(export_id, p))
+            name, size, manifest_sha256 = writer.write(row, plan, row.created_by, time.time_ns())
+        except (VigilError, OSError) as error:
+            message = str(error) if isinstance(error, VigilError) else f"cannot write the package: {error}"
+            log.warning("export %d failed: %s", export_id, message)
+            self.store.fail(export_id, message, time.time_ns())
+            self.audit.append(time.time_ns(), "system", "export.failed", f"export:{export_id}", "failed",
+                              {"error": message})
+            return
+        self.store.finish(export_id, name, size, manifest_sha256, time.time_ns())
+        self.audit.append(time.time_ns(), "system", "export.done", f"export:{export_id}", "ok",
+                          {"manifest_sha256": manifest_sha256, "size_bytes": size, "segments": plan.segment_count})
+        log.info("export %d done: %s, %d bytes, manifest SHA-256 %s", export_id, name, size, manifest_sha256)
