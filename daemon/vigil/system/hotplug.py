@@ -94,6 +94,7 @@ class Hotplug:
         self._overflowed = False
         self._stop = threading.Event()
         self._burst: asyncio.Task[None] | None = None
+        self._tasks: asyncio.TaskGroup | None = None  # while watching: bursts run in it, not loose
 
     def available_cameras(self) -> list[AvailableCamera]:
         return sorted(self.cameras.values(), key=lambda c: c.device_node)
@@ -117,14 +118,13 @@ class Hotplug:
             return
         try:
             async with asyncio.TaskGroup() as tg:
+                self._tasks = tg
                 tg.create_task(run_in_thread("udev-monitor", lambda: self._watch(monitor, loop)))
                 tg.create_task(self._consume())
                 tg.create_task(self._check_periodically())
         finally:
+            self._tasks = None
             self._stop.set()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def _watch(self, monitor: Any, loop: asyncio.AbstractEventLoop) -> None:
         """Thread body: udev events (a pyudev.Monitor) into the bounded queue until stopped."""
@@ -167,8 +167,13 @@ class Hotplug:
                      camera.name, camera.device_node)
 
     def _start_burst(self) -> None:
-        if self._burst is None or self._burst.done():
-            self._burst = asyncio.get_running_loop().create_task(self._check_burst())
+        if self._tasks is None or (self._burst is not None and not self._burst.done()):
+            return
+        burst = self._check_burst()
+        try:
+            self._burst = self._tasks.create_task(burst)
+        except RuntimeError:  # the watch is shutting down
+            burst.close()
 
     async def _check_burst(self) -> None:
         for _ in range(BURST_CHECKS):
