@@ -95,6 +95,8 @@ class Hotplug:
         self._stop = threading.Event()
         self._burst: asyncio.Task[None] | None = None
         self._tasks: asyncio.TaskGroup | None = None  # while watching: bursts run in it, not loose
+        self._wake = asyncio.Event()  # a disk event during a burst: check now, not at its next tick
+        self._checking = asyncio.Lock()  # one check (and one recovery) at a time
 
     def available_cameras(self) -> list[AvailableCamera]:
         return sorted(self.cameras.values(), key=lambda c: c.device_node)
@@ -167,7 +169,10 @@ class Hotplug:
                      camera.name, camera.device_node)
 
     def _start_burst(self) -> None:
-        if self._tasks is None or (self._burst is not None and not self._burst.done()):
+        if self._burst is not None and not self._burst.done():
+            self._wake.set()
+            return
+        if self._tasks is None:
             return
         burst = self._check_burst()
         try:
@@ -176,9 +181,14 @@ class Hotplug:
             burst.close()
 
     async def _check_burst(self) -> None:
-        for _ in range(BURST_CHECKS):
+        checks = 0
+        while checks < BURST_CHECKS:
+            self._wake.clear()
             await self._check()
-            await asyncio.sleep(1.0)
+            checks += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+                checks = 0  # another disk event: a full burst from now
 
     async def _check_periodically(self) -> None:
         while True:
@@ -186,10 +196,11 @@ class Hotplug:
             await self._check()
 
     async def _check(self) -> None:
-        state = await asyncio.to_thread(self.storage.check)
-        before = self.storage.state
-        if state is StorageState.OK and before is not StorageState.OK:
-            await asyncio.to_thread(self.storage.before_resume)
-        self.storage.apply(state)
+        async with self._checking:  # the periodic check and a burst must not both recover segments
+            state = await asyncio.to_thread(self.storage.check)
+            before = self.storage.state
+            if state is StorageState.OK and before is not StorageState.OK:
+                await asyncio.to_thread(self.storage.before_resume)
+            self.storage.apply(state)
         if state is not before:
             self.on_state()
