@@ -155,7 +155,7 @@ def test_rerunning_replaces_nothing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert {p: p.read_bytes() for p in before} == before
     for kept in ("kept the existing evidence signing key", "kept the existing TLS certificate",
-                 "kept the existing users", "kept the existing"):
+                 "kept the existing users", f"kept the existing {tmp_path / 'etc/vigil.toml'}"):
         assert kept in done.stdout, done.stdout
     assert console_password(tmp_path) == password  # no second password shown
     assert (tmp_path / "console").read_text().count("password:") == 1
