@@ -47,11 +47,12 @@ install_units() {
     [ -f "$f" ] || continue
     name=$(basename "$f")
     case "$name" in
-      *.service | *.socket | *.timer | *.path | *.target)
+      *.service | *.socket | *.timer | *.path | *.target | *.mount)
         install -m 0644 "$f" "$root/usr/lib/systemd/system/$name"
         grep -q '^\[Install\]' "$f" && enable+=("$name") ;;
       *.sysusers) install -m 0644 "$f" "$root/usr/lib/sysusers.d/${name%.sysusers}.conf" ;;
       *.tmpfiles) install -m 0644 "$f" "$root/usr/lib/tmpfiles.d/${name%.tmpfiles}.conf" ;;
+      *) die "systemd/$name: not a kind of file build.sh knows how to install" ;;
     esac
   done
   for f in "$repo"/hw/*.rules; do

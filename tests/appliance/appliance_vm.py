@@ -68,6 +68,14 @@ class Disk:
         parts: list[dict[str, object]] = json.loads(out)["partitiontable"]["partitions"]
         return parts
 
+    def ext4_listing(self, start_sector: int, directory: str) -> list[str]:
+        """Names in a directory of the ext4 partition starting at `start_sector` (debugfs `ls -p`)."""
+        done = subprocess.run(["debugfs", "-R", f"ls -p {directory}", f"{self.path}?offset={start_sector * 512}"],
+                              capture_output=True, text=True, check=False)
+        assert done.returncode == 0 and "ls:" not in done.stderr, done.stderr
+        # Each line is /inode/mode/uid/gid/name/size/.
+        return sorted(line.split("/")[5] for line in done.stdout.splitlines() if line.count("/") >= 6)
+
     def copy_out_ext4(self, start_sector: int, paths: list[str], dest: Path) -> None:
         """Copy files/trees out of the ext4 partition starting at `start_sector` (debugfs rdump)."""
         fs = f"{self.path}?offset={start_sector * 512}"

@@ -97,6 +97,12 @@ def test_fresh_image_provisions_records_the_demo_camera_and_powers_off_cleanly(v
     assert state_start >= int(str(slot_b["start"])) + int(str(slot_b["size"]))
     assert (state_start + state_sectors) * 512 > DISK_BYTES - (2 << 20)  # up to the backup GPT
 
+    # Slot A holds every unit of systemd/ and rule of hw/ (the recording disk's mount unit once went missing).
+    root_a = int(str(parts["vigil-root-a"]["start"]))
+    units = {p.name for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".mount")}
+    assert units <= set(disk.ext4_listing(root_a, "/usr/lib/systemd/system")), units
+    assert {p.name for p in (REPO / "hw").glob("*.rules")} <= set(disk.ext4_listing(root_a, "/usr/lib/udev/rules.d"))
+
     # What vigil recorded there is intact: every segment is complete (clean stop), its file has the
     # size and SHA-256 the index recorded, and the video is real. (`vigil fsck` itself cannot run on
     # the copy: the index names its recordings directory by its absolute path on the box.)

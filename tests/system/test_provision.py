@@ -155,7 +155,7 @@ def test_rerunning_replaces_nothing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert {p: p.read_bytes() for p in before} == before
     for kept in ("kept the existing evidence signing key", "kept the existing TLS certificate",
-                 "kept the existing users", "kept the existing"):
+                 "kept the existing users", f"kept the existing {tmp_path / 'etc/vigil.toml'}"):
         assert kept in done.stdout, done.stdout
     assert console_password(tmp_path) == password  # no second password shown
     assert (tmp_path / "console").read_text().count("password:") == 1
@@ -168,7 +168,9 @@ def test_rerunning_replaces_nothing(tmp_path: Path) -> None:
      ["site_id: 'Bad Id' is not a valid id", "flavour: unknown key", "building.id: missing (required)"]),
     (BASE + "[tls]\ncert = 'x'\n", ["tls: give both cert and key, or neither"]),
     (BASE + "[tls]\ncert = 'x'\nkey = 'y'\n", ["tls.cert: not a PEM certificate", "tls.key: not an unencrypted PEM"]),
-    (BASE.replace("demo_camera = true", "demo_camera = 'yes'"), ["options.demo_camera: expected true or false"]),
+    (BASE.replace("demo_camera = true", "demo_camera = 'yes'"), ["options.demo_camera: expected true/false"]),
+    ("site_id = 'x'\nbuilding = 'hs'\n[admin]\nrole = 'root'\n",
+     ["building: expected a table, got a string", "admin.role: unknown key"]),
 ])
 def test_malformed_input_names_every_problem_and_writes_nothing(tmp_path: Path, text: str,
                                                                problems: list[str]) -> None:

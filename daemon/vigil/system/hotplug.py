@@ -94,6 +94,9 @@ class Hotplug:
         self._overflowed = False
         self._stop = threading.Event()
         self._burst: asyncio.Task[None] | None = None
+        self._tasks: asyncio.TaskGroup | None = None  # while watching: bursts run in it, not loose
+        self._wake = asyncio.Event()  # a disk event during a burst: check now, not at its next tick
+        self._checking = asyncio.Lock()  # one check (and one recovery) at a time
 
     def available_cameras(self) -> list[AvailableCamera]:
         return sorted(self.cameras.values(), key=lambda c: c.device_node)
@@ -117,14 +120,13 @@ class Hotplug:
             return
         try:
             async with asyncio.TaskGroup() as tg:
+                self._tasks = tg
                 tg.create_task(run_in_thread("udev-monitor", lambda: self._watch(monitor, loop)))
                 tg.create_task(self._consume())
                 tg.create_task(self._check_periodically())
         finally:
+            self._tasks = None
             self._stop.set()
-
-    def stop(self) -> None:
-        self._stop.set()
 
     def _watch(self, monitor: Any, loop: asyncio.AbstractEventLoop) -> None:
         """Thread body: udev events (a pyudev.Monitor) into the bounded queue until stopped."""
@@ -167,13 +169,26 @@ class Hotplug:
                      camera.name, camera.device_node)
 
     def _start_burst(self) -> None:
-        if self._burst is None or self._burst.done():
-            self._burst = asyncio.get_running_loop().create_task(self._check_burst())
+        if self._burst is not None and not self._burst.done():
+            self._wake.set()
+            return
+        if self._tasks is None:
+            return
+        burst = self._check_burst()
+        try:
+            self._burst = self._tasks.create_task(burst)
+        except RuntimeError:  # the watch is shutting down
+            burst.close()
 
     async def _check_burst(self) -> None:
-        for _ in range(BURST_CHECKS):
+        checks = 0
+        while checks < BURST_CHECKS:
+            self._wake.clear()
             await self._check()
-            await asyncio.sleep(1.0)
+            checks += 1
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), 1.0)
+                checks = 0  # another disk event: a full burst from now
 
     async def _check_periodically(self) -> None:
         while True:
@@ -181,10 +196,11 @@ class Hotplug:
             await self._check()
 
     async def _check(self) -> None:
-        state = await asyncio.to_thread(self.storage.check)
-        before = self.storage.state
-        if state is StorageState.OK and before is not StorageState.OK:
-            await asyncio.to_thread(self.storage.before_resume)
-        self.storage.apply(state)
+        async with self._checking:  # the periodic check and a burst must not both recover segments
+            state = await asyncio.to_thread(self.storage.check)
+            before = self.storage.state
+            if state is StorageState.OK and before is not StorageState.OK:
+                await asyncio.to_thread(self.storage.before_resume)
+            self.storage.apply(state)
         if state is not before:
             self.on_state()

@@ -22,13 +22,14 @@ from __future__ import annotations
 
 import tomllib
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from vigil.config import ID_PATTERN
+from vigil.config import _id_check, _Reader  # the configuration's TOML walker serves here too
 from vigil.core.errors import ConfigError
 
 _ALLOWED = {
@@ -39,7 +40,6 @@ _ALLOWED = {
     "signing": {"key"},
     "options": {"demo_camera", "recording_disk"},
 }
-_USER_PATTERN = ID_PATTERN
 
 
 @dataclass(frozen=True)
@@ -55,79 +55,39 @@ class ProvisionInput:
     recording_disk: bool = True
 
 
-class _Problems:
-    def __init__(self, source: str) -> None:
-        self.source = source
-        self.items: list[str] = []
-
-    def add(self, key: str, message: str) -> None:
-        self.items.append(f"{self.source}: {key}: {message}")
-
-    def string(self, table: dict[str, Any], prefix: str, name: str, *, required: bool = False,
-               id_like: bool = False) -> str | None:
-        key = f"{prefix}.{name}" if prefix else name
-        value = table.get(name)
-        if value is None:
-            if required:
-                self.add(key, "missing (required)")
-            return None
-        if not isinstance(value, str):
-            self.add(key, "expected a string")
-            return None
-        if id_like and not ID_PATTERN.match(value):
-            self.add(key, f"{value!r} is not a valid id (lowercase letters, digits, '-', '_'; at most 63)")
-            return None
-        return value
-
-    def flag(self, table: dict[str, Any], name: str, default: bool) -> bool:
-        value = table.get(name, default)
-        if not isinstance(value, bool):
-            self.add(f"options.{name}", "expected true or false")
-            return default
-        return value
-
-
-def _table(p: _Problems, raw: dict[str, Any], name: str, *, required: bool = False) -> dict[str, Any]:
-    value = raw.get(name)
-    if value is None:
-        if required:
-            p.add(name, "missing [" + name + "] table")
-        return {}
-    if not isinstance(value, dict):
-        p.add(name, "expected a table")
-        return {}
-    for key in value:
-        if key not in _ALLOWED[name]:
-            p.add(f"{name}.{key}", "unknown key")
+def _table(r: _Reader, raw: dict[str, Any], name: str, *, required: bool = False) -> dict[str, Any]:
+    """A sub-table (empty when absent or not a table, the problem noted), its unknown keys noted."""
+    value: dict[str, Any] = r.get(raw, "", name, dict, {}, required=required)
+    r.table(value, name, _ALLOWED[name])
     return value
 
 
-def _check_tls(p: _Problems, cert: str | None, key: str | None) -> None:
+def _check_tls(r: _Reader, cert: str | None, key: str | None) -> None:
     if (cert is None) != (key is None):
-        p.add("tls", "give both cert and key, or neither (a self-signed certificate is made)")
+        r.problem("tls", "give both cert and key, or neither (a self-signed certificate is made)")
         return
     if cert is None or key is None:
         return
     try:
         x509.load_pem_x509_certificate(cert.encode())
     except ValueError:
-        p.add("tls.cert", "not a PEM certificate")
+        r.problem("tls.cert", "not a PEM certificate")
     try:
         serialization.load_pem_private_key(key.encode(), password=None)
     except (ValueError, TypeError):
-        p.add("tls.key", "not an unencrypted PEM private key")
+        r.problem("tls.key", "not an unencrypted PEM private key")
 
 
-def _check_signing(p: _Problems, key: str | None) -> None:
+def _check_signing(r: _Reader, key: str | None) -> None:
     if key is None:
         return
     try:
         loaded = serialization.load_pem_private_key(key.encode(), password=None)
     except (ValueError, TypeError):
-        p.add("signing.key", "not an unencrypted PEM private key")
+        r.problem("signing.key", "not an unencrypted PEM private key")
         return
     if not isinstance(loaded, ed25519.Ed25519PrivateKey):
-        p.add("signing.key", "must be an Ed25519 private key")
+        r.problem("signing.key", "must be an Ed25519 private key")
 
 
 def parse_provision_input(text: str, source: str) -> ProvisionInput:
@@ -136,28 +96,24 @@ def parse_provision_input(text: str, source: str) -> ProvisionInput:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    p = _Problems(source)
-    for key in raw:
-        if key not in _ALLOWED[""]:
-            p.add(key, "unknown key")
-    site_id = p.string(raw, "", "site_id", required=True, id_like=True)
-    building = _table(p, raw, "building", required=True)
-    building_id = p.string(building, "building", "id", required=True, id_like=True)
-    building_name = p.string(building, "building", "name") or building_id
-    admin = _table(p, raw, "admin")
-    admin_name = p.string(admin, "admin", "name", id_like=True) or "admin"
-    tls = _table(p, raw, "tls")
-    cert_pem = p.string(tls, "tls", "cert")
-    key_pem = p.string(tls, "tls", "key")
-    _check_tls(p, cert_pem, key_pem)
-    signing = _table(p, raw, "signing")
-    signing_key = p.string(signing, "signing", "key")
-    _check_signing(p, signing_key)
-    options = _table(p, raw, "options")
-    demo = p.flag(options, "demo_camera", False)
-    disk = p.flag(options, "recording_disk", True)
-    if p.items:
-        raise ConfigError("invalid provisioning input:\n  " + "\n  ".join(p.items))
+    r = _Reader(Path(source))
+    r.table(raw, "", _ALLOWED[""])
+    site_id = r.get(raw, "", "site_id", str, required=True, check=_id_check)
+    building = _table(r, raw, "building", required=True)
+    building_id = r.get(building, "building", "id", str, required=True, check=_id_check)
+    building_name = r.get(building, "building", "name", str) or building_id
+    admin_name = r.get(_table(r, raw, "admin"), "admin", "name", str, "admin", check=_id_check)
+    tls = _table(r, raw, "tls")
+    cert_pem = r.get(tls, "tls", "cert", str)
+    key_pem = r.get(tls, "tls", "key", str)
+    _check_tls(r, cert_pem, key_pem)
+    signing_key = r.get(_table(r, raw, "signing"), "signing", "key", str)
+    _check_signing(r, signing_key)
+    options = _table(r, raw, "options")
+    demo = r.get(options, "options", "demo_camera", bool, False)
+    disk = r.get(options, "options", "recording_disk", bool, True)
+    if r.problems:
+        raise ConfigError("invalid provisioning input:\n  " + "\n  ".join(r.problems))
     assert site_id is not None and building_id is not None and building_name is not None
     return ProvisionInput(
         site_id=site_id, building_id=building_id, building_name=building_name, admin_name=admin_name,
