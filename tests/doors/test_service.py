@@ -16,6 +16,7 @@ from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
 from vigil.doors.sink import Alert, AlertKind, DoorEventSink
+from vigil.record.audit_log import AuditLog
 from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
 
@@ -111,6 +112,10 @@ async def test_denied_badge_at_mapped_door_is_flagged_bookmarked_and_held(rig: R
                             " ORDER BY camera_id")
     assert [tuple(h) for h in holds] == [("hs-east", T0 - 10 * S, T0 + 20 * S, result.id),
                                          ("hs-hall", T0 - 10 * S, T0 + 20 * S, result.id)]
+    audited = AuditLog(rig.index).entries(action="hold.create")
+    assert sorted((e.actor, e.detail["camera"], e.detail["door_event_id"]) for e in audited) == [
+        ("door:webhook", "hs-east", result.id), ("door:webhook", "hs-hall", result.id)]
+    assert AuditLog(rig.index).verify().ok
     marks = rig.index.query("SELECT camera_id, building_id, headline, door_event_id FROM bookmarks ORDER BY camera_id")
     assert [tuple(m) for m in marks] == [("hs-east", "hs", "access denied at east-main", result.id),
                                          ("hs-hall", "hs", "access denied at east-main", result.id)]
@@ -125,6 +130,7 @@ async def test_replay_returns_the_original_and_changes_nothing(rig: Rig) -> None
     assert (replay.id, replay.duplicate, replay.flagged) == (first.id, True, True)
     assert len(rig.store.events()) == 1
     assert len(rig.index.query("SELECT id FROM evidence_holds")) == 2
+    assert len(AuditLog(rig.index).entries(action="hold.create")) == 2
 
 
 async def test_unmapped_and_granted_events_are_kept_without_holds(rig: Rig) -> None:

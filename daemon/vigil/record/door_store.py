@@ -1,6 +1,7 @@
 """Door events, adapters' cursors and outage state in the index.
 
-`insert` stores an event, and for a flagged one its bookmarks and evidence holds, in ONE
+`insert` stores an event, and for a flagged one its bookmarks and evidence holds (each hold with
+its `hold.create` audit entry, by `door:<source>`), in ONE
 transaction keyed by the event's dedupe key: a crash before the commit leaves nothing, so the
 adapter's redelivery (at-least-once) redoes all of it; a redelivery after the commit finds the
 event and changes nothing."""
@@ -15,6 +16,8 @@ from dataclasses import dataclass
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_record import NewDoorEvent
 from vigil.core.errors import NotFoundError
+from vigil.core.timebase import wall_ns_to_iso
+from vigil.record.audit_log import append_in
 from vigil.record.index import Index, where_clause
 
 MAX_LIST = 5000
@@ -125,6 +128,9 @@ class DoorStore:
                     (camera, start_ns, end_ns, f"door event {event_id}: {description}", actor, now_wall_ns,
                      event_id))
                 holds.append(int(cur.lastrowid or 0))
+                append_in(c, now_wall_ns, actor, "hold.create", f"hold:{holds[-1]}", "ok", {
+                    "camera": camera, "start": wall_ns_to_iso(start_ns), "end": wall_ns_to_iso(end_ns),
+                    "reason": description, "door_event_id": event_id})
             return Inserted(event_id, False, tuple(holds), tuple(bookmarks))
 
     def get(self, event_id: int) -> DoorEventRow:
