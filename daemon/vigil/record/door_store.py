@@ -24,29 +24,10 @@ MAX_LIST = 5000
 
 
 @dataclass(frozen=True)
-class DoorEventRow:
+class DoorEventRow(NewDoorEvent):
+    """A stored door event: the record as it was stored, its local id, and who acknowledged it when."""
+
     id: int
-    source: str
-    event_id: str
-    occurred_wall_ns: int
-    received_wall_ns: int
-    skew_ns: int
-    kind: DoorEventKind
-    reason: str | None
-    access_point: str | None
-    door_id: str | None
-    direction: str | None
-    building: str | None
-    cameras: tuple[str, ...]
-    credential_hash: str | None
-    credential_last4: str | None
-    cardholder: str | None
-    severity: str
-    flagged: bool
-    flag_reasons: tuple[str, ...]
-    unmapped: bool
-    raw: str | None
-    raw_truncated: bool
     acked_by: str | None
     acked_wall_ns: int | None
 
@@ -70,13 +51,13 @@ class Inserted:
 
 def _row(r: sqlite3.Row) -> DoorEventRow:
     return DoorEventRow(
-        id=int(r["id"]), source=str(r["source"]), event_id=str(r["event_id"]),
+        id=int(r["id"]), source=str(r["source"]), event_id=str(r["event_id"]), dedupe_key=str(r["dedupe_key"]),
         occurred_wall_ns=int(r["occurred_wall_ns"]), received_wall_ns=int(r["received_wall_ns"]),
-        skew_ns=int(r["skew_ns"]), kind=DoorEventKind(r["kind"]), reason=r["reason"], access_point=r["access_point"],
+        kind=DoorEventKind(r["kind"]), reason=r["reason"], access_point=r["access_point"],
         door_id=r["door_id"], direction=r["direction"], building=r["building_id"],
         cameras=tuple(json.loads(r["cameras"])), credential_hash=r["credential_hash"],
         credential_last4=r["credential_last4"], cardholder=r["cardholder"], severity=str(r["severity"]),
-        flagged=bool(r["flagged"]), flag_reasons=tuple(json.loads(r["flag_reasons"])), unmapped=bool(r["unmapped"]),
+        flag_reasons=tuple(json.loads(r["flag_reasons"])), unmapped=bool(r["unmapped"]),
         raw=r["raw"], raw_truncated=bool(r["raw_truncated"]), acked_by=r["acked_by"],
         acked_wall_ns=r["acked_wall_ns"])
 
