@@ -12,6 +12,7 @@ import pytest
 
 from vigil.config import Config, parse_config
 from vigil.core.door_events import DoorEventKind, IncomingDoorEvent
+from vigil.core.errors import StorageError
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
@@ -215,6 +216,10 @@ def test_door_key_is_owner_only_and_stable(tmp_path: Path) -> None:
     assert len(key) == 32 and ensure_door_key(tmp_path / "doors") == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "doors").stat().st_mode) == 0o700
+    assert sorted(p.name for p in (tmp_path / "doors").iterdir()) == ["credential.key"], "no temporary file left"
+    path.write_bytes(b"short")  # e.g. damaged: refused, never silently replaced (old hashes would stop matching)
+    with pytest.raises(StorageError, match="expected 32 bytes"):
+        ensure_door_key(tmp_path / "doors")
 
 
 async def test_concurrent_redeliveries_store_one_event_and_one_set_of_holds(rig: Rig) -> None:
