@@ -120,6 +120,10 @@ def test_token_and_signed_posts_and_replays(daemon: Daemon) -> None:
     assert {"t-1", "s-1", "d-1"} <= set(mine)
     assert mine["s-1"]["door"] == "east-main" and mine["s-1"]["cameras"] == ["hs-east"]
     assert mine["s-1"]["credential_last4"] == "2345" and BADGE not in json.dumps(listed)
+    status, audit = daemon.call("GET", "/api/audit?action=hold.create", who="root")
+    assert status == 200
+    held = {e["detail"]["door_event_id"]: (e["actor"], e["detail"]["camera"]) for e in audit}
+    assert {held[mine[e]["id"]] for e in ("t-1", "s-1", "d-1")} == {("door:lenel", "hs-east")}
 
 
 @pytest.mark.parametrize(("case", "status", "words"), [
