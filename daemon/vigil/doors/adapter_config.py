@@ -72,6 +72,11 @@ class DoorAdaptersConfig:
     onguard: tuple[OnGuardConfig, ...] = ()
 
     @property
+    def sources(self) -> frozenset[str]:
+        """The source names this appliance's own adapters store their events under."""
+        return frozenset([o.source for o in self.onguard] + ([] if self.mqtt is None else [self.mqtt.source]))
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         found = [o.password for o in self.onguard] + [o.application_id for o in self.onguard]
         if self.mqtt is not None and self.mqtt.password:
