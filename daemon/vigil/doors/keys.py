@@ -4,12 +4,11 @@ key: made on first start, owner-only (0600) in an owner-only directory, never lo
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 from pathlib import Path
 
 from vigil.core.errors import StorageError
-from vigil.record.storage import fsync_dir
+from vigil.record.storage import create_new_file
 
 log = logging.getLogger(__name__)
 
@@ -31,19 +30,7 @@ def ensure_door_key(directory: Path) -> bytes:
         return _load(path)
     directory.mkdir(parents=True, exist_ok=True, mode=0o700)
     key = secrets.token_bytes(KEY_BYTES)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(key)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:  # made meanwhile by someone else: theirs is the key
-            return _load(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(directory)
+    if not create_new_file(path, key):  # made meanwhile by someone else: theirs is the key
+        return _load(path)
     log.info("made the door credential key %s", path)
     return key
