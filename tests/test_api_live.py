@@ -4,8 +4,6 @@ real camera, and a schemathesis fuzz run generated from the OpenAPI document."""
 from __future__ import annotations
 
 import socket
-import ssl
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,6 +14,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis.checks import positive_data_acceptance
 
 from camsim import CameraServer
+from http_call import call, free_port
 from test_admin_cli import vigil_stdin
 from vigil.api.openapi import openapi_document
 from vigil.api.routes import ROUTES
@@ -27,26 +26,15 @@ class Live:
         self.base_url, self.token, self.ca = base_url, token, ca
 
     def get(self, path: str, token: str | None = None) -> tuple[int, bytes, str]:
-        request = urllib.request.Request(self.base_url + path,  # noqa: S310 (https to our own loopback daemon)
-                                         headers={"Authorization": f"Bearer {token or self.token}"})
-        context = ssl.create_default_context(cafile=str(self.ca))
-        try:
-            with urllib.request.urlopen(request, context=context, timeout=10) as response:  # noqa: S310
-                return int(response.status), response.read(), str(response.headers["Content-Type"])
-        except urllib.error.HTTPError as error:
-            return int(error.code), error.read(), str(error.headers["Content-Type"])
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+        status, body, headers = call(self.base_url + path, headers={"Authorization": f"Bearer {token or self.token}"},
+                                     cafile=self.ca, timeout_s=10)
+        return status, body, str(headers["Content-Type"])
 
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
     tmp = tmp_path_factory.mktemp("live")
-    port = _free_port()
+    port = free_port()
     with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300") as cams:
         config = write_config(tmp, {"hs-cam": cams.url("a")}, f'[http]\nlisten = "127.0.0.1:{port}"')
         added = vigil_stdin("fuzzing admin password\n", "user", "add", "root-admin", "--role", "district_admin",

@@ -2,12 +2,8 @@
 
 from __future__ import annotations
 
-import socket
-import ssl
 import subprocess
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +12,7 @@ import pytest
 
 from browser import chromium
 from camsim import CameraServer
+from http_call import call, free_port
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.record.index import SegmentRow
@@ -37,13 +34,7 @@ class Daemon:
     def get(self, path: str, headers: dict[str, str] | None = None, *, signed_in: bool = True
             ) -> tuple[int, bytes, dict[str, str]]:
         auth = {"Authorization": f"Bearer {self.token}"} if signed_in else {}
-        request = urllib.request.Request(self.base_url + path, headers=auth | (headers or {}))  # noqa: S310
-        context = ssl.create_default_context(cafile=str(self.ca))
-        try:
-            with urllib.request.urlopen(request, context=context, timeout=60) as response:  # noqa: S310
-                return int(response.status), response.read(), dict(response.headers)
-        except urllib.error.HTTPError as error:
-            return int(error.code), error.read(), dict(error.headers)
+        return call(self.base_url + path, headers=auth | (headers or {}), cafile=self.ca, timeout_s=60)
 
     def segments(self, camera_id: str) -> list[SegmentRow]:
         return index_of(self.config).segments(camera_id)
@@ -52,18 +43,12 @@ class Daemon:
         return self.config.parent / "data" / "recordings" / segment.path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     """cam-a (H.264), cam-h (H.265) and cam-b (H.264 with B-frames) recorded in 3 s segments;
     cam-a's camera is off for ~5 s."""
     tmp = tmp_path_factory.mktemp("clips")
-    port = _free_port()
+    port = free_port()
     with CameraServer(f"name=a,{CAM}") as cam_a, \
             CameraServer(f"name=h,{CAM},codec=h265", f"name=b,{CAM},bframes=2") as others:
         config = write_config(tmp, {"cam-a": cam_a.url("a"), "cam-h": others.url("h"), "cam-b": others.url("b")},

@@ -91,6 +91,8 @@ access_points = [{ source = "onguard", id = "12:3", direction = "in" },
     ("[door_events]\nrules = { repeat_denials = 1 }", "door_events.rules.repeat_denials", "at least 2"),
     ("[door_events]\nwebhook_secret = 'short'", "door_events.webhook_secret", "at least 16"),
     ("[door_events]\nwebhook_secret_file = 'nope.txt'", "door_events.webhook_secret_file", "cannot read"),
+    ("[door_events]\nwebhook_secret = ''", "door_events.webhook_secret", "at least 16"),
+    ("[door_events]\nwebhook_secret = 'a'\nwebhook_secret_file = 'b'", "door_events", "not both"),
     ("[door_events]\nstore_cardholder = 'yes'", "door_events.store_cardholder", "true/false"),
 ])
 def test_mistakes_are_named_by_key(tmp_path: Path, extra: str, key: str, words: str) -> None:

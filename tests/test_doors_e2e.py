@@ -4,12 +4,11 @@ and holds exactly that door's cameras, and a tiny retention budget deletes every
 from __future__ import annotations
 
 import json
-import socket
 import time
-import urllib.request
 from pathlib import Path
 
 from camsim import CameraServerFactory
+from http_call import call, free_port
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.record.index import SegmentRow
@@ -27,12 +26,6 @@ access_points = [{ source = "lenel", id = "reader-7", direction = "in" }]
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _overlapping(segments: list[SegmentRow], start_ns: int, end_ns: int) -> list[SegmentRow]:
     return [s for s in segments if s.start_wall_ns < end_ns and start_ns < (s.end_wall_ns or s.start_wall_ns)]
 
@@ -41,7 +34,7 @@ def test_denied_badge_holds_the_doors_cameras_through_retention(tmp_path: Path,
                                                                 camera_server: CameraServerFactory) -> None:
     spec = "width=320,height=240,fps=10,gop=10,bitrate=300,pattern=snow"
     cams = camera_server(*(f"name={n},{spec}" for n in ("a", "b", "c")))
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, {"door-a": cams.url("a"), "door-b": cams.url("b"), "other-c": cams.url("c")},
                           f"segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = {MAX_BYTES}")
     config.write_text(config.read_text() + f'[http]\nlisten = "127.0.0.1:{port}"\ntls = false\n' + DOOR)
@@ -60,12 +53,11 @@ def test_denied_badge_holds_the_doors_cameras_through_retention(tmp_path: Path,
         body = json.dumps({"source": "lenel", "event_id": "onguard-88231", "kind": "access_denied",
                            "occurred_at": wall_ns_to_iso(occurred_ns), "access_point": "reader-7",
                            "reason": "badge revoked", "credential": "0049912345"}).encode()
-        request = urllib.request.Request(f"http://127.0.0.1:{port}/api/door-events", data=body, method="POST",
-                                         headers={"Content-Type": "application/json",
-                                                  "Authorization": f"Bearer {token}"})
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (our loopback daemon)
-            assert response.status == 201
-            posted = json.loads(response.read())
+        status, answer, _ = call(f"http://127.0.0.1:{port}/api/door-events", "POST", body,
+                                 {"Content-Type": "application/json", "Authorization": f"Bearer {token}"},
+                                 timeout_s=30)
+        assert status == 201, answer
+        posted = json.loads(answer)
         assert posted["flagged"] is True and posted["duplicate"] is False
         seen: set[int] = set()
 

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +12,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from http_call import call, free_port
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.core.webhook_auth import sign
@@ -51,13 +49,8 @@ class Daemon:
         headers = dict(headers or {})
         if who is not None:
             headers["Authorization"] = f"Bearer {self.tokens[who]}"
-        request = urllib.request.Request(self.base + path, data=body if method == "POST" else None,  # noqa: S310
-                                         headers=headers, method=method)
-        try:
-            with urllib.request.urlopen(request, timeout=20) as response:  # noqa: S310 (our loopback daemon)
-                return int(response.status), json.loads(response.read())
-        except urllib.error.HTTPError as error:
-            return int(error.code), json.loads(error.read() or b"{}")
+        status, data, _ = call(self.base + path, method, body if method == "POST" else None, headers)
+        return status, json.loads(data or b"{}")
 
     def post_event(self, doc: dict[str, Any], *, who: str | None = "lenel", signed_at: int | None = None,
                    secret: str = SECRET, content_type: str = "application/json") -> tuple[int, dict[str, Any]]:
@@ -69,16 +62,10 @@ class Daemon:
         return self.call("POST", "/api/door-events", body, headers, who)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     tmp = tmp_path_factory.mktemp("doors")
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp, {"hs-east": "rtsp://127.0.0.1:1/none"}, "", "")
     config.write_text(config.read_text() + SETTINGS.replace("{port}", str(port)))
     tokens = {}
@@ -133,6 +120,10 @@ def test_token_and_signed_posts_and_replays(daemon: Daemon) -> None:
     assert {"t-1", "s-1", "d-1"} <= set(mine)
     assert mine["s-1"]["door"] == "east-main" and mine["s-1"]["cameras"] == ["hs-east"]
     assert mine["s-1"]["credential_last4"] == "2345" and BADGE not in json.dumps(listed)
+    status, audit = daemon.call("GET", "/api/audit?action=hold.create", who="root")
+    assert status == 200
+    held = {e["detail"]["door_event_id"]: (e["actor"], e["detail"]["camera"]) for e in audit}
+    assert {held[mine[e]["id"]] for e in ("t-1", "s-1", "d-1")} == {("door:lenel", "hs-east")}
 
 
 @pytest.mark.parametrize(("case", "status", "words"), [

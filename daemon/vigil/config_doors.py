@@ -189,22 +189,32 @@ def _read_rules(r: _Reader, data: Any) -> FlagRulesConfig:
     )
 
 
-def _read_secret(r: _Reader, data: dict[str, Any], base: Path) -> str | None:
-    value: str | None = r.get(data, "door_events", "webhook_secret", str)
-    path = r.get(data, "door_events", "webhook_secret_file", str)
+def read_secret(r: _Reader, item: dict[str, Any], key: str, name: str) -> str | None:
+    """A secret given as `name` or, better, `name_file` (a path beside the config; read once at load,
+    trailing newline dropped), not both. Messages name the key, never the value."""
+    value = r.get(item, key, name, str)
+    path = r.get(item, key, f"{name}_file", str)
     if value is not None and path is not None:
-        r.problem("door_events", "set webhook_secret or webhook_secret_file, not both")
+        r.problem(key, f"set {name!r} or {name + '_file'!r}, not both")
         return None
-    if path is not None:
-        file = Path(path) if Path(path).is_absolute() else base / path
-        try:
-            value = file.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as error:
-            r.problem("door_events.webhook_secret_file", f"cannot read {file}: {getattr(error, 'strerror', error)}")
-            return None
+    if path is None:
+        return value  # type: ignore[no-any-return]
+    file = Path(path) if Path(path).is_absolute() else r.source.parent / path
+    try:
+        text = file.read_text(encoding="utf-8").rstrip("\r\n")
+    except (OSError, UnicodeDecodeError) as error:
+        r.problem(f"{key}.{name}_file", f"cannot read {file}: {getattr(error, 'strerror', None) or 'not UTF-8'}")
+        return None
+    if not text:
+        r.problem(f"{key}.{name}_file", f"{file} is empty")
+    return text
+
+
+def _read_webhook_secret(r: _Reader, data: dict[str, Any]) -> str | None:
+    value = read_secret(r, data, "door_events", "webhook_secret")
     if value is not None and len(value) < 16:
-        r.problem("door_events.webhook_secret" if path is None else "door_events.webhook_secret_file",
-                  "the secret must be at least 16 characters")
+        named = "webhook_secret_file" if "webhook_secret_file" in data else "webhook_secret"
+        r.problem(f"door_events.{named}", "the secret must be at least 16 characters")
         return None
     return value
 
@@ -224,7 +234,7 @@ def read_door_events(r: _Reader, data: Any) -> DoorEventsConfig:
                             check=lambda v: None if 0 <= v <= 1_000_000 else "must be between 0 and 1000000"),
         skew_alert_s=float(r.get(data, "door_events", "skew_alert_s", number, 120.0,
                                  check=lambda v: None if v > 0 else "must be greater than 0")),
-        webhook_secret=_read_secret(r, data, r.source.parent),
+        webhook_secret=_read_webhook_secret(r, data),
         signature_max_age_s=float(r.get(data, "door_events", "signature_max_age_s", number, 300.0,
                                         check=lambda v: None if 10 <= v <= 3600 else "must be 10 to 3600 seconds")),
         max_body_bytes=r.get(data, "door_events", "max_body_bytes", int, 65_536,

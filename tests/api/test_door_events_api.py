@@ -26,6 +26,8 @@ id = "ms-front"
 building = "ms"
 cameras = ["ms-cam"]
 access_points = [{ source = "lenel", id = "r2" }]
+[door_adapters.mqtt]
+host = "127.0.0.1"
 """
 
 
@@ -157,3 +159,9 @@ async def test_door_events_on_the_cameras_timeline(api: Api) -> None:
     token = str((await link.json())["url"]).rsplit("/", 1)[1]
     by_link = await api.client.get(f"/api/cameras/hs-cam/timeline{span}", headers={"Authorization": f"Bearer {token}"})
     assert by_link.status == 200 and (await by_link.json())["door_events"] == [], "links see footage, not badges"
+
+
+async def test_webhook_may_not_post_as_one_of_the_appliances_adapters(api: Api) -> None:
+    response = await post(api, {**event("x", "r1"), "source": "mqtt"})  # the MQTT adapter's source
+    assert response.status == 400 and "'source' 'mqtt'" in (await response.json())["detail"]
+    assert await listed(api, "district") == []

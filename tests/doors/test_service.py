@@ -12,10 +12,12 @@ import pytest
 
 from vigil.config import Config, parse_config
 from vigil.core.door_events import DoorEventKind, IncomingDoorEvent
+from vigil.core.errors import StorageError
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.service import DoorEventService
 from vigil.doors.sink import Alert, AlertKind, DoorEventSink
+from vigil.record.audit_log import AuditLog
 from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
 
@@ -111,6 +113,10 @@ async def test_denied_badge_at_mapped_door_is_flagged_bookmarked_and_held(rig: R
                             " ORDER BY camera_id")
     assert [tuple(h) for h in holds] == [("hs-east", T0 - 10 * S, T0 + 20 * S, result.id),
                                          ("hs-hall", T0 - 10 * S, T0 + 20 * S, result.id)]
+    audited = AuditLog(rig.index).entries(action="hold.create")
+    assert sorted((e.actor, e.detail["camera"], e.detail["door_event_id"]) for e in audited) == [
+        ("door:webhook", "hs-east", result.id), ("door:webhook", "hs-hall", result.id)]
+    assert AuditLog(rig.index).verify().ok
     marks = rig.index.query("SELECT camera_id, building_id, headline, door_event_id FROM bookmarks ORDER BY camera_id")
     assert [tuple(m) for m in marks] == [("hs-east", "hs", "access denied at east-main", result.id),
                                          ("hs-hall", "hs", "access denied at east-main", result.id)]
@@ -125,6 +131,7 @@ async def test_replay_returns_the_original_and_changes_nothing(rig: Rig) -> None
     assert (replay.id, replay.duplicate, replay.flagged) == (first.id, True, True)
     assert len(rig.store.events()) == 1
     assert len(rig.index.query("SELECT id FROM evidence_holds")) == 2
+    assert len(AuditLog(rig.index).entries(action="hold.create")) == 2
 
 
 async def test_unmapped_and_granted_events_are_kept_without_holds(rig: Rig) -> None:
@@ -209,6 +216,10 @@ def test_door_key_is_owner_only_and_stable(tmp_path: Path) -> None:
     assert len(key) == 32 and ensure_door_key(tmp_path / "doors") == key
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE((tmp_path / "doors").stat().st_mode) == 0o700
+    assert sorted(p.name for p in (tmp_path / "doors").iterdir()) == ["credential.key"], "no temporary file left"
+    path.write_bytes(b"short")  # e.g. damaged: refused, never silently replaced (old hashes would stop matching)
+    with pytest.raises(StorageError, match="expected 32 bytes"):
+        ensure_door_key(tmp_path / "doors")
 
 
 async def test_concurrent_redeliveries_store_one_event_and_one_set_of_holds(rig: Rig) -> None:

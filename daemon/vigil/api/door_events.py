@@ -71,6 +71,9 @@ async def post_door_event(ctx: Ctx) -> web.StreamResponse:
     except (ValueError, UnicodeDecodeError) as error:
         raise BadRequestError(f"request body is not valid JSON: {error}") from None
     event = parse_door_event_v1(doc)
+    if event.source in ctx.services.config.door_adapters.sources:  # else it could pre-empt their dedupe keys
+        raise BadRequestError(f"door event: 'source' {event.source!r} is one of this appliance's adapters;"
+                              " the webhook takes other source names")
     if event.raw is None:  # the webhook's payload is the body itself
         event = parse_door_event_v1({**doc, "raw": body.decode("utf-8")})
     submitted = await doors.submit(event, ctx.now_ns)

@@ -132,10 +132,6 @@ def adapter_offline(down_since_wall_ns: int, now_wall_ns: int, settings: FlagRul
     return NOT_FLAGGED
 
 
-def skew_ns(occurred_wall_ns: int, received_wall_ns: int) -> int:
-    """Receive time minus device time (positive: the device is behind, or the event is late)."""
-    return received_wall_ns - occurred_wall_ns
-
-
-def skew_is_large(skew: int, threshold_s: float) -> bool:
-    return abs(skew) > round(threshold_s * NS_PER_SECOND)
+def skew_is_large(skew_ns: int, threshold_s: float) -> bool:
+    """Whether receive time minus device time (`NewDoorEvent.skew_ns`) is beyond the site's threshold."""
+    return abs(skew_ns) > round(threshold_s * NS_PER_SECOND)

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from vigil.config_doors import read_secret
 from vigil.core.door_events import DoorEventKind
 from vigil.core.onguard import DEFAULT_VERSION, MAX_PAGE_SIZE
 from vigil.core.onguard_kinds import parse_kind_overrides
@@ -71,6 +72,11 @@ class DoorAdaptersConfig:
     onguard: tuple[OnGuardConfig, ...] = ()
 
     @property
+    def sources(self) -> frozenset[str]:
+        """The source names this appliance's own adapters store their events under."""
+        return frozenset([o.source for o in self.onguard] + ([] if self.mqtt is None else [self.mqtt.source]))
+
+    @property
     def secrets(self) -> tuple[str, ...]:
         found = [o.password for o in self.onguard] + [o.application_id for o in self.onguard]
         if self.mqtt is not None and self.mqtt.password:
@@ -84,26 +90,6 @@ def _positive(value: float) -> str | None:
 
 def _source_check(value: str) -> str | None:
     return None if SOURCE_PATTERN.match(value) else "lowercase letters, digits, '-', '_'; at most 63"
-
-
-def _secret(r: _Reader, item: dict[str, Any], key: str, name: str) -> str | None:
-    """`name` or `name_file`, not both."""
-    value = r.get(item, key, name, str)
-    path = r.get(item, key, f"{name}_file", str)
-    if value is not None and path is not None:
-        r.problem(key, f"set {name!r} or {name + '_file'!r}, not both")
-        return None
-    if path is None:
-        return value  # type: ignore[no-any-return]
-    file = Path(path) if Path(path).is_absolute() else r.source.parent / path
-    try:
-        text = file.read_text(encoding="utf-8").rstrip("\r\n")
-    except (OSError, UnicodeDecodeError) as error:
-        r.problem(f"{key}.{name}_file", f"cannot read {file}: {getattr(error, 'strerror', None) or 'not UTF-8'}")
-        return None
-    if not text:
-        r.problem(f"{key}.{name}_file", f"{file} is empty")
-    return text
 
 
 def _topic_check(value: str) -> str | None:
@@ -133,7 +119,7 @@ def _read_mqtt(r: _Reader, item: Any) -> MqttConfig | None:
         topic=r.get(item, key, "topic", str, "vigil/door-events/in", check=_topic_check),
         out_prefix=r.get(item, key, "out_prefix", str, "vigil", check=_prefix_check),
         username=r.get(item, key, "username", str),
-        password=_secret(r, item, key, "password"),
+        password=read_secret(r, item, key, "password"),
         tls=r.get(item, key, "tls", bool, False),
         ca_file=None if ca_file is None else Path(ca_file),
         keepalive_s=r.get(item, key, "keepalive_s", int, 30, check=_positive),
@@ -171,7 +157,7 @@ def _read_onguard(r: _Reader, key: str, item: dict[str, Any]) -> OnGuardConfig:
     kinds, problems = parse_kind_overrides(kinds_raw)
     for problem in problems:
         r.problem(f"{key}.kinds", problem)
-    password = _secret(r, item, key, "password")
+    password = read_secret(r, item, key, "password")
     if password is None and "password_file" not in item:
         r.problem(f"{key}.password", "missing (required; or password_file)")
     ca_file = r.get(item, key, "ca_file", str)

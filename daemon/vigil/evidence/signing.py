@@ -12,7 +12,6 @@ import base64
 import binascii
 import hashlib
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from vigil.core.errors import BadRequestError, StorageError
-from vigil.record.storage import fsync_dir
+from vigil.record.storage import create_new_file
 
 log = logging.getLogger(__name__)
 
@@ -75,20 +74,8 @@ def ensure_signing_key(path: Path) -> Ed25519PrivateKey:
     key = Ed25519PrivateKey.generate()
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                             serialization.NoEncryption())
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(pem)
-            f.flush()
-            os.fsync(f.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:  # made meanwhile by someone else: theirs is the key
-            return load_signing_key(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    if not create_new_file(path, pem):  # made meanwhile by someone else: theirs is the key
+        return load_signing_key(path)
     log.info("made the evidence signing key %s (fingerprint %s)", path, public_info(key.public_key()).fingerprint)
     return key
 

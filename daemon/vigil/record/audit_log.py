@@ -20,23 +20,28 @@ def _entry(row: sqlite3.Row) -> AuditEntry:
                       str(row["prev_hash"]), str(row["hash"]))
 
 
+def append_in(c: sqlite3.Connection, now_ns: int, actor: str, action: str, target: str, outcome: str,
+              detail: dict[str, Any] | None = None) -> int:
+    """Chain one entry inside the caller's open transaction (so the entry commits with what it records)."""
+    detail = detail or {}
+    last = c.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
+    prev = str(last[0]) if last else GENESIS
+    digest = entry_hash(prev, now_ns, actor, action, target, outcome, detail)
+    cur = c.execute("INSERT INTO audit (wall_ns, actor, action, target, outcome, detail, prev_hash, hash)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    (now_ns, actor, action, target, outcome,
+                     json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False), prev, digest))
+    return int(cur.lastrowid or 0)
+
+
 class AuditLog:
     def __init__(self, index: Index) -> None:
         self.index = index
 
     def append(self, now_ns: int, actor: str, action: str, target: str, outcome: str,
                detail: dict[str, Any] | None = None) -> int:
-        detail = detail or {}
         with self.index.transaction() as c:
-            last = c.execute("SELECT hash FROM audit ORDER BY id DESC LIMIT 1").fetchone()
-            prev = str(last[0]) if last else GENESIS
-            digest = entry_hash(prev, now_ns, actor, action, target, outcome, detail)
-            cur = c.execute("INSERT INTO audit (wall_ns, actor, action, target, outcome, detail, prev_hash, hash)"
-                            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                            (now_ns, actor, action, target, outcome,
-                             json.dumps(detail, sort_keys=True, separators=(",", ":"), ensure_ascii=False),
-                             prev, digest))
-            return int(cur.lastrowid or 0)
+            return append_in(c, now_ns, actor, action, target, outcome, detail)
 
     def entries(self, start_ns: int | None = None, end_ns: int | None = None, actor: str | None = None,
                 action: str | None = None, limit: int = 1000) -> list[AuditEntry]:

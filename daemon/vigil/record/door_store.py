@@ -1,6 +1,7 @@
 """Door events, adapters' cursors and outage state in the index.
 
-`insert` stores an event, and for a flagged one its bookmarks and evidence holds, in ONE
+`insert` stores an event, and for a flagged one its bookmarks and evidence holds (each hold with
+its `hold.create` audit entry, by `door:<source>`), in ONE
 transaction keyed by the event's dedupe key: a crash before the commit leaves nothing, so the
 adapter's redelivery (at-least-once) redoes all of it; a redelivery after the commit finds the
 event and changes nothing."""
@@ -15,35 +16,18 @@ from dataclasses import dataclass
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_record import NewDoorEvent
 from vigil.core.errors import NotFoundError
+from vigil.core.timebase import wall_ns_to_iso
+from vigil.record.audit_log import append_in
 from vigil.record.index import Index, where_clause
 
 MAX_LIST = 5000
 
 
 @dataclass(frozen=True)
-class DoorEventRow:
+class DoorEventRow(NewDoorEvent):
+    """A stored door event: the record as it was stored, its local id, and who acknowledged it when."""
+
     id: int
-    source: str
-    event_id: str
-    occurred_wall_ns: int
-    received_wall_ns: int
-    skew_ns: int
-    kind: DoorEventKind
-    reason: str | None
-    access_point: str | None
-    door_id: str | None
-    direction: str | None
-    building: str | None
-    cameras: tuple[str, ...]
-    credential_hash: str | None
-    credential_last4: str | None
-    cardholder: str | None
-    severity: str
-    flagged: bool
-    flag_reasons: tuple[str, ...]
-    unmapped: bool
-    raw: str | None
-    raw_truncated: bool
     acked_by: str | None
     acked_wall_ns: int | None
 
@@ -67,13 +51,13 @@ class Inserted:
 
 def _row(r: sqlite3.Row) -> DoorEventRow:
     return DoorEventRow(
-        id=int(r["id"]), source=str(r["source"]), event_id=str(r["event_id"]),
+        id=int(r["id"]), source=str(r["source"]), event_id=str(r["event_id"]), dedupe_key=str(r["dedupe_key"]),
         occurred_wall_ns=int(r["occurred_wall_ns"]), received_wall_ns=int(r["received_wall_ns"]),
-        skew_ns=int(r["skew_ns"]), kind=DoorEventKind(r["kind"]), reason=r["reason"], access_point=r["access_point"],
+        kind=DoorEventKind(r["kind"]), reason=r["reason"], access_point=r["access_point"],
         door_id=r["door_id"], direction=r["direction"], building=r["building_id"],
         cameras=tuple(json.loads(r["cameras"])), credential_hash=r["credential_hash"],
         credential_last4=r["credential_last4"], cardholder=r["cardholder"], severity=str(r["severity"]),
-        flagged=bool(r["flagged"]), flag_reasons=tuple(json.loads(r["flag_reasons"])), unmapped=bool(r["unmapped"]),
+        flag_reasons=tuple(json.loads(r["flag_reasons"])), unmapped=bool(r["unmapped"]),
         raw=r["raw"], raw_truncated=bool(r["raw_truncated"]), acked_by=r["acked_by"],
         acked_wall_ns=r["acked_wall_ns"])
 
@@ -125,6 +109,9 @@ class DoorStore:
                     (camera, start_ns, end_ns, f"door event {event_id}: {description}", actor, now_wall_ns,
                      event_id))
                 holds.append(int(cur.lastrowid or 0))
+                append_in(c, now_wall_ns, actor, "hold.create", f"hold:{holds[-1]}", "ok", {
+                    "camera": camera, "start": wall_ns_to_iso(start_ns), "end": wall_ns_to_iso(end_ns),
+                    "reason": description, "door_event_id": event_id})
             return Inserted(event_id, False, tuple(holds), tuple(bookmarks))
 
     def get(self, event_id: int) -> DoorEventRow:

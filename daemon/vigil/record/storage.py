@@ -38,6 +38,27 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def create_new_file(path: Path, data: bytes, mode: int = 0o600) -> bool:
+    """Write `path` unless it exists (True: this call made it). Written to a temporary file, fsynced
+    and linked into place, so a crash never leaves a partial file and an existing one (made
+    meanwhile by another process, too) is never overwritten."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            return False
+    finally:
+        tmp.unlink(missing_ok=True)
+    fsync_dir(path.parent)
+    return True
+
+
 def fsync_file(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
