@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from vigil.config_doors import FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_record import cap_raw, credential_hash, credential_last4, scrub_raw
-from vigil.core.door_rules import FlagRules, RuleInput, Severity, adapter_offline, skew_is_large
+from vigil.core.door_rules import MAX_KEYS, FlagRules, RuleInput, Severity, adapter_offline, skew_is_large
 from vigil.core.errors import AuthenticationError
 from vigil.core.webhook_auth import sign, verify
 
@@ -150,3 +150,16 @@ def test_webhook_signature_fresh_stale_and_wrong() -> None:
     for key, ts, sig, data, at, words in cases:
         with pytest.raises(AuthenticationError, match=words):
             verify(key, ts, sig, data, at, 300)
+
+
+def test_memory_is_bounded_by_the_badges_denied_within_the_window() -> None:
+    rules = FlagRules(FlagRulesConfig())
+    for n in range(MAX_KEYS):  # an hour of distinct badges denied at distinct doors
+        rules.evaluate(ev(K.ACCESS_DENIED, n * 3.0, door=f"d{n}", cred=f"c{n}"))
+    late = MAX_KEYS * 3.0 + 1000
+    rules.evaluate(ev(K.ACCESS_DENIED, late, door="d-new", cred="c-new"))
+    assert len(rules._denials_by_door) <= 2 and len(rules._denials_by_credential) <= 2
+    # what is still within the window is kept: the repeat rule still sees it
+    rules.evaluate(ev(K.ACCESS_DENIED, late + 1, door="d-new", cred="c-new"))
+    third = rules.evaluate(ev(K.ACCESS_DENIED, late + 2, door="d-new", cred="c-new"))
+    assert any("denials at this door" in r for r in third.reasons)

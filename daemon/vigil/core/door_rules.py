@@ -21,6 +21,7 @@ from vigil.core.door_events import DoorEventKind
 from vigil.core.timebase import NS_PER_SECOND
 
 HISTORY_PER_KEY = 64  # denials remembered per door / credential (more than any window needs)
+MAX_KEYS = 1024  # doors / credentials remembered before those outside every window are forgotten
 
 
 class Severity(enum.IntEnum):
@@ -77,9 +78,18 @@ class FlagRules:
         self._denials_by_credential: dict[str, deque[int]] = {}
 
     def _remember(self, table: dict[str, deque[int]], key: str, wall_ns: int) -> deque[int]:
+        if len(table) >= MAX_KEYS and key not in table:
+            self._forget_older_than(table, wall_ns - round(self.lookback_s() * NS_PER_SECOND))
         times = table.setdefault(key, deque(maxlen=HISTORY_PER_KEY))
         times.append(wall_ns)
         return times
+
+    @staticmethod
+    def _forget_older_than(table: dict[str, deque[int]], cutoff_ns: int) -> None:
+        """Drop doors/credentials whose newest denial is outside every window: memory stays bounded
+        by the badges denied within the lookback, not by every badge ever denied."""
+        for stale in [k for k, times in table.items() if max(times) < cutoff_ns]:
+            del table[stale]
 
     def recall(self, event: RuleInput) -> None:
         """Remember an event judged before a restart, without judging it again, so the windowed

@@ -98,7 +98,11 @@ class OnGuardPoller:
                 await self.sink.source_up(self.source, self.clock())
             for item in page.items:
                 await self._submit(item)
-            if page.last or page_number >= MAX_PAGES_PER_POLL:
+            if page.last:
+                break
+            if page_number >= MAX_PAGES_PER_POLL:
+                log.warning("onguard %s: more than %d pages in one window; the rest of the window is skipped",
+                            self.source, MAX_PAGES_PER_POLL)
                 break
             page_number += 1
         await self.sink.save_cursor(self.source, og.format_cursor(window.end_wall_ns))
