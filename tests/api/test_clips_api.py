@@ -132,3 +132,12 @@ async def test_damage_found_while_sending_cuts_the_transfer(api: Api, recorded: 
     assert response.status == 200  # the headers went out before the damage was reached
     with pytest.raises(aiohttp.ClientPayloadError):
         await response.read()  # never a shorter body passed off as the whole clip
+
+
+async def test_openapi_tells_of_byte_ranges(api: Api) -> None:
+    response = await api.client.get("/api/openapi.json", headers=api.auth("hs-viewer"))
+    paths = (await response.json())["paths"]
+    clip = paths["/api/cameras/{camera_id}/clip.mp4"]["get"]["responses"]
+    assert "video/mp4" in clip["206"]["content"] and "416" in clip
+    motion = paths["/api/cameras/{camera_id}/motion"]["get"]["responses"]
+    assert "206" not in motion and "416" not in motion
