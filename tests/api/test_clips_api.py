@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from pathlib import Path
 
 import aiohttp
@@ -10,10 +12,14 @@ import pytest
 from api_harness import Api
 
 from clip_recordings import T0, Recordings, Units
+from vigil.core.export_request import parse_export_request
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.evidence import iter_clip_bytes, plan_clip
 from vigil.evidence.clip import segment_path
+from vigil.evidence.jobs import ExportJobs
+from vigil.evidence.package import clip_from_recordings, exports_dir
 from vigil.evidence.segment_file import read_segment_file
+from vigil.evidence.verify import verify_package
 from vigil.sim.clips import make_h264_clip
 
 S = NS_PER_SECOND
@@ -141,3 +147,26 @@ async def test_openapi_tells_of_byte_ranges(api: Api) -> None:
     assert "video/mp4" in clip["206"]["content"] and "416" in clip
     motion = paths["/api/cameras/{camera_id}/motion"]["get"]["responses"]
     assert "206" not in motion and "416" not in motion
+
+
+def test_export_reads_segments_where_the_index_says(api: Api, recorded: Recordings, tmp_path: Path) -> None:
+    """The recordings were written to another dir than today's storage.recordings_path (a moved
+    disk): the package takes each segment, and its clip, from the dir the index recorded."""
+    config = api.services.config
+    assert recorded.storage.path != config.storage.recordings_path
+    jobs = ExportJobs(config, recorded.index, tmp_path / "key.pem", clip_from_recordings)
+    request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 8 * S),
+                                    "reason": "moved disk"}, ("hs-cam",), T0 + 60 * S)
+    export_id = jobs.submit(request, "user:hs-admin", T0 + 60 * S)
+    worker = threading.Thread(target=jobs.run)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while (row := jobs.store.get(export_id)).state not in ("done", "failed") and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        jobs.stop()
+        worker.join()
+    assert row.state == "done" and row.package_name is not None, row.error
+    verdict = verify_package(exports_dir(config) / row.package_name, None)
+    assert verdict.problems == () and verdict.exit_code == 3
