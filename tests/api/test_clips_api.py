@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -12,6 +13,7 @@ import pytest
 from api_harness import Api
 
 from clip_recordings import T0, Recordings, Units
+from vigil.core.evidence_manifest import ClipInfo
 from vigil.core.export_request import parse_export_request
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.evidence import iter_clip_bytes, plan_clip
@@ -20,6 +22,9 @@ from vigil.evidence.jobs import ExportJobs
 from vigil.evidence.package import clip_from_recordings, exports_dir
 from vigil.evidence.segment_file import read_segment_file
 from vigil.evidence.verify import verify_package
+from vigil.record.audit_log import AuditLog
+from vigil.record.exports import ExportRow
+from vigil.record.index import SegmentRow
 from vigil.sim.clips import make_h264_clip
 
 S = NS_PER_SECOND
@@ -157,16 +162,42 @@ def test_export_reads_segments_where_the_index_says(api: Api, recorded: Recordin
     jobs = ExportJobs(config, recorded.index, tmp_path / "key.pem", clip_from_recordings)
     request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 8 * S),
                                     "reason": "moved disk"}, ("hs-cam",), T0 + 60 * S)
-    export_id = jobs.submit(request, "user:hs-admin", T0 + 60 * S)
+    [row] = _run_exports(jobs, [jobs.submit(request, "user:hs-admin", T0 + 60 * S)])
+    assert row.state == "done" and row.package_name is not None, row.error
+    verdict = verify_package(exports_dir(config) / row.package_name, None)
+    assert verdict.problems == () and verdict.exit_code == 3
+
+
+def _run_exports(jobs: ExportJobs, export_ids: list[int]) -> list[ExportRow]:
+    """Run the export worker until these exports are done or failed (at most a minute)."""
     worker = threading.Thread(target=jobs.run)
     worker.start()
     try:
         deadline = time.monotonic() + 60
-        while (row := jobs.store.get(export_id)).state not in ("done", "failed") and time.monotonic() < deadline:
+        while (any(jobs.store.get(i).state not in ("done", "failed") for i in export_ids)
+               and time.monotonic() < deadline):
             time.sleep(0.1)
     finally:
         jobs.stop()
         worker.join()
-    assert row.state == "done" and row.package_name is not None, row.error
-    verdict = verify_package(exports_dir(config) / row.package_name, None)
-    assert verdict.problems == () and verdict.exit_code == 3
+    return [jobs.store.get(i) for i in export_ids]
+
+
+def test_an_unexpected_error_fails_one_export_not_the_worker(api: Api, recorded: Recordings, tmp_path: Path) -> None:
+    calls = []
+
+    def broken_then_fine(camera_id: str, file_name: str, segments: Sequence[tuple[SegmentRow, Path]],
+                         start_wall_ns: int, end_wall_ns: int) -> tuple[ClipInfo, Iterator[bytes]]:
+        calls.append(camera_id)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the clip source")
+        return clip_from_recordings(camera_id, file_name, segments, start_wall_ns, end_wall_ns)
+
+    jobs = ExportJobs(api.services.config, recorded.index, tmp_path / "key.pem", broken_then_fine)
+    request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 4 * S),
+                                    "reason": "bug"}, ("hs-cam",), T0 + 60 * S)
+    first, second = _run_exports(jobs, [jobs.submit(request, "user:hs-admin", T0 + 60 * S) for _ in range(2)])
+    assert first.state == "failed" and first.error is not None and "a bug in the clip source" in first.error
+    assert second.state == "done", second.error
+    failed = [e for e in AuditLog(recorded.index).entries() if e.action == "export.failed"]
+    assert [e.target for e in failed] == [f"export:{first.id}"]

@@ -98,8 +98,14 @@ class ExportJobs:
             writer = PackageWriter(self.config, self.index, self.key, self.clips, self.stop_event,
                                    lambda p: self.store.progress(export_id, p))
             name, size, manifest_sha256 = writer.write(row, plan, row.created_by, time.time_ns())
-        except (VigilError, OSError) as error:
-            message = str(error) if isinstance(error, VigilError) else f"cannot write the package: {error}"
+        except Exception as error:  # one export's failure must not stop the worker (nor, with it, the daemon)
+            if isinstance(error, VigilError):
+                message = str(error)
+            elif isinstance(error, OSError):
+                message = f"cannot write the package: {error}"
+            else:
+                message = f"internal error: {error!r}"
+                log.exception("export %d: unexpected error", export_id)
             log.warning("export %d failed: %s", export_id, message)
             self.store.fail(export_id, message, time.time_ns())
             self.audit.append(time.time_ns(), "system", "export.failed", f"export:{export_id}", "failed",
