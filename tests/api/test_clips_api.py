@@ -1,4 +1,5 @@
-"""GET /api/cameras/{id}/clip.mp4 in process: bytes, Range answers, problems, permissions, audit."""
+"""GET /api/cameras/{id}/clip.mp4 in process: bytes, Range answers, problems, permissions, audit; and
+the export worker (evidence/jobs.py) over the same recordings."""
 
 from __future__ import annotations
 
