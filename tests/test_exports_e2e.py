@@ -177,6 +177,9 @@ def test_export_downloads_and_verifies(appliance: Appliance, package: tuple[Path
     status, holds = appliance.json("GET", "/api/holds", "root")  # the originals are held for the case
     held = [h for h in holds if h["case_id"] == "PD-2026-0042"]
     assert status == 200 and [h["camera"] for h in held] == ["hs-cam"], holds
+    status, audit = appliance.json("GET", "/api/audit?action=hold.create")  # placing them is audited too
+    placed = [a for a in audit if a["target"] == f"hold:{held[0]['id']}"]
+    assert status == 200 and [a["detail"]["export"] for a in placed] == [row["id"]], audit
     assert held[0]["reason"] == f"export {row['id']}: incident 42: broken window" and held[0]["until"] is None
     assert manifest["exporter"] == "user:root" and manifest["cameras"][0]["name"] == "East Entrance"
     assert manifest["buildings"] == [{"id": "hs", "name": "High School"}]

@@ -21,6 +21,10 @@ from api_harness import Api
     ("DELETE", "/api/links/999", {}, 404, "no link"),
     ("DELETE", "/api/links/\u00b2", {}, 400, "number"),  # a superscript two: isdigit() is true, int() fails
     ("GET", "/api/audit?limit=\u00b2", {}, 400, "limit"),
+    ("GET", "/api/exports/\u00b2", {}, 400, "number"),  # exports, holds, bookmarks: ids as for links
+    ("GET", "/api/exports/abc/download", {}, 400, "number"),
+    ("POST", "/api/holds/\u00b2/release", {"json": {"reason": "x"}}, 400, "number"),
+    ("DELETE", "/api/bookmarks/\u00b2", {}, 400, "number"),
     ("GET", "/api/nope", {}, 404, "no such resource"),
     ("PUT", "/api/cameras", {}, 405, "not allowed"),
     ("POST", "/api/login", {"data": b"name=a&password=b", "headers": {"Content-Type": "text/plain"}}, 400,

@@ -1,7 +1,11 @@
-"""GET /api/cameras/{id}/clip.mp4 in process: bytes, Range answers, problems, permissions, audit."""
+"""GET /api/cameras/{id}/clip.mp4 in process: bytes, Range answers, problems, permissions, audit; and
+the export worker (evidence/jobs.py) over the same recordings."""
 
 from __future__ import annotations
 
+import threading
+import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import aiohttp
@@ -10,10 +14,18 @@ import pytest
 from api_harness import Api
 
 from clip_recordings import T0, Recordings, Units
+from vigil.core.evidence_manifest import ClipInfo
+from vigil.core.export_request import parse_export_request
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.evidence import iter_clip_bytes, plan_clip
 from vigil.evidence.clip import segment_path
+from vigil.evidence.jobs import ExportJobs
+from vigil.evidence.package import clip_from_recordings, exports_dir
 from vigil.evidence.segment_file import read_segment_file
+from vigil.evidence.verify import verify_package
+from vigil.record.audit_log import AuditLog
+from vigil.record.exports import ExportRow
+from vigil.record.index import SegmentRow
 from vigil.sim.clips import make_h264_clip
 
 S = NS_PER_SECOND
@@ -132,3 +144,61 @@ async def test_damage_found_while_sending_cuts_the_transfer(api: Api, recorded: 
     assert response.status == 200  # the headers went out before the damage was reached
     with pytest.raises(aiohttp.ClientPayloadError):
         await response.read()  # never a shorter body passed off as the whole clip
+
+
+async def test_openapi_tells_of_byte_ranges(api: Api) -> None:
+    response = await api.client.get("/api/openapi.json", headers=api.auth("hs-viewer"))
+    paths = (await response.json())["paths"]
+    clip = paths["/api/cameras/{camera_id}/clip.mp4"]["get"]["responses"]
+    assert "video/mp4" in clip["206"]["content"] and "416" in clip
+    motion = paths["/api/cameras/{camera_id}/motion"]["get"]["responses"]
+    assert "206" not in motion and "416" not in motion
+
+
+def test_export_reads_segments_where_the_index_says(api: Api, recorded: Recordings, tmp_path: Path) -> None:
+    """The recordings were written to another dir than today's storage.recordings_path (a moved
+    disk): the package takes each segment, and its clip, from the dir the index recorded."""
+    config = api.services.config
+    assert recorded.storage.path != config.storage.recordings_path
+    jobs = ExportJobs(config, recorded.index, tmp_path / "key.pem", clip_from_recordings)
+    request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 8 * S),
+                                    "reason": "moved disk"}, ("hs-cam",), T0 + 60 * S)
+    [row] = _run_exports(jobs, [jobs.submit(request, "user:hs-admin", T0 + 60 * S)])
+    assert row.state == "done" and row.package_name is not None, row.error
+    verdict = verify_package(exports_dir(config) / row.package_name, None)
+    assert verdict.problems == () and verdict.exit_code == 3
+
+
+def _run_exports(jobs: ExportJobs, export_ids: list[int]) -> list[ExportRow]:
+    """Run the export worker until these exports are done or failed (at most a minute)."""
+    worker = threading.Thread(target=jobs.run)
+    worker.start()
+    try:
+        deadline = time.monotonic() + 60
+        while (any(jobs.store.get(i).state not in ("done", "failed") for i in export_ids)
+               and time.monotonic() < deadline):
+            time.sleep(0.1)
+    finally:
+        jobs.stop()
+        worker.join()
+    return [jobs.store.get(i) for i in export_ids]
+
+
+def test_an_unexpected_error_fails_one_export_not_the_worker(api: Api, recorded: Recordings, tmp_path: Path) -> None:
+    calls = []
+
+    def broken_then_fine(camera_id: str, file_name: str, segments: Sequence[tuple[SegmentRow, Path]],
+                         start_wall_ns: int, end_wall_ns: int) -> tuple[ClipInfo, Iterator[bytes]]:
+        calls.append(camera_id)
+        if len(calls) == 1:
+            raise RuntimeError("a bug in the clip source")
+        return clip_from_recordings(camera_id, file_name, segments, start_wall_ns, end_wall_ns)
+
+    jobs = ExportJobs(api.services.config, recorded.index, tmp_path / "key.pem", broken_then_fine)
+    request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 4 * S),
+                                    "reason": "bug"}, ("hs-cam",), T0 + 60 * S)
+    first, second = _run_exports(jobs, [jobs.submit(request, "user:hs-admin", T0 + 60 * S) for _ in range(2)])
+    assert first.state == "failed" and first.error is not None and "a bug in the clip source" in first.error
+    assert second.state == "done", second.error
+    failed = [e for e in AuditLog(recorded.index).entries() if e.action == "export.failed"]
+    assert [e.target for e in failed] == [f"export:{first.id}"]

@@ -116,6 +116,24 @@ def test_clip_must_be_a_listed_file() -> None:
     assert _kinds(check_files(manifest, _seen(manifest))) == {"manifest"}
 
 
+@pytest.mark.parametrize(("key", "value"), [("cameras", 5), ("cameras", ["cam"]), ("range", None),
+                                            ("range", {"start_wall_ns": "0", "end_wall_ns": 1})])
+def test_malformed_camera_list_or_range_is_a_manifest_problem(key: str, value: Any) -> None:
+    manifest = _manifest()
+    assert check_files(manifest, _seen(manifest)) == []
+    manifest[key] = value
+    assert _kinds(check_files(manifest, _seen(manifest))) == {"manifest"}
+
+
+def test_malformed_clip_stop_is_a_manifest_problem() -> None:
+    clip = ClipInfo("cam.mp4", 10, T0, T0 + S, None)
+    manifest = _manifest(clips={"cam": clip})
+    manifest["files"].append({"name": "cam.mp4", "size_bytes": 10, "sha256": "aa" * 32})
+    assert check_files(manifest, _seen(manifest)) == []
+    manifest["cameras"][0]["clip"]["stopped_at_wall_ns"] = "soon"
+    assert _kinds(check_files(manifest, _seen(manifest))) == {"manifest"}
+
+
 def test_key_checks_and_exit_codes() -> None:
     fp, other = "ab" * 32, "cd" * 32
     assert check_key(fp, fp, None) == [] and check_key(fp.upper(), fp, fp) == []

@@ -16,7 +16,7 @@ from vigil.core.errors import NotFoundError
 from vigil.core.media import Codec
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.evidence import ClipPlan, iter_clip_bytes, plan_clip, plan_from_segments
-from vigil.evidence.boxes import ClipSourceError
+from vigil.evidence.boxes import ClipSourceError, boxes
 from vigil.evidence.clip import segment_path
 
 S = NS_PER_SECOND
@@ -194,3 +194,15 @@ def test_damaged_segment_file_is_a_clear_error(tmp_path: Path, h264_units: Units
     with pytest.raises(ClipSourceError, match="No such file"):
         plan_clip(rec.index, "cam", T0 + S, T0 + 6 * S)
     assert plan_clip(rec.index, "cam", T0, T0 + 3 * S).frame_count == 45  # the good one still serves
+
+
+@pytest.mark.parametrize("data", [
+    b"\x00\x00\x00\x10moof\x00\x00",  # overruns its parent
+    b"\x00\x00\x00\x01mdat\x00\x00",  # 64-bit size cut off
+    b"\x00\x00\x00\x08free\x00\x00\x00",  # a box header cut off after a whole box
+    b"\x00\x00\x00\x04moof",  # smaller than its own header
+])
+def test_malformed_boxes_are_clip_source_errors(data: bytes) -> None:
+    with pytest.raises(ClipSourceError, match="truncated or overruns"):
+        boxes(data)
+    assert [b.kind for b in boxes(b"\x00\x00\x00\x08free\x00\x00\x00\x09skip\x00")] == [b"free", b"skip"]

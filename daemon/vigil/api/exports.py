@@ -8,8 +8,9 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import Ctx
+from vigil.api.evidence import id_param
 from vigil.api.handlers import iso, require_user
-from vigil.core.errors import BadRequestError, ConflictError, UnavailableError
+from vigil.core.errors import ConflictError, UnavailableError
 from vigil.core.export_request import parse_export_request, requested_cameras
 from vigil.core.permissions import Action, Target
 from vigil.evidence.jobs import ExportJobs
@@ -42,10 +43,7 @@ def _export_json(row: ExportRow) -> dict[str, Any]:
 
 
 def _row(ctx: Ctx) -> ExportRow:
-    text = ctx.request.match_info["export_id"]
-    if not text.isdigit() or len(text) > 18:
-        raise BadRequestError("export id must be a number")
-    row = _jobs(ctx).store.get(int(text))
+    row = _jobs(ctx).store.get(id_param(ctx, "export_id"))
     _require_cameras(ctx, row.request.cameras)
     return row
 

@@ -28,7 +28,11 @@ def _operation(route: Route) -> dict[str, Any]:
     content = ({route.content_type: {"schema": route.response}} if route.response is not None
                else {route.content_type: {"schema": {"type": "string"}}})
     responses: dict[str, Any] = {str(route.status): {"description": "success", "content": content}}
-    for status, description in _ERRORS.items():
+    errors = dict(_ERRORS)
+    if route.byte_ranges:
+        responses["206"] = {"description": "the one byte range asked for (Content-Range)", "content": content}
+        errors["416"] = "byte range outside the body (Content-Range: bytes */size)"
+    for status, description in errors.items():
         responses[status] = {"description": description,
                              "content": {"application/problem+json": {"schema": schemas.PROBLEM}}}
     op: dict[str, Any] = {"summary": route.summary, "operationId": f"{route.method.lower()} {route.path}",

@@ -70,6 +70,7 @@ class Route:
     body_content_type: str = "application/json"
     audit: str | None = None  # audit action recorded on success (every use by a link is audited too)
     public_reason: str | None = None
+    byte_ranges: bool = False  # answers `Range` requests: 206 with the part, 416 outside the body
 
 
 TIME_HELP = "ISO 8601 (UTC unless an offset is given) or Unix seconds"
@@ -99,7 +100,7 @@ ROUTES: tuple[Route, ...] = (
     # clips (evidence): audited once per download by the handler itself, before the body is sent
     Route("GET", "/api/cameras/{camera_id}/clip.mp4", clips.clip, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "A recorded range as one MP4 (stream copy; Range requests; gaps in the Vigil-Gaps header)", None,
-          content_type="video/mp4", query=RANGE),
+          content_type="video/mp4", query=RANGE, byte_ranges=True),
     Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", handlers.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
           "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
     Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.IN_HANDLER,

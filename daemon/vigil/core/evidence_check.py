@@ -137,12 +137,25 @@ def check_files(manifest: Mapping[str, Any], seen: Mapping[str, FileSeen]) -> li
         elif file_name in seen and seen[file_name].sha256 != recorded:
             problems.append(Problem(ProblemKind.SEGMENT_HASH, f"{file_name}: its bytes are not those recorded"
                                                               f" (record-time SHA-256 {recorded})"))
-    for camera in manifest.get("cameras") or []:
-        clip = camera.get("clip") if isinstance(camera, dict) else None
+    rng = manifest.get("range")
+    if not (isinstance(rng, dict) and _is_int(rng.get("start_wall_ns")) and _is_int(rng.get("end_wall_ns"))):
+        problems.append(Problem(ProblemKind.MANIFEST, "the manifest's range is malformed"))
+    cameras = manifest.get("cameras")
+    if not isinstance(cameras, list) or not all(isinstance(c, dict) for c in cameras):
+        return [*problems, Problem(ProblemKind.MANIFEST, "the manifest's camera list is malformed")]
+    for camera in cameras:
+        clip = camera.get("clip")
         clip_name = clip.get("file") if isinstance(clip, dict) else None
         if clip is not None and (not isinstance(clip_name, str) or clip_name not in listed):
             problems.append(Problem(ProblemKind.MANIFEST, f"clip {clip_name!r} is not a listed file"))
+        elif isinstance(clip, dict) and not (clip.get("stopped_at_wall_ns") is None
+                                             or _is_int(clip.get("stopped_at_wall_ns"))):
+            problems.append(Problem(ProblemKind.MANIFEST, f"clip {clip_name!r}: stopped_at_wall_ns is malformed"))
     return problems
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
 
 
 def verdict(problem_lists: Sequence[Sequence[Problem]], key_pinned: bool) -> Verdict:

@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from vigil.core.errors import VigilError
+from vigil.record.fmp4 import box_spans
 
 _NON_SYNC = 0x00010000
 _TFHD_BASE_DATA_OFFSET, _TFHD_DURATION, _TFHD_SIZE, _TFHD_FLAGS = 0x1, 0x8, 0x10, 0x20
@@ -39,19 +40,11 @@ def boxes(data: bytes, start: int = 0, end: int | None = None) -> list[Box]:
     """The boxes in data[start:end]; raises ClipSourceError on a truncated or malformed one."""
     end = len(data) if end is None else end
     out, i = [], start
-    while i < end:
-        if i + 8 > end:
-            raise ClipSourceError("truncated box header")
-        size, kind = struct.unpack_from(">I4s", data, i)
-        header = 8
-        if size == 1:
-            size, header = struct.unpack_from(">Q", data, i + 8)[0], 16
-        elif size == 0:
-            size = end - i
-        if size < header or i + size > end:
-            raise ClipSourceError(f"box {kind!r} at {i} overruns its parent")
-        out.append(Box(kind, i, i + header, i + size))
-        i += size
+    for kind, payload, box_end in box_spans(data, start, end):
+        out.append(Box(kind, i, payload, box_end))
+        i = box_end
+    if i != end:
+        raise ClipSourceError(f"box at {i} is truncated or overruns its parent (which ends at {end})")
     return out
 
 

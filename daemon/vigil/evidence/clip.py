@@ -218,12 +218,7 @@ def _region_parts(fd: int, piece: Piece, lo: int, hi: int, chunk_bytes: int) -> 
                 moof = shift_moof(os.pread(fd, size, piece.file_offset + pos), *piece.shift)
                 yield moof[a - pos:b - pos]
             else:
-                while a < b:
-                    data = os.pread(fd, min(chunk_bytes, b - a), piece.file_offset + a)
-                    if not data:
-                        raise OSError(f"{piece.path}: shorter than when the clip was planned")
-                    yield data
-                    a += len(data)
+                yield from _file_parts(fd, piece, a, b, chunk_bytes)
         pos = box_end
 
 
@@ -276,6 +271,7 @@ def iter_clip_bytes(plan: ClipPlan, first_byte: int = 0, last_byte: int | None =
 
 
 def _file_parts(fd: int, piece: Piece, lo: int, hi: int, chunk_bytes: int) -> Iterator[bytes]:
+    """Bytes lo..hi (exclusive, relative to the piece) of the piece's file, as recorded."""
     while lo < hi:
         data = os.pread(fd, min(chunk_bytes, hi - lo), piece.file_offset + lo)
         if not data:

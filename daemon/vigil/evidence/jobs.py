@@ -14,6 +14,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from vigil.config import Config
 from vigil.core.errors import NotFoundError, TooManyRequestsError, VigilError
 from vigil.core.export_request import ExportRequest
+from vigil.core.timebase import wall_ns_to_iso
 from vigil.evidence.package import ClipSource, PackageWriter, check_space, exports_dir, plan_export
 from vigil.evidence.signing import ensure_signing_key
 from vigil.record.audit_log import AuditLog
@@ -63,9 +64,13 @@ class ExportJobs:
         allowed to release holds does), so retention neither breaks a running export nor deletes
         what a package's segment hashes point back to."""
         for camera_id in request.cameras:
-            self.index.add_hold(camera_id, request.start_wall_ns, request.end_wall_ns,
-                                f"export {export_id}: {request.reason}", created_by, now_wall_ns,
-                                case_id=request.case_id)
+            reason = f"export {export_id}: {request.reason}"
+            hold_id = self.index.add_hold(camera_id, request.start_wall_ns, request.end_wall_ns, reason, created_by,
+                                          now_wall_ns, case_id=request.case_id)
+            self.audit.append(now_wall_ns, created_by, "hold.create", f"hold:{hold_id}", "ok", {
+                "camera": camera_id, "start": wall_ns_to_iso(request.start_wall_ns),
+                "end": wall_ns_to_iso(request.end_wall_ns), "reason": reason, "case_id": request.case_id,
+                "until": None, "export": export_id})
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -93,8 +98,14 @@ class ExportJobs:
             writer = PackageWriter(self.config, self.index, self.key, self.clips, self.stop_event,
                                    lambda p: self.store.progress(export_id, p))
             name, size, manifest_sha256 = writer.write(row, plan, row.created_by, time.time_ns())
-        except (VigilError, OSError) as error:
-            message = str(error) if isinstance(error, VigilError) else f"cannot write the package: {error}"
+        except Exception as error:  # one export's failure must not stop the worker (nor, with it, the daemon)
+            if isinstance(error, VigilError):
+                message = str(error)
+            elif isinstance(error, OSError):
+                message = f"cannot write the package: {error}"
+            else:
+                message = f"internal error: {error!r}"
+                log.exception("export %d: unexpected error", export_id)
             log.warning("export %d failed: %s", export_id, message)
             self.store.fail(export_id, message, time.time_ns())
             self.audit.append(time.time_ns(), "system", "export.failed", f"export:{export_id}", "failed",

@@ -162,10 +162,10 @@ class PackageWriter:
         while chunk := f.read(CHUNK_BYTES):
             yield chunk
 
-    def _add_segment(self, zf: zipfile.ZipFile, s: SegmentRow) -> None:
+    def _add_segment(self, zf: zipfile.ZipFile, s: SegmentRow, path: Path) -> None:
         info = _segment_info(s)
         try:
-            f = (self.config.storage.recordings_path / s.path).open("rb")
+            f = path.open("rb")
         except FileNotFoundError:
             raise VigilError(f"segment {s.path} was deleted (by retention?) while exporting; put an evidence hold"
                              " on the range and export again") from None
@@ -188,16 +188,16 @@ class PackageWriter:
         name = package_name(row.id)
         tmp = directory / f".{name}.tmp"
         clips: dict[str, ClipInfo] = {}
+        dirs = self.index.storage_dir_paths()  # where each segment was written (not necessarily today's path)
         try:
             with zipfile.ZipFile(tmp, "w", compression=zipfile.ZIP_STORED, allowZip64=True) as zf:
                 for camera in plan.cameras:
                     for s in plan.segments[camera.id]:
-                        self._add_segment(zf, s)
+                        self._add_segment(zf, s, dirs[s.dir_id] / s.path)
                 for camera in plan.cameras:
                     if self.clips is not None and plan.segments[camera.id]:
-                        root = self.config.storage.recordings_path
                         clip, chunks = self.clips(camera.id, f"{camera.id}.mp4",
-                                                  [(s, root / s.path) for s in plan.segments[camera.id]],
+                                                  [(s, dirs[s.dir_id] / s.path) for s in plan.segments[camera.id]],
                                                   request.start_wall_ns, request.end_wall_ns)
                         self._add(zf, clip.file, chunks)
                         clips[camera.id] = clip

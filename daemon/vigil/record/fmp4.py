@@ -48,8 +48,10 @@ class Fmp4Error(ValueError):
     """The file is not a fragmented MP4 this writer could have produced."""
 
 
-def _boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int, int]]:
-    """(type, payload offset, box end) of the boxes in data[start:end]; stops at a truncated box."""
+def box_spans(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int, int]]:
+    """(type, payload offset, box end) of the boxes in data[start:end]; stops at a truncated box.
+
+    Boxes are contiguous: a box starts where the previous one ends (the first at `start`)."""
     end = len(data) if end is None else end
     out = []
     i = start
@@ -71,7 +73,7 @@ def _boxes(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[by
 
 
 def _child(data: bytes, start: int, end: int, kind: bytes) -> tuple[int, int] | None:
-    for k, s, e in _boxes(data, start, end):
+    for k, s, e in box_spans(data, start, end):
         if k == kind:
             return s, e
     return None
@@ -95,7 +97,7 @@ def _parse_moof(moof: bytes) -> tuple[int, int, int, int, int]:
         raise Fmp4Error("moof without traf")
     default_duration, default_size, default_flags = 0, 0, 0
     decode_start, duration, samples, syncs, data_bytes = 0, 0, 0, 0, 0
-    for kind, s, _ in _boxes(moof, *traf):
+    for kind, s, _ in box_spans(moof, *traf):
         flags = int.from_bytes(moof[s + 1 : s + 4], "big")
         if kind == b"tfhd":
             pos = s + 8
@@ -143,7 +145,7 @@ def _parse_moof(moof: bytes) -> tuple[int, int, int, int, int]:
 def scan_fmp4(f: BinaryIO) -> Fmp4Scan:
     """Scan a (possibly truncated) fragmented MP4. Raises Fmp4Error if it has no usable header."""
     data = f.read()
-    top = _boxes(data)
+    top = box_spans(data)
     kinds = [k for k, _, _ in top]
     if kinds[:2] != [b"ftyp", b"moov"]:
         raise Fmp4Error("does not start with ftyp, moov")
