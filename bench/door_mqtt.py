@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "daemon"))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from mosquitto import Broker, free_port  # noqa: E402 (tests/ helpers)
+from http_call import free_port  # noqa: E402 (tests/ helpers)
+from mosquitto import Broker  # noqa: E402
 from vigil_proc import VigilProcess, index_of, wait_for, write_config  # noqa: E402
 
 TOPIC = "bench/doors/in"

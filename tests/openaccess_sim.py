@@ -21,7 +21,7 @@ from typing import Any
 
 from aiohttp import web
 
-from mosquitto import free_port
+from http_call import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT / "tests" / "doors" / "openaccess" / "lenel-openaccess-7.5.swagger.yaml"

@@ -7,7 +7,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import socket
 import subprocess
 import time
 import urllib.request
@@ -23,6 +22,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from camsim import CameraServer
+from http_call import free_port
 from test_admin_cli import vigil_stdin
 from vigil.core.clip_frames import RecordedSegment, expected_frames
 from vigil.core.evidence_manifest import MANIFEST_NAME, SIGNATURE_NAME, canonical_json
@@ -89,11 +89,6 @@ class Appliance:
         return index_of(self.config).segments(camera)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def _add_user(config: Path, name: str, role: str, *buildings: str) -> str:
     extra = [a for b in buildings for a in ("--building", b)]
@@ -108,7 +103,7 @@ def _add_user(config: Path, name: str, role: str, *buildings: str) -> str:
 @pytest.fixture(scope="module")
 def appliance(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Appliance]:
     tmp = tmp_path_factory.mktemp("exports")
-    port = _free_port()
+    port = free_port()
     with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=smpte",  # moving: no two alike
                       "name=b,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=smpte,bframes=2") as cams:
         config = tmp / "vigil.toml"

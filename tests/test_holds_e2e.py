@@ -6,12 +6,12 @@ timeline show the hold, and the audit chain records it."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.request
 from pathlib import Path
 from typing import Any
 
 from camsim import CameraServerFactory
+from http_call import free_port
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import wall_ns_to_iso
 from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
@@ -34,16 +34,11 @@ class Api:
             return int(error.code), json.loads(error.read())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_held_segments_survive_a_full_budget_until_released(tmp_path: Path,
                                                             camera_server: CameraServerFactory) -> None:
     cams = camera_server("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=snow")
-    port = _free_port()
+    port = free_port()
     config = write_config(tmp_path, {"cam-a": cams.url("a")},
                           f"segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = {MAX_BYTES}\n"
                           f'[http]\nlisten = "127.0.0.1:{port}"\ntls = false')

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from camsim import CameraServerFactory
+from http_call import free_port
 from vigil_proc import VigilProcess, ffprobe_video, index_of, wait_for, write_config
 
 SECRET = "pa55-never-logged"
@@ -42,11 +43,6 @@ def garbage_server() -> Iterator[int]:
     listener.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
 
 def test_camera_variants_recorded_or_reported(
     tmp_path: Path, camera_server: CameraServerFactory, garbage_server: int
@@ -56,7 +52,7 @@ def test_camera_variants_recorded_or_reported(
     config = write_config(tmp_path, {
         "hevc": cams.url("hevc"), "bframes": cams.url("bframes"), "audio": cams.url("audio"),
         "sdponly": cams.url("sdponly"), "nopath": cams.url("no-such-camera"),
-        "refused": f"rtsp://127.0.0.1:{_free_port()}/x", "garbage": f"rtsp://127.0.0.1:{garbage_server}/x",
+        "refused": f"rtsp://127.0.0.1:{free_port()}/x", "garbage": f"rtsp://127.0.0.1:{garbage_server}/x",
     }, "segment_duration_s = 4", camera_extra=f'username = "rec"\npassword = "{SECRET}"')
     vigil = VigilProcess(config)
     try:

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from mosquitto import Broker, free_port
+from http_call import free_port
+from mosquitto import Broker
 from openaccess_sim import APPLICATION_ID, PASSWORD, USER, Prism, ScenarioServer, logged_event
 from vigil.core.door_events import DoorEventKind
 from vigil.record.door_store import DoorEventRow, DoorStore

@@ -18,7 +18,7 @@ import aiohttp
 import pytest
 
 from door_sink import MemorySink, eventually
-from mosquitto import free_port
+from http_call import free_port
 from openaccess_sim import APPLICATION_ID, PASSWORD, USER, Prism, ScenarioServer, logged_event
 from vigil.core import onguard as og
 from vigil.core.backoff import BackoffPolicy
