@@ -12,6 +12,7 @@ import logging
 import os
 import sqlite3
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,17 +39,22 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
-def create_new_file(path: Path, data: bytes, mode: int = 0o600) -> bool:
+def create_new_file(path: Path, data: bytes, mode: int = 0o600,
+                    before_link: Callable[[Path], None] | None = None) -> bool:
     """Write `path` unless it exists (True: this call made it). Written to a temporary file, fsynced
     and linked into place, so a crash never leaves a partial file and an existing one (made
-    meanwhile by another process, too) is never overwritten."""
+    meanwhile by another process, too) is never overwritten. `before_link` (e.g. a chown) runs on
+    the temporary file, so the file never appears with the wrong owner."""
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
     try:
         with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)  # whatever the umask
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
+        if before_link is not None:
+            before_link(tmp)
         try:
             os.link(tmp, path)
         except FileExistsError:

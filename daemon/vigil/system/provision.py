@@ -23,7 +23,7 @@ from vigil.passwords import hash_password
 from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
-from vigil.record.storage import fsync_dir
+from vigil.record.storage import create_new_file
 from vigil.system.provision_input import ProvisionInput
 from vigil.system.provision_sources import ProvisionSource
 
@@ -130,22 +130,10 @@ class Provisioner:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700 if chown else 0o755)
         if chown:
             self._chown(path.parent)
-        tmp = path.with_name(path.name + ".new")
-        with os.fdopen(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode), "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        if chown or group_only:
+        def own(tmp: Path) -> None:
             self._chown(tmp, group_only=group_only)
-        try:
-            os.link(tmp, path)  # fails if `path` appeared meanwhile: still never overwritten
-        except FileExistsError:
-            return False
-        finally:
-            tmp.unlink(missing_ok=True)
-        fsync_dir(path.parent)
-        return True
+
+        return create_new_file(path, data, mode, own if chown or group_only else None)
 
     def _secret_file(self, path: Path, data: bytes, what: str) -> None:
         if self._new_file(path, data, 0o600):
