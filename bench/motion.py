@@ -54,9 +54,8 @@ import sqlite3
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -75,9 +74,11 @@ from procstat import (  # noqa: E402 (bench/ is the script's directory)
     BenchError,
     child_env,
     cpu_ticks,
+    log,
     machine_busy_ticks,
     stop,
     ticks_between,
+    workdir,
 )
 from vigil.sim.clips import make_h264_clip  # noqa: E402
 from vigil.sim.scenes import Scene, ground_truth, long_scene, render_scene, scene_frames  # noqa: E402
@@ -434,7 +435,7 @@ def scene_clips(scene: Scene, seed: int, clips_dir: Path) -> tuple[Path, Path]:
     for w, h, kbps in ((1920, 1080, MAIN_KBPS), (640, 360, SUB_KBPS)):
         path = clips_dir / f"long-s{seed}-{w}x{h}.mp4"
         if not path.is_file():
-            _log(f"rendering {path} ({scene.seconds:.0f} s)")
+            log(f"rendering {path} ({scene.seconds:.0f} s)")
             render_scene(scene, path.with_suffix(".tmp.mp4"), w, h, FPS, FPS, kbps).rename(path)
         out.append(path)
     return out[0], out[1]
@@ -486,7 +487,7 @@ def accuracy_run(scene: Scene, main: Path, sub: Path, work: Path) -> list[Accura
             vigil.wait({"cam0", "cam1"}, 60, True)
             starts = {cam: wall for cam, wall, _ in reversed(vigil.events("motion_started"))}  # the first one
             end = max(starts.values()) / 1e9 + scene.seconds - 0.5  # before the clip loops
-            _log(f"accuracy: recording {scene.seconds:.0f} s of the scene")
+            log(f"accuracy: recording {scene.seconds:.0f} s of the scene")
             while time.time() < end:
                 time.sleep(min(1.0, max(end - time.time(), 0.01)))
                 vigil.check_alive()
@@ -501,7 +502,7 @@ def accuracy_run(scene: Scene, main: Path, sub: Path, work: Path) -> list[Accura
         raise BenchError(f"expected one motion session per camera: {vigil.events('motion_started')}")
     skipped = vigil.events("motion_skipped")
     if skipped:
-        _log(f"accuracy: motion_skipped events: {skipped}")
+        log(f"accuracy: motion_skipped events: {skipped}")
     truth = ground_truth(scene)
     # Keyframes mode: the worker's first sample is the first keyframe it got, which is also the
     # first frame recorded (check: the segment starts at the motion_started time): identify it.
@@ -512,7 +513,7 @@ def accuracy_run(scene: Scene, main: Path, sub: Path, work: Path) -> list[Accura
     segments = subprocess.run([sys.executable, "-m", "vigil", "segments", "--config", str(vigil.config), "--camera",
                                "cam0", "--json"], capture_output=True, text=True, check=True, env=child_env())
     seg_start = min(json.loads(line)["start_wall_ns"] for line in segments.stdout.splitlines() if line.strip())
-    _log(f"accuracy: cam0's first recorded frame is clip frame {index} (correlation {corr:.2f}); segment start - "
+    log(f"accuracy: cam0's first recorded frame is clip frame {index} (correlation {corr:.2f}); segment start - "
          f"motion_started = {(seg_start - starts['cam0']) / 1e6:.1f} ms; recording gaps: {missing} frames missing, "
          f"{missing_keys} of them keyframes")
     known = index / FPS if corr > 0.3 and abs(seg_start - starts["cam0"]) < 50_000_000 else None
@@ -530,24 +531,6 @@ def accuracy_run(scene: Scene, main: Path, sub: Path, work: Path) -> list[Accura
 
 
 # --------------------------------------------------------------------------------------------
-
-
-def _log(message: str) -> None:
-    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _workdir(keep: bool) -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="vigil-bench-motion-"))
-    ok = False
-    try:
-        yield path
-        ok = True
-    finally:
-        if keep or not ok:
-            _log(f"kept {path}")
-        else:
-            shutil.rmtree(path, ignore_errors=True)
 
 
 def _load() -> str:
@@ -576,14 +559,14 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     rows: list[CpuRow] = []
     accuracy: list[Accuracy] = []
-    _log(f"load average at start: {_load()}")
-    with _workdir(args.keep) as work:
+    log(f"load average at start: {_load()}")
+    with workdir(args.keep, "vigil-bench-motion-") as work:
         if not args.skip_accuracy:
             scene = long_scene(args.seed)
             main_clip, sub_clip = scene_clips(scene, args.seed, args.clips or work / "clips")
             accuracy = accuracy_run(scene, main_clip, sub_clip, work / "accuracy")
             for a in accuracy:
-                _log(f"accuracy {a.mode}: {len(a.detected)} detections, best shift {a.shift_s:+.2f} s")
+                log(f"accuracy {a.mode}: {len(a.detected)} detections, best shift {a.shift_s:+.2f} s")
         if not args.skip_cpu:
             clips = {"main": make_h264_clip(work / "main.mp4", 1920, 1080, FPS, CLIP_SECONDS, FPS, MAIN_KBPS),
                      "sub": make_h264_clip(work / "sub.mp4", 640, 360, FPS, CLIP_SECONDS, FPS, SUB_KBPS)}
@@ -596,11 +579,11 @@ def main(argv: Sequence[str] | None = None) -> int:
                             tag = f"{mode}-n{count}-r{rep}-{'on' if motion else 'off'}"
                             w = cpu_window(mode, motion, count, clips, work / tag, args.warmup, args.seconds)
                             (on if motion else off).append(w)
-                            _log(f"{tag:24}: vigil {w.cpu_s:6.2f} CPU s in {w.wall_s:.1f} s = {w.core_pct:5.1f}% core; "
+                            log(f"{tag:24}: vigil {w.cpu_s:6.2f} CPU s in {w.wall_s:.1f} s = {w.core_pct:5.1f}% core; "
                                  f"camsrv {100 * w.camsrv_s / w.wall_s:.1f}%, other {100 * w.other_s / w.wall_s:.1f}%"
                                  + (f"; {w.skipped_events} motion_skipped events" if w.skipped_events else ""))
                     rows.append(CpuRow(mode, count, on, off))
-                    _log(f"{mode} N={count}: {rows[-1].per_camera_pct:.2f}% of one core per camera")
+                    log(f"{mode} N={count}: {rows[-1].per_camera_pct:.2f}% of one core per camera")
 
     now = datetime.now(UTC).isoformat(timespec="seconds")
     print(f"\n{os.cpu_count()} CPUs, {now}, load average at end {_load()}\n")

@@ -1,11 +1,17 @@
-"""What the benchmarks share: CPU accounting from /proc, and starting/stopping processes."""
+"""What the benchmarks share: CPU accounting from /proc, starting/stopping processes, a progress
+log and a scratch directory."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import shutil
 import signal
 import subprocess
-from collections.abc import Sequence
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 
 DAEMON_DIR = Path(__file__).resolve().parent.parent / "daemon"
@@ -78,3 +84,24 @@ def stop(proc: subprocess.Popen[bytes], timeout_s: float) -> int:
         proc.kill()
         proc.wait(10)
         raise BenchError(f"pid {proc.pid} ({proc.args!r}) ignored SIGTERM for {timeout_s} s") from None
+
+
+def log(message: str) -> None:
+    """A timestamped progress line on stderr (figures go to stdout)."""
+    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def workdir(keep: bool, prefix: str = "vigil-bench-") -> Iterator[Path]:
+    """A scratch directory, removed afterwards unless `keep` or the run failed (kept for a
+    post-mortem: recordings and logs)."""
+    path = Path(tempfile.mkdtemp(prefix=prefix))
+    ok = False
+    try:
+        yield path
+        ok = True
+    finally:
+        if keep or not ok:
+            log(f"kept {path}")
+        else:
+            shutil.rmtree(path, ignore_errors=True)

@@ -32,9 +32,8 @@ import shutil
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -49,9 +48,11 @@ from procstat import (  # noqa: E402 (bench/ is the script's directory)
     BenchError,
     child_env,
     cpu_ticks,
+    log,
     machine_busy_ticks,
     stop,
     ticks_between,
+    workdir,
 )
 from vigil.sim.clips import make_h264_clip  # noqa: E402
 
@@ -376,24 +377,6 @@ def targets(rows: list[Row]) -> list[tuple[str, bool]]:
     return out
 
 
-def _log(message: str) -> None:
-    print(f"[{datetime.now().strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
-
-
-@contextlib.contextmanager
-def _workdir(keep: bool) -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="vigil-bench-"))
-    ok = False
-    try:
-        yield path
-        ok = True
-    finally:
-        if keep or not ok:  # a failed run keeps its recordings and logs for a post-mortem
-            _log(f"kept {path}")
-        else:
-            shutil.rmtree(path, ignore_errors=True)
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--cameras", default="1,8,32", help="comma-separated camera counts (default 1,8,32)")
@@ -409,9 +392,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.error("ffmpeg and ffprobe must be on PATH")
 
     rows: list[Row] = []
-    with _workdir(args.keep) as work:
+    with workdir(args.keep) as work:
         clip = make_h264_clip(work / "clip.mp4", 1920, 1080, FPS, CLIP_SECONDS, FPS, BITRATE_KBPS)
-        _log(f"clip {clip} ({clip.stat().st_size * 8 / CLIP_SECONDS / 1e6:.2f} Mb/s)")
+        log(f"clip {clip} ({clip.stat().st_size * 8 / CLIP_SECONDS / 1e6:.2f} Mb/s)")
         for count in counts:
             vigil: list[Window] = []
             ffmpeg: list[Window] = []
@@ -426,7 +409,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     finally:
                         camsrv.close()
                     (vigil if kind == "vigil" else ffmpeg).append(w)
-                    _log(f"N={count} rep {rep} {kind:6}: {w.cpu_s:6.2f} CPU s in {w.wall_s:.1f} s "
+                    log(f"N={count} rep {rep} {kind:6}: {w.cpu_s:6.2f} CPU s in {w.wall_s:.1f} s "
                          f"= {w.core_pct:5.1f}% core, {w.cpu_per_stream_min:.3f} s/stream-min; "
                          f"camsrv {100 * w.camsrv_cpu_s / w.wall_s:.1f}%, "
                          f"other {100 * w.other_cpu_s / w.wall_s:.1f}%; "
