@@ -186,3 +186,12 @@ def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
             not csrf or not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), csrf)):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
     return Ctx(request, services, subject, via, now_ns, token)
+
+
+def id_param(ctx: Ctx, name: str) -> int:
+    """The integer id in path parameter `name` (ASCII digits only: `int()` refuses some that
+    `isdigit()` accepts, such as superscripts), or a 400 naming it."""
+    text = ctx.request.match_info[name]
+    if not (text.isascii() and text.isdigit()) or len(text) > 18:
+        raise BadRequestError(f"{name.replace('_', ' ')} must be a number")
+    return int(text)

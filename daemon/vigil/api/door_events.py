@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import Ctx, Services, strict_loads
+from vigil.api.context import Ctx, Services, id_param, strict_loads
 from vigil.core.door_events import DoorEventKind, parse_door_event_v1
 from vigil.core.errors import (
     BadRequestError,
@@ -136,13 +136,6 @@ async def timeline_door_events(ctx: Ctx, camera_id: str, building: str | None, s
     return [door_event_body(r) for r in rows]
 
 
-def _event_id(ctx: Ctx) -> int:
-    text = ctx.request.match_info["event_id"]
-    if not text.isascii() or not text.isdigit() or len(text) > 18:
-        raise BadRequestError("a door event id is a number")
-    return int(text)
-
-
 def _require_event(ctx: Ctx, action: Action, row: DoorEventRow) -> None:
     if row.building is None:
         if not sees_placeless_door_events(ctx.user_subject):
@@ -154,7 +147,7 @@ def _require_event(ctx: Ctx, action: Action, row: DoorEventRow) -> None:
 
 async def ack_door_event(ctx: Ctx) -> web.StreamResponse:
     store = DoorStore(ctx.services.index)
-    event_id = _event_id(ctx)
+    event_id = id_param(ctx, "event_id")
     row = await asyncio.to_thread(store.get, event_id)
     _require_event(ctx, Action.ACK_DOOR_EVENTS, row)
     row, acked_now = await asyncio.to_thread(store.ack, event_id, ctx.actor, ctx.now_ns)

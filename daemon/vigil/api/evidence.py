@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import Ctx
+from vigil.api.context import Ctx, id_param
 from vigil.api.handlers import iso, require_user
 from vigil.core.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.evidence import check_text, make_bookmark, make_hold
@@ -43,13 +43,6 @@ def _camera_buildings(ctx: Ctx) -> dict[str, str]:
 
 def _known_buildings(ctx: Ctx) -> set[str]:
     return {b.id for b in ctx.services.config.buildings}
-
-
-def id_param(ctx: Ctx, name: str) -> int:
-    text = ctx.request.match_info[name]
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise BadRequestError(f"{name.replace('_', ' ')} must be a number")
-    return int(text)
 
 
 # --- bookmarks -------------------------------------------------------------------------------

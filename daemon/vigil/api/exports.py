@@ -7,8 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import Ctx
-from vigil.api.evidence import id_param
+from vigil.api.context import Ctx, id_param
 from vigil.api.handlers import iso, require_user
 from vigil.core.errors import ConflictError, UnavailableError
 from vigil.core.export_request import parse_export_request, requested_cameras

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import LINK_COOKIE, Ctx
+from vigil.api.context import LINK_COOKIE, Ctx, id_param
 from vigil.api.handlers import iso, require_user, set_auth_cookie
 from vigil.api.pages import static_page
 from vigil.core.errors import AuthenticationError, BadRequestError
@@ -106,10 +106,7 @@ async def list_links(ctx: Ctx) -> web.StreamResponse:
 
 async def revoke_link(ctx: Ctx) -> web.StreamResponse:
     require_user(ctx)
-    text = ctx.request.match_info["link_id"]
-    if not (text.isascii() and text.isdigit()) or len(text) > 18:
-        raise BadRequestError("link id must be a number")
-    row = ctx.services.accounts.link(int(text))
+    row = ctx.services.accounts.link(id_param(ctx, "link_id"))
     for target in _grant_targets(ctx, row.grant):
         ctx.require(Action.MANAGE_LINKS, target)
     ctx.services.accounts.revoke_link(row.id, ctx.now_ns)
