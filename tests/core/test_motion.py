@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import numpy.typing as npt
 
-from vigil.core.motion import GRID, MotionParams, MotionScorer
-from vigil.core.motion_intervals import IntervalTracker, bitmask_cells, region_bitmask
+from vigil.core.motion import GRID, MotionParams, MotionSample, MotionScorer
+from vigil.core.motion_intervals import IntervalTracker, SampleSpacing, bitmask_cells, hold_ns, region_bitmask
 
 H, W = 90, 160
 SEC = 1_000_000_000
@@ -87,3 +87,49 @@ def test_intervals_with_hysteresis_and_regions() -> None:
     lower_half = region_bitmask(0, 0.5, 1, 1)
     assert closed[0].cells & lower_half and not closed[1].cells & region_bitmask(0, 0.6, 1, 1)
     assert all(0 <= r < GRID and 0 <= c < GRID for r, c in bitmask_cells(closed[0].cells))
+
+
+def sample(wall_ns: int, score: float) -> MotionSample:
+    heat = np.zeros((GRID, GRID), dtype=np.float32)
+    heat[8, 8] = score
+    return MotionSample(wall_ns, score, heat, score > MotionParams().cell_threshold, False)
+
+
+def intervals(tracker: IntervalTracker, samples: list[MotionSample]) -> list[tuple[float, float]]:
+    closed = [tracker.feed(s) for s in samples] + [tracker.flush()]
+    return [(i.start_wall_ns / SEC, i.end_wall_ns / SEC) for i in closed if i is not None]
+
+
+def test_hold_follows_the_sample_spacing() -> None:
+    assert hold_ns(SEC, None) == SEC  # nothing measured yet
+    assert hold_ns(SEC, SEC // 5) == SEC  # substream: 5 samples a second, the 1 s minimum holds
+    assert hold_ns(SEC, SEC) == 3 * SEC // 2  # 1 s keyframes
+    assert hold_ns(SEC, 2 * SEC) == 3 * SEC  # 2 s keyframes
+    spacing = SampleSpacing()
+    for t in (0, 2, 4, 6, 16, 18):  # one long gap (the worker skipped packets) does not count
+        spacing.add(t * SEC)
+    assert spacing.spacing_ns == 2 * SEC
+    spacing.restart()
+    spacing.add(100 * SEC)  # the next session: its gap to the last session is no spacing
+    assert spacing.spacing_ns == 2 * SEC
+
+
+def test_one_movement_sampled_every_2_s_is_one_interval() -> None:
+    """Keyframes 2 s apart, movement seen by every sample from 4 s to 12 s: one interval, not
+    back-to-back pieces closed 1 s after each sample."""
+    tracker = IntervalTracker(MotionParams().cell_threshold)
+    samples = [sample(t * SEC, 0.5 if 4 <= t <= 12 else 0.0) for t in range(0, 22, 2)]
+    assert intervals(tracker, samples) == [(4.0, 14.0)]
+    assert tracker.hold_ns == 3 * SEC
+
+
+def test_a_quiet_sample_still_ends_an_interval() -> None:
+    """The hold is not stretched beyond the next sample: with 2 s keyframes, one sample that saw
+    nothing separates two movements; with 5 samples a second, 1 s of quiet does."""
+    tracker = IntervalTracker(MotionParams().cell_threshold)
+    scores = {4: 0.5, 6: 0.5, 10: 0.5, 12: 0.5}  # 8 s saw nothing
+    assert intervals(tracker, [sample(t * SEC, scores.get(t, 0.0)) for t in range(0, 20, 2)]) == [
+        (4.0, 8.0), (10.0, 14.0)]
+    tracker = IntervalTracker(MotionParams().cell_threshold)
+    moving = [sample(i * SEC // 5, 0.5 if 10 <= i < 20 or 26 <= i < 30 else 0.0) for i in range(50)]
+    assert intervals(tracker, moving) == [(2.0, 4.0), (5.2, 6.0)]

@@ -1,12 +1,24 @@
 """Motion samples into intervals, with hysteresis; and region filtering. Pure: time is passed in.
 
 An interval starts at the first moving sample and goes on while samples keep moving above the
-(lower) keep-going threshold; it closes `end_after_ns` after the last such sample and ends one
-sample period after it (the movement lasted at least until the next sample that saw none).
-Each interval remembers the cells that moved, so a search can ask for one region only."""
+(lower) keep-going threshold; it closes at the first sample more than the hold after the last
+such sample, and ends one sample spacing after it (the movement lasted at least until the next
+sample that saw none). Each interval remembers the cells that moved, so a search can ask for one
+region only.
+
+The hold follows the camera's real sample spacing, measured from the samples themselves:
+    hold = max(min_hold_ns, HOLD_SPACINGS x spacing),
+    spacing = the median of the last SPACING_WINDOW gaps between consecutive samples.
+A fixed hold shorter than the spacing (1 s against keyframes 2 s apart) would close every
+interval before the next sample could continue it, splitting one movement into back-to-back
+pieces. 1.5 spacings lets the very next sample continue an interval even when it comes late
+(jitter), but one sample that saw nothing ends it, as in substream mode where the 1 s minimum
+spans several samples. The median ignores a one-off gap (the worker skipped packets, the camera
+reconnected). Before any spacing is known the hold is `min_hold_ns`."""
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -55,26 +67,63 @@ class MotionInterval:
     cells: int  # bitmask of the cells that moved
 
 
+HOLD_SPACINGS = 1.5
+SPACING_WINDOW = 8
+DEFAULT_MIN_HOLD_NS = 1_000_000_000
+
+
+def hold_ns(min_hold_ns: int, spacing_ns: int | None) -> int:
+    """How long after its last moving sample an interval stays open (see the module docstring)."""
+    if spacing_ns is None:
+        return min_hold_ns
+    return max(min_hold_ns, round(HOLD_SPACINGS * spacing_ns))
+
+
+class SampleSpacing:
+    """The typical gap between consecutive samples: the median of the last SPACING_WINDOW gaps."""
+
+    def __init__(self) -> None:
+        self._gaps: deque[int] = deque(maxlen=SPACING_WINDOW)
+        self._last_ns: int | None = None
+
+    def add(self, wall_ns: int) -> None:
+        if self._last_ns is not None and wall_ns > self._last_ns:
+            self._gaps.append(wall_ns - self._last_ns)
+        self._last_ns = wall_ns
+
+    def restart(self) -> None:
+        """The stream stopped: the next sample's gap to the last one is not a spacing."""
+        self._last_ns = None
+
+    @property
+    def spacing_ns(self) -> int | None:
+        if not self._gaps:
+            return None
+        gaps = sorted(self._gaps)
+        return gaps[(len(gaps) - 1) // 2]  # the lower median: one long gap in two does not count
+
+
 class IntervalTracker:
-    def __init__(self, on_threshold: float, end_after_ns: int = 1_000_000_000) -> None:
+    def __init__(self, on_threshold: float, min_hold_ns: int = DEFAULT_MIN_HOLD_NS) -> None:
         self.on_threshold = on_threshold
         self.keep_threshold = on_threshold / 2
-        self.end_after_ns = end_after_ns
+        self.min_hold_ns = min_hold_ns
+        self.spacing = SampleSpacing()
         self._start: int | None = None
         self._last_moving = 0
         self._peak = 0.0
         self._cells = 0
-        self._last_sample: int | None = None
-        self._period_ns = 0
+
+    @property
+    def hold_ns(self) -> int:
+        return hold_ns(self.min_hold_ns, self.spacing.spacing_ns)
 
     def feed(self, sample: MotionSample) -> MotionInterval | None:
         """Returns an interval when this sample closes one."""
         closed = None
-        if self._last_sample is not None and sample.wall_ns > self._last_sample:
-            self._period_ns = sample.wall_ns - self._last_sample
-        self._last_sample = sample.wall_ns
-        if self._start is not None and sample.wall_ns - self._last_moving > self.end_after_ns:
-            closed = self.flush()
+        self.spacing.add(sample.wall_ns)
+        if self._start is not None and sample.wall_ns - self._last_moving > self.hold_ns:
+            closed = self._close()
         if self._start is None:
             if sample.score > self.on_threshold:
                 self._start, self._last_moving, self._peak = sample.wall_ns, sample.wall_ns, sample.score
@@ -86,9 +135,15 @@ class IntervalTracker:
         return closed
 
     def flush(self) -> MotionInterval | None:
-        """Close the open interval, if any (end of the stream, shutdown)."""
+        """The stream ended (session end, shutdown): close the open interval, if any. The spacing
+        measured so far is kept (same camera), the gap to the next session's samples is not."""
+        self.spacing.restart()
+        return self._close()
+
+    def _close(self) -> MotionInterval | None:
         if self._start is None:
             return None
-        interval = MotionInterval(self._start, self._last_moving + self._period_ns, self._peak, self._cells)
+        interval = MotionInterval(self._start, self._last_moving + (self.spacing.spacing_ns or 0), self._peak,
+                                  self._cells)
         self._start = None
         return interval
