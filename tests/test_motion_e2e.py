@@ -7,8 +7,12 @@ import json
 import time
 from pathlib import Path
 
+import av
+import pytest
+
 from camsim import CameraServer
-from vigil.sim.scenes import ground_truth, render_scene, standard_scene
+from vigil.core.timebase import ticks_to_ns
+from vigil.sim.scenes import Mover, Scene, ground_truth, render_scene, standard_scene
 from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
 
 MASK = (0.0, 0.0, 0.3, 0.3)
@@ -59,3 +63,90 @@ def test_scripted_scene_in_substream_and_keyframe_modes(tmp_path: Path) -> None:
     bad = run_vigil("motion", "--config", str(config), "--camera", "ss", "--start", "0", "--end", "10",
                     "--region", "0.5,0,0.2,1")
     assert bad.returncode == 2 and "region" in bad.stderr
+
+
+# Cameras unlike the simulators' defaults, in keyframe mode (one sample per GOP), through the
+# real camera server and daemon: H.264 Main with B-frames (a 1 s GOP), and keyframes 2 s apart.
+# The truth is what the recording shows: the camera server may drop the first frames before the
+# daemon plays, so the scene's clock is not the session's.
+BFRAMES_SCENE = Scene(seconds=14.0, movers=(Mover(5.5, 10.0, y_frac=0.65, size_frac=0.08),))
+LONG_GOP_SCENE = Scene(seconds=16.0, movers=(Mover(4.0, 12.0, y_frac=0.65, size_frac=0.08),))
+Span = tuple[int, int]
+
+
+def recorded_mover_spans(config: Path, camera: str, mover: Mover) -> list[Span]:
+    """(first, last) wall ns of each run of recorded frames (decoded with FFmpeg, in display
+    order) that show the mover: a dark square (darker than any background pixel) in its band."""
+    shown: list[tuple[int, bool]] = []
+    for seg in index_of(config).segments(camera):
+        with av.open(str(config.parent / "data" / "recordings" / seg.path)) as container:
+            frames = sorted(((f.pts or 0, f.to_ndarray(format="gray")) for f in container.decode(video=0)),
+                            key=lambda pair: pair[0])
+        first_pts = frames[0][0]
+        for pts, gray in frames:
+            side = mover.size_frac * gray.shape[0]
+            band = gray[int(mover.y_frac * gray.shape[0] - side / 2):int(mover.y_frac * gray.shape[0] + side / 2)]
+            shown.append((seg.start_wall_ns + ticks_to_ns(pts - first_pts), int((band < 30).sum()) > side * side / 4))
+    spans: list[Span] = []
+    for (wall, visible), (_, before) in zip(shown, [(0, False), *shown], strict=False):
+        if visible and not before:
+            spans.append((wall, wall))
+        elif visible:
+            spans[-1] = (spans[-1][0], wall)
+    return spans
+
+
+@pytest.fixture(scope="module")
+def real_camera_motion(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[Span, list[Span]]]:
+    """camera -> (the mover's first pass on the recording, motion intervals found around it)."""
+    tmp = tmp_path_factory.mktemp("real-cameras")
+    scenes = {"bframes": (BFRAMES_SCENE, 15, 2), "gop2s": (LONG_GOP_SCENE, 30, 0)}
+    clips = {camera: render_scene(scene, tmp / f"{camera}.mp4", fps=15, gop=gop, bframes=bframes)
+             for camera, (scene, gop, bframes) in scenes.items()}
+    with CameraServer(*(f"name={camera},file={clip}" for camera, clip in clips.items())) as cams:
+        config = write_config(tmp, {camera: cams.url(camera) for camera in scenes})
+        vigil = VigilProcess(config)
+        try:
+            wait_for(lambda: len(index_of(config).events(kind="motion_started")) == 2, 30, "both analyses")
+            time.sleep(max(scene.seconds for scene, _, _ in scenes.values()))
+            assert vigil.terminate() == 0, vigil.log
+        finally:
+            vigil.close()
+    found = {}
+    for camera, (scene, _, _) in scenes.items():
+        (start,) = index_of(config).events(camera, "motion_started")
+        assert start.detail == "keyframes"
+        first, *_ = recorded_mover_spans(config, camera, scene.movers[0])
+        out = run_vigil("motion", "--config", str(config), "--camera", camera, "--start", str(first[0] / NS - 3),
+                        "--end", str(first[1] / NS + 3), "--json")
+        assert out.returncode == 0, out.stderr
+        found[camera] = (first, [(i["start_wall_ns"], i["end_wall_ns"]) for i in json.loads(out.stdout)["intervals"]])
+    return found
+
+
+def _relative(truth: Span, found: list[Span]) -> str:
+    def seconds(span: Span) -> tuple[float, float]:
+        return round((span[0] - truth[0]) / NS, 2), round((span[1] - truth[0]) / NS, 2)
+    return f"detected {[seconds(f) for f in found]}, recorded {seconds(truth)} (s from the first frame showing it)"
+
+
+@pytest.mark.slow
+def test_b_frames_motion_starts_within_one_keyframe_of_the_truth(
+        real_camera_motion: dict[str, tuple[Span, list[Span]]]) -> None:
+    """The decoder returns each keyframe two keyframes late; the interval must not be."""
+    truth, found = real_camera_motion["bframes"]
+    gop_ns = NS
+    assert len(found) == 1, _relative(truth, found)
+    ((start, end),) = found
+    assert abs(start - truth[0]) <= gop_ns, _relative(truth, found)
+    assert abs(end - truth[1]) <= 2 * gop_ns, _relative(truth, found)
+
+
+@pytest.mark.slow
+def test_2_s_keyframes_give_one_interval_for_one_movement(
+        real_camera_motion: dict[str, tuple[Span, list[Span]]]) -> None:
+    truth, found = real_camera_motion["gop2s"]
+    gop_ns = 2 * NS
+    assert len(found) == 1, _relative(truth, found)
+    ((start, end),) = found
+    assert abs(start - truth[0]) <= gop_ns and abs(end - truth[1]) <= 2 * gop_ns, _relative(truth, found)

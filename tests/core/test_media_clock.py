@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from vigil.core.media_clock import MediaClock
+from vigil.core.media_clock import DecodedTimes, MediaClock
 
 MS = 1_000_000
 
@@ -42,3 +42,65 @@ def test_b_frame_offsets_are_kept_and_garbage_offsets_dropped() -> None:
     clock = MediaClock()
     out = feed(clock, [(0, 12000, 0), (6000, 6000, 66), (12000, 10 ** 9, 133)])
     assert out == [(0, 12000), (6000, 6000), (12000, 12000)]
+
+
+# A stream with B-frames in decode order, as (dts, pts) in frames: I0 P3 B1 B2 P6 B4 B5 I9 ...
+DECODE_ORDER = [(0, 1), (1, 4), (2, 2), (3, 3), (4, 7), (5, 5), (6, 6), (7, 10), (8, 8), (9, 9)]
+FRAME_90K, FRAME_NS = 6000, 66_666_667
+
+
+def reordering_decoder(fed: list[int], delay: int) -> list[list[int]]:
+    """What a decoder with a reorder delay of `delay` pictures returns after each packet (pts in
+    presentation order), then when drained."""
+    held: list[int] = []
+    out: list[list[int]] = []
+    for pts in fed:
+        held.append(pts)
+        held.sort()
+        out.append([held.pop(0)] if len(held) > delay else [])
+    out.append(held)
+    return out
+
+
+def test_decoded_frames_take_the_time_of_the_packet_that_carried_them() -> None:
+    times = DecodedTimes()
+    wall_of = {}
+    stamped = []
+    fed_pts = [pts * FRAME_90K for _, pts in DECODE_ORDER]
+    outputs = reordering_decoder(fed_pts, delay=2)
+    for (dts, pts), returned in zip(DECODE_ORDER, outputs, strict=False):
+        wall_of[pts * FRAME_90K] = 10**18 + dts * FRAME_NS  # the packet's wall time (from its dts)
+        times.fed(pts * FRAME_90K, wall_of[pts * FRAME_90K])
+        stamped += [(frame_pts, times.decoded(frame_pts)) for frame_pts in returned]
+    stamped += [(frame_pts, times.decoded(frame_pts)) for frame_pts in outputs[-1]]
+    assert [pts for pts, _ in stamped] == sorted(fed_pts)  # every picture came out, in display order
+    assert all(wall == wall_of[pts] for pts, wall in stamped), stamped
+    assert len(times) == 0
+
+
+def test_keyframes_alone_come_out_gops_late_and_keep_their_own_time() -> None:
+    """Keyframe mode: only I-frames are fed, 2 s apart; a decoder that holds back two pictures
+    returns the first one when the third goes in, 4 s later. It is still stamped at 0 s."""
+    times = DecodedTimes()
+    keyframes = [(k * 30 * FRAME_90K + FRAME_90K, k * 2 * 10**9) for k in range(5)]  # (pts, wall)
+    outputs = reordering_decoder([pts for pts, _ in keyframes], delay=2)
+    stamped = []
+    for (pts, wall), returned in zip(keyframes, outputs, strict=False):
+        times.fed(pts, wall)
+        stamped += [times.decoded(frame_pts) for frame_pts in returned]
+    assert stamped == [0, 2 * 10**9, 4 * 10**9]  # the last packet fed was at 8 s
+    assert [times.decoded(pts) for pts in outputs[-1]] == [6 * 10**9, 8 * 10**9]
+
+
+def test_frames_without_pts_dropped_pictures_and_the_bound() -> None:
+    times = DecodedTimes(max_pending=4)
+    for pts in (0, 6000, 12000, 18000):
+        times.fed(pts, pts * 1000)
+    assert times.decoded(None) == 0  # the earliest pending picture: output is in display order
+    assert times.decoded(18000) == 18_000_000  # 6000 and 12000 were dropped by the decoder
+    assert len(times) == 0 and times.decoded(None) is None and times.decoded(24000) is None
+    for pts in range(0, 60000, 6000):
+        times.fed(pts, pts)
+    assert len(times) == 4 and times.decoded(None) == 36000  # the oldest went first
+    times.clear()
+    assert len(times) == 0

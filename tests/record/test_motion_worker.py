@@ -1,5 +1,6 @@
-"""The motion worker fed through a real fan-out: keyframe-only decoding, and skipping (never
-blocking) when it falls behind, with the skip recorded."""
+"""The motion worker fed through a real fan-out: keyframe-only decoding, skipping (never
+blocking) when it falls behind, with the skip recorded, and sample times on streams encoded
+like real cameras' (B-frames, 2 s GOPs)."""
 
 from __future__ import annotations
 
@@ -7,12 +8,18 @@ import threading
 import time
 from pathlib import Path
 
+import av
+
 from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
+from vigil.core.media_clock import MediaClock
 from vigil.core.motion import MotionParams
+from vigil.core.motion_intervals import MotionInterval
+from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
 from vigil.ingest.fanout import Fanout
 from vigil.motion.worker import MotionWorker
 from vigil.record.index import Index
 from vigil.record.motion_store import MotionStore
+from vigil.sim.scenes import Mover, Scene, render_scene
 
 Units = list[tuple[bytes, bool]]
 
@@ -59,3 +66,68 @@ def test_falling_behind_skips_and_says_so(tmp_path: Path, h264_units: Units) -> 
     assert worker.packets_skipped == len(h264_units) - 10
     assert ("motion_skipped", f"{len(h264_units) - 10} packets not analysed") in events
     assert worker.samples_scored >= 3  # 5 per second over the 25 frames it did get
+
+
+T0_NS = 1_800_000_000 * NS_PER_SECOND  # the wall time of the scene's first frame
+
+
+def _camera_packets(clip: Path) -> list[EncodedPacket]:
+    """A clip's packets as a camera session delivers them: Annex-B access units in decode order,
+    timestamps normalized by the ingest's MediaClock, each received at its decode time."""
+    clock, out = MediaClock(), []
+    with av.open(str(clip)) as container:
+        for packet in container.demux(container.streams.video[0]):
+            if packet.size:
+                stamped = clock.stamp(packet.dts, packet.pts, 0)
+                out.append(EncodedPacket(bytes(packet), stamped.dts_90k, stamped.pts_90k, packet.is_keyframe,
+                                         T0_NS + ticks_to_ns(stamped.dts_90k)))
+    return out
+
+
+def _analyse(tmp: Path, scene: Scene, gop: int, bframes: int) -> tuple[MotionWorker, list[MotionInterval], int]:
+    """(worker, intervals found in keyframe mode, keyframes sent) for the scene at 320x180, 15 fps."""
+    clip = render_scene(scene, tmp / "scene.ts", width=320, height=180, fps=15, gop=gop, bitrate_kbps=400,
+                        bframes=bframes)
+    packets = _camera_packets(clip)
+    assert (max(p.pts_90k - p.dts_90k for p in packets) > 0) == (bframes > 0)  # B-frames reorder
+    fanout, worker, _ = _worker(tmp, "keyframes", len(packets) + 10)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 180, b""), T0_NS))
+    for packet in packets:
+        fanout.publish(packet)
+    fanout.publish(SessionEnded(DownReason.ENDED, packets[-1].received_wall_ns))
+    fanout.close()
+    thread.join(30)
+    found = worker.store.intervals("cam", 0, T0_NS + 3600 * NS_PER_SECOND)
+    return worker, found, sum(p.is_keyframe for p in packets)
+
+
+def _seconds(intervals: list[MotionInterval]) -> list[tuple[float, float]]:
+    return [(round((i.start_wall_ns - T0_NS) / NS_PER_SECOND, 2), round((i.end_wall_ns - T0_NS) / NS_PER_SECOND, 2))
+            for i in intervals]
+
+
+def test_keyframe_samples_keep_their_own_time_with_b_frames(tmp_path: Path) -> None:
+    """With B-frames the decoder returns each keyframe two keyframes later; the sample still
+    falls at its own keyframe, and the pictures still held at the end of the session count."""
+    scene = Scene(seconds=12.0, movers=(Mover(4.5, 8.5, y_frac=0.6, size_frac=0.1),))
+    worker, found, keyframes = _analyse(tmp_path, scene, gop=15, bframes=2)
+    assert worker.samples_scored == keyframes and worker.decode_errors == 0
+    assert len(found) == 1, _seconds(found)
+    (start_s, end_s), = _seconds(found)
+    # The first keyframe that sees the mover is at 5 s (one GOP after it appeared at 4.5 s): its
+    # packet arrives up to two frames before its picture is shown.
+    assert 4.5 - 0.2 <= start_s <= 4.5 + 1.0, (start_s, end_s)
+    assert 8.5 - 0.2 <= end_s <= 8.5 + 2.0, (start_s, end_s)
+
+
+def test_one_movement_with_2_s_keyframes_is_one_interval(tmp_path: Path) -> None:
+    """Keyframes 2 s apart and 8 s of continuous movement: one interval, not back-to-back pieces."""
+    scene = Scene(seconds=18.0, movers=(Mover(4.0, 12.0, y_frac=0.6, size_frac=0.1),))
+    worker, found, keyframes = _analyse(tmp_path, scene, gop=30, bframes=0)
+    assert worker.samples_scored == keyframes == 9
+    assert len(found) == 1, _seconds(found)
+    (start_s, end_s), = _seconds(found)
+    assert 4.0 - 0.1 <= start_s <= 4.0 + 2.0 and 12.0 - 0.1 <= end_s <= 12.0 + 2.0 + 0.1, (start_s, end_s)
+    assert worker.tracker.hold_ns == 3 * NS_PER_SECOND  # 1.5 sample spacings of 2 s

@@ -73,3 +73,51 @@ class MediaClock:
             return 0
         candidate = raw_pts - raw_dts
         return candidate if 0 <= candidate <= MAX_COMPOSITION_OFFSET_90K else 0
+
+
+MAX_PENDING_PICTURES = 64
+
+
+class DecodedTimes:
+    """The wall time of each picture handed to a decoder, found again when the decoder returns it.
+
+    A decoder does not return the picture of the packet just fed: with B-frames it holds
+    `has_b_frames` pictures back to reorder them (also when only keyframes are fed), and frame
+    threads add their own delay, so the frame that comes out is an older one. Stamping it with
+    the time of the packet just fed is late by that many packets (by GOPs in keyframe mode).
+    Rule: each fed packet's presentation timestamp is remembered with its wall time; a decoded
+    frame carries the pts of the packet that carried it, and takes that packet's wall time.
+    Decoders return pictures in presentation order, so a frame without a pts is the earliest
+    pending one, and pending pictures earlier than a returned one were dropped by the decoder
+    (a decode error) and are forgotten. At most `max_pending` are held (oldest dropped)."""
+
+    def __init__(self, max_pending: int = MAX_PENDING_PICTURES) -> None:
+        if max_pending < 1:
+            raise ValueError("max_pending must be >= 1")
+        self.max_pending = max_pending
+        self._pending: dict[int, int] = {}  # pts_90k -> wall_ns
+
+    def __len__(self) -> int:
+        return len(self._pending)
+
+    def fed(self, pts_90k: int, wall_ns: int) -> None:
+        """A packet with this pts, which falls at `wall_ns`, went into the decoder."""
+        self._pending[pts_90k] = wall_ns
+        if len(self._pending) > self.max_pending:
+            del self._pending[min(self._pending)]
+
+    def decoded(self, pts_90k: int | None) -> int | None:
+        """The wall time of a decoded frame with this pts (None: the decoder gave it none), or
+        None when no fed packet had it."""
+        if not self._pending:
+            return None
+        if pts_90k is None:
+            pts_90k = min(self._pending)
+        wall_ns = self._pending.pop(pts_90k, None)
+        for dropped in [pts for pts in self._pending if pts < pts_90k]:
+            del self._pending[dropped]
+        return wall_ns
+
+    def clear(self) -> None:
+        """A new decoder (session): nothing is pending."""
+        self._pending.clear()

@@ -6,13 +6,19 @@ Two modes (design/motion.md has the costs):
 - keyframes: only the main stream's keyframes are decoded (each decodes on its own): one sample
   per GOP, at the cost of decoding a full-size picture.
 It reads its own bounded subscription: when it falls behind, the fan-out drops its packets
-until the next keyframe (never the recorder's), and the worker records how many it skipped."""
+until the next keyframe (never the recorder's), and the worker records how many it skipped.
+
+A sample's time is the wall time of the packet that carried its picture (core/media_clock.
+DecodedTimes), never that of the packet just fed: a decoder for a stream with B-frames returns
+pictures late (by `has_b_frames` pictures, GOPs in keyframe mode). At the end of a session the
+decoder is drained, so the pictures it still holds are scored too."""
 
 from __future__ import annotations
 
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
 
 import av
 import numpy as np
@@ -20,6 +26,7 @@ from av.video.codeccontext import VideoCodecContext
 
 from vigil.core.h26x import with_parameter_sets
 from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
+from vigil.core.media_clock import DecodedTimes
 from vigil.core.motion import MotionParams, MotionSample, MotionScorer
 from vigil.core.motion_intervals import IntervalTracker
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
@@ -57,6 +64,7 @@ class MotionWorker:
         self._codec = Codec.H264
         self._extradata = b""
         self._anchor: tuple[int, int] | None = None  # (dts_90k, wall_ns) of the session's first packet
+        self._times = DecodedTimes()  # wall time of each picture in the decoder, by pts
         self._last_scored_ns = 0
         self._second: MotionSecond | None = None
         self._seconds: list[MotionSecond] = []
@@ -82,6 +90,7 @@ class MotionWorker:
             assert isinstance(decoder, VideoCodecContext)
             self._decoder = decoder
             self._anchor = None
+            self._times.clear()
         elif isinstance(item, SessionEnded):
             self._end_session()
         elif isinstance(item, PacketsDropped):
@@ -100,8 +109,16 @@ class MotionWorker:
         if reanchored:  # the camera's clock drifted, as the recorder handles it
             self._anchor = (packet.dts_90k, wall_ns)
         data = with_parameter_sets(self._codec, packet.data, self._extradata) if packet.is_keyframe else packet.data
+        av_packet = av.Packet(data)
+        av_packet.pts, av_packet.dts = packet.pts_90k, packet.dts_90k
+        self._times.fed(packet.pts_90k, wall_ns)
+        self._decode(av_packet)
+
+    def _decode(self, packet: av.Packet[Any] | None) -> None:
+        """Feed the decoder (None: drain it) and score what comes out, each frame at its own time."""
+        assert self._decoder is not None
         try:
-            frames = self._decoder.decode(av.Packet(data))
+            frames = self._decoder.decode(packet)
         except av.FFmpegError as error:
             self.decode_errors += 1
             if self.decode_errors == 1:
@@ -109,6 +126,9 @@ class MotionWorker:
             return
         for frame in frames:
             if not isinstance(frame, av.VideoFrame):
+                continue
+            wall_ns = self._times.decoded(frame.pts)
+            if wall_ns is None:
                 continue
             if self.mode == "substream" and wall_ns - self._last_scored_ns < NS_PER_SECOND // SCORE_FPS:
                 continue
@@ -140,6 +160,8 @@ class MotionWorker:
             self._seconds = []
 
     def _end_session(self) -> None:
+        if self._decoder is not None:
+            self._decode(None)  # the pictures the decoder still holds (B-frame reordering)
         interval = self.tracker.flush()
         if interval is not None:
             self.store.add_interval(self.camera_id, interval)

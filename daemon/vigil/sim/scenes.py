@@ -3,7 +3,8 @@
 A scene is a static textured background with per-frame sensor noise, small dark squares
 (``Mover``) crossing it horizontally, and global lighting changes (``BrightnessStep``) that are
 not motion.  ``render_scene`` encodes it like ``vigil.sim.clips.make_h264_clip`` (IDR first,
-fixed GOP, no B-frames, yuv420p, Main profile), so ``camera_server``'s ``file=`` mode replays it;
+fixed GOP, no B-frames unless asked, yuv420p, Main profile), so ``camera_server``'s ``file=`` mode
+replays it;
 ``ground_truth`` says when an unmasked mover is visible.  Rendering is deterministic (seeded).
 """
 
@@ -123,19 +124,23 @@ def scene_frames(scene: Scene, width: int = 640, height: int = 360, fps: int = 1
 
 def render_scene(
     scene: Scene, path: Path, width: int = 640, height: int = 360, fps: int = 15, gop: int = 15,
-    bitrate_kbps: int = 800,
+    bitrate_kbps: int = 800, bframes: int = 0,
 ) -> Path:
-    """Encode the scene with libx264 (``.mp4``/``.mkv``, or Annex-B for ``.h264``/``.264``).  The
-    frames are deterministic; x264's threaded rate control makes the bytes vary a little."""
+    """Encode the scene with libx264 (``.mp4``/``.mkv``/``.ts``, or Annex-B for ``.h264``/``.264``).
+    ``bframes`` > 0 puts that many B-frames between references (x264's default B-pyramid: the
+    decoder holds two pictures back), as many cameras' Main-profile streams do.  The frames are
+    deterministic; x264's threaded rate control makes the bytes vary a little."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     cmd = [
         "ffmpeg", "-nostdin", "-hide_banner", "-loglevel", "error", "-y",
         "-f", "rawvideo", "-pix_fmt", "gray", "-s", f"{width}x{height}", "-r", str(fps), "-i", "-",
         "-an", "-c:v", "libx264", "-preset", "veryfast", "-profile:v", "main", "-pix_fmt", "yuv420p",
-        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", "0",
+        "-g", str(gop), "-keyint_min", str(gop), "-sc_threshold", "0", "-bf", str(bframes),
         "-b:v", f"{bitrate_kbps}k", "-maxrate", f"{bitrate_kbps}k", "-bufsize", f"{bitrate_kbps}k",
     ]  # fmt: skip
+    if bframes:
+        cmd += ["-x264-params", "b-adapt=0"]  # every GOP has them, not only where x264 finds them useful
     if path.suffix in (".h264", ".264"):
         cmd += ["-f", "h264"]
     with tempfile.TemporaryFile() as err:
