@@ -86,10 +86,11 @@ class DecodedTimes:
     threads add their own delay, so the frame that comes out is an older one. Stamping it with
     the time of the packet just fed is late by that many packets (by GOPs in keyframe mode).
     Rule: each fed packet's presentation timestamp is remembered with its wall time; a decoded
-    frame carries the pts of the packet that carried it, and takes that packet's wall time.
-    Decoders return pictures in presentation order, so a frame without a pts is the earliest
-    pending one, and pending pictures earlier than a returned one were dropped by the decoder
-    (a decode error) and are forgotten. At most `max_pending` are held (oldest dropped)."""
+    frame carries the pts of the packet that carried it, and takes that packet's wall time. A
+    frame without a pts, or with one no fed packet had, has no time (the caller skips it).
+    Pictures the decoder never returns (dropped on a decode error) stay pending until the bound
+    pushes them out: at most `max_pending` are held, the earliest pts dropped first. Pending
+    pictures are not pruned by order: repaired timestamps need not be in display order."""
 
     def __init__(self, max_pending: int = MAX_PENDING_PICTURES) -> None:
         if max_pending < 1:
@@ -107,16 +108,8 @@ class DecodedTimes:
             del self._pending[min(self._pending)]
 
     def decoded(self, pts_90k: int | None) -> int | None:
-        """The wall time of a decoded frame with this pts (None: the decoder gave it none), or
-        None when no fed packet had it."""
-        if not self._pending:
-            return None
-        if pts_90k is None:
-            pts_90k = min(self._pending)
-        wall_ns = self._pending.pop(pts_90k, None)
-        for dropped in [pts for pts in self._pending if pts < pts_90k]:
-            del self._pending[dropped]
-        return wall_ns
+        """The wall time of the decoded frame with this pts, or None when it has none."""
+        return None if pts_90k is None else self._pending.pop(pts_90k, None)
 
     def clear(self) -> None:
         """A new decoder (session): nothing is pending."""
