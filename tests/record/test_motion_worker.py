@@ -131,3 +131,25 @@ def test_one_movement_with_2_s_keyframes_is_one_interval(tmp_path: Path) -> None
     (start_s, end_s), = _seconds(found)
     assert 4.0 - 0.1 <= start_s <= 4.0 + 2.0 and 12.0 - 0.1 <= end_s <= 12.0 + 2.0 + 0.1, (start_s, end_s)
     assert worker.tracker.hold_ns == 3 * NS_PER_SECOND  # 1.5 sample spacings of 2 s
+
+
+def test_keyframe_mode_scores_each_keyframe_as_it_arrives_with_b_frames(tmp_path: Path) -> None:
+    """The decoder would hold two keyframes back; the worker takes each picture at once."""
+    scene = Scene(seconds=3.0, movers=())
+    clip = render_scene(scene, tmp_path / "scene.ts", width=320, height=180, fps=15, gop=15, bitrate_kbps=400,
+                        bframes=2)
+    packets = _camera_packets(clip)
+    fanout, worker, _ = _worker(tmp_path, "keyframes", len(packets) + 10)
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    try:
+        fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 180, b""), T0_NS))
+        for packet in packets:
+            fanout.publish(packet)
+        deadline = time.monotonic() + 10
+        while worker.samples_scored < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert worker.samples_scored == sum(p.is_keyframe for p in packets) == 3  # the session is still on
+    finally:
+        fanout.close()
+        thread.join(30)

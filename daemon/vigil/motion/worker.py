@@ -10,8 +10,9 @@ until the next keyframe (never the recorder's), and the worker records how many 
 
 A sample's time is the wall time of the packet that carried its picture (core/media_clock.
 DecodedTimes), never that of the packet just fed: a decoder for a stream with B-frames returns
-pictures late (by `has_b_frames` pictures, GOPs in keyframe mode). At the end of a session the
-decoder is drained, so the pictures it still holds are scored too."""
+pictures late (by `has_b_frames` pictures). In keyframe mode, where that would be GOPs, the
+decoder is drained after each keyframe (which decodes on its own), so each sample is scored as
+its keyframe arrives; at the end of a session it is drained too, so no picture is left in it."""
 
 from __future__ import annotations
 
@@ -113,6 +114,10 @@ class MotionWorker:
         av_packet.pts, av_packet.dts = packet.pts_90k, packet.dts_90k
         self._times.fed(packet.pts_90k, wall_ns)
         self._decode(av_packet)
+        if self.mode == "keyframes" and self._decoder is not None:
+            # A keyframe decodes on its own: take its picture now instead of 2-3 GOPs later.
+            self._decode(None)
+            self._decoder.flush_buffers()
 
     def _decode(self, packet: av.Packet[Any] | None) -> None:
         """Feed the decoder (None: drain it) and score what comes out, each frame at its own time."""
