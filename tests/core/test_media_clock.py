@@ -1,6 +1,7 @@
 from __future__ import annotations
 
-from vigil.core.media_clock import DecodedTimes, MediaClock
+from vigil.core.media_clock import DecodedTimes, MediaClock, shown_wall_ns
+from vigil.core.timebase import ticks_to_ns
 
 MS = 1_000_000
 
@@ -44,9 +45,11 @@ def test_b_frame_offsets_are_kept_and_garbage_offsets_dropped() -> None:
     assert out == [(0, 12000), (6000, 6000), (12000, 12000)]
 
 
-# A stream with B-frames in decode order, as (dts, pts) in frames: I0 P3 B1 B2 P6 B4 B5 I9 ...
-DECODE_ORDER = [(0, 1), (1, 4), (2, 2), (3, 3), (4, 7), (5, 5), (6, 6), (7, 10), (8, 8), (9, 9)]
-FRAME_90K, FRAME_NS = 6000, 66_666_667
+# A stream with B-frames in decode order (x264's B-pyramid), as (dts, picture number in display
+# order): I0 P3 B1 B2 P6 B4 B5 I9 B7 B8. Normalized, pts = dts + composition offset, and the first
+# keyframe's offset is 2 frames.
+DECODE_ORDER = [(0, 0), (1, 3), (2, 1), (3, 2), (4, 6), (5, 4), (6, 5), (7, 9), (8, 7), (9, 8)]
+FRAME_90K, FRAME_NS, T0_NS = 6000, 66_666_667, 10**18
 
 
 def reordering_decoder(fed: list[int], delay: int) -> list[list[int]]:
@@ -62,19 +65,32 @@ def reordering_decoder(fed: list[int], delay: int) -> list[list[int]]:
     return out
 
 
+def test_shown_wall_time_follows_the_pts_on_the_packets_clock() -> None:
+    first_offset = 2 * FRAME_90K
+    shown = {shown_wall_ns(T0_NS + ticks_to_ns(dts * FRAME_90K), dts * FRAME_90K, (n + 2) * FRAME_90K, first_offset): n
+             for dts, n in DECODE_ORDER}
+    assert [shown[t] for t in sorted(shown)] == list(range(len(DECODE_ORDER)))  # display order
+    assert sorted(shown)[0] == T0_NS and sorted(shown)[-1] == T0_NS + ticks_to_ns(9 * FRAME_90K)
+    # A camera that sends keyframes with pts = dts + offset has its keyframes shown when they arrive.
+    assert shown_wall_ns(T0_NS + 5, 90_000, 90_000 + first_offset, first_offset) == T0_NS + 5
+
+
 def test_decoded_frames_take_the_time_of_the_packet_that_carried_them() -> None:
     times = DecodedTimes()
-    wall_of = {}
+    shown_at = {}
     stamped = []
-    fed_pts = [pts * FRAME_90K for _, pts in DECODE_ORDER]
+    fed_pts = [(n + 2) * FRAME_90K for _, n in DECODE_ORDER]
     outputs = reordering_decoder(fed_pts, delay=2)
-    for (dts, pts), returned in zip(DECODE_ORDER, outputs, strict=False):
-        wall_of[pts * FRAME_90K] = 10**18 + dts * FRAME_NS  # the packet's wall time (from its dts)
-        times.fed(pts * FRAME_90K, wall_of[pts * FRAME_90K])
+    for (dts, n), returned in zip(DECODE_ORDER, outputs, strict=False):
+        pts = (n + 2) * FRAME_90K
+        shown_at[pts] = shown_wall_ns(T0_NS + dts * FRAME_NS, dts * FRAME_90K, pts, 2 * FRAME_90K)
+        times.fed(pts, shown_at[pts])
         stamped += [(frame_pts, times.decoded(frame_pts)) for frame_pts in returned]
     stamped += [(frame_pts, times.decoded(frame_pts)) for frame_pts in outputs[-1]]
     assert [pts for pts, _ in stamped] == sorted(fed_pts)  # every picture came out, in display order
-    assert all(wall == wall_of[pts] for pts, wall in stamped), stamped
+    assert all(wall == shown_at[pts] for pts, wall in stamped), stamped
+    walls = [wall for _, wall in stamped]
+    assert walls == sorted(walls) and len(set(walls)) == len(walls)
     assert len(times) == 0
 
 

@@ -84,13 +84,14 @@ def _camera_packets(clip: Path) -> list[EncodedPacket]:
     return out
 
 
-def _analyse(tmp: Path, scene: Scene, gop: int, bframes: int) -> tuple[MotionWorker, list[MotionInterval], int]:
-    """(worker, intervals found in keyframe mode, keyframes sent) for the scene at 320x180, 15 fps."""
+def _analyse(tmp: Path, scene: Scene, gop: int, bframes: int, mode: str = "keyframes",
+             ) -> tuple[MotionWorker, list[MotionInterval], int]:
+    """(worker, intervals found, keyframes sent) for the scene at 320x180, 15 fps."""
     clip = render_scene(scene, tmp / "scene.ts", width=320, height=180, fps=15, gop=gop, bitrate_kbps=400,
                         bframes=bframes)
     packets = _camera_packets(clip)
     assert (max(p.pts_90k - p.dts_90k for p in packets) > 0) == (bframes > 0)  # B-frames reorder
-    fanout, worker, _ = _worker(tmp, "keyframes", len(packets) + 10)
+    fanout, worker, _ = _worker(tmp, mode, len(packets) + 10)
     thread = threading.Thread(target=worker.run)
     thread.start()
     fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 180, b""), T0_NS))
@@ -120,6 +121,17 @@ def test_keyframe_samples_keep_their_own_time_with_b_frames(tmp_path: Path) -> N
     # packet arrives up to two frames before its picture is shown.
     assert 4.5 - 0.2 <= start_s <= 4.5 + 1.0, (start_s, end_s)
     assert 8.5 - 0.2 <= end_s <= 8.5 + 2.0, (start_s, end_s)
+
+
+def test_substream_samples_are_at_their_pictures_time_with_b_frames(tmp_path: Path) -> None:
+    """Every decoded frame is analysed in substream mode; the decoder returns each two frames
+    late. The mover appears at 4 s, a frame that is scored (5 per second): the interval starts
+    at 4 s on the dot, not when the packets after it arrived."""
+    scene = Scene(seconds=8.0, movers=(Mover(4.0, 6.0, y_frac=0.6, size_frac=0.1),))
+    worker, found, _ = _analyse(tmp_path, scene, gop=15, bframes=2, mode="substream")
+    assert worker.decode_errors == 0 and worker.samples_scored == 8 * 5
+    assert len(found) == 1, _seconds(found)
+    assert abs(found[0].start_wall_ns - (T0_NS + 4 * NS_PER_SECOND)) < NS_PER_SECOND // 30, _seconds(found)
 
 
 def test_one_movement_with_2_s_keyframes_is_one_interval(tmp_path: Path) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vigil.core.timebase import TICKS_PER_SECOND, ns_to_ticks
+from vigil.core.timebase import TICKS_PER_SECOND, ns_to_ticks, ticks_to_ns
 
 # A forward jump beyond this is a camera clock fault, not a real pause.
 MAX_PLAUSIBLE_STEP_90K = 5 * TICKS_PER_SECOND
@@ -78,6 +78,17 @@ class MediaClock:
 MAX_PENDING_PICTURES = 64
 
 
+def shown_wall_ns(decode_wall_ns: int, dts_90k: int, pts_90k: int, first_offset_90k: int) -> int:
+    """When a picture is shown, on the wall clock of the packet that carried it.
+
+    A packet's wall time follows its decode time (dts); with B-frames pictures are shown in
+    another order, each its composition offset (pts - dts) after decoding. The session's first
+    packet, a keyframe, is shown when it arrives (as the recorder places a segment's first
+    keyframe at the segment's start), so a picture is shown its offset beyond that keyframe's
+    after its packet's wall time. In display order these times increase with the pts."""
+    return decode_wall_ns + ticks_to_ns(pts_90k - dts_90k - first_offset_90k)
+
+
 class DecodedTimes:
     """The wall time of each picture handed to a decoder, found again when the decoder returns it.
 
@@ -85,8 +96,9 @@ class DecodedTimes:
     `has_b_frames` pictures back to reorder them (also when only keyframes are fed), and frame
     threads add their own delay, so the frame that comes out is an older one. Stamping it with
     the time of the packet just fed is late by that many packets (by GOPs in keyframe mode).
-    Rule: each fed packet's presentation timestamp is remembered with its wall time; a decoded
-    frame carries the pts of the packet that carried it, and takes that packet's wall time. A
+    Rule: each fed packet's presentation timestamp is remembered with its wall time (when its
+    picture is shown: shown_wall_ns); a decoded frame carries the pts of the packet that carried
+    it, and takes that packet's time. A
     frame without a pts, or with one no fed packet had, has no time (the caller skips it).
     Pictures the decoder never returns (dropped on a decode error) stay pending until the bound
     pushes them out: at most `max_pending` are held, the earliest pts dropped first. Pending

@@ -8,11 +8,12 @@ Two modes (design/motion.md has the costs):
 It reads its own bounded subscription: when it falls behind, the fan-out drops its packets
 until the next keyframe (never the recorder's), and the worker records how many it skipped.
 
-A sample's time is the wall time of the packet that carried its picture (core/media_clock.
-DecodedTimes), never that of the packet just fed: a decoder for a stream with B-frames returns
-pictures late (by `has_b_frames` pictures). In keyframe mode, where that would be GOPs, the
-decoder is drained after each keyframe (which decodes on its own), so each sample is scored as
-its keyframe arrives; at the end of a session it is drained too, so no picture is left in it."""
+A sample's time is when its picture is shown, on the wall clock of the packet that carried it
+(core/media_clock.DecodedTimes, shown_wall_ns), never the time of the packet just fed: a
+decoder for a stream with B-frames returns pictures late (by `has_b_frames` pictures). In
+keyframe mode, where that would be GOPs, the decoder is drained after each keyframe (which
+decodes on its own), so each sample is scored as its keyframe arrives; at the end of a session
+it is drained too, so no picture is left in it."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ from av.video.codeccontext import VideoCodecContext
 
 from vigil.core.h26x import with_parameter_sets
 from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
-from vigil.core.media_clock import DecodedTimes
+from vigil.core.media_clock import DecodedTimes, shown_wall_ns
 from vigil.core.motion import MotionParams, MotionSample, MotionScorer
 from vigil.core.motion_intervals import IntervalTracker
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
@@ -65,6 +66,7 @@ class MotionWorker:
         self._codec = Codec.H264
         self._extradata = b""
         self._anchor: tuple[int, int] | None = None  # (dts_90k, wall_ns) of the session's first packet
+        self._first_offset_90k = 0  # its composition offset (pts - dts)
         self._times = DecodedTimes()  # wall time of each picture in the decoder, by pts
         self._last_scored_ns = 0
         self._second: MotionSecond | None = None
@@ -104,6 +106,7 @@ class MotionWorker:
             return
         if self._anchor is None:
             self._anchor = (packet.dts_90k, packet.received_wall_ns)
+            self._first_offset_90k = packet.pts_90k - packet.dts_90k
             self.on_event("motion_started", packet.received_wall_ns, None, self.mode)
         wall_ns, reanchored = continued_wall_ns(self._anchor[1] + ticks_to_ns(packet.dts_90k - self._anchor[0]),
                                                 packet.received_wall_ns)
@@ -112,7 +115,8 @@ class MotionWorker:
         data = with_parameter_sets(self._codec, packet.data, self._extradata) if packet.is_keyframe else packet.data
         av_packet = av.Packet(data)
         av_packet.pts, av_packet.dts = packet.pts_90k, packet.dts_90k
-        self._times.fed(packet.pts_90k, wall_ns)
+        self._times.fed(packet.pts_90k,
+                        shown_wall_ns(wall_ns, packet.dts_90k, packet.pts_90k, self._first_offset_90k))
         self._decode(av_packet)
         if self.mode == "keyframes" and self._decoder is not None:
             # A keyframe decodes on its own: take its picture now instead of 2-3 GOPs later.
