@@ -8,13 +8,14 @@ region only.
 
 The hold follows the camera's real sample spacing, measured from the samples themselves:
     hold = max(min_hold_ns, HOLD_SPACINGS x spacing),
-    spacing = the median of the last SPACING_WINDOW gaps between consecutive samples.
+    spacing = the (lower) median of the last SPACING_WINDOW gaps between consecutive samples.
 A fixed hold shorter than the spacing (1 s against keyframes 2 s apart) would close every
 interval before the next sample could continue it, splitting one movement into back-to-back
 pieces. 1.5 spacings lets the very next sample continue an interval even when it comes late
-(jitter), but one sample that saw nothing ends it, as in substream mode where the 1 s minimum
-spans several samples. The median ignores a one-off gap (the worker skipped packets, the camera
-reconnected). Before any spacing is known the hold is `min_hold_ns`."""
+(jitter), while one quiet sample between two moving ones still splits them (in substream mode,
+5 samples a second, the 1 s minimum rules: it takes 1 s of quiet). The median ignores a one-off
+gap (the worker skipped packets); the gap across the end of a session is not measured (flush).
+Before any spacing is known the hold is `min_hold_ns`."""
 
 from __future__ import annotations
 
