@@ -19,6 +19,7 @@ from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
 from vigil.core.errors import VigilError
 from vigil.core.hotplug import StorageState
+from vigil.core.live_grants import ViewerLimits
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
 from vigil.core.motion_intervals import mask_cells
@@ -178,8 +179,10 @@ class Daemon:
         access = self.config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         webrtc = self.config.webrtc
-        self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
-        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep,
+        accounts, audit = Accounts(index), AuditLog(index)
+        self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())),
+                                 ViewerLimits(webrtc.max_viewers, webrtc.max_viewers_per_credential), accounts, audit)
+        services = Services(self.config, index, accounts, audit, self, throttle, whep=self.whep,
                             appliance=self.appliance)
         services.exports = self.exports
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
