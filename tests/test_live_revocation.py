@@ -73,7 +73,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
                  f"[webrtc]\nmax_viewers = {MAX_VIEWERS}\nmax_viewers_per_credential = {PER_CREDENTIAL}")
         config = write_config(tmp, {"cam": cams.url("a")}, extra)
         c = ("--config", str(config))
-        for name, role, building in (("root", "district_admin", ()), ("officer", "viewer", ("--building", "hs"))):
+        for name, role, building in (("root", "district_admin", ()), ("officer", "viewer", ("--building", "hs")),
+                                     ("guard", "viewer", ("--building", "hs"))):
             added = vigil_stdin(PASSWORD + "\n", "user", "add", name, "--role", role, *building, "--password-stdin",
                                 *c)
             assert added.returncode == 0, added.stderr
@@ -182,8 +183,8 @@ async def test_link_expiry_ends_the_session(daemon: Daemon) -> None:
     assert [e["detail"]["reason"] for e in ends] == ["its link expired"]
 
 
-async def _sign_in(d: Daemon, http: aiohttp.ClientSession) -> dict[str, str]:
-    response = await http.post(d.base + "/api/login", json={"name": "officer", "password": PASSWORD}, ssl=d.ssl())
+async def _sign_in(d: Daemon, http: aiohttp.ClientSession, name: str = "officer") -> dict[str, str]:
+    response = await http.post(d.base + "/api/login", json={"name": name, "password": PASSWORD}, ssl=d.ssl())
     assert response.status == 200, await response.text()
     body = await response.json()
     return {"Cookie": f"vigil_session={response.cookies['vigil_session'].value}", "X-CSRF-Token": body["csrf_token"]}
@@ -198,6 +199,23 @@ async def test_user_disable_by_the_cli_ends_the_session(daemon: Daemon) -> None:
         assert disabled.returncode == 0, disabled.stderr
         await assert_ends_after(v, time.monotonic())
     ends = [e for e in daemon.live_ends() if e["detail"]["viewer"] == "user:officer"]
+    assert [e["detail"]["reason"] for e in ends] == ["its session was revoked"]
+
+
+async def test_sign_out_ends_the_live_session_and_the_alert_stream(daemon: Daemon) -> None:
+    async with aiohttp.ClientSession() as http:
+        headers = await _sign_in(daemon, http, "guard")
+        async with watching(daemon, headers) as v, http.get(daemon.base + "/api/alerts", headers=headers,
+                                                              ssl=daemon.ssl()) as stream:
+            assert stream.status == 200 and await stream.content.readline() == b": connected\n"
+            out = await http.post(daemon.base + "/api/logout", headers=headers, ssl=daemon.ssl())
+            assert out.status == 200
+            signed_out = time.monotonic()
+            # The stream ends (heartbeats alone would come every 15 s, forever).
+            async with asyncio.timeout(END_WITHIN_S):
+                assert await stream.content.read() in (b"", b"\n")
+            await assert_ends_after(v, signed_out)
+    ends = [e for e in daemon.live_ends() if e["detail"]["viewer"] == "user:guard"]
     assert [e["detail"]["reason"] for e in ends] == ["its session was revoked"]
 
 

@@ -111,8 +111,7 @@ async def revoke_link(ctx: Ctx) -> web.StreamResponse:
         ctx.require(Action.MANAGE_LINKS, target)
     ctx.services.accounts.revoke_link(row.id, ctx.now_ns)
     ctx.audit("link.revoke", f"link:{row.id}")
-    if ctx.services.whep is not None:  # its live sessions end now, not at the next periodic check
-        ctx.services.whep.recheck_now()
+    ctx.credentials_changed()  # its live sessions end now
     return web.json_response(_link_json(ctx.services.accounts.link(row.id), ctx.now_ns))
 
 

@@ -16,7 +16,6 @@ from vigil.core.media import Codec
 from vigil.core.permissions import Action, Target
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.core.whep_offer import MAX_SDP_BYTES
-from vigil.record.accounts import token_sha256
 from vigil.webrtc.sessions import WhepSessions
 
 
@@ -41,7 +40,7 @@ async def camera_ice_servers(ctx: Ctx) -> web.StreamResponse:
 
 async def offer(ctx: Ctx) -> web.StreamResponse:
     target = ctx.camera_target()
-    assert target.camera is not None and ctx.token is not None
+    assert target.camera is not None
     quality = _quality(ctx)
     if ctx.request.content_type != "application/sdp":
         raise UnsupportedMediaTypeError("send the SDP offer as application/sdp")
@@ -63,8 +62,7 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
     whep = _whep(ctx)
     screened = whep.screen(body)
     # Bound to the credential it was opened with: it ends when that is revoked or expires.
-    session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor,
-                                token_sha256(ctx.token), target)
+    session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor, ctx.credential, target)
     location = f"/api/whep/{session.id}"
     detail: dict[str, object] = {"quality": quality, "session": session.id[:8]}
     if screened.candidates_dropped:

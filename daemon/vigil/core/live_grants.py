@@ -2,12 +2,13 @@
 may watch at once. Pure: the daemon passes what the index says now and the time.
 
 Rules:
-- Every live session is bound to the credential that opened it: a browser session, an API
-  token or a responder link, named by the SHA-256 of its token (the key the index stores).
-- A session may go on only while that credential would still authenticate and still grant
-  `view_live` on the session's camera: it exists, is not revoked (sign-out, `DELETE
-  /api/links/{id}`, `vigil link revoke`), has not expired, its user is not disabled, and the
-  permission table still allows it (a user moved to another building loses that camera).
+- Every live session (and every other long-lived response: the door alert stream) is bound to
+  the credential that opened it: a browser session, an API token or a responder link, named by
+  the SHA-256 of its token (the key the index stores).
+- It may go on only while that credential would still authenticate and still grant the action
+  (`view_live` on the session's camera): it exists, is not revoked (sign-out, `DELETE
+  /api/links/{id}`, `vigil link revoke`, `vigil user disable`), has not expired, its user is not
+  disabled, and the permission table still allows it.
 - At most `max_viewers` sessions on the appliance and at most `max_per_credential` on any one
   credential (one leaked link must not take every viewer slot). Sessions still being set up
   count: a slot is taken before the first await and given back if the setup fails.
@@ -32,8 +33,9 @@ class CredentialState:
     user_disabled: bool = False
 
 
-def why_session_ends(state: CredentialState | None, target: Target, now_ns: int) -> str | None:
-    """None while a live session opened with this credential may go on; else why it must end."""
+def why_session_ends(state: CredentialState | None, action: Action, target: Target, now_ns: int) -> str | None:
+    """None while a response opened with this credential may go on doing `action` on `target`;
+    else why it must end."""
     if state is None:
         return "its credential no longer exists"
     what = "link" if isinstance(state.subject, LinkSubject) else state.kind.replace("_", " ")
@@ -43,9 +45,9 @@ def why_session_ends(state: CredentialState | None, target: Target, now_ns: int)
         return "its user was disabled"
     if state.expires_wall_ns is not None and state.expires_wall_ns <= now_ns:
         return f"its {what} expired"
-    decision = decide(state.subject, Action.VIEW_LIVE, target, now_ns)
+    decision = decide(state.subject, action, target, now_ns)
     if not decision.allowed:
-        return f"live video is no longer allowed: {decision.reason}"
+        return f"{action.value} is no longer allowed: {decision.reason}"
     return None
 
 

@@ -7,22 +7,19 @@ before the first await (core/live_grants.admit_viewer) and gives it back if setu
 
 A session ends on DELETE, when ICE/DTLS fail or close, when it never connects within
 `CONNECT_TIMEOUT_S`, when its viewer goes silent, and when the credential that opened it no
-longer grants it (core/live_grants.why_session_ends): `watch` re-reads the credentials of all
-open sessions from the index every `CREDENTIAL_CHECK_INTERVAL_S`, in one batch off the event
-loop (the CLI revokes and disables by writing the index from another process), and at once when
-`recheck_now` is called after an in-process revocation. Every end but DELETE and shutdown is
-audited here as `live.end` by `system`, with the reason."""
+longer grants it: each session is bound to it in the daemon's CredentialWatch
+(credential_watch.py), which ends it within about a second of a revocation, expiry or disable.
+Every end but DELETE and shutdown is audited here as `live.end` by `system`, with the reason."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime
 import logging
 import secrets
 import sqlite3
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,10 +27,11 @@ from aioice.ice import get_host_addresses
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
 from vigil.core.errors import BadRequestError, ConflictError, NotFoundError, VigilError
-from vigil.core.live_grants import CredentialState, ViewerLimits, admit_viewer, why_session_ends
-from vigil.core.permissions import Target
+from vigil.core.live_grants import ViewerLimits, admit_viewer
+from vigil.core.permissions import Action, Target
 from vigil.core.turn import IceServer
 from vigil.core.whep_offer import ScreenedOffer, screen_offer
+from vigil.credential_watch import Binding, CredentialWatch
 from vigil.ingest.fanout import Fanout
 from vigil.webrtc.track import CameraTrack
 
@@ -44,14 +42,6 @@ CONNECT_TIMEOUT_S = 30.0
 # is gone (a closed tab, a phone out of coverage) even if ICE consent has not expired yet.
 SILENCE_TIMEOUT_S = 10.0
 WATCH_INTERVAL_S = 2.0
-CREDENTIAL_CHECK_INTERVAL_S = 1.0
-# When the index cannot be read (locked by another process), sessions go on unchecked at most
-# this long; then they end, since revocations can no longer be seen.
-UNCHECKED_LIMIT_S = 30.0
-
-
-class CredentialSource(Protocol):
-    def credential_states(self, digests: Collection[str]) -> dict[str, CredentialState]: ...
 
 
 class AuditSink(Protocol):
@@ -71,6 +61,7 @@ class WhepSession:
     track: CameraTrack
     sender: RTCRtpSender
     created_monotonic: float = field(default_factory=time.monotonic)
+    binding: int = 0  # its key in the CredentialWatch
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
@@ -81,7 +72,7 @@ def local_ice_addresses() -> list[str]:
 
 class WhepSessions:
     def __init__(self, ice_servers: Callable[[str], tuple[IceServer, ...]], limits: ViewerLimits,
-                 credentials: CredentialSource, audit: AuditSink, clock_ns: Callable[[], int] = time.time_ns) -> None:
+                 credentials: CredentialWatch, audit: AuditSink, clock_ns: Callable[[], int] = time.time_ns) -> None:
         self._ice_servers = ice_servers
         self.limits = limits
         self._credentials = credentials
@@ -89,8 +80,6 @@ class WhepSessions:
         self._clock_ns = clock_ns
         self.sessions: dict[str, WhepSession] = {}
         self._pending: dict[str, str] = {}  # session id -> credential, for sessions being set up
-        self._recheck = asyncio.Event()
-        self._checked_monotonic = time.monotonic()
 
     @staticmethod
     def screen(body: bytes) -> ScreenedOffer:
@@ -115,6 +104,12 @@ class WhepSessions:
             self.sessions[session_id] = session
         finally:
             del self._pending[session_id]
+
+        async def revoked(reason: str) -> None:
+            log.info("whep %s (%s): %s; closing", session_id[:8], actor, reason)
+            await self.close(session_id, reason)
+
+        session.binding = self._credentials.bind(Binding(credential, Action.VIEW_LIVE, target, revoked))
         pc = session.pc
 
         @pc.on("connectionstatechange")
@@ -150,18 +145,8 @@ class WhepSessions:
             raise
         return WhepSession(session_id, camera_id, quality, actor, credential, target, pc, track, transceiver.sender)
 
-    def recheck_now(self) -> None:
-        """Check the credentials of open sessions now (after a revocation in this process)."""
-        self._recheck.set()
-
     async def watch(self) -> None:
-        """Close sessions whose viewer went silent or whose credential no longer grants them
-        (runs for the daemon's lifetime)."""
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(self._watch_silence())
-            tg.create_task(self._watch_credentials())
-
-    async def _watch_silence(self) -> None:
+        """Close sessions whose viewer went silent (runs for the daemon's lifetime)."""
         while True:
             await asyncio.sleep(WATCH_INTERVAL_S)
             now = time.monotonic()
@@ -169,37 +154,6 @@ class WhepSessions:
                 if await self._silent_for_s(session, now) > SILENCE_TIMEOUT_S:
                     log.info("whep %s: no receiver reports for %.0f s; closing", session.id[:8], SILENCE_TIMEOUT_S)
                     await self.close(session.id, f"no receiver reports for {SILENCE_TIMEOUT_S:.0f} s")
-
-    async def _watch_credentials(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(CREDENTIAL_CHECK_INTERVAL_S):
-                    await self._recheck.wait()
-            self._recheck.clear()
-            await self.end_revoked()
-
-    async def end_revoked(self) -> None:
-        """Close every session whose credential no longer grants it: one index read for all."""
-        sessions = list(self.sessions.values())
-        if not sessions:
-            self._checked_monotonic = time.monotonic()
-            return
-        try:
-            states = await asyncio.to_thread(self._credentials.credential_states, {s.credential for s in sessions})
-        except (sqlite3.Error, VigilError) as error:
-            unchecked_s = time.monotonic() - self._checked_monotonic
-            log.warning("live sessions: cannot read credentials (%s) for %.0f s", error, unchecked_s)
-            if unchecked_s > UNCHECKED_LIMIT_S:
-                for session in sessions:
-                    await self.close(session.id, f"credentials could not be checked for {unchecked_s:.0f} s")
-            return
-        self._checked_monotonic = time.monotonic()
-        now_ns = self._clock_ns()
-        for session in sessions:
-            reason = why_session_ends(states.get(session.credential), session.target, now_ns)
-            if reason is not None:
-                log.info("whep %s (%s): %s; closing", session.id[:8], session.actor, reason)
-                await self.close(session.id, reason)
 
     @staticmethod
     async def _silent_for_s(session: WhepSession, now: float) -> float:
@@ -233,6 +187,7 @@ class WhepSessions:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return
+        self._credentials.unbind(session.binding)
         session.track.stop()
         await session.pc.close()
         session.closed.set()
