@@ -26,7 +26,7 @@ from netns import requires_test_namespace
 from test_admin_cli import vigil_stdin
 from vigil_proc import VigilProcess, run_vigil, wait_for, write_config
 
-pytestmark = requires_test_namespace
+pytestmark = [requires_test_namespace, pytest.mark.slow]  # ~80 s: one daemon, real WebRTC peers
 
 PASSWORD = "a long enough password"
 MAX_VIEWERS, PER_CREDENTIAL = 10, 4
