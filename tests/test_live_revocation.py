@@ -162,11 +162,17 @@ async def watching(d: Daemon, headers: dict[str, str]) -> AsyncIterator[Viewer]:
         yield v
 
 
-async def test_link_delete_ends_the_session_at_once(daemon: Daemon) -> None:
+@pytest.mark.parametrize("how", ["api", "cli"])
+async def test_link_revocation_ends_the_session_at_once(daemon: Daemon, how: str) -> None:
     link_id, token = daemon.link()
     async with watching(daemon, {"Authorization": f"Bearer {token}"}) as v:
-        status, _ = await asyncio.to_thread(daemon.api, "DELETE", f"/api/links/{link_id}")
-        assert status == 200
+        if how == "api":
+            status, _ = await asyncio.to_thread(daemon.api, "DELETE", f"/api/links/{link_id}")
+            assert status == 200
+        else:  # another process writes the index
+            revoked = await asyncio.to_thread(run_vigil, "link", "revoke", str(link_id), "--config",
+                                              str(daemon.config))
+            assert revoked.returncode == 0, revoked.stderr
         await assert_ends_after(v, time.monotonic())
     ends = [e for e in daemon.live_ends() if e["detail"]["viewer"] == f"link:{link_id}"]
     assert [(e["actor"], e["detail"]["reason"]) for e in ends] == [("system", "its link was revoked")]
