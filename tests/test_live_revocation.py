@@ -235,7 +235,10 @@ async def test_concurrent_offers_never_exceed_the_caps(daemon: Daemon) -> None:
     async def post(http: aiohttp.ClientSession, token: str) -> tuple[str, int, str, str]:
         response = await http.post(daemon.base + "/api/cameras/cam/whep", data=offer, ssl=daemon.ssl(), headers={
             "Authorization": f"Bearer {token}", "Content-Type": "application/sdp"})
-        detail = (await response.json())["detail"] if response.status != 201 else ""
+        detail = ""
+        if response.status != 201:
+            assert response.content_type == "application/problem+json"
+            detail = (await response.json())["detail"]
         return token, response.status, detail, response.headers.get("Location", "")
 
     async def burst(http: aiohttp.ClientSession, tokens: list[str]) -> list[tuple[str, int, str, str]]:
