@@ -226,7 +226,7 @@ class Relay:
 def vigil_relay(tmp: Path, cams: CameraServer) -> Iterator[Relay]:
     port = _free_port()
     extra = (f'[http]\nlisten = "127.0.0.1:{port}"\npublic_url = "https://127.0.0.1:{port}"\n'
-             "[webrtc]\nmax_viewers = 64")
+             "[webrtc]\nmax_viewers = 64\nmax_viewers_per_credential = 64")  # every viewer uses one link
     # Motion detection off: it decodes keyframes for its own sake, not for the viewers (recording
     # stays on: vigil cannot relay without its camera session, which exists to record).
     config = write_config(tmp, {"big": cams.url("big"), "stamp": cams.url("stamp")}, extra, 'motion = "off"')

@@ -19,6 +19,7 @@ from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
 from vigil.core.errors import VigilError
 from vigil.core.hotplug import StorageState
+from vigil.core.live_grants import ViewerLimits
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
 from vigil.core.motion_intervals import mask_cells
@@ -26,6 +27,7 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.credential_watch import CredentialWatch
 from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
@@ -102,6 +104,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         self.url: str | None = None
         self.whep: WhepSessions | None = None
+        self.credential_watch: CredentialWatch | None = None
         self._shortfall_warned = False
         self.exports: ExportJobs | None = None  # evidence exports (issue 7)
         self.alerts = AlertHub()
@@ -178,8 +181,13 @@ class Daemon:
         access = self.config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         webrtc = self.config.webrtc
-        self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())), webrtc.max_viewers)
-        services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep,
+        accounts, audit = Accounts(index), AuditLog(index)
+        self.credential_watch = CredentialWatch(accounts)
+        self.whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())),
+                                 ViewerLimits(webrtc.max_viewers, webrtc.max_viewers_per_credential),
+                                 self.credential_watch, audit)
+        services = Services(self.config, index, accounts, audit, self, throttle, whep=self.whep,
+                            credential_watch=self.credential_watch,
                             appliance=self.appliance)
         services.exports = self.exports
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
@@ -256,6 +264,8 @@ class Daemon:
                     tg.create_task(run_in_thread("exports", self.exports.run))
                 if self.whep is not None:
                     tg.create_task(self.whep.watch())
+                if self.credential_watch is not None:  # live sessions and alert streams end on revocation
+                    tg.create_task(self.credential_watch.run())
                 if self.doors is not None:
                     tg.create_task(self.doors.run())
                     # door-event adapters (MQTT, OnGuard pollers)

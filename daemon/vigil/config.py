@@ -97,7 +97,8 @@ class WebrtcConfig:
     turn_urls: tuple[str, ...] = ()  # TURN servers using time-limited credentials from turn_secret
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl_s: int = 3600
-    max_viewers: int = 16
+    max_viewers: int = 16  # live sessions on the appliance
+    max_viewers_per_credential: int = 4  # live sessions per sign-in, API token or responder link
 
     def servers_for(self, label: str, now_s: int) -> tuple[IceServer, ...]:
         """The ICE servers for one peer: the static ones plus TURN with fresh credentials."""
@@ -404,7 +405,8 @@ def _read_webrtc(r: _Reader, data: Any) -> WebrtcConfig:
     if not isinstance(data, dict):
         r.problem("webrtc", "expected a table")
         return WebrtcConfig()
-    r.table(data, "webrtc", {"ice_servers", "turn_urls", "turn_secret", "turn_ttl_s", "max_viewers"})
+    r.table(data, "webrtc", {"ice_servers", "turn_urls", "turn_secret", "turn_ttl_s", "max_viewers",
+                                  "max_viewers_per_credential"})
     servers = []
     for i, item in enumerate(r.get(data, "webrtc", "ice_servers", list, [])):
         key = f"webrtc.ice_servers[{i}]"
@@ -425,9 +427,13 @@ def _read_webrtc(r: _Reader, data: Any) -> WebrtcConfig:
     secret = r.get(data, "webrtc", "turn_secret", str)
     if turn_urls and not secret:
         r.problem("webrtc.turn_secret", "turn_urls need the TURN server's shared secret")
+    max_viewers = r.get(data, "webrtc", "max_viewers", int, 16, check=_positive)
+    # Default 4, or max_viewers when that is smaller (one viewer rarely needs more than a few views).
+    per_credential = r.get(data, "webrtc", "max_viewers_per_credential", int, min(4, max_viewers), check=_positive)
+    if per_credential > max_viewers:
+        r.problem("webrtc.max_viewers_per_credential", f"must be at most max_viewers ({max_viewers})")
     return WebrtcConfig(tuple(servers), tuple(turn_urls), secret,
-                        r.get(data, "webrtc", "turn_ttl_s", int, 3600, check=_positive),
-                        r.get(data, "webrtc", "max_viewers", int, 16, check=_positive))
+                        r.get(data, "webrtc", "turn_ttl_s", int, 3600, check=_positive), max_viewers, per_credential)
 
 
 def _read_appliance(r: _Reader, data: Any) -> ApplianceConfig:

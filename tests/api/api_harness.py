@@ -14,8 +14,10 @@ from aiohttp.test_utils import TestClient, TestServer
 from vigil.api.context import CameraStatus, LiveSource, Services
 from vigil.api.routes import build_app
 from vigil.config import Config, parse_config
+from vigil.core.live_grants import ViewerLimits
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.permissions import Role
+from vigil.credential_watch import CredentialWatch
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
@@ -112,8 +114,9 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
     for name, (role, buildings) in USERS.items():
         user_id = accounts.add_user(name, role, buildings, password_hash, clock.now_ns)
         tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
-    services = Services(config, index, accounts, AuditLog(index), FakeCameras(), clock_ns=clock,
-                        whep=WhepSessions(lambda label: (), max_viewers=4),
+    audit, watch = AuditLog(index), CredentialWatch(accounts, clock)
+    services = Services(config, index, accounts, audit, FakeCameras(), clock_ns=clock, credential_watch=watch,
+                        whep=WhepSessions(lambda label: (), ViewerLimits(4, 2), watch, audit, clock),
                         exports=ExportJobs(config, index, config.storage.path / "key.pem"))  # no worker: stays queued
     services.alerts = AlertHub()  # door events
     services.doors = DoorEventService(config, DoorStore(index), services.alerts, b"k" * 32, clock)

@@ -20,11 +20,12 @@ from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.repeat_window import RepeatWindow
 from vigil.core.timebase import parse_time_ns
+from vigil.credential_watch import CredentialWatch
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
-from vigil.record.accounts import Accounts
+from vigil.record.accounts import Accounts, token_sha256
 from vigil.record.audit_log import AuditLog
 from vigil.record.index import Index
 from vigil.webrtc.sessions import WhepSessions
@@ -67,6 +68,8 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    # long-lived responses (live sessions, alert streams) bound to their credential
+    credential_watch: CredentialWatch | None = None
     exports: ExportJobs | None = None  # evidence exports (issue 7)
     clip_downloads: RepeatWindow = field(default_factory=RepeatWindow)  # clips: one audit entry per download
     # door events (doors/service.py, doors/alerts.py)
@@ -140,6 +143,18 @@ class Ctx:
 
     def is_link(self) -> bool:
         return isinstance(self.subject, LinkSubject)
+
+    @property
+    def credential(self) -> str:
+        """The SHA-256 of the token this request came with: what long-lived responses bind to."""
+        if self.token is None:
+            raise AuthenticationError("sign in first")
+        return token_sha256(self.token)
+
+    def credentials_changed(self) -> None:
+        """After revoking a credential: responses bound to it end now, not at the next check."""
+        if self.services.credential_watch is not None:
+            self.services.credential_watch.recheck_now()
 
 
 def strict_loads(text: str) -> Any:

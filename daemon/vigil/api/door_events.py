@@ -23,6 +23,7 @@ from vigil.core.errors import (
 from vigil.core.permissions import Action, Target, decide, sees_placeless_door_events, visible_buildings
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.core.webhook_auth import SIGNATURE_HEADER, TIMESTAMP_HEADER, verify
+from vigil.credential_watch import Binding
 from vigil.doors.alerts import alert_buildings, door_event_body
 from vigil.doors.service import DoorEventService
 from vigil.doors.sink import Alert
@@ -175,6 +176,13 @@ async def alerts_stream(ctx: Ctx) -> web.StreamResponse:
         return bool(visible.intersection(about))
 
     feed = hub.subscribe()
+
+    async def revoked(reason: str) -> None:  # the stream ends with the sign-in that opened it
+        feed.offer(None)
+
+    watch = ctx.services.credential_watch
+    binding = None if watch is None else watch.bind(
+        Binding(ctx.credential, Action.VIEW_DOOR_EVENTS, Target(), revoked))
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
     try:
@@ -194,6 +202,8 @@ async def alerts_stream(ctx: Ctx) -> web.StreamResponse:
         pass
     finally:
         feed.close()
+        if watch is not None and binding is not None:
+            watch.unbind(binding)
     with contextlib.suppress(ConnectionError):
         await response.write_eof()
     return response

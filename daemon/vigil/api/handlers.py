@@ -77,6 +77,7 @@ async def login(ctx: Ctx) -> web.StreamResponse:
 async def logout(ctx: Ctx) -> web.StreamResponse:
     if ctx.token is not None and ctx.via == "session":
         ctx.services.accounts.revoke_credential(ctx.token, ctx.now_ns)
+        ctx.credentials_changed()  # live sessions and alert streams opened with this sign-in end now
     ctx.audit("logout", ctx.actor)
     response = web.json_response({"signed_out": True})
     response.del_cookie(SESSION_COOKIE, path="/")

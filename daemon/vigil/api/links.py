@@ -111,6 +111,7 @@ async def revoke_link(ctx: Ctx) -> web.StreamResponse:
         ctx.require(Action.MANAGE_LINKS, target)
     ctx.services.accounts.revoke_link(row.id, ctx.now_ns)
     ctx.audit("link.revoke", f"link:{row.id}")
+    ctx.credentials_changed()  # its live sessions end now
     return web.json_response(_link_json(ctx.services.accounts.link(row.id), ctx.now_ns))
 
 

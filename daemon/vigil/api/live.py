@@ -15,7 +15,8 @@ from vigil.core.errors import (
 from vigil.core.media import Codec
 from vigil.core.permissions import Action, Target
 from vigil.core.timebase import NS_PER_SECOND
-from vigil.webrtc.sessions import MAX_SDP_BYTES, WhepSessions
+from vigil.core.whep_offer import MAX_SDP_BYTES
+from vigil.webrtc.sessions import WhepSessions
 
 
 def _whep(ctx: Ctx) -> WhepSessions:
@@ -44,8 +45,8 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
     if ctx.request.content_type != "application/sdp":
         raise UnsupportedMediaTypeError("send the SDP offer as application/sdp")
     if (ctx.request.content_length or 0) > MAX_SDP_BYTES:
-        raise BadRequestError("SDP offer too large")
-    sdp = await ctx.request.text()
+        raise BadRequestError(f"SDP offer too large (at most {MAX_SDP_BYTES} bytes)")
+    body = await ctx.request.read()
     source = ctx.services.cameras.live_source(target.camera, quality)
     if source is None:
         raise NotFoundError(f"camera {target.camera} has no {quality} stream configured")
@@ -59,9 +60,14 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
         raise ConflictError(f"camera {target.camera} sends B-frames on its {quality} stream, which WebRTC"
                             f" cannot carry as-is{hint}")
     whep = _whep(ctx)
-    session = await whep.create(target.camera, quality, source.fanout, sdp, ctx.actor)
+    screened = whep.screen(body)
+    # Bound to the credential it was opened with: it ends when that is revoked or expires.
+    session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor, ctx.credential, target)
     location = f"/api/whep/{session.id}"
-    ctx.audit("live.view", f"camera:{target.camera}", "ok", {"quality": quality, "session": session.id[:8]})
+    detail: dict[str, object] = {"quality": quality, "session": session.id[:8]}
+    if screened.candidates_dropped:
+        detail["candidates_dropped"] = screened.candidates_dropped
+    ctx.audit("live.view", f"camera:{target.camera}", "ok", detail)
     response = web.Response(status=201, text=whep.answer_sdp(session), content_type="application/sdp",
                             headers={"Location": location, "Cache-Control": "no-store"})
     return response

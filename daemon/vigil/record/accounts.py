@@ -10,10 +10,12 @@ import hashlib
 import json
 import secrets
 import sqlite3
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from vigil.core.errors import AuthenticationError, ConflictError, NotFoundError
 from vigil.core.links import LinkGrant
+from vigil.core.live_grants import CredentialState
 from vigil.core.permissions import LinkSubject, Role, UserSubject
 from vigil.record.index import Index
 
@@ -155,6 +157,28 @@ class Accounts:
                 or (row["expires_wall_ns"] is not None and row["expires_wall_ns"] <= now_ns)):
             raise AuthenticationError("not signed in, or the session expired")
         return _user(row).subject(), row["csrf_token"]
+
+    def credential_states(self, digests: Collection[str]) -> dict[str, CredentialState]:
+        """What the index says now about each credential (by token SHA-256) that exists, in one
+        query per table whatever the number (the live-session watcher asks every second)."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        states: dict[str, CredentialState] = {}
+        for row in self.index.query(
+                "SELECT credentials.token_sha256 AS digest, credentials.kind AS credential_kind,"  # noqa: S608
+                " credentials.expires_wall_ns, credentials.revoked_wall_ns, users.*"
+                f" FROM credentials JOIN users ON users.id = credentials.user_id WHERE token_sha256 IN ({marks})",
+                wanted):
+            states[str(row["digest"])] = CredentialState(str(row["credential_kind"]), _user(row).subject(),
+                                                         row["revoked_wall_ns"], row["expires_wall_ns"],
+                                                         bool(row["disabled"]))
+        for row in self.index.query(f"SELECT * FROM links WHERE token_sha256 IN ({marks})", wanted):  # noqa: S608
+            link = _link(row)
+            states[str(row["token_sha256"])] = CredentialState("link", link.subject(), link.revoked_wall_ns,
+                                                               link.grant.expires_ns)
+        return states
 
     # --- responder links -----------------------------------------------------------------------
 
