@@ -17,6 +17,7 @@ from vigil.core.errors import (
     TooManyRequestsError,
 )
 from vigil.core.permissions import LinkSubject, Target, UserSubject, camera_visible, visible_buildings
+from vigil.core.ratelimit import Outcome
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
 from vigil.passwords import verify_password
@@ -50,20 +51,28 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str) or not name or len(name) > 200:
         raise BadRequestError("body must be {\"name\": string, \"password\": string}")
-    services, now_s = ctx.services, ctx.now_ns / NS_PER_SECOND
+    services = ctx.services
     # Per client address (and account at that address): a stranger cannot lock out the real user.
     keys = (f"remote:{ctx.request.remote}", f"user:{name}@{ctx.request.remote}")
-    if services.throttle.locked(keys, now_s):  # not audited again: the lock itself was
+    # Reserved before the slow, awaited password check, so parallel guesses cannot outrun the count.
+    attempt = services.throttle.begin(keys, ctx.now_ns / NS_PER_SECOND)
+    if attempt is None:  # not audited again: the lock (or the failures being checked) already are
         raise TooManyRequestsError("too many failed sign-ins; try again later")
-    user = services.accounts.find_user(name)
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
-    if not ok or user is None or user.disabled:
-        locked = services.throttle.failed(keys, now_s)
-        ctx.audit("login", f"user:{name}", "locked" if locked else "failed")
-        if locked:
+    settled = False
+    try:
+        user = services.accounts.find_user(name)
+        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+        outcome = services.throttle.finish(attempt, ok and user is not None and not user.disabled,
+                                           services.clock_ns() / NS_PER_SECOND)
+        settled = True
+    finally:
+        if not settled:  # cancelled or failed mid-check: a failure, never a free guess
+            services.throttle.finish(attempt, False, services.clock_ns() / NS_PER_SECOND)
+    if outcome is not Outcome.OK or user is None:
+        ctx.audit("login", f"user:{name}", outcome.value)
+        if outcome is Outcome.LOCKED:
             raise TooManyRequestsError("too many failed sign-ins; try again later")
         raise AuthenticationError("invalid name or password")
-    services.throttle.succeeded(keys)
     hours = services.config.access.session_hours
     expires_ns = ctx.now_ns + int(hours * 3600 * NS_PER_SECOND)
     token, csrf = services.accounts.create_credential(user.id, "session", "browser", ctx.now_ns, expires_ns)
