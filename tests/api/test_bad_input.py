@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from api_harness import Api
 
+from vigil.api.routes import ROUTES
+
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status", "needle"), [
     ("POST", "/api/login", {"data": b"{not json"}, 400, "not valid JSON"),
@@ -46,3 +48,65 @@ async def test_bad_tokens_are_401(api: Api, header: str) -> None:
     response = await api.client.get("/api/me", headers={"Authorization": header})
     assert response.status == 401
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+# Issue 12 #9: times past 2262-04-11 overflowed SQLite's int64 nanoseconds (500); every time a client
+# sends goes through the one parser (core.timebase.parse_time_ns), bounded to 1970..2199.
+FAR = ["2262-04-12T00:00:00Z", "9999-12-31T23:59:59Z", "10000000000", "2200-01-01T00:00:00Z"]
+TIME_INPUTS = [
+    ("GET", "/api/cameras/hs-cam/segments?start={t}", None),
+    ("GET", "/api/cameras/hs-cam/segments?end={t}", None),
+    ("GET", "/api/cameras/hs-cam/motion?end={t}", None),
+    ("GET", "/api/cameras/hs-cam/clip.mp4?end={t}", None),
+    ("GET", "/api/cameras/hs-cam/timeline?end={t}", None),
+    ("GET", "/api/audit?start={t}", None),
+    ("GET", "/api/holds?start={t}", None),
+    ("GET", "/api/bookmarks?end={t}", None),
+    ("GET", "/api/door-events?end={t}", None),
+    ("POST", "/api/holds", {"cameras": ["hs-cam"], "start": "2026-01-01T00:00:00Z", "end": "{t}", "reason": "x"}),
+    ("POST", "/api/holds", {"cameras": ["hs-cam"], "start": "2026-01-01T00:00:00Z", "end": "2026-01-02T00:00:00Z",
+                            "until": "{t}", "reason": "x"}),
+    ("POST", "/api/bookmarks", {"camera": "hs-cam", "start": "{t}", "headline": "x"}),
+    ("POST", "/api/exports", {"cameras": ["hs-cam"], "start": "2026-01-01T00:00:00Z", "end": "{t}", "reason": "x"}),
+    ("POST", "/api/links", {"cameras": ["hs-cam"], "reason": "x", "playback": True, "playback_end": "{t}"}),
+]
+
+
+@pytest.mark.parametrize("far", FAR)
+@pytest.mark.parametrize(("method", "path", "body"), TIME_INPUTS)
+async def test_times_beyond_the_product_range_are_400(api: Api, method: str, path: str, body: dict[str, str] | None,
+                                                      far: str) -> None:
+    filled = None if body is None else {k: v.replace("{t}", far) if isinstance(v, str) else v for k, v in body.items()}
+    response = await api.client.request(method, path.replace("{t}", far), json=filled, headers=api.auth("district"))
+    assert response.status == 400, await response.text()
+    assert response.content_type == "application/problem+json"
+    assert "out of range (1970 to 2199)" in (await response.json())["detail"]
+
+
+async def test_the_last_time_in_range_is_taken(api: Api) -> None:
+    response = await api.client.get("/api/cameras/hs-cam/segments?start=2199-12-31T00:00:00Z&end=2199-12-31T23:59:59Z",
+                                    headers=api.auth("district"))
+    assert response.status == 200, await response.text()
+
+
+LEVELS = 12_000  # far past Python's recursion limit, and within the webhook's 64 KiB body limit
+
+
+def _json_posts() -> list[str]:
+    return [r.path for r in ROUTES if r.method == "POST" and r.body is not None
+            and r.body_content_type == "application/json"]
+
+
+@pytest.mark.parametrize("path", _json_posts())
+@pytest.mark.parametrize("body", [b"[" * LEVELS + b"]" * LEVELS, b'{"a":' * LEVELS, b"[" * LEVELS])
+async def test_deeply_nested_json_is_400_on_every_json_post(api: Api, path: str, body: bytes) -> None:
+    """Issue 12 #9: deep nesting raised RecursionError (500) on every JSON POST, /api/login included
+    (the routes come from the route table, so a new JSON POST is covered too)."""
+    hold_id = api.services.index.add_hold("hs-cam", 0, 10**9, "deep json", "user:district", api.clock.now_ns)
+    url = path.replace("{hold_id}", str(hold_id))
+    headers = {"Content-Type": "application/json"} | ({} if path == "/api/login" else api.auth(
+        "door-system" if path == "/api/door-events" else "district"))
+    response = await api.client.post(url, data=body, headers=headers)
+    assert response.status == 400, await response.text()
+    assert response.content_type == "application/problem+json"
+    assert "at most 64 are accepted" in (await response.json())["detail"]

@@ -4,7 +4,6 @@ check permissions and write the audit log."""
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from aiohttp import web
 from vigil.config import Config
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.hotplug import ApplianceSource
+from vigil.core.json_text import JsonTextError, parse_json
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
@@ -130,23 +130,21 @@ class Ctx:
             raise BadRequestError(f"query parameter {name}: {error}") from None
 
     async def json_body(self) -> dict[str, Any]:
-        try:
-            body = await self.request.json(loads=strict_loads)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise BadRequestError(f"request body is not valid JSON: {error}") from None
-        if not isinstance(body, dict):
-            raise BadRequestError("request body must be a JSON object")
-        return body
+        return json_object(await self.request.read())
 
     def is_link(self) -> bool:
         return isinstance(self.subject, LinkSubject)
 
 
-def strict_loads(text: str) -> Any:
-    def reject(constant: str) -> None:
-        raise ValueError(f"{constant} is not JSON")
-
-    return json.loads(text, parse_constant=reject)
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object (core.json_text's bounded parser), or a 400."""
+    try:
+        value = parse_json(body.decode("utf-8"))
+    except (JsonTextError, UnicodeDecodeError) as error:
+        raise BadRequestError(f"request body is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise BadRequestError("request body must be a JSON object")
+    return value
 
 
 def _describe(target: Target) -> str:
