@@ -16,6 +16,7 @@ from vigil.core.errors import (
     PermissionDeniedError,
     TooManyRequestsError,
 )
+from vigil.core.figure_scope import FigureScope, figures_scope, live_sessions_shown
 from vigil.core.permissions import LinkSubject, Target, UserSubject, camera_visible, visible_buildings
 from vigil.core.ratelimit import Outcome
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
@@ -102,19 +103,25 @@ def _visible_cameras(ctx: Ctx) -> list[Any]:
 
 
 async def health(ctx: Ctx) -> web.StreamResponse:
+    """Health of what the caller may see; live sessions of their cameras only, and the daemon's
+    task count only for callers with appliance scope (core.figure_scope)."""
     cams = _visible_cameras(ctx)
     states = [ctx.services.cameras.camera_status(c.id) for c in cams]
     up = sum(s.state == "up" for s in states)
     appliance = ctx.services.appliance
     storage = "ok" if appliance is None else appliance.storage_state().value  # missing/foreign: not recording
-    return web.json_response({
+    scope = figures_scope(ctx.user_subject).scope
+    sessions = () if ctx.services.whep is None else tuple(s.camera_id for s in ctx.services.whep.sessions.values())
+    body: dict[str, Any] = {
         "status": "ok" if up == len(states) and storage == "ok" else "degraded", "version": __version__,
-        "storage": storage,
+        "storage": storage, "scope": scope.value,
         "uptime_s": round((ctx.now_ns - ctx.services.started_wall_ns) / NS_PER_SECOND, 1),
         "cameras": {"total": len(states), "up": up, "recording": sum(s.recording for s in states)},
-        "live_sessions": 0 if ctx.services.whep is None else len(ctx.services.whep.sessions),
-        "tasks": len(asyncio.all_tasks()),
-    })
+        "live_sessions": live_sessions_shown(scope, sessions, {c.id for c in cams}),
+    }
+    if scope is FigureScope.APPLIANCE:
+        body["tasks"] = len(asyncio.all_tasks())
+    return web.json_response(body)
 
 
 async def buildings(ctx: Ctx) -> web.StreamResponse:
