@@ -26,3 +26,10 @@ def test_what_strict_json_refuses() -> None:
                         ("9" * 5000, "digits")):
         with pytest.raises(JsonTextError, match=words):
             parse_json(text)
+
+
+def test_lone_surrogates_are_not_text() -> None:
+    assert parse_json('"\\ud83d\\ude00"') == "\U0001F600"  # a pair is a character
+    for text in ('{"name": "\\ud800"}', '["x", {"\\uDFFF": 1}]', '"a\\udc00b"'):
+        with pytest.raises(JsonTextError, match="surrogate"):
+            parse_json(text)

@@ -5,8 +5,9 @@ Python's `json` recurses once per nesting level, so a body of 100,000 `[` ends i
 (a 500, or a dead adapter task) before any validation runs. `parse_json` first measures the
 nesting depth with a linear scan that does not recurse and refuses anything deeper than
 `MAX_DEPTH` (no document vigil takes nests more than a few levels; a vendor's raw record a few
-more). It also refuses what strict JSON does not allow (NaN, Infinity) and numbers too long to
-convert. Every failure is a `JsonTextError`, a ValueError whose message is fit for the client."""
+more). It also refuses what strict JSON does not allow (NaN, Infinity), numbers too long to
+convert, and strings holding a lone UTF-16 surrogate (`"\\ud800"`: valid JSON syntax, but not text;
+SQLite and every UTF-8 encoder refuse it later, as a 500). Every failure is a `JsonTextError`, a ValueError whose message is fit for the client."""
 
 from __future__ import annotations
 
@@ -45,10 +46,30 @@ def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
     if depth > max_depth:
         raise JsonTextError(f"nested {depth} levels deep; at most {max_depth} are accepted")
     try:
-        return json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant)
     except JsonTextError:
         raise
     except ValueError as error:  # JSONDecodeError, and ints beyond Python's digit limit
         raise JsonTextError(str(error)) from None
     except RecursionError:  # unreachable below MAX_DEPTH; never a 500 should it change
         raise JsonTextError(f"nested too deeply; at most {max_depth} levels are accepted") from None
+    if "\\ud" in text.lower():  # only escapes can smuggle a surrogate into text decoded from UTF-8
+        _check_text(value)
+    return value
+
+
+def _check_text(value: Any) -> None:
+    """JsonTextError when a string (or key) in `value` is not encodable text (a lone surrogate)."""
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise JsonTextError("a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not"
+                                " text") from None
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_text(key)
+            _check_text(item)
+    elif isinstance(value, list):
+        for item in value:
+            _check_text(item)
