@@ -7,7 +7,8 @@ nesting depth with a linear scan that does not recurse and refuses anything deep
 `MAX_DEPTH` (no document vigil takes nests more than a few levels; a vendor's raw record a few
 more). It also refuses what strict JSON does not allow (NaN, Infinity), numbers too long to
 convert, and strings holding a lone UTF-16 surrogate (`"\\ud800"`: valid JSON syntax, but not text;
-SQLite and every UTF-8 encoder refuse it later, as a 500). Every failure is a `JsonTextError`, a ValueError whose message is fit for the client."""
+SQLite and every UTF-8 encoder refuse it later, as a 500). Every failure is a `JsonTextError`, a
+ValueError whose message is fit for the client."""
 
 from __future__ import annotations
 
