@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
-from api_harness import Api
+from api_harness import PASSWORD, Api
 
 from vigil.api.routes import ROUTES
 
@@ -115,3 +117,42 @@ async def test_deeply_nested_json_is_400_on_every_json_post(api: Api, path: str,
     assert response.status == 400, await response.text()
     assert response.content_type == "application/problem+json"
     assert needle in (await response.json())["detail"]
+
+
+async def _raw(api: Api, request: bytes) -> bytes:
+    """The status line of one raw HTTP/1.1 exchange (bytes no HTTP client library would send)."""
+    reader, writer = await asyncio.open_connection(api.client.server.host, api.client.server.port)
+    writer.write(request)
+    await writer.drain()
+    status = await reader.readline()
+    writer.close()
+    return status.strip()
+
+
+@pytest.mark.parametrize("header", [
+    b"Authorization: Bearer vigil_t_\xc3\xa9\xff", b"Cookie: vigil_session=\xff\xfe",
+    b"Cookie: vigil_link=\xed\xa0\x80",
+])
+async def test_credentials_that_are_not_ascii_are_401_not_500(api: Api, header: bytes) -> None:
+    """Header bytes that are not UTF-8 became surrogates that the token's hash could not encode (500)."""
+    status = await _raw(api, b"GET /api/me HTTP/1.1\r\nHost: x\r\n" + header + b"\r\nConnection: close\r\n\r\n")
+    assert status == b"HTTP/1.1 401 Unauthorized"
+
+
+@pytest.mark.parametrize("csrf", [b"caf\xc3\xa9", b"\xff\xfe"])
+async def test_a_csrf_header_that_is_not_ascii_is_403_not_500(api: Api, csrf: bytes) -> None:
+    login = await api.client.post("/api/login", json={"name": "hs-admin", "password": PASSWORD})
+    cookie = login.cookies["vigil_session"].value.encode()
+    status = await _raw(api, b"POST /api/logout HTTP/1.1\r\nHost: x\r\nCookie: vigil_session=" + cookie
+                        + b"\r\nX-CSRF-Token: " + csrf + b"\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    assert status == b"HTTP/1.1 403 Forbidden"
+
+
+@pytest.mark.parametrize("request_line", [
+    b"GET /l/vigil_l_%ff%fe HTTP/1.1", b"POST /api/door-events HTTP/1.1",
+])
+async def test_other_credentials_with_bytes_that_are_not_text(api: Api, request_line: bytes) -> None:
+    head = (request_line + b"\r\nHost: x\r\nVigil-Timestamp: \xff1\r\nVigil-Signature: sha256=\xff\r\n"
+            b"Content-Type: application/json\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}")
+    status = await _raw(api, head)
+    assert status.split(b" ")[1] in (b"400", b"401", b"404"), status

@@ -155,6 +155,14 @@ def _describe(target: Target) -> str:
     return "appliance"
 
 
+def _printable_ascii(value: str, what: str) -> str:
+    """Tokens are printable ASCII. Header bytes that are not UTF-8 arrive as surrogates, which no
+    encoder (the token's hash) nor `hmac.compare_digest` (the CSRF check) takes: refuse them here."""
+    if not (value.isascii() and value.isprintable()):
+        raise AuthenticationError(f"malformed {what}: credentials are printable ASCII")
+    return value
+
+
 def presented_token(request: web.Request) -> tuple[str | None, str]:
     """(token, how it came): bearer header first, then the session cookie, then a link cookie."""
     header = request.headers.get("Authorization", "")
@@ -162,11 +170,11 @@ def presented_token(request: web.Request) -> tuple[str | None, str]:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthenticationError("Authorization must be 'Bearer <token>'")
-        return value.strip(), "token"
+        return _printable_ascii(value.strip(), "bearer token"), "token"
     if SESSION_COOKIE in request.cookies:
-        return request.cookies[SESSION_COOKIE], "session"
+        return _printable_ascii(request.cookies[SESSION_COOKIE], "session cookie"), "session"
     if LINK_COOKIE in request.cookies:
-        return request.cookies[LINK_COOKIE], "link"
+        return _printable_ascii(request.cookies[LINK_COOKIE], "link cookie"), "link"
     return None, "none"
 
 
@@ -180,8 +188,9 @@ def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
     if isinstance(subject, LinkSubject):
         via = "link"
     # Cookies ride along with any cross-site request; the CSRF token only with ours.
+    supplied = request.headers.get("X-CSRF-Token", "")
     if via == "session" and request.method not in SAFE_METHODS and (
-            not csrf or not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), csrf)):
+            not csrf or not supplied.isascii() or not hmac.compare_digest(supplied, csrf)):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
     return Ctx(request, services, subject, via, now_ns, token)
 
