@@ -33,3 +33,8 @@ def test_lone_surrogates_are_not_text() -> None:
     for text in ('{"name": "\\ud800"}', '["x", {"\\uDFFF": 1}]', '"a\\udc00b"'):
         with pytest.raises(JsonTextError, match="surrogate"):
             parse_json(text)
+
+
+def test_a_peers_lone_surrogates_can_be_replaced_instead() -> None:
+    value = parse_json('{"name": "Pat\\ud800?", "\\udc01": ["\\ud83d\\ude00"]}', replace_lone_surrogates=True)
+    assert value == {"name": "Pat\ufffd?", "\ufffd": ["\U0001F600"]}

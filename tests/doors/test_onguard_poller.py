@@ -122,6 +122,19 @@ async def test_events_dated_outside_the_sinks_window_are_dropped_and_counted(
     assert caplog.text.count("before the appliance's clock") == 1  # logged once, then counted
 
 
+async def test_a_record_with_a_lone_surrogate_does_not_stop_polling(server: ScenarioServer, proxy: Prism) -> None:
+    """One bad character (a lone UTF-16 surrogate escape in a name) must not refuse the whole page."""
+    server.add(logged_event(1, time.time() - 5, "Access Denied", cardholder_last_name="Do\ud800e"),
+               logged_event(2, time.time() - 4, "Access Granted"))
+    sink = MemorySink()
+    poller = OnGuardPoller(config(proxy.url), sink, backoff=FAST)
+    async with running(poller):
+        await eventually(lambda: len(sink.events) == 2, 30, "both events")
+    assert not sink.health
+    (denied,) = [e for e in sink.events.values() if e.kind is DoorEventKind.ACCESS_DENIED]
+    assert denied.cardholder == "Pat Do\ufffde"
+
+
 async def test_windows_overlap_so_late_events_are_fetched(server: ScenarioServer, proxy: Prism) -> None:
     sink = MemorySink()
     poller = OnGuardPoller(config(proxy.url, overlap_s=30.0), sink, backoff=FAST)

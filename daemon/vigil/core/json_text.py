@@ -13,6 +13,7 @@ ValueError whose message is fit for the client."""
 from __future__ import annotations
 
 import json
+import re
 from itertools import accumulate
 from typing import Any
 
@@ -20,6 +21,7 @@ MAX_DEPTH = 64
 
 _KEPT = b'[]{}"'
 _DROPPED = bytes(b for b in range(256) if b not in _KEPT)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _DEPTH_STEP = {ord("["): 1, ord("{"): 1, ord("]"): -1, ord("}"): -1}
 
 
@@ -41,8 +43,10 @@ def _reject_constant(constant: str) -> None:
     raise JsonTextError(f"{constant} is not JSON")
 
 
-def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
-    """The value of a JSON document, or JsonTextError saying why not."""
+def parse_json(text: str, max_depth: int = MAX_DEPTH, *, replace_lone_surrogates: bool = False) -> Any:
+    """The value of a JSON document, or JsonTextError saying why not. With
+    `replace_lone_surrogates`, a lone surrogate becomes U+FFFD instead (for a peer's answer, where
+    refusing the whole document would refuse every record in it for one bad character)."""
     depth = 0 if text.count("[") + text.count("{") <= max_depth else nesting_depth(text)
     if depth > max_depth:
         raise JsonTextError(f"nested {depth} levels deep; at most {max_depth} are accepted")
@@ -55,22 +59,24 @@ def parse_json(text: str, max_depth: int = MAX_DEPTH) -> Any:
     except RecursionError:  # unreachable below MAX_DEPTH; never a 500 should it change
         raise JsonTextError(f"nested too deeply; at most {max_depth} levels are accepted") from None
     if "\\ud" in text.lower():  # only escapes can smuggle a surrogate into text decoded from UTF-8
-        _check_text(value)
+        return _text_only(value, replace_lone_surrogates)
     return value
 
 
-def _check_text(value: Any) -> None:
-    """JsonTextError when a string (or key) in `value` is not encodable text (a lone surrogate)."""
+def _text_only(value: Any, replace: bool) -> Any:
+    """`value` with every string (and key) encodable text: a lone surrogate is replaced by U+FFFD,
+    or refused with JsonTextError."""
     if isinstance(value, str):
         try:
             value.encode("utf-8")
         except UnicodeEncodeError:
+            if replace:
+                return _SURROGATE.sub("\ufffd", value)  # json joined the valid pairs: these are lone
             raise JsonTextError("a string holds a lone UTF-16 surrogate escape (\\ud800-\\udfff), which is not"
                                 " text") from None
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            _check_text(key)
-            _check_text(item)
-    elif isinstance(value, list):
-        for item in value:
-            _check_text(item)
+        return value
+    if isinstance(value, dict):
+        return {_text_only(k, replace): _text_only(v, replace) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_text_only(item, replace) for item in value]
+    return value

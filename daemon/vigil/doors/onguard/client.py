@@ -56,7 +56,7 @@ class OnGuardClient:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise OnGuardUnavailableError(f"{request.method} {request.path}: {type(error).__name__}: {error}") from None
         try:
-            body = parse_json(text) if text else None
+            body = parse_json(text, replace_lone_surrogates=True) if text else None
         except ValueError:
             if status >= 500 or status in (408, 429):
                 raise OnGuardUnavailableError(f"{request.method} {request.path}: HTTP {status}") from None
