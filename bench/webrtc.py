@@ -254,7 +254,12 @@ def vigil_relay(tmp: Path, cams: CameraServer) -> Iterator[Relay]:
             if out.returncode != 0:
                 raise RuntimeError(f"vigil link create failed: {out.stderr}")
             urls[camera] = out.stdout.strip() + "?quality=main"
-        token = urls["big"].split("?")[0].rsplit("/", 1)[1]
+        # Health counts the live sessions of the cameras the caller may see: a link to both.
+        both = run_vigil("link", "create", "--camera", "big", "--camera", "stamp", "--reason", "bench",
+                         "--config", str(config))
+        if both.returncode != 0:
+            raise RuntimeError(f"vigil link create failed: {both.stderr}")
+        token = both.stdout.strip().rsplit("/", 1)[1]
 
         def sessions() -> int:
             status, body = get("/api/health", token)

@@ -9,14 +9,17 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Callable
 
-from vigil.core.door_events import IncomingDoorEvent
+from vigil.core.door_events import IncomingDoorEvent, check_occurred
 from vigil.doors.sink import Alert, Submitted
 
 
 class MemorySink:
-    """Stores events by (source, event_id), records outages and cursors."""
+    """Stores events by (source, event_id), records outages and cursors. With `window` (max past,
+    max future seconds) it refuses events dated outside it as DoorEventService does (the same pure
+    core.door_events.check_occurred)."""
 
-    def __init__(self) -> None:
+    def __init__(self, window: tuple[float, float] | None = None) -> None:
+        self.window = window
         self.events: dict[str, IncomingDoorEvent] = {}
         self.submissions = 0
         self.health: list[tuple[str, str, str | None]] = []  # (source, "down" | "up", reason)
@@ -25,6 +28,8 @@ class MemorySink:
 
     async def submit(self, event: IncomingDoorEvent, received_wall_ns: int) -> Submitted:
         self.submissions += 1
+        if self.window is not None:
+            check_occurred(event.occurred_wall_ns, received_wall_ns, *self.window)
         keys = list(self.events)
         if event.dedupe_key in self.events:
             return Submitted(keys.index(event.dedupe_key) + 1, duplicate=True, flagged=False)

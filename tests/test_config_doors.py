@@ -52,6 +52,7 @@ def test_minimal_door_from_the_issue_loads_with_defaults(tmp_path: Path) -> None
     assert cfg.door_events.store_cardholder is False and cfg.door_events.webhook_secret is None
     assert DoorEventKind.ACCESS_DENIED in cfg.door_events.rules.kinds
     assert cfg.door_events.rules.repeat_denials == 3 and cfg.door_events.rules.offline_after_s == 120
+    assert (cfg.door_events.occurred_max_past_s, cfg.door_events.occurred_max_future_s) == (7 * 86_400, 300)
 
 
 def test_per_direction_cameras_and_lookup(tmp_path: Path) -> None:
@@ -94,6 +95,8 @@ access_points = [{ source = "onguard", id = "12:3", direction = "in" },
     ("[door_events]\nwebhook_secret = ''", "door_events.webhook_secret", "at least 16"),
     ("[door_events]\nwebhook_secret = 'a'\nwebhook_secret_file = 'b'", "door_events", "not both"),
     ("[door_events]\nstore_cardholder = 'yes'", "door_events.store_cardholder", "true/false"),
+    ("[door_events]\noccurred_max_past_s = 1e12", "door_events.occurred_max_past_s", "366 days"),
+    ("[door_events]\noccurred_max_future_s = -1", "door_events.occurred_max_future_s", "0 to 86400"),
 ])
 def test_mistakes_are_named_by_key(tmp_path: Path, extra: str, key: str, words: str) -> None:
     with pytest.raises(ConfigError) as caught:

@@ -67,6 +67,10 @@ class DoorEventsConfig:
     webhook_secret: str | None = field(default=None, repr=False)  # HMAC-SHA256 key for signed webhooks
     signature_max_age_s: float = 300.0  # signed requests older or newer than this are refused
     max_body_bytes: int = 65_536
+    # Events whose device time is further than this from the appliance's clock are refused: a
+    # week back covers adapter outages and the OnGuard backfill; a few minutes ahead, device clocks.
+    occurred_max_past_s: float = 7 * 86_400.0
+    occurred_max_future_s: float = 300.0
     rules: FlagRulesConfig = FlagRulesConfig()
 
     @property
@@ -226,7 +230,8 @@ def read_door_events(r: _Reader, data: Any) -> DoorEventsConfig:
         r.problem("door_events", "expected a table")
         return DoorEventsConfig()
     r.table(data, "door_events", {"store_cardholder", "raw_max_bytes", "skew_alert_s", "webhook_secret",
-                                  "webhook_secret_file", "signature_max_age_s", "max_body_bytes", "rules"})
+                                  "webhook_secret_file", "signature_max_age_s", "max_body_bytes", "rules",
+                                  "occurred_max_past_s", "occurred_max_future_s"})
     number = (int, float)
     return DoorEventsConfig(
         store_cardholder=r.get(data, "door_events", "store_cardholder", bool, False),
@@ -239,5 +244,10 @@ def read_door_events(r: _Reader, data: Any) -> DoorEventsConfig:
                                         check=lambda v: None if 10 <= v <= 3600 else "must be 10 to 3600 seconds")),
         max_body_bytes=r.get(data, "door_events", "max_body_bytes", int, 65_536,
                              check=lambda v: None if 1024 <= v <= 10_000_000 else "must be 1024 to 10000000"),
+        occurred_max_past_s=float(r.get(data, "door_events", "occurred_max_past_s", number, 7 * 86_400.0,
+                                        check=lambda v: None if 60 <= v <= 366 * 86_400 else
+                                        "must be 60 seconds to 366 days (31622400)")),
+        occurred_max_future_s=float(r.get(data, "door_events", "occurred_max_future_s", number, 300.0,
+                                          check=lambda v: None if 0 <= v <= 86_400 else "must be 0 to 86400 seconds")),
         rules=_read_rules(r, data.get("rules")),
     )

@@ -13,7 +13,7 @@ from aiohttp import ClientResponse
 from api_harness import CONFIG, PASSWORD, Api
 
 from vigil.config import Config, parse_config
-from vigil.core.timebase import wall_ns_to_iso
+from vigil.core.timebase import parse_time_ns, wall_ns_to_iso
 
 DOORS = """
 [[doors]]
@@ -34,6 +34,13 @@ host = "127.0.0.1"
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
     return parse_config(CONFIG.format(path=tmp_path / "data") + DOORS, tmp_path / "vigil.toml")
+
+
+@pytest.fixture(autouse=True)
+def _on_the_events_day(api: Api) -> None:
+    """The appliance's clock on the day of the events below ([door_events] refuses events dated too
+    far from it)."""
+    api.clock.now_ns = parse_time_ns("2026-11-28T12:00:00Z")
 
 
 def event(event_id: str, point: str, kind: str = "access_denied", at: str = "2026-11-28T10:00:00Z"
@@ -165,3 +172,52 @@ async def test_webhook_may_not_post_as_one_of_the_appliances_adapters(api: Api) 
     response = await post(api, {**event("x", "r1"), "source": "mqtt"})  # the MQTT adapter's source
     assert response.status == 400 and "'source' 'mqtt'" in (await response.json())["detail"]
     assert await listed(api, "district") == []
+
+
+async def test_badge_numbers_in_the_reason_are_never_stored_nor_served(api: Api) -> None:
+    """Issue 12 #8: vendor text in `reason` naming the event's badge (written as sent, without its
+    leading zeros, with a separator) or another card number is scrubbed before it is stored, and from
+    the listing, the alert stream and the bookmark/hold text."""
+    watcher = await api.client.get("/api/alerts", headers=api.auth("district"))
+    assert (await watcher.content.readline()) == b": connected\n"
+    reason = "Invalid Badge 00123456 (123456, 12-3456) after card 98765432; cardholder Pat Doe"
+    body = event("b1", "r1") | {"reason": reason, "cardholder": "Pat Doe", "occurred_at": "2026-11-28T11:59:00Z",
+                                "raw": {"vendor_text": reason, "badge_id": 123456}}
+    assert (await post(api, body)).status == 201
+    secrets = ("00123456", "123456", "12-3456", "98765432", "Pat Doe")
+    alert = await asyncio.wait_for(_next_event(watcher), 10)
+    (listed_event,) = [e for e in await listed(api, "district") if e["event_id"] == "b1"]
+    (row,) = api.services.index.query("SELECT reason, raw FROM door_events WHERE event_id = 'b1'")
+    for shown in (alert["reason"], listed_event["reason"], row["reason"]):
+        assert shown == ("Invalid Badge [redacted] ([redacted], [redacted]) after card [redacted];"
+                         " cardholder [redacted]")
+    for text in (json.dumps(alert), json.dumps(listed_event), row["raw"]):
+        assert not any(s in text for s in secrets), text
+    assert listed_event["credential_last4"] == "3456"
+
+
+async def test_reasons_stored_before_the_fix_are_scrubbed_when_served(api: Api) -> None:
+    assert (await post(api, event("old", "r1"))).status == 201
+    with api.services.index.transaction() as c:  # as a row stored by an earlier version
+        c.execute("UPDATE door_events SET reason = 'Badge 55512345 expired' WHERE event_id = 'old'")
+    (shown,) = await listed(api, "district")
+    assert shown["reason"] == "Badge [redacted] expired"
+
+
+@pytest.mark.parametrize(("at", "words"), [
+    ("2026-11-28T12:10:00Z", "ahead of the appliance's clock"),  # 10 min ahead (5 min allowed)
+    ("2099-01-01T00:00:00Z", "ahead of the appliance's clock"),
+    ("2026-11-20T11:00:00Z", "before the appliance's clock"),  # 8 days back (7 allowed)
+    ("1970-01-01T00:00:00Z", "before the appliance's clock"),
+    ("2262-04-12T00:00:00Z", "out of range"),  # past SQLite's int64 nanoseconds
+    ("9999-12-31T23:59:59+00:00", "out of range"),
+])
+async def test_events_dated_outside_the_window_are_refused_and_hold_nothing(api: Api, at: str, words: str) -> None:
+    """Issue 12 #9: a far-future (or far-past) device time would place a hold that outlives reason."""
+    response = await post(api, event("far", "r1") | {"occurred_at": at})
+    assert response.status == 400 and response.content_type == "application/problem+json"
+    assert words in (await response.json())["detail"]
+    assert api.services.index.query("SELECT count(*) AS n FROM door_events")[0]["n"] == 0
+    assert api.services.index.query("SELECT count(*) AS n FROM evidence_holds")[0]["n"] == 0
+    near = await post(api, event("near", "r1") | {"occurred_at": "2026-11-28T12:04:00Z"})  # inside the window
+    assert near.status == 201 and (await near.json())["flagged"]

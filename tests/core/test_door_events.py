@@ -26,6 +26,8 @@ def test_parses_a_full_event() -> None:
     assert event.raw == '{"vendor": "x"}'
     assert event.dedupe_key == "webhook\x1fe-1"
     assert event.redacted().credential is None and event.redacted().raw is None
+    noisy = parse_door_event_v1(GOOD | {"reason": "badge 1234-5678 of Pat Doe; card 99887766", "cardholder": "Pat Doe"})
+    assert noisy.redacted().reason == "badge [redacted] of [redacted]; card [redacted]"  # the loggable form
 
 
 @pytest.mark.parametrize(("change", "message"), [

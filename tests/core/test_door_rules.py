@@ -7,8 +7,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from vigil.config_doors import FlagRulesConfig
+from vigil.core.credential_scrub import scrub_private, scrub_vendor_text
 from vigil.core.door_events import DoorEventKind
-from vigil.core.door_record import cap_raw, credential_hash, credential_last4, scrub_raw
+from vigil.core.door_record import cap_raw, credential_hash, credential_last4
 from vigil.core.door_rules import MAX_KEYS, FlagRules, RuleInput, Severity, adapter_offline, skew_is_large
 from vigil.core.errors import AuthenticationError
 from vigil.core.webhook_auth import sign, verify
@@ -122,8 +123,8 @@ def test_skew_and_credential_privacy() -> None:
     assert credential_last4("12345678") == "5678" and credential_last4("12") == "12"
     raw = '{"badge": 12345678, "name": "Pat Doe", "card": "12345678"}'
     scrubbed = '{"badge": [redacted], "name": "[redacted]", "card": "[redacted]"}'
-    assert scrub_raw(raw, ["12345678", "Pat Doe"]) == scrubbed
-    assert scrub_raw(raw, [None, " "]) == raw and scrub_raw(None, ["x"]) is None
+    assert scrub_private(raw, ["12345678", "Pat Doe"]) == scrubbed
+    assert scrub_private(raw, [None, " "]) == raw and scrub_private(None, ["x"]) is None
     assert cap_raw("é" * 10, 5) == ("éé", True) and cap_raw("abc", 5) == ("abc", False) and cap_raw(None, 1) == (
         None, False)
 
@@ -163,3 +164,21 @@ def test_memory_is_bounded_by_the_badges_denied_within_the_window() -> None:
     rules.evaluate(ev(K.ACCESS_DENIED, late + 1, door="d-new", cred="c-new"))
     third = rules.evaluate(ev(K.ACCESS_DENIED, late + 2, door="d-new", cred="c-new"))
     assert any("denials at this door" in r for r in third.reasons)
+
+
+def test_badge_numbers_written_differently_are_scrubbed_too() -> None:
+    # OnGuard sends badge_id_str with leading zeros and badge_id as a JSON number; people write 1234-5678.
+    raw = '{"badge_id": 12345678, "badge_id_str": "0012345678", "text": "card 1234-5678 / 1234 5678 / 1.2.3.4.5.6.7.8"}'
+    assert scrub_private(raw, ["0012345678"]) == (
+        '{"badge_id": [redacted], "badge_id_str": "[redacted]", "text": "card [redacted] / [redacted] / [redacted]"}')
+    # the value itself is scrubbed wherever it occurs, even inside a longer number (privacy first)
+    assert scrub_private("serial 9123456789, 98765", ["12345678"]) == "serial 9[redacted]9, 98765"
+    assert scrub_private("Name PAT DOE", ["Pat Doe"]) == "Name [redacted]"
+
+
+def test_reasons_lose_every_card_number_like_run() -> None:
+    reason = "Access Denied: Invalid Badge - Badge 99887766 expired (reader 12, code 4321)"
+    assert scrub_vendor_text(reason) == "Access Denied: Invalid Badge - Badge [redacted] expired (reader 12, code 4321)"
+    assert scrub_vendor_text("card 1234-5678 for Pat Doe", ["12345678", "Pat Doe"]) == "card [redacted] for [redacted]"
+    assert scrub_vendor_text("Badge 65535 denied") == "Badge [redacted] denied"  # 26-bit Wiegand: up to 5 digits
+    assert scrub_vendor_text(scrub_vendor_text(reason)) == scrub_vendor_text(reason) and scrub_vendor_text(None) is None

@@ -139,6 +139,9 @@ def test_mqtt_messages() -> None:
     event = parse_message(json.dumps(doc).encode(), "mqtt")
     assert (event.source, event.event_id, event.occurred_wall_ns) == ("mqtt", "7", NOW)
     cases = {b"\xff": "not_utf8", b"{": "not_json", b"[]": "invalid:document",
+             b"[" * 100_000 + b"]" * 100_000: "not_json",  # too deep: no RecursionError out of the adapter
+             b'{"event_id": ' + b"9" * 5000 + b"}": "not_json",  # beyond Python's int digit limit
+             json.dumps(doc | {"occurred_at": "2262-04-12T00:00:00Z"}).encode(): "invalid:occurred_at",
              json.dumps(doc | {"kind": "x"}).encode(): "invalid:kind",
              json.dumps(doc | {"occurred_at": "2026-11-28T15:40:00"}).encode(): "invalid:occurred_at",
              json.dumps(doc | {"schema": "door-event/v9"}).encode(): "invalid:schema",

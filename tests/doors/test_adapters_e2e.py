@@ -15,6 +15,7 @@ from http_call import free_port
 from mosquitto import Broker
 from openaccess_sim import APPLICATION_ID, PASSWORD, USER, Prism, ScenarioServer, logged_event
 from vigil.core.door_events import DoorEventKind
+from vigil.core.timebase import wall_ns_to_iso
 from vigil.record.door_store import DoorEventRow, DoorStore
 from vigil_proc import VigilProcess, index_of, wait_for, write_config
 
@@ -68,29 +69,35 @@ topic = "site/doors/in"
     vigil = VigilProcess(config)
     try:
         wait_for(lambda: watcher.received("vigil/status")[-1:] == ["online"], 60, "vigil online on MQTT")
-        broker.pub("site/doors/in", json.dumps({
-            "schema": "door-event/v1", "event_id": "badge-1", "occurred_at": "2026-11-28T18:00:00Z",
-            "kind": "access_denied", "access_point": "reader-7", "reason": "expired badge",
-            "credential": "0012345678"}))
+        for event_id, occurred_ns in (("far-future", time.time_ns() + 400 * 86_400 * 10**9),  # dropped, counted
+                                      ("badge-1", time.time_ns())):
+            broker.pub("site/doors/in", json.dumps({
+                "schema": "door-event/v1", "event_id": event_id, "occurred_at": wall_ns_to_iso(occurred_ns),
+                "kind": "access_denied", "access_point": "reader-7", "reason": "expired badge 12345678",
+                "credential": "0012345678"}))
         wait_for(lambda: bool(watcher.received("vigil/flagged")), 30, "the flagged alert on MQTT")
         alert = json.loads(watcher.received("vigil/flagged")[0])
         assert (alert["door"], alert["kind"], alert["event_id"], alert["flagged"]) == (
             "east-main", "access_denied", "badge-1", True)
         assert alert["credential_last4"] == "5678" and "0012345678" not in watcher.received("vigil/flagged")[0]
-        (row,) = [r for r in stored(config) if r.event_id == "badge-1"]
-        assert row.source == "mqtt" and row.flagged and row.cameras == ("hs-east",)
+        (row,) = [r for r in stored(config) if r.source == "mqtt"]  # the far-future one was refused
+        assert row.event_id == "badge-1" and row.flagged and row.cameras == ("hs-east",)
+        assert row.reason == "expired badge [redacted]" and "12345678" not in (row.raw or "")
         vigil.kill9()  # no goodbye: the broker publishes the last will
         wait_for(lambda: watcher.received("vigil/status")[-1:] == ["offline"], 60, "the last will")
     finally:
         vigil.close()
         watcher.close()
-    assert "0012345678" not in vigil.log
+    assert "0012345678" not in vigil.log and "12345678" not in vigil.log
+    assert "door event dated outside the accepted window on site/doors/in (out_of_window)" in vigil.log
 
 
 def test_onguard_denied_event_polled_into_the_store(tmp_path: Path) -> None:
     server = ScenarioServer().start()
     prism = Prism(tmp_path, f"http://127.0.0.1:{server.port}")
-    server.add(logged_event(501, time.time() - 30, "Access Denied: Invalid Badge"),
+    # OnGuard's badge_id_str keeps leading zeros, badge_id is a number, and the vendor text names it.
+    server.add(logged_event(501, time.time() - 30, "Access Denied: Invalid Badge", event_text="Badge 12345678 expired",
+                            badge_id_str="0012345678"),
                logged_event(502, time.time() - 29, "Access Granted"))
     secret = tmp_path / "onguard.secret"
     secret.write_text(PASSWORD + "\n")
@@ -110,6 +117,8 @@ poll_interval_s = 1
         assert denied.kind is DoorEventKind.ACCESS_DENIED and denied.flagged
         assert (denied.door_id, denied.access_point, denied.credential_last4) == ("east-main", "1.7", "5678")
         assert rows["502"].kind is DoorEventKind.ACCESS_GRANTED and not rows["502"].flagged
+        assert denied.reason == "Access Denied: Invalid Badge - Badge [redacted] expired"
+        assert "12345678" not in (denied.raw or "")
         # The cursor was persisted in the daemon's index.
         index = index_of(config)
         try:

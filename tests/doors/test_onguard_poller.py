@@ -107,6 +107,34 @@ async def test_paging_mapping_and_cursor(server: ScenarioServer, proxy: Prism) -
     assert server.logins == 1 and not sink.health  # no outage was recorded
 
 
+async def test_events_dated_outside_the_sinks_window_are_dropped_and_counted(
+        server: ScenarioServer, proxy: Prism, caplog: pytest.LogCaptureFixture) -> None:
+    now = time.time()
+    server.add(logged_event(1, now - 300, "Access Denied"), logged_event(2, now - 200, "Access Denied"),
+               logged_event(3, now - 5, "Access Denied"))
+    sink = MemorySink(window=(60.0, 300.0))  # [door_events] occurred_max_past_s = 60
+    poller = OnGuardPoller(config(proxy.url), sink, backoff=FAST)
+    async with running(poller):
+        await eventually(lambda: "onguard" in sink.cursors, 30, "a completed poll")
+    assert [e.event_id.split("/")[1] for e in sink.events.values()] == ["3"]
+    assert poller.out_of_window_events == 2 and poller.events_submitted == 1
+    assert not sink.health  # not an outage: the cursor moved on
+    assert caplog.text.count("before the appliance's clock") == 1  # logged once, then counted
+
+
+async def test_a_record_with_a_lone_surrogate_does_not_stop_polling(server: ScenarioServer, proxy: Prism) -> None:
+    """One bad character (a lone UTF-16 surrogate escape in a name) must not refuse the whole page."""
+    server.add(logged_event(1, time.time() - 5, "Access Denied", cardholder_last_name="Do\ud800e"),
+               logged_event(2, time.time() - 4, "Access Granted"))
+    sink = MemorySink()
+    poller = OnGuardPoller(config(proxy.url), sink, backoff=FAST)
+    async with running(poller):
+        await eventually(lambda: len(sink.events) == 2, 30, "both events")
+    assert not sink.health
+    (denied,) = [e for e in sink.events.values() if e.kind is DoorEventKind.ACCESS_DENIED]
+    assert denied.cardholder == "Pat Do\ufffde"
+
+
 async def test_windows_overlap_so_late_events_are_fetched(server: ScenarioServer, proxy: Prism) -> None:
     sink = MemorySink()
     poller = OnGuardPoller(config(proxy.url, overlap_s=30.0), sink, backoff=FAST)

@@ -4,7 +4,6 @@ check permissions and write the audit log."""
 from __future__ import annotations
 
 import hmac
-import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from aiohttp import web
 from vigil.config import Config
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.hotplug import ApplianceSource
+from vigil.core.json_text import JsonTextError, parse_json
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
@@ -133,13 +133,7 @@ class Ctx:
             raise BadRequestError(f"query parameter {name}: {error}") from None
 
     async def json_body(self) -> dict[str, Any]:
-        try:
-            body = await self.request.json(loads=strict_loads)
-        except (ValueError, UnicodeDecodeError) as error:
-            raise BadRequestError(f"request body is not valid JSON: {error}") from None
-        if not isinstance(body, dict):
-            raise BadRequestError("request body must be a JSON object")
-        return body
+        return json_object(await self.request.read())
 
     def is_link(self) -> bool:
         return isinstance(self.subject, LinkSubject)
@@ -157,11 +151,15 @@ class Ctx:
             self.services.credential_watch.recheck_now()
 
 
-def strict_loads(text: str) -> Any:
-    def reject(constant: str) -> None:
-        raise ValueError(f"{constant} is not JSON")
-
-    return json.loads(text, parse_constant=reject)
+def json_object(body: bytes) -> dict[str, Any]:
+    """A request body that must be one JSON object (core.json_text's bounded parser), or a 400."""
+    try:
+        value = parse_json(body.decode("utf-8"))
+    except (JsonTextError, UnicodeDecodeError) as error:
+        raise BadRequestError(f"request body is not valid JSON: {error}") from None
+    if not isinstance(value, dict):
+        raise BadRequestError("request body must be a JSON object")
+    return value
 
 
 def _describe(target: Target) -> str:
@@ -172,6 +170,14 @@ def _describe(target: Target) -> str:
     return "appliance"
 
 
+def _printable_ascii(value: str, what: str) -> str:
+    """Tokens are printable ASCII. Header bytes that are not UTF-8 arrive as surrogates, which no
+    encoder (the token's hash) nor `hmac.compare_digest` (the CSRF check) takes: refuse them here."""
+    if not (value.isascii() and value.isprintable()):
+        raise AuthenticationError(f"malformed {what}: credentials are printable ASCII")
+    return value
+
+
 def presented_token(request: web.Request) -> tuple[str | None, str]:
     """(token, how it came): bearer header first, then the session cookie, then a link cookie."""
     header = request.headers.get("Authorization", "")
@@ -179,11 +185,11 @@ def presented_token(request: web.Request) -> tuple[str | None, str]:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthenticationError("Authorization must be 'Bearer <token>'")
-        return value.strip(), "token"
+        return _printable_ascii(value.strip(), "bearer token"), "token"
     if SESSION_COOKIE in request.cookies:
-        return request.cookies[SESSION_COOKIE], "session"
+        return _printable_ascii(request.cookies[SESSION_COOKIE], "session cookie"), "session"
     if LINK_COOKIE in request.cookies:
-        return request.cookies[LINK_COOKIE], "link"
+        return _printable_ascii(request.cookies[LINK_COOKIE], "link cookie"), "link"
     return None, "none"
 
 
@@ -197,8 +203,9 @@ def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
     if isinstance(subject, LinkSubject):
         via = "link"
     # Cookies ride along with any cross-site request; the CSRF token only with ours.
+    supplied = request.headers.get("X-CSRF-Token", "")
     if via == "session" and request.method not in SAFE_METHODS and (
-            not csrf or not hmac.compare_digest(request.headers.get("X-CSRF-Token", ""), csrf)):
+            not csrf or not supplied.isascii() or not hmac.compare_digest(supplied, csrf)):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
     return Ctx(request, services, subject, via, now_ns, token)
 

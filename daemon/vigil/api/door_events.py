@@ -10,7 +10,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import Ctx, Services, id_param, strict_loads
+from vigil.api.context import Ctx, Services, id_param, json_object
 from vigil.core.door_events import DoorEventKind, parse_door_event_v1
 from vigil.core.errors import (
     BadRequestError,
@@ -67,10 +67,7 @@ async def post_door_event(ctx: Ctx) -> web.StreamResponse:
     if ctx.request.content_type != "application/json":
         raise UnsupportedMediaTypeError(f"send door events as application/json, not {ctx.request.content_type}")
     body = await _body(ctx.request, ctx.services.config.door_events.max_body_bytes)
-    try:
-        doc = strict_loads(body.decode("utf-8"))
-    except (ValueError, UnicodeDecodeError) as error:
-        raise BadRequestError(f"request body is not valid JSON: {error}") from None
+    doc = json_object(body)
     event = parse_door_event_v1(doc)
     if event.source in ctx.services.config.door_adapters.sources:  # else it could pre-empt their dedupe keys
         raise BadRequestError(f"door event: 'source' {event.source!r} is one of this appliance's adapters;"

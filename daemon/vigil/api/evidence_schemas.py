@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigil.api.schemas import BOOL, DOOR_EVENT, INT, NINT, NSTR, REASON, STR, Schema, obj
+from vigil.api.schemas import BOOL, DOOR_EVENT, INT, NINT, NSTR, REASON, SCOPE, STR, Schema, obj
 
 NUM: Schema = {"type": "number"}
 NNUM: Schema = {"type": ["number", "null"]}
@@ -37,7 +37,8 @@ TIMELINE = obj({
 STORAGE = obj({
     "disks": {"type": "array", "items": obj({"path": STR, "capacity_bytes": INT, "used_bytes": INT,
                                              "free_bytes": INT})},
-    "recorded_bytes": INT, "held_bytes": INT, "budget_bytes": INT, "max_bytes": NINT, "min_free_bytes": INT,
+    "scope": SCOPE, "recorded_bytes": INT, "held_bytes": INT, "budget_bytes": NINT, "max_bytes": NINT,
+    "min_free_bytes": NINT,
     "retain_days": NNUM,
     "warning": obj({"level": {"enum": ["ok", "warning", "critical"]}, "message": STR, "held_fraction": NNUM}),
     "cameras": {"type": "array", "items": obj({"id": STR, "recorded_bytes": INT, "held_bytes": INT, "segments": INT,

@@ -16,7 +16,9 @@ from vigil.core.errors import (
     PermissionDeniedError,
     TooManyRequestsError,
 )
+from vigil.core.figure_scope import FigureScope, figures_scope, live_sessions_shown
 from vigil.core.permissions import LinkSubject, Target, UserSubject, camera_visible, visible_buildings
+from vigil.core.ratelimit import Outcome
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
 from vigil.passwords import verify_password
@@ -50,20 +52,28 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     name, password = body.get("name"), body.get("password")
     if not isinstance(name, str) or not isinstance(password, str) or not name or len(name) > 200:
         raise BadRequestError("body must be {\"name\": string, \"password\": string}")
-    services, now_s = ctx.services, ctx.now_ns / NS_PER_SECOND
+    services = ctx.services
     # Per client address (and account at that address): a stranger cannot lock out the real user.
     keys = (f"remote:{ctx.request.remote}", f"user:{name}@{ctx.request.remote}")
-    if services.throttle.locked(keys, now_s):  # not audited again: the lock itself was
+    # Reserved before the slow, awaited password check, so parallel guesses cannot outrun the count.
+    attempt = services.throttle.begin(keys, ctx.now_ns / NS_PER_SECOND)
+    if attempt is None:  # not audited again: the lock (or the failures being checked) already are
         raise TooManyRequestsError("too many failed sign-ins; try again later")
-    user = services.accounts.find_user(name)
-    ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
-    if not ok or user is None or user.disabled:
-        locked = services.throttle.failed(keys, now_s)
-        ctx.audit("login", f"user:{name}", "locked" if locked else "failed")
-        if locked:
+    settled = False
+    try:
+        user = services.accounts.find_user(name)
+        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
+        outcome = services.throttle.finish(attempt, ok and user is not None and not user.disabled,
+                                           services.clock_ns() / NS_PER_SECOND)
+        settled = True
+    finally:
+        if not settled:  # cancelled or failed mid-check: a failure, never a free guess
+            services.throttle.finish(attempt, False, services.clock_ns() / NS_PER_SECOND)
+    if outcome is not Outcome.OK or user is None:
+        ctx.audit("login", f"user:{name}", outcome.value)
+        if outcome is Outcome.LOCKED:
             raise TooManyRequestsError("too many failed sign-ins; try again later")
         raise AuthenticationError("invalid name or password")
-    services.throttle.succeeded(keys)
     hours = services.config.access.session_hours
     expires_ns = ctx.now_ns + int(hours * 3600 * NS_PER_SECOND)
     token, csrf = services.accounts.create_credential(user.id, "session", "browser", ctx.now_ns, expires_ns)
@@ -94,19 +104,25 @@ def _visible_cameras(ctx: Ctx) -> list[Any]:
 
 
 async def health(ctx: Ctx) -> web.StreamResponse:
+    """Health of what the caller may see; live sessions of their cameras only, and the daemon's
+    task count only for callers with appliance scope (core.figure_scope)."""
     cams = _visible_cameras(ctx)
     states = [ctx.services.cameras.camera_status(c.id) for c in cams]
     up = sum(s.state == "up" for s in states)
     appliance = ctx.services.appliance
     storage = "ok" if appliance is None else appliance.storage_state().value  # missing/foreign: not recording
-    return web.json_response({
+    scope = figures_scope(ctx.user_subject).scope
+    sessions = () if ctx.services.whep is None else tuple(s.camera_id for s in ctx.services.whep.sessions.values())
+    body: dict[str, Any] = {
         "status": "ok" if up == len(states) and storage == "ok" else "degraded", "version": __version__,
-        "storage": storage,
+        "storage": storage, "scope": scope.value,
         "uptime_s": round((ctx.now_ns - ctx.services.started_wall_ns) / NS_PER_SECOND, 1),
         "cameras": {"total": len(states), "up": up, "recording": sum(s.recording for s in states)},
-        "live_sessions": 0 if ctx.services.whep is None else len(ctx.services.whep.sessions),
-        "tasks": len(asyncio.all_tasks()),
-    })
+        "live_sessions": live_sessions_shown(scope, sessions, {c.id for c in cams}),
+    }
+    if scope is FigureScope.APPLIANCE:
+        body["tasks"] = len(asyncio.all_tasks())
+    return web.json_response(body)
 
 
 async def buildings(ctx: Ctx) -> web.StreamResponse:

@@ -22,9 +22,10 @@ PROBLEM = obj({"type": STR, "title": STR, "status": INT, "detail": STR})
 SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
               {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
                "playback": BOOL, "expires_at": STR})
+SCOPE: Schema = {"enum": ["appliance", "caller"]}  # core.figure_scope
 HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
-              "cameras": obj({"total": INT, "up": INT, "recording": INT}), "live_sessions": INT, "tasks": INT},
-             {"storage": {"enum": ["ok", "missing", "foreign"]}})
+              "cameras": obj({"total": INT, "up": INT, "recording": INT}), "live_sessions": INT, "scope": SCOPE},
+             {"storage": {"enum": ["ok", "missing", "foreign"]}, "tasks": INT})
 AVAILABLE_CAMERAS = {"type": "array", "items": obj({"device": STR, "name": STR, "bus": STR, "transcodes": BOOL,
                                                     "note": STR})}
 BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}

@@ -13,8 +13,9 @@ from vigil.api.door_events import timeline_door_events
 from vigil.api.evidence import bookmark_json, hold_json, may_manage
 from vigil.api.handlers import iso, playback_range
 from vigil.core.errors import BadRequestError
+from vigil.core.figure_scope import FigureScope, figures_scope
 from vigil.core.permissions import camera_visible
-from vigil.core.storage_report import StorageReport
+from vigil.core.storage_report import StorageReport, for_caller
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.core.timeline import coverage
 from vigil.record.storage_usage import read_storage_report
@@ -53,8 +54,9 @@ async def timeline(ctx: Ctx) -> web.StreamResponse:
     })
 
 
-def storage_json(report: StorageReport) -> dict[str, Any]:
+def storage_json(report: StorageReport, scope: FigureScope = FigureScope.APPLIANCE) -> dict[str, Any]:
     return {
+        "scope": scope.value,
         "disks": [{"path": d.path, "capacity_bytes": d.capacity_bytes, "used_bytes": d.used_bytes,
                    "free_bytes": d.free_bytes} for d in report.disks],
         "recorded_bytes": report.recorded_bytes, "held_bytes": report.held_bytes,
@@ -69,7 +71,9 @@ def storage_json(report: StorageReport) -> dict[str, Any]:
 
 
 async def storage(ctx: Ctx) -> web.StreamResponse:
+    """The storage report, scoped to the caller (core.figure_scope)."""
     config = ctx.services.config
     visible = [c.id for c in config.cameras if camera_visible(ctx.user_subject, c.id, c.building)]
+    scope = figures_scope(ctx.user_subject).scope
     report = await asyncio.to_thread(read_storage_report, ctx.services.index, config.storage, ctx.now_ns, visible)
-    return web.json_response(storage_json(report))
+    return web.json_response(storage_json(report if scope is FigureScope.APPLIANCE else for_caller(report), scope))

@@ -12,6 +12,7 @@ import enum
 import json
 from dataclasses import dataclass, replace
 
+from vigil.core.credential_scrub import scrub_vendor_text
 from vigil.core.errors import BadRequestError
 from vigil.core.timebase import parse_time_ns
 
@@ -65,8 +66,10 @@ class IncomingDoorEvent:
         return f"{self.source}\x1f{self.event_id}"
 
     def redacted(self) -> IncomingDoorEvent:
-        """The same event without credential, cardholder and raw payload: safe to log."""
-        return replace(self, credential=None, cardholder=None, raw=None)
+        """The same event without credential, cardholder and raw payload, and with neither (nor any
+        card-number-like digits) in its reason: safe to log."""
+        return replace(self, credential=None, cardholder=None, raw=None,
+                       reason=scrub_vendor_text(self.reason, (self.credential, self.cardholder)))
 
 
 def _text(doc: dict[str, object], key: str, *, required: bool, max_chars: int = MAX_TEXT_CHARS) -> str | None:
@@ -98,6 +101,27 @@ def parse_occurred_at(text: str) -> int:
         return parse_time_ns(text)
     except ValueError as exc:
         raise BadRequestError(f"door event: 'occurred_at': {exc}") from None
+
+
+class OccurredOutOfWindowError(BadRequestError):
+    """An event whose device time is too far from the appliance's clock to be believed."""
+
+
+def check_occurred(occurred_wall_ns: int, received_wall_ns: int, max_past_s: float, max_future_s: float) -> None:
+    """Refuse an event dated more than `max_past_s` before or `max_future_s` after its arrival
+    (`[door_events] occurred_max_past_s` / `occurred_max_future_s`). A device clock reset to 1970 or
+    set years ahead would otherwise put the event, and for a flagged one its evidence hold, where no
+    footage is or will be for years; such events are refused (the webhook: 400) or dropped and
+    counted (MQTT, OnGuard), never stored. Within the window, skew is kept and alerted."""
+    ahead_ns = occurred_wall_ns - received_wall_ns
+    if ahead_ns > max_future_s * 1e9:
+        raise OccurredOutOfWindowError(
+            f"door event: 'occurred_at' is {ahead_ns / 1e9:.0f} s ahead of the appliance's clock (at most"
+            f" {max_future_s:g} s are accepted: check the device's clock)")
+    if -ahead_ns > max_past_s * 1e9:
+        raise OccurredOutOfWindowError(
+            f"door event: 'occurred_at' is {-ahead_ns / 1e9:.0f} s before the appliance's clock (at most"
+            f" {max_past_s:g} s are accepted: check the device's clock)")
 
 
 def parse_door_event_v1(doc: object, *, source: str | None = None) -> IncomingDoorEvent:

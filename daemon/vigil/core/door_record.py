@@ -4,7 +4,8 @@ skew, door mapping and flag decision folded into one value. Pure.
 The credential is kept only as HMAC-SHA256 under a per-appliance key (so a copy of the index does
 not reveal badge numbers, and the same badge still matches itself for the repeat rules) plus its
 last 4 characters (what staff read off a badge). Cardholder names only when the site opts in.
-Both are also scrubbed out of the stored raw payload."""
+Both are also scrubbed out of the stored raw payload and the reason, and so is every
+card-number-like digit run (core.credential_scrub)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
+from vigil.core.credential_scrub import scrub_private, scrub_vendor_text
 from vigil.core.door_events import DoorEventKind, IncomingDoorEvent
 from vigil.core.door_map import MappedPoint
 from vigil.core.door_rules import Flagging
@@ -26,16 +28,6 @@ def credential_hash(key: bytes, credential: str) -> str:
 
 def credential_last4(credential: str) -> str:
     return credential.strip()[-4:]
-
-
-def scrub_raw(raw: str | None, private: list[str | None]) -> str | None:
-    """The raw payload with every occurrence of the private values (badge number, and the name
-    unless the site keeps names) replaced, so the payload cannot leak what the record withholds."""
-    if raw is None:
-        return None
-    for value in sorted({v.strip() for v in private if v and v.strip()}, key=len, reverse=True):
-        raw = raw.replace(value, "[redacted]")
-    return raw
 
 
 def cap_raw(raw: str | None, max_bytes: int) -> tuple[str | None, bool]:
@@ -80,6 +72,12 @@ class NewDoorEvent:
         return bool(self.flag_reasons)
 
 
+def stored_reason(kind: DoorEventKind, reason: str | None, private: list[str | None]) -> str | None:
+    """The reason as stored and served: the source's words without badge numbers or withheld names
+    (both scrub rules); vigil's own reasons for adapter outages only lose the private values."""
+    return scrub_private(reason, private) if kind in SOURCE_KINDS else scrub_vendor_text(reason, private)
+
+
 def is_unmapped(event: IncomingDoorEvent, mapped: MappedPoint | None) -> bool:
     """Door-level events whose access point the map does not know (or that name none)."""
     return mapped is None and event.kind not in SOURCE_KINDS
@@ -88,11 +86,12 @@ def is_unmapped(event: IncomingDoorEvent, mapped: MappedPoint | None) -> bool:
 def to_record(event: IncomingDoorEvent, received_wall_ns: int, mapped: MappedPoint | None, hashed: str | None,
               flagging: Flagging, *, store_cardholder: bool, raw_max_bytes: int) -> NewDoorEvent:
     private = [event.credential, None if store_cardholder else event.cardholder]
-    raw, truncated = cap_raw(scrub_raw(event.raw, private), raw_max_bytes)
+    # The payload and the reason cannot leak what the record withholds (core.credential_scrub).
+    raw, truncated = cap_raw(scrub_vendor_text(event.raw, private), raw_max_bytes)
     return NewDoorEvent(
         source=event.source, event_id=event.event_id, dedupe_key=event.dedupe_key,
         occurred_wall_ns=event.occurred_wall_ns, received_wall_ns=received_wall_ns, kind=event.kind,
-        reason=event.reason, access_point=event.access_point,
+        reason=stored_reason(event.kind, event.reason, private), access_point=event.access_point,
         door_id=None if mapped is None else mapped.door_id,
         direction=None if mapped is None else mapped.direction.value,
         building=None if mapped is None else mapped.building,

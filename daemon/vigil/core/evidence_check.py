@@ -7,12 +7,12 @@ video from a missing file."""
 from __future__ import annotations
 
 import enum
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from vigil.core.evidence_manifest import FORMAT, MANIFEST_NAME, SIGNATURE_NAME, canonical_json
+from vigil.core.json_text import parse_json
 
 
 class ProblemKind(enum.Enum):
@@ -63,7 +63,7 @@ class Verdict:
 def parse_manifest(data: bytes) -> tuple[dict[str, Any] | None, list[Problem]]:
     """The manifest as JSON, or None and why not. Non-canonical bytes are a problem of their own."""
     try:
-        value = json.loads(data.decode())
+        value = parse_json(data.decode())
     except (UnicodeDecodeError, ValueError) as error:
         return None, [Problem(ProblemKind.MANIFEST, f"{MANIFEST_NAME} is not valid JSON: {error}")]
     if not isinstance(value, dict) or value.get("format") != FORMAT:

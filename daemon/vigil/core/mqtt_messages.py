@@ -20,6 +20,7 @@ from dataclasses import dataclass
 
 from vigil.core.door_events import IncomingDoorEvent, parse_door_event_v1
 from vigil.core.errors import BadRequestError
+from vigil.core.json_text import JsonTextError, parse_json
 
 _FIELD = re.compile(r"door event: (?:unknown ([a-z_]+)|'([a-z_]+)')")
 _TOPIC_LEVEL = re.compile(r"[^A-Za-z0-9_.-]")
@@ -40,9 +41,9 @@ def parse_message(payload: bytes, source: str) -> IncomingDoorEvent:
     except UnicodeDecodeError:
         raise MalformedError("not_utf8", "the payload is not UTF-8") from None
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as error:
-        raise MalformedError("not_json", f"the payload is not JSON ({error.msg})") from None
+        doc = parse_json(text)
+    except JsonTextError as error:
+        raise MalformedError("not_json", f"the payload is not JSON ({error})") from None
     try:
         return parse_door_event_v1(doc, source=source)
     except BadRequestError as error:

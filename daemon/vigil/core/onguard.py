@@ -25,7 +25,7 @@ from typing import Any
 
 from vigil.core.door_events import MAX_ID_CHARS, MAX_TEXT_CHARS, DoorEventKind, IncomingDoorEvent
 from vigil.core.onguard_kinds import KindTable
-from vigil.core.timebase import NS_PER_SECOND
+from vigil.core.timebase import NS_PER_SECOND, datetime_to_ns
 
 API_BASE_PATH = "/api/access/onguard/openaccess"
 MAX_PAGE_SIZE = 100  # the spec's maximum for page_size
@@ -185,11 +185,11 @@ def parse_events_page(body: Any, requested_page: int) -> EventsPage:
 # --- vendor records -> door events ------------------------------------------------------------
 
 def _timestamp_ns(text: str, server_tz: dt.tzinfo) -> int:
+    """Raises ValueError when it is not a date-time, or outside the times vigil stores (timebase)."""
     moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
     if moment.tzinfo is None:  # OnGuard servers may log local time without an offset
         moment = moment.replace(tzinfo=server_tz)
-    delta = moment - dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+    return datetime_to_ns(moment, text[:40])
 
 
 def _clip(text: str | None, limit: int) -> str | None:
@@ -210,7 +210,8 @@ def to_door_event(item: Mapping[str, Any], source: str, kinds: KindTable, server
     try:
         occurred_ns = _timestamp_ns(timestamp, server_tz)
     except ValueError:
-        raise ProtocolError(f"logged event {serial}: timestamp {timestamp[:40]!r} is not a date-time") from None
+        raise ProtocolError(f"logged event {serial}: timestamp {timestamp[:40]!r} is not a date-time"
+                            " from 1970 to 2199") from None
     controller, device = item.get("controller_id"), item.get("device_id")
     description = item.get("description") if isinstance(item.get("description"), str) else ""
     assert isinstance(description, str)

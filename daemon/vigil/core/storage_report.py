@@ -15,13 +15,17 @@ then recording has nowhere to go. So the warning level follows the held share of
 
 A disk with less free space than `min_free_bytes` is at least a warning too (something other
 than recordings, or a budget set too large, is filling it).
+
+A caller who may see only some cameras (core.figure_scope) gets `for_caller(report)`: those
+cameras, their sums as the totals, the warning's level with a message free of figures, and no
+disks, budget or size settings (they describe the whole appliance and every building's footage).
 """
 
 from __future__ import annotations
 
 import enum
 from collections.abc import Collection, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vigil.core.retention import Hold, RetentionPolicy, SegmentUsage
 
@@ -67,11 +71,11 @@ class StorageWarning:
 class StorageReport:
     disks: tuple[DiskUsage, ...]
     cameras: tuple[CameraUsage, ...]
-    recorded_bytes: int  # every camera's, also those not shown
+    recorded_bytes: int  # every camera's, also those not shown (for_caller: the shown ones' sum)
     held_bytes: int
-    budget_bytes: int
+    budget_bytes: int | None  # None: not shown to this caller (for_caller)
     max_bytes: int | None
-    min_free_bytes: int
+    min_free_bytes: int | None
     retain_days: float | None
     warning: StorageWarning
 
@@ -128,3 +132,19 @@ def storage_report(disks: Sequence[DiskUsage], segments: Iterable[SegmentUsage],
         max_bytes=policy.max_bytes, min_free_bytes=policy.min_free_bytes, retain_days=policy.retain_days,
         warning=judge(held, budget, free, policy.min_free_bytes),
     )
+
+
+_CALLER_MESSAGES = {
+    Level.OK: "the appliance's storage is ok",
+    Level.WARNING: "the appliance's storage needs attention soon; a district admin has the figures",
+    Level.CRITICAL: "the appliance's storage needs attention now; a district admin has the figures",
+}
+
+
+def for_caller(report: StorageReport) -> StorageReport:
+    """The report as a caller with `caller` scope sees it: `report.cameras` (already only the
+    caller's) and their sums; the warning's level, not its figures; no disks, budget or sizes."""
+    return replace(
+        report, disks=(), recorded_bytes=sum(c.recorded_bytes for c in report.cameras),
+        held_bytes=sum(c.held_bytes for c in report.cameras), budget_bytes=None, max_bytes=None, min_free_bytes=None,
+        warning=StorageWarning(report.warning.level, _CALLER_MESSAGES[report.warning.level], None))

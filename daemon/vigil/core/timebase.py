@@ -9,7 +9,11 @@ import decimal
 TICKS_PER_SECOND = 90_000
 NS_PER_SECOND = 1_000_000_000
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
-_MAX_UNIX_S = 253_402_300_799  # 9999-12-31T23:59:59Z
+# Wall times taken from clients are bounded to [1970-01-01, 2200-01-01): well inside SQLite's int64
+# nanoseconds (which end 2262-04-11T23:47:16Z), with room left for the durations added to them
+# (a day's default range, a hold's post-roll, a link's lifetime) to stay inside it too.
+MAX_WALL_NS = 7_258_118_400 * 1_000_000_000  # 2200-01-01T00:00:00Z
+_RANGE_TEXT = "1970 to 2199"
 
 
 def ticks_to_ns(ticks_90k: int) -> int:
@@ -33,28 +37,36 @@ def wall_ns_to_iso(wall_ns: int) -> str:
 
 
 def parse_time_ns(text: str) -> int:
-    """Parse an ISO 8601 time (naive means UTC) or Unix seconds into wall nanoseconds.
+    """Parse an ISO 8601 time (naive means UTC) or Unix seconds into wall nanoseconds, in
+    [1970-01-01, 2200-01-01) (`MAX_WALL_NS`): the one parser of wall times from clients.
 
-    Raises ValueError with a message naming the text when it is neither."""
+    Raises ValueError with a message naming the text when it is neither, or out of that range."""
     stripped = text.strip()
     try:
         seconds = decimal.Decimal(stripped)
     except decimal.InvalidOperation:
         pass
     else:
-        if seconds.is_finite() and 0 <= seconds <= _MAX_UNIX_S:
+        if seconds.is_finite() and 0 <= seconds < MAX_WALL_NS // NS_PER_SECOND:
             return int(seconds * NS_PER_SECOND)
-        raise ValueError(f"{text!r} is out of range (1970 to 9999)")
+        raise ValueError(f"{text!r} is out of range ({_RANGE_TEXT})")
     try:
         moment = dt.datetime.fromisoformat(stripped.replace("Z", "+00:00"))
     except ValueError:
         raise ValueError(f"{text!r} is neither ISO 8601 nor Unix seconds") from None
+    return datetime_to_ns(moment, text)
+
+
+def datetime_to_ns(moment: dt.datetime, text: str) -> int:
+    """A datetime (naive means UTC) as wall nanoseconds, or ValueError naming `text` when it is
+    outside [1970-01-01, 2200-01-01)."""
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.UTC)
     delta = moment - _EPOCH
-    if delta.days < 0:
-        raise ValueError(f"{text!r} is out of range (1970 to 9999)")
-    return (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+    wall_ns = (delta.days * 86_400 + delta.seconds) * NS_PER_SECOND + delta.microseconds * 1000
+    if not 0 <= wall_ns < MAX_WALL_NS:
+        raise ValueError(f"{text!r} is out of range ({_RANGE_TEXT})")
+    return wall_ns
 
 
 _DURATION_UNITS_S = {"s": 1, "m": 60, "h": 3600, "d": 86_400}

@@ -11,6 +11,7 @@ import asyncio
 import logging
 from typing import Any
 
+from vigil.core.door_record import stored_reason
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.doors.sink import Alert, AlertKind
 from vigil.record.door_store import DoorEventRow
@@ -98,9 +99,11 @@ def _iso(ns: int | None) -> str | None:
 
 def door_event_body(row: DoorEventRow, *, include_raw: bool = False) -> dict[str, Any]:
     """The JSON form of a stored door event (API and alerts); the credential appears only as its
-    last 4 characters, never its keyed hash."""
+    last 4 characters, never its keyed hash. The reason is scrubbed again as it is served (rows
+    stored before the reason was scrubbed keep no card number in what is shown)."""
     body: dict[str, Any] = {
-        "id": row.id, "source": row.source, "event_id": row.event_id, "kind": row.kind.value, "reason": row.reason,
+        "id": row.id, "source": row.source, "event_id": row.event_id, "kind": row.kind.value,
+        "reason": stored_reason(row.kind, row.reason, []),
         "occurred_at": _iso(row.occurred_wall_ns), "received_at": _iso(row.received_wall_ns),
         "occurred_wall_ns": row.occurred_wall_ns, "skew_s": round(row.skew_ns / 1e9, 3),
         "access_point": row.access_point, "door": row.door_id, "direction": row.direction, "building": row.building,

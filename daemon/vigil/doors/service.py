@@ -15,7 +15,7 @@ import time
 from collections.abc import Callable
 
 from vigil.config import Config
-from vigil.core.door_events import DoorEventKind, IncomingDoorEvent
+from vigil.core.door_events import DoorEventKind, IncomingDoorEvent, check_occurred
 from vigil.core.door_map import DoorMap
 from vigil.core.door_record import credential_hash, to_record
 from vigil.core.door_rules import FlagRules, RuleInput, adapter_offline, skew_is_large
@@ -51,6 +51,9 @@ class DoorEventService:
     # --- DoorEventSink -----------------------------------------------------------------------
 
     async def submit(self, event: IncomingDoorEvent, received_wall_ns: int) -> Submitted:
+        """Raises OccurredOutOfWindowError (a BadRequestError) for an event dated outside the window."""
+        check_occurred(event.occurred_wall_ns, received_wall_ns, self.settings.occurred_max_past_s,
+                       self.settings.occurred_max_future_s)
         async with self._lock:
             return await self._submit(event, received_wall_ns)
 

@@ -27,7 +27,9 @@ class Submitted:
 
 
 class DoorEventSink(Protocol):
-    async def submit(self, event: IncomingDoorEvent, received_wall_ns: int) -> Submitted: ...
+    async def submit(self, event: IncomingDoorEvent, received_wall_ns: int) -> Submitted:
+        """Store the event; raises `OccurredOutOfWindowError` when its device time is too far from
+        `received_wall_ns` (adapters drop, count and log it; the webhook answers 400)."""
 
     async def source_down(self, source: str, reason: str, wall_ns: int) -> None:
         """The adapter lost its source (first call of an outage records `device_offline`)."""

@@ -27,6 +27,7 @@ from collections.abc import Callable
 import aiomqtt
 
 from vigil.core.backoff import BackoffPolicy
+from vigil.core.door_events import OccurredOutOfWindowError
 from vigil.core.mqtt_messages import STATUS_OFFLINE, STATUS_ONLINE, MalformedError, Topics, encode, parse_message
 from vigil.doors.adapter_config import MqttConfig
 from vigil.doors.sink import Alert, AlertFeed, AlertKind, DoorEventSink
@@ -141,15 +142,23 @@ class MqttAdapter:
         try:
             event = parse_message(data, self.source)
         except MalformedError as error:
-            if not self.malformed[error.kind]:
-                log.warning("mqtt: malformed door event on %s (%s): %s; further ones of this kind are only counted",
-                            topic, error.kind, error)
-            self.malformed[error.kind] += 1
+            self._count(error.kind, topic, str(error))
             return
-        result = await self.sink.submit(event, self.clock())
+        try:
+            result = await self.sink.submit(event, self.clock())
+        except OccurredOutOfWindowError as error:  # dropped: a redelivery would be refused again
+            self._count("out_of_window", topic, str(error))
+            return
         self.submitted += 1
         log.debug("mqtt: door event %s -> %d%s", event.redacted(), result.id,
                   " (duplicate)" if result.duplicate else "")
+
+    def _count(self, kind: str, topic: str, message: str) -> None:
+        if not self.malformed[kind]:
+            what = "door event dated outside the accepted window" if kind == "out_of_window" else "malformed door event"
+            log.warning("mqtt: %s on %s (%s): %s; further ones of this kind are only counted",
+                        what, topic, kind, message)
+        self.malformed[kind] += 1
 
     async def _publish_alerts(self, client: aiomqtt.Client) -> None:
         while True:

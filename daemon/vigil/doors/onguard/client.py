@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 import ssl
 from typing import Any
@@ -16,6 +15,7 @@ from typing import Any
 import aiohttp
 
 from vigil.core import onguard as og
+from vigil.core.json_text import parse_json
 from vigil.doors.adapter_config import OnGuardConfig
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ class OnGuardClient:
         except (aiohttp.ClientError, TimeoutError) as error:
             raise OnGuardUnavailableError(f"{request.method} {request.path}: {type(error).__name__}: {error}") from None
         try:
-            body = json.loads(text) if text else None
+            body = parse_json(text, replace_lone_surrogates=True) if text else None
         except ValueError:
             if status >= 500 or status in (408, 429):
                 raise OnGuardUnavailableError(f"{request.method} {request.path}: HTTP {status}") from None

@@ -19,6 +19,7 @@ import aiohttp
 
 from vigil.core import onguard as og
 from vigil.core.backoff import BackoffPolicy
+from vigil.core.door_events import OccurredOutOfWindowError
 from vigil.core.onguard_kinds import KindTable
 from vigil.doors.adapter_config import OnGuardConfig
 from vigil.doors.onguard.client import OnGuardClient, OnGuardRefusedError, OnGuardUnavailableError
@@ -45,6 +46,7 @@ class OnGuardPoller:
         self.events_submitted = 0
         self.polls = 0
         self.unreadable_events = 0
+        self.out_of_window_events = 0  # dated too far from now ([door_events] occurred_max_*_s)
 
     @property
     def source(self) -> str:
@@ -117,5 +119,12 @@ class OnGuardPoller:
                 log.warning("onguard %s: skipping an unreadable logged event (%s)", self.source, error)
             self.unreadable_events += 1
             return
-        await self.sink.submit(event, self.clock())
+        try:
+            await self.sink.submit(event, self.clock())
+        except OccurredOutOfWindowError as error:  # the cursor moves on: refetching would not help
+            if self.out_of_window_events == 0:
+                log.warning("onguard %s: skipping logged event %s (%s); further ones are only counted", self.source,
+                            event.event_id, error)
+            self.out_of_window_events += 1
+            return
         self.events_submitted += 1
