@@ -41,6 +41,7 @@ from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
+from vigil.record.index_queue import PendingWrites, event_added
 from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
@@ -76,17 +77,17 @@ class CameraPipeline:
         return self.fanout, self.ingest
 
 
-def _record_event(index: Index, camera_id: str) -> Callable[[str, int, str | None, str | None], None]:
+def _record_event(writes: PendingWrites, camera_id: str) -> Callable[[str, int, str | None, str | None], None]:
     def record(kind: str, wall_ns: int, reason: str | None, detail: str | None) -> None:
-        index.add_event(camera_id, kind, wall_ns, reason, detail)
+        writes.submit(event_added(camera_id, kind, wall_ns, reason, detail))  # queued while the index is busy
 
     return record
 
 
-def _record_transition(index: Index, camera_id: str) -> Callable[[Transition], None]:
+def _record_transition(writes: PendingWrites, camera_id: str) -> Callable[[Transition], None]:
     def record(t: Transition) -> None:
         detail = None if t.down_for_ns is None else f"down for {t.down_for_ns / 1e9:.1f} s"
-        index.add_event(camera_id, t.kind, t.wall_ns, t.reason.value if t.reason else None, detail)
+        writes.submit(event_added(camera_id, t.kind, t.wall_ns, t.reason.value if t.reason else None, detail))
         if t.kind == "camera_up":
             log.info("camera %s: up%s", camera_id, f" ({detail})" if detail else "")
 
@@ -132,8 +133,10 @@ class Daemon:
                 continue
             fanout = Fanout()
             sub = fanout.subscribe(f"{camera.id}/recorder", RECORDER_QUEUE_PACKETS)
-            ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(index, camera.id))
-            recorder = Recorder(camera.id, "main", sub, index, storage, policy)
+            # One ordered queue of index writes per camera; the recorder thread flushes it.
+            writes = PendingWrites(index, camera.id)
+            ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(writes, camera.id))
+            recorder = Recorder(camera.id, "main", sub, index, storage, policy, index_writes=writes)
             pipeline = CameraPipeline(camera, fanout, ingest, recorder)
             if camera.substream_url is not None:
                 pipeline.sub_fanout = Fanout()
@@ -145,7 +148,7 @@ class Daemon:
                 params = MotionParams.with_sensitivity(camera.motion_sensitivity, mask_cells(camera.motion_mask))
                 pipeline.motion = MotionWorker(
                     camera.id, mode, motion_source.subscribe(f"{camera.id}/motion", MOTION_QUEUE_PACKETS),
-                    MotionStore(index), params, _record_event(index, camera.id))
+                    MotionStore(index, writes), params, _record_event(writes, camera.id))
             self.pipelines.append(pipeline)
 
     # --- what the API asks about cameras (api.context.CameraStatusSource) ----------------------
