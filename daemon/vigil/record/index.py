@@ -1,7 +1,9 @@
 """The SQLite index of runs, segments, camera events, garbage and evidence holds.
 
 One `Index` holds the single writing connection; every write goes through its lock, so recorder
-threads, ingest threads and the event loop can share it without a second writer.
+threads, ingest threads and the event loop can share it without a second writer. Reads use a
+second connection with its own lock: in WAL mode they never wait for a writer, so a write waiting
+for a busy index (ours or another process's) does not hold up the reads of the API.
 
 Every call waits a bounded time for the index (our lock, then SQLite's busy timeout, set per
 call): `core/index_wait.py` says how long for a call on the event loop and for other threads.
@@ -10,6 +12,7 @@ When another process holds the write lock longer, the call raises IndexBusyError
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 import threading
 import time
@@ -146,11 +149,14 @@ def _on_event_loop() -> bool:
 
 
 class Index:
-    def __init__(self, conn: sqlite3.Connection, wait: IndexWaitPolicy | None = None) -> None:
+    def __init__(self, conn: sqlite3.Connection, wait: IndexWaitPolicy | None = None,
+                 read_conn: sqlite3.Connection | None = None) -> None:
         self.conn = conn
         self.wait = wait or IndexWaitPolicy()
         self._lock = threading.Lock()
-        self._busy_timeout_ms: int | None = None
+        self._read_conn = read_conn or conn
+        self._read_lock = threading.Lock() if read_conn is not None else self._lock
+        self._busy_timeout_ms: dict[int, int] = {}  # id(connection) -> the busy timeout it has now
         self._busy_since_s: float | None = None  # monotonic; None once a call succeeded again
         self._next_ids: dict[str, int] = {}  # table -> next id the recorders may use (allocate_id)
 
@@ -161,15 +167,16 @@ class Index:
             path.touch(mode=0o600)
         conn = connect(path)
         migrate(conn, now_wall_ns)
-        return cls(conn)
+        return cls(conn, read_conn=connect(path, readonly=True))
 
     @classmethod
     def open_readonly(cls, path: Path) -> Index:
         return cls(connect(path, readonly=True))
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock if self._read_conn is not self.conn else contextlib.nullcontext():
             self.conn.close()
+            self._read_conn.close()
 
     def _budget_s(self, wait_s: float | None) -> float:
         if wait_s is not None:
@@ -184,28 +191,29 @@ class Index:
                               self.wait.retry_after_s)
 
     @contextmanager
-    def _holding(self, wait_s: float | None) -> Iterator[sqlite3.Connection]:
-        """Our lock and a connection whose busy timeout is what is left of the caller's budget.
-
-        SQLite's busy/locked errors inside become IndexBusyError."""
+    def _holding(self, wait_s: float | None, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """The writing (or reading) connection under its lock, its busy timeout what is left of the
+        caller's budget. SQLite's busy/locked errors inside become IndexBusyError."""
+        conn, lock = (self.conn, self._lock) if write else (self._read_conn, self._read_lock)
         budget_s = self._budget_s(wait_s)
         deadline = time.monotonic() + budget_s
-        if not self._lock.acquire(timeout=budget_s):
+        if not lock.acquire(timeout=budget_s):
             raise self._busy("another index call of this appliance is waiting for it")
         try:
             timeout_ms = max(0, round((deadline - time.monotonic()) * 1000))
-            if timeout_ms != self._busy_timeout_ms:
-                self.conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
-                self._busy_timeout_ms = timeout_ms
+            if timeout_ms != self._busy_timeout_ms.get(id(conn)):
+                conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+                self._busy_timeout_ms[id(conn)] = timeout_ms
             try:
-                yield self.conn
+                yield conn
             except sqlite3.OperationalError as error:
                 if is_busy(error):
                     raise self._busy(str(error)) from None
                 raise
-            self._busy_since_s = None
+            if write:
+                self._busy_since_s = None
         finally:
-            self._lock.release()
+            lock.release()
 
     @contextmanager
     def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
@@ -221,7 +229,7 @@ class Index:
                 raise
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._holding(None) as conn:
+        with self._holding(None, write=False) as conn:
             return list(conn.execute(sql, params).fetchall())
 
     def allocate_id(self, table: str) -> int:
@@ -229,7 +237,7 @@ class Index:
         queued while the index is busy; record/index_queue.py). Only this process inserts runs and
         segments, and startup recovery inserts before recorders start, so MAX(id) + 1 is free."""
         assert table in ("runs", "segments")
-        with self._holding(None) as conn:
+        with self._holding(None, write=False) as conn:
             stored = int(conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])  # noqa: S608
             self._next_ids[table] = max(self._next_ids.get(table, 0), stored) + 1
             return self._next_ids[table]
@@ -365,7 +373,7 @@ class Index:
     def query_tuples(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Like `query`, but plain tuples: a camera-day is ~1440 segment rows, and building
         sqlite3.Row objects costs more than SQLite's own work (bench/timeline.py)."""
-        with self._holding(None) as conn:
+        with self._holding(None, write=False) as conn:
             cursor = conn.cursor()
             cursor.row_factory = None
             return list(cursor.execute(sql, params).fetchall())
