@@ -17,7 +17,7 @@ from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
-from vigil.core.errors import VigilError
+from vigil.core.errors import IndexBusyError, VigilError
 from vigil.core.hotplug import StorageState
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
@@ -29,6 +29,7 @@ from vigil.core.timebase import seconds_to_ticks
 from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
+from vigil.doors.patient_sink import PatientSink
 from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
 from vigil.evidence.package import clip_from_recordings
@@ -209,7 +210,10 @@ class Daemon:
         host = "127.0.0.1" if http.host in ("0.0.0.0", "::") else http.host  # noqa: S104
         self.url = f"{scheme}://{host}:{self.bound_port(runner)}/"
         log.info("API listening on %s", self.url)
-        services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
+        try:
+            services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
+        except IndexBusyError as busy:  # recording matters more than this entry
+            log.warning("audit entry appliance.start not written: %s", busy)
         return runner
 
     @staticmethod
@@ -262,7 +266,8 @@ class Daemon:
                 if self.doors is not None:
                     tg.create_task(self.doors.run())
                     # door-event adapters (MQTT, OnGuard pollers)
-                    for name, adapter in adapter_tasks(self.config.door_adapters, self.doors, self.alerts):
+                    sink = PatientSink(self.doors, self.index.wait)  # adapters wait out a busy index
+                    for name, adapter in adapter_tasks(self.config.door_adapters, sink, self.alerts):
                         tg.create_task(adapter, name=name)
                 tg.create_task(self._stop_when_asked())
                 if self.appliance.hotplug is not None:
@@ -324,7 +329,12 @@ class Daemon:
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
             last_written = written
-            result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            try:
+                result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            except IndexBusyError as busy:  # nothing deleted this round; the next one tries again
+                log.warning("retention: %s; trying again in %.0f s", busy, interval_s)
+                await asyncio.sleep(interval_s)
+                continue
             await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True
