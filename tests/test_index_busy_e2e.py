@@ -17,6 +17,7 @@ from test_admin_cli import vigil_stdin
 from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
 
 LOCK_S = 9.0  # spans four 2 s segment boundaries
+LONG_LOCK_S = 12.0  # longer than the 10 s busy timeout the index connection used to have
 QUICK_S = 3.0  # an answer while the index is locked comes within this, not after a busy timeout
 MAX_GAP_NS = 2_000_000_000
 
@@ -133,7 +134,7 @@ def test_retention_and_camera_events_outlast_a_locked_index(tmp_path: Path, came
             cams.stop()  # the camera goes away: the ingest thread records `camera_down`
             time.sleep(3)
             cams.start()
-            time.sleep(3)
+            time.sleep(max(0.0, LONG_LOCK_S - (time.time() - locked_s)))
             assert vigil.proc.poll() is None, vigil.log
         finally:
             locker.execute("ROLLBACK")
