@@ -166,7 +166,14 @@ class Index:
         if not path.exists():  # credentials' hashes and the audit log: owner only
             path.touch(mode=0o600)
         conn = connect(path)
-        migrate(conn, now_wall_ns)
+        try:
+            migrate(conn, now_wall_ns)
+        except sqlite3.OperationalError as error:
+            conn.close()
+            if is_busy(error):
+                raise IndexBusyError(f"{path}: the index is locked by another process ({error}); try again shortly",
+                                     IndexWaitPolicy().retry_after_s) from None
+            raise
         return cls(conn, read_conn=connect(path, readonly=True))
 
     @classmethod
