@@ -137,9 +137,11 @@ class Recorder:
         finally:
             try:
                 self._end_run(DownReason.SHUTDOWN)
-                self.index_writes.drain(DRAIN_TIMEOUT_S)
             finally:
-                self.finished.set()
+                try:
+                    self.index_writes.drain(DRAIN_TIMEOUT_S)
+                finally:
+                    self.finished.set()
 
     def _beat(self) -> None:
         self.heartbeat_monotonic = time.monotonic()
