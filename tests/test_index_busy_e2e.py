@@ -14,6 +14,7 @@ from pathlib import Path
 from camsim import CameraServerFactory
 from http_call import call, free_port
 from test_admin_cli import vigil_stdin
+from vigil.core.timebase import wall_ns_to_iso
 from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
 
 LOCK_S = 9.0  # spans four 2 s segment boundaries
@@ -53,6 +54,10 @@ def test_locked_index_neither_stops_recording_nor_hangs_the_api(tmp_path: Path,
     assert vigil_stdin(f"{password}\n", "user", "add", "chief", "--role", "district_admin", "--password-stdin",
                        *c).returncode == 0
     bearer = {"Authorization": f"Bearer {run_vigil('token', 'create', 'chief', *c).stdout.strip()}"}
+    assert vigil_stdin(f"{password}\n", "user", "add", "lenel", "--role", "door_system", "--password-stdin",
+                       *c).returncode == 0
+    door_system = {"Authorization": f"Bearer {run_vigil('token', 'create', 'lenel', *c).stdout.strip()}",
+                   "Content-Type": "application/json"}
     base = f"http://127.0.0.1:{port}"
     index_path = tmp_path / "data" / "index.sqlite3"
     vigil = VigilProcess(config)
@@ -67,6 +72,12 @@ def test_locked_index_neither_stops_recording_nor_hangs_the_api(tmp_path: Path,
                 status, body, headers = call(f"{base}/api/cameras/cam-a/segments", headers=bearer, timeout_s=30)
                 _assert_quick_503((status, body, headers, time.monotonic() - started))
             _assert_quick_503(_login(port, password), QUICK_LOGIN_S)  # sign-in writes a session and its audit entry
+            # A door event: stored off the loop, and still answered with a quick 503 its sender retries.
+            event = json.dumps({"source": "lenel", "event_id": "e-1", "kind": "access_denied",
+                                "occurred_at": wall_ns_to_iso(time.time_ns()), "access_point": "reader-7"}).encode()
+            started = time.monotonic()
+            status, body, headers = call(f"{base}/api/door-events", "POST", event, door_system, timeout_s=30)
+            _assert_quick_503((status, body, headers, time.monotonic() - started))
             # What needs no index write still answers: the public page, and health (reads only).
             assert call(f"{base}/", timeout_s=QUICK_S)[0] == 200
             status, body, _ = call(f"{base}/api/health", headers=bearer, timeout_s=QUICK_S)
@@ -91,6 +102,7 @@ def test_locked_index_neither_stops_recording_nor_hangs_the_api(tmp_path: Path,
         assert vigil.proc.poll() is None, vigil.log
         assert _login(port, password)[0] == 200
         assert call(f"{base}/api/cameras/cam-a/segments", headers=bearer)[0] == 200
+        assert call(f"{base}/api/door-events", "POST", event, door_system)[0] == 201
 
         # The CLI against a locked index: a clear error, no traceback.
         locker = sqlite3.connect(index_path, isolation_level=None)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import sqlite3
 import threading
 import time
@@ -140,11 +141,16 @@ def _segment(row: sqlite3.Row) -> SegmentRow:
     return SegmentRow(**values)
 
 
+# True while an API request is served. asyncio.to_thread carries it into the worker thread, so
+# what a request does off the loop (door-event storage) also gets the short budget of the loop.
+SERVING_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("serving_request", default=False)
+
+
 def _on_event_loop() -> bool:
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        return False
+        return SERVING_REQUEST.get()
     return True
 
 
