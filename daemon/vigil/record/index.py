@@ -146,7 +146,8 @@ def _segment(row: sqlite3.Row) -> SegmentRow:
 SERVING_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("serving_request", default=False)
 
 
-def _on_event_loop() -> bool:
+def _for_the_loop() -> bool:
+    """Whether this call runs on the event loop, or off it for an API request."""
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -194,7 +195,7 @@ class Index:
     def _budget_s(self, wait_s: float | None) -> float:
         if wait_s is not None:
             return wait_s
-        if _on_event_loop():
+        if _for_the_loop():
             return self.wait.loop_wait(time.monotonic(), self._busy_since_s)
         return self.wait.thread_wait_s
 
