@@ -17,7 +17,7 @@ from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
-from vigil.core.errors import VigilError
+from vigil.core.errors import IndexBusyError, VigilError
 from vigil.core.hotplug import StorageState
 from vigil.core.live_grants import ViewerLimits
 from vigil.core.media import EncodedPacket, StreamInfo
@@ -31,6 +31,7 @@ from vigil.credential_watch import CredentialWatch
 from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
+from vigil.doors.patient_sink import PatientSink
 from vigil.doors.service import DoorEventService
 from vigil.evidence.jobs import ExportJobs
 from vigil.evidence.package import clip_from_recordings
@@ -43,6 +44,7 @@ from vigil.record.accounts import Accounts
 from vigil.record.audit_log import AuditLog
 from vigil.record.door_store import DoorStore
 from vigil.record.index import Index
+from vigil.record.index_queue import PendingWrites, event_added
 from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
@@ -78,17 +80,17 @@ class CameraPipeline:
         return self.fanout, self.ingest
 
 
-def _record_event(index: Index, camera_id: str) -> Callable[[str, int, str | None, str | None], None]:
+def _record_event(writes: PendingWrites, camera_id: str) -> Callable[[str, int, str | None, str | None], None]:
     def record(kind: str, wall_ns: int, reason: str | None, detail: str | None) -> None:
-        index.add_event(camera_id, kind, wall_ns, reason, detail)
+        writes.submit(event_added(camera_id, kind, wall_ns, reason, detail))  # queued while the index is busy
 
     return record
 
 
-def _record_transition(index: Index, camera_id: str) -> Callable[[Transition], None]:
+def _record_transition(writes: PendingWrites, camera_id: str) -> Callable[[Transition], None]:
     def record(t: Transition) -> None:
         detail = None if t.down_for_ns is None else f"down for {t.down_for_ns / 1e9:.1f} s"
-        index.add_event(camera_id, t.kind, t.wall_ns, t.reason.value if t.reason else None, detail)
+        writes.submit(event_added(camera_id, t.kind, t.wall_ns, t.reason.value if t.reason else None, detail))
         if t.kind == "camera_up":
             log.info("camera %s: up%s", camera_id, f" ({detail})" if detail else "")
 
@@ -135,8 +137,10 @@ class Daemon:
                 continue
             fanout = Fanout()
             sub = fanout.subscribe(f"{camera.id}/recorder", RECORDER_QUEUE_PACKETS)
-            ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(index, camera.id))
-            recorder = Recorder(camera.id, "main", sub, index, storage, policy)
+            # One ordered queue of index writes per camera; the recorder thread flushes it.
+            writes = PendingWrites(index, camera.id)
+            ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(writes, camera.id))
+            recorder = Recorder(camera.id, "main", sub, index, storage, policy, index_writes=writes)
             pipeline = CameraPipeline(camera, fanout, ingest, recorder)
             if camera.substream_url is not None:
                 pipeline.sub_fanout = Fanout()
@@ -148,7 +152,7 @@ class Daemon:
                 params = MotionParams.with_sensitivity(camera.motion_sensitivity, mask_cells(camera.motion_mask))
                 pipeline.motion = MotionWorker(
                     camera.id, mode, motion_source.subscribe(f"{camera.id}/motion", MOTION_QUEUE_PACKETS),
-                    MotionStore(index), params, _record_event(index, camera.id))
+                    MotionStore(index, writes), params, _record_event(writes, camera.id))
             self.pipelines.append(pipeline)
 
     # --- what the API asks about cameras (api.context.CameraStatusSource) ----------------------
@@ -214,7 +218,10 @@ class Daemon:
         host = "127.0.0.1" if http.host in ("0.0.0.0", "::") else http.host  # noqa: S104
         self.url = f"{scheme}://{host}:{self.bound_port(runner)}/"
         log.info("API listening on %s", self.url)
-        services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
+        try:
+            services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
+        except IndexBusyError as busy:  # recording matters more than this entry
+            log.warning("audit entry appliance.start not written: %s", busy)
         return runner
 
     @staticmethod
@@ -269,7 +276,8 @@ class Daemon:
                 if self.doors is not None:
                     tg.create_task(self.doors.run())
                     # door-event adapters (MQTT, OnGuard pollers)
-                    for name, adapter in adapter_tasks(self.config.door_adapters, self.doors, self.alerts):
+                    sink = PatientSink(self.doors, self.index.wait)  # adapters wait out a busy index
+                    for name, adapter in adapter_tasks(self.config.door_adapters, sink, self.alerts):
                         tg.create_task(adapter, name=name)
                 tg.create_task(self._stop_when_asked())
                 if self.appliance.hotplug is not None:
@@ -331,7 +339,12 @@ class Daemon:
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
             last_written = written
-            result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            try:
+                result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            except IndexBusyError as busy:  # nothing deleted this round; the next one tries again
+                log.warning("retention: %s; trying again in %.0f s", busy, interval_s)
+                await asyncio.sleep(interval_s)
+                continue
             await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True

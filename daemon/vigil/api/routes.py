@@ -30,6 +30,7 @@ from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
 from vigil.core.permissions import Action, Target
+from vigil.record.index import SERVING_REQUEST
 
 Handler = Callable[[Ctx], Awaitable[web.StreamResponse]]
 
@@ -188,6 +189,7 @@ async def _openapi() -> web.StreamResponse:
 def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
+        SERVING_REQUEST.set(True)  # this request's task only: its index calls get the API's short wait
         now_ns = services.clock_ns()
         if route.scope is Scope.PUBLIC:
             ctx = Ctx(request, services, None, "none", now_ns)

@@ -67,6 +67,15 @@ class UnavailableError(VigilError):
     """Something the request needs is not there right now (a camera not connected yet)."""
 
 
+class IndexBusyError(UnavailableError):
+    """Another process holds the index's write lock longer than this caller may wait (HTTP 503
+    with Retry-After); carries how many seconds to wait before trying again."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 STATUS_BY_ERROR: dict[type[VigilError], int] = {
     BadRequestError: 400,
     ConfigError: 400,
@@ -79,6 +88,7 @@ STATUS_BY_ERROR: dict[type[VigilError], int] = {
     TooManyRequestsError: 429,
     RangeNotSatisfiableError: 416,
     UnavailableError: 503,
+    IndexBusyError: 503,
     StorageError: 503,
     IndexStateError: 500,
     VigilError: 500,

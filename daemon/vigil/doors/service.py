@@ -19,6 +19,7 @@ from vigil.core.door_events import DoorEventKind, IncomingDoorEvent, check_occur
 from vigil.core.door_map import DoorMap
 from vigil.core.door_record import credential_hash, to_record
 from vigil.core.door_rules import FlagRules, RuleInput, adapter_offline, skew_is_large
+from vigil.core.errors import IndexBusyError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.doors.alerts import AlertHub, door_event_body
 from vigil.doors.sink import Alert, AlertKind, Submitted
@@ -117,7 +118,10 @@ class DoorEventService:
 
     async def run(self) -> None:
         while True:
-            await self.tick(self.clock_ns())
+            try:
+                await self.tick(self.clock_ns())
+            except IndexBusyError as busy:  # the outage rules look again at the next tick
+                log.warning("door events: %s", busy)
             await asyncio.sleep(TICK_S)
 
     # --- internals ---------------------------------------------------------------------------

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 from pathlib import Path
@@ -12,8 +13,9 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vigil.config import Config
-from vigil.core.errors import NotFoundError, TooManyRequestsError, VigilError
+from vigil.core.errors import IndexBusyError, NotFoundError, TooManyRequestsError, VigilError
 from vigil.core.export_request import ExportRequest
+from vigil.core.index_wait import RetryState
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.evidence.package import ClipSource, PackageWriter, check_space, exports_dir, plan_export
 from vigil.evidence.signing import ensure_signing_key
@@ -82,10 +84,25 @@ class ExportJobs:
                 export_id = self._queue.get(timeout=POLL_S)
             except queue.Empty:
                 continue
-            self._run_one(export_id)
-        while not self._queue.empty():
-            self.store.fail(self._queue.get_nowait(), "interrupted: the appliance stopped before the export ran",
-                            time.time_ns())
+            self._run_until_stored(export_id)
+        try:
+            while not self._queue.empty():
+                self.store.fail(self._queue.get_nowait(), "interrupted: the appliance stopped before the export ran",
+                                time.time_ns())
+        except IndexBusyError as busy:  # left 'queued': the next start marks them interrupted
+            log.warning("exports: %s; queued exports are marked interrupted at the next start", busy)
+
+    def _run_until_stored(self, export_id: int) -> None:
+        """Run one export; while the index is busy, try it again with backoff (until stopped)."""
+        retry = RetryState()
+        while not self.stop_event.is_set():
+            try:
+                self._run_one(export_id)
+                return
+            except IndexBusyError as busy:
+                retry = retry.after_busy(self.index.wait, time.monotonic(), random.random())
+                log.warning("export %d: %s; trying again", export_id, busy)
+                self.stop_event.wait(max(0.0, retry.due_s - time.monotonic()))
 
     def _run_one(self, export_id: int) -> None:
         row = self.store.get(export_id)
@@ -99,6 +116,8 @@ class ExportJobs:
                                    lambda p: self.store.progress(export_id, p))
             name, size, manifest_sha256 = writer.write(row, plan, row.created_by, time.time_ns())
         except Exception as error:  # one export's failure must not stop the worker (nor, with it, the daemon)
+            if isinstance(error, IndexBusyError):  # not the export's fault: run it again later
+                raise
             if isinstance(error, VigilError):
                 message = str(error)
             elif isinstance(error, OSError):

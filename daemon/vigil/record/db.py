@@ -256,6 +256,16 @@ MIGRATIONS: tuple[str, ...] = (
 )
 
 
+# SQLITE_BUSY, SQLITE_LOCKED: another connection holds a lock we need.
+_BUSY_CODES = frozenset({5, 6})
+
+
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock ("database is locked")."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (code & 0xFF) in _BUSY_CODES if isinstance(code, int) else "locked" in str(error) or "busy" in str(error)
+
+
 def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     """A connection with the settings every user of the index needs."""
     if readonly:

@@ -1,20 +1,32 @@
 """The SQLite index of runs, segments, camera events, garbage and evidence holds.
 
 One `Index` holds the single writing connection; every write goes through its lock, so recorder
-threads, ingest threads and the event loop can share it without a second writer."""
+threads, ingest threads and the event loop can share it without a second writer. Reads use a
+second connection with its own lock: in WAL mode they never wait for a writer, so a write waiting
+for a busy index (ours or another process's) does not hold up the reads of the API.
+
+Every call waits a bounded time for the index (our lock, then SQLite's busy timeout, set per
+call): `core/index_wait.py` says how long for a call on the event loop and for other threads.
+When another process holds the write lock longer, the call raises IndexBusyError."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigil.core.errors import IndexBusyError
+from vigil.core.index_wait import IndexWaitPolicy
 from vigil.core.retention import Hold, SegmentUsage
-from vigil.record.db import connect, migrate
+from vigil.record.db import connect, is_busy, migrate
 
 
 @dataclass(frozen=True)
@@ -104,16 +116,56 @@ def where_clause(filters: dict[str, object]) -> tuple[str, list[object]]:
     return (f"WHERE {' AND '.join(used)}" if used else ""), list(used.values())
 
 
+def insert_open_segment(c: sqlite3.Connection, segment_id: int, new: NewSegment) -> None:
+    """The write-ahead reservation of a segment (nothing if that id is already there)."""
+    c.execute(
+        "INSERT OR IGNORE INTO segments (id, camera_id, stream, run_id, seq, dir_id, path, state, start_wall_ns,"
+        " media_start_90k, codec, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+        (segment_id, new.camera_id, new.stream, new.run_id, new.seq, new.dir_id, new.path, new.start_wall_ns,
+         new.media_start_90k, new.codec, new.width, new.height),
+    )
+
+
+def mark_complete(c: sqlite3.Connection, segment_id: int, done: FinishedSegment) -> None:
+    c.execute(
+        "UPDATE segments SET state = 'complete', end_wall_ns = ?, media_duration_90k = ?, frame_count = ?,"
+        " keyframe_count = ?, size_bytes = ?, sha256 = ?, cut_reason = ?, recovered = ? WHERE id = ?",
+        (done.end_wall_ns, done.media_duration_90k, done.frame_count, done.keyframe_count, done.size_bytes,
+         done.sha256, done.cut_reason, int(done.recovered), segment_id),
+    )
+
+
 def _segment(row: sqlite3.Row) -> SegmentRow:
     values = dict(row)
     values["recovered"] = bool(values["recovered"])
     return SegmentRow(**values)
 
 
+# True while an API request is served. asyncio.to_thread carries it into the worker thread, so
+# what a request does off the loop (door-event storage) also gets the short budget of the loop.
+SERVING_REQUEST: contextvars.ContextVar[bool] = contextvars.ContextVar("serving_request", default=False)
+
+
+def _for_the_loop() -> bool:
+    """Whether this call runs on the event loop, or off it for an API request."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return SERVING_REQUEST.get()
+    return True
+
+
 class Index:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, wait: IndexWaitPolicy | None = None,
+                 read_conn: sqlite3.Connection | None = None) -> None:
         self.conn = conn
+        self.wait = wait or IndexWaitPolicy()
         self._lock = threading.Lock()
+        self._read_conn = read_conn or conn
+        self._read_lock = threading.Lock() if read_conn is not None else self._lock
+        self._busy_timeout_ms: dict[int, int] = {}  # id(connection) -> the busy timeout it has now
+        self._busy_since_s: float | None = None  # monotonic; None once a call succeeded again
+        self._next_ids: dict[str, int] = {}  # table -> next id the recorders may use (allocate_id)
 
     @classmethod
     def open(cls, path: Path, now_wall_ns: int) -> Index:
@@ -121,41 +173,97 @@ class Index:
         if not path.exists():  # credentials' hashes and the audit log: owner only
             path.touch(mode=0o600)
         conn = connect(path)
-        migrate(conn, now_wall_ns)
-        return cls(conn)
+        try:
+            migrate(conn, now_wall_ns)
+        except sqlite3.OperationalError as error:
+            conn.close()
+            if is_busy(error):
+                raise IndexBusyError(f"{path}: the index is locked by another process ({error}); try again shortly",
+                                     IndexWaitPolicy().retry_after_s) from None
+            raise
+        return cls(conn, read_conn=connect(path, readonly=True))
 
     @classmethod
     def open_readonly(cls, path: Path) -> Index:
         return cls(connect(path, readonly=True))
 
     def close(self) -> None:
-        with self._lock:
+        with self._lock, self._read_lock if self._read_conn is not self.conn else contextlib.nullcontext():
             self.conn.close()
+            self._read_conn.close()
+
+    def _budget_s(self, wait_s: float | None) -> float:
+        if wait_s is not None:
+            return wait_s
+        if _for_the_loop():
+            return self.wait.loop_wait(time.monotonic(), self._busy_since_s)
+        return self.wait.thread_wait_s
+
+    def _busy(self, what: str) -> IndexBusyError:
+        self._busy_since_s = time.monotonic()
+        return IndexBusyError(f"the index is locked by another process ({what}); try again shortly",
+                              self.wait.retry_after_s)
 
     @contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
+    def _holding(self, wait_s: float | None, *, write: bool = True) -> Iterator[sqlite3.Connection]:
+        """The writing (or reading) connection under its lock, its busy timeout what is left of the
+        caller's budget. SQLite's busy/locked errors inside become IndexBusyError."""
+        conn, lock = (self.conn, self._lock) if write else (self._read_conn, self._read_lock)
+        budget_s = self._budget_s(wait_s)
+        deadline = time.monotonic() + budget_s
+        if not lock.acquire(timeout=budget_s):
+            raise self._busy("another index call of this appliance is waiting for it")
+        try:
+            timeout_ms = max(0, round((deadline - time.monotonic()) * 1000))
+            if timeout_ms != self._busy_timeout_ms.get(id(conn)):
+                conn.execute(f"PRAGMA busy_timeout = {timeout_ms}")
+                self._busy_timeout_ms[id(conn)] = timeout_ms
             try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                yield conn
+            except sqlite3.OperationalError as error:
+                if is_busy(error):
+                    raise self._busy(str(error)) from None
                 raise
-            self.conn.execute("COMMIT")
+            if write:
+                self._busy_since_s = None
+        finally:
+            lock.release()
+
+    @contextmanager
+    def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
+        """One write transaction, waiting at most `wait_s` (None: the caller's default budget)."""
+        with self._holding(wait_s) as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
-        with self._lock:
-            return list(self.conn.execute(sql, params).fetchall())
+        with self._holding(None, write=False) as conn:
+            return list(conn.execute(sql, params).fetchall())
+
+    def allocate_id(self, table: str) -> int:
+        """The next id of `runs` or `segments` for a row a recorder will insert later (its write is
+        queued while the index is busy; record/index_queue.py). Only this process inserts runs and
+        segments, and startup recovery inserts before recorders start, so MAX(id) + 1 is free."""
+        assert table in ("runs", "segments")
+        with self._holding(None, write=False) as conn:
+            stored = int(conn.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}").fetchone()[0])  # noqa: S608
+            self._next_ids[table] = max(self._next_ids.get(table, 0), stored) + 1
+            return self._next_ids[table]
 
     # --- runs and segments -------------------------------------------------------------------
 
     def start_run(self, camera_id: str, stream: str, start_wall_ns: int, codec: str) -> int:
+        run_id = self.allocate_id("runs")
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO runs (camera_id, stream, start_wall_ns, codec) VALUES (?, ?, ?, ?)",
-                (camera_id, stream, start_wall_ns, codec),
-            )
-            return int(cur.lastrowid or 0)
+            c.execute("INSERT INTO runs (id, camera_id, stream, start_wall_ns, codec) VALUES (?, ?, ?, ?, ?)",
+                      (run_id, camera_id, stream, start_wall_ns, codec))
+        return run_id
 
     def end_run(self, run_id: int, end_wall_ns: int, reason: str) -> None:
         with self.transaction() as c:
@@ -163,23 +271,14 @@ class Index:
                       (end_wall_ns, reason, run_id))
 
     def open_segment(self, new: NewSegment) -> int:
+        segment_id = self.allocate_id("segments")
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO segments (camera_id, stream, run_id, seq, dir_id, path, state, start_wall_ns,"
-                " media_start_90k, codec, width, height) VALUES (?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
-                (new.camera_id, new.stream, new.run_id, new.seq, new.dir_id, new.path, new.start_wall_ns,
-                 new.media_start_90k, new.codec, new.width, new.height),
-            )
-            return int(cur.lastrowid or 0)
+            insert_open_segment(c, segment_id, new)
+        return segment_id
 
     def complete_segment(self, segment_id: int, done: FinishedSegment) -> None:
         with self.transaction() as c:
-            c.execute(
-                "UPDATE segments SET state = 'complete', end_wall_ns = ?, media_duration_90k = ?, frame_count = ?,"
-                " keyframe_count = ?, size_bytes = ?, sha256 = ?, cut_reason = ?, recovered = ? WHERE id = ?",
-                (done.end_wall_ns, done.media_duration_90k, done.frame_count, done.keyframe_count, done.size_bytes,
-                 done.sha256, done.cut_reason, int(done.recovered), segment_id),
-            )
+            mark_complete(c, segment_id, done)
 
     def discard_segment(self, segment_id: int) -> None:
         """Remove the reservation of a segment that got no complete fragment (its file is gone)."""
@@ -288,7 +387,7 @@ class Index:
     def query_tuples(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
         """Like `query`, but plain tuples: a camera-day is ~1440 segment rows, and building
         sqlite3.Row objects costs more than SQLite's own work (bench/timeline.py)."""
-        with self._lock:
-            cursor = self.conn.cursor()
+        with self._holding(None, write=False) as conn:
+            cursor = conn.cursor()
             cursor.row_factory = None
             return list(cursor.execute(sql, params).fetchall())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy as np
 from vigil.core.motion import GRID, Heatmap
 from vigil.core.motion_intervals import MotionInterval
 from vigil.record.index import Index
+from vigil.record.index_queue import IndexWrite, PendingWrites
 
 _CELL_BYTES = GRID * GRID // 8
 
@@ -21,22 +23,38 @@ class MotionSecond:
 
 
 class MotionStore:
-    def __init__(self, index: Index) -> None:
+    def __init__(self, index: Index, writes: PendingWrites | None = None) -> None:
+        """With `writes` (the camera's queue, as the daemon does) writes are queued while the index
+        is busy; without, they are written at once."""
         self.index = index
+        self.writes = writes
+
+    def _write(self, write: IndexWrite) -> None:
+        if self.writes is not None:
+            self.writes.submit(write)
+            return
+        with self.index.transaction() as c:
+            write.apply(c)
 
     def add_interval(self, camera_id: str, interval: MotionInterval) -> None:
-        with self.index.transaction() as c:
+        row = (camera_id, interval.start_wall_ns, interval.end_wall_ns, round(interval.peak * 1000),
+               interval.cells.to_bytes(_CELL_BYTES, "big"))
+
+        def apply(c: sqlite3.Connection) -> None:
             c.execute("INSERT INTO motion_intervals (camera_id, start_wall_ns, end_wall_ns, peak_milli, cells)"
-                      " VALUES (?, ?, ?, ?, ?)",
-                      (camera_id, interval.start_wall_ns, interval.end_wall_ns, round(interval.peak * 1000),
-                       interval.cells.to_bytes(_CELL_BYTES, "big")))
+                      " VALUES (?, ?, ?, ?, ?)", row)
+
+        self._write(IndexWrite("motion interval", apply))
 
     def add_seconds(self, camera_id: str, seconds: list[MotionSecond]) -> None:
         rows = [(camera_id, s.second, round(s.score * 1000),
                  np.clip(s.heatmap * 255, 0, 255).astype(np.uint8).tobytes()) for s in seconds]
-        with self.index.transaction() as c:
+
+        def apply(c: sqlite3.Connection) -> None:
             c.executemany("INSERT OR REPLACE INTO motion_seconds (camera_id, second, score_milli, heatmap)"
                           " VALUES (?, ?, ?, ?)", rows)
+
+        self._write(IndexWrite("motion seconds", apply))
 
     def intervals(self, camera_id: str, start_ns: int, end_ns: int, region: int | None = None
                   ) -> list[MotionInterval]:

@@ -2,7 +2,9 @@
 
 Runs on its own thread. Order of durability for each segment (see design/storage.md):
 reserve an 'open' row -> write the file -> fsync file, fsync dir -> mark the row complete
-with size, SHA-256 and durations."""
+with size, SHA-256 and durations. The index writes go through the camera's ordered queue
+(record/index_queue.py): while another process holds the index, files keep being written and
+their rows follow when the index is free again."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from pathlib import Path
 
 import av
 
+from vigil.core.errors import IndexBusyError
 from vigil.core.h26x import parameter_sets
 from vigil.core.media import (
     Codec,
@@ -31,6 +34,16 @@ from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import continued_wall_ns
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.index import FinishedSegment, Index, NewSegment
+from vigil.record.index_queue import (
+    PendingWrites,
+    RunInfo,
+    event_added,
+    run_ended,
+    run_started,
+    segment_completed,
+    segment_discarded,
+    segment_opened,
+)
 from vigil.record.recovery import recover_segment
 from vigil.record.storage import StorageDir, fsync_dir
 from vigil.record.writer import SegmentWriter, hash_file
@@ -38,6 +51,8 @@ from vigil.record.writer import SegmentWriter, hash_file
 log = logging.getLogger(__name__)
 
 BATCH_INTERVAL_S = 0.2
+# At the end of the thread: how long queued index writes may still wait for a busy index.
+DRAIN_TIMEOUT_S = 5.0
 
 
 @dataclass
@@ -50,12 +65,14 @@ class _Open:
     start_90k: int
     start_wall_ns: int
     target_90k: int
+    new: NewSegment  # its row, for the write that completes it
 
 
 @dataclass
 class _Run:
     id: int
     codec: Codec
+    info: RunInfo
     seq: int = 0
     last_end_wall_ns: int | None = None
 
@@ -75,6 +92,7 @@ class Recorder:
         storage: StorageDir,
         policy: RotationPolicy,
         wall_clock_ns: Callable[[], int] = time.time_ns,
+        index_writes: PendingWrites | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.stream = stream
@@ -83,6 +101,8 @@ class Recorder:
         self.storage = storage
         self.policy = policy
         self.wall_clock_ns = wall_clock_ns
+        # Shared with the camera's ingest and motion events (app.py), so they stay in order.
+        self.index_writes = index_writes or PendingWrites(index, f"{camera_id}/{stream}")
         self.bytes_written = 0
         self.segments_written = 0
         self.heartbeat_monotonic = time.monotonic()
@@ -118,10 +138,14 @@ class Recorder:
             try:
                 self._end_run(DownReason.SHUTDOWN)
             finally:
-                self.finished.set()
+                try:
+                    self.index_writes.drain(DRAIN_TIMEOUT_S)
+                finally:
+                    self.finished.set()
 
     def _beat(self) -> None:
         self.heartbeat_monotonic = time.monotonic()
+        self.index_writes.flush()  # a busy index: retried when due, never waited for here
 
     def _handle(self, item: StreamItem) -> None:
         if isinstance(item, EncodedPacket) and not self.storage_ok.is_set():
@@ -139,8 +163,8 @@ class Recorder:
             self._end_run(item.reason)
         elif isinstance(item, PacketsDropped):
             log.warning("recorder %s fell behind: %d packets dropped, starting a new run", self.name, item.count)
-            self.index.add_event(self.camera_id, "gap", self.wall_clock_ns(), DownReason.OVERFLOW.value,
-                                 f"{item.count} packets dropped")
+            self.index_writes.submit(event_added(self.camera_id, "gap", self.wall_clock_ns(),
+                                                 DownReason.OVERFLOW.value, f"{item.count} packets dropped"))
             self._end_run(DownReason.OVERFLOW)
 
     def _abandon_run(self, error: Exception) -> None:
@@ -148,8 +172,8 @@ class Recorder:
         on disk, record why, and start over at the next keyframe instead of stopping the camera."""
         log.error("recorder %s: cannot write: %s; closing the segment and restarting at the next keyframe",
                   self.name, error)
-        self.index.add_event(self.camera_id, "record_error", self.wall_clock_ns(), DownReason.ERROR.value,
-                             str(error)[:500])
+        self.index_writes.submit(event_added(self.camera_id, "record_error", self.wall_clock_ns(),
+                                             DownReason.ERROR.value, str(error)[:500]))
         try:
             self._end_run(DownReason.ERROR)
         except (av.FFmpegError, OSError) as again:
@@ -157,12 +181,16 @@ class Recorder:
                       self.name, again)
             seg, run = self._open, self._run
             self._open = self._pending = self._run = None
-            if seg is not None:
-                rows = [r for r in self.index.segments(self.camera_id, state="open") if r.id == seg.id]
-                for row in rows:
-                    recover_segment(self.index, self.storage, row)
+            if seg is not None and self.index_writes.flush():  # else startup recovery completes the row
+                try:
+                    rows = [r for r in self.index.segments(self.camera_id, state="open") if r.id == seg.id]
+                    for row in rows:
+                        recover_segment(self.index, self.storage, row)
+                except IndexBusyError as busy:
+                    log.error("recorder %s: %s; startup recovery will complete %s", self.name, busy, seg.path)
             if run is not None:
-                self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), DownReason.ERROR.value)
+                self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(),
+                                                   DownReason.ERROR.value))
 
     @property
     def open_segment_id(self) -> int | None:
@@ -181,16 +209,17 @@ class Recorder:
                 seg.writer.close()
             except (av.FFmpegError, OSError) as error:
                 log.warning("recorder %s: closing %s on the missing disk failed (%s)", self.name, seg.path, error)
-        self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), DownReason.ERROR.value)
-        self.index.add_event(self.camera_id, "record_error", self.wall_clock_ns(), DownReason.ERROR.value,
-                             "recording disk missing or foreign")
+        self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(),
+                                           DownReason.ERROR.value))
+        self.index_writes.submit(event_added(self.camera_id, "record_error", self.wall_clock_ns(),
+                                             DownReason.ERROR.value, "recording disk missing or foreign"))
         log.warning("recorder %s: recording disk unavailable; run %d ended, packets dropped until it is back",
                     self.name, run.id)
 
     def _on_packet_or_abandon(self, packet: EncodedPacket) -> bool:
         try:
             self._on_packet(packet)
-        except (av.FFmpegError, OSError) as error:
+        except (av.FFmpegError, OSError, IndexBusyError) as error:  # busy: no id could be allocated
             self._abandon_run(error)
             return False
         return True
@@ -234,8 +263,10 @@ class Recorder:
                 self._warned_no_parameter_sets = True
                 log.warning("recorder %s: keyframe without SPS/PPS and none in the SDP; waiting for them", self.name)
             return
-        run_id = self.index.start_run(self.camera_id, self.stream, keyframe.received_wall_ns, codec.value)
-        self._run = _Run(run_id, codec)
+        run_id = self.index.allocate_id("runs")
+        info = RunInfo(run_id, self.camera_id, self.stream, keyframe.received_wall_ns, codec.value)
+        self.index_writes.submit(run_started(info))
+        self._run = _Run(run_id, codec, info)
         log.info("recorder %s: run %d started", self.name, run_id)
         self._open_segment(keyframe)
 
@@ -247,16 +278,19 @@ class Recorder:
             log.info("recorder %s: camera clock drifted; re-anchored to arrival time", self.name)
         rel = segment_relpath(self.camera_id, self.stream, start_wall, run.id, run.seq)
         path = self.storage.path / rel
+        segment_id = self.index.allocate_id("segments")
         _make_dirs_durably(path.parent, self.storage.path)
-        # Before the index knows the name, a crash leaves an orphan that recovery removes.
+        # Before the index knows the name (a crash, or a busy index), the file has no row; startup
+        # recovery indexes its complete fragments.
         writer = SegmentWriter(path, run.codec, self._extradata, keyframe.data)
-        segment_id = self.index.open_segment(NewSegment(
+        new = NewSegment(
             camera_id=self.camera_id, stream=self.stream, run_id=run.id, seq=run.seq, dir_id=self.storage.id,
             path=rel, start_wall_ns=start_wall, media_start_90k=keyframe.dts_90k, codec=run.codec.value,
             width=writer.width, height=writer.height,
-        ))
+        )
+        self.index_writes.submit(segment_opened(run.info, segment_id, new))
         target = self.policy.first_target_90k(self.camera_id) if run.seq == 0 else self.policy.target_90k
-        self._open = _Open(segment_id, path, writer, keyframe.dts_90k, start_wall, target)
+        self._open = _Open(segment_id, path, writer, keyframe.dts_90k, start_wall, target, new)
         run.seq += 1
 
     def _write_pending(self, next_dts_90k: int) -> None:
@@ -287,14 +321,14 @@ class Recorder:
         fsync_dir(seg.path.parent)
         if seg.writer.frame_count == 0:
             seg.path.unlink(missing_ok=True)
-            self.index.discard_segment(seg.id)
+            self.index_writes.submit(segment_discarded(seg.id))
             return
         size, sha = hash_file(seg.path)
         end_wall = seg.start_wall_ns + ticks_to_ns(seg.writer.duration_90k)
-        self.index.complete_segment(seg.id, FinishedSegment(
+        self.index_writes.submit(segment_completed(run.info, seg.id, seg.new, FinishedSegment(
             end_wall_ns=end_wall, media_duration_90k=seg.writer.duration_90k, frame_count=seg.writer.frame_count,
             keyframe_count=seg.writer.keyframe_count, size_bytes=size, sha256=sha, cut_reason=reason.value,
-        ))
+        )))
         run.last_end_wall_ns = end_wall
         self.bytes_written += size
         self.segments_written += 1
@@ -306,7 +340,7 @@ class Recorder:
         self._finish_segment(None, reason)
         self._pending = None
         self._run = None
-        self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), reason.value)
+        self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(), reason.value))
         log.info("recorder %s: run %d ended (%s)", self.name, run.id, reason.value)
 
 

@@ -3,8 +3,10 @@ and hot-plug. Kept here so that app.py stays about recording."""
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
+from vigil.core.errors import IndexBusyError
 from vigil.core.hotplug import AvailableCamera, StorageState
 from vigil.core.watchdog import StatusCounts, status_line
 from vigil.record.index import Index
@@ -15,6 +17,8 @@ from vigil.system.supervision import recorder_beats
 
 if TYPE_CHECKING:
     from vigil.app import Daemon
+
+log = logging.getLogger(__name__)
 
 
 class Appliance:
@@ -50,9 +54,12 @@ def attach_appliance(daemon: Daemon, index: Index, storage: StorageDir) -> Appli
     def recover_detached() -> None:
         """Segments the recorders let go of when the disk went: complete them from their fragments."""
         writing = {p.recorder.open_segment_id for p in daemon.pipelines}
-        for seg in index.segments(state="open"):
-            if seg.dir_id == storage.id and seg.id not in writing:
-                recover_segment(index, storage, seg)
+        try:
+            for seg in index.segments(state="open"):
+                if seg.dir_id == storage.id and seg.id not in writing:
+                    recover_segment(index, storage, seg)
+        except IndexBusyError as busy:  # they stay 'open'; the next start recovers them
+            log.warning("recovering segments left open on the returned disk: %s", busy)
 
     cfg = daemon.config.storage
     watch = StorageWatch(storage.path, cfg.require_mount, db_uuid, storage.dir_uuid, gate, recover_detached)
