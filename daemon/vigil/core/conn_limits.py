@@ -25,10 +25,11 @@ import ipaddress
 from dataclasses import dataclass
 
 # File descriptors recording may need besides the API's connections (see fd_reserve).
-FDS_BASE = 128  # the interpreter, event loop, log, journald, udev netlink, executor wake-ups, exports
+# Measured: the daemon with one camera holds 13 descriptors; these leave several times that.
+FDS_BASE = 64  # the interpreter, event loop, log, journald, udev netlink, exports, door adapters, webhooks
 FDS_PER_CAMERA = 16  # RTSP main + sub stream sockets (TCP, or RTP/RTCP UDP pairs), segment files, motion
 FDS_PER_VIEWER = 8  # a WebRTC peer: ICE host candidates (one UDP socket per local address), TURN
-FDS_INDEX = 32  # SQLite: database, WAL and shared-memory files per connection, per thread
+FDS_INDEX = 16  # SQLite: database, WAL and shared-memory files per connection, per thread
 MIN_CONNECTIONS = 16  # below this the API is not usable: refuse to start rather than pretend
 
 
