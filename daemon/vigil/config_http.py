@@ -8,7 +8,7 @@ from typing import Any, Protocol
 from vigil.core.conn_limits import ConnectionLimits
 
 LIMIT_KEYS = {"max_connections", "max_connections_per_address", "tls_handshake_timeout_s", "header_timeout_s",
-              "idle_timeout_s", "max_header_count", "max_header_line_bytes"}
+              "idle_timeout_s", "max_head_bytes", "max_header_count", "max_header_line_bytes"}
 
 
 class Reader(Protocol):  # config._Reader
@@ -37,6 +37,7 @@ def read_connection_limits(r: Reader, data: dict[str, Any]) -> ConnectionLimits:
                                             d.tls_handshake_timeout_s, check=_positive)),
         header_timeout_s=float(r.get(data, "http", "header_timeout_s", number, d.header_timeout_s, check=_positive)),
         idle_timeout_s=float(r.get(data, "http", "idle_timeout_s", number, d.idle_timeout_s, check=_positive)),
+        max_head_bytes=r.get(data, "http", "max_head_bytes", int, d.max_head_bytes, check=_between(4096, 1 << 20)),
         max_header_count=r.get(data, "http", "max_header_count", int, d.max_header_count, check=_between(16, 256)),
         max_header_line_bytes=r.get(data, "http", "max_header_line_bytes", int, d.max_header_line_bytes,
                                     check=_between(1024, 65536)),

@@ -14,10 +14,12 @@ from vigil.core.conn_limits import (
     Admission,
     ConnectionLimits,
     ConnectionTable,
+    Head,
+    HeadProgress,
     client_key,
     effective_max_connections,
     fd_reserve,
-    head_complete,
+    head_progress,
     nofile_target,
 )
 from vigil.core.failure import classify_failure
@@ -61,7 +63,7 @@ def test_limits_that_cannot_work_are_named() -> None:
     assert ConnectionLimits().problems() == []
     keys = [key for key, _ in ConnectionLimits(max_connections=8, max_per_address=9).problems()]
     assert keys == ["max_connections_per_address", "max_connections"]
-    assert ConnectionLimits().header_bytes_max() == 65 * 8190
+    assert ConnectionLimits().header_bytes_max() == 33 * 8190
 
 
 def test_nofile_target_is_the_hard_limit() -> None:
@@ -79,13 +81,24 @@ def test_client_key(host: str, key: str) -> None:
 
 
 def test_request_head_end_is_found_across_reads() -> None:
-    done, tail = head_complete(b"", b"GET / HTTP/1.1\r\nHost: x\r\n")
-    assert not done
-    done, tail = head_complete(tail, b"\r")
-    assert not done
-    assert head_complete(tail, b"\n")[0]  # the blank line split over three reads
-    assert head_complete(b"", b"GET / HTTP/1.1\nHost: x\n\n")[0]
-    assert not head_complete(b"", b"X-Slow: a\r\n")[0]
+    head, seen = head_progress(HeadProgress(), b"GET / HTTP/1.1\r\nHost: x\r\n", 100)
+    assert head is Head.INCOMPLETE
+    head, seen = head_progress(seen, b"\r", 100)
+    assert head is Head.INCOMPLETE and seen.size == 26
+    assert head_progress(seen, b"\n", 100)[0] is Head.COMPLETE  # the blank line split over three reads
+    assert head_progress(HeadProgress(), b"GET / HTTP/1.1\nHost: x\n\n", 100)[0] is Head.COMPLETE
+    assert head_progress(HeadProgress(), b"X-Slow: a\r\n", 100)[0] is Head.INCOMPLETE
+
+
+def test_request_head_size_is_bounded() -> None:
+    line = b"X-Pad: " + b"a" * 90 + b"\r\n"  # 99 bytes
+    head, seen = head_progress(HeadProgress(), line * 10, 1000)
+    assert head is Head.INCOMPLETE and seen.size == 990
+    assert head_progress(seen, line, 1000)[0] is Head.TOO_LARGE  # 1089 bytes and no end yet
+    assert head_progress(seen, b"\r\n", 1000)[0] is Head.COMPLETE  # 992: fits
+    assert head_progress(seen, b"X: 12345678\r\n\r\n", 1000)[0] is Head.TOO_LARGE  # ends at 1007
+    # a body after a small head does not count: the head ended at byte 18
+    assert head_progress(HeadProgress(), b"GET / HTTP/1.1\r\n\r\n" + b"b" * 5000, 1000)[0] is Head.COMPLETE
 
 
 def test_log_budget_suppresses_and_then_says_how_many() -> None:

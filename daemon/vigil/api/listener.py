@@ -20,7 +20,15 @@ from typing import Any
 from aiohttp import web
 
 from vigil.core.backoff import BackoffPolicy
-from vigil.core.conn_limits import Admission, ConnectionLimits, ConnectionTable, client_key, head_complete
+from vigil.core.conn_limits import (
+    Admission,
+    ConnectionLimits,
+    ConnectionTable,
+    Head,
+    HeadProgress,
+    client_key,
+    head_progress,
+)
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +49,7 @@ class _Guarded(asyncio.Protocol):
 
     def __init__(self, inner: asyncio.Protocol, listener: ApiListener, key: str) -> None:
         self.inner, self.listener, self.key = inner, listener, key
-        self._tail = b""
+        self._head = HeadProgress()
         self._head_seen = False
         self._deadline: asyncio.TimerHandle | None = None
         self._transport: asyncio.Transport | None = None
@@ -56,15 +64,22 @@ class _Guarded(asyncio.Protocol):
 
     def _too_slow(self) -> None:
         self._deadline = None
-        if not self._head_seen and self._transport is not None:
-            self.listener.slow_closed += 1
-            log.info("http: closed a connection from %s that sent no request head within %.0f s",
-                     self.key, self.listener.limits.header_timeout_s)
+        if not self._head_seen:
+            self._close(f"sent no request head within {self.listener.limits.header_timeout_s:.0f} s")
+
+    def _close(self, why: str) -> None:
+        if self._transport is not None:
+            self.listener.closed_early += 1
+            log.info("http: closed a connection from %s that %s", self.key, why)
             self._transport.abort()
 
     def data_received(self, data: bytes) -> None:
         if not self._head_seen:
-            self._head_seen, self._tail = head_complete(self._tail, data)
+            head, self._head = head_progress(self._head, data, self.listener.limits.max_head_bytes)
+            if head is Head.TOO_LARGE:
+                self._close(f"sent a request head over {self.listener.limits.max_head_bytes} bytes")
+                return
+            self._head_seen = head is Head.COMPLETE
             if self._head_seen and self._deadline is not None:
                 self._deadline.cancel()
                 self._deadline = None
@@ -96,7 +111,7 @@ class ApiListener:
         self.runner, self.limits, self.ssl_context = runner, limits, ssl_context
         self.table = ConnectionTable(max_connections, limits.max_per_address)
         self.refused = 0
-        self.slow_closed = 0
+        self.closed_early = 0  # slow or oversized first request heads
         self._sock: socket.socket | None = None
 
     @property

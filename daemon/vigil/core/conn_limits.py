@@ -11,7 +11,10 @@ Rules:
   either cap is closed at once, before its TLS handshake: it costs a descriptor for microseconds.
 - A connection that has not finished its TLS handshake within `tls_handshake_timeout_s` is closed.
 - A connection that has not sent a complete request head (up to the blank line) within
-  `header_timeout_s` of the handshake is closed (slow-header, "slowloris" clients).
+  `header_timeout_s` of the handshake is closed (slow-header, "slowloris" clients), and so is
+  one whose first request head grows past `max_head_bytes` (memory held by a head no real client
+  sends). Later heads on the same connection are bounded by `max_header_count` lines of at most
+  `max_header_line_bytes` each (aiohttp's parser answers 400/431 past that).
 - Between requests a kept-alive connection may stay idle (or send the next head) for
   `idle_timeout_s`, then it is closed.
 So one client address holds at most `max_per_address` descriptors, each for at most
@@ -40,7 +43,8 @@ class ConnectionLimits:
     tls_handshake_timeout_s: float = 10.0
     header_timeout_s: float = 10.0
     idle_timeout_s: float = 30.0
-    max_header_count: int = 64  # header lines in one request head
+    max_head_bytes: int = 32768  # the first request head of a connection, request line included
+    max_header_count: int = 32  # header lines in one request head
     max_header_line_bytes: int = 8190  # the request line and each header line
 
     def problems(self) -> list[tuple[str, str]]:
@@ -144,9 +148,28 @@ class ConnectionTable:
         return self._per_address.get(key, 0)
 
 
-def head_complete(tail: bytes, data: bytes) -> tuple[bool, bytes]:
-    """Whether the bytes seen so far (`tail`: the last few of earlier reads, then `data`) contain
-    the blank line that ends a request head (CRLF CRLF, or a bare LF LF). Returns the new tail."""
-    seen = tail + data
-    done = b"\r\n\r\n" in seen or b"\n\n" in seen
-    return done, seen[-3:]
+class Head(enum.Enum):
+    INCOMPLETE = "incomplete"
+    COMPLETE = "complete"
+    TOO_LARGE = "too-large"
+
+
+@dataclass(frozen=True)
+class HeadProgress:
+    """What has been seen of a connection's first request head: its size and its last 3 bytes."""
+
+    size: int = 0
+    tail: bytes = b""
+
+
+def head_progress(seen: HeadProgress, data: bytes, max_head_bytes: int) -> tuple[Head, HeadProgress]:
+    """Whether the first request head is complete (the blank line: CRLF CRLF, or a bare LF LF, is
+    in the bytes so far), still incomplete, or larger than `max_head_bytes` without its end."""
+    window = seen.tail + data
+    ends = [at + len(mark) for mark in (b"\r\n\r\n", b"\n\n") if (at := window.find(mark)) >= 0]
+    if ends:
+        end = min(ends)
+        head_size = seen.size - len(seen.tail) + end
+        return (Head.COMPLETE if head_size <= max_head_bytes else Head.TOO_LARGE), seen
+    progress = HeadProgress(seen.size + len(data), window[-3:])
+    return (Head.TOO_LARGE if progress.size > max_head_bytes else Head.INCOMPLETE), progress
