@@ -55,7 +55,10 @@ class RateLimitFilter(logging.Filter):
         self.clock_s = clock_s
 
     def filter(self, record: logging.LogRecord) -> bool:
-        kind = (record.name, record.levelno, record.threadName or "", str(record.msg))
+        template = str(record.msg)
+        if record.name == "aiohttp.access":  # one line per request, formatted already: per client instead
+            template = f"request from {getattr(record, 'remote_address', '?')}"
+        kind = (record.name, record.levelno, record.threadName or "", template)
         now_s = self.clock_s()
         verdict = self.budget.admit(kind, now_s)
         if verdict.emit and verdict.suppressed_before:

@@ -150,3 +150,23 @@ def test_out_of_descriptors_is_not_the_cameras_fault() -> None:
     assert classify_failure(errno.EMFILE, "OSError", "[Errno 24] Too many open files") is DownReason.NO_RESOURCES
     assert classify_failure(None, "FFmpegError", "Too many open files") is DownReason.NO_RESOURCES
     assert classify_failure(errno.ENFILE, "OSError", "file table overflow") is DownReason.NO_RESOURCES
+
+
+def test_access_log_is_budgeted_per_client() -> None:
+    out = io.StringIO()
+    handler = logging.StreamHandler(out)
+    handler.addFilter(RateLimitFilter(LogBudget(burst=3, window_s=10.0), clock_s=lambda: 0.0))
+    logger = logging.getLogger("aiohttp.access")
+    saved = logger.propagate
+    logger.propagate = False
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        for i in range(100):  # each line differs, as aiohttp's do: the client address is the kind
+            logger.info("10.0.0.9 \"GET /api/x%d HTTP/1.1\" 401", i, extra={"remote_address": "10.0.0.9"})
+        logger.info("10.0.0.7 \"GET /api/health HTTP/1.1\" 200", extra={"remote_address": "10.0.0.7"})
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate = saved
+    lines = out.getvalue().splitlines()
+    assert len(lines) == 4 and lines[-1].startswith("10.0.0.7"), lines

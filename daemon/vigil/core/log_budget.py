@@ -5,7 +5,9 @@ is an argument.
 Rules:
 - Records are of one kind when they come from the same logger, level, thread and message
   template (before its arguments are filled in): "camera %s: up" of two cameras' threads are two
-  kinds, "http: refused a connection from %s ..." for a thousand clients is one.
+  kinds, "http: refused a connection from %s ..." for a thousand clients is one. The HTTP access
+  log formats its lines itself: there the client address stands for the template, so each client
+  has its own budget (vigil.logs).
 - Each kind may log `burst` records per `window_s`; later ones in that window are suppressed and
   counted. The first record of the kind after that says how many were suppressed, and since when.
 - At most `max_kinds` kinds are remembered (the oldest forgotten first), so the budget itself is
