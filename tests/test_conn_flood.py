@@ -41,6 +41,24 @@ def _health(port: int, ca: Path, token: str, source: str) -> int:
         conn.close()
 
 
+def _keepalive_after_one_request(port: int, ca: Path, token: str) -> ssl.SSLSocket:
+    context = ssl.create_default_context(cafile=str(ca))
+    context.check_hostname = False
+    tls = context.wrap_socket(socket.create_connection(("127.0.0.1", port), timeout=10))
+    tls.sendall(b"GET /api/health HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode()
+                + b"\r\n\r\n")
+    answer = b""
+    while b"\r\n\r\n" not in answer:
+        answer += tls.recv(65536)
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head
+    length = int(next(line.split(b":")[1] for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length")))
+    while len(body) < length:
+        body += tls.recv(65536)
+    return tls
+
+
 def _slow_header(port: int) -> ssl.SSLSocket:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -88,7 +106,7 @@ def test_connection_flood_does_not_stop_recording(tmp_path: Path, camera_server:
     port = free_port()
     config = write_config(tmp_path, {"cam-a": cams.url("a")}, "segment_duration_s = 2")
     config.write_text(config.read_text() + f'[http]\nlisten = "127.0.0.1:{port}"\n'
-                      f"header_timeout_s = {HEADER_TIMEOUT_S}\ntls_handshake_timeout_s = 3\n"
+                      f"header_timeout_s = {HEADER_TIMEOUT_S}\ntls_handshake_timeout_s = 3\nidle_timeout_s = 3\n"
                       "[webrtc]\nmax_viewers = 2\n")
     assert vigil_stdin("flood test admin password\n", "user", "add", "admin", "--role", "district_admin",
                        "--password-stdin", "--config", str(config)).returncode == 0
@@ -123,6 +141,13 @@ def test_connection_flood_does_not_stop_recording(tmp_path: Path, camera_server:
             assert big.recv(1) == b""
         assert "sent a request head over 32768 bytes" in vigil.log  # for its size, not its slowness
         big.close()
+
+        # A kept-alive connection that goes quiet after a request is closed after idle_timeout_s.
+        keep = _keepalive_after_one_request(port, ca, token)
+        keep.settimeout(3 + 15)
+        with contextlib.suppress(ConnectionResetError, ssl.SSLError):
+            assert keep.recv(1) == b""
+        keep.close()
 
         # The flood: three rounds of idle connections, held for about 16 s in all.
         log_lines_before = len(vigil.log.splitlines())

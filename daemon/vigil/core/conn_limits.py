@@ -57,7 +57,8 @@ class ConnectionLimits:
         return found
 
     def header_bytes_max(self) -> int:
-        """The most a request head can occupy in memory before it is refused (431/400)."""
+        """The most a later request head (after a connection's first) can hold before aiohttp
+        refuses it: header lines × line size, plus the request line."""
         return (self.max_header_count + 1) * self.max_header_line_bytes
 
 
