@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 # accept() failing for want of descriptors or memory: wait 50 ms, doubling up to 1 s, then retry.
 ACCEPT_BACKOFF = BackoffPolicy(first_delay_s=0.05, max_delay_s=1.0)
+REFUSED_SUMMARY_S = 10.0  # refusals after the first are logged as one count per this period
 _TRANSIENT_ACCEPT = {errno.ECONNABORTED, errno.EPROTO, errno.EPERM, errno.EAGAIN, errno.EINTR}
 
 
@@ -113,6 +114,7 @@ class ApiListener:
         self.refused = 0
         self.closed_early = 0  # slow or oversized first request heads
         self._sock: socket.socket | None = None
+        self._refused_since_summary: int | None = None  # None: no refusal in the current window
 
     @property
     def port(self) -> int:
@@ -158,11 +160,7 @@ class ApiListener:
                     admission = self.table.admit(key)
                     if admission is not Admission.ADMIT:
                         conn.close()
-                        self.refused += 1
-                        log.warning("http: refused a connection from %s: %s (%d open, %d from that address)",
-                                    key, "too many connections" if admission is Admission.FULL
-                                    else "too many connections from that address", self.table.open,
-                                    self.table.held_by(key))
+                        self._refused(key, admission)
                         continue
                     tg.create_task(self._connect(conn, key))
         finally:
@@ -192,6 +190,24 @@ class ApiListener:
                 self.table.release(key)
             else:
                 self.release(guarded)
+
+    def _refused(self, key: str, admission: Admission) -> None:
+        """The first refusal is logged; the rest of the next REFUSED_SUMMARY_S as one count."""
+        self.refused += 1
+        if self._refused_since_summary is not None:
+            self._refused_since_summary += 1
+            return
+        self._refused_since_summary = 0
+        log.warning("http: refused a connection from %s: %s (%d open, %d from that address)", key,
+                    "too many connections" if admission is Admission.FULL
+                    else "too many connections from that address", self.table.open, self.table.held_by(key))
+        asyncio.get_running_loop().call_later(REFUSED_SUMMARY_S, self._summarize_refused)
+
+    def _summarize_refused(self) -> None:
+        more, self._refused_since_summary = self._refused_since_summary, None
+        if more:
+            log.warning("http: refused %d more connections in the last %.0f s (%d open)", more,
+                        REFUSED_SUMMARY_S, self.table.open)
 
     def release(self, guarded: _Guarded) -> None:
         """Each connection's slot once, whether its handshake failed or the connection ended."""
