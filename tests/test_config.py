@@ -118,3 +118,23 @@ def test_live_viewer_caps(tmp_path: Path, webrtc: str, expected: tuple[int, int]
         return
     cfg = parse_config(text, tmp_path / "v.toml").webrtc
     assert (cfg.max_viewers, cfg.max_viewers_per_credential) == expected
+
+
+@pytest.mark.parametrize(("http", "expected"), [
+    ("max_connections = 300\nmax_connections_per_address = 400",
+     "http.max_connections_per_address: must not exceed max_connections"),
+    ("max_connections = 4", "http.max_connections: must be at least 16"),
+    ("header_timeout_s = 0", "http.header_timeout_s: must be greater than 0"),
+    ("max_header_count = 100000", "http.max_header_count: must be between 16 and 256"),
+    ("idle_timeout = 5", "http.idle_timeout: unknown key"),
+])
+def test_connection_limits_are_checked(tmp_path: Path, http: str, expected: str) -> None:
+    with pytest.raises(ConfigError, match=expected):
+        parse_config(GOOD + "\n[http]\n" + http + "\n", tmp_path / "v.toml")
+
+
+def test_connection_limits_configured_and_defaults(tmp_path: Path) -> None:
+    assert parse_config(GOOD, tmp_path / "v.toml").http.limits.header_timeout_s == 10.0
+    limits = parse_config(GOOD + "\n[http]\nmax_connections = 64\nmax_connections_per_address = 8\n"
+                          "idle_timeout_s = 5.5\n", tmp_path / "v.toml").http.limits
+    assert (limits.max_connections, limits.max_per_address, limits.idle_timeout_s) == (64, 8, 5.5)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import resource
 import signal
 import sqlite3
 import subprocess
@@ -33,15 +34,19 @@ def write_config(tmp: Path, cameras: dict[str, str], storage_extra: str = "", ca
 
 
 class VigilProcess:
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, nofile: int | None = None) -> None:
+        """`nofile`: the child's RLIMIT_NOFILE, soft and hard (the daemon raises soft to hard)."""
         self.config = config
         runs = len(list(config.parent.glob("vigil-*.log")))
         self.log_path = config.parent / f"vigil-{runs}.log"
         self.stderr_file: IO[bytes] = self.log_path.open("wb")
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
+        limit = None if nofile is None else (nofile, nofile)
         self.proc = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--config", str(config)],
-                                     stdout=subprocess.DEVNULL, stderr=self.stderr_file, env=env)
+                                     stdout=subprocess.DEVNULL, stderr=self.stderr_file, env=env,
+                                     preexec_fn=None if limit is None else (
+                                         lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit)))
         self.started_wall_ns = time.time_ns()
 
     @property
@@ -51,6 +56,9 @@ class VigilProcess:
     def terminate(self, timeout_s: float = 30.0) -> int:
         self.proc.send_signal(signal.SIGTERM)
         return self.proc.wait(timeout_s)
+
+    def open_fds(self) -> int:
+        return len(list(Path(f"/proc/{self.proc.pid}/fd").iterdir()))
 
     def kill9(self) -> None:
         self.proc.kill()

@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from vigil.api.context import CameraStatus, LiveSource, Services
+from vigil.api.listener import ApiListener, handler_args
 from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
+from vigil.core.conn_limits import MIN_CONNECTIONS, effective_max_connections, fd_reserve
 from vigil.core.errors import IndexBusyError, VigilError
 from vigil.core.hotplug import StorageState
 from vigil.core.live_grants import ViewerLimits
@@ -51,6 +53,7 @@ from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
 from vigil.record.storage_watch import StorageWatch
+from vigil.system.fd_limit import raise_nofile_limit
 from vigil.system.sd_notify import Notifier
 from vigil.system.supervision import Supervisor
 from vigil.system.wiring import Appliance, attach_appliance
@@ -114,6 +117,7 @@ class Daemon:
         # The appliance (design/appliance.md): systemd notify/watchdog, hot-plugged disks and cameras.
         self.supervisor = Supervisor(Notifier())
         self.appliance: Appliance | None = None
+        self.listener: ApiListener | None = None  # the API's accept loop, run in the TaskGroup
 
     def open_storage(self) -> tuple[Index, StorageDir]:
         """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
@@ -199,7 +203,7 @@ class Daemon:
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
         services.alerts = self.alerts
         await self.doors.recall_recent(time.time_ns())  # the windowed flag rules survive a restart
-        runner = web.AppRunner(build_app(services), handle_signals=False)
+        runner = web.AppRunner(build_app(services), handle_signals=False, **handler_args(http.limits))
         await runner.setup()
         ssl_context = None
         if http.tls:
@@ -208,29 +212,30 @@ class Daemon:
             else:
                 cert, key = await asyncio.to_thread(ensure_self_signed, self.config.storage.path / "tls")
             ssl_context = server_context(cert, key)
-        site = web.TCPSite(runner, http.host, http.port, ssl_context=ssl_context)
+        # Connections get what the descriptor limit leaves after recording's share (core.conn_limits).
+        budget = effective_max_connections(http.limits, raise_nofile_limit(),
+                                           fd_reserve(len(self.pipelines), webrtc.max_viewers))
+        log.log(logging.WARNING if budget.reduced else logging.INFO, "%s", budget.message(http.limits.max_connections))
+        self.listener = ApiListener(runner, http.limits, budget.max_connections, ssl_context)
         try:
-            await site.start()
+            if budget.max_connections < MIN_CONNECTIONS:
+                raise VigilError(budget.message(http.limits.max_connections) + ": too few to serve the API")
+            self.listener.bind(http.host, http.port)
         except OSError as error:
             await runner.cleanup()
             raise VigilError(f"cannot listen on {http.host}:{http.port}: {error.strerror}") from None
+        except VigilError:
+            await runner.cleanup()
+            raise
         scheme = "https" if http.tls else "http"
         host = "127.0.0.1" if http.host in ("0.0.0.0", "::") else http.host  # noqa: S104
-        self.url = f"{scheme}://{host}:{self.bound_port(runner)}/"
+        self.url = f"{scheme}://{host}:{self.listener.port}/"
         log.info("API listening on %s", self.url)
         try:
             services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
         except IndexBusyError as busy:  # recording matters more than this entry
             log.warning("audit entry appliance.start not written: %s", busy)
         return runner
-
-    @staticmethod
-    def bound_port(runner: web.AppRunner) -> int:
-        for site in runner.sites:
-            server = getattr(site, "_server", None)
-            if server is not None and server.sockets:
-                return int(server.sockets[0].getsockname()[1])
-        return 0
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
         self.supervisor.start(asyncio.get_running_loop())
@@ -267,6 +272,8 @@ class Daemon:
                     if p.motion is not None:
                         tg.create_task(run_in_thread(f"motion-{p.camera.id}", p.motion.run))
                 tg.create_task(self._retention_loop())
+                if self.listener is not None:
+                    tg.create_task(self.listener.serve())
                 if self.exports is not None:
                     tg.create_task(run_in_thread("exports", self.exports.run))
                 if self.whep is not None:

@@ -15,6 +15,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from vigil.config_doors import DoorConfig, DoorEventsConfig, read_door_events, read_doors
+from vigil.config_http import LIMIT_KEYS, read_connection_limits
+from vigil.core.conn_limits import ConnectionLimits
 from vigil.core.errors import ConfigError
 from vigil.core.turn import IceServer, ice_servers_for
 from vigil.doors.adapter_config import DoorAdaptersConfig, read_door_adapters  # door-event adapters
@@ -89,6 +91,7 @@ class HttpConfig:
     key_file: Path | None = None
     public_url: str | None = None  # how responders reach the box (printed in links)
     max_body_bytes: int = 1_000_000
+    limits: ConnectionLimits = field(default_factory=ConnectionLimits)  # caps and timeouts (core.conn_limits)
 
 
 @dataclass(frozen=True)
@@ -352,7 +355,7 @@ def _read_http(r: _Reader, data: Any) -> HttpConfig:
     if not isinstance(data, dict):
         r.problem("http", "expected a table")
         return HttpConfig()
-    r.table(data, "http", {"listen", "tls", "cert_file", "key_file", "public_url", "max_body_bytes"})
+    r.table(data, "http", {"listen", "tls", "cert_file", "key_file", "public_url", "max_body_bytes"} | LIMIT_KEYS)
     host, port = HttpConfig.host, HttpConfig.port
     listen = r.get(data, "http", "listen", str)
     if listen is not None:
@@ -371,7 +374,8 @@ def _read_http(r: _Reader, data: Any) -> HttpConfig:
                        check=lambda v: None if v.startswith(("https://", "http://")) else "must be an http(s) URL")
     return HttpConfig(host=host, port=port, tls=tls, cert_file=None if cert is None else Path(cert),
                       key_file=None if key is None else Path(key), public_url=public_url and public_url.rstrip("/"),
-                      max_body_bytes=r.get(data, "http", "max_body_bytes", int, 1_000_000, check=_positive))
+                      max_body_bytes=r.get(data, "http", "max_body_bytes", int, 1_000_000, check=_positive),
+                      limits=read_connection_limits(r, data))
 
 
 def _read_access(r: _Reader, data: Any) -> AccessConfig:

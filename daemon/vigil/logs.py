@@ -6,8 +6,10 @@ import logging
 import os
 import re
 import sys
-from collections.abc import Iterable
+import time
+from collections.abc import Callable, Iterable
 
+from vigil.core.log_budget import LogBudget
 from vigil.system.journal import journal_handler, stderr_is_journal
 
 _USERINFO = re.compile(r"(?P<scheme>[a-zA-Z][a-zA-Z0-9+.-]*://)[^/@\s]*@")
@@ -43,6 +45,29 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class RateLimitFilter(logging.Filter):
+    """Drops records of a kind over its budget (core.log_budget); the next one of that kind says
+    how many were dropped. Runs before the RedactingFilter, which replaces the message template."""
+
+    def __init__(self, budget: LogBudget | None = None, clock_s: Callable[[], float] = time.monotonic) -> None:
+        super().__init__()
+        self.budget = budget or LogBudget()
+        self.clock_s = clock_s
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        template = str(record.msg)
+        if record.name == "aiohttp.access":  # one line per request, formatted already: per client instead
+            template = f"request from {getattr(record, 'remote_address', '?')}"
+        kind = (record.name, record.levelno, record.threadName or "", template)
+        now_s = self.clock_s()
+        verdict = self.budget.admit(kind, now_s)
+        if verdict.emit and verdict.suppressed_before:
+            # no '%' in the note: the template keeps working with the record's arguments
+            record.msg = (f"{record.msg} [{verdict.suppressed_before} similar messages suppressed in the last"
+                          f" {now_s - verdict.suppressed_since_s:.0f} s]")
+        return verdict.emit
+
+
 def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> None:
     handler: logging.Handler | None = None
     if stderr_is_journal(os.environ, sys.stderr.fileno()):  # under systemd: native journald entries
@@ -52,6 +77,7 @@ def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> None:
     if handler is None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RateLimitFilter())  # first: it keys on the message template
     handler.addFilter(RedactingFilter(secrets))
     root = logging.getLogger()
     for old in list(root.handlers):

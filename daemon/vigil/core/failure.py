@@ -14,6 +14,11 @@ _BY_ERRNO = {
     errno_codes.ECONNRESET: DownReason.ENDED,
     errno_codes.EPIPE: DownReason.ENDED,
     errno_codes.EINVAL: DownReason.BAD_STREAM,
+    # The appliance's own limits, not the camera's fault (and never a missing disk).
+    errno_codes.EMFILE: DownReason.NO_RESOURCES,
+    errno_codes.ENFILE: DownReason.NO_RESOURCES,
+    errno_codes.ENOMEM: DownReason.NO_RESOURCES,
+    errno_codes.ENOBUFS: DownReason.NO_RESOURCES,
 }
 
 # RTSP statuses are the most specific hint, so they are looked at before the errno.
@@ -26,6 +31,7 @@ _BY_STATUS_TEXT = (
     ("not found", DownReason.NOT_FOUND),
 )
 _BY_TEXT = (
+    ("too many open files", DownReason.NO_RESOURCES),
     ("timed out", DownReason.TIMEOUT),
     ("timeout", DownReason.TIMEOUT),
     ("connection refused", DownReason.REFUSED),

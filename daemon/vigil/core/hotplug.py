@@ -8,6 +8,7 @@ disk labelled VIGIL-DATA that carries another index's uuids is FOREIGN and refus
 from __future__ import annotations
 
 import enum
+import errno
 import fnmatch
 import logging
 from collections.abc import Mapping
@@ -50,6 +51,20 @@ class StorageState(enum.Enum):
     OK = "ok"
     MISSING = "missing"  # the recording disk is gone (or not mounted yet): nothing is recorded
     FOREIGN = "foreign"  # a disk of another index is there: refused
+
+
+# What reading the meta file may fail with when the disk itself is gone (unplugged, its filesystem
+# shut down, the mount lost under us). Any other error (EMFILE/ENFILE: out of descriptors, ENOMEM,
+# EACCES, EINTR...) says nothing about the disk: the check is inconclusive.
+_DISK_GONE_ERRNOS = frozenset({errno.ENOENT, errno.ENOTDIR, errno.ENODEV, errno.ENXIO, errno.EIO, errno.ESTALE,
+                               errno.ENOMEDIUM, errno.ENOTCONN, errno.EUCLEAN})
+
+
+def read_error_means_missing(error_number: int | None) -> bool:
+    """Whether an OSError reading the meta file means the disk is gone. False means the check
+    could not be made: the state stays what it was (never "RECORDING DISK MISSING" because the
+    process ran out of file descriptors), and the shell says it could not check."""
+    return error_number in _DISK_GONE_ERRNOS
 
 
 def storage_state(meta: Mapping[str, str] | None, mounted: bool, db_uuid: str, dir_uuid: str) -> StorageState:

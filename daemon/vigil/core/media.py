@@ -25,6 +25,7 @@ class DownReason(enum.Enum):
     UNREACHABLE = "unreachable"
     OVERFLOW = "overflow"
     SHUTDOWN = "shutdown"
+    NO_RESOURCES = "no_resources"  # the appliance ran out of file descriptors or memory: not the camera
     ERROR = "error"
 
 

@@ -24,6 +24,14 @@ META_NAME = "vigil-meta.json"
 _IGNORABLE = {"lost+found"}
 
 
+class MetaReadError(StorageError):
+    """The meta file exists (or may) but could not be read: `errno` says why (EIO, EMFILE...)."""
+
+    def __init__(self, message: str, error_number: int | None) -> None:
+        super().__init__(message)
+        self.errno = error_number
+
+
 @dataclass(frozen=True)
 class StorageDir:
     id: int
@@ -89,7 +97,9 @@ def read_meta(recordings: Path) -> dict[str, str] | None:
         raw = json.loads((recordings / META_NAME).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as error:
+    except OSError as error:
+        raise MetaReadError(f"{recordings / META_NAME}: unreadable meta file ({error.strerror})", error.errno) from None
+    except ValueError as error:
         raise StorageError(f"{recordings / META_NAME}: unreadable meta file ({error})") from None
     if not isinstance(raw, dict) or not isinstance(raw.get("db_uuid"), str) or not isinstance(raw.get("dir_uuid"), str):
         raise StorageError(f"{recordings / META_NAME}: meta file without db_uuid/dir_uuid")

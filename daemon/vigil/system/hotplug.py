@@ -24,10 +24,11 @@ from vigil.core.hotplug import (
     StorageState,
     available_camera,
     device_role,
+    read_error_means_missing,
     storage_change,
     storage_state,
 )
-from vigil.record.storage import read_meta
+from vigil.record.storage import MetaReadError, read_meta
 from vigil.threads import run_in_thread
 
 log = logging.getLogger(__name__)
@@ -60,11 +61,18 @@ class StorageWatch:
         self.before_resume = before_resume  # blocking: recover segments left open when the disk went
         self.state = StorageState.OK  # verified at start-up before recording began
 
-    def check(self) -> StorageState:
-        """Read the meta file (blocking)."""
+    def check(self) -> StorageState | None:
+        """Read the meta file (blocking). None: the check could not be made (e.g. the process is out
+        of file descriptors, EMFILE), which says nothing about the disk."""
         try:
             meta = read_meta(self.path) if self.path.is_dir() else None
-        except (StorageError, OSError):
+        except MetaReadError as error:
+            if not read_error_means_missing(error.errno):
+                log.warning("cannot check the recording disk: %s; recording state stays %s", error,
+                            self.state.value)
+                return None
+            meta = None
+        except StorageError:  # a meta file without this appliance's uuids
             meta = None
         mounted = os.path.ismount(self.path) if self.require_mount else True
         return storage_state(meta, mounted, self.db_uuid, self.dir_uuid)
@@ -199,6 +207,8 @@ class Hotplug:
         async with self._checking:  # the periodic check and a burst must not both recover segments
             state = await asyncio.to_thread(self.storage.check)
             before = self.storage.state
+            if state is None:  # inconclusive: keep recording as it was (warned in check)
+                return
             if state is StorageState.OK and before is not StorageState.OK:
                 await asyncio.to_thread(self.storage.before_resume)
             self.storage.apply(state)
