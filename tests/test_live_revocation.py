@@ -69,7 +69,9 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     tmp = tmp_path_factory.mktemp("live-revocation")
     port = free_port()
     with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300") as cams:
-        extra = (f'[http]\nlisten = "127.0.0.1:{port}"\n'
+        # 30 parallel offers plus the fixture's own connections, all from 127.0.0.1: this module tests
+        # viewer caps, not the per-address connection cap (tests/test_conn_flood.py does).
+        extra = (f'[http]\nlisten = "127.0.0.1:{port}"\nmax_connections = 512\nmax_connections_per_address = 512\n'
                  f"[webrtc]\nmax_viewers = {MAX_VIEWERS}\nmax_viewers_per_credential = {PER_CREDENTIAL}")
         config = write_config(tmp, {"cam": cams.url("a")}, extra)
         c = ("--config", str(config))
