@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 from vigil.core.media import Codec
 
@@ -66,3 +67,71 @@ def with_parameter_sets(codec: Codec, access_unit: bytes, extradata: bytes) -> b
     if has_complete_parameter_sets(codec, parameter_sets(codec, access_unit)):
         return access_unit
     return extradata + access_unit
+
+
+# --- decoder configuration records (MP4 sample entries: avcC, hvcC) --------------------------------
+
+
+@dataclass(frozen=True)
+class DecoderConfig:
+    """What a decoder takes from an `avcC`/`hvcC` record, as a comparable value.
+
+    Two records with equal values decode the same samples the same way, whatever their bytes:
+    a muxer fed a template with the parameter sets repeated (the camera sends them before every
+    IDR, and FFmpeg keeps every copy it sees) writes each set two or three times, and the last copy
+    may carry the trailing zero byte of the next start code. So the value holds each distinct
+    parameter set once, without trailing zero bytes (`trailing_zero_8bits`, never part of a NAL
+    unit: its RBSP ends with a stop bit), and ignores their order and count; the fixed fields
+    (profile, level, NAL length size, …) are kept as recorded."""
+
+    kind: str  # "avcC" or "hvcC"
+    fields: bytes  # the record's fixed fields before the parameter-set arrays
+    parameter_sets: frozenset[bytes]
+    complete_types: frozenset[int]  # hvcC: NAL types whose array says "all sets are here"
+    extension: bytes  # avcC: what follows the PPS array (high-profile fields), as recorded
+
+
+def _canonical_nal(nal: bytes) -> bytes:
+    return nal.rstrip(b"\x00")
+
+
+def _length_prefixed(record: bytes, at: int, count: int) -> tuple[list[bytes], int]:
+    """`count` NAL units, each after a 16-bit length, from record[at:]; and the offset after them."""
+    out = []
+    for _ in range(count):
+        if at + 2 > len(record):
+            raise ValueError("decoder configuration record ends inside a parameter-set array")
+        size = int.from_bytes(record[at:at + 2], "big")
+        if at + 2 + size > len(record) or size == 0:
+            raise ValueError("decoder configuration record has a parameter set past its end (or empty)")
+        out.append(_canonical_nal(record[at + 2:at + 2 + size]))
+        at += 2 + size
+    return out, at
+
+
+def decoder_config(kind: str, record: bytes) -> DecoderConfig:
+    """Parse the payload of an `avcC` (ISO/IEC 14496-15 §5.3.3) or `hvcC` (§8.3.3) box.
+    Raises ValueError for another kind or a malformed record."""
+    if kind == "avcC":
+        if len(record) < 7 or record[0] != 1:
+            raise ValueError("not an AVCDecoderConfigurationRecord (version 1)")
+        sps, at = _length_prefixed(record, 6, record[5] & 0x1F)
+        if at >= len(record):
+            raise ValueError("AVCDecoderConfigurationRecord without its PPS count")
+        pps, at = _length_prefixed(record, at + 1, record[at])
+        return DecoderConfig(kind, record[:5], frozenset(sps + pps), frozenset(), record[at:])
+    if kind == "hvcC":
+        if len(record) < 23 or record[0] != 1:
+            raise ValueError("not an HEVCDecoderConfigurationRecord (version 1)")
+        at, sets, complete = 23, list[bytes](), set[int]()
+        for _ in range(record[22]):
+            if at + 3 > len(record):
+                raise ValueError("HEVCDecoderConfigurationRecord ends inside its array headers")
+            if record[at] & 0x80:
+                complete.add(record[at] & 0x3F)
+            nals, at = _length_prefixed(record, at + 3, int.from_bytes(record[at + 1:at + 3], "big"))
+            sets += nals
+        if at != len(record):
+            raise ValueError("HEVCDecoderConfigurationRecord has bytes after its arrays")
+        return DecoderConfig(kind, record[:22], frozenset(sets), frozenset(complete), b"")
+    raise ValueError(f"{kind!r} is not a decoder configuration record this code knows")

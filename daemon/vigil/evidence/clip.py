@@ -124,7 +124,7 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
             read.append((row, path))
             whole = SourceFragment(summary.first_decode_90k, (row.media_duration_90k - summary.first_decode_90k,),
                                    True, whole_frames=row.frame_count)
-            sources.append(SourceSegment(row.start_wall_ns, (whole,), summary.init.sample_entry_sha256))
+            sources.append(SourceSegment(row.start_wall_ns, (whole,), summary.init.codec_key))
             continue
         try:
             segment = read_segment_file(path)
@@ -137,7 +137,7 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
         read.append((row, path))
         sources.append(SourceSegment(row.start_wall_ns, tuple(
             SourceFragment(f.info.decode_start_90k, f.info.sample_durations_90k, f.info.starts_with_sync)
-            for f in segment.fragments), segment.init.sample_entry_sha256))
+            for f in segment.fragments), segment.init.codec_key))
     timeline = place(sources, start_wall_ns, end_wall_ns)
     if timeline is None:
         raise NotFoundError(f"nothing recorded by camera {camera_id!r} between {wall_ns_to_iso(start_wall_ns)}"
