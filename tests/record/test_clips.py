@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from clip_recordings import T0, Recordings, Units
-from vigil.core.errors import NotFoundError
+from vigil.core.errors import NotFoundError, NotReadyError
 from vigil.core.h26x import iter_nal_units, parameter_sets
 from vigil.core.media import Codec
 from vigil.core.timebase import NS_PER_SECOND
@@ -182,6 +182,32 @@ def test_h265_clip_keeps_hvc1(tmp_path: Path, h265_units: Units) -> None:
     assert (info["codec_name"], info["codec_tag_string"]) == ("hevc", "hvc1") and plan.codec_tag == "hvc1"
     assert int(info["nb_read_frames"]) == plan.frame_count == 10 * 15
     assert decode_errors(clip) == ""
+
+
+def test_clip_starting_inside_the_segment_being_written(tmp_path: Path, h264_units: Units) -> None:
+    """Issue 12, #11: a range starting inside the open segment is its complete fragments (it was
+    404 "nothing recorded": the index query dropped open segments that started before `start`)."""
+    rec = Recordings(tmp_path)
+    rec.add(T0, h264_units)
+    path = rec.add(T0 + 4 * S, h264_units, complete=False)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) * 3 // 4])  # the writer is mid-fragment: 2 s complete, at least
+    plan = plan_clip(rec.index, "cam", T0 + int(5.5 * S), T0 + 9 * S)  # ends in the future
+    assert [s.complete for s in plan.segments] == [False] and plan.first_frame_wall_ns == T0 + 5 * S
+    written = plan.segments[0].frames_used
+    assert plan.frame_count == written and 15 <= written < 45 and plan.end_wall_ns == T0 + 5 * S + written * S // 15
+    clip = write_clip(plan, tmp_path / "clip.mp4")
+    info = probe(clip)
+    assert int(info["nb_read_frames"]) == written and abs(float(info["duration"]) - written / 15) < 0.01
+    assert decode_errors(clip) == ""
+    with pytest.raises(NotReadyError) as not_yet:  # after the last complete fragment: being written, not missing
+        plan_clip(rec.index, "cam", plan.end_wall_ns + S // 2, T0 + 9 * S)
+    assert not_yet.value.retry_after_s > 0 and "recording this range right now" in str(not_yet.value)
+    path.write_bytes(b"")  # just created: nothing complete in it yet
+    with pytest.raises(NotReadyError):
+        plan_clip(rec.index, "cam", T0 + int(4.5 * S), T0 + 9 * S)
+    with pytest.raises(NotFoundError, match="nothing recorded"):  # long after it: nothing there
+        plan_clip(rec.index, "cam", T0 + 60 * S, T0 + 70 * S)
 
 
 def test_open_segment_without_a_complete_fragment_adds_nothing(tmp_path: Path, h264_units: Units) -> None:

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from vigil.core.errors import RangeNotSatisfiableError, VigilError, http_status
+from vigil.core.errors import NotReadyError, RangeNotSatisfiableError, VigilError, http_status
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +34,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = problem(http_status(error), str(error))
         if isinstance(error, RangeNotSatisfiableError):  # RFC 9110 §15.5.17: say how big the body is
             response.headers["Content-Range"] = f"bytes */{error.total_bytes}"
+        if isinstance(error, NotReadyError):  # RFC 9110 §10.2.3: when to ask again
+            response.headers["Retry-After"] = str(error.retry_after_s)
         return response
     except web.HTTPException as error:
         if error.status < 400:
