@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from vigil.core.h26x import decoder_config
+from vigil.core.h26x import decoder_config, updated_parameter_sets
+from vigil.core.media import Codec
 
 # x265's parameter sets for 320x240 (as the simulated H.265 camera sends them), and an SPS with
 # other picture-size bits: a real change.
@@ -77,3 +78,21 @@ def test_avcc_duplicates_equal_and_changes_differ() -> None:
 def test_malformed_records_are_refused(kind: str, record: bytes) -> None:
     with pytest.raises(ValueError):
         decoder_config(kind, record)
+
+
+def annexb(*nals: bytes) -> bytes:
+    return b"".join(b"\x00\x00\x00\x01" + nal for nal in nals)
+
+
+def test_in_band_parameter_sets_compared_by_what_decodes() -> None:
+    """The recorder's cut on a parameter change (same class): order, repeats, a trailing zero byte
+    and a partial set change nothing; a new set replaces those of its kind, keeping the others."""
+    current = annexb(VPS, SPS, PPS)
+    for same in (annexb(VPS, SPS, PPS), annexb(PPS, SPS, VPS), annexb(VPS, SPS, PPS, VPS, SPS, PPS + b"\x00"),
+                 annexb(PPS), annexb(SPS, PPS), b""):
+        assert updated_parameter_sets(Codec.H265, current, same) is None, same
+    assert updated_parameter_sets(Codec.H265, current, annexb(VPS, SPS_OTHER, PPS)) == annexb(VPS, SPS_OTHER, PPS)
+    other_pps = PPS[:-1] + b"\x13"
+    assert updated_parameter_sets(Codec.H265, current, annexb(other_pps)) == annexb(VPS, SPS, other_pps)
+    assert updated_parameter_sets(Codec.H264, b"", annexb(AVC_SPS, AVC_PPS)) == annexb(AVC_SPS, AVC_PPS)
+    assert updated_parameter_sets(Codec.H264, annexb(AVC_SPS, AVC_PPS), annexb(AVC_PPS_2)) == annexb(AVC_SPS, AVC_PPS_2)

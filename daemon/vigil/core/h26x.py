@@ -55,6 +55,25 @@ def parameter_sets(codec: Codec, access_unit: bytes) -> bytes:
     return b"".join(_START_CODE + nal for nal in found)
 
 
+def updated_parameter_sets(codec: Codec, current: bytes, in_band: bytes) -> bytes | None:
+    """The parameter sets (Annex-B) to record with after a keyframe carrying `in_band` (its
+    distinct sets, as `parameter_sets` gives them), or None when what decodes is unchanged.
+
+    Compared as sets of NAL units, not as bytes: the same sets in another order, repeated, or only
+    some of them (a camera sending the PPS alone before an IDR) change nothing. Sets of a kind the
+    keyframe carries replace the current ones of that kind; the other kinds are kept, so a partial
+    in-band set never loses the SPS (or VPS) the next segment's sample entry needs."""
+    if not in_band:
+        return None
+    new = list(dict.fromkeys(nal.rstrip(b"\x00") for nal in iter_nal_units(in_band)))
+    old = list(dict.fromkeys(nal.rstrip(b"\x00") for nal in iter_nal_units(current)))
+    kinds = {nal_type(codec, nal) for nal in new}
+    merged = [nal for nal in old if nal_type(codec, nal) not in kinds] + new
+    if set(merged) == set(old):
+        return None
+    return b"".join(_START_CODE + nal for nal in merged)
+
+
 def has_complete_parameter_sets(codec: Codec, annexb: bytes) -> bool:
     """True when the bytes hold an SPS and a PPS (and a VPS for H.265)."""
     kinds = {nal_type(codec, nal) for nal in iter_nal_units(annexb)}
