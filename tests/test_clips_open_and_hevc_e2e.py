@@ -5,8 +5,10 @@ real daemon recording real RTSP cameras; ffprobe/ffmpeg and `vigil verify` judge
   being written holds its complete fragments; an export reaching into it is told when it can be
   exported (409 with Retry-After), and can be then.
 - cam-h: H.265 with AAC audio (audio is not recorded). The camera's first IDR carries the parameter
-  sets twice, so the run's first segment has each three times in its hvcC and later ones twice:
-  clips and exports run through every segment of the run anyway."""
+  sets twice, so the run's first segment had each three times in its hvcC and later ones twice,
+  and clips and exports stopped at the first segment boundary ("codec-change"). Sample entries
+  are now compared by what decodes, and the writer keeps each set once: clips and exports run
+  through every segment of the run."""
 
 from __future__ import annotations
 
@@ -23,6 +25,7 @@ import av
 import pytest
 
 from camsim import CameraServer
+from clip_recordings import hvcc_copies
 from http_call import call, free_port
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import NS_PER_SECOND, parse_time_ns, wall_ns_to_iso
@@ -223,9 +226,11 @@ def test_h265_clip_and_export_span_the_segments_of_a_run(daemon: Daemon, tmp_pat
     segs = daemon.segments("cam-h")
     run = [s for s in segs if s.run_id == segs[0].run_id][:3]
     assert [s.seq for s in run] == [0, 1, 2]
+    # The camera's first IDR carries the sets twice (what the issue found: the first segment's hvcC
+    # had each three times, later ones twice); now each is in every segment's hvcC once.
     files = [read_segment_file(daemon.path(s)) for s in run]
-    # The premise (what the issue found): the first segment's sample entry differs in bytes only.
-    assert files[0].moov != files[1].moov and files[0].init.codec_key == files[1].init.codec_key
+    assert [hvcc_copies(f.moov) for f in files] == [{32: 1, 33: 1, 34: 1}] * 3
+    assert len({f.moov for f in files}) == 1
     start, end = run[0].start_wall_ns + S // 2, (run[2].end_wall_ns or 0) - S // 2
     status, body, headers = daemon.request("GET", clip_path("cam-h", start, end))
     assert status == 200, body[:300]

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clip_recordings import T0, Recordings, Units
+from clip_recordings import T0, Recordings, Units, hvcc_copies
 from vigil.core.errors import NotFoundError, NotReadyError
 from vigil.core.h26x import iter_nal_units, parameter_sets
 from vigil.core.media import Codec
@@ -20,6 +20,7 @@ from vigil.evidence import ClipPlan, iter_clip_bytes, plan_clip, plan_from_segme
 from vigil.evidence.boxes import ClipSourceError, boxes
 from vigil.evidence.clip import segment_path
 from vigil.evidence.segment_file import read_segment_file
+from vigil.record import writer
 
 S = NS_PER_SECOND
 
@@ -246,11 +247,16 @@ def test_malformed_boxes_are_clip_source_errors(data: bytes) -> None:
     assert [b.kind for b in boxes(b"\x00\x00\x00\x08free\x00\x00\x00\x09skip\x00")] == [b"free", b"skip"]
 
 
-def test_h265_segments_whose_hvcc_repeat_the_sets_differently_make_one_clip(tmp_path: Path,
-                                                                            h265_units: Units) -> None:
-    """Issue 12, #12: the recorder's first segment of a run gets each VPS/SPS/PPS three times in its
-    hvcC (the camera's first IDR carried them twice, plus the extradata), later ones twice. Same
-    parameter sets, so no codec change: the clip runs through every segment."""
+def test_h265_segments_whose_hvcc_repeat_the_sets_differently_make_one_clip(
+        tmp_path: Path, h265_units: Units, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12, #12: recordings made before the writer kept each parameter set once have the
+    run's first segment with each VPS/SPS/PPS three times in its hvcC (the camera's first IDR
+    carried them twice, plus the extradata), later ones twice. Same parameter sets, so no codec
+    change: the clip runs through every segment."""
+    def before_the_fix(codec: Codec, extradata: bytes, keyframe: bytes) -> bytes:
+        return extradata + keyframe  # what SegmentWriter fed FFmpeg's raw demuxer
+
+    monkeypatch.setattr(writer, "template_access_unit", before_the_fix)
     sets = parameter_sets(Codec.H265, h265_units[0][0])
     assert sum(1 for _ in iter_nal_units(sets)) == 3  # VPS, SPS, PPS
     first = [(sets + h265_units[0][0], True), *h265_units[1:]]  # the sets twice in the first access unit
@@ -259,6 +265,7 @@ def test_h265_segments_whose_hvcc_repeat_the_sets_differently_make_one_clip(tmp_
     for n in range(1, 4):
         rec.add(T0 + 4 * n * S, h265_units, Codec.H265)
     files = [read_segment_file(segment_path(rec.index, r)) for r in rec.index.segments("cam")]
+    assert [hvcc_copies(f.moov) for f in files[:2]] == [{32: 3, 33: 3, 34: 3}, {32: 2, 33: 2, 34: 2}]
     assert files[0].moov != files[1].moov == files[2].moov  # the sample entries' bytes differ …
     assert len({f.init.codec_key for f in files}) == 1  # … what decodes does not
     plan = plan_clip(rec.index, "cam", T0 + S // 2, T0 + 16 * S)
@@ -269,6 +276,20 @@ def test_h265_segments_whose_hvcc_repeat_the_sets_differently_make_one_clip(tmp_
     assert int(info["nb_read_frames"]) == plan.frame_count == 4 * 60
     assert abs(float(info["duration"]) - 16.0) < 0.01
     assert decode_errors(clip) == ""
+
+
+def test_the_writer_keeps_each_parameter_set_once(tmp_path: Path, h265_units: Units) -> None:
+    """Whatever the keyframe repeats, a segment's hvcC holds each set once: the first segment of a
+    run and the later ones have the same sample entry."""
+    sets = parameter_sets(Codec.H265, h265_units[0][0])
+    rec = Recordings(tmp_path)
+    rec.add(T0, [(sets + sets + h265_units[0][0], True), *h265_units[1:]], Codec.H265)
+    rec.add(T0 + 4 * S, h265_units, Codec.H265)
+    files = [read_segment_file(segment_path(rec.index, r)) for r in rec.index.segments("cam")]
+    assert [hvcc_copies(f.moov) for f in files] == [{32: 1, 33: 1, 34: 1}] * 2
+    assert files[0].moov == files[1].moov
+    clip = write_clip(plan_clip(rec.index, "cam", T0, T0 + 8 * S), tmp_path / "clip.mp4")
+    assert int(probe(clip)["nb_read_frames"]) == 120 and decode_errors(clip) == ""
 
 
 def test_h265_clip_stops_where_the_parameter_sets_really_change(tmp_path: Path, h265_units: Units,

@@ -55,6 +55,19 @@ def parameter_sets(codec: Codec, access_unit: bytes) -> bytes:
     return b"".join(_START_CODE + nal for nal in found)
 
 
+def template_access_unit(codec: Codec, extradata: bytes, keyframe: bytes) -> bytes:
+    """The bytes a segment's sample entry is made from: each distinct parameter set once (those of
+    `extradata`, then any other the keyframe carries), then the keyframe without its own.
+
+    FFmpeg's raw demuxer keeps every copy it reads in the `avcC`/`hvcC` it derives, so extradata +
+    a keyframe that repeats the sets (cameras send them before every IDR, some twice before the
+    first) gave sample entries with each set two or three times (issue 12, #12)."""
+    sets = parameter_sets(codec, extradata + keyframe)
+    rest = b"".join(_START_CODE + nal for nal in iter_nal_units(keyframe)
+                    if not _is_parameter_set(codec, nal_type(codec, nal)))
+    return sets + rest
+
+
 def updated_parameter_sets(codec: Codec, current: bytes, in_band: bytes) -> bytes | None:
     """The parameter sets (Annex-B) to record with after a keyframe carrying `in_band` (its
     distinct sets, as `parameter_sets` gives them), or None when what decodes is unchanged.
