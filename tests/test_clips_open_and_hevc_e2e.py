@@ -33,6 +33,8 @@ from vigil.evidence.segment_file import read_segment_file
 from vigil.record.index import SegmentRow
 from vigil_proc import VigilProcess, index_of, run_vigil, wait_for, write_config
 
+pytestmark = pytest.mark.slow  # about a minute and a half: a daemon, two cameras, several segments
+
 S = NS_PER_SECOND
 BASE = "width=320,height=240,fps=15,bitrate=300"
 SEGMENT_S = 8
