@@ -181,8 +181,8 @@ def test_clip_starting_inside_the_segment_being_written(daemon: Daemon, tmp_path
     assert any(pts != dts for _, pts, dts in got)  # the camera really sends B-frames
     # The timeline says it was recorded, and so does the clip: they agree.
     status, raw, _ = daemon.request("GET", f"/api/cameras/cam-m/timeline?start={iso_ms(start)}&end={iso_ms(last)}")
-    recorded = json.loads(raw)["recorded"]
-    assert status == 200 and recorded[0]["start_wall_ns"] <= start and recorded[-1]["end_wall_ns"] >= last - S
+    spans = json.loads(raw)["recorded"]
+    assert status == 200 and spans[0]["start_wall_ns"] <= start and spans[-1]["end_wall_ns"] >= last - S
 
 
 def _export(d: Daemon, camera_id: str, start_ns: int, end_ns: int, reason: str) -> tuple[int, Any, dict[str, str]]:
