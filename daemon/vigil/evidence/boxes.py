@@ -255,9 +255,9 @@ def sample_entry_key(moov: bytes, entry: Box) -> str:
     entries that decode the same samples the same way.
 
     Every byte counts (codec, size, `pasp`, `colr`, …) except inside the `avcC`/`hvcC`, which counts
-    as its distinct parameter sets and fixed fields (core.h26x.DecoderConfig): the recorder's
-    muxer writes the parameter sets two or three times depending on how many copies came with a
-    segment's first keyframe, and such segments must still share one clip. An entry whose
+    as its distinct parameter sets and fixed fields (core.h26x.DecoderConfig): the recorder used to
+    write the parameter sets two or three times depending on how many copies came with a segment's
+    first keyframe, and such segments must still share one clip. An entry whose
     children or record cannot be parsed counts as its bytes (so it matches only itself)."""
     digest = hashlib.sha256(entry.kind)
     children_at = entry.payload + _VISUAL_ENTRY_FIELDS
