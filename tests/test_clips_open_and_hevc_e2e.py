@@ -237,11 +237,6 @@ def test_h265_clip_and_export_span_the_segments_of_a_run(daemon: Daemon, tmp_pat
     segs = daemon.segments("cam-h")
     run = [s for s in segs if s.run_id == segs[0].run_id][:3]
     assert [s.seq for s in run] == [0, 1, 2]
-    # The camera's first IDR carries the sets twice (what the issue found: the first segment's hvcC
-    # had each three times, later ones twice); now each is in every segment's hvcC once.
-    files = [read_segment_file(daemon.path(s)) for s in run]
-    assert [hvcc_copies(f.moov) for f in files] == [{32: 1, 33: 1, 34: 1}] * 3
-    assert len({f.moov for f in files}) == 1
     start, end = run[0].start_wall_ns + S // 2, (run[2].end_wall_ns or 0) - S // 2
     status, body, headers = daemon.request("GET", clip_path("cam-h", start, end))
     assert status == 200, body[:300]
@@ -255,6 +250,11 @@ def test_h265_clip_and_export_span_the_segments_of_a_run(daemon: Daemon, tmp_pat
     assert int(info["nb_read_frames"]) == int(headers["Vigil-Clip-Frames"]) == len(recorded)
     assert abs(float(info["duration"]) - (iso_floor(end) - first) / S) < 0.2
     assert decode_errors(clip) == ""
+    # The camera's first IDR carries the sets twice (what the issue found: the first segment's hvcC
+    # had each three times, later ones twice); and each is now in every segment's hvcC once.
+    files = [read_segment_file(daemon.path(s)) for s in run]
+    assert [hvcc_copies(f.moov) for f in files] == [{32: 1, 33: 1, 34: 1}] * 3
+    assert len({f.moov for f in files}) == 1
     # Exports are cut the same way: the package's clip holds the three segments, and verifies.
     status, created, _ = _export(daemon, "cam-h", start, end, "hevc export")
     assert status == 202, created
