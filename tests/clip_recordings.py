@@ -8,6 +8,7 @@ from pathlib import Path
 from vigil.core.h26x import parameter_sets
 from vigil.core.media import Codec
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
+from vigil.evidence.boxes import boxes, child
 from vigil.record.index import FinishedSegment, Index, NewSegment
 from vigil.record.storage import open_storage_dir
 from vigil.record.writer import SegmentWriter, hash_file
@@ -48,3 +49,21 @@ class Recordings:
                 start_wall_ns + ticks_to_ns(len(units) * FRAME), len(units) * FRAME, len(units),
                 sum(k for _, k in units), size, sha, "duration"))
         return path
+
+
+def hvcc_copies(moov: bytes) -> dict[int, int]:
+    """How many parameter sets each array of a segment's hvcC holds (NAL type -> count)."""
+    moov_box = boxes(moov)[0]
+    stbl = child(moov, child(moov, child(moov, child(moov, moov_box, b"trak"), b"mdia"), b"minf"), b"stbl")
+    stsd = child(moov, stbl, b"stsd")
+    entry = boxes(moov, stsd.payload + 8, stsd.end)[0]
+    hvcc = next(b for b in boxes(moov, entry.payload + 78, entry.end) if b.kind == b"hvcC")
+    record = moov[hvcc.payload:hvcc.end]
+    counts, at = {}, 23
+    for _ in range(record[22]):
+        count = int.from_bytes(record[at + 1:at + 3], "big")
+        counts[record[at] & 0x3F] = count
+        at += 3
+        for _ in range(count):
+            at += 2 + int.from_bytes(record[at:at + 2], "big")
+    return counts

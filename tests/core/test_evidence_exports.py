@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from vigil.core.clip_frames import Frame, RecordedSegment, compare_clip, expected_frames
-from vigil.core.errors import BadRequestError, NotFoundError
+from vigil.core.errors import BadRequestError, NotFoundError, NotReadyError, http_status
 from vigil.core.evidence_check import FileSeen, ProblemKind, check_files, check_key, parse_manifest, verdict
 from vigil.core.evidence_manifest import (
     CameraInfo,
@@ -23,7 +23,14 @@ from vigil.core.evidence_manifest import (
     canonical_json,
     find_gaps,
 )
-from vigil.core.export_request import parse_export_request, requested_cameras
+from vigil.core.export_request import (
+    CLOSE_MARGIN_NS,
+    OVERDUE_RETRY_S,
+    ExportRequest,
+    parse_export_request,
+    requested_cameras,
+    require_complete_footage,
+)
 from vigil.core.timebase import NS_PER_SECOND
 
 S = NS_PER_SECOND
@@ -227,3 +234,28 @@ def test_compare_clip() -> None:
     spliced = [f if f.sha256 not in after else Frame(f.sha256, 2, f.dts_90k - 100_000, 6000, f.keyframe)
                for f in clip]
     assert "ticks" in compare_clip(spliced, rec, start, end)[0]  # a gap closed up is not the recording
+
+
+def _not_ready(end_ns: int, open_starts: dict[str, int], now_ns: int) -> NotReadyError:
+    with pytest.raises(NotReadyError) as raised:
+        require_complete_footage(ExportRequest(tuple(open_starts), T0, end_ns, "r", None), open_starts, 60 * S, now_ns)
+    assert http_status(raised.value) == 409
+    return raised.value
+
+
+def test_export_reaching_into_the_segment_being_written_says_when() -> None:
+    """Issue 12, #11: not "nothing was recorded" but when the range can be exported."""
+    require_complete_footage(ExportRequest(("a",), T0, T0 + 60 * S, "r", None), {}, 60 * S, T0 + 90 * S)  # complete
+    # The open segment began at T0 + 100 s; the range ends inside it, in the past: it closes at about T0 + 160 s.
+    error = _not_ready(T0 + 130 * S, {"a": T0 + 100 * S}, T0 + 140 * S)
+    assert error.retry_after_s == (20 * S + CLOSE_MARGIN_NS) // S
+    assert "camera 'a' is still writing the footage from" in str(error) and "exported from about" in str(error)
+    assert "nothing" not in str(error)
+    # A range ending in the future, past the open segment's target: the segment holding the end closes later.
+    assert _not_ready(T0 + 400 * S, {"a": T0 + 100 * S}, T0 + 140 * S).retry_after_s == (320 * S + CLOSE_MARGIN_NS) // S
+    # Several cameras: the latest time, the earliest open segment named.
+    error = _not_ready(T0 + 130 * S, {"b": T0 + 110 * S, "a": T0 + 100 * S}, T0 + 140 * S)
+    assert error.retry_after_s == (30 * S + CLOSE_MARGIN_NS) // S and "camera 'a' (and 1 more)" in str(error)
+    # Past the estimate and still open (recorder behind, disk away): ask again shortly, and say why.
+    error = _not_ready(T0 + 130 * S, {"a": T0 + 100 * S}, T0 + 200 * S)
+    assert error.retry_after_s == OVERDUE_RETRY_S and "should have closed" in str(error)

@@ -94,6 +94,9 @@ def test_parameter_sets_found_and_reinserted() -> None:
 def test_time_units_and_parsing() -> None:
     assert ticks_to_ns(90_000) == 1_000_000_000
     assert wall_ns_to_iso(1_700_000_000_123_000_000) == "2023-11-14T22:13:20.123Z"
+    # Half a microsecond before a second: not a second late (a float of the ns rounded it up).
+    assert wall_ns_to_iso(1_796_215_709_999_999_800) == "2026-12-02T12:48:29.999Z"
+    assert parse_time_ns(wall_ns_to_iso(1_796_215_709_999_999_800)) == 1_796_215_709_999_000_000
     assert parse_time_ns("2023-11-14T22:13:20.123Z") == 1_700_000_000_123_000_000
     assert parse_time_ns("1700000000") == 1_700_000_000 * 10**9
     with pytest.raises(ValueError, match="neither ISO 8601"):

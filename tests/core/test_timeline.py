@@ -63,6 +63,22 @@ def test_coverage_tiles_the_range_with_reasoned_gaps() -> None:
         (0, 100, GapReason.NOT_RECORDED), (200, 300, GapReason.CAMERA_DOWN), (400, 500, GapReason.UNKNOWN)]
 
 
+def test_an_open_segment_of_an_ended_run_is_not_recorded_up_to_now() -> None:
+    """Open segments are queried right (issue 12): one being written counts up to now, but one
+    whose run has ended (the recording disk went away) is not being written by anyone."""
+    segs = [SegmentSpan(0, 60 * S, 1), SegmentSpan(60 * S, None, 1)]
+    live = coverage(segs, [RunEnd(1, None, None, 0)], [], 0, 1000 * S, now_ns=500 * S)
+    assert [(r.start_wall_ns, r.end_wall_ns) for r in live.recorded] == [(0, 500 * S)] and live.gaps == ()
+    events = [CameraEvent("record_error", 90 * S, "error", "recording disk missing or foreign")]
+    detached = coverage(segs, [RunEnd(1, 60 * S, "error", 0)], events, 0, 1000 * S, now_ns=500 * S)
+    assert [(r.start_wall_ns, r.end_wall_ns) for r in detached.recorded] == [(0, 60 * S)]
+    assert [(g.start_wall_ns, g.end_wall_ns, g.reason, g.detail) for g in detached.gaps] == [
+        (60 * S, 500 * S, GapReason.RECORD_ERROR, "recording disk missing or foreign")]
+    # A run that ended with no complete segment: recorded until it ended.
+    alone = coverage([SegmentSpan(0, None, 2)], [RunEnd(2, 45 * S, "error", 0)], [], 0, 1000 * S, now_ns=500 * S)
+    assert [(r.start_wall_ns, r.end_wall_ns) for r in alone.recorded] == [(0, 45 * S)]
+
+
 @st.composite
 def segment_lists(draw: st.DrawFn) -> list[SegmentSpan]:
     out, t = [], draw(st.integers(0, 100 * S))

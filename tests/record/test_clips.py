@@ -11,13 +11,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from clip_recordings import T0, Recordings, Units
-from vigil.core.errors import NotFoundError
+from clip_recordings import T0, Recordings, Units, hvcc_copies
+from vigil.core.errors import NotFoundError, NotReadyError
+from vigil.core.h26x import iter_nal_units, parameter_sets
 from vigil.core.media import Codec
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.evidence import ClipPlan, iter_clip_bytes, plan_clip, plan_from_segments
 from vigil.evidence.boxes import ClipSourceError, boxes
 from vigil.evidence.clip import segment_path
+from vigil.evidence.segment_file import read_segment_file
+from vigil.record import writer
 
 S = NS_PER_SECOND
 
@@ -149,15 +152,25 @@ def test_segment_being_written_contributes_its_complete_fragments(tmp_path: Path
         plan_clip(rec.index, "cam", T0 + 20 * S, T0 + 30 * S)
 
 
-@pytest.fixture(scope="session")
-def h265_units(tmp_path_factory: pytest.TempPathFactory) -> Units:
+def _h265_units(tmp_path_factory: pytest.TempPathFactory, size: str) -> Units:
     clip = tmp_path_factory.mktemp("hevc") / "c.h265"
-    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=15",
+    subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i", f"testsrc2=size={size}:rate=15",
                     "-frames:v", "60", "-c:v", "libx265",
                     "-x265-params", "keyint=15:min-keyint=15:bframes=0:log-level=0",
                     "-f", "hevc", str(clip)], check=True)
     with av.open(str(clip), format="hevc") as container:
         return [(bytes(p), p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+@pytest.fixture(scope="session")
+def h265_units(tmp_path_factory: pytest.TempPathFactory) -> Units:
+    """4 s of 320x240 15 fps H.265, a 1 s GOP, VPS/SPS/PPS before the first IDR."""
+    return _h265_units(tmp_path_factory, "320x240")
+
+
+@pytest.fixture(scope="session")
+def h265_units_360p(tmp_path_factory: pytest.TempPathFactory) -> Units:
+    return _h265_units(tmp_path_factory, "640x360")
 
 
 def test_h265_clip_keeps_hvc1(tmp_path: Path, h265_units: Units) -> None:
@@ -170,6 +183,32 @@ def test_h265_clip_keeps_hvc1(tmp_path: Path, h265_units: Units) -> None:
     assert (info["codec_name"], info["codec_tag_string"]) == ("hevc", "hvc1") and plan.codec_tag == "hvc1"
     assert int(info["nb_read_frames"]) == plan.frame_count == 10 * 15
     assert decode_errors(clip) == ""
+
+
+def test_clip_starting_inside_the_segment_being_written(tmp_path: Path, h264_units: Units) -> None:
+    """Issue 12, #11: a range starting inside the open segment is its complete fragments (it was
+    404 "nothing recorded": the index query dropped open segments that started before `start`)."""
+    rec = Recordings(tmp_path)
+    rec.add(T0, h264_units)
+    path = rec.add(T0 + 4 * S, h264_units, complete=False)
+    data = path.read_bytes()
+    path.write_bytes(data[:len(data) * 3 // 4])  # the writer is mid-fragment: 2 s complete, at least
+    plan = plan_clip(rec.index, "cam", T0 + int(5.5 * S), T0 + 9 * S)  # ends in the future
+    assert [s.complete for s in plan.segments] == [False] and plan.first_frame_wall_ns == T0 + 5 * S
+    written = plan.segments[0].frames_used
+    assert plan.frame_count == written and 15 <= written < 45 and plan.end_wall_ns == T0 + 5 * S + written * S // 15
+    clip = write_clip(plan, tmp_path / "clip.mp4")
+    info = probe(clip)
+    assert int(info["nb_read_frames"]) == written and abs(float(info["duration"]) - written / 15) < 0.01
+    assert decode_errors(clip) == ""
+    with pytest.raises(NotReadyError) as not_yet:  # after the last complete fragment: being written, not missing
+        plan_clip(rec.index, "cam", plan.end_wall_ns + S // 2, T0 + 9 * S)
+    assert not_yet.value.retry_after_s > 0 and "recording this range right now" in str(not_yet.value)
+    path.write_bytes(b"")  # just created: nothing complete in it yet
+    with pytest.raises(NotReadyError):
+        plan_clip(rec.index, "cam", T0 + int(4.5 * S), T0 + 9 * S)
+    with pytest.raises(NotFoundError, match="nothing recorded"):  # long after it: nothing there
+        plan_clip(rec.index, "cam", T0 + 60 * S, T0 + 70 * S)
 
 
 def test_open_segment_without_a_complete_fragment_adds_nothing(tmp_path: Path, h264_units: Units) -> None:
@@ -206,3 +245,57 @@ def test_malformed_boxes_are_clip_source_errors(data: bytes) -> None:
     with pytest.raises(ClipSourceError, match="truncated or overruns"):
         boxes(data)
     assert [b.kind for b in boxes(b"\x00\x00\x00\x08free\x00\x00\x00\x09skip\x00")] == [b"free", b"skip"]
+
+
+def test_h265_segments_whose_hvcc_repeat_the_sets_differently_make_one_clip(
+        tmp_path: Path, h265_units: Units, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 12, #12: recordings made before the writer kept each parameter set once have the
+    run's first segment with each VPS/SPS/PPS three times in its hvcC (the camera's first IDR
+    carried them twice, plus the extradata), later ones twice. Same parameter sets, so no codec
+    change: the clip runs through every segment."""
+    def before_the_fix(codec: Codec, extradata: bytes, keyframe: bytes) -> bytes:
+        return extradata + keyframe  # what SegmentWriter fed FFmpeg's raw demuxer
+
+    monkeypatch.setattr(writer, "template_access_unit", before_the_fix)
+    sets = parameter_sets(Codec.H265, h265_units[0][0])
+    assert sum(1 for _ in iter_nal_units(sets)) == 3  # VPS, SPS, PPS
+    first = [(sets + h265_units[0][0], True), *h265_units[1:]]  # the sets twice in the first access unit
+    rec = Recordings(tmp_path)
+    rec.add(T0, first, Codec.H265)
+    for n in range(1, 4):
+        rec.add(T0 + 4 * n * S, h265_units, Codec.H265)
+    files = [read_segment_file(segment_path(rec.index, r)) for r in rec.index.segments("cam")]
+    assert [hvcc_copies(f.moov) for f in files[:2]] == [{32: 3, 33: 3, 34: 3}, {32: 2, 33: 2, 34: 2}]
+    assert files[0].moov != files[1].moov == files[2].moov  # the sample entries' bytes differ …
+    assert len({f.init.codec_key for f in files}) == 1  # … what decodes does not
+    plan = plan_clip(rec.index, "cam", T0 + S // 2, T0 + 16 * S)
+    assert plan.stopped_at_wall_ns is None and len(plan.segments) == 4
+    clip = write_clip(plan, tmp_path / "clip.mp4")
+    info = probe(clip)
+    assert (info["codec_name"], info["codec_tag_string"]) == ("hevc", "hvc1")
+    assert int(info["nb_read_frames"]) == plan.frame_count == 4 * 60
+    assert abs(float(info["duration"]) - 16.0) < 0.01
+    assert decode_errors(clip) == ""
+
+
+def test_the_writer_keeps_each_parameter_set_once(tmp_path: Path, h265_units: Units) -> None:
+    """Whatever the keyframe repeats, a segment's hvcC holds each set once: the first segment of a
+    run and the later ones have the same sample entry."""
+    sets = parameter_sets(Codec.H265, h265_units[0][0])
+    rec = Recordings(tmp_path)
+    rec.add(T0, [(sets + sets + h265_units[0][0], True), *h265_units[1:]], Codec.H265)
+    rec.add(T0 + 4 * S, h265_units, Codec.H265)
+    files = [read_segment_file(segment_path(rec.index, r)) for r in rec.index.segments("cam")]
+    assert [hvcc_copies(f.moov) for f in files] == [{32: 1, 33: 1, 34: 1}] * 2
+    assert files[0].moov == files[1].moov
+    clip = write_clip(plan_clip(rec.index, "cam", T0, T0 + 8 * S), tmp_path / "clip.mp4")
+    assert int(probe(clip)["nb_read_frames"]) == 120 and decode_errors(clip) == ""
+
+
+def test_h265_clip_stops_where_the_parameter_sets_really_change(tmp_path: Path, h265_units: Units,
+                                                                h265_units_360p: Units) -> None:
+    rec = Recordings(tmp_path)
+    rec.add(T0, h265_units, Codec.H265)
+    rec.add(T0 + 4 * S, h265_units_360p, Codec.H265)
+    plan = plan_clip(rec.index, "cam", T0, T0 + 8 * S)
+    assert plan.stopped_at_wall_ns == T0 + 4 * S and plan.frame_count == 60

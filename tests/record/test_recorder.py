@@ -135,3 +135,39 @@ def test_unwritable_keyframe_is_reported_and_recording_resumes(tmp_path: Path, h
     segs = h.index.segments("cam")
     assert len(segs) == 1 and segs[0].frame_count == len(h264_units)
     assert frames(h.storage.path / segs[0].path) == (320, 240, len(h264_units))
+
+
+def _keyframes_after_the_first(transform: object) -> object:
+    """A transform applying `transform` to every keyframe but the stream's first."""
+    seen = []
+
+    def apply(au: bytes) -> bytes:
+        if any(nal_type(Codec.H264, n) == 5 for n in iter_nal_units(au)):
+            seen.append(au)
+            if len(seen) > 1 and callable(transform):
+                return bytes(transform(au))
+        return au
+
+    return apply
+
+
+def test_parameter_sets_compared_by_what_decodes(tmp_path: Path, h264_units: Units) -> None:
+    """The same class as issue 12 #12, in the recorder: a keyframe whose in-band parameter sets
+    come in another order, or only in part (the PPS alone), changes nothing: no parameters_changed
+    cut, and never a segment whose sample entry lacks the SPS."""
+    def pps_first(au: bytes) -> bytes:
+        nals = list(iter_nal_units(au))
+        return b"".join(b"\x00\x00\x00\x01" + n for n in sorted(nals, key=lambda n: nal_type(Codec.H264, n) != 8))
+
+    def pps_only(au: bytes) -> bytes:
+        return b"".join(b"\x00\x00\x00\x01" + n for n in iter_nal_units(au) if nal_type(Codec.H264, n) != 7)
+
+    for name, transform in (("reordered", pps_first), ("pps-only", pps_only)):
+        h = Harness(tmp_path / name, segment_s=60).start()
+        h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+        h.feed(h264_units + h264_units, _keyframes_after_the_first(transform))
+        h.finish()
+        segs = h.index.segments("cam")
+        assert [s.cut_reason for s in segs] == ["ended"], (name, segs)
+        assert h.index.events("cam", "record_error") == [], name
+        assert frames(h.storage.path / segs[0].path) == (320, 240, 2 * len(h264_units)), name

@@ -5,7 +5,9 @@ Content-Length, honours one `Range` (206, or 416 with `Content-Range: bytes */si
 from disk in chunks read on a worker thread. What the clip holds is told in headers:
 `Vigil-Clip-Start`/`Vigil-Clip-End` (first frame, just after the last), `Vigil-Clip-Frames`,
 `Vigil-Gaps` (unrecorded stretches inside the request, the first 100; `Vigil-Gaps-Count`) and
-`Vigil-Clip-Stopped` (codec change).
+`Vigil-Clip-Stopped` (codec change). The segment still being written is included up to its last
+complete fragment; a range being recorded with nothing in a complete fragment yet is 409 with
+Retry-After (evidence/clip.py), never 404 "nothing recorded".
 
 Audit: one `playback.clip` entry per download, written before the body is sent. Requests for the
 same clip (same bytes: same ETag) by the same caller within 10 minutes of the previous one are the

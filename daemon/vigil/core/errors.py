@@ -43,6 +43,15 @@ class ConflictError(VigilError):
     """The request conflicts with existing state (a name already taken)."""
 
 
+class NotReadyError(ConflictError):
+    """What the request needs exists but is not finished yet (footage still being written); the
+    answer says when to ask again (`retry_after_s`, sent as Retry-After)."""
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+
 class PayloadTooLargeError(BadRequestError):
     """A request body over the limit."""
 
@@ -83,6 +92,7 @@ STATUS_BY_ERROR: dict[type[VigilError], int] = {
     PermissionDeniedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    NotReadyError: 409,
     PayloadTooLargeError: 413,
     UnsupportedMediaTypeError: 415,
     TooManyRequestsError: 429,

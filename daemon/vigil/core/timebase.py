@@ -32,7 +32,9 @@ def seconds_to_ticks(seconds: float) -> int:
 
 def wall_ns_to_iso(wall_ns: int) -> str:
     """UTC ISO 8601 with millisecond precision, e.g. 2026-11-28T18:00:00.123Z."""
-    moment = dt.datetime.fromtimestamp(wall_ns / NS_PER_SECOND, tz=dt.UTC)
+    # Whole seconds in integers: a float of the ns would round the last half microsecond before a
+    # second up to the next one, and with the ms below printed a time one second late.
+    moment = dt.datetime.fromtimestamp(wall_ns // NS_PER_SECOND, tz=dt.UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{(wall_ns // 1_000_000) % 1000:03d}Z"
 
 

@@ -5,7 +5,9 @@ and the marks laid over it (motion, bookmarks, evidence holds). Pure: the caller
   previous one ended continues the span (segments of a run tile exactly; re-anchoring and a quick
   reconnect leave sub-second seams that are not worth a gap).
 - The range is cut at `now`: the future is not a gap. A segment still being written (no end yet)
-  counts as recorded up to `now`.
+  counts as recorded up to `now`, unless its run has ended: then nothing writes it (the recording
+  disk went away; crash recovery closes it later with its real end), so it counts up to the run's
+  end at most, and what follows is a gap with the run's reason.
 - A gap followed by footage of a run that had started before the gap was recorded and then
   deleted (retention deletes the oldest first). Otherwise its reason
   comes from the run that ended where the gap starts (its `end_reason`), refined by the camera's
@@ -164,6 +166,9 @@ def explain_gap(start_ns: int, end_ns: int, runs: Sequence[RunEnd], events: Sequ
 def coverage(segments: Iterable[SegmentRow], runs: Sequence[RunEnd], events: Sequence[CameraEvent],
              start_ns: int, end_ns: int, now_ns: int) -> Coverage:
     """Recorded spans and the gaps around them, together tiling [start, min(end, now))."""
+    run_ends = {r.run_id: r.end_wall_ns for r in runs if r.end_wall_ns is not None}
+    segments = [(seg_start, max(seg_start, run_ends[run_id]) if seg_end is None and run_id in run_ends else seg_end,
+                 run_id) for seg_start, seg_end, run_id in segments]
     recorded = coalesce(segments, start_ns, end_ns, now_ns)
     stop_ns = min(end_ns, now_ns)
     gaps: list[Gap] = []

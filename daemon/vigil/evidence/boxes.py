@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass
 
 from vigil.core.errors import VigilError
+from vigil.core.h26x import decoder_config
 from vigil.record.fmp4 import box_spans
 
 _NON_SYNC = 0x00010000
@@ -213,7 +214,7 @@ def shift_moof(moof: bytes, sequence_offset: int, decode_offset_90k: int) -> byt
 @dataclass(frozen=True)
 class InitInfo:
     timescale: int  # of the track
-    sample_entry_sha256: str  # the stsd box: equal hashes, same codec parameters
+    codec_key: str  # equal keys: the same codec parameters, as a decoder sees them (sample_entry_key)
     codec_tag: str  # avc1, hvc1, …
     width: int
     height: int
@@ -241,8 +242,40 @@ def parse_init(moov: bytes) -> InitInfo:
     width, height = struct.unpack_from(">HH", moov, entry.payload + 24)
     trex = child(moov, child(moov, moov_box, b"mvex"), b"trex")
     default_flags = _u32(moov, trex.payload + 20)
-    return InitInfo(int(timescale), hashlib.sha256(moov[stsd.start:stsd.end]).hexdigest(),
-                    entry.kind.decode(errors="replace"), int(width), int(height), default_flags)
+    return InitInfo(int(timescale), sample_entry_key(moov, entry), entry.kind.decode(errors="replace"),
+                    int(width), int(height), default_flags)
+
+
+_VISUAL_ENTRY_FIELDS = 78  # bytes of a VisualSampleEntry's own fields before its child boxes
+_CONFIG_BOXES = frozenset({b"avcC", b"hvcC"})
+
+
+def sample_entry_key(moov: bytes, entry: Box) -> str:
+    """A hash of what a decoder takes from a video sample entry (`avc1`, `hvc1`, …): equal for
+    entries that decode the same samples the same way.
+
+    Every byte counts (codec, size, `pasp`, `colr`, …) except inside the `avcC`/`hvcC`, which counts
+    as its distinct parameter sets and fixed fields (core.h26x.DecoderConfig): the recorder used to
+    write the parameter sets two or three times depending on how many copies came with a segment's
+    first keyframe, and such segments must still share one clip. An entry whose
+    children or record cannot be parsed counts as its bytes (so it matches only itself)."""
+    digest = hashlib.sha256(entry.kind)
+    children_at = entry.payload + _VISUAL_ENTRY_FIELDS
+    try:
+        children = boxes(moov, children_at, entry.end)
+        configs = [(b.kind, decoder_config(b.kind.decode(), moov[b.payload:b.end]))
+                   for b in children if b.kind in _CONFIG_BOXES]
+    except (ClipSourceError, ValueError):
+        digest.update(b"bytes:" + moov[entry.start:entry.end])
+        return digest.hexdigest()
+    digest.update(moov[entry.payload:children_at])
+    for b in children:
+        if b.kind not in _CONFIG_BOXES:
+            digest.update(moov[b.start:b.end])
+    for kind, config in configs:
+        digest.update(repr((kind, config.fields, sorted(config.parameter_sets), sorted(config.complete_types),
+                            config.extension)).encode())
+    return digest.hexdigest()
 
 
 def _set_duration(data: bytearray, box: Box, v0_at: int, v1_at: int, value: int) -> None:

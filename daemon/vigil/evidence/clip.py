@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.core.clip_timeline import SourceFragment, SourceSegment, Timeline, place
-from vigil.core.errors import NotFoundError
-from vigil.core.timebase import TICKS_PER_SECOND, wall_ns_to_iso
+from vigil.core.errors import NotFoundError, NotReadyError
+from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, ticks_to_ns, wall_ns_to_iso
 from vigil.evidence.boxes import ClipSourceError, clip_init, rewrite_moof, shift_moof
 from vigil.evidence.segment_file import SegmentFile, SegmentSummary, read_segment_file, read_segment_summary
 from vigil.record.index import Index, SegmentRow
@@ -33,6 +33,10 @@ from vigil.record.index import Index, SegmentRow
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20
 CLIP_FORMAT = 1  # bump when the bytes produced for the same recordings change
+# The recorder flushes a fragment at every keyframe and at least every second: a range starting
+# within UNFLUSHED_NS after what an open segment holds is being written, not missing.
+UNFLUSHED_NS = 3 * NS_PER_SECOND
+FRAGMENT_RETRY_S = 2
 
 
 @dataclass(frozen=True)
@@ -95,7 +99,8 @@ def segment_path(index: Index, row: SegmentRow) -> Path:
 
 def plan_clip(index: Index, camera_id: str, start_wall_ns: int, end_wall_ns: int, *,
               include_open: bool = True) -> ClipPlan:
-    """Plan the clip of [start, end). Raises NotFoundError when nothing is recorded there.
+    """Plan the clip of [start, end). Raises NotFoundError when nothing is recorded there, and
+    NotReadyError when the range is being recorded but none of it is in a complete fragment yet.
 
     include_open: also use the segment being written (its complete fragments); evidence exports
     pass False so every segment used has its record-time SHA-256."""
@@ -114,6 +119,7 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
     files: list[SegmentFile | SegmentSummary] = []
     sources: list[SourceSegment] = []
     read: list[tuple[SegmentRow, Path]] = []  # the rows behind files and sources
+    written_up_to: list[int] = []  # segments being written: wall time their complete fragments reach
     for row, path in rows:
         summary = None
         if (summarize and row.state == "complete" and row.start_wall_ns >= start_wall_ns and row.end_wall_ns
@@ -124,21 +130,30 @@ def plan_from_segments(camera_id: str, rows: list[tuple[SegmentRow, Path]], star
             read.append((row, path))
             whole = SourceFragment(summary.first_decode_90k, (row.media_duration_90k - summary.first_decode_90k,),
                                    True, whole_frames=row.frame_count)
-            sources.append(SourceSegment(row.start_wall_ns, (whole,), summary.init.sample_entry_sha256))
+            sources.append(SourceSegment(row.start_wall_ns, (whole,), summary.init.codec_key))
             continue
         try:
             segment = read_segment_file(path)
         except (ClipSourceError, FileNotFoundError) as error:
             if row.state == "open":  # just created, nothing complete in it yet: it adds nothing
                 log.debug("clip of %s skips open segment %d: %s", camera_id, row.id, error)
+                written_up_to.append(row.start_wall_ns)
                 continue
             raise ClipSourceError(f"segment {row.id} ({row.path}): {error}") from error
         files.append(segment)
         read.append((row, path))
         sources.append(SourceSegment(row.start_wall_ns, tuple(
             SourceFragment(f.info.decode_start_90k, f.info.sample_durations_90k, f.info.starts_with_sync)
-            for f in segment.fragments), segment.init.sample_entry_sha256))
+            for f in segment.fragments), segment.init.codec_key))
+        if row.state == "open":
+            last = segment.fragments[-1].info if segment.fragments else None
+            written_up_to.append(row.start_wall_ns + (0 if last is None else ticks_to_ns(
+                last.decode_start_90k + sum(last.sample_durations_90k))))
     timeline = place(sources, start_wall_ns, end_wall_ns)
+    if timeline is None and any(start_wall_ns < t + UNFLUSHED_NS for t in written_up_to):
+        raise NotReadyError(f"camera {camera_id!r} is recording this range right now and none of it is in a"
+                            " complete fragment yet (one is written at every keyframe and at least every second):"
+                            " ask again shortly", FRAGMENT_RETRY_S)
     if timeline is None:
         raise NotFoundError(f"nothing recorded by camera {camera_id!r} between {wall_ns_to_iso(start_wall_ns)}"
                             f" and {wall_ns_to_iso(end_wall_ns)}")

@@ -14,9 +14,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vigil.config import Config
 from vigil.core.errors import IndexBusyError, NotFoundError, TooManyRequestsError, VigilError
-from vigil.core.export_request import ExportRequest
+from vigil.core.export_request import ExportRequest, require_complete_footage
 from vigil.core.index_wait import RetryState
-from vigil.core.timebase import wall_ns_to_iso
+from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.evidence.package import ClipSource, PackageWriter, check_space, exports_dir, plan_export
 from vigil.evidence.signing import ensure_signing_key
 from vigil.record.audit_log import AuditLog
@@ -45,10 +45,13 @@ class ExportJobs:
             self.store.fail(row.id, "interrupted: the appliance stopped before the export finished", time.time_ns())
 
     def submit(self, request: ExportRequest, created_by: str, now_wall_ns: int) -> int:
-        """Queue an export (checked for space first); returns its id."""
+        """Queue an export (checked for space first); returns its id. A range reaching into a segment
+        still being written is refused with the time it can be exported (NotReadyError)."""
         plan = plan_export(self.config, self.index, request.cameras, request.start_wall_ns, request.end_wall_ns)
-        if not plan.segment_count:
+        if not plan.segment_count and not plan.open_segment_starts:
             raise NotFoundError("nothing was recorded by these cameras in this range")
+        require_complete_footage(request, plan.open_segment_starts,
+                                 round(self.config.storage.segment_duration_s * NS_PER_SECOND), now_wall_ns)
         check_space(exports_dir(self.config), plan.estimated_bytes(self.clips is not None),
                     self.config.storage.min_free_bytes)
         with self._submit_lock:

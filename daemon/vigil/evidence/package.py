@@ -68,6 +68,7 @@ class PlannedExport:
     cameras: tuple[CameraInfo, ...]
     segments: dict[str, list[SegmentRow]]  # camera id -> complete segments overlapping the range
     gaps: tuple[Gap, ...]
+    open_segment_starts: dict[str, int]  # camera id -> start of its segment being written, if it overlaps
 
     @property
     def segment_bytes(self) -> int:
@@ -85,16 +86,19 @@ class PlannedExport:
 def plan_export(config: Config, index: Index, cameras: Sequence[str], start_wall_ns: int,
                 end_wall_ns: int) -> PlannedExport:
     buildings = {b.id: b.name for b in config.buildings}
-    infos, segments, gaps = [], {}, []
+    infos, segments, gaps, still_open = [], {}, [], {}
     for camera_id in cameras:
         camera = next(c for c in config.cameras if c.id == camera_id)
         infos.append(CameraInfo(camera.id, camera.name, camera.building, buildings.get(camera.building, "")))
         rows = [s for s in index.segments(camera_id, start_wall_ns, end_wall_ns) if s.end_wall_ns is not None]
         segments[camera_id] = rows
+        being_written = index.segments(camera_id, start_wall_ns, end_wall_ns, state="open")
+        if being_written:
+            still_open[camera_id] = min(s.start_wall_ns for s in being_written)
         events = [(e.wall_ns, e.reason) for e in index.events(camera_id) if e.kind in GAP_EVENT_KINDS]
         spans = [(s.start_wall_ns, s.end_wall_ns or s.start_wall_ns) for s in rows]
         gaps += find_gaps(camera_id, spans, events, start_wall_ns, end_wall_ns)
-    return PlannedExport(tuple(infos), segments, tuple(gaps))
+    return PlannedExport(tuple(infos), segments, tuple(gaps), still_open)
 
 
 def exports_dir(config: Config) -> Path:

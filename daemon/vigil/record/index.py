@@ -293,12 +293,13 @@ class Index:
         *,
         state: str | None = "complete",
     ) -> list[SegmentRow]:
-        """Segments overlapping [start, end), oldest first."""
+        """Segments overlapping [start, end), oldest first. A segment still being written (no end
+        yet) overlaps every range that ends after its start: it holds footage up to now."""
         where, params = where_clause({
             "camera_id = ?": camera_id,
             "state = ?": state,
             "start_wall_ns < ?": end_wall_ns,
-            "COALESCE(end_wall_ns, start_wall_ns) > ?": start_wall_ns,
+            "(end_wall_ns IS NULL OR end_wall_ns > ?)": start_wall_ns,
         })
         rows = self.query(f"SELECT * FROM segments {where} ORDER BY start_wall_ns, id", params)  # noqa: S608
         return [_segment(r) for r in rows]

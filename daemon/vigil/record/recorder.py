@@ -18,7 +18,7 @@ from pathlib import Path
 import av
 
 from vigil.core.errors import IndexBusyError
-from vigil.core.h26x import parameter_sets
+from vigil.core.h26x import parameter_sets, updated_parameter_sets
 from vigil.core.media import (
     Codec,
     DownReason,
@@ -236,11 +236,11 @@ class Recorder:
                 return
         assert self._open is not None and self._run is not None
         changed = False
-        if packet.is_keyframe:
-            in_band = parameter_sets(info.codec, packet.data)
-            changed = bool(in_band) and in_band != self._extradata
-            if changed:
-                self._extradata = in_band
+        if packet.is_keyframe:  # what decodes, not the bytes (core.h26x.updated_parameter_sets)
+            updated = updated_parameter_sets(info.codec, self._extradata, parameter_sets(info.codec, packet.data))
+            changed = updated is not None
+            if updated is not None:
+                self._extradata = updated
         cut = self.policy.cut_before(
             segment_target_90k=self._open.target_90k,
             segment_start_90k=self._open.start_90k,
@@ -255,9 +255,8 @@ class Recorder:
         self._pending = packet
 
     def _begin_run(self, codec: Codec, keyframe: EncodedPacket) -> None:
-        in_band = parameter_sets(codec, keyframe.data)
-        if in_band:
-            self._extradata = in_band
+        self._extradata = updated_parameter_sets(codec, self._extradata, parameter_sets(codec, keyframe.data)) \
+            or self._extradata
         if not self._extradata:
             if not self._warned_no_parameter_sets:
                 self._warned_no_parameter_sets = True

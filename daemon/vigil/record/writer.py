@@ -19,6 +19,7 @@ from pathlib import Path
 
 import av
 
+from vigil.core.h26x import template_access_unit
 from vigil.core.media import Codec
 
 TIME_BASE = Fraction(1, 90_000)
@@ -34,7 +35,8 @@ class SegmentWriter:
 
     def __init__(self, path: Path, codec: Codec, extradata: bytes, first_keyframe: bytes) -> None:
         self.path = path
-        with av.open(io.BytesIO(extradata + first_keyframe), format=codec.value) as template:
+        template_bytes = template_access_unit(codec, extradata, first_keyframe)  # each parameter set once
+        with av.open(io.BytesIO(template_bytes), format=codec.value) as template:
             source = template.streams.video[0]
             self.width = int(source.codec_context.width or 0)
             self.height = int(source.codec_context.height or 0)
