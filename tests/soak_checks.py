@@ -63,9 +63,11 @@ def read_proc(pid: int) -> ProcSample | None:
         limits = Path(f"/proc/{pid}/limits").read_text()
     except (FileNotFoundError, ProcessLookupError):
         return None
-    rss_kib = next(int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:"))
-    soft = next(line.split()[3] for line in limits.splitlines() if line.startswith("Max open files"))
-    return ProcSample(time.monotonic(), rss_kib * 1024, fds, int(soft) if soft.isdigit() else 2**31)
+    rss = [int(line.split()[1]) * 1024 for line in status.splitlines() if line.startswith("VmRSS:")]
+    soft = [line.split()[3] for line in limits.splitlines() if line.startswith("Max open files")]
+    if not rss or not soft:  # a zombie: it exited and has not been reaped yet
+        return None
+    return ProcSample(time.monotonic(), rss[0], fds, int(soft[0]) if soft[0].isdigit() else 2**31)
 
 
 @dataclass
@@ -100,8 +102,8 @@ class ResourceBounds:
     (what recording needs to go on: its connections may take the rest, no more); after the abuse
     stopped and abandoned live sessions timed out, back within `end_fd_headroom` of `warm` (no
     leak). Memory: at most `peak_rss_headroom_bytes` above `warm` at any moment; at the end, at
-    most `end_rss_growth_bytes` above the highest sample of the abuse's first quarter (Python keeps
-    memory it once used; growth after the first quarter is what a leak looks like)."""
+    most `end_rss_growth_bytes` above the highest sample of the abuse's first half (Python keeps
+    memory it once used; growth in the second half is what a leak looks like)."""
 
     fd_reserve: int
     end_fd_headroom: int
@@ -127,9 +129,9 @@ def resource_problems(warm: ProcSample, during: Sequence[ProcSample], end: ProcS
         problems.append(f"RSS peaked at {peak_rss / MIB:.0f} MiB, more than"
                         f" {bounds.peak_rss_headroom_bytes / MIB:.0f} MiB above the {warm.rss_bytes / MIB:.0f} MiB"
                         " before the abuse")
-    settled = max(s.rss_bytes for s in during[: max(1, len(during) // 4)])
+    settled = max(s.rss_bytes for s in during[: max(1, len(during) // 2)])
     if end.rss_bytes > settled + bounds.end_rss_growth_bytes:
         problems.append(f"RSS ended at {end.rss_bytes / MIB:.0f} MiB, more than"
                         f" {bounds.end_rss_growth_bytes / MIB:.0f} MiB above the {settled / MIB:.0f} MiB of the"
-                        " abuse's first quarter (a leak)")
+                        " abuse's first half (a leak)")
     return problems

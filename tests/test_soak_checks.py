@@ -36,17 +36,17 @@ def _during(rss_mib: list[int], fds: list[int]) -> list[ProcSample]:
 
 
 def test_resources_within_bounds_pass() -> None:
-    during = _during([150, 200, 180, 190], [60, 924, 90, 70])
-    assert resource_problems(WARM, during, ProcSample(9.0, 195 * MIB, 55, 1024), BOUNDS) == []
+    during = _during([150, 200, 180, 190], [60, 924, 90, 70])  # settled: 200 MiB, the first half's highest
+    assert resource_problems(WARM, during, ProcSample(9.0, 240 * MIB, 55, 1024), BOUNDS) == []
 
 
 def test_each_broken_resource_bound_is_named() -> None:
-    during = _during([150, 400, 180, 190], [60, 925, 90, 70])
-    problems = resource_problems(WARM, during, ProcSample(9.0, 201 * MIB, 61, 1024), BOUNDS)
+    during = _during([150, 160, 400, 190], [60, 925, 90, 70])
+    problems = resource_problems(WARM, during, ProcSample(9.0, 211 * MIB, 61, 1024), BOUNDS)
     assert len(problems) == 4, problems
     assert problems[0].startswith("open files reached 925 of the 1024")
     assert problems[1].startswith("open files ended at 61")
-    assert problems[2].startswith("RSS peaked at 400 MiB") and problems[3].startswith("RSS ended at 201 MiB")
+    assert problems[2].startswith("RSS peaked at 400 MiB") and problems[3].startswith("RSS ended at 211 MiB")
 
 
 def test_the_fd_reserve_follows_a_raised_limit() -> None:
