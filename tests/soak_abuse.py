@@ -31,6 +31,8 @@ from aiortc import MediaStreamTrack, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError
 from yarl import URL
 
+from soak_requests import bad_requests
+
 ABUSE_ADDRS = tuple(f"127.0.3.{i}" for i in range(1, 9))
 WRONG_LOGIN_ADDRS = tuple(f"127.0.1.{i}" for i in range(1, 17))
 RIGHT_LOGIN_ADDRS = tuple(f"127.0.2.{i}" for i in range(1, 17))
@@ -198,12 +200,12 @@ class Abuser:
         finally:
             writer.close()
 
-    async def _connect(self, rng: random.Random, tls: bool = False,
+    async def _connect(self, rng: random.Random, tls: bool = False, sources: tuple[str, ...] = ABUSE_ADDRS,
                        ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
-        """A connection from one of the abusive addresses (TCP only, or with TLS done)."""
+        """A connection from one of `sources` (TCP only, or with TLS done)."""
         async with asyncio.timeout(10):  # a server out of descriptors leaves SYNs unanswered
             return await asyncio.open_connection(self.t.host, self.t.port, ssl=self._tls if tls else None,
-                                                 local_addr=(rng.choice(ABUSE_ADDRS), 0))
+                                                 local_addr=(rng.choice(sources), 0))
 
     async def idle_connection(self, rng: random.Random) -> None:
         """TCP connect, send nothing, hold, go."""
@@ -223,14 +225,11 @@ class Abuser:
             self.tally.add(name, "skipped (one flood at a time)")
             return
         self._flooding = True
-        sources = rng.sample(ABUSE_ADDRS, rng.randint(1, len(ABUSE_ADDRS)))
+        sources = tuple(rng.sample(ABUSE_ADDRS, rng.randint(1, len(ABUSE_ADDRS))))
         hold_s = self._hold_s(rng, least_s)
 
         async def connect(one: random.Random) -> None:
-            async with asyncio.timeout(10):  # a server out of descriptors leaves SYNs unanswered
-                reader, writer = await asyncio.open_connection(self.t.host, self.t.port,
-                                                               local_addr=(one.choice(sources), 0))
-            await self._hold(name, reader, writer, hold_s)
+            await self._hold(name, *await self._connect(one, sources=sources), hold_s)
 
         try:
             async with asyncio.TaskGroup() as group:
@@ -315,7 +314,10 @@ class Abuser:
                     status, answer, location = await self._call(
                         session, "whep", "POST", f"/api/cameras/{rng.choice(self.t.cameras)}/whep",
                         self._auth(self.t.link_token) | {"Content-Type": "application/sdp"}, offer.encode())
-                    if status != 201 or mode == "unanswered":
+                    if status != 201:
+                        return
+                    if mode == "unanswered":  # the daemon's session can never connect
+                        self.tally.add("whep", "left unanswered")
                         return
                     await pc.setRemoteDescription(RTCSessionDescription(answer.decode(), "answer"))
                     await asyncio.sleep(self._hold_s(rng, 1))
@@ -372,37 +374,8 @@ class Abuser:
 
     # ---- requests ---------------------------------------------------------------------------
 
-    def _bad_requests(self, rng: random.Random) -> dict[str, tuple[str, str, dict[str, str], bytes | None]]:
-        """What a careless or hostile client sends, by name: (method, path, headers, body)."""
-        cam = rng.choice(self.t.cameras)
-        admin, link = self._auth(self.t.admin_token), self._auth(self.t.link_token)
-        as_json, as_sdp = {"Content-Type": "application/json"}, {"Content-Type": "application/sdp"}
-        now_s = int(time.time())
-        segments = f"/api/cameras/{cam}/segments"
-        return {
-            "truncated-json": ("POST", "/api/login", as_json, b'{"name": "x", "passw'),
-            "json-array": ("POST", "/api/login", as_json, b"[1, 2, 3]"),
-            "json-nan": ("POST", "/api/login", as_json, b'{"name": NaN, "password": Infinity}'),
-            "deep-json": ("POST", "/api/login", as_json, b"[" * 100_000 + b"]" * 100_000),
-            "huge-body": ("POST", "/api/login", as_json, b" " * 3_000_000),  # over http.max_body_bytes
-            "bad-link": ("POST", "/api/links", admin | as_json, b'{"cameras": "all", "reason": 5}'),
-            "year-2263": ("GET", f"{segments}?start=2263-01-01T00:00:00Z&end=2264-01-01T00:00:00Z", admin, None),
-            "not-a-time": ("GET", f"{segments}?start=yesterday&end=tomorrow", admin, None),
-            "reversed-range": ("GET", f"{segments}?start={now_s}&end={now_s - 600}", admin, None),
-            "endless-clip": ("GET", f"/api/cameras/{cam}/clip.mp4?start={now_s - 30}&end=99999999999999", admin, None),
-            "unknown-camera": ("GET", "/api/cameras/no-such-camera/segments", admin, None),
-            "random-path": ("GET", f"/api/{rng.getrandbits(128):x}/%2e%2e/%00", {}, None),
-            "dot-dot-path": ("GET", "/api/../../../etc/passwd", {}, None),
-            "wrong-method": ("PATCH", "/api/health", admin, None),
-            "forged-token": ("GET", "/api/cameras", self._auth(f"vigil_t_{rng.getrandbits(160):x}"), None),
-            "random-offer": ("POST", f"/api/cameras/{cam}/whep", link | as_sdp, rng.randbytes(rng.randrange(1, 4000))),
-            "bare-offer": ("POST", f"/api/cameras/{cam}/whep", link | as_sdp, b"v=0\r\nm=video H264/90000"),
-            "offer-as-text": ("POST", f"/api/cameras/{cam}/whep", link | {"Content-Type": "text/plain"}, b"v=0"),
-            "unknown-session": ("DELETE", f"/api/whep/{rng.getrandbits(128):x}", link, None),
-        }
-
     async def bad_request(self, rng: random.Random) -> None:
-        requests = self._bad_requests(rng)
+        requests = bad_requests(rng, self.t.cameras, self.t.admin_token, self.t.link_token)
         name = rng.choice(sorted(requests))
         method, path, headers, body = requests[name]
         async with self._session(rng.choice(ABUSE_ADDRS)) as session:

@@ -9,6 +9,8 @@ The short form runs in CI (30 s of abuse, 1.5-2 minutes in all). By hand, for an
     VIGIL_SKIP_IMAGE_BOOT=1 VIGIL_SOAK_S=3600 bash .ci/test -m soak -s
 
 It prints its seed; VIGIL_SOAK_SEED=N repeats a run's choices (not its timing).
+VIGIL_SOAK_BIG_FLOOD=N sets the size of the big flood (0: none; to look for other faults on a
+daemon that the flood is known to stop).
 
 Judged at the end (the judges are in tests/soak_checks.py):
 - for every camera, the complete segments in the index (`vigil segments --json`) cover the soak
@@ -58,6 +60,7 @@ CAMERAS = tuple(f"c{i:02}" for i in range(16))
 SEGMENT_S = 4
 MAX_GAP_S = 2.0
 SOAK_S = float(os.environ.get("VIGIL_SOAK_S", "30"))
+BIG_FLOOD = int(os.environ.get("VIGIL_SOAK_BIG_FLOOD", "1100"))
 PASSWORD = "soak admin password"
 BOUNDS = ResourceBounds(fd_reserve=64, end_fd_headroom=16, peak_rss_headroom_bytes=400 * MIB,
                         end_rss_growth_bytes=64 * MIB)
@@ -133,7 +136,8 @@ async def abuse_and_drain(pid: int, target: Target, seed: int) -> tuple[Tally, P
     try:
         await asyncio.sleep(3)
         warm = sampler.samples[-1]
-        limits = Limits(duration_s=SOAK_S, unanswered_quiet_s=min(CONNECT_TIMEOUT_S + 5, SOAK_S / 2))
+        limits = Limits(duration_s=SOAK_S, unanswered_quiet_s=min(CONNECT_TIMEOUT_S + 5, SOAK_S / 2),
+                        big_flood=BIG_FLOOD)
         start = time.monotonic()
         tally = await Abuser(target, limits, seed).run()
         during = sampler.between(start, time.monotonic())
@@ -155,7 +159,8 @@ async def abuse_and_drain(pid: int, target: Target, seed: int) -> tuple[Tally, P
 def test_recording_survives_client_abuse(appliance: Appliance) -> None:
     config, vigil, target = appliance.config, appliance.vigil, appliance.target
     seed = int(os.environ.get("VIGIL_SOAK_SEED", random.SystemRandom().getrandbits(32)))
-    print(f"soak: {SOAK_S:.0f} s of abuse, seed {seed} (VIGIL_SOAK_SEED={seed} repeats the choices)")
+    print(f"soak: {SOAK_S:.0f} s of abuse, big flood {BIG_FLOOD}, seed {seed} (VIGIL_SOAK_SEED={seed} repeats the"
+          " choices)")
     wait_for(lambda: {s.camera_id for s in index_of(config).segments()} == set(CAMERAS), 60,
              "a complete segment of every camera")
     window_start_ns = time.time_ns()
