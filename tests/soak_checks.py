@@ -135,3 +135,13 @@ def resource_problems(warm: ProcSample, during: Sequence[ProcSample], end: ProcS
                         f" {bounds.end_rss_growth_bytes / MIB:.0f} MiB above the {settled / MIB:.0f} MiB of the"
                         " abuse's first half (a leak)")
     return problems
+
+
+def timeline(samples: Sequence[ProcSample], points: int = 10) -> str:
+    """`points` samples spread evenly over `samples` (first and last included), as one line each:
+    seconds since the first, open files, RSS in MiB."""
+    if not samples:
+        return "  (no samples)"
+    picks = sorted({round(i * (len(samples) - 1) / max(1, points - 1)) for i in range(points)})
+    return "\n".join(f"  {'+' + format(samples[i].t_s - samples[0].t_s, '.0f'):>7} s {samples[i].fds:5} open files"
+                     f" {samples[i].rss_bytes / MIB:6.0f} MiB" for i in picks)

@@ -47,7 +47,17 @@ from camsim import CameraServer
 from http_call import call, free_port
 from netns import requires_test_namespace
 from soak_abuse import Abuser, Limits, Tally, Target
-from soak_checks import MIB, ProcSample, ProcSampler, ResourceBounds, Span, read_proc, resource_problems, uncovered
+from soak_checks import (
+    MIB,
+    ProcSample,
+    ProcSampler,
+    ResourceBounds,
+    Span,
+    read_proc,
+    resource_problems,
+    timeline,
+    uncovered,
+)
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.sim.clips import make_h264_clip
@@ -113,7 +123,9 @@ def appliance(tmp_path: Path) -> Iterator[Appliance]:
             yield Appliance(config, vigil, target)
         finally:
             vigil.close()
-            print(f"daemon log ({vigil.log_path}, last 3000 characters):\n{vigil.log[-3000:]}")
+            with vigil.log_path.open("rb") as log:  # on a daemon out of descriptors it can be huge
+                log.seek(max(0, log.seek(0, 2) - 3000))
+                print(f"daemon log ({vigil.log_path}), its end:\n{log.read().decode(errors='replace')}")
 
 
 def health(target: Target) -> tuple[int, dict[str, object]]:
@@ -161,7 +173,7 @@ def test_recording_survives_client_abuse(appliance: Appliance) -> None:
     seed = int(os.environ.get("VIGIL_SOAK_SEED", random.SystemRandom().getrandbits(32)))
     print(f"soak: {SOAK_S:.0f} s of abuse, big flood {BIG_FLOOD}, seed {seed} (VIGIL_SOAK_SEED={seed} repeats the"
           " choices)")
-    wait_for(lambda: {s.camera_id for s in index_of(config).segments()} == set(CAMERAS), 60,
+    wait_for(lambda: {s.camera_id for s in index_of(config).segments()} == set(CAMERAS), 90,
              "a complete segment of every camera")
     window_start_ns = time.time_ns()
     print(f"soak: every camera recording {(window_start_ns - vigil.started_wall_ns) / NS:.0f} s after the start")
@@ -184,6 +196,7 @@ def test_recording_survives_client_abuse(appliance: Appliance) -> None:
           f" peak {peak_fds.fds} (limit {peak_fds.fd_limit}), {peak_rss / MIB:.0f} MiB;"
           f" {'after ' + format(drain_s, '.0f') + ' s of drain' if end else 'last seen'}"
           f" {last.fds}, {last.rss_bytes / MIB:.0f} MiB")
+    print(f"soak: the daemon during the abuse:\n{timeline(during)}")
     problems += resource_problems(warm, during, last, BOUNDS)
     window_end_ns = time.time_ns()
     if vigil.proc.poll() is None:

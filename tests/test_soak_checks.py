@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from soak_checks import MIB, ProcSample, ResourceBounds, Span, resource_problems, uncovered
+from soak_checks import MIB, ProcSample, ResourceBounds, Span, resource_problems, timeline, uncovered
 
 S = 1_000_000_000
 
@@ -52,3 +52,10 @@ def test_each_broken_resource_bound_is_named() -> None:
 def test_the_fd_reserve_follows_a_raised_limit() -> None:
     during = [ProcSample(0.0, 100 * MIB, 60, 1024), ProcSample(1.0, 100 * MIB, 1500, 65536)]
     assert resource_problems(WARM, during, ProcSample(9.0, 100 * MIB, 55, 65536), BOUNDS) == []
+
+
+def test_timeline_spreads_its_points_over_the_samples() -> None:
+    samples = [ProcSample(100.0 + i, (10 + i) * MIB, 40 + i, 1024) for i in range(21)]
+    lines = timeline(samples, points=3).splitlines()
+    assert [line.split()[0] for line in lines] == ["+0", "+10", "+20"]
+    assert lines[-1].split()[2] == "60" and lines[-1].split()[5] == "30"
