@@ -111,9 +111,10 @@ class ResourceBounds:
     end_rss_growth_bytes: int
 
 
-def resource_problems(warm: ProcSample, during: Sequence[ProcSample], end: ProcSample,
+def resource_problems(warm: ProcSample, during: Sequence[ProcSample], end: ProcSample | None,
                       bounds: ResourceBounds) -> list[str]:
-    """Each bound of `bounds` that the samples break, in words (empty: all held)."""
+    """Each bound of `bounds` that the samples break, in words (empty: all held). Without an `end`
+    sample (the daemon died) only the peaks are judged."""
     problems: list[str] = []
     if not during:
         return ["no samples were taken during the abuse"]
@@ -121,7 +122,7 @@ def resource_problems(warm: ProcSample, during: Sequence[ProcSample], end: ProcS
     if peak.fds > peak.fd_limit - bounds.fd_reserve:
         problems.append(f"open files reached {peak.fds} of the {peak.fd_limit} allowed, less than"
                         f" {bounds.fd_reserve} to spare")
-    if end.fds > warm.fds + bounds.end_fd_headroom:
+    if end is not None and end.fds > warm.fds + bounds.end_fd_headroom:
         problems.append(f"open files ended at {end.fds}, more than {bounds.end_fd_headroom} above the"
                         f" {warm.fds} before the abuse (a leak)")
     peak_rss = max(s.rss_bytes for s in during)
@@ -130,7 +131,7 @@ def resource_problems(warm: ProcSample, during: Sequence[ProcSample], end: ProcS
                         f" {bounds.peak_rss_headroom_bytes / MIB:.0f} MiB above the {warm.rss_bytes / MIB:.0f} MiB"
                         " before the abuse")
     settled = max(s.rss_bytes for s in during[: max(1, len(during) // 2)])
-    if end.rss_bytes > settled + bounds.end_rss_growth_bytes:
+    if end is not None and end.rss_bytes > settled + bounds.end_rss_growth_bytes:
         problems.append(f"RSS ended at {end.rss_bytes / MIB:.0f} MiB, more than"
                         f" {bounds.end_rss_growth_bytes / MIB:.0f} MiB above the {settled / MIB:.0f} MiB of the"
                         " abuse's first half (a leak)")

@@ -197,7 +197,7 @@ def test_recording_survives_client_abuse(appliance: Appliance) -> None:
           f" {'after ' + format(drain_s, '.0f') + ' s of drain' if end else 'last seen'}"
           f" {last.fds}, {last.rss_bytes / MIB:.0f} MiB")
     print(f"soak: the daemon during the abuse:\n{timeline(during)}")
-    problems += resource_problems(warm, during, last, BOUNDS)
+    problems += resource_problems(warm, during, end, BOUNDS)
     window_end_ns = time.time_ns()
     if vigil.proc.poll() is None:
         exit_code = vigil.terminate()

@@ -59,3 +59,10 @@ def test_timeline_spreads_its_points_over_the_samples() -> None:
     lines = timeline(samples, points=3).splitlines()
     assert [line.split()[0] for line in lines] == ["+0", "+10", "+20"]
     assert lines[-1].split()[2] == "60" and lines[-1].split()[5] == "30"
+
+
+def test_without_an_end_sample_only_the_peaks_are_judged() -> None:
+    during = _during([150, 160, 400, 190], [60, 925, 90, 70])
+    problems = resource_problems(WARM, during, None, BOUNDS)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("open files reached 925") and problems[1].startswith("RSS peaked at 400 MiB")
