@@ -81,7 +81,9 @@ class Tally:
     """What happened: "action: outcome" counts, server errors, and bugs of this client."""
 
     outcomes: Counter[str] = field(default_factory=Counter)
-    server_errors: list[str] = field(default_factory=list)  # 5xx other than 503 (client input must never)
+    # 5xx other than 503 (client input must never get one), by "action: status", with an example
+    server_errors: Counter[str] = field(default_factory=Counter)
+    server_error_examples: dict[str, str] = field(default_factory=dict)
     client_bugs: list[str] = field(default_factory=list)  # exceptions no network peer can cause
     frames: int = 0  # video frames decoded by the live viewers
     slowest_read_s: float = 0.0  # the slowest answer to a user's API read
@@ -92,7 +94,11 @@ class Tally:
     def status(self, action: str, request: str, status: int, body: bytes) -> None:
         self.add(action, str(status))
         if status >= 500 and status != 503:
-            self.server_errors.append(f"{action} {request}: {status} {body[:120]!r}")
+            self.server_error(f"{action}: {status}", f"{request} -> {body[:100]!r}")
+
+    def server_error(self, kind: str, example: str) -> None:
+        self.server_errors[kind] += 1
+        self.server_error_examples.setdefault(kind, example)
 
     def summary(self) -> str:
         lines = [f"  {key}: {count}" for key, count in sorted(self.outcomes.items())]
@@ -280,7 +286,7 @@ class Abuser:
                 answer = await reader.read(64)
             self.tally.add("garbage", answer[:12].decode(errors="replace") or "closed")
             if answer.startswith(b"HTTP/1.1 5") and not answer.startswith(b"HTTP/1.1 503"):
-                self.tally.server_errors.append(f"garbage: {answer!r}")
+                self.tally.server_error(f"garbage: {answer[9:12].decode()}", repr(answer))
         finally:
             writer.close()
 
