@@ -117,7 +117,7 @@ class Abuser:
         self._base = f"https://{target.host}:{target.port}"
         self._whep_slots = asyncio.Semaphore(limits.whep_in_flight)
         self._login_slots = asyncio.Semaphore(limits.login_in_flight)
-        self._flooding = False
+        self._flood_lock = asyncio.Lock()  # one flood at a time
         self._deadline = 0.0
         # name, weight, action; a burst repeats one of the light ones.
         self._actions: list[tuple[str, int, Action]] = [
@@ -219,30 +219,29 @@ class Abuser:
         await self._hold("idle", reader, writer, self._hold_s(rng, 0))
 
     async def flood(self, rng: random.Random) -> None:
-        """Up to flood_max idle connections at once from one or several addresses, held together."""
+        """Up to flood_max idle connections at once from one or several addresses, held together
+        (skipped while another flood is on)."""
+        if self._flood_lock.locked():
+            self.tally.add("flood", "skipped (one flood at a time)")
+            return
         await self._flood("flood", rng, rng.randint(self.limits.flood_max // 4, self.limits.flood_max), 1)
 
     async def _big_flood(self, rng: random.Random) -> None:
+        """The big flood: it waits for a small one that is on, it is never skipped."""
         await asyncio.sleep(rng.uniform(0.05, 0.25) * self.limits.duration_s)
         await self._one("big-flood", lambda one: self._flood("big-flood", one, self.limits.big_flood, 8), rng, None)
 
     async def _flood(self, name: str, rng: random.Random, count: int, least_s: float) -> None:
-        if self._flooding:
-            self.tally.add(name, "skipped (one flood at a time)")
-            return
-        self._flooding = True
-        sources = tuple(rng.sample(ABUSE_ADDRS, rng.randint(1, len(ABUSE_ADDRS))))
-        hold_s = self._hold_s(rng, least_s)
+        async with self._flood_lock:
+            sources = tuple(rng.sample(ABUSE_ADDRS, rng.randint(1, len(ABUSE_ADDRS))))
+            hold_s = self._hold_s(rng, least_s)
 
-        async def connect(one: random.Random) -> None:
-            await self._hold(name, *await self._connect(one, sources=sources), hold_s)
+            async def connect(one: random.Random) -> None:
+                await self._hold(name, *await self._connect(one, sources=sources), hold_s)
 
-        try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(count):
                     group.create_task(self._one(name, connect, random.Random(rng.getrandbits(64)), None))
-        finally:
-            self._flooding = False
 
     async def half_tls_handshake(self, rng: random.Random) -> None:
         """Send part of a real TLS ClientHello, hold, go."""
