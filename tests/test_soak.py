@@ -19,7 +19,7 @@ Judged at the end (the judges are in tests/soak_checks.py):
   a complete segment (startup is not judged) and ends when the daemon is told to stop, after the
   abuse and the drain (abandoned live sessions timing out);
 - `vigil fsck` exits 0;
-- the daemon's open files (/proc/PID/fd, sampled every second) stay at least BOUNDS.fd_reserve
+- the daemon's open files (/proc/PID/fd, sampled every 0.5 s) stay at least BOUNDS.fd_reserve
   below its own limit (/proc/PID/limits) and come back to within BOUNDS.end_fd_headroom of the
   sample before the abuse; its RSS (/proc/PID/status) stays within BOUNDS.peak_rss_headroom_bytes
   of that sample and does not grow more than BOUNDS.end_rss_growth_bytes in the abuse's second half;
@@ -158,7 +158,7 @@ async def abuse_and_drain(pid: int, target: Target, seed: int) -> tuple[Tally, P
                                                                         ProcSample | None, float]:
     """Sample the daemon; abuse it for SOAK_S; then wait (up to the live sessions' timeouts) until
     its abandoned live sessions are gone and its open files are back near the level before."""
-    sampler = ProcSampler(pid)
+    sampler = ProcSampler(pid, interval_s=0.5)
     sampling = asyncio.ensure_future(sampler.run())
     try:
         await asyncio.sleep(3)
