@@ -4,7 +4,7 @@ may stop recording). The daemon runs as in production: TLS, and started with the
 open files that systemd gives vigil.service (1,024 without LimitNOFILE=, as today); the client's
 one big flood opens 1,100 connections at once, more than that default.
 
-The short form runs in CI (30 s of abuse, 1.5-2 minutes in all). By hand, for an hour:
+The short form runs in CI (30 s of abuse, 1-2 minutes in all). By hand, for an hour:
 
     VIGIL_SKIP_IMAGE_BOOT=1 VIGIL_SOAK_S=3600 bash .ci/test -m soak -s
 
