@@ -17,7 +17,7 @@ from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
-from vigil.core.errors import VigilError
+from vigil.core.errors import DiskFullError, VigilError
 from vigil.core.hotplug import StorageState
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
@@ -76,9 +76,17 @@ class CameraPipeline:
         return self.fanout, self.ingest
 
 
+def _add_event(index: Index, camera_id: str, kind: str, wall_ns: int, reason: str | None, detail: str | None) -> None:
+    """A camera event; on a full index it is logged instead (the thread that saw it goes on)."""
+    try:
+        index.add_event(camera_id, kind, wall_ns, reason, detail)
+    except DiskFullError as error:
+        log.warning("camera %s: %s event not recorded: %s", camera_id, kind, error)
+
+
 def _record_event(index: Index, camera_id: str) -> Callable[[str, int, str | None, str | None], None]:
     def record(kind: str, wall_ns: int, reason: str | None, detail: str | None) -> None:
-        index.add_event(camera_id, kind, wall_ns, reason, detail)
+        _add_event(index, camera_id, kind, wall_ns, reason, detail)
 
     return record
 
@@ -86,7 +94,7 @@ def _record_event(index: Index, camera_id: str) -> Callable[[str, int, str | Non
 def _record_transition(index: Index, camera_id: str) -> Callable[[Transition], None]:
     def record(t: Transition) -> None:
         detail = None if t.down_for_ns is None else f"down for {t.down_for_ns / 1e9:.1f} s"
-        index.add_event(camera_id, t.kind, t.wall_ns, t.reason.value if t.reason else None, detail)
+        _add_event(index, camera_id, t.kind, t.wall_ns, t.reason.value if t.reason else None, detail)
         if t.kind == "camera_up":
             log.info("camera %s: up%s", camera_id, f" ({detail})" if detail else "")
 
@@ -158,8 +166,9 @@ class Daemon:
         if p is None:
             return CameraStatus("down", "disabled", False, None)
         health = p.ingest.health
-        return CameraStatus(health.state.value, health.reason.value if health.reason else None,
-                            p.recorder.recording, p.ingest.last_packet_wall_ns)
+        reason = p.recorder.paused_reason or (health.reason.value if health.reason else None)
+        return CameraStatus(health.state.value, reason, p.recorder.recording, p.ingest.last_packet_wall_ns,
+                            p.recorder.paused_reason)
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
         p = self._pipeline(camera_id)
@@ -206,7 +215,10 @@ class Daemon:
         host = "127.0.0.1" if http.host in ("0.0.0.0", "::") else http.host  # noqa: S104
         self.url = f"{scheme}://{host}:{self.bound_port(runner)}/"
         log.info("API listening on %s", self.url)
-        services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
+        try:
+            services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
+        except DiskFullError as error:  # start anyway: the recorders pause until there is room
+            log.error("appliance.start not audited: %s", error)
         return runner
 
     @staticmethod
@@ -321,7 +333,12 @@ class Daemon:
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
             last_written = written
-            result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            try:
+                result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+            except DiskFullError as error:  # the index cannot record deletes now; try again next round
+                log.error("retention: %s", error)
+                await asyncio.sleep(interval_s)
+                continue
             await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True

@@ -36,9 +36,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @dataclass(frozen=True)
 class CameraStatus:
     state: str  # starting, up, down
-    reason: str | None
+    reason: str | None  # why down, or why not recording (paused_reason)
     recording: bool
     last_frame_wall_ns: int | None
+    paused_reason: str | None = None  # disk_full, write_error: the recorder paused (core/write_failure.py)
 
 
 @dataclass(frozen=True)

@@ -98,11 +98,17 @@ async def health(ctx: Ctx) -> web.StreamResponse:
     up = sum(s.state == "up" for s in states)
     appliance = ctx.services.appliance
     storage = "ok" if appliance is None else appliance.storage_state().value  # missing/foreign: not recording
+    # Cameras whose recorder paused because writes failed (core/write_failure.py): disk_full, write_error.
+    paused = {c.id: s.paused_reason for c, s in zip(cams, states, strict=True) if s.paused_reason}
+    if storage == "ok" and "disk_full" in paused.values():
+        storage = "full"  # recording stopped until holds are released or space is freed
     return web.json_response({
-        "status": "ok" if up == len(states) and storage == "ok" else "degraded", "version": __version__,
+        "status": "ok" if up == len(states) and storage == "ok" and not paused else "degraded",
+        "version": __version__,
         "storage": storage,
         "uptime_s": round((ctx.now_ns - ctx.services.started_wall_ns) / NS_PER_SECOND, 1),
-        "cameras": {"total": len(states), "up": up, "recording": sum(s.recording for s in states)},
+        "cameras": {"total": len(states), "up": up, "recording": sum(s.recording for s in states),
+                    "paused": paused},
         "live_sessions": 0 if ctx.services.whep is None else len(ctx.services.whep.sessions),
         "tasks": len(asyncio.all_tasks()),
     })

@@ -23,8 +23,11 @@ SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
               {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
                "playback": BOOL, "expires_at": STR})
 HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
-              "cameras": obj({"total": INT, "up": INT, "recording": INT}), "live_sessions": INT, "tasks": INT},
-             {"storage": {"enum": ["ok", "missing", "foreign"]}})
+              "cameras": obj({"total": INT, "up": INT, "recording": INT},
+                             {"paused": {"type": "object", "additionalProperties": {"enum": ["disk_full",
+                                                                                           "write_error"]}}}),
+              "live_sessions": INT, "tasks": INT},
+             {"storage": {"enum": ["ok", "missing", "foreign", "full"]}})
 AVAILABLE_CAMERAS = {"type": "array", "items": obj({"device": STR, "name": STR, "bus": STR, "transcodes": BOOL,
                                                     "note": STR})}
 BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}

@@ -26,6 +26,9 @@ class DownReason(enum.Enum):
     OVERFLOW = "overflow"
     SHUTDOWN = "shutdown"
     ERROR = "error"
+    # The recorder paused: the recording disk (or the index) is full, or a write failed (core/write_failure.py).
+    DISK_FULL = "disk_full"
+    WRITE_ERROR = "write_error"
 
 
 @dataclass(frozen=True)

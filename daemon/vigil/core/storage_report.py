@@ -14,7 +14,9 @@ then recording has nowhere to go. So the warning level follows the held share of
 | >= 80 %, or no budget  | critical |
 
 A disk with less free space than `min_free_bytes` is at least a warning too (something other
-than recordings, or a budget set too large, is filling it).
+than recordings, or a budget set too large, is filling it). A disk with less than
+`DISK_FULL_BYTES` free is critical whatever holds it: it is full, and recorders pause
+(core/write_failure.py) until there is room.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from dataclasses import dataclass
 from vigil.core.retention import Hold, RetentionPolicy, SegmentUsage
 
 WARNING_HELD_FRACTION = 0.5
+DISK_FULL_BYTES = 1 << 20  # less free than this: writes fail (a fragment is ~0.2 MiB at 1.5 Mb/s)
 CRITICAL_HELD_FRACTION = 0.8
 
 
@@ -81,8 +84,15 @@ def budget_bytes(policy: RetentionPolicy, recorded_bytes: int, free_bytes: int) 
     return room if policy.max_bytes is None else min(policy.max_bytes, room)
 
 
-def judge(held_bytes: int, budget: int, free_bytes: int, min_free_bytes: int) -> StorageWarning:
+def judge(held_bytes: int, budget: int, free_bytes: int, min_free_bytes: int,
+          capacity_bytes: int | None = None) -> StorageWarning:
+    """`capacity_bytes`: the disk's size, when known (a disk is full below DISK_FULL_BYTES free,
+    or 1 % of a smaller disk)."""
     mib = 1 << 20
+    if capacity_bytes is not None and free_bytes < min(DISK_FULL_BYTES, capacity_bytes // 100):
+        return StorageWarning(Level.CRITICAL, f"DISK FULL: {free_bytes // 1024} KiB free on the recording disk;"
+                                              " cameras pause (reason disk_full) until there is room again: release"
+                                              " evidence holds or free space", held_bytes / budget if budget else None)
     if budget <= 0:
         return StorageWarning(Level.CRITICAL, "no room for recordings: the disk has less free space than"
                                               " min_free_bytes", None)
@@ -126,5 +136,5 @@ def storage_report(disks: Sequence[DiskUsage], segments: Iterable[SegmentUsage],
     return StorageReport(
         disks=tuple(disks), cameras=cameras, recorded_bytes=recorded, held_bytes=held, budget_bytes=budget,
         max_bytes=policy.max_bytes, min_free_bytes=policy.min_free_bytes, retain_days=policy.retain_days,
-        warning=judge(held, budget, free, policy.min_free_bytes),
+        warning=judge(held, budget, free, policy.min_free_bytes, sum(d.capacity_bytes for d in disks)),
     )

@@ -13,7 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from vigil.core.errors import DiskFullError
 from vigil.core.retention import Hold, SegmentUsage
+from vigil.core.write_failure import WriteFailure, classify_write_error
 from vigil.record.db import connect, migrate
 
 
@@ -98,6 +100,12 @@ class GarbageRow:
     path: str
 
 
+def is_disk_full(error: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return classify_write_error(None, code) is WriteFailure.DISK_FULL
+
+
 def where_clause(filters: dict[str, object]) -> tuple[str, list[object]]:
     """A WHERE clause AND-ing each fixed condition whose parameter is not None."""
     used = {clause: value for clause, value in filters.items() if value is not None}
@@ -134,14 +142,24 @@ class Index:
 
     @contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction. A full disk raises DiskFullError (HTTP 503) and leaves no
+        transaction open: SQLite keeps a transaction whose COMMIT failed with SQLITE_FULL
+        active, and every later BEGIN would fail."""
         with self._lock:
-            self.conn.execute("BEGIN IMMEDIATE")
             try:
-                yield self.conn
-            except BaseException:
-                self.conn.execute("ROLLBACK")
+                self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield self.conn
+                    self.conn.execute("COMMIT")
+                except BaseException:
+                    if self.conn.in_transaction:
+                        self.conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as error:
+                if is_disk_full(error):
+                    raise DiskFullError(f"the disk of the index is full ({error}); release evidence holds or"
+                                        " free space: changes are refused until then") from error
                 raise
-            self.conn.execute("COMMIT")
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:
         with self._lock:

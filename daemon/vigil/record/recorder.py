@@ -2,11 +2,19 @@
 
 Runs on its own thread. Order of durability for each segment (see design/storage.md):
 reserve an 'open' row -> write the file -> fsync file, fsync dir -> mark the row complete
-with size, SHA-256 and durations."""
+with size, SHA-256 and durations.
+
+A write that fails (a full disk, an I/O error) never reaches the muxer again (record/writer.py):
+the segment keeps its complete fragments (record/recovery.finish_from_fragments), the run ends,
+and the recorder pauses, dropping packets, with the reason core/write_failure.py gives
+(`disk_full`, `write_error`). It checks with backoff whether it may go on, and starts a new run
+at the next keyframe once it may. The index sharing a full disk (SQLITE_FULL, DiskFullError)
+pauses it the same way; rows it could not write are finished when it resumes."""
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -15,6 +23,7 @@ from pathlib import Path
 
 import av
 
+from vigil.core.errors import DiskFullError
 from vigil.core.h26x import parameter_sets
 from vigil.core.media import (
     Codec,
@@ -29,9 +38,11 @@ from vigil.core.media import (
 from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import continued_wall_ns
+from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.index import FinishedSegment, Index, NewSegment
-from vigil.record.recovery import recover_segment
+from vigil.record.recovery import finish_from_fragments
+from vigil.record.retention import free_bytes
 from vigil.record.storage import StorageDir, fsync_dir
 from vigil.record.writer import SegmentWriter, hash_file
 
@@ -50,6 +61,7 @@ class _Open:
     start_90k: int
     start_wall_ns: int
     target_90k: int
+    reason: CutReason | DownReason | None = None  # why it ended, once it did
 
 
 @dataclass
@@ -75,6 +87,7 @@ class Recorder:
         storage: StorageDir,
         policy: RotationPolicy,
         wall_clock_ns: Callable[[], int] = time.time_ns,
+        resume_policy: ResumePolicy | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.stream = stream
@@ -97,6 +110,13 @@ class Recorder:
         self._pending: EncodedPacket | None = None
         self._frame_90k = 6000
         self._warned_no_parameter_sets = False
+        self.resume_policy = resume_policy or ResumePolicy()
+        # Set while writes fail (a full disk): read by other threads (camera status), swapped whole.
+        self.pause: Pause | None = None
+        self._failures_in_a_row = 0  # backoff across pauses that end in another failure
+        self._left_open: list[_Open] = []  # failed segments whose rows are not finished yet
+        self._unended_runs: list[tuple[int, int, str]] = []  # (run id, end wall ns, reason)
+        self._unrecorded_pause: tuple[int, str, str] | None = None  # (wall ns, reason, detail) of the last pause
 
     @property
     def name(self) -> str:
@@ -116,20 +136,42 @@ class Recorder:
             consume_in_batches(self.sub, self._handle, BATCH_INTERVAL_S, self._beat)
         finally:
             try:
-                self._end_run(DownReason.SHUTDOWN)
+                self._guarded(lambda: self._end_run(DownReason.SHUTDOWN))
+                self._catch_up_index()  # what is left, start-up recovery finishes
             finally:
                 self.finished.set()
 
     def _beat(self) -> None:
-        self.heartbeat_monotonic = time.monotonic()
+        """Each wake-up: the liveness heartbeat, and (when due) whether a pause may end."""
+        self.heartbeat_monotonic = now_s = time.monotonic()
+        pause = self.pause
+        if pause is not None and pause.due(now_s):
+            self._check_pause(pause, now_s)
 
     def _handle(self, item: StreamItem) -> None:
+        if self.pause is not None:
+            if isinstance(item, SessionStarted):  # what the next run needs once the pause ends
+                self._info = item.info
+                self._extradata = item.info.extradata
+            return  # packets are dropped while paused; the pause was recorded as an event
+        self._guarded(lambda: self._handle_item(item))
+
+    def _guarded(self, body: Callable[[], None]) -> None:
+        """Run `body`; a full index (or a write error outside a packet) pauses the camera."""
+        try:
+            body()
+        except DiskFullError as error:
+            self._pause_recording(WriteFailure.DISK_FULL, error)
+        except (av.FFmpegError, OSError) as error:
+            self._pause_recording(_failure_of(error), error)
+
+    def _handle_item(self, item: StreamItem) -> None:
         if isinstance(item, EncodedPacket) and not self.storage_ok.is_set():
             self._detach_from_storage()  # resumes at a keyframe once the disk is back
             return
         if isinstance(item, EncodedPacket):
             # A keyframe that failed with the old segment may well start a good run of its own.
-            if not self._on_packet_or_abandon(item) and item.is_keyframe:
+            if not self._on_packet_or_abandon(item) and item.is_keyframe and self.pause is None:
                 self._on_packet_or_abandon(item)
         elif isinstance(item, SessionStarted):
             self._end_run(DownReason.ENDED)
@@ -144,25 +186,106 @@ class Recorder:
             self._end_run(DownReason.OVERFLOW)
 
     def _abandon_run(self, error: Exception) -> None:
-        """A packet could not be written (undecodable parameter sets, an I/O error): keep what is
-        on disk, record why, and start over at the next keyframe instead of stopping the camera."""
+        """A packet could not be written. A write error (a full disk, EIO) pauses the camera;
+        anything else (undecodable parameter sets) ends the run, keeping what is on disk, and
+        starts over at the next keyframe instead of stopping the camera."""
+        if isinstance(error, OSError):
+            self._pause_recording(_failure_of(error), error)
+            return
         log.error("recorder %s: cannot write: %s; closing the segment and restarting at the next keyframe",
                   self.name, error)
         self.index.add_event(self.camera_id, "record_error", self.wall_clock_ns(), DownReason.ERROR.value,
                              str(error)[:500])
+        seg = self._open
+        if seg is not None and seg.writer.failed:  # never write into a muxer that failed
+            self._drop_segment(DownReason.ERROR)
+            self._catch_up_index()
+        self._end_run(DownReason.ERROR)
+
+    # --- pausing on failed writes (core/write_failure.py) ----------------------------------------
+
+    @property
+    def paused_reason(self) -> str | None:
+        """`disk_full` or `write_error` while paused, else None."""
+        pause = self.pause
+        return None if pause is None else pause.failure.value
+
+    def _pause_recording(self, failure: WriteFailure, error: BaseException) -> None:
+        """Stop writing: keep the open segment's complete fragments, end the run, record why."""
+        now = self.wall_clock_ns()
+        reason = DownReason(failure.value)
+        log.error("recorder %s: %s (%s); recording paused, segment kept up to its last complete fragment; "
+                  "trying again when there is room", self.name, "DISK FULL" if failure is WriteFailure.DISK_FULL
+                  else "WRITE ERROR", error)
+        self._failures_in_a_row += 1
+        attempt = self._failures_in_a_row - 1
+        self.pause = Pause(failure, now, str(error)[:500], attempt).checked(
+            time.monotonic(), self.resume_policy, random.random())
+        self._drop_segment(reason)
+        run, self._run = self._run, None
+        if run is not None:
+            self._unended_runs.append((run.id, run.last_end_wall_ns or now, reason.value))
+        self._pending = None
+        self._unrecorded_pause = (now, failure.value, str(error)[:500])
+        self._catch_up_index()
+
+    def _drop_segment(self, reason: CutReason | DownReason) -> None:
+        """Let go of the open segment without writing to it again; its rows are finished from its
+        complete fragments (now, or once the index has room)."""
+        seg, self._open, self._pending = self._open, None, None
+        if seg is None:
+            return
+        if seg.writer.failed:
+            seg.writer.abandon()
+        else:  # the index failed, not the file: flush the last fragment (a failure abandons it)
+            try:
+                seg.writer.close()
+            except (av.FFmpegError, OSError) as error:
+                log.warning("recorder %s: closing %s failed too (%s)", self.name, seg.path, error)
+        seg.reason = reason
+        self._left_open.append(seg)
+
+    def _catch_up_index(self) -> None:
+        """Finish what the index could not take: rows of failed segments, runs that ended.
+        Stops at the first DiskFullError (the rest waits for the next try)."""
         try:
-            self._end_run(DownReason.ERROR)
-        except (av.FFmpegError, OSError) as again:
-            log.error("recorder %s: could not close the segment either (%s); keeping its complete fragments",
-                      self.name, again)
-            seg, run = self._open, self._run
-            self._open = self._pending = self._run = None
-            if seg is not None:
-                rows = [r for r in self.index.segments(self.camera_id, state="open") if r.id == seg.id]
-                for row in rows:
-                    recover_segment(self.index, self.storage, row)
-            if run is not None:
-                self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), DownReason.ERROR.value)
+            while self._left_open:
+                seg = self._left_open[0]
+                reason = seg.reason.value if seg.reason is not None else DownReason.ERROR.value
+                done = finish_from_fragments(self.index, seg.path, seg.id, seg.start_wall_ns, reason)
+                self._left_open.pop(0)
+                if done is not None:
+                    self.bytes_written += done.size_bytes
+                    self.segments_written += 1
+            while self._unended_runs:
+                run_id, end_wall_ns, reason = self._unended_runs[0]
+                self.index.end_run(run_id, end_wall_ns, reason)
+                self._unended_runs.pop(0)
+            if self._unrecorded_pause is not None:
+                wall_ns, reason, detail = self._unrecorded_pause
+                self.index.add_event(self.camera_id, "record_error", wall_ns, reason, detail)
+                self._unrecorded_pause = None
+        except DiskFullError as error:
+            log.warning("recorder %s: index not updated yet (%s); trying again when recording resumes",
+                        self.name, error)
+        except OSError as error:  # the file went away with the disk: start-up recovery finishes it
+            log.warning("recorder %s: cannot finish a failed segment now (%s)", self.name, error)
+
+    def _check_pause(self, pause: Pause, now_s: float) -> None:
+        try:
+            free = free_bytes(self.storage)
+        except OSError:
+            free = 0
+        if not self.resume_policy.may_resume(pause.failure, free):
+            self.pause = pause.checked(now_s, self.resume_policy, random.random())
+            return
+        self._catch_up_index()
+        if self._left_open or self._unended_runs:  # the index is still full
+            self.pause = pause.checked(now_s, self.resume_policy, random.random())
+            return
+        self.pause = None
+        log.warning("recorder %s: %d MiB free; recording resumes at the next keyframe (paused %.0f s: %s)",
+                    self.name, free >> 20, (self.wall_clock_ns() - pause.since_wall_ns) / 1e9, pause.failure.value)
 
     @property
     def open_segment_id(self) -> int | None:
@@ -176,7 +299,7 @@ class Recorder:
         if run is None:
             return
         self._open = self._pending = self._run = None
-        if seg is not None:
+        if seg is not None and not seg.writer.failed:
             try:
                 seg.writer.close()
             except (av.FFmpegError, OSError) as error:
@@ -250,11 +373,16 @@ class Recorder:
         _make_dirs_durably(path.parent, self.storage.path)
         # Before the index knows the name, a crash leaves an orphan that recovery removes.
         writer = SegmentWriter(path, run.codec, self._extradata, keyframe.data)
-        segment_id = self.index.open_segment(NewSegment(
-            camera_id=self.camera_id, stream=self.stream, run_id=run.id, seq=run.seq, dir_id=self.storage.id,
-            path=rel, start_wall_ns=start_wall, media_start_90k=keyframe.dts_90k, codec=run.codec.value,
-            width=writer.width, height=writer.height,
-        ))
+        try:
+            segment_id = self.index.open_segment(NewSegment(
+                camera_id=self.camera_id, stream=self.stream, run_id=run.id, seq=run.seq, dir_id=self.storage.id,
+                path=rel, start_wall_ns=start_wall, media_start_90k=keyframe.dts_90k, codec=run.codec.value,
+                width=writer.width, height=writer.height,
+            ))
+        except BaseException:  # no row names the file: do not leave it behind
+            writer.abandon()
+            path.unlink(missing_ok=True)
+            raise
         target = self.policy.first_target_90k(self.camera_id) if run.seq == 0 else self.policy.target_90k
         self._open = _Open(segment_id, path, writer, keyframe.dts_90k, start_wall, target)
         run.seq += 1
@@ -283,19 +411,30 @@ class Recorder:
         if self._pending is not None:
             self._write_pending(end_90k if end_90k is not None else self._pending.dts_90k + self._frame_90k)
         self._open = None
-        seg.writer.close()
-        fsync_dir(seg.path.parent)
+        try:
+            seg.writer.close()
+            fsync_dir(seg.path.parent)
+        except BaseException:  # the writer failed: its rows are finished from the complete fragments
+            self._open = seg
+            raise
         if seg.writer.frame_count == 0:
             seg.path.unlink(missing_ok=True)
             self.index.discard_segment(seg.id)
             return
         size, sha = hash_file(seg.path)
         end_wall = seg.start_wall_ns + ticks_to_ns(seg.writer.duration_90k)
-        self.index.complete_segment(seg.id, FinishedSegment(
-            end_wall_ns=end_wall, media_duration_90k=seg.writer.duration_90k, frame_count=seg.writer.frame_count,
-            keyframe_count=seg.writer.keyframe_count, size_bytes=size, sha256=sha, cut_reason=reason.value,
-        ))
         run.last_end_wall_ns = end_wall
+        try:
+            self.index.complete_segment(seg.id, FinishedSegment(
+                end_wall_ns=end_wall, media_duration_90k=seg.writer.duration_90k,
+                frame_count=seg.writer.frame_count, keyframe_count=seg.writer.keyframe_count, size_bytes=size,
+                sha256=sha, cut_reason=reason.value,
+            ))
+        except DiskFullError:  # the file is whole; its row is finished once the index has room
+            seg.reason = reason
+            self._left_open.append(seg)
+            raise
+        self._failures_in_a_row = 0
         self.bytes_written += size
         self.segments_written += 1
 
@@ -306,8 +445,17 @@ class Recorder:
         self._finish_segment(None, reason)
         self._pending = None
         self._run = None
-        self.index.end_run(run.id, run.last_end_wall_ns or self.wall_clock_ns(), reason.value)
+        end_wall_ns = run.last_end_wall_ns or self.wall_clock_ns()
+        try:
+            self.index.end_run(run.id, end_wall_ns, reason.value)
+        except DiskFullError:
+            self._unended_runs.append((run.id, end_wall_ns, reason.value))
+            raise
         log.info("recorder %s: run %d ended (%s)", self.name, run.id, reason.value)
+
+
+def _failure_of(error: BaseException) -> WriteFailure:
+    return classify_write_error(getattr(error, "errno", None))
 
 
 def _make_dirs_durably(directory: Path, root: Path) -> None:

@@ -7,8 +7,9 @@ import logging
 
 from vigil.core.retention import RetentionPolicy
 from vigil.core.storage_report import Level, StorageWarning, budget_bytes, judge
-from vigil.record.retention import RetentionRound, free_bytes
+from vigil.record.retention import RetentionRound
 from vigil.record.storage import StorageDir
+from vigil.record.storage_usage import disk_usage
 
 log = logging.getLogger(__name__)
 _LOG_LEVEL = {Level.OK: logging.INFO, Level.WARNING: logging.WARNING, Level.CRITICAL: logging.ERROR}
@@ -21,10 +22,12 @@ class StorageWatch:
 
     def observe(self, done: RetentionRound) -> StorageWarning:
         """After a retention round (blocking: statvfs). Logs when the level changes."""
-        free = free_bytes(self.storage)
+        disk = disk_usage(self.storage.path)
+        free = disk.free_bytes
         plan = done.plan
         remaining = plan.total_bytes - plan.freed_bytes
-        warning = judge(plan.held_bytes, budget_bytes(self.policy, remaining, free), free, self.policy.min_free_bytes)
+        warning = judge(plan.held_bytes, budget_bytes(self.policy, remaining, free), free, self.policy.min_free_bytes,
+                        disk.capacity_bytes)
         if warning.level is not self.level:
             log.log(_LOG_LEVEL[warning.level], "storage %s: %s", warning.level.value, warning.message)
             self.level = warning.level
