@@ -38,11 +38,13 @@ class Segment:
 class FullDisk:
     """The daemon recording one camera onto a SmallDisk, and how the test looks at it."""
 
-    def __init__(self, tmp: Path, disk: SmallDisk, camera_url: str, storage_extra: str = "") -> None:
+    def __init__(self, tmp: Path, disk: SmallDisk, camera_url: str, storage_extra: str = "",
+                 min_free_bytes: int | None = 0) -> None:
         self.tmp, self.disk = tmp, disk
         self.port = free_port()
         self.config = write_config(tmp, {"cam-a": camera_url}, "segment_duration_s = 2\nretention_interval_s = 1\n"
-                                   + storage_extra + f'\n[http]\nlisten = "127.0.0.1:{self.port}"\ntls = false')
+                                   + storage_extra + f'\n[http]\nlisten = "127.0.0.1:{self.port}"\ntls = false',
+                                   min_free_bytes=min_free_bytes)
         self.data = tmp / "data"
         self.token = ""
         self.vigil: VigilProcess | None = None
@@ -195,3 +197,38 @@ def test_full_index_disk_pauses_recording_and_answers_503(tmp_path: Path, camera
             vigil.close()
         fsck = full.cli("fsck")
         assert fsck.returncode == 0 and "0 problems" in fsck.stdout, fsck.stdout + fsck.stderr
+
+
+def test_min_free_bytes_larger_than_the_disk_is_refused_and_recent_footage_kept(
+        tmp_path: Path, camera_server: CameraServerFactory) -> None:
+    """Issue 12, #7: a 200 MB disk with the default min_free_bytes (1 GB). Before, retention deleted
+    every segment seconds after it was written while health and `vigil check` said ok."""
+    cams = camera_server(CAMERA)
+    with SmallDisk(tmp_path / "data", 200 << 20) as disk:
+        full = FullDisk(tmp_path, disk, cams.url("a"), min_free_bytes=None)
+        check = full.cli("check")
+        assert check.returncode == 2, check.stdout + check.stderr
+        assert "storage.min_free_bytes" in check.stderr and "cannot hold any footage" in check.stderr, check.stderr
+        admin(full)
+        vigil = full.start()
+        try:
+            wait_for(full.api_up, 30, "the API")
+            wait_for(lambda: len(full.segments()) >= 6, 60, "six segments")
+            time.sleep(3)  # three more retention rounds (1 s apart) over the newest segments
+            segs = full.segments()
+            assert segs[0].id == 1 and [s.id for s in segs] == list(range(1, len(segs) + 1)), \
+                "nothing of the newest minutes deleted"
+            for seg in segs:
+                assert full.file(seg).is_file()
+            health = full.health()
+            assert health["status"] == "degraded", health
+            budget = health["storage_budget"]
+            assert budget["impossible"] and budget["key"] == "storage.min_free_bytes", health
+            storage = full.cli("storage")
+            assert storage.returncode == 1 and "STORAGE BUDGET IMPOSSIBLE" in storage.stdout, storage.stdout
+            assert "storage.min_free_bytes" in storage.stdout
+            assert "STORAGE BUDGET IMPOSSIBLE" in vigil.log
+            full.alive()
+            assert vigil.terminate() == 0, vigil.log
+        finally:
+            vigil.close()

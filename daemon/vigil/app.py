@@ -46,6 +46,7 @@ from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.record.storage_usage import storage_budget_problems
 from vigil.record.storage_watch import StorageWatch
 from vigil.system.sd_notify import Notifier
 from vigil.system.supervision import Supervisor
@@ -111,6 +112,7 @@ class Daemon:
         self.url: str | None = None
         self.whep: WhepSessions | None = None
         self._shortfall_warned = False
+        self.storage_watch: StorageWatch | None = None  # the retention loop's view of the budget
         self.exports: ExportJobs | None = None  # evidence exports (issue 7)
         self.alerts = AlertHub()
         self.doors: DoorEventService | None = None
@@ -191,6 +193,7 @@ class Daemon:
         services = Services(self.config, index, Accounts(index), AuditLog(index), self, throttle, whep=self.whep,
                             appliance=self.appliance)
         services.exports = self.exports
+        services.budget_problem = lambda: None if self.storage_watch is None else self.storage_watch.budget_problem
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
         door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
@@ -324,7 +327,10 @@ class Daemon:
         policy = policy_of(self.config.storage)
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
-        watch = StorageWatch(policy, storage)
+        watch = self.storage_watch = StorageWatch(policy, storage, await asyncio.to_thread(storage_budget_problems,
+                                                                                          self.config))
+        for problem in watch.problems:  # also in `vigil check`, `vigil storage` and /api/health
+            log.error("STORAGE BUDGET %s: %s", "IMPOSSIBLE" if problem.impossible else "TOO SMALL", problem.message)
         while True:
             if self.appliance is not None and self.appliance.storage_state() is not StorageState.OK:
                 await asyncio.sleep(interval_s)  # nothing to free on a missing or foreign disk

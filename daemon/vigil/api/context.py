@@ -19,6 +19,7 @@ from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.repeat_window import RepeatWindow
+from vigil.core.storage_report import BudgetProblem
 from vigil.core.timebase import parse_time_ns
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
@@ -74,6 +75,8 @@ class Services:
     doors: DoorEventService | None = None
     alerts: AlertHub | None = None
     appliance: ApplianceSource | None = None  # the appliance layer: storage state, local cameras
+    # What is wrong with the storage budget (core.storage_report.budget_problems, or retention kept newest footage).
+    budget_problem: Callable[[], BudgetProblem | None] = lambda: None
 
 
 SERVICES = web.AppKey("services", Services)

@@ -102,8 +102,12 @@ async def health(ctx: Ctx) -> web.StreamResponse:
     paused = {c.id: s.paused_reason for c, s in zip(cams, states, strict=True) if s.paused_reason}
     if storage == "ok" and "disk_full" in paused.values():
         storage = "full"  # recording stopped until holds are released or space is freed
+    budget = ctx.services.budget_problem()  # e.g. min_free_bytes larger than the disk (core/retention.py)
+    impossible = budget is not None and budget.impossible
     return web.json_response({
-        "status": "ok" if up == len(states) and storage == "ok" and not paused else "degraded",
+        "status": "ok" if up == len(states) and storage == "ok" and not paused and not impossible else "degraded",
+        "storage_budget": None if budget is None else {"key": budget.key, "impossible": budget.impossible,
+                                                       "message": budget.message},
         "version": __version__,
         "storage": storage,
         "uptime_s": round((ctx.now_ns - ctx.services.started_wall_ns) / NS_PER_SECOND, 1),

@@ -27,7 +27,9 @@ HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s"
                              {"paused": {"type": "object", "additionalProperties": {"enum": ["disk_full",
                                                                                            "write_error"]}}}),
               "live_sessions": INT, "tasks": INT},
-             {"storage": {"enum": ["ok", "missing", "foreign", "full"]}})
+             {"storage": {"enum": ["ok", "missing", "foreign", "full"]},
+              "storage_budget": {"oneOf": [{"type": "null"},
+                                           obj({"key": STR, "impossible": BOOL, "message": STR})]}})
 AVAILABLE_CAMERAS = {"type": "array", "items": obj({"device": STR, "name": STR, "bus": STR, "transcodes": BOOL,
                                                     "note": STR})}
 BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}

@@ -28,7 +28,7 @@ def free_bytes(storage: StorageDir) -> int:
 
 def policy_of(config: StorageConfig) -> RetentionPolicy:
     return RetentionPolicy(max_bytes=config.max_bytes, retain_days=config.retain_days,
-                           min_free_bytes=config.min_free_bytes)
+                           min_free_bytes=config.min_free_bytes, keep_newest_s=config.keep_newest_s)
 
 
 def enforce_retention(index: Index, storage: StorageDir, policy: RetentionPolicy, incoming_bytes: int,

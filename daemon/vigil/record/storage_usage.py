@@ -6,8 +6,8 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-from vigil.config import StorageConfig
-from vigil.core.storage_report import DiskUsage, StorageReport, storage_report
+from vigil.config import Config
+from vigil.core.storage_report import BudgetProblem, DiskUsage, StorageReport, budget_problems, storage_report, worst
 from vigil.record.index import Index
 from vigil.record.retention import policy_of
 
@@ -19,8 +19,16 @@ def disk_usage(path: Path) -> DiskUsage:
     return DiskUsage(str(path), capacity_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize)
 
 
-def read_storage_report(index: Index, config: StorageConfig, now_wall_ns: int,
+def storage_budget_problems(config: Config) -> tuple[BudgetProblem, ...]:
+    """The budget checked against the disk the recordings are (or will be) on (blocking: statvfs)."""
+    cameras = sum(c.enabled for c in config.cameras)
+    return budget_problems(disk_usage(config.storage.recordings_path).capacity_bytes, policy_of(config.storage),
+                           cameras, config.storage.segment_duration_s)
+
+
+def read_storage_report(index: Index, config: Config, now_wall_ns: int,
                         visible_cameras: Collection[str] | None = None) -> StorageReport:
     """Blocking (statvfs and a scan of every segment row): call it on a thread."""
-    return storage_report([disk_usage(config.recordings_path)], index.usage(), index.holds(), policy_of(config),
-                          now_wall_ns, visible_cameras)
+    storage = config.storage
+    return storage_report([disk_usage(storage.recordings_path)], index.usage(), index.holds(), policy_of(storage),
+                          now_wall_ns, visible_cameras, worst(storage_budget_problems(config)))
