@@ -148,7 +148,16 @@ def test_disk_full_with_held_footage_pauses_then_resumes(tmp_path: Path, camera_
             assert "DISK FULL" in storage.stdout and "cam-a" in storage.stdout, storage.stdout
             assert storage.returncode == 1, storage.stdout
 
-            # The API stays usable for what needs no room; space comes back; recording resumes by itself.
+            # The API stays up for the admin: releasing the hold is answered (done, or 503 while the
+            # index has no room at all), never a 500 or a dead daemon.
+            holds = full.api("/api/holds")
+            assert holds[0] == 200, holds
+            hold_id = holds[1][0]["id"]
+            status, body, headers = full.api(f"/api/holds/{hold_id}/release", "POST", {"reason": "case closed"})
+            assert status in (200, 503), (status, body)
+            assert status == 200 or headers["Content-Type"].startswith("application/problem+json")
+            full.alive()
+            # Space comes back; recording resumes by itself.
             newest = segs[-1].id
             disk.path(full.data / "filler").unlink()
             wait_for(lambda: not paused(full), 60, "recording to resume")
