@@ -26,6 +26,7 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.core.write_failure import WriteFailure
 from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
@@ -44,9 +45,10 @@ from vigil.record.index import Index
 from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
+from vigil.record.reserve import SpaceReserve
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
-from vigil.record.storage_usage import storage_budget_problems
+from vigil.record.storage_usage import disk_usage, storage_budget_problems
 from vigil.record.storage_watch import StorageWatch
 from vigil.system.sd_notify import Notifier
 from vigil.system.supervision import Supervisor
@@ -113,6 +115,7 @@ class Daemon:
         self.whep: WhepSessions | None = None
         self._shortfall_warned = False
         self.storage_watch: StorageWatch | None = None  # the retention loop's view of the budget
+        self.reserve = SpaceReserve(config.storage.path)  # room for the index on a full disk
         self.exports: ExportJobs | None = None  # evidence exports (issue 7)
         self.alerts = AlertHub()
         self.doors: DoorEventService | None = None
@@ -143,7 +146,7 @@ class Daemon:
             fanout = Fanout()
             sub = fanout.subscribe(f"{camera.id}/recorder", RECORDER_QUEUE_PACKETS)
             ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(index, camera.id))
-            recorder = Recorder(camera.id, "main", sub, index, storage, policy)
+            recorder = Recorder(camera.id, "main", sub, index, storage, policy, reserve=self.reserve)
             pipeline = CameraPipeline(camera, fanout, ingest, recorder)
             if camera.substream_url is not None:
                 pipeline.sub_fanout = Fanout()
@@ -335,6 +338,7 @@ class Daemon:
             if self.appliance is not None and self.appliance.storage_state() is not StorageState.OK:
                 await asyncio.sleep(interval_s)  # nothing to free on a missing or foreign disk
                 continue
+            await asyncio.to_thread(self._keep_reserve)
             written = sum(p.recorder.bytes_written for p in self.pipelines)
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
@@ -354,6 +358,14 @@ class Daemon:
                 self._shortfall_warned = False
                 log.info("retention: storage budget met again")
             await asyncio.sleep(interval_s)
+
+
+    def _keep_reserve(self) -> None:
+        """Give the index's reserve up while a camera is paused on a full disk; else keep it (blocking)."""
+        if any(p.recorder.paused_reason == WriteFailure.DISK_FULL.value for p in self.pipelines):
+            self.reserve.give_up()
+        else:
+            self.reserve.ensure(disk_usage(self.config.storage.path).free_bytes)
 
 
 class _StopRequestedError(Exception):

@@ -20,6 +20,7 @@ from vigil.core.write_failure import ResumePolicy, WriteFailure, classify_write_
 from vigil.record.fmp4 import scan_fmp4
 from vigil.record.index import Index, NewSegment
 from vigil.record.recovery import finish_from_fragments
+from vigil.record.reserve import SpaceReserve
 from vigil.record.writer import SegmentWriter, WriterFailedError
 
 Units = list[tuple[bytes, bool]]
@@ -111,3 +112,19 @@ def test_writer_on_a_full_disk_fails_once_then_keeps_its_complete_fragments(
         row = index.segments("cam")[0]
         assert row.state == "complete" and row.cut_reason == "disk_full" and row.frame_count == done.frame_count
         index.close()
+
+
+@needs_mount_namespace
+def test_reserve_beside_the_index_takes_real_blocks_and_gives_them_back(tmp_path: Path) -> None:
+    with SmallDisk(tmp_path / "disk", 32 << 20) as disk:
+        reserve = SpaceReserve(disk.path(tmp_path / "disk"), 8 << 20)
+        assert reserve.missing_bytes == 8 << 20
+        before = disk.free_bytes()
+        reserve.ensure(before)
+        assert reserve.missing_bytes == 0 and before - disk.free_bytes() >= 8 << 20  # not a sparse file
+        disk.fill("filler")
+        assert disk.free_bytes() < 1 << 20
+        assert reserve.give_up() and disk.free_bytes() >= 8 << 20  # room for the index now
+        assert not reserve.give_up() and reserve.missing_bytes == 8 << 20
+        reserve.ensure(disk.free_bytes())  # not twice its size free: not made again yet
+        assert reserve.missing_bytes == 8 << 20

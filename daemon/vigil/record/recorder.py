@@ -42,6 +42,7 @@ from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.index import FinishedSegment, Index, NewSegment
 from vigil.record.recovery import finish_from_fragments
+from vigil.record.reserve import SpaceReserve
 from vigil.record.retention import free_bytes
 from vigil.record.storage import StorageDir, fsync_dir
 from vigil.record.writer import SegmentWriter, hash_file
@@ -88,6 +89,7 @@ class Recorder:
         policy: RotationPolicy,
         wall_clock_ns: Callable[[], int] = time.time_ns,
         resume_policy: ResumePolicy | None = None,
+        reserve: SpaceReserve | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.stream = stream
@@ -111,6 +113,7 @@ class Recorder:
         self._frame_90k = 6000
         self._warned_no_parameter_sets = False
         self.resume_policy = resume_policy or ResumePolicy()
+        self.reserve = reserve  # room kept for the index (record/reserve.py): never resumed into
         # Set while writes fail (a full disk): read by other threads (camera status), swapped whole.
         self.pause: Pause | None = None
         self._failures_in_a_row = 0  # backoff across pauses that end in another failure
@@ -273,7 +276,7 @@ class Recorder:
 
     def _check_pause(self, pause: Pause, now_s: float) -> None:
         try:
-            free = free_bytes(self.storage)
+            free = free_bytes(self.storage) - (0 if self.reserve is None else self.reserve.missing_bytes)
         except OSError:
             free = 0
         if not self.resume_policy.may_resume(pause.failure, free):

@@ -18,6 +18,7 @@ from vigil.core.errors import DiskFullError
 from vigil.core.timebase import ticks_to_ns
 from vigil.record.fmp4 import Fmp4Error, scan_fmp4
 from vigil.record.index import FinishedSegment, Index, SegmentRow
+from vigil.record.reserve import RESERVE_NAME
 from vigil.record.storage import META_NAME, StorageDir, fsync_dir, fsync_file
 from vigil.record.writer import hash_file
 
@@ -121,7 +122,7 @@ def recover(index: Index, storage: StorageDir, now_wall_ns: int) -> RecoveryRepo
         report.disk_full = True
     known = index.segment_paths(storage.id)
     for path in sorted(storage.path.rglob("*")):
-        if not path.is_file() or path.name == META_NAME:
+        if not path.is_file() or path.name in (META_NAME, RESERVE_NAME):
             continue
         rel = path.relative_to(storage.path).as_posix()
         if rel not in known:
