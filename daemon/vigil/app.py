@@ -330,8 +330,8 @@ class Daemon:
         policy = policy_of(self.config.storage)
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
-        watch = self.storage_watch = StorageWatch(policy, storage, await asyncio.to_thread(storage_budget_problems,
-                                                                                          self.config))
+        problems = await asyncio.to_thread(storage_budget_problems, self.config)
+        watch = self.storage_watch = StorageWatch(policy, storage, problems, lambda: self.reserve.missing_bytes)
         for problem in watch.problems:  # also in `vigil check`, `vigil storage` and /api/health
             log.error("STORAGE BUDGET %s: %s", "IMPOSSIBLE" if problem.impossible else "TOO SMALL", problem.message)
         while True:
@@ -344,7 +344,8 @@ class Daemon:
                                       interval_s)
             last_written = written
             try:
-                result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
+                result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns(),
+                                                 self.reserve.missing_bytes)
             except DiskFullError as error:  # the index cannot record deletes now; try again next round
                 log.error("retention: %s", error)
                 await asyncio.sleep(interval_s)

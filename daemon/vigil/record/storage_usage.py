@@ -9,6 +9,7 @@ from pathlib import Path
 from vigil.config import Config
 from vigil.core.storage_report import BudgetProblem, DiskUsage, StorageReport, budget_problems, storage_report, worst
 from vigil.record.index import Index
+from vigil.record.reserve import SpaceReserve
 from vigil.record.retention import policy_of
 
 
@@ -30,5 +31,19 @@ def read_storage_report(index: Index, config: Config, now_wall_ns: int,
                         visible_cameras: Collection[str] | None = None) -> StorageReport:
     """Blocking (statvfs and a scan of every segment row): call it on a thread."""
     storage = config.storage
-    return storage_report([disk_usage(storage.recordings_path)], index.usage(), index.holds(), policy_of(storage),
+    return storage_report([recording_disk(config)], index.usage(), index.holds(), policy_of(storage),
                           now_wall_ns, visible_cameras, worst(storage_budget_problems(config)))
+
+
+def recording_disk(config: Config) -> DiskUsage:
+    """The recording disk; while the index's reserve beside it is given up (a full disk), that
+    room is the index's, not free for recordings (record/reserve.py)."""
+    disk = disk_usage(config.storage.recordings_path)
+    reserve = SpaceReserve(config.storage.path)
+    try:
+        same_disk = reserve.path.parent.stat().st_dev == config.storage.recordings_path.stat().st_dev
+    except OSError:
+        return disk
+    if not same_disk:
+        return disk
+    return DiskUsage(disk.path, disk.capacity_bytes, max(disk.free_bytes - reserve.missing_bytes, 0))

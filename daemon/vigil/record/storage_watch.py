@@ -4,7 +4,7 @@ footage starts to crowd the disk (the storage report says the same on demand).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from vigil.core.retention import RetentionPolicy
 from vigil.core.storage_report import (
@@ -27,8 +27,10 @@ _LOG_LEVEL = {Level.OK: logging.INFO, Level.WARNING: logging.WARNING, Level.CRIT
 class StorageWatch:
     """`problems`: what is wrong with the configured budget on this disk (core.storage_report)."""
 
-    def __init__(self, policy: RetentionPolicy, storage: StorageDir, problems: Sequence[BudgetProblem] = ()) -> None:
+    def __init__(self, policy: RetentionPolicy, storage: StorageDir, problems: Sequence[BudgetProblem] = (),
+                 reserved_bytes: Callable[[], int] = lambda: 0) -> None:
         self.policy, self.storage = policy, storage
+        self.reserved_bytes = reserved_bytes  # free space that is not the recordings' (record/reserve.py)
         self.problems = tuple(problems)
         self.level = Level.OK
         self.warning: StorageWarning | None = None  # the last round's
@@ -37,7 +39,7 @@ class StorageWatch:
     def observe(self, done: RetentionRound) -> StorageWarning:
         """After a retention round (blocking: statvfs). Logs when the level changes."""
         disk = disk_usage(self.storage.path)
-        free = disk.free_bytes
+        free = disk.free_bytes - self.reserved_bytes()
         plan = done.plan
         remaining = plan.total_bytes - plan.freed_bytes
         problem = worst(self.problems)
