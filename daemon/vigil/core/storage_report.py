@@ -19,9 +19,10 @@ than recordings, or a budget set too large, is filling it). A disk with less tha
 (core/write_failure.py) until there is room.
 
 A **budget that cannot hold footage** is critical too, and named by its key (`budget_problems`):
-`min_free_bytes` not less than the disk, or `max_bytes` smaller than two segments of every camera
-(impossible: `vigil check` refuses it), or a budget smaller than each camera's newest
-`keep_newest_s` at ~4 Mb/s (a warning: retention keeps those minutes anyway, over the budget).
+`min_free_bytes` not less than the disk (impossible: `vigil check` refuses it), or a retention
+round that had to keep each camera's newest minutes over the budget. Estimated at ~4 Mb/s per
+camera, and so only warnings: `max_bytes` smaller than two segments of every camera, or a budget
+smaller than each camera's newest `keep_newest_s` (retention keeps those minutes anyway).
 """
 
 from __future__ import annotations
@@ -103,8 +104,8 @@ def budget_problems(capacity_bytes: int, policy: RetentionPolicy, cameras: int, 
             f"storage.min_free_bytes ({policy.min_free_bytes // mib} MiB) is not less than the recording disk"
             f" ({capacity_bytes // mib} MiB): the retention budget cannot hold any footage; {keep}")))
     two_segments = int(2 * cameras * segment_duration_s * camera_bytes_per_s)
-    if policy.max_bytes is not None and policy.max_bytes < two_segments:
-        out.append(BudgetProblem("storage.max_bytes", True, (
+    if policy.max_bytes is not None and policy.max_bytes < two_segments:  # estimated: a warning
+        out.append(BudgetProblem("storage.max_bytes", False, (
             f"storage.max_bytes ({policy.max_bytes // mib} MiB) cannot hold two {segment_duration_s:g} s segments"
             f" of each of {cameras} cameras (~{two_segments // mib} MiB at 4 Mb/s); {keep}")))
     if out:
