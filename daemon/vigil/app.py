@@ -353,8 +353,9 @@ class Daemon:
             await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True
-                log.warning("retention: evidence holds keep %d bytes; %d bytes could not be freed",
-                            result.plan.held_bytes, result.plan.shortfall_bytes)
+                log.warning("retention: %d bytes could not be freed (evidence holds keep %d bytes, each camera's"
+                            " newest minutes %d more)", result.plan.shortfall_bytes, result.plan.held_bytes,
+                            result.plan.kept_newest_bytes)
             elif not result.plan.shortfall_bytes and self._shortfall_warned:
                 self._shortfall_warned = False
                 log.info("retention: storage budget met again")
