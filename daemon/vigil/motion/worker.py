@@ -53,7 +53,8 @@ class MotionWorker:
         self.samples_scored = 0
         self.packets_skipped = 0
         self.decode_errors = 0
-        self.index_full_drops = 0  # motion writes refused in a row by a full index
+        self.index_full_drops = 0  # motion writes refused by a full index
+        self._index_full = False
         self.heartbeat_monotonic = time.monotonic()
         self._decoder: VideoCodecContext | None = None
         self._codec = Codec.H264
@@ -79,11 +80,12 @@ class MotionWorker:
             body()
         except DiskFullError as error:
             self.index_full_drops += 1
-            if self.index_full_drops == 1:
+            if not self._index_full:  # once per streak
                 log.warning("motion %s: the index is full; motion data is dropped until there is room (%s)",
                             self.camera_id, error)
+            self._index_full = True
             return
-        self.index_full_drops = 0
+        self._index_full = False
 
     def _beat(self) -> None:
         self.heartbeat_monotonic = time.monotonic()
