@@ -88,7 +88,7 @@ def test_unreadable_file_is_a_config_error(tmp_path: Path) -> None:
 
 def test_check_verb_exit_codes(tmp_path: Path) -> None:
     good = tmp_path / "good.toml"
-    good.write_text(GOOD)
+    good.write_text(GOOD.replace("max_bytes = 1_000_000", "max_bytes = 100_000_000"))  # room for the newest minutes
     bad = tmp_path / "bad.toml"
     bad.write_text(GOOD.replace("rtsp://10.0.0.21", "rtsp://admin:hunter2@10.0.0.21"))
     ok = subprocess.run([sys.executable, "-m", "vigil", "check", "--config", str(good)], capture_output=True,
@@ -100,6 +100,13 @@ def test_check_verb_exit_codes(tmp_path: Path) -> None:
     assert failed.returncode == 2
     assert f"{bad}: cameras[0].url: must not contain credentials" in failed.stderr
     assert "hunter2" not in failed.stderr and "s3cret-pass" not in failed.stderr
+    # A budget too small for two segments of the camera (at ~4 Mb/s) is warned about, naming the key
+    # (issue 12 #7; min_free_bytes larger than the disk is refused: tests/test_disk_full_e2e.py).
+    tiny = tmp_path / "tiny.toml"
+    tiny.write_text(GOOD)  # max_bytes = 1 MB, 60 s segments
+    warned = subprocess.run([sys.executable, "-m", "vigil", "check", "--config", str(tiny)], capture_output=True,
+                            text=True, check=False)
+    assert warned.returncode == 0 and f"{tiny}: warning: storage.max_bytes" in warned.stderr, warned.stderr
 
 
 @pytest.mark.parametrize(("webrtc", "expected"), [

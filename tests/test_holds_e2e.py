@@ -41,6 +41,7 @@ def test_held_segments_survive_a_full_budget_until_released(tmp_path: Path,
     port = free_port()
     config = write_config(tmp_path, {"cam-a": cams.url("a")},
                           f"segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = {MAX_BYTES}\n"
+                          "keep_newest_s = 0\n"  # the budget itself, without keeping each camera's newest minutes
                           f'[http]\nlisten = "127.0.0.1:{port}"\ntls = false')
     c = ("--config", str(config))
     assert vigil_stdin("a long enough password\n", "user", "add", "chief", "--role", "district_admin",

@@ -15,7 +15,8 @@ MAX_BYTES = 300_000  # about four 2 s segments of this noisy camera
 def test_budget_deletes_oldest_unheld_and_keeps_held(tmp_path: Path, camera_server: CameraServerFactory) -> None:
     cams = camera_server("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=snow")
     config = write_config(tmp_path, {"cam-a": cams.url("a")},
-                          f"segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = {MAX_BYTES}")
+                          f"segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = {MAX_BYTES}\n"
+                          "keep_newest_s = 0")  # the budget itself, without keeping the newest minutes
     recordings = tmp_path / "data" / "recordings"
     vigil = VigilProcess(config)
     try:

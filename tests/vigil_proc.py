@@ -9,7 +9,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import IO
 
@@ -19,10 +19,12 @@ from vigil.record.index import Index, SegmentRow
 DAEMON_DIR = Path(__file__).resolve().parent.parent / "daemon"
 
 
-def write_config(tmp: Path, cameras: dict[str, str], storage_extra: str = "", camera_extra: str = "") -> Path:
-    """A config recording `cameras` (id -> RTSP URL) into tmp/data."""
+def write_config(tmp: Path, cameras: dict[str, str], storage_extra: str = "", camera_extra: str = "",
+                 min_free_bytes: int | None = 0) -> Path:
+    """A config recording `cameras` (id -> RTSP URL) into tmp/data (min_free_bytes None: the default)."""
     lines = [
-        "[storage]", f'path = "{tmp / "data"}"', "min_free_bytes = 0", storage_extra,
+        "[storage]", f'path = "{tmp / "data"}"',
+        "" if min_free_bytes is None else f"min_free_bytes = {min_free_bytes}", storage_extra,
         "[[buildings]]", 'id = "hs"', 'name = "High School"',
     ]
     for camera_id, url in cameras.items():
@@ -34,8 +36,9 @@ def write_config(tmp: Path, cameras: dict[str, str], storage_extra: str = "", ca
 
 
 class VigilProcess:
-    def __init__(self, config: Path, nofile: int | None = None) -> None:
-        """`nofile`: the child's RLIMIT_NOFILE, soft and hard (the daemon raises soft to hard)."""
+    def __init__(self, config: Path, nofile: int | None = None, command_prefix: Sequence[str] = ()) -> None:
+        """`nofile`: the child's RLIMIT_NOFILE, soft and hard (the daemon raises soft to hard);
+        `command_prefix`: run the daemon through it (e.g. small_disk.SmallDisk.command's nsenter)."""
         self.config = config
         runs = len(list(config.parent.glob("vigil-*.log")))
         self.log_path = config.parent / f"vigil-{runs}.log"
@@ -43,7 +46,7 @@ class VigilProcess:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
         limit = None if nofile is None else (nofile, nofile)
-        self.proc = subprocess.Popen([sys.executable, "-m", "vigil", "run", "--config", str(config)],
+        self.proc = subprocess.Popen([*command_prefix, sys.executable, "-m", "vigil", "run", "--config", str(config)],
                                      stdout=subprocess.DEVNULL, stderr=self.stderr_file, env=env,
                                      preexec_fn=None if limit is None else (
                                          lambda: resource.setrlimit(resource.RLIMIT_NOFILE, limit)))
@@ -96,11 +99,11 @@ def ffprobe_video(path: Path) -> dict[str, str]:
     return dict(line.split("=", 1) for line in out.stdout.split())
 
 
-def run_vigil(*args: str) -> subprocess.CompletedProcess[str]:
+def run_vigil(*args: str, command_prefix: Sequence[str] = ()) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(DAEMON_DIR), env.get("PYTHONPATH")]))
-    return subprocess.run([sys.executable, "-m", "vigil", *args], capture_output=True, text=True, env=env,
-                          check=False, timeout=120)
+    return subprocess.run([*command_prefix, sys.executable, "-m", "vigil", *args], capture_output=True, text=True,
+                          env=env, check=False, timeout=120)
 
 
 def segments_of(config: Path, camera_id: str) -> list[SegmentRow]:

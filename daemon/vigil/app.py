@@ -19,7 +19,7 @@ from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
 from vigil.core.conn_limits import MIN_CONNECTIONS, effective_max_connections, fd_reserve
-from vigil.core.errors import IndexBusyError, VigilError
+from vigil.core.errors import DiskFullError, IndexBusyError, VigilError
 from vigil.core.hotplug import StorageState
 from vigil.core.live_grants import ViewerLimits
 from vigil.core.media import EncodedPacket, StreamInfo
@@ -29,6 +29,7 @@ from vigil.core.ratelimit import LoginThrottle
 from vigil.core.retention import incoming_bytes
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
+from vigil.core.write_failure import WriteFailure
 from vigil.credential_watch import CredentialWatch
 from vigil.doors.adapters import adapter_tasks  # door-event adapters
 from vigil.doors.alerts import AlertHub
@@ -50,8 +51,10 @@ from vigil.record.index_queue import PendingWrites, event_added
 from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
+from vigil.record.reserve import SpaceReserve
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.record.storage_usage import disk_usage, storage_budget_problems
 from vigil.record.storage_watch import StorageWatch
 from vigil.system.fd_limit import raise_nofile_limit
 from vigil.system.sd_notify import Notifier
@@ -111,6 +114,8 @@ class Daemon:
         self.whep: WhepSessions | None = None
         self.credential_watch: CredentialWatch | None = None
         self._shortfall_warned = False
+        self.storage_watch: StorageWatch | None = None  # the retention loop's view of the budget
+        self.reserve = SpaceReserve(config.storage.path)  # room for the index on a full disk
         self.exports: ExportJobs | None = None  # evidence exports (issue 7)
         self.alerts = AlertHub()
         self.doors: DoorEventService | None = None
@@ -144,7 +149,8 @@ class Daemon:
             # One ordered queue of index writes per camera; the recorder thread flushes it.
             writes = PendingWrites(index, camera.id)
             ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(writes, camera.id))
-            recorder = Recorder(camera.id, "main", sub, index, storage, policy, index_writes=writes)
+            recorder = Recorder(camera.id, "main", sub, index, storage, policy, index_writes=writes,
+                                reserve=self.reserve)
             pipeline = CameraPipeline(camera, fanout, ingest, recorder)
             if camera.substream_url is not None:
                 pipeline.sub_fanout = Fanout()
@@ -169,8 +175,9 @@ class Daemon:
         if p is None:
             return CameraStatus("down", "disabled", False, None)
         health = p.ingest.health
-        return CameraStatus(health.state.value, health.reason.value if health.reason else None,
-                            p.recorder.recording, p.ingest.last_packet_wall_ns)
+        reason = p.recorder.paused_reason or (health.reason.value if health.reason else None)
+        return CameraStatus(health.state.value, reason, p.recorder.recording, p.ingest.last_packet_wall_ns,
+                            p.recorder.paused_reason)
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
         p = self._pipeline(camera_id)
@@ -198,6 +205,7 @@ class Daemon:
                             credential_watch=self.credential_watch,
                             appliance=self.appliance)
         services.exports = self.exports
+        services.budget_problem = lambda: None if self.storage_watch is None else self.storage_watch.budget_problem
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
         door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
@@ -233,8 +241,8 @@ class Daemon:
         log.info("API listening on %s", self.url)
         try:
             services.audit.append(time.time_ns(), "system", "appliance.start", "appliance", "ok", {"url": self.url})
-        except IndexBusyError as busy:  # recording matters more than this entry
-            log.warning("audit entry appliance.start not written: %s", busy)
+        except (IndexBusyError, DiskFullError) as error:  # recording matters more than this entry
+            log.warning("audit entry appliance.start not written: %s", error)
         return runner
 
     async def run(self, on_ready: Callable[[], None] | None = None) -> None:
@@ -337,30 +345,44 @@ class Daemon:
         policy = policy_of(self.config.storage)
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
-        watch = StorageWatch(policy, storage)
+        problems = await asyncio.to_thread(storage_budget_problems, self.config)
+        watch = self.storage_watch = StorageWatch(policy, storage, problems, lambda: self.reserve.missing_bytes)
+        for problem in watch.problems:  # also in `vigil check`, `vigil storage` and /api/health
+            log.error("STORAGE BUDGET %s: %s", "IMPOSSIBLE" if problem.impossible else "TOO SMALL", problem.message)
         while True:
             if self.appliance is not None and self.appliance.storage_state() is not StorageState.OK:
                 await asyncio.sleep(interval_s)  # nothing to free on a missing or foreign disk
                 continue
+            await asyncio.to_thread(self._keep_reserve)
             written = sum(p.recorder.bytes_written for p in self.pipelines)
             incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.pipelines),
                                       interval_s)
             last_written = written
             try:
-                result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns())
-            except IndexBusyError as busy:  # nothing deleted this round; the next one tries again
-                log.warning("retention: %s; trying again in %.0f s", busy, interval_s)
+                result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns(),
+                                                 self.reserve.missing_bytes)
+            except (IndexBusyError, DiskFullError) as error:  # nothing deleted this round; the next one tries again
+                log.warning("retention: %s; trying again in %.0f s", error, interval_s)
                 await asyncio.sleep(interval_s)
                 continue
             await asyncio.to_thread(watch.observe, result)  # logs storage warning level changes (issue 7)
             if result.plan.shortfall_bytes and not self._shortfall_warned:
                 self._shortfall_warned = True
-                log.warning("retention: evidence holds keep %d bytes; %d bytes could not be freed",
-                            result.plan.held_bytes, result.plan.shortfall_bytes)
+                log.warning("retention: %d bytes could not be freed (evidence holds keep %d bytes, each camera's"
+                            " newest minutes %d more)", result.plan.shortfall_bytes, result.plan.held_bytes,
+                            result.plan.kept_newest_bytes)
             elif not result.plan.shortfall_bytes and self._shortfall_warned:
                 self._shortfall_warned = False
                 log.info("retention: storage budget met again")
             await asyncio.sleep(interval_s)
+
+
+    def _keep_reserve(self) -> None:
+        """Give the index's reserve up while a camera is paused on a full disk; else keep it (blocking)."""
+        if any(p.recorder.paused_reason == WriteFailure.DISK_FULL.value for p in self.pipelines):
+            self.reserve.give_up()
+        else:
+            self.reserve.ensure(disk_usage(self.config.storage.path).free_bytes)
 
 
 class _StopRequestedError(Exception):

@@ -69,6 +69,17 @@ def _cmd_run(config: Config) -> int:
 
 
 def _cmd_check(config: Config) -> int:
+    """The file, then its storage budget against the disk the recordings are (or will be) on: a
+    budget that can hold no footage is an error (exit 2), one smaller than each camera's newest
+    minutes a warning."""
+    from vigil.record.storage_usage import storage_budget_problems
+
+    problems = storage_budget_problems(config)
+    for problem in problems:
+        print(f"{config.source}: {'error' if problem.impossible else 'warning'}: {problem.key}: {problem.message}"
+              f" (measured on the disk of {config.storage.recordings_path})", file=sys.stderr)
+    if any(p.impossible for p in problems):
+        return 2
     print(f"{config.source}: ok ({len(config.buildings)} buildings, {len(config.cameras)} cameras)")
     return 0
 

@@ -75,7 +75,7 @@ def _print_storage(report: dict[str, Any]) -> None:
 def run_holds(config: Config, args: Namespace) -> int:
     now = time.time_ns()
     if args.verb == "storage":
-        report = storage_json(read_storage_report(Index.open_readonly(config.storage.index_path), config.storage,
+        report = storage_json(read_storage_report(Index.open_readonly(config.storage.index_path), config,
                                                   now))
         if args.json:
             print(json.dumps(report))

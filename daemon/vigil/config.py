@@ -18,6 +18,7 @@ from vigil.config_doors import DoorConfig, DoorEventsConfig, read_door_events, r
 from vigil.config_http import LIMIT_KEYS, read_connection_limits
 from vigil.core.conn_limits import ConnectionLimits
 from vigil.core.errors import ConfigError
+from vigil.core.retention import KEEP_NEWEST_S
 from vigil.core.turn import IceServer, ice_servers_for
 from vigil.doors.adapter_config import DoorAdaptersConfig, read_door_adapters  # door-event adapters
 
@@ -39,6 +40,8 @@ class StorageConfig:
     require_mount: bool = False
     segment_duration_s: float = DEFAULT_SEGMENT_S
     retention_interval_s: float = 10.0
+    # Each camera's newest footage that max_bytes/min_free_bytes never delete (core/retention.py).
+    keep_newest_s: float = KEEP_NEWEST_S
 
     @property
     def index_path(self) -> Path:
@@ -242,7 +245,7 @@ def _read_storage(r: _Reader, data: Any) -> StorageConfig:
         r.problem("storage", "missing [storage] table" if data is None else "expected a table")
         return StorageConfig(path=Path(), recordings_path=Path())
     allowed = {"path", "recordings_path", "max_bytes", "retain_days", "min_free_bytes", "require_mount",
-               "segment_duration_s", "retention_interval_s"}
+               "segment_duration_s", "retention_interval_s", "keep_newest_s"}
     r.table(data, "storage", allowed)
     path = Path(r.get(data, "storage", "path", str, ".", required=True))
     if not path.is_absolute():
@@ -267,6 +270,10 @@ def _read_storage(r: _Reader, data: Any) -> StorageConfig:
         retention_interval_s=float(
             r.get(data, "storage", "retention_interval_s", (int, float), 10.0,
                   check=lambda v: None if 1 <= v <= 3600 else "must be between 1 and 3600 seconds")
+        ),
+        keep_newest_s=float(
+            r.get(data, "storage", "keep_newest_s", (int, float), KEEP_NEWEST_S,
+                  check=lambda v: None if 0 <= v <= 86_400 else "must be between 0 and 86400 seconds")
         ),
     )
 

@@ -49,3 +49,19 @@ def test_report_warns_before_holds_fill_a_small_budget() -> None:
     report = storage_report([DiskUsage("/r", 10**9, 10**8)], _segs(), holds, RetentionPolicy(700, None, 0), NOW)
     assert report.held_bytes == 400 and report.budget_bytes == 700
     assert report.warning.level is Level.WARNING and report.warning.held_fraction == 400 / 700
+
+
+def test_budget_problems_name_the_key() -> None:
+    """Issue 12 #7: a budget that cannot hold footage is named by its key; only what is certain is impossible."""
+    from vigil.core.storage_report import budget_problems
+
+    mib = 1 << 20
+    disk = 200 * mib
+    (problem,) = budget_problems(disk, RetentionPolicy(None, None, 1_000_000_000), 1, 60)
+    assert problem.impossible and problem.key == "storage.min_free_bytes" and "200 MiB" in problem.message
+    (small,) = budget_problems(10**12, RetentionPolicy(1 * mib, None, 0), 4, 60)
+    assert not small.impossible and small.key == "storage.max_bytes"  # estimated at ~4 Mb/s: a warning
+    (tight,) = budget_problems(10**12, RetentionPolicy(500 * mib, None, 0), 4, 60)  # < 4 x 10 min at 4 Mb/s
+    assert not tight.impossible and tight.key == "storage.max_bytes" and "newest 10 minutes" in tight.message
+    assert budget_problems(10**12, RetentionPolicy(None, None, 1_000_000_000), 4, 60) == ()
+    assert budget_problems(10**12, RetentionPolicy(500 * mib, None, 0, keep_newest_s=0), 4, 60) == ()

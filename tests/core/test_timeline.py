@@ -53,6 +53,12 @@ def test_gap_reasons_from_run_ends_and_events() -> None:
     assert explain_gap(20 * S, 50 * S, [RunEnd(9, None, None, 0)], [], next_run_id=9).reason is GapReason.DELETED
     assert explain_gap(20 * S, 50 * S, [RunEnd(9, None, None, 0)], [], previous_run_id=9).reason is GapReason.UNKNOWN
     assert explain_gap(0, 50 * S, [], [CameraEvent("camera_down", 10 * S, "auth", None)]).detail == "auth"
+    # The recorder paused on a full index (issue 12 #3): its run and event say disk_full, whatever the detail.
+    paused = explain_gap(100 * S, 150 * S, [RunEnd(1, 100 * S, "disk_full")],
+                         [CameraEvent("record_error", 100 * S, "disk_full", "the disk of the index is full")])
+    assert paused.reason is GapReason.DISK_FULL
+    assert explain_gap(100 * S, 150 * S, [RunEnd(1, 100 * S, "disk_full")], []).reason is GapReason.DISK_FULL
+    assert explain_gap(100 * S, 150 * S, [RunEnd(1, 100 * S, "write_error")], []).reason is GapReason.RECORD_ERROR
 
 
 def test_coverage_tiles_the_range_with_reasoned_gaps() -> None:

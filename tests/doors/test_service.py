@@ -244,3 +244,23 @@ async def test_repeat_denials_are_counted_across_a_restart(rig: Rig) -> None:
     forgetful = DoorEventService(rig.config, rig.store, rig.alerts, rig.service._key, rig.clock)
     fourth = await forgetful.submit(denied("forgetful", at_s=6, credential="777"), T0 + 6 * S)
     assert not any("denials" in r for r in rig.store.get(fourth.id).flag_reasons)
+
+
+async def test_a_full_index_does_not_end_an_adapters_outage_report(rig: Rig) -> None:
+    """Issue 12 #3, same class: an adapter reporting an outage while the index's disk is full must
+    not raise into the adapter's task (which would end the daemon's TaskGroup)."""
+    pages = int(rig.index.query("PRAGMA page_count")[0][0])
+    rig.index.conn.execute(f"PRAGMA max_page_count = {pages + 4}")  # SQLite's own SQLITE_FULL
+    for raw in ("x" * 400, None):  # fill door_events itself, to the last small row: the next needs a new page
+        with pytest.raises(StorageError):
+            for n in range(100_000):
+                with rig.index.transaction() as c:
+                    c.execute("INSERT INTO door_events (source, event_id, dedupe_key, occurred_wall_ns,"
+                              " received_wall_ns, skew_ns, kind, cameras, severity, flagged, flag_reasons, unmapped,"
+                              " raw) VALUES ('fill', ?, ?, 0, 0, 0, 'access_granted', '[]', 'low', 0, '[]', 0, ?)",
+                              (f"{raw is None}{n}", f"fill:{raw is None}:{n}", raw))
+    await rig.service.source_down("mqtt:broker", "broker gone", T0)  # logged, not raised
+    await rig.service.source_up("mqtt:broker", T0 + S)
+    rig.index.conn.execute("PRAGMA max_page_count = 1000000")
+    await rig.service.source_down("mqtt:broker", "broker gone", T0 + 2 * S)  # recorded once there is room
+    assert rig.store.adapter("mqtt:broker").down_since_wall_ns == T0 + 2 * S

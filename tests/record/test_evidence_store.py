@@ -52,7 +52,8 @@ def test_retention_honours_every_camera_holds_until_and_release(tmp_path: Path) 
         store.release_hold(released, "user:x", now + 2)
     with pytest.raises(NotFoundError):
         store.release_hold(999, "user:x", now)
-    plan = plan_retention(index.usage(), index.holds(), RetentionPolicy(0, None, 0), DiskState(10**9, 0), now)
+    plan = plan_retention(index.usage(), index.holds(), RetentionPolicy(0, None, 0, keep_newest_s=0),
+                          DiskState(10**9, 0), now)
     assert set(plan.delete_ids) == set(segs.values()) - {segs["a", 0], segs["b", 0]}
     assert plan.held_bytes == 200 and plan.shortfall_bytes == 200
     assert [h.id for h in store.holds("a")] == [every, released]

@@ -9,7 +9,9 @@ import time
 from pathlib import Path
 
 import av
+import pytest
 
+from vigil.core.errors import DiskFullError
 from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
 from vigil.core.media_clock import MediaClock
 from vigil.core.motion import MotionParams
@@ -165,3 +167,36 @@ def test_keyframe_mode_scores_each_keyframe_as_it_arrives_with_b_frames(tmp_path
     finally:
         fanout.close()
         thread.join(30)
+
+
+def test_a_full_index_drops_motion_data_and_the_worker_goes_on(tmp_path: Path, h264_units: Units) -> None:
+    """Issue 12 #3, same class: a full index (SQLite's own SQLITE_FULL) must not end the worker's
+    thread, whose end would end the daemon's TaskGroup."""
+    index = Index.open(tmp_path / "index.sqlite3", 0)
+    pages = int(index.query("PRAGMA page_count")[0][0])
+    index.conn.execute(f"PRAGMA max_page_count = {pages + 4}")
+    with pytest.raises(DiskFullError):  # motion_seconds full to its last row of the worker's size
+        for n in range(100_000):
+            with index.transaction() as c:
+                c.execute("INSERT INTO motion_seconds (camera_id, second, score_milli, heatmap) VALUES (?, ?, 1, ?)",
+                          ("fill", n, bytes(256)))
+    fanout = Fanout()
+    worker = MotionWorker("cam", "substream", fanout.subscribe("motion", 1000), MotionStore(index),
+                          MotionParams(), lambda kind, wall, reason, detail: None)
+    failures: list[BaseException] = []
+
+    def body() -> None:
+        try:
+            worker.run()
+        except BaseException as error:  # what would reach the daemon's TaskGroup
+            failures.append(error)
+
+    thread = threading.Thread(target=body)
+    thread.start()
+    fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), 0))
+    _feed(fanout, h264_units)
+    fanout.publish(SessionEnded(DownReason.ENDED, 0))
+    fanout.close()
+    thread.join(10)
+    assert failures == [] and worker.samples_scored > 0
+    assert worker.index_full_drops >= 1  # the motion data that met the full index was dropped, and said so

@@ -19,6 +19,7 @@ from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.repeat_window import RepeatWindow
+from vigil.core.storage_report import BudgetProblem
 from vigil.core.timebase import parse_time_ns
 from vigil.credential_watch import CredentialWatch
 from vigil.doors.alerts import AlertHub
@@ -37,9 +38,10 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 @dataclass(frozen=True)
 class CameraStatus:
     state: str  # starting, up, down
-    reason: str | None
+    reason: str | None  # why down, or why not recording (paused_reason)
     recording: bool
     last_frame_wall_ns: int | None
+    paused_reason: str | None = None  # disk_full, write_error: the recorder paused (core/write_failure.py)
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,8 @@ class Services:
     doors: DoorEventService | None = None
     alerts: AlertHub | None = None
     appliance: ApplianceSource | None = None  # the appliance layer: storage state, local cameras
+    # What is wrong with the storage budget (core.storage_report.budget_problems, or retention kept newest footage).
+    budget_problem: Callable[[], BudgetProblem | None] = lambda: None
 
 
 SERVICES = web.AppKey("services", Services)

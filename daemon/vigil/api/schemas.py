@@ -24,8 +24,13 @@ SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
                "playback": BOOL, "expires_at": STR})
 SCOPE: Schema = {"enum": ["appliance", "caller"]}  # core.figure_scope
 HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
-              "cameras": obj({"total": INT, "up": INT, "recording": INT}), "live_sessions": INT, "scope": SCOPE},
-             {"storage": {"enum": ["ok", "missing", "foreign"]}, "tasks": INT})
+              "cameras": obj({"total": INT, "up": INT, "recording": INT},
+                             {"paused": {"type": "object", "additionalProperties": {"enum": ["disk_full",
+                                                                                           "write_error"]}}}),
+              "live_sessions": INT, "scope": SCOPE},
+             {"storage": {"enum": ["ok", "missing", "foreign", "full"]}, "tasks": INT,
+              "storage_budget": {"oneOf": [{"type": "null"},
+                                           obj({"key": STR, "impossible": BOOL, "message": STR})]}})
 AVAILABLE_CAMERAS = {"type": "array", "items": obj({"device": STR, "name": STR, "bus": STR, "transcodes": BOOL,
                                                     "note": STR})}
 BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}

@@ -75,5 +75,5 @@ async def storage(ctx: Ctx) -> web.StreamResponse:
     config = ctx.services.config
     visible = [c.id for c in config.cameras if camera_visible(ctx.user_subject, c.id, c.building)]
     scope = figures_scope(ctx.user_subject).scope
-    report = await asyncio.to_thread(read_storage_report, ctx.services.index, config.storage, ctx.now_ns, visible)
+    report = await asyncio.to_thread(read_storage_report, ctx.services.index, config, ctx.now_ns, visible)
     return web.json_response(storage_json(report if scope is FigureScope.APPLIANCE else for_caller(report), scope))

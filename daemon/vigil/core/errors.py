@@ -19,6 +19,10 @@ class StorageError(VigilError):
     """The recording storage cannot be used (missing disk, foreign disk, not writable)."""
 
 
+class DiskFullError(StorageError):
+    """The disk under the index is full (SQLite's SQLITE_FULL): changes wait until space is freed."""
+
+
 class IndexStateError(VigilError):
     """The SQLite index is inconsistent or from an unknown schema."""
 

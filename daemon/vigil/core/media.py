@@ -27,6 +27,9 @@ class DownReason(enum.Enum):
     SHUTDOWN = "shutdown"
     NO_RESOURCES = "no_resources"  # the appliance ran out of file descriptors or memory: not the camera
     ERROR = "error"
+    # The recorder paused: the recording disk (or the index) is full, or a write failed (core/write_failure.py).
+    DISK_FULL = "disk_full"
+    WRITE_ERROR = "write_error"
 
 
 @dataclass(frozen=True)

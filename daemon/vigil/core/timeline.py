@@ -125,7 +125,9 @@ def _run_reason(reason: str) -> GapReason:
         return GapReason.DAEMON_CRASHED
     if reason == "overflow":
         return GapReason.FELL_BEHIND
-    if reason == "error":
+    if reason == "disk_full":  # the recorder paused (core/write_failure.py)
+        return GapReason.DISK_FULL
+    if reason in ("error", "write_error"):
         return GapReason.RECORD_ERROR
     return GapReason.CAMERA_DOWN if reason in _CAMERA_REASONS else GapReason.UNKNOWN
 
@@ -144,7 +146,8 @@ def explain_gap(start_ns: int, end_ns: int, runs: Sequence[RunEnd], events: Sequ
         return Gap(start_ns, end_ns, GapReason.DELETED, None)
     down = next((e for e in window if e.kind == "camera_down"), None)
     errors = [e for e in window if e.kind == "record_error"]
-    if any(any(m in (e.detail or "").lower() for m in _DISK_FULL_MARKERS) for e in errors):
+    if any(e.reason == "disk_full" or any(m in (e.detail or "").lower() for m in _DISK_FULL_MARKERS)
+           for e in errors):
         return Gap(start_ns, end_ns, GapReason.DISK_FULL, next(e.detail for e in errors if e.detail))
     if previous is not None and previous.end_reason is not None:
         reason = _run_reason(previous.end_reason)

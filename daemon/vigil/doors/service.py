@@ -19,7 +19,7 @@ from vigil.core.door_events import DoorEventKind, IncomingDoorEvent, check_occur
 from vigil.core.door_map import DoorMap
 from vigil.core.door_record import credential_hash, to_record
 from vigil.core.door_rules import FlagRules, RuleInput, adapter_offline, skew_is_large
-from vigil.core.errors import IndexBusyError
+from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.doors.alerts import AlertHub, door_event_body
 from vigil.doors.sink import Alert, AlertKind, Submitted
@@ -59,6 +59,18 @@ class DoorEventService:
             return await self._submit(event, received_wall_ns)
 
     async def source_down(self, source: str, reason: str, wall_ns: int) -> None:
+        try:
+            await self._source_down(source, reason, wall_ns)
+        except DiskFullError as error:  # an adapter's outage is not worth ending the daemon; noted next time
+            log.error("door adapter %s: down (%s), not recorded: %s", source, reason, error)
+
+    async def source_up(self, source: str, wall_ns: int) -> None:
+        try:
+            await self._source_up(source, wall_ns)
+        except DiskFullError as error:
+            log.error("door adapter %s: up, not recorded: %s", source, error)
+
+    async def _source_down(self, source: str, reason: str, wall_ns: int) -> None:
         async with self._lock:
             state = await asyncio.to_thread(self.store.adapter, source)
             if state.down_since_wall_ns is not None:
@@ -70,7 +82,7 @@ class DoorEventService:
         log.warning("door adapter %s: down (%s)", source, reason)
         self._health(source, "down", reason, wall_ns)
 
-    async def source_up(self, source: str, wall_ns: int) -> None:
+    async def _source_up(self, source: str, wall_ns: int) -> None:
         async with self._lock:
             state = await asyncio.to_thread(self.store.adapter, source)
             if state.down_since_wall_ns is None:
@@ -120,8 +132,8 @@ class DoorEventService:
         while True:
             try:
                 await self.tick(self.clock_ns())
-            except IndexBusyError as busy:  # the outage rules look again at the next tick
-                log.warning("door events: %s", busy)
+            except (IndexBusyError, DiskFullError) as error:  # the next tick tries again; never end the daemon for it
+                log.warning("door events: %s", error)
             await asyncio.sleep(TICK_S)
 
     # --- internals ---------------------------------------------------------------------------

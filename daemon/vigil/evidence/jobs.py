@@ -13,7 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from vigil.config import Config
-from vigil.core.errors import IndexBusyError, NotFoundError, TooManyRequestsError, VigilError
+from vigil.core.errors import DiskFullError, IndexBusyError, NotFoundError, TooManyRequestsError, VigilError
 from vigil.core.export_request import ExportRequest, require_complete_footage
 from vigil.core.index_wait import RetryState
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
@@ -41,8 +41,12 @@ class ExportJobs:
         self.stop_event = threading.Event()
         self._queue: queue.Queue[int] = queue.Queue(MAX_QUEUED)
         self._submit_lock = threading.Lock()
-        for row in self.store.unfinished():  # a previous run stopped mid-export: its package was never made
-            self.store.fail(row.id, "interrupted: the appliance stopped before the export finished", time.time_ns())
+        try:
+            for row in self.store.unfinished():  # a previous run stopped mid-export: its package was never made
+                self.store.fail(row.id, "interrupted: the appliance stopped before the export finished",
+                                time.time_ns())
+        except DiskFullError as error:  # start anyway; the next start marks them
+            log.error("exports: cannot mark interrupted exports failed: %s", error)
 
     def submit(self, request: ExportRequest, created_by: str, now_wall_ns: int) -> int:
         """Queue an export (checked for space first); returns its id. A range reaching into a segment
@@ -81,18 +85,26 @@ class ExportJobs:
         self.stop_event.set()
 
     def run(self) -> None:
-        self.key = ensure_signing_key(self.key_path)
+        """Thread body. A full disk fails the export at hand (or leaves it for the next start to
+        mark failed, when even that cannot be written), never the worker or the daemon."""
+        try:
+            self.key = ensure_signing_key(self.key_path)
+        except OSError as error:  # made on the first start; a full disk then: tried again per export
+            log.error("exports: cannot make the signing key %s (%s)", self.key_path, error)
         while not self.stop_event.is_set():
             try:
                 export_id = self._queue.get(timeout=POLL_S)
             except queue.Empty:
                 continue
-            self._run_until_stored(export_id)
+            try:
+                self._run_until_stored(export_id)
+            except DiskFullError as error:
+                log.error("export %d: its outcome cannot be recorded: %s", export_id, error)
         try:
             while not self._queue.empty():
                 self.store.fail(self._queue.get_nowait(), "interrupted: the appliance stopped before the export ran",
                                 time.time_ns())
-        except IndexBusyError as busy:  # left 'queued': the next start marks them interrupted
+        except (IndexBusyError, DiskFullError) as busy:  # left 'queued': the next start marks them interrupted
             log.warning("exports: %s; queued exports are marked interrupted at the next start", busy)
 
     def _run_until_stored(self, export_id: int) -> None:
@@ -114,7 +126,8 @@ class ExportJobs:
             plan = plan_export(self.config, self.index, request.cameras, request.start_wall_ns, request.end_wall_ns)
             estimate = plan.estimated_bytes(self.clips is not None)
             self.store.start(export_id, Progress(plan.segment_count, 0, estimate, 0))
-            assert self.key is not None  # loaded before the first job is taken
+            if self.key is None:
+                self.key = ensure_signing_key(self.key_path)
             writer = PackageWriter(self.config, self.index, self.key, self.clips, self.stop_event,
                                    lambda p: self.store.progress(export_id, p))
             name, size, manifest_sha256 = writer.write(row, plan, row.created_by, time.time_ns())

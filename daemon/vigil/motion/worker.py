@@ -26,6 +26,7 @@ import av
 import numpy as np
 from av.video.codeccontext import VideoCodecContext
 
+from vigil.core.errors import DiskFullError
 from vigil.core.h26x import with_parameter_sets
 from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
 from vigil.core.media_clock import DecodedTimes, shown_wall_ns
@@ -61,6 +62,8 @@ class MotionWorker:
         self.samples_scored = 0
         self.packets_skipped = 0
         self.decode_errors = 0
+        self.index_full_drops = 0  # motion writes refused by a full index
+        self._index_full = False
         self.heartbeat_monotonic = time.monotonic()
         self._decoder: VideoCodecContext | None = None
         self._codec = Codec.H264
@@ -75,9 +78,25 @@ class MotionWorker:
     def run(self) -> None:
         """Thread body: until the subscription is closed and drained."""
         try:
-            consume_in_batches(self.sub, self._handle, BATCH_INTERVAL_S, self._beat)
+            consume_in_batches(self.sub, self._handle_or_skip, BATCH_INTERVAL_S, self._beat)
         finally:
-            self._end_session()
+            self._stored_or_skipped(self._end_session)
+
+    def _handle_or_skip(self, item: StreamItem) -> None:
+        self._stored_or_skipped(lambda: self._handle(item))
+
+    def _stored_or_skipped(self, body: Callable[[], None]) -> None:
+        """A full index (core/errors.DiskFullError) drops motion data instead of ending the worker."""
+        try:
+            body()
+        except DiskFullError as error:
+            self.index_full_drops += 1
+            if not self._index_full:  # once per streak
+                log.warning("motion %s: the index is full; motion data is dropped until there is room (%s)",
+                            self.camera_id, error)
+            self._index_full = True
+            return
+        self._index_full = False
 
     def _beat(self) -> None:
         self.heartbeat_monotonic = time.monotonic()
@@ -165,8 +184,8 @@ class MotionWorker:
 
     def _flush_seconds(self) -> None:
         if self._seconds:
-            self.store.add_seconds(self.camera_id, self._seconds)
-            self._seconds = []
+            seconds, self._seconds = self._seconds, []  # dropped if the index cannot take them
+            self.store.add_seconds(self.camera_id, seconds)
 
     def _end_session(self) -> None:
         if self._decoder is not None:

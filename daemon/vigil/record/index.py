@@ -23,9 +23,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vigil.core.errors import IndexBusyError
+from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.index_wait import IndexWaitPolicy
 from vigil.core.retention import Hold, SegmentUsage
+from vigil.core.write_failure import WriteFailure, classify_write_error
 from vigil.record.db import connect, is_busy, migrate
 
 
@@ -108,6 +109,12 @@ class GarbageRow:
     id: int
     dir_id: int
     path: str
+
+
+def is_disk_full(error: sqlite3.Error) -> bool:
+    """SQLite's "database or disk is full" (SQLITE_FULL)."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return classify_write_error(None, code) is WriteFailure.DISK_FULL
 
 
 def where_clause(filters: dict[str, object]) -> tuple[str, list[object]]:
@@ -231,15 +238,24 @@ class Index:
 
     @contextmanager
     def transaction(self, wait_s: float | None = None) -> Iterator[sqlite3.Connection]:
-        """One write transaction, waiting at most `wait_s` (None: the caller's default budget)."""
+        """One write transaction, waiting at most `wait_s` (None: the caller's default budget).
+
+        A full disk raises DiskFullError (HTTP 503) and leaves no transaction open: SQLite keeps a
+        transaction whose COMMIT failed with SQLITE_FULL active, and every later BEGIN would fail."""
         with self._holding(wait_s) as conn:
-            conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-                conn.execute("COMMIT")
-            except BaseException:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    conn.execute("COMMIT")
+                except BaseException:
+                    if conn.in_transaction:
+                        conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.OperationalError as error:
+                if is_disk_full(error):
+                    raise DiskFullError(f"the disk of the index is full ({error}); release evidence holds or"
+                                        " free space: changes are refused until then") from error
                 raise
 
     def query(self, sql: str, params: Sequence[object] = ()) -> list[sqlite3.Row]:

@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from vigil.core.errors import IndexBusyError
+from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.index_wait import RetryState, accepts
 from vigil.record.index import FinishedSegment, Index, NewSegment, insert_open_segment, mark_complete
 
@@ -140,7 +140,7 @@ class PendingWrites:
             try:
                 with self.index.transaction(wait_s=self.index.wait.attempt_wait_s) as c:
                     write.apply(c)
-            except (IndexBusyError, sqlite3.OperationalError) as error:  # busy, or full: try again later
+            except (IndexBusyError, DiskFullError, sqlite3.OperationalError) as error:  # busy or full: later
                 self._failed(now_s, error)
                 return False
             except sqlite3.Error as error:  # a bug, not the index's state: say so, do not block the queue

@@ -4,11 +4,18 @@ Runs on its own thread. Order of durability for each segment (see design/storage
 reserve an 'open' row -> write the file -> fsync file, fsync dir -> mark the row complete
 with size, SHA-256 and durations. The index writes go through the camera's ordered queue
 (record/index_queue.py): while another process holds the index, files keep being written and
-their rows follow when the index is free again."""
+their rows follow when the index is free again (also when it is full).
+
+A write to the segment file that fails (a full disk, an I/O error) never reaches the muxer again
+(record/writer.py): the segment keeps its complete fragments (record/recovery.keep_complete_fragments),
+the run ends, and the recorder pauses, dropping packets, with the reason core/write_failure.py
+gives (`disk_full`, `write_error`). It checks with backoff whether it may go on, and starts a new
+run at the next keyframe once it may."""
 
 from __future__ import annotations
 
 import logging
+import random
 import threading
 import time
 from collections.abc import Callable
@@ -17,7 +24,7 @@ from pathlib import Path
 
 import av
 
-from vigil.core.errors import IndexBusyError
+from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.h26x import parameter_sets, updated_parameter_sets
 from vigil.core.media import (
     Codec,
@@ -32,6 +39,7 @@ from vigil.core.media import (
 from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import continued_wall_ns
+from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.index import FinishedSegment, Index, NewSegment
 from vigil.record.index_queue import (
@@ -44,7 +52,9 @@ from vigil.record.index_queue import (
     segment_discarded,
     segment_opened,
 )
-from vigil.record.recovery import recover_segment
+from vigil.record.recovery import keep_complete_fragments
+from vigil.record.reserve import SpaceReserve
+from vigil.record.retention import free_bytes
 from vigil.record.storage import StorageDir, fsync_dir
 from vigil.record.writer import SegmentWriter, hash_file
 
@@ -93,6 +103,8 @@ class Recorder:
         policy: RotationPolicy,
         wall_clock_ns: Callable[[], int] = time.time_ns,
         index_writes: PendingWrites | None = None,
+        resume_policy: ResumePolicy | None = None,
+        reserve: SpaceReserve | None = None,
     ) -> None:
         self.camera_id = camera_id
         self.stream = stream
@@ -117,6 +129,11 @@ class Recorder:
         self._pending: EncodedPacket | None = None
         self._frame_90k = 6000
         self._warned_no_parameter_sets = False
+        self.resume_policy = resume_policy or ResumePolicy()
+        self.reserve = reserve  # room kept for the index (record/reserve.py): never resumed into
+        # Set while writes fail (a full disk): read by other threads (camera status), swapped whole.
+        self.pause: Pause | None = None
+        self._failures_in_a_row = 0  # backoff across pauses that end in another failure
 
     @property
     def name(self) -> str:
@@ -136,7 +153,7 @@ class Recorder:
             consume_in_batches(self.sub, self._handle, BATCH_INTERVAL_S, self._beat)
         finally:
             try:
-                self._end_run(DownReason.SHUTDOWN)
+                self._guarded(lambda: self._end_run(DownReason.SHUTDOWN))
             finally:
                 try:
                     self.index_writes.drain(DRAIN_TIMEOUT_S)
@@ -144,16 +161,38 @@ class Recorder:
                     self.finished.set()
 
     def _beat(self) -> None:
-        self.heartbeat_monotonic = time.monotonic()
-        self.index_writes.flush()  # a busy index: retried when due, never waited for here
+        """Each wake-up: the liveness heartbeat, queued index writes, and (when due) whether a
+        pause may end."""
+        self.heartbeat_monotonic = now_s = time.monotonic()
+        self.index_writes.flush()  # a busy or full index: retried when due, never waited for here
+        pause = self.pause
+        if pause is not None and pause.due(now_s):
+            self._check_pause(pause, now_s)
 
     def _handle(self, item: StreamItem) -> None:
+        if self.pause is not None:
+            if isinstance(item, SessionStarted):  # what the next run needs once the pause ends
+                self._info = item.info
+                self._extradata = item.info.extradata
+            return  # packets are dropped while paused; the pause was recorded as an event
+        self._guarded(lambda: self._handle_item(item))
+
+    def _guarded(self, body: Callable[[], None]) -> None:
+        """Run `body`; a write error outside a packet (closing, a full index) pauses the camera."""
+        try:
+            body()
+        except DiskFullError as error:
+            self._pause_recording(WriteFailure.DISK_FULL, error)
+        except (av.FFmpegError, OSError) as error:
+            self._pause_recording(_failure_of(error), error)
+
+    def _handle_item(self, item: StreamItem) -> None:
         if isinstance(item, EncodedPacket) and not self.storage_ok.is_set():
             self._detach_from_storage()  # resumes at a keyframe once the disk is back
             return
         if isinstance(item, EncodedPacket):
             # A keyframe that failed with the old segment may well start a good run of its own.
-            if not self._on_packet_or_abandon(item) and item.is_keyframe:
+            if not self._on_packet_or_abandon(item) and item.is_keyframe and self.pause is None:
                 self._on_packet_or_abandon(item)
         elif isinstance(item, SessionStarted):
             self._end_run(DownReason.ENDED)
@@ -168,29 +207,85 @@ class Recorder:
             self._end_run(DownReason.OVERFLOW)
 
     def _abandon_run(self, error: Exception) -> None:
-        """A packet could not be written (undecodable parameter sets, an I/O error): keep what is
-        on disk, record why, and start over at the next keyframe instead of stopping the camera."""
+        """A packet could not be written. A write error (a full disk, EIO) pauses the camera;
+        anything else (undecodable parameter sets, a busy index) ends the run, keeping what is on
+        disk, and starts over at the next keyframe instead of stopping the camera."""
+        if isinstance(error, OSError):
+            self._pause_recording(_failure_of(error), error)
+            return
         log.error("recorder %s: cannot write: %s; closing the segment and restarting at the next keyframe",
                   self.name, error)
         self.index_writes.submit(event_added(self.camera_id, "record_error", self.wall_clock_ns(),
                                              DownReason.ERROR.value, str(error)[:500]))
+        seg = self._open
+        if seg is not None and seg.writer.failed:  # never write into a muxer that failed
+            self._drop_segment(DownReason.ERROR)
+        self._end_run(DownReason.ERROR)
+
+    # --- pausing on failed writes (core/write_failure.py) ----------------------------------------
+
+    @property
+    def paused_reason(self) -> str | None:
+        """`disk_full` or `write_error` while paused, else None."""
+        pause = self.pause
+        return None if pause is None else pause.failure.value
+
+    def _pause_recording(self, failure: WriteFailure, error: BaseException) -> None:
+        """Stop writing: keep the open segment's complete fragments, end the run, record why."""
+        now = self.wall_clock_ns()
+        reason = DownReason(failure.value)
+        log.error("recorder %s: %s (%s); recording paused, segment kept up to its last complete fragment; "
+                  "trying again when there is room", self.name, "DISK FULL" if failure is WriteFailure.DISK_FULL
+                  else "WRITE ERROR", error)
+        self._failures_in_a_row += 1
+        self.pause = Pause(failure, now, str(error)[:500], self._failures_in_a_row - 1).checked(
+            time.monotonic(), self.resume_policy, random.random())
+        self._drop_segment(reason)
+        run, self._run, self._pending = self._run, None, None
+        if run is not None:
+            self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or now, reason.value))
+        self.index_writes.submit(event_added(self.camera_id, "record_error", now, failure.value, str(error)[:500]))
+
+    def _drop_segment(self, reason: CutReason | DownReason) -> None:
+        """Let go of the open segment without writing to it again; its row is finished from its
+        complete fragments through the camera's queue of index writes."""
+        seg, run = self._open, self._run
+        self._open = self._pending = None
+        if seg is None:
+            return
+        if seg.writer.failed:
+            seg.writer.abandon()
+        else:  # something other than the file failed: flush the last fragment (a failure abandons it)
+            try:
+                seg.writer.close()
+            except (av.FFmpegError, OSError) as error:
+                log.warning("recorder %s: closing %s failed too (%s)", self.name, seg.path, error)
         try:
-            self._end_run(DownReason.ERROR)
-        except (av.FFmpegError, OSError) as again:
-            log.error("recorder %s: could not close the segment either (%s); keeping its complete fragments",
-                      self.name, again)
-            seg, run = self._open, self._run
-            self._open = self._pending = self._run = None
-            if seg is not None and self.index_writes.flush():  # else startup recovery completes the row
-                try:
-                    rows = [r for r in self.index.segments(self.camera_id, state="open") if r.id == seg.id]
-                    for row in rows:
-                        recover_segment(self.index, self.storage, row)
-                except IndexBusyError as busy:
-                    log.error("recorder %s: %s; startup recovery will complete %s", self.name, busy, seg.path)
-            if run is not None:
-                self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(),
-                                                   DownReason.ERROR.value))
+            done = keep_complete_fragments(seg.path, seg.start_wall_ns, reason.value)
+        except OSError as error:  # the file went away with the disk: start-up recovery finishes it
+            log.warning("recorder %s: cannot finish %s now (%s)", self.name, seg.path, error)
+            return
+        if done is None:
+            seg.path.unlink(missing_ok=True)
+            self.index_writes.submit(segment_discarded(seg.id))
+            return
+        if run is not None:
+            run.last_end_wall_ns = done.end_wall_ns
+            self.index_writes.submit(segment_completed(run.info, seg.id, seg.new, done))
+        self.bytes_written += done.size_bytes
+        self.segments_written += 1
+
+    def _check_pause(self, pause: Pause, now_s: float) -> None:
+        try:
+            free = free_bytes(self.storage) - (0 if self.reserve is None else self.reserve.missing_bytes)
+        except OSError:
+            free = 0
+        if not self.resume_policy.may_resume(pause.failure, free):
+            self.pause = pause.checked(now_s, self.resume_policy, random.random())
+            return
+        self.pause = None
+        log.warning("recorder %s: %d MiB free; recording resumes at the next keyframe (paused %.0f s: %s)",
+                    self.name, free >> 20, (self.wall_clock_ns() - pause.since_wall_ns) / 1e9, pause.failure.value)
 
     @property
     def open_segment_id(self) -> int | None:
@@ -204,7 +299,7 @@ class Recorder:
         if run is None:
             return
         self._open = self._pending = self._run = None
-        if seg is not None:
+        if seg is not None and not seg.writer.failed:
             try:
                 seg.writer.close()
             except (av.FFmpegError, OSError) as error:
@@ -315,9 +410,11 @@ class Recorder:
             return
         if self._pending is not None:
             self._write_pending(end_90k if end_90k is not None else self._pending.dts_90k + self._frame_90k)
-        self._open = None
+        # If closing fails the segment stays open: the pause (_guarded) keeps its complete fragments.
         seg.writer.close()
         fsync_dir(seg.path.parent)
+        self._open = None
+        self._failures_in_a_row = 0
         if seg.writer.frame_count == 0:
             seg.path.unlink(missing_ok=True)
             self.index_writes.submit(segment_discarded(seg.id))
@@ -341,6 +438,10 @@ class Recorder:
         self._run = None
         self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(), reason.value))
         log.info("recorder %s: run %d ended (%s)", self.name, run.id, reason.value)
+
+
+def _failure_of(error: BaseException) -> WriteFailure:
+    return classify_write_error(getattr(error, "errno", None))
 
 
 def _make_dirs_durably(directory: Path, root: Path) -> None:

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import av
 
+from vigil.core.errors import DiskFullError
 from vigil.core.timebase import ticks_to_ns
 from vigil.record.fmp4 import Fmp4Error, Fmp4Scan, scan_fmp4
 from vigil.record.index import FinishedSegment, Index, NewSegment, SegmentRow, insert_open_segment, mark_complete
+from vigil.record.reserve import RESERVE_NAME
 from vigil.record.storage import META_NAME, StorageDir, fsync_dir, fsync_file
 from vigil.record.writer import hash_file
 
@@ -39,6 +41,7 @@ class RecoveryReport:
     adopted_segments: list[str] = field(default_factory=list)  # files indexed from their name and content
     garbage_collected: int = 0
     runs_closed: int = 0
+    disk_full: bool = False  # the index could not take everything (see recover)
 
 
 def collect_garbage(index: Index, storage: StorageDir) -> int:
@@ -60,33 +63,47 @@ def recover_segment(index: Index, storage: StorageDir, seg: SegmentRow) -> int:
     """Make an 'open' segment complete from its complete fragments, or drop it if it has none.
 
     Returns the frames kept (0: dropped)."""
-    path = storage.path / seg.path
+    done = finish_from_fragments(index, storage.path / seg.path, seg.id, seg.start_wall_ns, "crash")
+    return 0 if done is None else done.frame_count
+
+
+def keep_complete_fragments(path: Path, start_wall_ns: int, cut_reason: str) -> FinishedSegment | None:
+    """Cut a segment file after its last complete fragment, fsync it, hash it: the finished row
+    of what is kept, or None when it holds nothing complete (or is missing, or not an fMP4).
+
+    The cut only shrinks the file, so this works on a full disk: the recorder uses it for a
+    segment whose write failed, start-up recovery for one a crash interrupted."""
     try:
-        with path.open("rb") as f:
-            scan = scan_fmp4(f)
-    except (FileNotFoundError, Fmp4Error) as error:
-        scan, why = None, str(error)
-    else:
-        why = "no complete fragment"
-    if scan is None or not scan.fragments:
-        log.info("recovery: segment %s has nothing complete (%s); dropping it", seg.path, why)
-        path.unlink(missing_ok=True)
-        index.discard_segment(seg.id)
-        return 0
-    if scan.complete_end < scan.file_size_bytes:
-        os.truncate(path, scan.complete_end)
-    fsync_file(path)
-    fsync_dir(path.parent)
+        scan = _complete_part(path)
+    except FileNotFoundError:
+        return None
+    if scan is None:
+        return None
     size, sha = hash_file(path)
     duration_90k = scan.duration * 90_000 // scan.timescale
-    index.complete_segment(seg.id, FinishedSegment(
-        end_wall_ns=seg.start_wall_ns + ticks_to_ns(duration_90k), media_duration_90k=duration_90k,
+    return FinishedSegment(
+        end_wall_ns=start_wall_ns + ticks_to_ns(duration_90k), media_duration_90k=duration_90k,
         frame_count=scan.frame_count, keyframe_count=scan.keyframe_count, size_bytes=size, sha256=sha,
-        cut_reason="crash", recovered=True,
-    ))
-    log.warning("recovery: kept %d frames (%.1f s) of interrupted segment %s", scan.frame_count,
-                duration_90k / 90_000, seg.path)
-    return scan.frame_count
+        cut_reason=cut_reason, recovered=True,
+    )
+
+
+def finish_from_fragments(index: Index, path: Path, segment_id: int, start_wall_ns: int,
+                          cut_reason: str) -> FinishedSegment | None:
+    """Keep a segment's complete fragments and mark its 'open' row complete (`recovered`); or,
+    with nothing complete, remove file and row (None). Raises DiskFullError or IndexBusyError
+    when the index cannot take the row; the file is already cut then, and a later call finishes
+    the row."""
+    done = keep_complete_fragments(path, start_wall_ns, cut_reason)
+    if done is None:
+        log.info("recovery: segment %s has nothing complete; dropping it", path)
+        path.unlink(missing_ok=True)
+        index.discard_segment(segment_id)
+        return None
+    index.complete_segment(segment_id, done)
+    log.warning("recovery: kept %d frames (%.1f s) of interrupted segment %s (%s)", done.frame_count,
+                done.media_duration_90k / 90_000, path, cut_reason)
+    return done
 
 
 # segment_relpath() in record/recorder.py: <camera>/<stream>/<YYYY-MM-DD>/<run>-<seq>.mp4
@@ -153,32 +170,41 @@ def adopt_segment_file(index: Index, storage: StorageDir, rel: str) -> bool:
 
 
 def recover(index: Index, storage: StorageDir, now_wall_ns: int) -> RecoveryReport:
-    report = RecoveryReport(garbage_collected=collect_garbage(index, storage))
-    for seg in index.segments(state="open"):
-        if seg.dir_id != storage.id:
-            continue
-        kept = recover_segment(index, storage, seg)
-        report.recovered_segments += kept > 0
-        report.dropped_reservations += kept == 0
-        report.recovered_frames += kept
-    known = index.segment_paths(storage.id)
-    for path in sorted(storage.path.rglob("*")):  # by name: runs in order, each run's segments in order
-        if not path.is_file() or path.name == META_NAME:
-            continue
-        rel = path.relative_to(storage.path).as_posix()
-        if rel in known:
-            continue
-        if adopt_segment_file(index, storage, rel):
-            report.adopted_segments.append(rel)
-        else:
-            log.warning("recovery: removing %s, which the index does not know", rel)
-            path.unlink()
-            report.orphans_removed.append(rel)
-    with index.transaction() as c:
-        cur = c.execute(
-            "UPDATE runs SET end_reason = 'crash', end_wall_ns = COALESCE("
-            " (SELECT MAX(end_wall_ns) FROM segments WHERE run_id = runs.id), start_wall_ns)"
-            " WHERE end_wall_ns IS NULL"
-        )
-        report.runs_closed = cur.rowcount
+    """On a full disk (the index beside the recordings, the default layout) rows that cannot be
+    written stay as they are, and files the index does not know stay on disk, for the next start;
+    recording starts anyway: the recorders pause with reason disk_full until there is room
+    (core/write_failure.py)."""
+    report = RecoveryReport()
+    try:
+        report.garbage_collected = collect_garbage(index, storage)
+        for seg in index.segments(state="open"):
+            if seg.dir_id != storage.id:
+                continue
+            kept = recover_segment(index, storage, seg)
+            report.recovered_segments += kept > 0
+            report.dropped_reservations += kept == 0
+            report.recovered_frames += kept
+        known = index.segment_paths(storage.id)
+        for path in sorted(storage.path.rglob("*")):  # by name: runs in order, each run's segments in order
+            if not path.is_file() or path.name in (META_NAME, RESERVE_NAME):
+                continue
+            rel = path.relative_to(storage.path).as_posix()
+            if rel in known:
+                continue
+            if adopt_segment_file(index, storage, rel):
+                report.adopted_segments.append(rel)
+            else:
+                log.warning("recovery: removing %s, which the index does not know", rel)
+                path.unlink()
+                report.orphans_removed.append(rel)
+        with index.transaction() as c:
+            cur = c.execute(
+                "UPDATE runs SET end_reason = 'crash', end_wall_ns = COALESCE("
+                " (SELECT MAX(end_wall_ns) FROM segments WHERE run_id = runs.id), start_wall_ns)"
+                " WHERE end_wall_ns IS NULL"
+            )
+            report.runs_closed = cur.rowcount
+    except DiskFullError as error:
+        log.error("recovery: %s; the rest is recovered at the next start", error)
+        report.disk_full = True
     return report

@@ -28,13 +28,15 @@ def free_bytes(storage: StorageDir) -> int:
 
 def policy_of(config: StorageConfig) -> RetentionPolicy:
     return RetentionPolicy(max_bytes=config.max_bytes, retain_days=config.retain_days,
-                           min_free_bytes=config.min_free_bytes)
+                           min_free_bytes=config.min_free_bytes, keep_newest_s=config.keep_newest_s)
 
 
 def enforce_retention(index: Index, storage: StorageDir, policy: RetentionPolicy, incoming_bytes: int,
-                      now_wall_ns: int) -> RetentionRound:
+                      now_wall_ns: int, reserved_bytes: int = 0) -> RetentionRound:
+    """`reserved_bytes`: free space that is not the recordings' (the index's reserve, given up)."""
+    free = free_bytes(storage) - reserved_bytes
     plan = plan_retention(index.usage(), index.holds(), policy,
-                          DiskState(free_bytes=free_bytes(storage), incoming_bytes=incoming_bytes), now_wall_ns)
+                          DiskState(free_bytes=free, incoming_bytes=incoming_bytes), now_wall_ns)
     deleted = 0
     if plan.delete_ids:
         deleted = index.move_to_garbage(plan.delete_ids, now_wall_ns)

@@ -6,9 +6,10 @@ import os
 from collections.abc import Collection
 from pathlib import Path
 
-from vigil.config import StorageConfig
-from vigil.core.storage_report import DiskUsage, StorageReport, storage_report
+from vigil.config import Config
+from vigil.core.storage_report import BudgetProblem, DiskUsage, StorageReport, budget_problems, storage_report, worst
 from vigil.record.index import Index
+from vigil.record.reserve import SpaceReserve
 from vigil.record.retention import policy_of
 
 
@@ -19,8 +20,30 @@ def disk_usage(path: Path) -> DiskUsage:
     return DiskUsage(str(path), capacity_bytes=st.f_blocks * st.f_frsize, free_bytes=st.f_bavail * st.f_frsize)
 
 
-def read_storage_report(index: Index, config: StorageConfig, now_wall_ns: int,
+def storage_budget_problems(config: Config) -> tuple[BudgetProblem, ...]:
+    """The budget checked against the disk the recordings are (or will be) on (blocking: statvfs)."""
+    cameras = sum(c.enabled for c in config.cameras)
+    return budget_problems(disk_usage(config.storage.recordings_path).capacity_bytes, policy_of(config.storage),
+                           cameras, config.storage.segment_duration_s)
+
+
+def read_storage_report(index: Index, config: Config, now_wall_ns: int,
                         visible_cameras: Collection[str] | None = None) -> StorageReport:
     """Blocking (statvfs and a scan of every segment row): call it on a thread."""
-    return storage_report([disk_usage(config.recordings_path)], index.usage(), index.holds(), policy_of(config),
-                          now_wall_ns, visible_cameras)
+    storage = config.storage
+    return storage_report([recording_disk(config)], index.usage(), index.holds(), policy_of(storage),
+                          now_wall_ns, visible_cameras, worst(storage_budget_problems(config)))
+
+
+def recording_disk(config: Config) -> DiskUsage:
+    """The recording disk; while the index's reserve beside it is given up (a full disk), that
+    room is the index's, not free for recordings (record/reserve.py)."""
+    disk = disk_usage(config.storage.recordings_path)
+    reserve = SpaceReserve(config.storage.path)
+    try:
+        same_disk = reserve.path.parent.stat().st_dev == config.storage.recordings_path.stat().st_dev
+    except OSError:
+        return disk
+    if not same_disk:
+        return disk
+    return DiskUsage(disk.path, disk.capacity_bytes, max(disk.free_bytes - reserve.missing_bytes, 0))

@@ -4,6 +4,13 @@ The moov is written first (empty_moov) and a fragment is flushed at every keyfra
 every second (frag_duration), so a file cut short by a crash is playable up to its last complete
 fragment. Runs on the recorder's thread.
 
+A write that fails (ENOSPC, EIO, ...) leaves the muxer in a state nobody defined: libavformat may
+crash if it is asked to write again, even its trailer. So the writer owns the file: the muxer
+writes through `_SegmentFile`, which writes every byte or raises, and on the first failure the
+writer marks itself failed, closes that file and never calls the muxer again (PyAV skips the
+trailer of a container whose file object is closed). The file then ends with whatever fragments
+were complete; the recorder keeps those (record/recovery.py cuts the partial tail).
+
 The output stream is created from a template: the segment's parameter sets and first keyframe
 read by FFmpeg's raw H.264/H.265 demuxer. That yields correct codec parameters (sample entry,
 width, height) without an encoder; `add_stream(codec)` would open a real encoder whose own
@@ -11,6 +18,7 @@ headers end up in the file."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import os
@@ -30,18 +38,77 @@ MUXER_OPTIONS = {
 }
 
 
+class WriterFailedError(OSError):
+    """The segment's writer failed before; its muxer is not touched again."""
+
+
+class _SegmentFile(io.RawIOBase):
+    """The segment file as the muxer's output: unbuffered (each fragment reaches the OS at once),
+    seekable, and never a short write: libavformat takes a short count as success and would lose
+    the rest, so a write either completes or raises."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o644)
+        self.error: OSError | None = None  # the first write error, also if libavformat dropped it
+
+    def writable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        if self.closed:
+            raise WriterFailedError(f"{self.path}: written after the segment file was closed")
+        view = memoryview(data)
+        try:
+            while view:
+                view = view[os.write(self.fd, view):]
+        except OSError as error:
+            self.error = self.error or error
+            raise
+        return len(data)
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        return os.lseek(self.fd, offset, whence)
+
+    def tell(self) -> int:
+        return os.lseek(self.fd, 0, os.SEEK_CUR)
+
+    def fsync(self) -> None:
+        os.fsync(self.fd)
+
+    def close(self) -> None:
+        if not self.closed:
+            try:
+                os.close(self.fd)
+            finally:
+                super().close()
+
+
 class SegmentWriter:
-    """One open segment file. Timestamps given to `write` are relative to the segment start."""
+    """One open segment file. Timestamps given to `write` are relative to the segment start.
+
+    After any failed `write` or `close` the writer is `failed`: `write` and `close` raise
+    WriterFailedError without touching the muxer, and `abandon` lets go of it."""
 
     def __init__(self, path: Path, codec: Codec, extradata: bytes, first_keyframe: bytes) -> None:
         self.path = path
+        self.failed = False
         template_bytes = template_access_unit(codec, extradata, first_keyframe)  # each parameter set once
         with av.open(io.BytesIO(template_bytes), format=codec.value) as template:
             source = template.streams.video[0]
             self.width = int(source.codec_context.width or 0)
             self.height = int(source.codec_context.height or 0)
-            self._container = av.open(str(path), "w", format="mp4", options=MUXER_OPTIONS)
-            stream = self._container.add_stream_from_template(source)
+            self._file = _SegmentFile(path)
+            try:
+                self._container = av.open(self._file, "w", format="mp4", options=MUXER_OPTIONS)
+                stream = self._container.add_stream_from_template(source)
+            except BaseException:
+                self._file.close()
+                raise
         stream.time_base = TIME_BASE
         if codec is Codec.H265:
             stream.codec_tag = "hvc1"  # the tag browsers and QuickTime accept
@@ -51,6 +118,7 @@ class SegmentWriter:
         self.duration_90k = 0
 
     def write(self, data: bytes, pts_90k: int, dts_90k: int, duration_90k: int, is_keyframe: bool) -> None:
+        self._check_usable()
         packet = av.Packet(data)
         packet.stream = self._stream
         packet.time_base = TIME_BASE
@@ -58,19 +126,45 @@ class SegmentWriter:
         packet.dts = dts_90k
         packet.duration = duration_90k
         packet.is_keyframe = is_keyframe
-        self._container.mux(packet)
+        try:
+            self._container.mux(packet)
+        except BaseException:
+            self.abandon()
+            raise
+        self._raise_dropped_error()
         self.frame_count += 1
         self.keyframe_count += int(is_keyframe)
         self.duration_90k = dts_90k + duration_90k
 
     def close(self) -> None:
-        """Flush the last fragment and the index box, then fsync the file."""
-        self._container.close()
-        fd = os.open(self.path, os.O_RDONLY)
+        """Flush the last fragment and the index box, then fsync and close the file."""
+        self._check_usable()
         try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
+            self._container.close()
+            self._raise_dropped_error()
+            self._file.fsync()
+        except BaseException:
+            self.abandon()
+            raise
+        self._file.close()
+
+    def abandon(self) -> None:
+        """Let go of a failed segment: close the file first, so that neither this call nor the
+        garbage collector makes the muxer write (its trailer) again. Never raises."""
+        self.failed = True
+        with contextlib.suppress(OSError):  # the descriptor is released either way
+            self._file.close()
+
+    def _check_usable(self) -> None:
+        if self.failed:
+            raise WriterFailedError(f"{self.path}: the segment's writer failed before; not writing again")
+
+    def _raise_dropped_error(self) -> None:
+        """A write error libavformat did not report (some paths ignore the I/O context's error)."""
+        if self._file.error is not None:
+            error = self._file.error
+            self.abandon()
+            raise error
 
 
 def hash_file(path: Path) -> tuple[int, str]:

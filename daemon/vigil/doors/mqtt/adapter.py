@@ -28,6 +28,7 @@ import aiomqtt
 
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.door_events import OccurredOutOfWindowError
+from vigil.core.errors import DiskFullError
 from vigil.core.mqtt_messages import STATUS_OFFLINE, STATUS_ONLINE, MalformedError, Topics, encode, parse_message
 from vigil.doors.adapter_config import MqttConfig
 from vigil.doors.sink import Alert, AlertFeed, AlertKind, DoorEventSink
@@ -96,7 +97,7 @@ class MqttAdapter:
             try:
                 async with self._client() as client:
                     await self._session(client)
-            except aiomqtt.MqttError as error:
+            except (aiomqtt.MqttError, DiskFullError) as error:  # a full index: unacknowledged, redelivered later
                 self.connected.clear()
                 reason = f"broker {self.config.host}:{self.config.port}: {error}"
                 if self._down_reason is None:

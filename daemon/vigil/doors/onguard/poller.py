@@ -20,6 +20,7 @@ import aiohttp
 from vigil.core import onguard as og
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.door_events import OccurredOutOfWindowError
+from vigil.core.errors import DiskFullError
 from vigil.core.onguard_kinds import KindTable
 from vigil.doors.adapter_config import OnGuardConfig
 from vigil.doors.onguard.client import OnGuardClient, OnGuardRefusedError, OnGuardUnavailableError
@@ -67,7 +68,8 @@ class OnGuardPoller:
         while True:
             try:
                 await self.poll_once(client)
-            except (OnGuardUnavailableError, OnGuardRefusedError, og.ProtocolError) as error:
+            except (OnGuardUnavailableError, OnGuardRefusedError, og.ProtocolError, DiskFullError) as error:
+                # a full index: the cursor did not move, so the same events are fetched again
                 await self._down(str(error))
                 refused = isinstance(error, OnGuardRefusedError)
                 delay_s = self.backoff.delay_s(attempt if not refused else 30, self.jitter())
