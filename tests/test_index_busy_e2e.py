@@ -130,7 +130,8 @@ def test_retention_and_camera_events_outlast_a_locked_index(tmp_path: Path, came
     daemon stays up, retention deletes again afterwards, and the camera's event reaches the index."""
     cams = camera_server("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,pattern=snow")
     config = write_config(tmp_path, {"cam-a": cams.url("a")},
-                          "segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = 300000")
+                          "segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = 300000\n"
+                          "keep_newest_s = 0")  # a tiny budget itself, not the newest minutes rule
     vigil = VigilProcess(config)
     try:
         seen: set[int] = set()
