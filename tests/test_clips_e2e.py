@@ -13,6 +13,7 @@ import pytest
 from browser import chromium
 from camsim import CameraServer
 from http_call import call, free_port
+from media_judge import decode_errors, probe
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.record.index import SegmentRow
@@ -102,19 +103,6 @@ def recorded_frames(d: Daemon, camera_id: str, start_ns: int, end_ns: int) -> li
     frames.sort()
     first = max(i for i, (t, key) in enumerate(frames) if key and t <= start_ns)
     return [f for f in frames[first:] if f[0] < end_ns]
-
-
-def probe(path: Path) -> dict[str, str]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-                          "stream=codec_name,codec_tag_string,nb_read_frames:format=duration", "-of",
-                          "default=nw=1", str(path)], capture_output=True, text=True, check=True).stdout
-    return dict(line.split("=", 1) for line in out.split())
-
-
-def decode_errors(path: Path) -> str:
-    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
-                            capture_output=True, text=True, check=False)
-    return result.stderr.strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
 
 
 def fetch(d: Daemon, camera_id: str, start_ns: int, end_ns: int, path: Path) -> dict[str, str]:

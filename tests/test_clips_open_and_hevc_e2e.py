@@ -27,6 +27,7 @@ import pytest
 from camsim import CameraServer
 from clip_recordings import hvcc_copies
 from http_call import call, free_port
+from media_judge import decode_errors, probe
 from test_admin_cli import vigil_stdin
 from vigil.core.timebase import NS_PER_SECOND, parse_time_ns, ticks_to_ns, wall_ns_to_iso
 from vigil.evidence.segment_file import read_segment_file
@@ -89,19 +90,6 @@ def iso_ms(wall_ns: int) -> str:
 
 def clip_path(camera_id: str, start_ns: int, end_ns: int) -> str:
     return f"/api/cameras/{camera_id}/clip.mp4?start={iso_ms(start_ns)}&end={iso_ms(end_ns)}"
-
-
-def probe(path: Path) -> dict[str, str]:
-    out = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-                          "stream=codec_name,codec_tag_string,nb_read_frames:format=duration", "-of",
-                          "default=nw=1", str(path)], capture_output=True, text=True, check=True).stdout
-    return dict(line.split("=", 1) for line in out.split())
-
-
-def decode_errors(path: Path) -> str:
-    result = subprocess.run(["ffmpeg", "-nostdin", "-v", "error", "-i", str(path), "-f", "null", "-"],
-                            capture_output=True, text=True, check=False)
-    return result.stderr.strip() + ("" if result.returncode == 0 else f" (exit {result.returncode})")
 
 
 def packets(path: Path) -> list[tuple[bytes, int, int]]:
