@@ -298,12 +298,14 @@ class Recorder:
         seg, run = self._open, self._run
         if run is None:
             return
-        self._open = self._pending = self._run = None
         if seg is not None and not seg.writer.failed:
-            try:
+            try:  # the frame held back for its duration too: a segment just opened holds only that one
+                if self._pending is not None:
+                    self._write_pending(self._pending.dts_90k + self._frame_90k)
                 seg.writer.close()
             except (av.FFmpegError, OSError) as error:
                 log.warning("recorder %s: closing %s on the missing disk failed (%s)", self.name, seg.path, error)
+        self._open = self._pending = self._run = None
         self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(),
                                            DownReason.ERROR.value))
         self.index_writes.submit(event_added(self.camera_id, "record_error", self.wall_clock_ns(),
