@@ -36,7 +36,8 @@ def test_denied_badge_holds_the_doors_cameras_through_retention(tmp_path: Path,
     cams = camera_server(*(f"name={n},{spec}" for n in ("a", "b", "c")))
     port = free_port()
     config = write_config(tmp_path, {"door-a": cams.url("a"), "door-b": cams.url("b"), "other-c": cams.url("c")},
-                          f"segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = {MAX_BYTES}")
+                          f"segment_duration_s = 2\nretention_interval_s = 1\nmax_bytes = {MAX_BYTES}\n"
+                          "keep_newest_s = 0")  # a tiny budget itself, not the newest minutes rule
     config.write_text(config.read_text() + f'[http]\nlisten = "127.0.0.1:{port}"\ntls = false\n' + DOOR)
     added = vigil_stdin("a long enough password\n", "user", "add", "lenel", "--role", "door_system",
                         "--password-stdin", "--config", str(config))

@@ -12,7 +12,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from pathlib import Path
 
 import pytest
@@ -166,3 +166,17 @@ def test_writes_lost_with_the_process_are_recovered_from_the_files(tmp_path: Pat
     (run,) = index.query("SELECT camera_id, end_reason FROM runs")
     assert tuple(run) == ("cam", "crash")
     assert fsck(index).clean
+
+
+def test_a_clean_close_leaves_the_index_in_one_file(tmp_path: Path) -> None:
+    """The read connection closes first, so the writing one is the last and checkpoints the WAL
+    (the appliance's boot test reads a copy of index.sqlite3 alone after a clean stop)."""
+    index = Index.open(tmp_path / "index.sqlite3", 0)
+    index.add_event("cam", "camera_up", 1, None, None)
+    assert index.query("SELECT COUNT(*) FROM events")[0][0] == 1  # the read connection in use
+    index.close()
+    assert not (tmp_path / "index.sqlite3-wal").exists()
+    copy = tmp_path / "copy.sqlite3"
+    copy.write_bytes((tmp_path / "index.sqlite3").read_bytes())  # the database file alone
+    with closing(sqlite3.connect(copy)) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM events").fetchone()[0] == 1

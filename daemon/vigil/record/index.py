@@ -195,9 +195,12 @@ class Index:
         return cls(connect(path, readonly=True))
 
     def close(self) -> None:
+        """The read connection first: SQLite checkpoints the WAL into the database and removes it
+        only when the last connection closes, and only a writing one can (a clean stop leaves
+        one file)."""
         with self._lock, self._read_lock if self._read_conn is not self.conn else contextlib.nullcontext():
-            self.conn.close()
             self._read_conn.close()
+            self.conn.close()
 
     def _budget_s(self, wait_s: float | None) -> float:
         if wait_s is not None:
