@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp import web
 
-from vigil.core.errors import IndexBusyError, NotReadyError, RangeNotSatisfiableError, VigilError, http_status
+from vigil.core.errors import RangeNotSatisfiableError, VigilError, http_status
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
         response = problem(http_status(error), str(error))
         if isinstance(error, RangeNotSatisfiableError):  # RFC 9110 §15.5.17: say how big the body is
             response.headers["Content-Range"] = f"bytes */{error.total_bytes}"
-        if isinstance(error, (IndexBusyError, NotReadyError)):  # RFC 9110 §10.2.3: when to ask again
+        if error.retry_after_s is not None:  # RFC 9110 §10.2.3: when to ask again
             response.headers["Retry-After"] = str(error.retry_after_s)
         return response
     except web.HTTPException as error:

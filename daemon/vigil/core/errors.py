@@ -8,7 +8,10 @@ from __future__ import annotations
 
 
 class VigilError(Exception):
-    """Base class: a failure with a message fit for an operator."""
+    """Base class: a failure with a message fit for an operator. `retry_after_s`: when the caller
+    may try again, for failures that pass (sent as Retry-After by the API); None for the rest."""
+
+    retry_after_s: int | None = None
 
 
 class ConfigError(VigilError):
@@ -53,7 +56,7 @@ class NotReadyError(ConflictError):
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
-        self.retry_after_s = retry_after_s
+        self.retry_after_s: int = retry_after_s
 
 
 class PayloadTooLargeError(BadRequestError):
@@ -86,7 +89,7 @@ class IndexBusyError(UnavailableError):
 
     def __init__(self, message: str, retry_after_s: int) -> None:
         super().__init__(message)
-        self.retry_after_s = retry_after_s
+        self.retry_after_s: int = retry_after_s
 
 
 STATUS_BY_ERROR: dict[type[VigilError], int] = {
