@@ -26,11 +26,11 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "daemon"))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from http_call import free_port  # noqa: E402 (tests/ helpers)
-from mosquitto import Broker  # noqa: E402
-from vigil_proc import VigilProcess, index_of, wait_for, write_config  # noqa: E402
+from tests.support.http_call import free_port  # noqa: E402 (tests/ helpers)
+from tests.support.mosquitto import Broker  # noqa: E402
+from tests.support.vigil_proc import VigilProcess, index_of, wait_for, write_config  # noqa: E402
 
 TOPIC = "bench/doors/in"
 

@@ -45,14 +45,14 @@ sys.path.insert(0, str(ROOT / "daemon"))
 import av  # noqa: E402
 
 from procstat import BenchError, child_env, stop  # noqa: E402 (bench/ is the script's directory)
+from vigil.clips import iter_clip_bytes, plan_clip  # noqa: E402
 from vigil.core.h26x import parameter_sets  # noqa: E402
 from vigil.core.media import Codec  # noqa: E402
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns, wall_ns_to_iso  # noqa: E402
-from vigil.evidence import iter_clip_bytes, plan_clip  # noqa: E402
-from vigil.record.index import FinishedSegment, Index, NewSegment  # noqa: E402
 from vigil.record.storage import open_storage_dir  # noqa: E402
 from vigil.record.writer import SegmentWriter, hash_file  # noqa: E402
 from vigil.sim.clips import make_h264_clip  # noqa: E402
+from vigil.store.index import FinishedSegment, Index, NewSegment  # noqa: E402
 
 FPS, SEGMENT_S, BITRATE_KBPS = 15, 60, 4000
 FRAME_90K = 90_000 // FPS

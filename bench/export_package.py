@@ -8,7 +8,7 @@ camera run, indexed like the recorder does (record-time SHA-256 included). Then,
 
 * **package**: ``PackageWriter.write`` (the export worker's code) for the whole recorded range
   minus 1 s at each end: every segment copied into the zip and hashed, the stream-copied clip
-  (``evidence/clip.py``), the manifest signed;
+  (``clips/clip.py``), the manifest signed;
 * **baseline**: ``cp`` of the same segment files into a fresh directory followed by
   ``sha256sum`` of the copies, twice over (the package holds the segments and a clip of about
   the same size), i.e. the same bytes read, written and hashed by standard tools;
@@ -37,13 +37,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 from vigil.config import parse_config
 from vigil.core.export_request import ExportRequest
 from vigil.core.media import Codec
-from vigil.evidence.package import PackageWriter, clip_from_recordings, plan_export
-from vigil.evidence.signing import ensure_signing_key, public_info, signing_key_path
-from vigil.record.exports import ExportStore
-from vigil.record.index import FinishedSegment, Index, NewSegment
+from vigil.exports.package import PackageWriter, clip_from_recordings, plan_export
+from vigil.exports.signing import ensure_signing_key, public_info, signing_key_path
 from vigil.record.storage import open_storage_dir
 from vigil.record.writer import SegmentWriter, hash_file
 from vigil.sim.clips import make_h264_clip
+from vigil.store.exports import ExportStore
+from vigil.store.index import FinishedSegment, Index, NewSegment
 
 FPS, STEP_90K, START_NS = 15, 6000, 1_790_000_000 * 1_000_000_000
 CONFIG = """

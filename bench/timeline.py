@@ -36,9 +36,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 from vigil.core.timeline import coverage
-from vigil.record.index import Index
-from vigil.record.motion_store import MotionStore
-from vigil.record.timeline_store import read_timeline
+from vigil.store.index import Index
+from vigil.store.motion import MotionStore
+from vigil.store.timeline import read_timeline
 
 S = 1_000_000_000
 DAY_NS = 86_400 * S

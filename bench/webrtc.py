@@ -67,15 +67,15 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "daemon"))
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+from tests.support.browser import CHROMIUM, FLAGS, peer_stats  # noqa: E402
+from tests.support.camsim import CameraServer  # noqa: E402
+from tests.support.netns import in_test_namespace  # noqa: E402
+from tests.support.vigil_proc import VigilProcess, run_vigil, wait_for, write_config  # noqa: E402
 
-from browser import CHROMIUM, FLAGS, peer_stats  # noqa: E402
-from camsim import CameraServer  # noqa: E402
-from netns import in_test_namespace  # noqa: E402
 from vigil.sim.clips import make_h264_clip  # noqa: E402
-from vigil_proc import VigilProcess, run_vigil, wait_for, write_config  # noqa: E402
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 FPS = 15

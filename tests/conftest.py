@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 # ---- simulated cameras (vigil.sim.camera_server via tests/camsim.py) -------------------------
-from camsim import CameraServer, CameraServerFactory
+from tests.support.camsim import CameraServer, CameraServerFactory
 
 
 @pytest.fixture

@@ -36,26 +36,26 @@ from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.patient_sink import PatientSink
 from vigil.doors.service import DoorEventService
-from vigil.evidence.jobs import ExportJobs
-from vigil.evidence.package import clip_from_recordings
-from vigil.evidence.signing import signing_key_path
+from vigil.exports.jobs import ExportJobs
+from vigil.exports.package import clip_from_recordings
+from vigil.exports.signing import signing_key_path
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
 from vigil.motion.worker import MotionWorker
-from vigil.record.accounts import Accounts
-from vigil.record.audit_log import AuditLog
-from vigil.record.door_store import DoorStore
-from vigil.record.index import Index
-from vigil.record.index_queue import PendingWrites, event_added
-from vigil.record.motion_store import MotionStore
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
 from vigil.record.reserve import SpaceReserve
 from vigil.record.retention import enforce_retention, policy_of
 from vigil.record.storage import StorageDir, open_storage_dir
 from vigil.record.storage_usage import disk_usage, storage_budget_problems
-from vigil.record.storage_watch import StorageWatch
+from vigil.record.storage_warnings import StorageWarnings
+from vigil.store.accounts import Accounts
+from vigil.store.audit_log import AuditLog
+from vigil.store.door_events import DoorStore
+from vigil.store.index import Index
+from vigil.store.motion import MotionStore
+from vigil.store.pending_writes import PendingWrites, event_added
 from vigil.system.fd_limit import raise_nofile_limit
 from vigil.system.sd_notify import Notifier
 from vigil.system.supervision import Supervisor
@@ -114,7 +114,7 @@ class Daemon:
         self.whep: WhepSessions | None = None
         self.credential_watch: CredentialWatch | None = None
         self._shortfall_warned = False
-        self.storage_watch: StorageWatch | None = None  # the retention loop's view of the budget
+        self.storage_warnings: StorageWarnings | None = None  # the retention loop's view of the budget
         self.reserve = SpaceReserve(config.storage.path)  # room for the index on a full disk
         self.exports: ExportJobs | None = None  # evidence exports (issue 7)
         self.alerts = AlertHub()
@@ -205,7 +205,8 @@ class Daemon:
                             credential_watch=self.credential_watch,
                             appliance=self.appliance)
         services.exports = self.exports
-        services.budget_problem = lambda: None if self.storage_watch is None else self.storage_watch.budget_problem
+        services.budget_problem = lambda: (None if self.storage_warnings is None
+                                           else self.storage_warnings.budget_problem)
         # door events: the sink adapters and the webhook hand events to, and the live alert feed
         door_key = await asyncio.to_thread(ensure_door_key, self.config.storage.path / "doors")
         self.doors = services.doors = DoorEventService(self.config, DoorStore(index), self.alerts, door_key)
@@ -346,7 +347,7 @@ class Daemon:
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
         problems = await asyncio.to_thread(storage_budget_problems, self.config)
-        watch = self.storage_watch = StorageWatch(policy, storage, problems, lambda: self.reserve.missing_bytes)
+        watch = self.storage_warnings = StorageWarnings(policy, storage, problems, lambda: self.reserve.missing_bytes)
         for problem in watch.problems:  # also in `vigil check`, `vigil storage` and /api/health
             log.error("STORAGE BUDGET %s: %s", "IMPOSSIBLE" if problem.impossible else "TOO SMALL", problem.message)
         while True:

@@ -21,9 +21,9 @@ from vigil.config import load_config
 from vigil.core.errors import VigilError
 from vigil.core.permissions import Role
 from vigil.passwords import hash_password
-from vigil.record.accounts import Accounts
-from vigil.record.audit_log import AuditLog
-from vigil.record.index import Index
+from vigil.store.accounts import Accounts
+from vigil.store.audit_log import AuditLog
+from vigil.store.index import Index
 
 log = logging.getLogger(__name__)
 

@@ -1,13 +1,13 @@
 """GET /api/cameras/{id}/clip.mp4?start=&end=: a recorded range as one MP4, with byte ranges.
 
-The plan (evidence/clip.py) fixes every byte before the first goes out, so the answer carries a
+The plan (clips/clip.py) fixes every byte before the first goes out, so the answer carries a
 Content-Length, honours one `Range` (206, or 416 with `Content-Range: bytes */size`), and streams
 from disk in chunks read on a worker thread. What the clip holds is told in headers:
 `Vigil-Clip-Start`/`Vigil-Clip-End` (first frame, just after the last), `Vigil-Clip-Frames`,
 `Vigil-Gaps` (unrecorded stretches inside the request, the first 100; `Vigil-Gaps-Count`) and
 `Vigil-Clip-Stopped` (codec change). The segment still being written is included up to its last
 complete fragment; a range being recorded with nothing in a complete fragment yet is 409 with
-Retry-After (evidence/clip.py), never 404 "nothing recorded".
+Retry-After (clips/clip.py), never 404 "nothing recorded".
 
 Audit: one `playback.clip` entry per download, written before the body is sent. Requests for the
 same clip (same bytes: same ETag) by the same caller within 10 minutes of the previous one are the
@@ -24,11 +24,11 @@ from aiohttp import web
 
 from vigil.api.context import Ctx
 from vigil.api.handlers import playback_range
+from vigil.clips.boxes import ClipSourceError
+from vigil.clips.clip import ClipPlan, iter_clip_bytes, plan_clip
 from vigil.core.byte_range import parse_range
 from vigil.core.errors import BadRequestError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
-from vigil.evidence.boxes import ClipSourceError
-from vigil.evidence.clip import ClipPlan, iter_clip_bytes, plan_clip
 
 log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * NS_PER_SECOND

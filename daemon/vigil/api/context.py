@@ -24,11 +24,11 @@ from vigil.core.timebase import parse_time_ns
 from vigil.credential_watch import CredentialWatch
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
-from vigil.evidence.jobs import ExportJobs
+from vigil.exports.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
-from vigil.record.accounts import Accounts, token_sha256
-from vigil.record.audit_log import AuditLog
-from vigil.record.index import Index
+from vigil.store.accounts import Accounts, token_sha256
+from vigil.store.audit_log import AuditLog
+from vigil.store.index import Index
 from vigil.webrtc.sessions import WhepSessions
 
 SESSION_COOKIE, LINK_COOKIE = "vigil_session", "vigil_link"

@@ -27,7 +27,7 @@ from vigil.credential_watch import Binding
 from vigil.doors.alerts import alert_buildings, door_event_body
 from vigil.doors.service import DoorEventService
 from vigil.doors.sink import Alert
-from vigil.record.door_store import MAX_LIST, DoorEventRow, DoorStore
+from vigil.store.door_events import MAX_LIST, DoorEventRow, DoorStore
 
 DAY_NS = 86_400 * NS_PER_SECOND
 HEARTBEAT_S = 15.0

@@ -12,9 +12,9 @@ from vigil.api.handlers import iso, require_user
 from vigil.core.errors import ConflictError, UnavailableError
 from vigil.core.export_request import parse_export_request, requested_cameras
 from vigil.core.permissions import Action, Target
-from vigil.evidence.jobs import ExportJobs
-from vigil.evidence.package import exports_dir
-from vigil.record.exports import ExportRow
+from vigil.exports.jobs import ExportJobs
+from vigil.exports.package import exports_dir
+from vigil.store.exports import ExportRow
 
 
 def _jobs(ctx: Ctx) -> ExportJobs:

@@ -22,7 +22,7 @@ from vigil.core.ratelimit import Outcome
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
 from vigil.passwords import verify_password
-from vigil.record.index import SegmentRow
+from vigil.store.index import SegmentRow
 
 DAY_NS = 86_400 * NS_PER_SECOND
 MAX_SEGMENTS = 5000

@@ -13,7 +13,7 @@ from vigil.core.errors import AuthenticationError, BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
 from vigil.core.permissions import Action, LinkSubject, Target, decide
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
-from vigil.record.accounts import LINK_PREFIX, LinkRow
+from vigil.store.accounts import LINK_PREFIX, LinkRow
 
 
 def link_url(ctx: Ctx, token: str) -> str:

@@ -11,7 +11,7 @@ from vigil.api.handlers import playback_range
 from vigil.core.errors import BadRequestError
 from vigil.core.motion_intervals import MotionInterval, bitmask_cells, region_bitmask
 from vigil.core.timebase import wall_ns_to_iso
-from vigil.record.motion_store import MotionStore
+from vigil.store.motion import MotionStore
 
 
 def parse_region(text: str | None) -> int | None:

@@ -15,10 +15,10 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     clips,
     devices,
     door_events,
-    evidence,
-    evidence_schemas,
     exports,
     handlers,
+    holds,
+    holds_schemas,
     links,
     live,
     motion,
@@ -30,7 +30,7 @@ from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
 from vigil.core.permissions import Action, Target
-from vigil.record.index import SERVING_REQUEST
+from vigil.store.index import SERVING_REQUEST
 
 Handler = Callable[[Ctx], Awaitable[web.StreamResponse]]
 
@@ -145,32 +145,32 @@ ROUTES: tuple[Route, ...] = (
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
     Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,
           content_type="text/html", public_reason="static page; the video comes through the API"),
-    # --- bookmarks, evidence holds, timeline, storage report (issue 7; api/evidence.py, api/timeline.py) ---
+    # --- bookmarks, evidence holds, timeline, storage report (issue 7; api/holds.py, api/timeline.py) ---
     Route("GET", "/api/cameras/{camera_id}/timeline", timeline.timeline, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "Recorded spans, gaps with their reasons, motion, bookmarks and holds of a camera in a range (<= 31 d)",
-          evidence_schemas.TIMELINE, query=RANGE, audit="playback.timeline"),
-    Route("GET", "/api/bookmarks", evidence.list_bookmarks, Action.BOOKMARK, Scope.IN_HANDLER,
+          holds_schemas.TIMELINE, query=RANGE, audit="playback.timeline"),
+    Route("GET", "/api/bookmarks", holds.list_bookmarks, Action.BOOKMARK, Scope.IN_HANDLER,
           "Bookmarks (of a camera or building, in a range) on footage the caller may see",
-          evidence_schemas.BOOKMARKS, query=(Param("camera", "only this camera's (and its building's)"),
+          holds_schemas.BOOKMARKS, query=(Param("camera", "only this camera's (and its building's)"),
                                              Param("building", "only this building's"), *RANGE)),
-    Route("POST", "/api/bookmarks", evidence.create_bookmark, Action.BOOKMARK, Scope.IN_HANDLER,
-          "Bookmark a moment or range of a camera or building", evidence_schemas.BOOKMARK, status=201,
-          body=evidence_schemas.BOOKMARK_BODY),
-    Route("DELETE", "/api/bookmarks/{bookmark_id}", evidence.delete_bookmark, Action.BOOKMARK, Scope.IN_HANDLER,
-          "Delete a bookmark (its creator, or an admin of its building)", evidence_schemas.BOOKMARK),
-    Route("GET", "/api/holds", evidence.list_holds, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
-          "Evidence holds the caller may manage", evidence_schemas.HOLDS,
+    Route("POST", "/api/bookmarks", holds.create_bookmark, Action.BOOKMARK, Scope.IN_HANDLER,
+          "Bookmark a moment or range of a camera or building", holds_schemas.BOOKMARK, status=201,
+          body=holds_schemas.BOOKMARK_BODY),
+    Route("DELETE", "/api/bookmarks/{bookmark_id}", holds.delete_bookmark, Action.BOOKMARK, Scope.IN_HANDLER,
+          "Delete a bookmark (its creator, or an admin of its building)", holds_schemas.BOOKMARK),
+    Route("GET", "/api/holds", holds.list_holds, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
+          "Evidence holds the caller may manage", holds_schemas.HOLDS,
           query=(Param("camera", "only holds covering this camera"),
                  Param("state", "all (default), active, expired or released"), *RANGE)),
-    Route("POST", "/api/holds", evidence.create_hold, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
-          "Hold footage from retention (a reason is required): one hold per camera", evidence_schemas.HOLDS_CREATED,
-          status=201, body=evidence_schemas.HOLD_BODY),
-    Route("POST", "/api/holds/{hold_id}/release", evidence.release_hold, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
-          "Release a hold (a reason is required): retention may then delete its footage", evidence_schemas.HOLD,
-          body=evidence_schemas.RELEASE_BODY),
+    Route("POST", "/api/holds", holds.create_hold, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
+          "Hold footage from retention (a reason is required): one hold per camera", holds_schemas.HOLDS_CREATED,
+          status=201, body=holds_schemas.HOLD_BODY),
+    Route("POST", "/api/holds/{hold_id}/release", holds.release_hold, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
+          "Release a hold (a reason is required): retention may then delete its footage", holds_schemas.HOLD,
+          body=holds_schemas.RELEASE_BODY),
     Route("GET", "/api/storage", timeline.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Storage report: disk, recordings per camera, bytes under holds, budget and warning level",
-          evidence_schemas.STORAGE),
+          holds_schemas.STORAGE),
     # --- evidence exports (issue 7): every camera of an export is checked in the handler ---
     Route("POST", "/api/exports", exports.create_export, Action.EXPORT, Scope.IN_HANDLER,
           "Start a signed evidence export of cameras (or buildings) in a range; a reason is required", schemas.EXPORT,

@@ -10,8 +10,8 @@ from aiohttp import web
 
 from vigil.api.context import Ctx
 from vigil.api.door_events import timeline_door_events
-from vigil.api.evidence import bookmark_json, hold_json, may_manage
 from vigil.api.handlers import iso, playback_range
+from vigil.api.holds import bookmark_json, hold_json, may_manage
 from vigil.core.errors import BadRequestError
 from vigil.core.figure_scope import FigureScope, figures_scope
 from vigil.core.permissions import camera_visible
@@ -19,7 +19,7 @@ from vigil.core.storage_report import StorageReport, for_caller
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.core.timeline import coverage
 from vigil.record.storage_usage import read_storage_report
-from vigil.record.timeline_store import read_timeline
+from vigil.store.timeline import read_timeline
 
 MAX_TIMELINE_NS = 31 * 86_400 * NS_PER_SECOND
 

@@ -1,4 +1,4 @@
-"""What `vigil verify` concludes from what it found in a package. Pure: the shell (evidence/verify.py)
+"""What `vigil verify` concludes from what it found in a package. Pure: the shell (exports/verify.py)
 reads the zip, hashes files, checks the signature and compares frames; this decides.
 
 Every problem names its kind, so a person (and a test) can tell a wrong key from an altered

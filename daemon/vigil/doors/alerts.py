@@ -14,7 +14,7 @@ from typing import Any
 from vigil.core.door_record import stored_reason
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.doors.sink import Alert, AlertKind
-from vigil.record.door_store import DoorEventRow
+from vigil.store.door_events import DoorEventRow
 
 log = logging.getLogger(__name__)
 

@@ -23,7 +23,7 @@ from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.doors.alerts import AlertHub, door_event_body
 from vigil.doors.sink import Alert, AlertKind, Submitted
-from vigil.record.door_store import DoorStore
+from vigil.store.door_events import DoorStore
 
 log = logging.getLogger(__name__)
 

@@ -35,7 +35,7 @@ from vigil.core.motion_intervals import IntervalTracker
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
 from vigil.core.wallclock import continued_wall_ns
 from vigil.ingest.fanout import Subscription, consume_in_batches
-from vigil.record.motion_store import MotionSecond, MotionStore
+from vigil.store.motion import MotionSecond, MotionStore
 
 log = logging.getLogger(__name__)
 

@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from vigil.record.fmp4 import Fmp4Error, scan_fmp4
-from vigil.record.index import Index
 from vigil.record.storage import META_NAME, read_meta
 from vigil.record.writer import hash_file
+from vigil.store.index import Index
 
 
 @dataclass

@@ -3,7 +3,7 @@
 Runs on its own thread. Order of durability for each segment (see design/storage.md):
 reserve an 'open' row -> write the file -> fsync file, fsync dir -> mark the row complete
 with size, SHA-256 and durations. The index writes go through the camera's ordered queue
-(record/index_queue.py): while another process holds the index, files keep being written and
+(store/pending_writes.py): while another process holds the index, files keep being written and
 their rows follow when the index is free again (also when it is full).
 
 A write to the segment file that fails (a full disk, an I/O error) never reaches the muxer again
@@ -41,8 +41,13 @@ from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import continued_wall_ns
 from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
-from vigil.record.index import FinishedSegment, Index, NewSegment
-from vigil.record.index_queue import (
+from vigil.record.recovery import keep_complete_fragments
+from vigil.record.reserve import SpaceReserve
+from vigil.record.retention import free_bytes
+from vigil.record.storage import StorageDir, fsync_dir
+from vigil.record.writer import SegmentWriter, hash_file
+from vigil.store.index import FinishedSegment, Index, NewSegment
+from vigil.store.pending_writes import (
     PendingWrites,
     RunInfo,
     event_added,
@@ -52,11 +57,6 @@ from vigil.record.index_queue import (
     segment_discarded,
     segment_opened,
 )
-from vigil.record.recovery import keep_complete_fragments
-from vigil.record.reserve import SpaceReserve
-from vigil.record.retention import free_bytes
-from vigil.record.storage import StorageDir, fsync_dir
-from vigil.record.writer import SegmentWriter, hash_file
 
 log = logging.getLogger(__name__)
 

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 from vigil.config import StorageConfig
 from vigil.core.retention import DiskState, RetentionPlan, RetentionPolicy, plan_retention
-from vigil.record.index import Index
 from vigil.record.recovery import collect_garbage
 from vigil.record.storage import StorageDir
+from vigil.store.index import Index
 
 log = logging.getLogger(__name__)
 

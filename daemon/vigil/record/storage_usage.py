@@ -8,9 +8,9 @@ from pathlib import Path
 
 from vigil.config import Config
 from vigil.core.storage_report import BudgetProblem, DiskUsage, StorageReport, budget_problems, storage_report, worst
-from vigil.record.index import Index
 from vigil.record.reserve import SpaceReserve
 from vigil.record.retention import policy_of
+from vigil.store.index import Index
 
 
 def disk_usage(path: Path) -> DiskUsage:

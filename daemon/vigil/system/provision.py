@@ -20,10 +20,10 @@ from typing import TextIO
 from vigil.config import parse_config
 from vigil.core.permissions import Role
 from vigil.passwords import hash_password
-from vigil.record.accounts import Accounts
-from vigil.record.audit_log import AuditLog
-from vigil.record.index import Index
 from vigil.record.storage import create_new_file
+from vigil.store.accounts import Accounts
+from vigil.store.audit_log import AuditLog
+from vigil.store.index import Index
 from vigil.system.provision_input import ProvisionInput
 from vigil.system.provision_sources import ProvisionSource
 

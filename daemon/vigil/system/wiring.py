@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 from vigil.core.errors import IndexBusyError
 from vigil.core.hotplug import AvailableCamera, StorageState
 from vigil.core.watchdog import StatusCounts, status_line
-from vigil.record.index import Index
 from vigil.record.recovery import recover_segment
 from vigil.record.storage import StorageDir
+from vigil.store.index import Index
 from vigil.system.hotplug import Hotplug, StorageWatch
 from vigil.system.supervision import recorder_beats
 

@@ -1,0 +1,1 @@
+"""The `vigil` command (main.py) and its verbs."""

@@ -1,8 +1,0 @@
-"""Evidence: clips of recorded ranges (clip.py) built from segment files at the byte level, and
-signed export packages (package.py, jobs.py, signing.py, verify.py; design/evidence.md).
-
-The public API is `plan_clip` / `plan_from_segments` → `ClipPlan`, and `iter_clip_bytes`."""
-
-from vigil.evidence.clip import ClipPlan, ClipSegment, iter_clip_bytes, plan_clip, plan_from_segments
-
-__all__ = ["ClipPlan", "ClipSegment", "iter_clip_bytes", "plan_clip", "plan_from_segments"]

@@ -1,0 +1,211 @@
+"""Users, their credentials (browser sessions, API tokens) and responder links, in the index.
+
+Every credential is a random 256-bit token shown once and stored only as its SHA-256, so a
+copy of the database grants nothing. Tokens carry a kind prefix (vigil_s_, vigil_t_, vigil_l_)
+so that a leaked one is recognizable (and greppable by secret scanners)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+import sqlite3
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from vigil.core.errors import AuthenticationError, ConflictError, NotFoundError
+from vigil.core.links import LinkGrant
+from vigil.core.live_grants import CredentialState
+from vigil.core.permissions import LinkSubject, Role, UserSubject
+from vigil.store.index import Index
+
+SESSION_PREFIX, API_TOKEN_PREFIX, LINK_PREFIX = "vigil_s_", "vigil_t_", "vigil_l_"
+
+
+def new_token(prefix: str) -> str:
+    return prefix + secrets.token_urlsafe(32)
+
+
+def token_sha256(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class UserRow:
+    id: int
+    name: str
+    role: Role
+    buildings: tuple[str, ...]
+    password_hash: str
+    disabled: bool
+
+    def subject(self) -> UserSubject:
+        return UserSubject(self.id, self.name, self.role, frozenset(self.buildings))
+
+
+@dataclass(frozen=True)
+class LinkRow:
+    id: int
+    created_by: str
+    reason: str
+    grant: LinkGrant
+    created_wall_ns: int
+    revoked_wall_ns: int | None
+    use_count: int
+    last_used_wall_ns: int | None
+
+    def subject(self) -> LinkSubject:
+        g = self.grant
+        return LinkSubject(self.id, frozenset(g.cameras), frozenset(g.buildings), g.live, g.playback,
+                           g.playback_start_ns, g.playback_end_ns, g.expires_ns)
+
+
+def _user(row: sqlite3.Row) -> UserRow:
+    return UserRow(int(row["id"]), str(row["name"]), Role(row["role"]), tuple(json.loads(row["buildings"])),
+                   str(row["password_hash"]), bool(row["disabled"]))
+
+
+def _link(row: sqlite3.Row) -> LinkRow:
+    grant = LinkGrant(tuple(json.loads(row["cameras"])), tuple(json.loads(row["buildings"])), bool(row["live"]),
+                      bool(row["playback"]), row["playback_start_wall_ns"], row["playback_end_wall_ns"],
+                      int(row["expires_wall_ns"]), str(row["reason"]))
+    return LinkRow(int(row["id"]), str(row["created_by"]), str(row["reason"]), grant, int(row["created_wall_ns"]),
+                   row["revoked_wall_ns"], int(row["use_count"]), row["last_used_wall_ns"])
+
+
+class Accounts:
+    def __init__(self, index: Index) -> None:
+        self.index = index
+
+    # --- users -------------------------------------------------------------------------------
+
+    def add_user(self, name: str, role: Role, buildings: tuple[str, ...], password_hash: str, now_ns: int) -> int:
+        with self.index.transaction() as c:
+            if c.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+                raise ConflictError(f"user {name!r} already exists")
+            cur = c.execute("INSERT INTO users (name, role, buildings, password_hash, created_wall_ns)"
+                            " VALUES (?, ?, ?, ?, ?)", (name, role.value, json.dumps(sorted(buildings)),
+                                                        password_hash, now_ns))
+            return int(cur.lastrowid or 0)
+
+    def find_user(self, name: str) -> UserRow | None:
+        rows = self.index.query("SELECT * FROM users WHERE name = ?", (name,))
+        return _user(rows[0]) if rows else None
+
+    def user(self, name: str) -> UserRow:
+        user = self.find_user(name)
+        if user is None:
+            raise NotFoundError(f"no user {name!r}")
+        return user
+
+    def users(self) -> list[UserRow]:
+        return [_user(r) for r in self.index.query("SELECT * FROM users ORDER BY name")]
+
+    def set_password(self, name: str, password_hash: str) -> None:
+        self._update_user(name, "password_hash = ?", password_hash)
+
+    def set_disabled(self, name: str, disabled: bool, now_ns: int) -> None:
+        user = self.user(name)
+        self._update_user(name, "disabled = ?", int(disabled))
+        if disabled:  # a disabled user's sessions and tokens die with it
+            with self.index.transaction() as c:
+                c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE user_id = ? AND revoked_wall_ns IS NULL",
+                          (now_ns, user.id))
+
+    def _update_user(self, name: str, assignment: str, value: object) -> None:
+        with self.index.transaction() as c:
+            cur = c.execute(f"UPDATE users SET {assignment} WHERE name = ?", (value, name))  # noqa: S608
+            if cur.rowcount == 0:
+                raise NotFoundError(f"no user {name!r}")
+
+    # --- sessions and API tokens ---------------------------------------------------------------
+
+    def create_credential(self, user_id: int, kind: str, label: str, now_ns: int,
+                          expires_ns: int | None) -> tuple[str, str | None]:
+        """(token, csrf token for sessions). The token is not stored; keep it."""
+        token = new_token(SESSION_PREFIX if kind == "session" else API_TOKEN_PREFIX)
+        csrf = secrets.token_urlsafe(24) if kind == "session" else None
+        with self.index.transaction() as c:
+            c.execute("INSERT INTO credentials (kind, user_id, token_sha256, label, csrf_token, created_wall_ns,"
+                      " expires_wall_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      (kind, user_id, token_sha256(token), label, csrf, now_ns, expires_ns))
+        return token, csrf
+
+    def revoke_credential(self, token: str, now_ns: int) -> None:
+        with self.index.transaction() as c:
+            c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE token_sha256 = ? AND revoked_wall_ns IS NULL",
+                      (now_ns, token_sha256(token)))
+
+    def authenticate(self, token: str, now_ns: int) -> tuple[UserSubject | LinkSubject, str | None]:
+        """(subject, csrf token of a session) for a presented token; AuthenticationError otherwise.
+
+        A link's use is counted here."""
+        digest = token_sha256(token)
+        if token.startswith(LINK_PREFIX):
+            with self.index.transaction() as c:
+                row = c.execute("SELECT * FROM links WHERE token_sha256 = ?", (digest,)).fetchone()
+                if row is None or row["revoked_wall_ns"] is not None or row["expires_wall_ns"] <= now_ns:
+                    raise AuthenticationError("this link is not valid (expired, revoked or unknown)")
+                c.execute("UPDATE links SET use_count = use_count + 1, last_used_wall_ns = ? WHERE id = ?",
+                          (now_ns, row["id"]))
+            return _link(row).subject(), None
+        rows = self.index.query(
+            "SELECT credentials.csrf_token, credentials.expires_wall_ns, credentials.revoked_wall_ns, users.*"
+            " FROM credentials JOIN users ON users.id = credentials.user_id WHERE token_sha256 = ?", (digest,))
+        row = rows[0] if rows else None
+        if (row is None or row["revoked_wall_ns"] is not None or row["disabled"]
+                or (row["expires_wall_ns"] is not None and row["expires_wall_ns"] <= now_ns)):
+            raise AuthenticationError("not signed in, or the session expired")
+        return _user(row).subject(), row["csrf_token"]
+
+    def credential_states(self, digests: Collection[str]) -> dict[str, CredentialState]:
+        """What the index says now about each credential (by token SHA-256) that exists, in one
+        query per table whatever the number (the live-session watcher asks every second)."""
+        wanted = sorted(set(digests))
+        if not wanted:
+            return {}
+        marks = ",".join("?" * len(wanted))
+        states: dict[str, CredentialState] = {}
+        for row in self.index.query(
+                "SELECT credentials.token_sha256 AS digest, credentials.kind AS credential_kind,"  # noqa: S608
+                " credentials.expires_wall_ns, credentials.revoked_wall_ns, users.*"
+                f" FROM credentials JOIN users ON users.id = credentials.user_id WHERE token_sha256 IN ({marks})",
+                wanted):
+            states[str(row["digest"])] = CredentialState(str(row["credential_kind"]), _user(row).subject(),
+                                                         row["revoked_wall_ns"], row["expires_wall_ns"],
+                                                         bool(row["disabled"]))
+        for row in self.index.query(f"SELECT * FROM links WHERE token_sha256 IN ({marks})", wanted):  # noqa: S608
+            link = _link(row)
+            states[str(row["token_sha256"])] = CredentialState("link", link.subject(), link.revoked_wall_ns,
+                                                               link.grant.expires_ns)
+        return states
+
+    # --- responder links -----------------------------------------------------------------------
+
+    def create_link(self, grant: LinkGrant, created_by: str, now_ns: int) -> tuple[int, str]:
+        token = new_token(LINK_PREFIX)
+        with self.index.transaction() as c:
+            cur = c.execute(
+                "INSERT INTO links (token_sha256, created_by, reason, cameras, buildings, live, playback,"
+                " playback_start_wall_ns, playback_end_wall_ns, created_wall_ns, expires_wall_ns)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (token_sha256(token), created_by, grant.reason, json.dumps(sorted(grant.cameras)),
+                 json.dumps(sorted(grant.buildings)), int(grant.live), int(grant.playback), grant.playback_start_ns,
+                 grant.playback_end_ns, now_ns, grant.expires_ns))
+            return int(cur.lastrowid or 0), token
+
+    def link(self, link_id: int) -> LinkRow:
+        rows = self.index.query("SELECT * FROM links WHERE id = ?", (link_id,))
+        if not rows:
+            raise NotFoundError(f"no link {link_id}")
+        return _link(rows[0])
+
+    def links(self) -> list[LinkRow]:
+        return [_link(r) for r in self.index.query("SELECT * FROM links ORDER BY id")]
+
+    def revoke_link(self, link_id: int, now_ns: int) -> None:
+        with self.index.transaction() as c:
+            cur = c.execute("UPDATE links SET revoked_wall_ns = ? WHERE id = ? AND revoked_wall_ns IS NULL",
+                            (now_ns, link_id))
+            if cur.rowcount == 0 and not c.execute("SELECT 1 FROM links WHERE id = ?", (link_id,)).fetchone():
+                raise NotFoundError(f"no link {link_id}")

@@ -1,0 +1,307 @@
+"""Opening the SQLite index and bringing its schema up to date with numbered migrations.
+
+This package is the only one that opens SQLite. One connection writes (WAL mode); readers
+open their own connections."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from pathlib import Path
+
+from vigil.core.errors import IndexStateError
+
+MIGRATIONS: tuple[str, ...] = (
+    # 1: recordings, runs, events, garbage, evidence holds.
+    """
+    CREATE TABLE meta (
+        db_uuid TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL
+    );
+    CREATE TABLE storage_dir (
+        id INTEGER PRIMARY KEY,
+        path TEXT NOT NULL UNIQUE,
+        dir_uuid TEXT NOT NULL
+    );
+    -- One run per continuous camera session: segments of a run are contiguous in media time.
+    CREATE TABLE runs (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        start_wall_ns INTEGER NOT NULL,
+        codec TEXT NOT NULL,
+        end_wall_ns INTEGER,
+        end_reason TEXT
+    );
+    -- state 'open': a write-ahead reservation made before the file is created;
+    -- state 'complete': the file is fsynced (file and dir) and every column is final.
+    CREATE TABLE segments (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        stream TEXT NOT NULL,
+        run_id INTEGER NOT NULL REFERENCES runs(id),
+        seq INTEGER NOT NULL,
+        dir_id INTEGER NOT NULL REFERENCES storage_dir(id),
+        path TEXT NOT NULL UNIQUE,
+        state TEXT NOT NULL CHECK (state IN ('open', 'complete')),
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER,
+        media_start_90k INTEGER NOT NULL,
+        media_duration_90k INTEGER,
+        frame_count INTEGER,
+        keyframe_count INTEGER,
+        size_bytes INTEGER,
+        sha256 TEXT,
+        codec TEXT NOT NULL,
+        width INTEGER NOT NULL,
+        height INTEGER NOT NULL,
+        cut_reason TEXT,
+        recovered INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (run_id, seq)
+    );
+    CREATE INDEX segments_camera_time ON segments (camera_id, start_wall_ns);
+    CREATE INDEX segments_time ON segments (start_wall_ns);
+    CREATE TABLE events (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT,
+        kind TEXT NOT NULL,
+        wall_ns INTEGER NOT NULL,
+        reason TEXT,
+        detail TEXT
+    );
+    CREATE INDEX events_camera_time ON events (camera_id, wall_ns);
+    -- Files whose index rows are gone but which may still exist on disk.
+    CREATE TABLE garbage (
+        id INTEGER PRIMARY KEY,
+        dir_id INTEGER NOT NULL REFERENCES storage_dir(id),
+        path TEXT NOT NULL,
+        queued_wall_ns INTEGER NOT NULL
+    );
+    CREATE TABLE evidence_holds (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT,
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL,
+        until_wall_ns INTEGER,
+        released_wall_ns INTEGER
+    );
+    """,
+    # 2: accounts, credentials, responder links, the audit chain.
+    """
+    CREATE TABLE users (
+        id INTEGER PRIMARY KEY,
+        name TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL,
+        buildings TEXT NOT NULL,  -- JSON list of building ids
+        password_hash TEXT NOT NULL,
+        disabled INTEGER NOT NULL DEFAULT 0,
+        created_wall_ns INTEGER NOT NULL
+    );
+    -- Credentials are stored only as SHA-256 of the (random, 256-bit) token.
+    CREATE TABLE credentials (
+        id INTEGER PRIMARY KEY,
+        kind TEXT NOT NULL CHECK (kind IN ('session', 'api_token')),
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        token_sha256 TEXT NOT NULL UNIQUE,
+        label TEXT NOT NULL,
+        csrf_token TEXT,
+        created_wall_ns INTEGER NOT NULL,
+        expires_wall_ns INTEGER,
+        revoked_wall_ns INTEGER
+    );
+    CREATE TABLE links (
+        id INTEGER PRIMARY KEY,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_by TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        cameras TEXT NOT NULL,  -- JSON list
+        buildings TEXT NOT NULL,  -- JSON list
+        live INTEGER NOT NULL,
+        playback INTEGER NOT NULL,
+        playback_start_wall_ns INTEGER,
+        playback_end_wall_ns INTEGER,
+        created_wall_ns INTEGER NOT NULL,
+        expires_wall_ns INTEGER NOT NULL,
+        revoked_wall_ns INTEGER,
+        use_count INTEGER NOT NULL DEFAULT 0,
+        last_used_wall_ns INTEGER
+    );
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        wall_ns INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,  -- canonical JSON
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_time ON audit (wall_ns);
+    """,
+    # 3: the motion index. Scores are integers in thousandths; heatmaps 16x16 bytes (0-255).
+    """
+    CREATE TABLE motion_intervals (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT NOT NULL,
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        peak_milli INTEGER NOT NULL,
+        cells BLOB NOT NULL  -- 256-bit mask, big-endian: bit r*16+c = cell (r, c) moved
+    );
+    CREATE INDEX motion_intervals_camera_time ON motion_intervals (camera_id, start_wall_ns);
+    CREATE TABLE motion_seconds (
+        camera_id TEXT NOT NULL,
+        second INTEGER NOT NULL,  -- Unix seconds
+        score_milli INTEGER NOT NULL,
+        heatmap BLOB NOT NULL,
+        PRIMARY KEY (camera_id, second)
+    ) WITHOUT ROWID;
+    """,
+    # 4: bookmarks (made by people and by flagged door events); holds name a case and who released them.
+    """
+    CREATE TABLE bookmarks (
+        id INTEGER PRIMARY KEY,
+        camera_id TEXT,  -- NULL: the bookmark is about every camera of its building
+        building_id TEXT,
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        headline TEXT NOT NULL,
+        description TEXT NOT NULL DEFAULT '',
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL,
+        door_event_id INTEGER  -- set when a flagged door event made it
+    );
+    CREATE INDEX bookmarks_camera_time ON bookmarks (camera_id, start_wall_ns);
+    ALTER TABLE evidence_holds ADD COLUMN case_id TEXT;
+    ALTER TABLE evidence_holds ADD COLUMN released_by TEXT;
+    ALTER TABLE evidence_holds ADD COLUMN door_event_id INTEGER;
+    CREATE INDEX evidence_holds_camera_time ON evidence_holds (camera_id, start_wall_ns);
+    """,
+    # 5: door events (store/door_events.py), adapters' cursors and outage state.
+    """
+    CREATE TABLE door_events (
+        id INTEGER PRIMARY KEY,
+        source TEXT NOT NULL,
+        event_id TEXT NOT NULL,
+        dedupe_key TEXT NOT NULL UNIQUE,
+        occurred_wall_ns INTEGER NOT NULL,  -- the device's clock
+        received_wall_ns INTEGER NOT NULL,  -- the appliance's clock
+        skew_ns INTEGER NOT NULL,  -- received - occurred
+        kind TEXT NOT NULL,
+        reason TEXT,
+        access_point TEXT,
+        door_id TEXT,
+        direction TEXT,
+        building_id TEXT,
+        cameras TEXT NOT NULL,  -- JSON list
+        credential_hash TEXT,  -- HMAC-SHA256 under the appliance's door key
+        credential_last4 TEXT,
+        cardholder TEXT,  -- only when the site opts in
+        severity TEXT NOT NULL,
+        flagged INTEGER NOT NULL,
+        flag_reasons TEXT NOT NULL,  -- JSON list
+        unmapped INTEGER NOT NULL,
+        raw TEXT,
+        raw_truncated INTEGER NOT NULL DEFAULT 0,
+        acked_by TEXT,
+        acked_wall_ns INTEGER
+    );
+    CREATE INDEX door_events_time ON door_events (occurred_wall_ns);
+    CREATE INDEX door_events_door_time ON door_events (door_id, occurred_wall_ns);
+    CREATE INDEX door_events_flagged_time ON door_events (flagged, occurred_wall_ns);
+    CREATE TABLE door_adapters (
+        source TEXT PRIMARY KEY,
+        cursor TEXT,
+        down_since_wall_ns INTEGER,  -- NULL: up (or never seen down)
+        down_reason TEXT,
+        offline_event_id INTEGER,  -- the device_offline event of the current outage
+        offline_flagged INTEGER NOT NULL DEFAULT 0
+    );
+    """,
+    # 6: covering indexes for the timeline. A camera-day is ~1440 segment rows; answering from the
+    # index alone avoids one table lookup per row (bench/timeline.py). It serves every query
+    # segments_camera_time did.
+    """
+    CREATE INDEX segments_camera_span ON segments (camera_id, start_wall_ns, end_wall_ns, run_id);
+    DROP INDEX segments_camera_time;
+    CREATE INDEX runs_camera_end ON runs (camera_id, end_wall_ns);
+    """,
+    # 7: evidence export jobs and their packages.
+    """
+    CREATE TABLE exports (
+        id INTEGER PRIMARY KEY,
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL,
+        cameras TEXT NOT NULL,  -- JSON list of camera ids
+        start_wall_ns INTEGER NOT NULL,
+        end_wall_ns INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        case_id TEXT,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        segments_total INTEGER NOT NULL DEFAULT 0,
+        segments_done INTEGER NOT NULL DEFAULT 0,
+        bytes_total INTEGER NOT NULL DEFAULT 0,
+        bytes_done INTEGER NOT NULL DEFAULT 0,
+        error TEXT,
+        package_name TEXT,  -- file name under <storage.path>/exports
+        package_size_bytes INTEGER,
+        manifest_sha256 TEXT,
+        finished_wall_ns INTEGER
+    );
+    """,
+)
+
+
+# SQLITE_BUSY, SQLITE_LOCKED: another connection holds a lock we need.
+_BUSY_CODES = frozenset({5, 6})
+
+
+def is_busy(error: sqlite3.OperationalError) -> bool:
+    """Whether SQLite gave up waiting for another connection's lock ("database is locked")."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return (code & 0xFF) in _BUSY_CODES if isinstance(code, int) else "locked" in str(error) or "busy" in str(error)
+
+
+def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+    """A connection with the settings every user of the index needs."""
+    if readonly:
+        if not path.exists():
+            raise IndexStateError(f"{path}: no index here (has `vigil run` been started with this config?)")
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=10.0, check_same_thread=False)
+    else:
+        conn = sqlite3.connect(path, timeout=10.0, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        # NORMAL in WAL mode: a power cut may lose the last transactions but never corrupts;
+        # startup recovery re-indexes any fsynced segment whose row was lost.
+        conn.execute("PRAGMA synchronous=NORMAL")
+    conn.execute("PRAGMA foreign_keys=ON")
+    conn.row_factory = sqlite3.Row
+    return conn
+
+
+def migrate(conn: sqlite3.Connection, now_wall_ns: int) -> int:
+    """Apply pending migrations; returns the schema version. Creates the meta row on a new index."""
+    version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+    if version > len(MIGRATIONS):
+        raise IndexStateError(
+            f"index schema version {version} is newer than this vigil understands ({len(MIGRATIONS)})"
+        )
+    for number in range(version, len(MIGRATIONS)):
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in MIGRATIONS[number].split(";"):
+                if statement.strip():
+                    conn.execute(statement)
+            if number == 0:
+                conn.execute("INSERT INTO meta (db_uuid, created_wall_ns) VALUES (?, ?)",
+                             (str(uuid.uuid4()), now_wall_ns))
+            conn.execute(f"PRAGMA user_version = {number + 1}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+    return len(MIGRATIONS)

@@ -1,0 +1,128 @@
+"""Every route x every kind of caller x both buildings, generated from the route table.
+
+Expected outcomes come from an explicit table of what each caller may do (below), not from
+core.permissions, so a wrong route declaration fails here."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+import pytest
+
+from tests.support.api_harness import Api
+from vigil.api.routes import ROUTES, Route, Scope
+from vigil.core.permissions import FOOTAGE, Action
+from vigil.store.index import NewBookmark
+
+# caller -> actions it may perform in building "hs"; only "district" acts in "ms" too.
+MAY: dict[str, set[Action]] = {
+    "district": set(Action),
+    "hs-admin": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT,
+                 Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS, Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
+                 Action.BOOKMARK, Action.HOLD_EVIDENCE},
+    "hs-viewer": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS, Action.BOOKMARK},
+    "installer": {Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS},
+    "hs-link": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK},
+    "door-system": {Action.POST_DOOR_EVENTS},
+}
+CALLERS = [*MAY, "anonymous"]
+PROTECTED = [r for r in ROUTES if r.scope is not Scope.PUBLIC]
+
+
+def test_every_route_declares_a_policy() -> None:
+    for route in ROUTES:
+        if route.scope is Scope.PUBLIC:
+            assert route.action is None and route.public_reason, route.path
+        else:
+            assert route.action is not None, f"{route.method} {route.path} declares no permission"
+        if route.scope is not Scope.PUBLIC and ("{camera_id}" in route.path or route.action in FOOTAGE):
+            # Footage is always checked against a camera (and so its building), never by role alone.
+            # Exports name several cameras: their handlers check every one (tests/test_exports_e2e.py).
+            in_handler_ok = route.path.startswith("/api/exports") and route.scope is Scope.IN_HANDLER
+            assert route.scope in (Scope.CAMERA, Scope.CAMERA_RANGE) or in_handler_ok, route.path
+
+
+async def test_registered_routes_are_exactly_the_table(api: Api) -> None:
+    registered = {(r.method, r.resource.canonical) for r in api.client.app.router.routes()
+                  if r.method != "HEAD" and r.resource is not None}
+    assert registered == {(r.method, r.path) for r in ROUTES}
+
+
+def expected_allowed(route: Route, caller: str, building: str) -> bool:
+    assert route.action is not None
+    if route.action not in MAY[caller]:
+        return False
+    names_a_building = "{camera_id}" in route.path or (route.method in ("POST", "DELETE") and "links" in route.path)
+    names_a_building |= route.method in ("POST", "DELETE") and route.path.startswith(("/api/bookmarks", "/api/holds"))
+    names_a_building |= route.method == "POST" and route.path == "/api/exports"  # body names the building
+    return caller == "district" or not names_a_building or building == "hs"
+
+
+async def _new_link(api: Api, building: str) -> tuple[int, str]:
+    response = await api.client.post("/api/links", headers=api.auth("district"), json={
+        "buildings": [building], "reason": "matrix", "live": True, "playback": True})
+    assert response.status == 201
+    body = await response.json()
+    return int(body["id"]), str(body["url"]).rsplit("/", 1)[1]
+
+
+# Bookmarks and evidence holds (issue 7): what the POST routes get, and the ids the others name.
+EVIDENCE_BODIES: dict[str, Callable[[str], dict[str, object] | None]] = {
+    "/api/bookmarks": lambda b: {"building": b, "start": "2026-01-01T08:00:00Z", "headline": "matrix"},
+    "/api/holds": lambda b: {"buildings": [b], "start": "2026-01-01T08:00:00Z", "end": "2026-01-01T09:00:00Z",
+                             "reason": "matrix"},
+    "/api/holds/{hold_id}/release": lambda b: {"reason": "matrix"},
+}
+
+
+def _evidence_ids(api: Api, caller: str, building: str) -> dict[str, str]:
+    """A bookmark made by the caller (creators may delete their own) and a hold, in the building."""
+    index, camera = api.services.index, f"{building}-cam"
+    bookmark = index.add_bookmark(NewBookmark(camera, building, 0, 10, "matrix", f"user:{caller}"), 0)
+    hold = index.add_hold(camera, 0, 10, "matrix", "user:district", 0)
+    return {"bookmark_id": str(bookmark), "hold_id": str(hold)}
+
+
+@pytest.mark.parametrize("route", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
+async def test_route_matrix(api: Api, route: Route) -> None:
+    _, api.tokens["hs-link"] = await _new_link(api, "hs")
+    for caller in CALLERS:
+        for building in ("hs", "ms"):
+            link_id, _ = await _new_link(api, building)  # what DELETE /api/links/{link_id} revokes
+            values = {"camera_id": f"{building}-cam", "link_id": str(link_id), "session_id": "ended",
+                      "export_id": "999999",
+                      "event_id": "999"}
+            values |= _evidence_ids(api, caller, building)
+            path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
+            body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None
+            sent = EVIDENCE_BODIES[route.path](building) if route.path in EVIDENCE_BODIES else body
+            headers = {} if caller == "anonymous" else api.auth(caller)
+            response = await api.client.request(route.method, path, headers=headers, json=sent)
+            streaming = route.content_type == "text/event-stream" and response.status == 200
+            text = "(a stream)" if streaming else await response.text()
+            response.close()
+            where = f"{caller} {route.method} {path} -> {response.status} {text}"
+            if caller == "anonymous":
+                assert response.status == 401, where
+            elif expected_allowed(route, caller, building):
+                assert response.status not in (401, 403) and response.status < 500, where
+            else:
+                assert response.status == 403, where
+                assert (await response.json())["title"] == "Forbidden"
+
+
+async def test_denials_are_audited(api: Api) -> None:
+    response = await api.client.get("/api/cameras/ms-cam/segments", headers=api.auth("hs-viewer"))
+    assert response.status == 403
+    entries = api.services.audit.entries(actor="user:hs-viewer")
+    assert [(e.action, e.target, e.outcome) for e in entries] == [("view_playback", "camera:ms-cam", "denied")]
+
+
+async def test_listings_show_only_what_the_caller_may_see(api: Api) -> None:
+    for caller, buildings in (("district", ["hs", "ms"]), ("hs-admin", ["hs"]), ("hs-viewer", ["hs"]),
+                              ("installer", ["hs", "ms"])):
+        listed = await (await api.client.get("/api/buildings", headers=api.auth(caller))).json()
+        assert [b["id"] for b in listed] == buildings, caller
+        cams = await (await api.client.get("/api/cameras", headers=api.auth(caller))).json()
+        assert [c["building"] for c in cams] == buildings, caller
