@@ -20,7 +20,7 @@ Relays, each keeping one RTSP session per camera open the whole run:
 * native: ``bench/native_relay.py``: ``rtspsrc ! rtph264depay ! h264parse ! tee``, per viewer
   ``queue ! rtph264pay ! webrtcbin``, WHEP-like signalling, a minimal page with the same hooks.
 
-Both are driven by headless Debian Chromium (Playwright, the flags of tests/browser.py), one
+Both are driven by headless Debian Chromium (Playwright, the flags of tests/support/browser.py), one
 browser context per viewer. Measured, the two relays always alternating which goes first:
 
 1. time to first frame: ``page.goto`` start to the first getStats() (window.vigilPeers) with

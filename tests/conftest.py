@@ -6,7 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
-# ---- simulated cameras (vigil.sim.camera_server via tests/camsim.py) -------------------------
+# ---- simulated cameras (vigil.sim.camera_server via tests/support/camsim.py) -------------------------
 from tests.support.camsim import CameraServer, CameraServerFactory
 
 

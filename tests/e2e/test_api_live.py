@@ -80,7 +80,7 @@ def _sdp(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
     return str(value).encode()
 
 
-# The alert stream never ends by itself (tests/test_doors_live.py reads it).
+# The alert stream never ends by itself (tests/e2e/test_doors_live.py reads it).
 schema = schemathesis.openapi.from_dict(openapi_document(ROUTES)).exclude(path="/api/alerts")
 
 

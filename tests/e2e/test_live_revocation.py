@@ -69,7 +69,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     port = free_port()
     with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300") as cams:
         # 30 parallel offers plus the fixture's own connections, all from 127.0.0.1: this module tests
-        # viewer caps, not the per-address connection cap (tests/test_conn_flood.py does).
+        # viewer caps, not the per-address connection cap (tests/e2e/test_conn_flood.py does).
         extra = (f'[http]\nlisten = "127.0.0.1:{port}"\nmax_connections = 512\nmax_connections_per_address = 512\n'
                  f"[webrtc]\nmax_viewers = {MAX_VIEWERS}\nmax_viewers_per_credential = {PER_CREDENTIAL}")
         config = write_config(tmp, {"cam": cams.url("a")}, extra)

@@ -1,4 +1,4 @@
-"""Soak: 16 cameras keep recording while an abusive client (tests/soak_abuse.py) opens and abandons
+"""Soak: 16 cameras keep recording while an abusive client (tests/support/soak_abuse.py) opens and abandons
 connections, WHEP sessions, sign-ins and bad requests at random (issue 12: nothing a client does
 may stop recording). The daemon runs as in production: TLS, and started with the soft limit of
 open files that systemd gives vigil.service (1,024 without LimitNOFILE=, as today); the client's
@@ -12,7 +12,7 @@ It prints its seed; VIGIL_SOAK_SEED=N repeats a run's choices (not its timing).
 VIGIL_SOAK_BIG_FLOOD=N sets the size of the big flood (0: none; to look for other faults on a
 daemon that the flood is known to stop).
 
-Judged at the end (the judges are in tests/soak_checks.py):
+Judged at the end (the judges are in tests/support/soak_checks.py):
 - for every camera, the complete segments in the index (`vigil segments --json`) cover the soak
   window with no hole longer than MAX_GAP_S: from the end of one segment to the start of the next
   (overlaps never hide a hole), and at the window's ends. The window starts once every camera has

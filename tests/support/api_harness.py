@@ -67,7 +67,7 @@ class FakeCameras:
         return None
 
     def live_source(self, camera_id: str, quality: str) -> LiveSource | None:
-        return None  # live video is tested against the real daemon (tests/test_live_browser.py)
+        return None  # live video is tested against the real daemon (tests/e2e/test_live_browser.py)
 
 
 @dataclass

@@ -4,7 +4,7 @@ A holder process (`unshare --mount`, then `sleep`) keeps the namespace alive; co
 through `nsenter --target PID --mount` (the daemon, `vigil fsck`, ...), and the test reads and
 writes the same files through /proc/PID/root, which shows the holder's view of the filesystem.
 Nothing is mounted in the test's own namespace, so nothing is left behind if a test dies.
-Needs root (the suite runs as root in a network namespace, see tests/system/test_journald_native.py)."""
+Needs root (the suite runs as root in a network namespace, see tests/e2e/system/test_journald_native.py)."""
 
 from __future__ import annotations
 

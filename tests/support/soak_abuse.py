@@ -1,4 +1,4 @@
-"""An abusive client of the daemon's API for the soak test (tests/test_soak.py).
+"""An abusive client of the daemon's API for the soak test (tests/e2e/test_soak.py).
 
 At random (a seeded RNG chooses what to do, where and for how long), it opens connections and
 abandons them (idle, half a TLS handshake, headers trickled a byte at a time, a garbage request

@@ -1,7 +1,7 @@
-"""What the soak test (tests/test_soak.py) judges at the end: recording coverage of a time window
+"""What the soak test (tests/e2e/test_soak.py) judges at the end: recording coverage of a time window
 (no gap longer than allowed) and bounded resource use of the daemon, sampled from /proc.
 
-The judging functions are pure (tests/test_soak_checks.py shows that each can fail); the sampler
+The judging functions are pure (tests/unit/support/test_soak_checks.py shows that each can fail); the sampler
 is the thin shell that reads /proc/PID/status and /proc/PID/fd."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""The bad requests of the soak's abusive client (tests/soak_abuse.py): what a careless or hostile
+"""The bad requests of the soak's abusive client (tests/support/soak_abuse.py): what a careless or hostile
 client sends. Each must get a 4xx problem (or 503), never a 500; the catalogue names each one so
 that a failing soak says which."""
 

@@ -1,8 +1,8 @@
 """umockdev testbeds for tests: run as a script under `umockdev-wrapper` (its LD_PRELOAD makes
 pyudev, and programs started from here, see the testbed's /sys and /dev instead of the host's).
 
-    umockdev-wrapper python tests/udev_testbed.py provision-usb IMAGE -- <vigil provision args>
-    umockdev-wrapper python tests/udev_testbed.py hotplug CONFIG OUT.json
+    umockdev-wrapper python tests/support/udev_testbed.py provision-usb IMAGE -- <vigil provision args>
+    umockdev-wrapper python tests/support/udev_testbed.py hotplug CONFIG OUT.json
 
 There is no udevd on CI machines: the devices carry the properties udev's rules would have set."""
 

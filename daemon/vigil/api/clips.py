@@ -22,8 +22,8 @@ from typing import Any
 
 from aiohttp import web
 
+from vigil.api.cameras import playback_range
 from vigil.api.context import Ctx
-from vigil.api.handlers import playback_range
 from vigil.clips.boxes import ClipSourceError
 from vigil.clips.clip import ClipPlan, iter_clip_bytes, plan_clip
 from vigil.core.byte_range import parse_range

@@ -16,16 +16,18 @@ from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundErro
 from vigil.core.hotplug import ApplianceSource
 from vigil.core.json_text import JsonTextError, parse_json
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
-from vigil.core.permissions import Action, LinkSubject, Subject, Target, decide
+from vigil.core.permissions import Action, LinkSubject, Subject, Target, UserSubject, decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.repeat_window import RepeatWindow
 from vigil.core.storage_report import BudgetProblem
-from vigil.core.timebase import parse_time_ns
+from vigil.core.timebase import parse_time_ns, wall_ns_to_iso
 from vigil.credential_watch import CredentialWatch
 from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
+from vigil.services.caller import Caller, Via
+from vigil.services.env import ServiceEnv
 from vigil.store.accounts import Accounts, token_sha256
 from vigil.store.audit_log import AuditLog
 from vigil.store.index import Index
@@ -80,6 +82,10 @@ class Services:
     appliance: ApplianceSource | None = None  # the appliance layer: storage state, local cameras
     # What is wrong with the storage budget (core.storage_report.budget_problems, or retention kept newest footage).
     budget_problem: Callable[[], BudgetProblem | None] = lambda: None
+    env: ServiceEnv = field(init=False)  # what the services/ functions work with
+
+    def __post_init__(self) -> None:
+        self.env = ServiceEnv(self.config, self.index)
 
 
 SERVICES = web.AppKey("services", Services)
@@ -101,6 +107,11 @@ class Ctx:
         if self.subject is None:
             return f"anonymous@{self.request.remote}"
         return self.subject.actor
+
+    @property
+    def caller(self) -> Caller:
+        """The request's caller, for services/ functions."""
+        return Caller(self.subject, Via(self.via), self.now_ns, remote=self.request.remote)
 
     @property
     def user_subject(self) -> Subject:
@@ -221,3 +232,13 @@ def id_param(ctx: Ctx, name: str) -> int:
     if not (text.isascii() and text.isdigit()) or len(text) > 18:
         raise BadRequestError(f"{name.replace('_', ' ')} must be a number")
     return int(text)
+
+
+def iso(ns: int | None) -> str | None:
+    return None if ns is None else wall_ns_to_iso(ns)
+
+
+def require_user(ctx: Ctx) -> UserSubject:
+    if not isinstance(ctx.subject, UserSubject):
+        raise PermissionDeniedError("responder links cannot do this")
+    return ctx.subject

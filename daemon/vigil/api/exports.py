@@ -7,8 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import Ctx, id_param
-from vigil.api.handlers import iso, require_user
+from vigil.api.context import Ctx, id_param, iso, require_user
 from vigil.core.errors import ConflictError, UnavailableError
 from vigil.core.export_request import parse_export_request, requested_cameras
 from vigil.core.permissions import Action, Target

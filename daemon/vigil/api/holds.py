@@ -7,8 +7,7 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import Ctx, id_param
-from vigil.api.handlers import iso, require_user
+from vigil.api.context import Ctx, id_param, iso, require_user
 from vigil.core.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.holds import check_text, make_bookmark, make_hold
 from vigil.core.permissions import Action, Target, administers, decide

@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import LINK_COOKIE, Ctx, id_param
-from vigil.api.handlers import iso, require_user, set_auth_cookie
+from vigil.api.context import LINK_COOKIE, Ctx, id_param, iso, require_user
 from vigil.api.pages import static_page
+from vigil.api.session import set_auth_cookie
 from vigil.core.errors import AuthenticationError, BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
 from vigil.core.permissions import Action, LinkSubject, Target, decide

@@ -6,8 +6,8 @@ from typing import Any
 
 from aiohttp import web
 
+from vigil.api.cameras import playback_range
 from vigil.api.context import Ctx
-from vigil.api.handlers import playback_range
 from vigil.core.errors import BadRequestError
 from vigil.core.motion_intervals import MotionInterval, bitmask_cells, region_bitmask
 from vigil.core.timebase import wall_ns_to_iso

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from vigil.api import (  # bookmarks, holds, timeline, storage
+    audit,
+    cameras,
     clips,
     devices,
     door_events,
     exports,
-    handlers,
+    health,
     holds,
     holds_schemas,
     links,
@@ -24,6 +26,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     motion,
     pages,
     schemas,
+    session,
     timeline,
 )
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
@@ -79,20 +82,20 @@ RANGE = (Param("start", f"range start, {TIME_HELP}; default end - 24 h"),
          Param("end", f"range end, {TIME_HELP}; default now"))
 
 ROUTES: tuple[Route, ...] = (
-    Route("POST", "/api/login", handlers.login, None, Scope.PUBLIC, "Sign in; sets the session cookie",
+    Route("POST", "/api/login", session.login, None, Scope.PUBLIC, "Sign in; sets the session cookie",
           schemas.LOGIN, body=schemas.LOGIN_BODY, public_reason="signing in is how credentials are obtained"),
     Route("GET", "/l/{token}", links.landing, None, Scope.PUBLIC, "Responder link landing page", None,
           content_type="text/html", public_reason="the capability token in the path is the credential"),
-    Route("POST", "/api/logout", handlers.logout, Action.VIEW_STATUS, Scope.APPLIANCE, "Sign out",
+    Route("POST", "/api/logout", session.logout, Action.VIEW_STATUS, Scope.APPLIANCE, "Sign out",
           schemas.SIGNED_OUT),
-    Route("GET", "/api/me", handlers.me, Action.VIEW_STATUS, Scope.APPLIANCE, "Who the caller is", schemas.SUBJECT),
-    Route("GET", "/api/health", handlers.health, Action.VIEW_STATUS, Scope.APPLIANCE, "Appliance health",
+    Route("GET", "/api/me", session.me, Action.VIEW_STATUS, Scope.APPLIANCE, "Who the caller is", schemas.SUBJECT),
+    Route("GET", "/api/health", health.health, Action.VIEW_STATUS, Scope.APPLIANCE, "Appliance health",
           schemas.HEALTH),
-    Route("GET", "/api/buildings", handlers.buildings, Action.VIEW_STATUS, Scope.APPLIANCE,
+    Route("GET", "/api/buildings", cameras.buildings, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Buildings the caller may see", schemas.BUILDINGS),
-    Route("GET", "/api/cameras", handlers.cameras, Action.VIEW_STATUS, Scope.APPLIANCE,
+    Route("GET", "/api/cameras", cameras.cameras, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Cameras the caller may see, with status", schemas.CAMERAS),
-    Route("GET", "/api/cameras/{camera_id}/segments", handlers.segments, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
+    Route("GET", "/api/cameras/{camera_id}/segments", cameras.segments, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "Recorded segments of a camera in a range", schemas.SEGMENTS, query=RANGE, audit="playback.index"),
     Route("GET", "/api/cameras/{camera_id}/motion", motion.motion, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "Motion intervals in a range (optionally touching a region) and the range's heatmap", schemas.MOTION,
@@ -102,7 +105,7 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/cameras/{camera_id}/clip.mp4", clips.clip, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "A recorded range as one MP4 (stream copy; Range requests; gaps in the Vigil-Gaps header)", None,
           content_type="video/mp4", query=RANGE, byte_ranges=True),
-    Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", handlers.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
+    Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", cameras.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
           "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
     Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.IN_HANDLER,
           "Responder links the caller may manage", {"type": "array", "items": schemas.LINK}),
@@ -110,7 +113,7 @@ ROUTES: tuple[Route, ...] = (
           "Create a responder link (a reason is required)", schemas.LINK, status=201, body=schemas.LINK_BODY),
     Route("DELETE", "/api/links/{link_id}", links.revoke_link, Action.MANAGE_LINKS, Scope.IN_HANDLER,
           "Revoke a responder link at once", schemas.LINK),
-    Route("GET", "/api/audit", handlers.audit_entries, Action.VIEW_AUDIT, Scope.APPLIANCE, "The audit log",
+    Route("GET", "/api/audit", audit.audit_entries, Action.VIEW_AUDIT, Scope.APPLIANCE, "The audit log",
           schemas.AUDIT, query=(*RANGE[:1], Param("end", f"range end, {TIME_HELP}"), Param("actor", "exact actor"),
                                 Param("action", "exact action"),
                                 Param("limit", "at most this many entries (1-10000)", {"type": "string"})),
@@ -201,7 +204,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
         if route.scope is Scope.CAMERA:
             target = ctx.camera_target()
         elif route.scope is Scope.CAMERA_RANGE:
-            target = handlers.playback_range(ctx)
+            target = cameras.playback_range(ctx)
         # A signed webhook request has no subject: its checked signature is its permission.
         if route.action is not None and ctx.via != "signature":  # IN_HANDLER: the handler checks each thing
             ctx.require(route.action, target)

@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
-from vigil.api.context import Ctx
+from vigil.api.cameras import playback_range
+from vigil.api.context import Ctx, iso
 from vigil.api.door_events import timeline_door_events
-from vigil.api.handlers import iso, playback_range
 from vigil.api.holds import bookmark_json, hold_json, may_manage
 from vigil.core.errors import BadRequestError
 from vigil.core.figure_scope import FigureScope, figures_scope

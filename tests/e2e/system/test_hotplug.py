@@ -1,6 +1,6 @@
 """Hot-plug end to end: the real daemon recording a real RTSP camera inside a umockdev testbed
 (pyudev sees the testbed's devices and uevents); the recording disk is unplugged, plugged back,
-replaced by a foreign disk, and a USB camera appears. See tests/udev_testbed.py for the script."""
+replaced by a foreign disk, and a USB camera appears. See tests/support/udev_testbed.py for the script."""
 
 from __future__ import annotations
 

@@ -101,7 +101,7 @@ def test_check_verb_exit_codes(tmp_path: Path) -> None:
     assert f"{bad}: cameras[0].url: must not contain credentials" in failed.stderr
     assert "hunter2" not in failed.stderr and "s3cret-pass" not in failed.stderr
     # A budget too small for two segments of the camera (at ~4 Mb/s) is warned about, naming the key
-    # (issue 12 #7; min_free_bytes larger than the disk is refused: tests/test_disk_full_e2e.py).
+    # (issue 12 #7; min_free_bytes larger than the disk is refused: tests/e2e/test_disk_full_e2e.py).
     tiny = tmp_path / "tiny.toml"
     tiny.write_text(GOOD)  # max_bytes = 1 MB, 60 s segments
     warned = subprocess.run([sys.executable, "-m", "vigil", "check", "--config", str(tiny)], capture_output=True,

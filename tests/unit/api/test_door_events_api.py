@@ -1,5 +1,5 @@
 """Door events through the in-process API: who sees which events, acknowledging, the alert stream.
-(The webhook's signatures and limits are tested against the running daemon in tests/test_doors_live.py.)"""
+(The webhook's signatures and limits are tested against the running daemon in tests/e2e/test_doors_live.py.)"""
 
 from __future__ import annotations
 

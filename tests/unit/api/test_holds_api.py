@@ -135,7 +135,7 @@ async def test_storage_report_counts_held_bytes_and_filters_cameras(api: Api) ->
     index.add_hold("hs-cam", T0, T0 + 60 * S, "case", "user:district", api.clock.now_ns)
     status, report = await get(api, "hs-viewer", "/api/storage")
     assert status == 200
-    # a viewer's totals are its building's cameras' (tests/api/test_figure_scope.py has every caller)
+    # a viewer's totals are its building's cameras' (tests/unit/api/test_figure_scope.py has every caller)
     assert report["recorded_bytes"] == 2 * MB and report["held_bytes"] == MB and len(held) == 2
     assert [(c["id"], c["recorded_bytes"], c["held_bytes"], c["oldest"]) for c in report["cameras"]] == [
         ("hs-cam", 2 * MB, MB, iso(T0))]

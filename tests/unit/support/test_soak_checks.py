@@ -1,4 +1,4 @@
-"""The soak's judges (tests/soak_checks.py) can fail: holes and resource growth are found."""
+"""The soak's judges (tests/support/soak_checks.py) can fail: holes and resource growth are found."""
 
 from __future__ import annotations
 

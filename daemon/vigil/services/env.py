@@ -1,0 +1,45 @@
+"""What services work with: the configuration and the index, and the threads their SQLite work
+runs on.
+
+SQLite calls block (our lock, then SQLite's busy timeout, while recorder threads write), so no
+service runs them on the event loop: `ServiceEnv.run` hands a function to a small pool of its
+own. The pool is bounded (DB_THREADS): a burst of requests queues there instead of taking every
+thread of the loop's default executor, which the door service and exports also use. The caller's
+context variables go along (store.index.SERVING_REQUEST: a request waits for the index the short
+time of the loop, and gets a 503 instead of stalling)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from vigil.config import Config
+from vigil.store.audit_log import AuditLog
+from vigil.store.index import Index
+
+T = TypeVar("T")
+DB_THREADS = 4  # one writer at a time (the index's lock); the others read on the read connection
+
+
+@dataclass
+class ServiceEnv:
+    config: Config
+    index: Index
+    _pool: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(DB_THREADS, thread_name_prefix="vigil-db"))
+
+    @property
+    def audit(self) -> AuditLog:
+        return AuditLog(self.index)
+
+    async def run(self, fn: Callable[[], T]) -> T:
+        """fn() on a database thread, with the caller's context variables."""
+        context = contextvars.copy_context()
+        return await asyncio.get_running_loop().run_in_executor(self._pool, context.run, fn)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True)
