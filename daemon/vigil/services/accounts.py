@@ -227,6 +227,7 @@ def _has_admin_or_user(env: ServiceEnv, name: str) -> bool:
 async def create_first_admin(env: ServiceEnv, caller: Caller, name: str) -> str | None:
     """`vigil provision`: a district admin `name` with a random one-time password (returned), unless
     a user of that name or any district admin exists (None: nothing changed)."""
+    await require(env, caller, Action.MANAGE_USERS, Target())
     if await env.run(lambda: _has_admin_or_user(env, name)):
         return None
     password = secrets.token_urlsafe(15)
@@ -247,6 +248,7 @@ async def create_first_admin(env: ServiceEnv, caller: Caller, name: str) -> str 
 async def set_admin_password(env: ServiceEnv, caller: Caller, name: str, password: str) -> None:
     """`vigil demo`: district admin `name` with this password, created or (if it exists) given it;
     audited as `user.add` either way."""
+    await require(env, caller, Action.MANAGE_USERS, Target())
     password_hash = await asyncio.to_thread(hash_password, password)
 
     def write() -> None:
