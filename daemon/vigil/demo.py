@@ -19,11 +19,9 @@ from pathlib import Path
 from vigil.app import Daemon
 from vigil.config import load_config
 from vigil.core.errors import VigilError
-from vigil.core.permissions import Role
-from vigil.passwords import hash_password
-from vigil.store.accounts import Accounts
-from vigil.store.audit_log import AuditLog
-from vigil.store.index import Index
+from vigil.services import accounts
+from vigil.services.caller import Caller, Via
+from vigil.services.env import opened_env
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +67,9 @@ def _demo_user(config_path: Path) -> str:
     """A district admin 'demo' with a fresh random password (printed once)."""
     password = secrets.token_urlsafe(12)
     config = load_config(config_path)
-    index = Index.open(config.storage.index_path, time.time_ns())
-    try:
-        accounts = Accounts(index)
-        if any(u.name == "demo" for u in accounts.users()):
-            accounts.set_password("demo", hash_password(password))
-        else:
-            accounts.add_user("demo", Role.DISTRICT_ADMIN, (), hash_password(password), time.time_ns())
-        AuditLog(index).append(time.time_ns(), "demo", "user.add", "user:demo", "ok", {"role": "district_admin"})
-    finally:
-        index.close()
+    now = time.time_ns()
+    with opened_env(config, now) as env:
+        asyncio.run(accounts.set_admin_password(env, Caller(None, Via.CLI, now, name="demo"), "demo", password))
     return password
 
 

@@ -26,9 +26,10 @@ from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
+from vigil.services import accounts as accounts_service
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv
-from vigil.store.accounts import Accounts, token_sha256
+from vigil.store.accounts import Accounts
 from vigil.store.audit_log import AuditLog
 from vigil.store.index import Index
 from vigil.webrtc.sessions import WhepSessions
@@ -158,7 +159,7 @@ class Ctx:
         """The SHA-256 of the token this request came with: what long-lived responses bind to."""
         if self.token is None:
             raise AuthenticationError("sign in first")
-        return token_sha256(self.token)
+        return accounts_service.credential_digest(self.token)
 
     def credentials_changed(self) -> None:
         """After revoking a credential: responses bound to it end now, not at the next check."""
@@ -208,11 +209,15 @@ def presented_token(request: web.Request) -> tuple[str | None, str]:
     return None, "none"
 
 
-def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
+async def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
+    """The request's Ctx from its credential. The lookup runs on a database thread
+    (services/accounts.authenticate): this runs for every request, and SQLite blocks."""
     token, via = presented_token(request)
     if token is None:
         raise AuthenticationError("sign in, or open a valid responder link")
-    subject, csrf = services.accounts.authenticate(token, now_ns)
+    found = await accounts_service.authenticate(services.env, Caller(None, Via(via), now_ns, remote=request.remote),
+                                                token)
+    subject, csrf = found.subject, found.csrf_token
     if via == "link" and not isinstance(subject, LinkSubject):
         raise AuthenticationError("the link cookie holds no responder link")
     if isinstance(subject, LinkSubject):

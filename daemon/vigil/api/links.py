@@ -1,4 +1,5 @@
-"""Responder links over the API: create (with a reason), list, revoke, and the landing page."""
+"""Responder links over the API: create (with a reason), list, revoke, and the landing page
+(services/links.py)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,11 @@ from aiohttp import web
 from vigil.api.context import LINK_COOKIE, Ctx, id_param, iso, require_user
 from vigil.api.pages import static_page
 from vigil.api.session import set_auth_cookie
-from vigil.core.errors import AuthenticationError, BadRequestError
+from vigil.core.errors import BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
-from vigil.core.permissions import Action, LinkSubject, Target, decide
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
-from vigil.store.accounts import LINK_PREFIX, LinkRow
+from vigil.services import links
+from vigil.services.links import LinkRow
 
 
 def link_url(ctx: Ctx, token: str) -> str:
@@ -59,19 +60,6 @@ def parse_grant(body: dict[str, Any], ctx: Ctx) -> LinkGrant:
         known_buildings={b.id for b in config.buildings}, max_hours=config.access.link_max_hours, now_ns=ctx.now_ns)
 
 
-def grant_detail(grant: LinkGrant) -> dict[str, Any]:
-    """What a link grants, for its audit entry (the links table itself is not tamper-evident)."""
-    return {"reason": grant.reason, "cameras": list(grant.cameras), "buildings": list(grant.buildings),
-            "live": grant.live, "playback": grant.playback, "playback_start": iso(grant.playback_start_ns),
-            "playback_end": iso(grant.playback_end_ns), "expires_at": iso(grant.expires_ns)}
-
-
-def _grant_targets(ctx: Ctx, grant: LinkGrant) -> list[Target]:
-    config = ctx.services.config
-    return ([Target(building=config.building_of(c), camera=c) for c in grant.cameras]
-            + [Target(building=b) for b in grant.buildings])
-
-
 def _link_json(row: LinkRow, now_ns: int) -> dict[str, Any]:
     g = row.grant
     state = "revoked" if row.revoked_wall_ns is not None else "expired" if g.expires_ns <= now_ns else "active"
@@ -84,46 +72,30 @@ def _link_json(row: LinkRow, now_ns: int) -> dict[str, Any]:
 
 
 async def create_link(ctx: Ctx) -> web.StreamResponse:
-    user = require_user(ctx)
+    require_user(ctx)
     grant = parse_grant(await ctx.json_body(), ctx)
-    for target in _grant_targets(ctx, grant):
-        ctx.require(Action.MANAGE_LINKS, target)
-    link_id, token = ctx.services.accounts.create_link(grant, user.actor, ctx.now_ns)
-    row = ctx.services.accounts.link(link_id)
-    ctx.audit("link.create", f"link:{link_id}", "ok", grant_detail(grant))
-    return web.json_response(_link_json(row, ctx.now_ns) | {"url": link_url(ctx, token)}, status=201)
-
-
-def _manageable(ctx: Ctx, row: LinkRow) -> bool:
-    subject = ctx.user_subject
-    return all(decide(subject, Action.MANAGE_LINKS, t, ctx.now_ns).allowed for t in _grant_targets(ctx, row.grant))
+    created = await links.create_link(ctx.services.env, ctx.caller, grant)
+    return web.json_response(_link_json(created.link, ctx.now_ns) | {"url": link_url(ctx, created.token)}, status=201)
 
 
 async def list_links(ctx: Ctx) -> web.StreamResponse:
     require_user(ctx)
-    return web.json_response([_link_json(r, ctx.now_ns) for r in ctx.services.accounts.links() if _manageable(ctx, r)])
+    rows = await links.list_links(ctx.services.env, ctx.caller)
+    return web.json_response([_link_json(r, ctx.now_ns) for r in rows])
 
 
 async def revoke_link(ctx: Ctx) -> web.StreamResponse:
     require_user(ctx)
-    row = ctx.services.accounts.link(id_param(ctx, "link_id"))
-    for target in _grant_targets(ctx, row.grant):
-        ctx.require(Action.MANAGE_LINKS, target)
-    ctx.services.accounts.revoke_link(row.id, ctx.now_ns)
-    ctx.audit("link.revoke", f"link:{row.id}")
+    row = await links.revoke_link(ctx.services.env, ctx.caller, id_param(ctx, "link_id"))
     ctx.credentials_changed()  # its live sessions end now
-    return web.json_response(_link_json(ctx.services.accounts.link(row.id), ctx.now_ns))
+    return web.json_response(_link_json(row, ctx.now_ns))
 
 
 async def landing(ctx: Ctx) -> web.StreamResponse:
     """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie."""
     token = ctx.request.match_info["token"]
-    if not token.startswith(LINK_PREFIX):
-        raise AuthenticationError("this is not a responder link")
-    subject, _ = ctx.services.accounts.authenticate(token, ctx.now_ns)
-    assert isinstance(subject, LinkSubject)
+    subject = await links.open_link(ctx.services.env, ctx.caller, token)
     ctx.subject, ctx.via = subject, "link"
-    ctx.audit("link.open", subject.actor)
     response = static_page("live.html")  # plays every camera the link names
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
     set_auth_cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))

@@ -199,7 +199,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
         elif route.scope is Scope.WEBHOOK and door_events.is_signed(request):
             ctx = await door_events.signed_ctx(request, services, now_ns)  # the signature is the credential
         else:
-            ctx = authenticate(request, services, now_ns)
+            ctx = await authenticate(request, services, now_ns)
         target = Target()
         if route.scope is Scope.CAMERA:
             target = ctx.camera_target()

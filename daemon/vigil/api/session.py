@@ -1,23 +1,15 @@
-"""Signing in and out, and who the caller is."""
-
+"""Signing in and out, and who the caller is (services/accounts.py)."""
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from aiohttp import web
 
 from vigil.api.context import SESSION_COOKIE, Ctx, iso
-from vigil.core.errors import (
-    AuthenticationError,
-    BadRequestError,
-    TooManyRequestsError,
-)
+from vigil.core.errors import BadRequestError
 from vigil.core.permissions import LinkSubject
-from vigil.core.ratelimit import Outcome
-from vigil.core.timebase import NS_PER_SECOND
-from vigil.passwords import verify_password
+from vigil.services import accounts
 
 
 def _subject_json(ctx: Ctx) -> dict[str, Any]:
@@ -41,42 +33,19 @@ async def login(ctx: Ctx) -> web.StreamResponse:
     if not isinstance(name, str) or not isinstance(password, str) or not name or len(name) > 200:
         raise BadRequestError("body must be {\"name\": string, \"password\": string}")
     services = ctx.services
-    # Per client address (and account at that address): a stranger cannot lock out the real user.
-    keys = (f"remote:{ctx.request.remote}", f"user:{name}@{ctx.request.remote}")
-    # Reserved before the slow, awaited password check, so parallel guesses cannot outrun the count.
-    attempt = services.throttle.begin(keys, ctx.now_ns / NS_PER_SECOND)
-    if attempt is None:  # not audited again: the lock (or the failures being checked) already are
-        raise TooManyRequestsError("too many failed sign-ins; try again later")
-    settled = False
-    try:
-        user = services.accounts.find_user(name)
-        ok = await asyncio.to_thread(verify_password, user.password_hash if user else None, password)
-        outcome = services.throttle.finish(attempt, ok and user is not None and not user.disabled,
-                                           services.clock_ns() / NS_PER_SECOND)
-        settled = True
-    finally:
-        if not settled:  # cancelled or failed mid-check: a failure, never a free guess
-            services.throttle.finish(attempt, False, services.clock_ns() / NS_PER_SECOND)
-    if outcome is not Outcome.OK or user is None:
-        ctx.audit("login", f"user:{name}", outcome.value)
-        if outcome is Outcome.LOCKED:
-            raise TooManyRequestsError("too many failed sign-ins; try again later")
-        raise AuthenticationError("invalid name or password")
+    signed_in = await accounts.sign_in(services.env, ctx.caller, accounts.SignIn(name, password), services.throttle,
+                                       services.clock_ns)
+    ctx.subject = signed_in.subject
     hours = services.config.access.session_hours
-    expires_ns = ctx.now_ns + int(hours * 3600 * NS_PER_SECOND)
-    token, csrf = services.accounts.create_credential(user.id, "session", "browser", ctx.now_ns, expires_ns)
-    ctx.subject = user.subject()
-    ctx.audit("login", f"user:{name}")
-    response = web.json_response({"user": _subject_json(ctx), "csrf_token": csrf, "expires_at": iso(expires_ns)})
-    set_auth_cookie(response, ctx, SESSION_COOKIE, token, int(hours * 3600))
+    response = web.json_response({"user": _subject_json(ctx), "csrf_token": signed_in.csrf_token,
+                                  "expires_at": iso(signed_in.expires_ns)})
+    set_auth_cookie(response, ctx, SESSION_COOKIE, signed_in.token, int(hours * 3600))
     return response
 
 
 async def logout(ctx: Ctx) -> web.StreamResponse:
-    if ctx.token is not None and ctx.via == "session":
-        ctx.services.accounts.revoke_credential(ctx.token, ctx.now_ns)
+    if await accounts.sign_out(ctx.services.env, ctx.caller, ctx.token):
         ctx.credentials_changed()  # live sessions and alert streams opened with this sign-in end now
-    ctx.audit("logout", ctx.actor)
     response = web.json_response({"signed_out": True})
     response.del_cookie(SESSION_COOKIE, path="/")
     return response

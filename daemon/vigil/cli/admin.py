@@ -1,26 +1,25 @@
 """Installer and script verbs: users, API tokens, responder links, audit verification.
 
-Every change is written to the audit log with the actor `cli:<unix user>`."""
+The same services as the API (services/accounts.py, links.py, audit.py), called as the appliance:
+every change commits with its audit entry, whose actor is `cli:<unix user>`."""
 
 from __future__ import annotations
 
-import os
-import pwd
+import asyncio
 import socket
 import sys
 import time
 from argparse import ArgumentParser, Namespace, _SubParsersAction
+from dataclasses import replace
 
-from vigil.api.links import grant_detail
 from vigil.config import Config
 from vigil.core.errors import BadRequestError
 from vigil.core.links import make_grant
 from vigil.core.permissions import Role
 from vigil.core.timebase import parse_duration_s, wall_ns_to_iso
-from vigil.passwords import hash_password
-from vigil.store.accounts import Accounts
-from vigil.store.audit_log import AuditLog
-from vigil.store.index import Index
+from vigil.services import accounts, audit, links
+from vigil.services.caller import Caller, cli_caller
+from vigil.services.env import ServiceEnv, opened_env
 
 
 def add_admin_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentParser) -> None:
@@ -60,11 +59,8 @@ def add_admin_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentPa
 
 
 def _actor() -> str:
-    """The Unix account running the command (from the process's uid, not the environment)."""
-    try:
-        return f"cli:{pwd.getpwuid(os.getuid()).pw_name}"
-    except KeyError:
-        return f"cli:uid-{os.getuid()}"
+    """The Unix account running the command, as the audit log names it (cli/holds.py uses it)."""
+    return cli_caller(0).actor
 
 
 def _password() -> str:
@@ -75,54 +71,39 @@ def _password() -> str:
 
 
 def run_admin(config: Config, args: Namespace) -> int:
-    index = Index.open(config.storage.index_path, time.time_ns())
-    try:
-        return _dispatch(config, args, Accounts(index), AuditLog(index))
-    finally:
-        index.close()
-
-
-def _dispatch(config: Config, args: Namespace, accounts: Accounts, audit: AuditLog) -> int:
     now = time.time_ns()
+    with opened_env(config, now) as env:
+        return asyncio.run(_dispatch(env, args, cli_caller(now)))
+
+
+async def _dispatch(env: ServiceEnv, args: Namespace, caller: Caller) -> int:
     if args.verb == "user":
         if args.user_verb == "add":
-            unknown = sorted(set(args.building) - {b.id for b in config.buildings})
-            if unknown:
-                raise BadRequestError(f"unknown buildings {unknown}")
-            role = Role(args.role)
-            if role in (Role.BUILDING_ADMIN, Role.VIEWER) and not args.building:
-                raise BadRequestError(f"a {role.value} needs at least one --building")
-            accounts.add_user(args.name, role, tuple(args.building), hash_password(_password()), now)
-            audit.append(now, _actor(), "user.add", f"user:{args.name}", "ok",
-                         {"role": role.value, "buildings": sorted(args.building)})
-            print(f"added {args.name} ({role.value})")
+            new = accounts.NewUser(args.name, Role(args.role), tuple(args.building), "")
+            accounts.check_new_user(env, new)  # before reading the password: say what is wrong first
+            user = await accounts.add_user(env, caller, replace(new, password=_password()))
+            print(f"added {user.name} ({user.role.value})")
         elif args.user_verb == "passwd":
-            accounts.set_password(args.name, hash_password(_password()))
-            audit.append(now, _actor(), "user.passwd", f"user:{args.name}", "ok")
+            await accounts.set_password(env, caller, args.name, _password())
             print(f"password of {args.name} changed")
         elif args.user_verb == "disable":
-            accounts.set_disabled(args.name, True, now)
-            audit.append(now, _actor(), "user.disable", f"user:{args.name}", "ok")
+            await accounts.disable_user(env, caller, args.name)
             print(f"{args.name} disabled; their sessions and tokens are revoked")
         else:
-            for u in accounts.users():
+            for u in await accounts.list_users(env, caller):
                 state = "disabled" if u.disabled else "active"
                 print(f"{u.name:24} {u.role.value:15} {state:9} {','.join(u.buildings) or '-'}")
         return 0
     if args.verb == "token":
-        user = accounts.user(args.name)
-        token, _ = accounts.create_credential(user.id, "api_token", args.label, now, None)
-        audit.append(now, _actor(), "token.create", f"user:{args.name}", "ok", {"label": args.label})
-        print(token)
+        print(await accounts.create_api_token(env, caller, args.name, args.label))
         return 0
     if args.verb == "link":
         if args.link_verb == "revoke":
-            accounts.revoke_link(args.id, now)
-            audit.append(now, _actor(), "link.revoke", f"link:{args.id}", "ok")
+            await links.revoke_link(env, caller, args.id)
             print(f"link {args.id} revoked")
             return 0
-        return _create_link(config, args, accounts, audit, now)
-    check = audit.verify()
+        return await _create_link(env, args, caller)
+    check = await audit.verify(env, caller)
     if check.ok:
         print(f"audit chain intact: {check.entries} entries, head {check.head_hash}")
         return 0
@@ -131,8 +112,8 @@ def _dispatch(config: Config, args: Namespace, accounts: Accounts, audit: AuditL
     return 1
 
 
-def _create_link(config: Config, args: Namespace, accounts: Accounts, audit: AuditLog, now: int) -> int:
-    access = config.access
+async def _create_link(env: ServiceEnv, args: Namespace, caller: Caller) -> int:
+    config, access = env.config, env.config.access
     try:
         seconds = parse_duration_s(args.expires) if args.expires else access.link_default_hours * 3600
     except ValueError as error:
@@ -141,11 +122,10 @@ def _create_link(config: Config, args: Namespace, accounts: Accounts, audit: Aud
         cameras=args.camera, buildings=args.building, reason=args.reason, live=not args.no_live,
         playback=args.playback, playback_start_ns=None, playback_end_ns=None, expires_in_s=seconds,
         known_cameras={c.id for c in config.cameras}, known_buildings={b.id for b in config.buildings},
-        max_hours=access.link_max_hours, now_ns=now)
-    link_id, token = accounts.create_link(grant, _actor(), now)
-    audit.append(now, _actor(), "link.create", f"link:{link_id}", "ok", grant_detail(grant))
+        max_hours=access.link_max_hours, now_ns=caller.now_ns)
+    created = await links.create_link(env, caller, grant)
     http = config.http
     base = http.public_url or f"{'https' if http.tls else 'http'}://{socket.gethostname()}:{http.port}"
-    print(f"{base}/l/{token}")
-    print(f"link {link_id}, expires {wall_ns_to_iso(grant.expires_ns)}", file=sys.stderr)
+    print(f"{base}/l/{created.token}")
+    print(f"link {created.link.id}, expires {wall_ns_to_iso(grant.expires_ns)}", file=sys.stderr)
     return 0

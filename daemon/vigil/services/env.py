@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -43,3 +44,16 @@ class ServiceEnv:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+@contextmanager
+def opened_env(config: Config, now_ns: int) -> Iterator[ServiceEnv]:
+    """For a command (the CLI, provisioning, the demo's setup): the configuration's index opened
+    (created and migrated if need be) for the command's services, and closed after them."""
+    index = Index.open(config.storage.index_path, now_ns)
+    env = ServiceEnv(config, index)
+    try:
+        yield env
+    finally:
+        env.close()
+        index.close()

@@ -1,5 +1,9 @@
 """Users, their credentials (browser sessions, API tokens) and responder links, in the index.
 
+The functions taking a connection (`insert_user(c, ...)`) write inside the caller's open
+transaction, so that services/ commit a change and its audit entry together; `Accounts` reads
+(on the read connection) and keeps one-transaction forms of the writes for tests and fixtures.
+
 Every credential is a random 256-bit token shown once and stored only as its SHA-256, so a
 copy of the database grants nothing. Tokens carry a kind prefix (vigil_s_, vigil_t_, vigil_l_)
 so that a leaked one is recognizable (and greppable by secret scanners)."""
@@ -73,7 +77,110 @@ def _link(row: sqlite3.Row) -> LinkRow:
                    row["revoked_wall_ns"], int(row["use_count"]), row["last_used_wall_ns"])
 
 
+def _user_named(c: sqlite3.Connection, name: str) -> UserRow:
+    row = c.execute("SELECT * FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no user {name!r}")
+    return _user(row)
+
+
+# --- writes inside the caller's transaction ----------------------------------------------------
+
+def insert_user(c: sqlite3.Connection, name: str, role: Role, buildings: tuple[str, ...], password_hash: str,
+                now_ns: int) -> int:
+    if c.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
+        raise ConflictError(f"user {name!r} already exists")
+    cur = c.execute("INSERT INTO users (name, role, buildings, password_hash, created_wall_ns)"
+                    " VALUES (?, ?, ?, ?, ?)", (name, role.value, json.dumps(sorted(buildings)),
+                                                password_hash, now_ns))
+    return int(cur.lastrowid or 0)
+
+
+def users_in(c: sqlite3.Connection) -> list[UserRow]:
+    return [_user(r) for r in c.execute("SELECT * FROM users ORDER BY name")]
+
+
+def set_password_in(c: sqlite3.Connection, name: str, password_hash: str) -> None:
+    _update_user(c, name, "password_hash = ?", password_hash)
+
+
+def set_disabled_in(c: sqlite3.Connection, name: str, disabled: bool, now_ns: int) -> None:
+    """Disabling also revokes the user's sessions and tokens."""
+    user = _user_named(c, name)
+    _update_user(c, name, "disabled = ?", int(disabled))
+    if disabled:  # a disabled user's sessions and tokens die with it
+        c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE user_id = ? AND revoked_wall_ns IS NULL",
+                  (now_ns, user.id))
+
+
+def _update_user(c: sqlite3.Connection, name: str, assignment: str, value: object) -> None:
+    cur = c.execute(f"UPDATE users SET {assignment} WHERE name = ?", (value, name))  # noqa: S608
+    if cur.rowcount == 0:
+        raise NotFoundError(f"no user {name!r}")
+
+
+def insert_credential(c: sqlite3.Connection, user_id: int, kind: str, label: str, now_ns: int,
+                      expires_ns: int | None) -> tuple[str, str | None]:
+    """(token, csrf token for sessions). The token is not stored; keep it."""
+    token = new_token(SESSION_PREFIX if kind == "session" else API_TOKEN_PREFIX)
+    csrf = secrets.token_urlsafe(24) if kind == "session" else None
+    c.execute("INSERT INTO credentials (kind, user_id, token_sha256, label, csrf_token, created_wall_ns,"
+              " expires_wall_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
+              (kind, user_id, token_sha256(token), label, csrf, now_ns, expires_ns))
+    return token, csrf
+
+
+def insert_api_token(c: sqlite3.Connection, user_name: str, label: str, now_ns: int) -> str:
+    token, _ = insert_credential(c, _user_named(c, user_name).id, "api_token", label, now_ns, None)
+    return token
+
+
+def revoke_credential_in(c: sqlite3.Connection, token: str, now_ns: int) -> None:
+    c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE token_sha256 = ? AND revoked_wall_ns IS NULL",
+              (now_ns, token_sha256(token)))
+
+
+def use_link_in(c: sqlite3.Connection, token: str, now_ns: int) -> LinkSubject:
+    """The subject of a valid responder link, its use counted; AuthenticationError otherwise."""
+    row = c.execute("SELECT * FROM links WHERE token_sha256 = ?", (token_sha256(token),)).fetchone()
+    if row is None or row["revoked_wall_ns"] is not None or row["expires_wall_ns"] <= now_ns:
+        raise AuthenticationError("this link is not valid (expired, revoked or unknown)")
+    c.execute("UPDATE links SET use_count = use_count + 1, last_used_wall_ns = ? WHERE id = ?", (now_ns, row["id"]))
+    return _link(row).subject()
+
+
+def insert_link(c: sqlite3.Connection, grant: LinkGrant, created_by: str, now_ns: int) -> tuple[int, str]:
+    """(link id, its token). The token is not stored; keep it."""
+    token = new_token(LINK_PREFIX)
+    cur = c.execute(
+        "INSERT INTO links (token_sha256, created_by, reason, cameras, buildings, live, playback,"
+        " playback_start_wall_ns, playback_end_wall_ns, created_wall_ns, expires_wall_ns)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (token_sha256(token), created_by, grant.reason, json.dumps(sorted(grant.cameras)),
+         json.dumps(sorted(grant.buildings)), int(grant.live), int(grant.playback), grant.playback_start_ns,
+         grant.playback_end_ns, now_ns, grant.expires_ns))
+    return int(cur.lastrowid or 0), token
+
+
+def link_in(c: sqlite3.Connection, link_id: int) -> LinkRow:
+    row = c.execute("SELECT * FROM links WHERE id = ?", (link_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no link {link_id}")
+    return _link(row)
+
+
+def revoke_link_in(c: sqlite3.Connection, link_id: int, now_ns: int) -> None:
+    """Revoke (a link revoked already keeps its first revocation time); NotFoundError if none."""
+    cur = c.execute("UPDATE links SET revoked_wall_ns = ? WHERE id = ? AND revoked_wall_ns IS NULL",
+                    (now_ns, link_id))
+    if cur.rowcount == 0 and not c.execute("SELECT 1 FROM links WHERE id = ?", (link_id,)).fetchone():
+        raise NotFoundError(f"no link {link_id}")
+
+
 class Accounts:
+    """Reads on the index's read connection; each write here is one transaction of its own (use the
+    connection-taking functions above to write together with an audit entry)."""
+
     def __init__(self, index: Index) -> None:
         self.index = index
 
@@ -81,12 +188,7 @@ class Accounts:
 
     def add_user(self, name: str, role: Role, buildings: tuple[str, ...], password_hash: str, now_ns: int) -> int:
         with self.index.transaction() as c:
-            if c.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-                raise ConflictError(f"user {name!r} already exists")
-            cur = c.execute("INSERT INTO users (name, role, buildings, password_hash, created_wall_ns)"
-                            " VALUES (?, ?, ?, ?, ?)", (name, role.value, json.dumps(sorted(buildings)),
-                                                        password_hash, now_ns))
-            return int(cur.lastrowid or 0)
+            return insert_user(c, name, role, buildings, password_hash, now_ns)
 
     def find_user(self, name: str) -> UserRow | None:
         rows = self.index.query("SELECT * FROM users WHERE name = ?", (name,))
@@ -102,56 +204,32 @@ class Accounts:
         return [_user(r) for r in self.index.query("SELECT * FROM users ORDER BY name")]
 
     def set_password(self, name: str, password_hash: str) -> None:
-        self._update_user(name, "password_hash = ?", password_hash)
+        with self.index.transaction() as c:
+            set_password_in(c, name, password_hash)
 
     def set_disabled(self, name: str, disabled: bool, now_ns: int) -> None:
-        user = self.user(name)
-        self._update_user(name, "disabled = ?", int(disabled))
-        if disabled:  # a disabled user's sessions and tokens die with it
-            with self.index.transaction() as c:
-                c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE user_id = ? AND revoked_wall_ns IS NULL",
-                          (now_ns, user.id))
-
-    def _update_user(self, name: str, assignment: str, value: object) -> None:
         with self.index.transaction() as c:
-            cur = c.execute(f"UPDATE users SET {assignment} WHERE name = ?", (value, name))  # noqa: S608
-            if cur.rowcount == 0:
-                raise NotFoundError(f"no user {name!r}")
+            set_disabled_in(c, name, disabled, now_ns)
 
     # --- sessions and API tokens ---------------------------------------------------------------
 
     def create_credential(self, user_id: int, kind: str, label: str, now_ns: int,
                           expires_ns: int | None) -> tuple[str, str | None]:
         """(token, csrf token for sessions). The token is not stored; keep it."""
-        token = new_token(SESSION_PREFIX if kind == "session" else API_TOKEN_PREFIX)
-        csrf = secrets.token_urlsafe(24) if kind == "session" else None
         with self.index.transaction() as c:
-            c.execute("INSERT INTO credentials (kind, user_id, token_sha256, label, csrf_token, created_wall_ns,"
-                      " expires_wall_ns) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      (kind, user_id, token_sha256(token), label, csrf, now_ns, expires_ns))
-        return token, csrf
-
-    def revoke_credential(self, token: str, now_ns: int) -> None:
-        with self.index.transaction() as c:
-            c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE token_sha256 = ? AND revoked_wall_ns IS NULL",
-                      (now_ns, token_sha256(token)))
+            return insert_credential(c, user_id, kind, label, now_ns, expires_ns)
 
     def authenticate(self, token: str, now_ns: int) -> tuple[UserSubject | LinkSubject, str | None]:
         """(subject, csrf token of a session) for a presented token; AuthenticationError otherwise.
 
-        A link's use is counted here."""
-        digest = token_sha256(token)
+        A link's use is counted here (a write); sessions and API tokens are only read."""
         if token.startswith(LINK_PREFIX):
             with self.index.transaction() as c:
-                row = c.execute("SELECT * FROM links WHERE token_sha256 = ?", (digest,)).fetchone()
-                if row is None or row["revoked_wall_ns"] is not None or row["expires_wall_ns"] <= now_ns:
-                    raise AuthenticationError("this link is not valid (expired, revoked or unknown)")
-                c.execute("UPDATE links SET use_count = use_count + 1, last_used_wall_ns = ? WHERE id = ?",
-                          (now_ns, row["id"]))
-            return _link(row).subject(), None
+                return use_link_in(c, token, now_ns), None
         rows = self.index.query(
             "SELECT credentials.csrf_token, credentials.expires_wall_ns, credentials.revoked_wall_ns, users.*"
-            " FROM credentials JOIN users ON users.id = credentials.user_id WHERE token_sha256 = ?", (digest,))
+            " FROM credentials JOIN users ON users.id = credentials.user_id WHERE token_sha256 = ?",
+            (token_sha256(token),))
         row = rows[0] if rows else None
         if (row is None or row["revoked_wall_ns"] is not None or row["disabled"]
                 or (row["expires_wall_ns"] is not None and row["expires_wall_ns"] <= now_ns)):
@@ -183,16 +261,8 @@ class Accounts:
     # --- responder links -----------------------------------------------------------------------
 
     def create_link(self, grant: LinkGrant, created_by: str, now_ns: int) -> tuple[int, str]:
-        token = new_token(LINK_PREFIX)
         with self.index.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO links (token_sha256, created_by, reason, cameras, buildings, live, playback,"
-                " playback_start_wall_ns, playback_end_wall_ns, created_wall_ns, expires_wall_ns)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (token_sha256(token), created_by, grant.reason, json.dumps(sorted(grant.cameras)),
-                 json.dumps(sorted(grant.buildings)), int(grant.live), int(grant.playback), grant.playback_start_ns,
-                 grant.playback_end_ns, now_ns, grant.expires_ns))
-            return int(cur.lastrowid or 0), token
+            return insert_link(c, grant, created_by, now_ns)
 
     def link(self, link_id: int) -> LinkRow:
         rows = self.index.query("SELECT * FROM links WHERE id = ?", (link_id,))
@@ -205,7 +275,4 @@ class Accounts:
 
     def revoke_link(self, link_id: int, now_ns: int) -> None:
         with self.index.transaction() as c:
-            cur = c.execute("UPDATE links SET revoked_wall_ns = ? WHERE id = ? AND revoked_wall_ns IS NULL",
-                            (now_ns, link_id))
-            if cur.rowcount == 0 and not c.execute("SELECT 1 FROM links WHERE id = ?", (link_id,)).fetchone():
-                raise NotFoundError(f"no link {link_id}")
+            revoke_link_in(c, link_id, now_ns)

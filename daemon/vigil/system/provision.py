@@ -7,23 +7,21 @@ overwrites a key, a user or the configuration; it says what it kept."""
 
 from __future__ import annotations
 
+import asyncio
 import grp
 import json
 import os
 import pwd
-import secrets
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from vigil.config import parse_config
-from vigil.core.permissions import Role
-from vigil.passwords import hash_password
+from vigil.config import Config, parse_config
 from vigil.record.storage import create_new_file
-from vigil.store.accounts import Accounts
-from vigil.store.audit_log import AuditLog
-from vigil.store.index import Index
+from vigil.services import accounts
+from vigil.services.caller import Caller, Via
+from vigil.services.env import opened_env
 from vigil.system.provision_input import ProvisionInput
 from vigil.system.provision_sources import ProvisionSource
 
@@ -102,13 +100,13 @@ class Provisioner:
     def run(self, spec: ProvisionInput, source: ProvisionSource) -> None:
         self.say(f"using {source.kind} input {source.where} (site {spec.site_id}, building {spec.building_id})")
         text = render_config(spec, self.paths, source)
-        parse_config(text, self.paths.config_file)  # what we write must be what the daemon accepts
+        config = parse_config(text, self.paths.config_file)  # what we write must be what the daemon accepts
         self._state_dir(self.paths.state_dir)
         if spec.tls_cert_pem is not None and spec.tls_key_pem is not None:
             self._tls(spec.tls_cert_pem, spec.tls_key_pem)
         if spec.signing_key_pem is not None:
             self._secret_file(self.paths.signing_key, spec.signing_key_pem, "evidence signing key")
-        self._admin(spec.admin_name)
+        self._admin(config, spec.admin_name)
         if spec.demo_camera:
             self._new_file(self.paths.demo_marker, b"demo camera requested by provisioning\n", 0o644, chown=False)
         if self._new_file(self.paths.config_file, text.encode(), 0o640, chown=False, group_only=True):
@@ -150,23 +148,19 @@ class Provisioner:
         self._new_file(cert_path, cert, 0o644)
         self.say(f"installed the TLS certificate {cert_path}")
 
-    def _admin(self, name: str) -> None:
-        index_path = self.paths.state_dir / "index.sqlite3"
-        index = Index.open(index_path, time.time_ns())
+    def _admin(self, config: Config, name: str) -> None:
+        index_path = config.storage.index_path
+        now = time.time_ns()
         try:
-            accounts = Accounts(index)
-            existing = accounts.users()
-            if any(u.name == name or u.role is Role.DISTRICT_ADMIN for u in existing):
-                self.say("kept the existing users (a district admin exists already)")
-                return
-            password = secrets.token_urlsafe(15)
-            accounts.add_user(name, Role.DISTRICT_ADMIN, (), hash_password(password), time.time_ns())
-            AuditLog(index).append(time.time_ns(), "provision", "user.add", f"user:{name}", "ok",
-                                   {"role": Role.DISTRICT_ADMIN.value})
+            with opened_env(config, now) as env:
+                password = asyncio.run(accounts.create_first_admin(env, Caller(None, Via.CLI, now, name="provision"),
+                                                                   name))
         finally:
-            index.close()
             for suffix in ("", "-wal", "-shm"):
                 self._chown(index_path.with_name(index_path.name + suffix))
+        if password is None:
+            self.say("kept the existing users (a district admin exists already)")
+            return
         self.say(f"created the district admin {name!r}; its one-time password is on the console")
         print(f"\n*** Vigil: first district admin {name!r}, password: {password}\n"
               "*** Shown once. Sign in and change it (vigil user passwd).\n", file=self.console, flush=True)

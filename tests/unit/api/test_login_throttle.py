@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from aiohttp import ClientResponse
 
-import vigil.api.session
+import vigil.services.accounts
 from tests.support.api_harness import PASSWORD, Api
 from vigil.passwords import verify_password
 
@@ -37,7 +37,7 @@ class Checks:
 @pytest.fixture
 def checks(monkeypatch: pytest.MonkeyPatch) -> Iterator[Checks]:
     counter = Checks()
-    monkeypatch.setattr(vigil.api.session, "verify_password", counter.wrap(verify_password))
+    monkeypatch.setattr(vigil.services.accounts, "verify_password", counter.wrap(verify_password))
     yield counter
 
 
