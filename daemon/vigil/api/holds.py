@@ -17,7 +17,8 @@ from vigil.services import bookmarks, holds
 from vigil.services.bookmarks import BookmarkQuery, BookmarkRow
 from vigil.services.holds import HoldQuery, HoldRow, HoldState, hold_json
 
-__all__ = ["bookmark_json", "hold_json", "may_manage"]
+__all__ = ["body_time", "bookmark_json", "create_bookmark", "create_hold", "delete_bookmark", "hold_json",
+           "list_bookmarks", "list_holds", "may_manage", "release_hold"]
 
 
 def body_time(body: dict[str, Any], key: str) -> int | None:
