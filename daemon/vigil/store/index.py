@@ -146,7 +146,7 @@ def insert_open_segment(c: sqlite3.Connection, segment_id: int, new: NewSegment)
 
 
 def insert_hold(c: sqlite3.Connection, new: NewHold, now_wall_ns: int) -> int:
-    """An evidence hold, inside the caller's transaction (with its audit entry: store/holds.py)."""
+    """An evidence hold, inside the caller's transaction (which also writes its audit entry)."""
     cur = c.execute(
         "INSERT INTO evidence_holds (camera_id, start_wall_ns, end_wall_ns, reason, created_by, created_wall_ns,"
         " until_wall_ns, case_id, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
