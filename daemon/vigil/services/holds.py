@@ -104,8 +104,8 @@ async def list_holds(env: ServiceEnv, caller: Caller, query: HoldQuery) -> list[
         raise BadRequestError("end must be after start")
     rows = await env.run(lambda: EvidenceStore(env.index).holds(query.camera_id, query.start_wall_ns,
                                                                  query.end_wall_ns))
-    return [r for r in rows if may_manage(env.config, caller, r)
-            and query.state in (None, hold_state(r.until_wall_ns, r.released_wall_ns, caller.now_ns))]
+    return [r for r in rows if may_manage(env.config, caller, r) and (
+        query.state is None or hold_state(r.until_wall_ns, r.released_wall_ns, caller.now_ns) is query.state)]
 
 
 async def release_hold(env: ServiceEnv, caller: Caller, hold_id: int, reason: object) -> HoldRow:
