@@ -21,7 +21,7 @@ from vigil.config import load_config
 from vigil.core.errors import VigilError
 from vigil.services import accounts
 from vigil.services.caller import Caller, Via
-from vigil.services.env import opened_env
+from vigil.services.env import service_env
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def _demo_user(config_path: Path) -> str:
     password = secrets.token_urlsafe(12)
     config = load_config(config_path)
     now = time.time_ns()
-    with opened_env(config, now) as env:
+    with service_env(config, now) as env:
         asyncio.run(accounts.set_admin_password(env, Caller(None, Via.CLI, now, name="demo"), "demo", password))
     return password
 

@@ -18,17 +18,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from typing import Any
 
 from aiohttp import web
 
 from vigil.api.cameras import playback_range
 from vigil.api.context import Ctx
 from vigil.clips.boxes import ClipSourceError
-from vigil.clips.clip import ClipPlan, iter_clip_bytes, plan_clip
+from vigil.clips.clip import ClipPlan, iter_clip_bytes
 from vigil.core.byte_range import parse_range
 from vigil.core.errors import BadRequestError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
+from vigil.services import clips
 
 log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * NS_PER_SECOND
@@ -63,7 +63,7 @@ async def clip(ctx: Ctx) -> web.StreamResponse:
     assert target.camera is not None and target.start_ns is not None and target.end_ns is not None
     if target.end_ns - target.start_ns > MAX_CLIP_NS:
         raise BadRequestError("a clip covers at most 24 hours; ask for several")
-    plan = await asyncio.to_thread(plan_clip, ctx.services.index, target.camera, target.start_ns, target.end_ns)
+    plan = await clips.plan_download(ctx.services.env, target.camera, target.start_ns, target.end_ns)
     if_range = ctx.request.headers.get("If-Range")
     byte_range = None
     if if_range is None or if_range.strip() == plan.etag:  # a stale If-Range gets the whole new body
@@ -71,12 +71,7 @@ async def clip(ctx: Ctx) -> web.StreamResponse:
     first, last = (0, plan.size_bytes - 1) if byte_range is None else (byte_range.first, byte_range.last)
     key = (ctx.actor, plan.camera_id, plan.requested_start_wall_ns, plan.requested_end_wall_ns, plan.etag)
     if ctx.services.clip_downloads.is_new(key, ctx.now_ns):
-        detail: dict[str, Any] = {
-            "start_ns": target.start_ns, "end_ns": target.end_ns, "first_frame_ns": plan.first_frame_wall_ns,
-            "end_frame_ns": plan.end_wall_ns, "frames": plan.frame_count, "size_bytes": plan.size_bytes,
-            "bytes": f"{first}-{last}", "segments": [s.segment_id for s in plan.segments],
-            "gaps": len(plan.gaps), "etag": plan.etag}
-        ctx.audit("playback.clip", f"camera:{plan.camera_id}", "ok", detail)
+        await clips.record_download(ctx.services.env, ctx.caller, plan, target.start_ns, target.end_ns, first, last)
     response = web.StreamResponse(status=200 if byte_range is None else 206, headers={
         "Content-Type": "video/mp4", "Accept-Ranges": "bytes", "ETag": plan.etag, "Cache-Control": "no-store",
         "Content-Disposition": f'inline; filename="{_filename(plan)}"', **clip_headers(plan)})

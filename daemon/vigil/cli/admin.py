@@ -19,7 +19,7 @@ from vigil.core.permissions import Role
 from vigil.core.timebase import parse_duration_s, wall_ns_to_iso
 from vigil.services import accounts, audit, links
 from vigil.services.caller import Caller, cli_caller
-from vigil.services.env import ServiceEnv, opened_env
+from vigil.services.env import ServiceEnv, service_env
 
 
 def add_admin_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentParser) -> None:
@@ -72,7 +72,7 @@ def _password() -> str:
 
 def run_admin(config: Config, args: Namespace) -> int:
     now = time.time_ns()
-    with opened_env(config, now) as env:
+    with service_env(config, now) as env:
         return asyncio.run(_dispatch(env, args, cli_caller(now)))
 
 

@@ -4,22 +4,23 @@ Hold changes are audited with the actor `cli:<unix user>`, like the admin verbs.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from argparse import ArgumentParser, Namespace, _SubParsersAction
 from typing import Any
 
-from vigil.api.holds import hold_json
 from vigil.api.timeline import storage_json
-from vigil.cli.admin import _actor
 from vigil.config import Config
 from vigil.core.errors import BadRequestError
-from vigil.core.holds import check_text, make_hold
-from vigil.core.timebase import parse_time_ns, wall_ns_to_iso
+from vigil.core.holds import MAX_REASON_CHARS, check_text, make_hold
+from vigil.core.timebase import parse_time_ns
 from vigil.record.storage_usage import read_storage_report
-from vigil.store.audit_log import AuditLog
-from vigil.store.holds import EvidenceStore
-from vigil.store.index import Index
+from vigil.services import holds
+from vigil.services.caller import Caller, cli_caller
+from vigil.services.env import ServiceEnv, service_env
+from vigil.services.holds import HoldQuery, HoldState, hold_json
+from vigil.store.index import Index  # the storage verb's (moving to cli/storage.py)
 
 
 def add_hold_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentParser) -> None:
@@ -82,41 +83,31 @@ def run_holds(config: Config, args: Namespace) -> int:
         else:
             _print_storage(report)
         return 1 if report["warning"]["level"] == "critical" else 0
-    index = Index.open(config.storage.index_path, now)
-    try:
-        return _hold_verb(config, args, index, now)
-    finally:
-        index.close()
+    with service_env(config, now) as env:
+        return asyncio.run(_hold_verb(env, args, cli_caller(now)))
 
 
-def _hold_verb(config: Config, args: Namespace, index: Index, now: int) -> int:
-    store, audit = EvidenceStore(index), AuditLog(index)
+async def _hold_verb(env: ServiceEnv, args: Namespace, caller: Caller) -> int:
+    """The same services as the API's (services/holds.py), as the appliance: every hold, audited
+    as `cli:<unix user>`."""
     if args.hold_verb == "list":
-        rows = [hold_json(h, now) for h in store.holds()]
-        for h in rows:
-            if args.state in ("all", h["state"]):
-                print(json.dumps(h) if args.json else
-                      f"{h['id']:>5} {h['state']:8} {h['camera'] or '(every camera)':20} {h['start']} {h['end']}"
-                      f"  until {h['until'] or 'released'}  {h['case_id'] or '-'}  {h['reason']}")
+        query = HoldQuery(state=None if args.state == "all" else HoldState(args.state))
+        for h in [hold_json(row, caller.now_ns) for row in await holds.list_holds(env, caller, query)]:
+            print(json.dumps(h) if args.json else
+                  f"{h['id']:>5} {h['state']:8} {h['camera'] or '(every camera)':20} {h['start']} {h['end']}"
+                  f"  until {h['until'] or 'released'}  {h['case_id'] or '-'}  {h['reason']}")
         return 0
     if args.hold_verb == "release":
-        reason = check_text("--reason", args.reason, 500, required=True)
-        row = store.release_hold(args.id, _actor(), now)
-        audit.append(now, _actor(), "hold.release", f"hold:{row.id}", "ok",
-                     {"camera": row.camera_id, "hold_reason": row.reason, "case_id": row.case_id, "reason": reason})
+        reason = check_text("--reason", args.reason, MAX_REASON_CHARS, required=True)
+        row = await holds.release_hold(env, caller, args.id, reason)
         print(f"hold {row.id} released")
         return 0
+    config = env.config
     req = make_hold(cameras=args.camera, buildings=args.building, all_cameras=args.all_cameras,
                     start_ns=_time(args.start, "start"), end_ns=_time(args.end, "end"), reason=args.reason,
                     case_id=args.case_id, until_ns=_time(args.until, "until"),
                     camera_buildings={c.id: c.building for c in config.cameras},
-                    known_buildings={b.id for b in config.buildings}, now_ns=now)
-    for camera in req.cameras:
-        hold_id = index.add_hold(camera, req.start_wall_ns, req.end_wall_ns, req.reason, _actor(), now,
-                                 req.until_wall_ns, req.case_id)
-        audit.append(now, _actor(), "hold.create", f"hold:{hold_id}", "ok", {
-            "camera": camera, "start": wall_ns_to_iso(req.start_wall_ns), "end": wall_ns_to_iso(req.end_wall_ns),
-            "reason": req.reason, "case_id": req.case_id,
-            "until": None if req.until_wall_ns is None else wall_ns_to_iso(req.until_wall_ns)})
-        print(f"hold {hold_id}: {camera or 'every camera'}")
+                    known_buildings={b.id for b in config.buildings}, now_ns=caller.now_ns)
+    for row in await holds.create_hold(env, caller, req):
+        print(f"hold {row.id}: {row.camera_id or 'every camera'}")
     return 0

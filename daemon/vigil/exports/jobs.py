@@ -1,11 +1,14 @@
 """The export worker: one thread, one export at a time, a bounded queue. Progress and outcome go
-to the index (so `GET /api/exports/{id}` sees them) and the outcome to the audit chain."""
+to the index (so `GET /api/exports/{id}` sees them) and the outcome to the audit chain, in the
+same transaction as the outcome. `submit` (services/exports.py calls it on a database thread)
+writes the export, the holds on its originals and their audit entries in ONE transaction."""
 
 from __future__ import annotations
 
 import logging
 import queue
 import random
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -19,8 +22,11 @@ from vigil.core.index_wait import RetryState
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.exports.package import ClipSource, PackageWriter, check_space, exports_dir, plan_export
 from vigil.exports.signing import ensure_signing_key
-from vigil.store.audit_log import AuditLog
-from vigil.store.exports import ExportStore, Progress
+from vigil.services.caller import Caller
+from vigil.services.holds import insert_holds_in
+from vigil.store.audit_log import append_in
+from vigil.store.exports import ExportStore, Progress, fail_in, finish_in, insert_export
+from vigil.store.holds import NewHold
 from vigil.store.index import Index
 
 log = logging.getLogger(__name__)
@@ -37,7 +43,6 @@ class ExportJobs:
         self.config, self.index, self.key_path, self.clips = config, index, key_path, clips
         self.key: Ed25519PrivateKey | None = None
         self.store = ExportStore(index)
-        self.audit = AuditLog(index)
         self.stop_event = threading.Event()
         self._queue: queue.Queue[int] = queue.Queue(MAX_QUEUED)
         self._submit_lock = threading.Lock()
@@ -48,9 +53,11 @@ class ExportJobs:
         except DiskFullError as error:  # start anyway; the next start marks them
             log.error("exports: cannot mark interrupted exports failed: %s", error)
 
-    def submit(self, request: ExportRequest, created_by: str, now_wall_ns: int) -> int:
-        """Queue an export (checked for space first); returns its id. A range reaching into a segment
-        still being written is refused with the time it can be exported (NotReadyError)."""
+    def submit(self, request: ExportRequest, caller: Caller) -> int:
+        """Queue an export for the caller (checked for space first); returns its id. A range
+        reaching into a segment still being written is refused with the time it can be exported
+        (NotReadyError). The caller's permission on each camera is checked before (services/exports.py)."""
+        now_wall_ns = caller.now_ns
         plan = plan_export(self.config, self.index, request.cameras, request.start_wall_ns, request.end_wall_ns)
         if not plan.segment_count and not plan.open_segment_starts:
             raise NotFoundError("nothing was recorded by these cameras in this range")
@@ -61,25 +68,28 @@ class ExportJobs:
         with self._submit_lock:
             if self._queue.full():
                 raise TooManyRequestsError(f"{MAX_QUEUED} exports are already waiting; try again when one is done")
-            export_id = self.store.create(request, created_by, now_wall_ns)
-            self._hold_originals(export_id, request, created_by, now_wall_ns)
+            with self.index.transaction() as c:
+                export_id = insert_export(c, request, caller.actor, now_wall_ns)
+                self._hold_originals_in(c, export_id, request, caller)
+                append_in(c, now_wall_ns, caller.actor, "export.create", f"export:{export_id}", "ok",
+                          caller.audit_detail({
+                              "cameras": list(request.cameras), "start": wall_ns_to_iso(request.start_wall_ns),
+                              "end": wall_ns_to_iso(request.end_wall_ns), "start_ns": request.start_wall_ns,
+                              "end_ns": request.end_wall_ns, "reason": request.reason, "case_id": request.case_id}))
             self._queue.put_nowait(export_id)
-        log.info("export %d queued by %s: %d segments, %d bytes", export_id, created_by, plan.segment_count,
+        log.info("export %d queued by %s: %d segments, %d bytes", export_id, caller.actor, plan.segment_count,
                  plan.segment_bytes)
         return export_id
 
-    def _hold_originals(self, export_id: int, request: ExportRequest, created_by: str, now_wall_ns: int) -> None:
+    @staticmethod
+    def _hold_originals_in(c: sqlite3.Connection, export_id: int, request: ExportRequest, caller: Caller) -> None:
         """Exported footage is evidence: hold the recorded originals (indefinitely, until someone
         allowed to release holds does), so retention neither breaks a running export nor deletes
         what a package's segment hashes point back to."""
-        for camera_id in request.cameras:
-            reason = f"export {export_id}: {request.reason}"
-            hold_id = self.index.add_hold(camera_id, request.start_wall_ns, request.end_wall_ns, reason, created_by,
-                                          now_wall_ns, case_id=request.case_id)
-            self.audit.append(now_wall_ns, created_by, "hold.create", f"hold:{hold_id}", "ok", {
-                "camera": camera_id, "start": wall_ns_to_iso(request.start_wall_ns),
-                "end": wall_ns_to_iso(request.end_wall_ns), "reason": reason, "case_id": request.case_id,
-                "until": None, "export": export_id})
+        reason = f"export {export_id}: {request.reason}"
+        insert_holds_in(c, caller, [NewHold(camera_id, request.start_wall_ns, request.end_wall_ns, reason, caller.actor,
+                                            case_id=request.case_id) for camera_id in request.cameras],
+                        {"export": export_id})
 
     def stop(self) -> None:
         self.stop_event.set()
@@ -142,11 +152,14 @@ class ExportJobs:
                 message = f"internal error: {error!r}"
                 log.exception("export %d: unexpected error", export_id)
             log.warning("export %d failed: %s", export_id, message)
-            self.store.fail(export_id, message, time.time_ns())
-            self.audit.append(time.time_ns(), "system", "export.failed", f"export:{export_id}", "failed",
-                              {"error": message})
+            with self.index.transaction() as c:  # the outcome and its audit entry together
+                now = time.time_ns()
+                fail_in(c, export_id, message, now)
+                append_in(c, now, "system", "export.failed", f"export:{export_id}", "failed", {"error": message})
             return
-        self.store.finish(export_id, name, size, manifest_sha256, time.time_ns())
-        self.audit.append(time.time_ns(), "system", "export.done", f"export:{export_id}", "ok",
-                          {"manifest_sha256": manifest_sha256, "size_bytes": size, "segments": plan.segment_count})
+        with self.index.transaction() as c:
+            now = time.time_ns()
+            finish_in(c, export_id, name, size, manifest_sha256, now)
+            append_in(c, now, "system", "export.done", f"export:{export_id}", "ok",
+                      {"manifest_sha256": manifest_sha256, "size_bytes": size, "segments": plan.segment_count})
         log.info("export %d done: %s, %d bytes, manifest SHA-256 %s", export_id, name, size, manifest_sha256)

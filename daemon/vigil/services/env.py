@@ -47,10 +47,11 @@ class ServiceEnv:
 
 
 @contextmanager
-def opened_env(config: Config, now_ns: int) -> Iterator[ServiceEnv]:
-    """For a command (the CLI, provisioning, the demo's setup): the configuration's index opened
-    (created and migrated if need be) for the command's services, and closed after them."""
-    index = Index.open(config.storage.index_path, now_ns)
+def service_env(config: Config, now_wall_ns: int, *, readonly: bool = False) -> Iterator[ServiceEnv]:
+    """A ServiceEnv over the configuration's index, for a command outside the daemon (the CLI):
+    read-only (no migration, no writes) or migrated at `now_wall_ns`. Closed, threads and index, on exit."""
+    index = Index.open_readonly(config.storage.index_path) if readonly else Index.open(config.storage.index_path,
+                                                                                       now_wall_ns)
     env = ServiceEnv(config, index)
     try:
         yield env

@@ -18,6 +18,7 @@ from vigil.core.door_record import NewDoorEvent
 from vigil.core.errors import NotFoundError
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.store.audit_log import append_in
+from vigil.store.holds import NewBookmark, NewHold, insert_bookmark, insert_hold
 from vigil.store.index import Index, where_clause
 
 MAX_LIST = 5000
@@ -96,19 +97,12 @@ class DoorStore:
             actor = f"door:{new.source}"
             bookmarks, holds = [], []
             for camera in new.cameras or (None,):
-                cur = c.execute(
-                    "INSERT INTO bookmarks (camera_id, building_id, start_wall_ns, end_wall_ns, headline, description,"
-                    " created_by, created_wall_ns, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (camera, new.building, start_ns, end_ns, headline, description, actor, now_wall_ns, event_id))
-                bookmarks.append(int(cur.lastrowid or 0))
+                bookmarks.append(insert_bookmark(c, NewBookmark(
+                    camera, new.building, start_ns, end_ns, headline, actor, description, event_id), now_wall_ns))
                 if camera is None:
                     continue
-                cur = c.execute(
-                    "INSERT INTO evidence_holds (camera_id, start_wall_ns, end_wall_ns, reason, created_by,"
-                    " created_wall_ns, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (camera, start_ns, end_ns, f"door event {event_id}: {description}", actor, now_wall_ns,
-                     event_id))
-                holds.append(int(cur.lastrowid or 0))
+                holds.append(insert_hold(c, NewHold(camera, start_ns, end_ns, f"door event {event_id}: {description}",
+                                                    actor, door_event_id=event_id), now_wall_ns))
                 append_in(c, now_wall_ns, actor, "hold.create", f"hold:{holds[-1]}", "ok", {
                     "camera": camera, "start": wall_ns_to_iso(start_ns), "end": wall_ns_to_iso(end_ns),
                     "reason": description, "door_event_id": event_id})

@@ -1,4 +1,8 @@
-"""Evidence export jobs in the index: queued -> running -> done | failed, with progress."""
+"""Evidence export jobs in the index: queued -> running -> done | failed, with progress.
+
+The writes that are audited (creation, the outcome) take the open connection (`insert_export`,
+`finish_in`, `fail_in`), so the export worker commits each with its audit entry in one
+transaction; `ExportStore` wraps them, and the progress updates, in transactions of their own."""
 
 from __future__ import annotations
 
@@ -45,18 +49,43 @@ def _row(r: sqlite3.Row) -> ExportRow:
                      r["package_size_bytes"], r["manifest_sha256"], r["finished_wall_ns"])
 
 
+def insert_export(c: sqlite3.Connection, request: ExportRequest, created_by: str, now_wall_ns: int) -> int:
+    """A queued export, inside the caller's transaction."""
+    cur = c.execute(
+        "INSERT INTO exports (created_by, created_wall_ns, cameras, start_wall_ns, end_wall_ns, reason, case_id,"
+        " state) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
+        (created_by, now_wall_ns, json.dumps(list(request.cameras)), request.start_wall_ns, request.end_wall_ns,
+         request.reason, request.case_id))
+    return int(cur.lastrowid or 0)
+
+
+def export_in(c: sqlite3.Connection, export_id: int) -> ExportRow:
+    row = c.execute("SELECT * FROM exports WHERE id = ?", (export_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no export {export_id}")
+    return _row(row)
+
+
+def finish_in(c: sqlite3.Connection, export_id: int, package_name: str, size_bytes: int, manifest_sha256: str,
+              now_wall_ns: int) -> None:
+    c.execute("UPDATE exports SET state = 'done', package_name = ?, package_size_bytes = ?, manifest_sha256 = ?,"
+              " finished_wall_ns = ?, bytes_done = bytes_total WHERE id = ?",
+              (package_name, size_bytes, manifest_sha256, now_wall_ns, export_id))
+
+
+def fail_in(c: sqlite3.Connection, export_id: int, error: str, now_wall_ns: int) -> None:
+    c.execute("UPDATE exports SET state = 'failed', error = ?, finished_wall_ns = ? WHERE id = ?",
+              (error, now_wall_ns, export_id))
+
+
 class ExportStore:
     def __init__(self, index: Index) -> None:
         self.index = index
 
     def create(self, request: ExportRequest, created_by: str, now_wall_ns: int) -> int:
+        """In a transaction of its own, unaudited (tests, tools): the worker's `submit` audits it."""
         with self.index.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO exports (created_by, created_wall_ns, cameras, start_wall_ns, end_wall_ns, reason,"
-                " case_id, state) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
-                (created_by, now_wall_ns, json.dumps(list(request.cameras)), request.start_wall_ns,
-                 request.end_wall_ns, request.reason, request.case_id))
-            return int(cur.lastrowid or 0)
+            return insert_export(c, request, created_by, now_wall_ns)
 
     def get(self, export_id: int) -> ExportRow:
         rows = self.index.query("SELECT * FROM exports WHERE id = ?", (export_id,))
@@ -79,12 +108,12 @@ class ExportStore:
 
     def finish(self, export_id: int, package_name: str, size_bytes: int, manifest_sha256: str,
                now_wall_ns: int) -> None:
-        self._set(export_id, "state = 'done', package_name = ?, package_size_bytes = ?, manifest_sha256 = ?,"
-                             " finished_wall_ns = ?, bytes_done = bytes_total",
-                  (package_name, size_bytes, manifest_sha256, now_wall_ns))
+        with self.index.transaction() as c:
+            finish_in(c, export_id, package_name, size_bytes, manifest_sha256, now_wall_ns)
 
     def fail(self, export_id: int, error: str, now_wall_ns: int) -> None:
-        self._set(export_id, "state = 'failed', error = ?, finished_wall_ns = ?", (error, now_wall_ns))
+        with self.index.transaction() as c:
+            fail_in(c, export_id, error, now_wall_ns)
 
     def _set(self, export_id: int, assignments: str, params: tuple[object, ...]) -> None:
         with self.index.transaction() as c:

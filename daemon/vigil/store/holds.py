@@ -1,7 +1,10 @@
-"""Bookmarks and evidence holds in the index: listing, lookup, release, deletion.
+"""Bookmarks and evidence holds in the index: creation, lookup, release, deletion, listing.
 
-Creating them is `Index.add_bookmark` / `Index.add_hold` (the door-event worker uses those too);
-retention reads active holds through `Index.holds()`."""
+The writes take the open connection (`insert_hold`, `release_hold_in`, ...) so that a service
+(services/holds.py, services/bookmarks.py, the export worker) or the door-event store commits
+each change with its audit entry (store.audit_log.append_in) in ONE transaction. The inserts live
+in store/index.py next to the table's retention read (`Index.holds()`) and are re-exported here.
+`EvidenceStore` reads on the index's read connection."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ import sqlite3
 from dataclasses import dataclass
 
 from vigil.core.errors import ConflictError, NotFoundError
-from vigil.store.index import Index, where_clause
+from vigil.store.index import Index, NewBookmark, NewHold, insert_bookmark, insert_hold, where_clause
+
+__all__ = ["BookmarkRow", "EvidenceStore", "HoldRow", "NewBookmark", "NewHold", "bookmark_in", "delete_bookmark_in",
+           "hold_in", "insert_bookmark", "insert_hold", "release_hold_in"]
 
 
 @dataclass(frozen=True)
@@ -54,6 +60,36 @@ def _hold(row: sqlite3.Row) -> HoldRow:
     return HoldRow(**dict(row))
 
 
+def bookmark_in(c: sqlite3.Connection, bookmark_id: int) -> BookmarkRow:
+    row = c.execute("SELECT * FROM bookmarks WHERE id = ?", (bookmark_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no bookmark {bookmark_id}")
+    return _bookmark(row)
+
+
+def delete_bookmark_in(c: sqlite3.Connection, bookmark_id: int) -> BookmarkRow:
+    """Delete a bookmark; returns what it said (its audit entry keeps that)."""
+    row = bookmark_in(c, bookmark_id)
+    c.execute("DELETE FROM bookmarks WHERE id = ?", (bookmark_id,))
+    return row
+
+
+def hold_in(c: sqlite3.Connection, hold_id: int) -> HoldRow:
+    row = c.execute(f"SELECT {_HOLD_COLUMNS} FROM evidence_holds WHERE id = ?", (hold_id,)).fetchone()  # noqa: S608
+    if row is None:
+        raise NotFoundError(f"no evidence hold {hold_id}")
+    return _hold(row)
+
+
+def release_hold_in(c: sqlite3.Connection, hold_id: int, released_by: str, now_wall_ns: int) -> HoldRow:
+    """Mark a hold released: from now on retention may delete what only it protected."""
+    if hold_in(c, hold_id).released_wall_ns is not None:
+        raise ConflictError(f"evidence hold {hold_id} is already released")
+    c.execute("UPDATE evidence_holds SET released_wall_ns = ?, released_by = ? WHERE id = ?",
+              (now_wall_ns, released_by, hold_id))
+    return hold_in(c, hold_id)
+
+
 class EvidenceStore:
     def __init__(self, index: Index) -> None:
         self.index = index
@@ -83,9 +119,9 @@ class EvidenceStore:
         return _bookmark(rows[0])
 
     def delete_bookmark(self, bookmark_id: int) -> None:
+        """In a transaction of its own, unaudited (tests, tools): services/bookmarks.py audits it."""
         with self.index.transaction() as c:
-            if c.execute("DELETE FROM bookmarks WHERE id = ?", (bookmark_id,)).rowcount != 1:
-                raise NotFoundError(f"no bookmark {bookmark_id}")
+            delete_bookmark_in(c, bookmark_id)
 
     # --- evidence holds ----------------------------------------------------------------------
 
@@ -106,13 +142,6 @@ class EvidenceStore:
         return _hold(rows[0])
 
     def release_hold(self, hold_id: int, released_by: str, now_wall_ns: int) -> HoldRow:
-        """Mark a hold released: from now on retention may delete what only it protected."""
+        """In a transaction of its own, unaudited (tests, tools): services/holds.py audits it."""
         with self.index.transaction() as c:
-            row = c.execute("SELECT released_wall_ns FROM evidence_holds WHERE id = ?", (hold_id,)).fetchone()
-            if row is None:
-                raise NotFoundError(f"no evidence hold {hold_id}")
-            if row[0] is not None:
-                raise ConflictError(f"evidence hold {hold_id} is already released")
-            c.execute("UPDATE evidence_holds SET released_wall_ns = ?, released_by = ? WHERE id = ?",
-                      (now_wall_ns, released_by, hold_id))
-        return self.hold(hold_id)
+            return release_hold_in(c, hold_id, released_by, now_wall_ns)

@@ -93,6 +93,18 @@ class EventRow:
 
 
 @dataclass(frozen=True)
+class NewHold:
+    camera_id: str | None  # None: every camera
+    start_wall_ns: int
+    end_wall_ns: int
+    reason: str
+    created_by: str
+    until_wall_ns: int | None = None  # None: until released
+    case_id: str | None = None
+    door_event_id: int | None = None
+
+
+@dataclass(frozen=True)
 class NewBookmark:
     camera_id: str | None
     building_id: str | None
@@ -131,6 +143,26 @@ def insert_open_segment(c: sqlite3.Connection, segment_id: int, new: NewSegment)
         (segment_id, new.camera_id, new.stream, new.run_id, new.seq, new.dir_id, new.path, new.start_wall_ns,
          new.media_start_90k, new.codec, new.width, new.height),
     )
+
+
+def insert_hold(c: sqlite3.Connection, new: NewHold, now_wall_ns: int) -> int:
+    """An evidence hold, inside the caller's transaction (which also writes its audit entry)."""
+    cur = c.execute(
+        "INSERT INTO evidence_holds (camera_id, start_wall_ns, end_wall_ns, reason, created_by, created_wall_ns,"
+        " until_wall_ns, case_id, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (new.camera_id, new.start_wall_ns, new.end_wall_ns, new.reason, new.created_by, now_wall_ns,
+         new.until_wall_ns, new.case_id, new.door_event_id))
+    return int(cur.lastrowid or 0)
+
+
+def insert_bookmark(c: sqlite3.Connection, new: NewBookmark, now_wall_ns: int) -> int:
+    """A bookmark, inside the caller's transaction."""
+    cur = c.execute(
+        "INSERT INTO bookmarks (camera_id, building_id, start_wall_ns, end_wall_ns, headline, description,"
+        " created_by, created_wall_ns, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (new.camera_id, new.building_id, new.start_wall_ns, new.end_wall_ns, new.headline, new.description,
+         new.created_by, now_wall_ns, new.door_event_id))
+    return int(cur.lastrowid or 0)
 
 
 def mark_complete(c: sqlite3.Connection, segment_id: int, done: FinishedSegment) -> None:
@@ -355,24 +387,18 @@ class Index:
     def add_hold(self, camera_id: str | None, start_wall_ns: int, end_wall_ns: int, reason: str, created_by: str,
                  now_wall_ns: int, until_wall_ns: int | None = None, case_id: str | None = None,
                  door_event_id: int | None = None) -> int:
+        """A hold in a transaction of its own, with no audit entry: for tests and tools. Who holds
+        footage on behalf of someone goes through services/holds.py (the hold and its audit entry
+        in one transaction)."""
+        new = NewHold(camera_id, start_wall_ns, end_wall_ns, reason, created_by, until_wall_ns, case_id,
+                      door_event_id)
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO evidence_holds (camera_id, start_wall_ns, end_wall_ns, reason, created_by,"
-                " created_wall_ns, until_wall_ns, case_id, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (camera_id, start_wall_ns, end_wall_ns, reason, created_by, now_wall_ns, until_wall_ns, case_id,
-                 door_event_id),
-            )
-            return int(cur.lastrowid or 0)
+            return insert_hold(c, new, now_wall_ns)
 
     def add_bookmark(self, new: NewBookmark, now_wall_ns: int) -> int:
+        """A bookmark in a transaction of its own, with no audit entry (see add_hold)."""
         with self.transaction() as c:
-            cur = c.execute(
-                "INSERT INTO bookmarks (camera_id, building_id, start_wall_ns, end_wall_ns, headline, description,"
-                " created_by, created_wall_ns, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (new.camera_id, new.building_id, new.start_wall_ns, new.end_wall_ns, new.headline,
-                 new.description, new.created_by, now_wall_ns, new.door_event_id),
-            )
-            return int(cur.lastrowid or 0)
+            return insert_bookmark(c, new, now_wall_ns)
 
     def move_to_garbage(self, segment_ids: Sequence[int], now_wall_ns: int) -> int:
         """Delete complete segments' rows, queueing their files for unlinking; one transaction."""

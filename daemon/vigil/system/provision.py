@@ -21,7 +21,7 @@ from vigil.config import Config, parse_config
 from vigil.record.storage import create_new_file
 from vigil.services import accounts
 from vigil.services.caller import Caller, Via
-from vigil.services.env import opened_env
+from vigil.services.env import service_env
 from vigil.system.provision_input import ProvisionInput
 from vigil.system.provision_sources import ProvisionSource
 
@@ -152,7 +152,7 @@ class Provisioner:
         index_path = config.storage.index_path
         now = time.time_ns()
         try:
-            with opened_env(config, now) as env:
+            with service_env(config, now) as env:
                 password = asyncio.run(accounts.create_first_admin(env, Caller(None, Via.CLI, now, name="provision"),
                                                                    name))
         finally:

@@ -23,6 +23,7 @@ from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings, exports_dir
 from vigil.exports.verify import verify_package
+from vigil.services.caller import worker_caller
 from vigil.sim.clips import make_h264_clip
 from vigil.store.audit_log import AuditLog
 from vigil.store.exports import ExportRow
@@ -163,7 +164,7 @@ def test_export_reads_segments_where_the_index_says(api: Api, recorded: Recordin
     jobs = ExportJobs(config, recorded.index, tmp_path / "key.pem", clip_from_recordings)
     request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 8 * S),
                                     "reason": "moved disk"}, ("hs-cam",), T0 + 60 * S)
-    [row] = _run_exports(jobs, [jobs.submit(request, "user:hs-admin", T0 + 60 * S)])
+    [row] = _run_exports(jobs, [jobs.submit(request, worker_caller(T0 + 60 * S, "user:hs-admin"))])
     assert row.state == "done" and row.package_name is not None, row.error
     verdict = verify_package(exports_dir(config) / row.package_name, None)
     assert verdict.problems == () and verdict.exit_code == 3
@@ -197,7 +198,8 @@ def test_an_unexpected_error_fails_one_export_not_the_worker(api: Api, recorded:
     jobs = ExportJobs(api.services.config, recorded.index, tmp_path / "key.pem", broken_then_fine)
     request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 4 * S),
                                     "reason": "bug"}, ("hs-cam",), T0 + 60 * S)
-    first, second = _run_exports(jobs, [jobs.submit(request, "user:hs-admin", T0 + 60 * S) for _ in range(2)])
+    by = worker_caller(T0 + 60 * S, "user:hs-admin")
+    first, second = _run_exports(jobs, [jobs.submit(request, by) for _ in range(2)])
     assert first.state == "failed" and first.error is not None and "a bug in the clip source" in first.error
     assert second.state == "done", second.error
     failed = [e for e in AuditLog(recorded.index).entries() if e.action == "export.failed"]

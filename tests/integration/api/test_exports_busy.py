@@ -19,6 +19,7 @@ from vigil.core.index_wait import IndexWaitPolicy
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings
+from vigil.services.caller import worker_caller
 from vigil.sim.clips import make_h264_clip
 
 S = NS_PER_SECOND
@@ -38,7 +39,7 @@ def test_export_worker_outlasts_a_locked_index(api: Api, units: Units, tmp_path:
     jobs = ExportJobs(api.services.config, index, tmp_path / "key.pem", clip_from_recordings)
     request = parse_export_request({"start": wall_ns_to_iso(T0), "end": wall_ns_to_iso(T0 + 4 * S),
                                     "reason": "locked"}, ("hs-cam",), T0 + 60 * S)
-    export_id = jobs.submit(request, "user:hs-admin", T0 + 60 * S)
+    export_id = jobs.submit(request, worker_caller(T0 + 60 * S, "user:hs-admin"))
     index_path = api.services.config.storage.index_path
     locker = sqlite3.connect(index_path, isolation_level=None)
     locker.execute("BEGIN EXCLUSIVE")

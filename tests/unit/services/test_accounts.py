@@ -10,7 +10,7 @@ import pytest
 
 import vigil.services.accounts
 from tests.support.api_harness import PASSWORD
-from tests.unit.services.conftest import api_caller
+from tests.support.service_env import api_caller
 from vigil.core.errors import (
     AuthenticationError,
     BadRequestError,

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from tests.unit.services.conftest import api_caller
+from tests.support.service_env import api_caller
 from vigil.core.errors import PermissionDeniedError
 from vigil.core.permissions import UserSubject
 from vigil.services import audit

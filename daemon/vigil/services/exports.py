@@ -1,0 +1,74 @@
+"""Evidence exports: create (queued for the export worker), status, download.
+
+Who may: EXPORT on every camera of the export; one refusal refuses the whole export (and an
+export's status and package are the business of those who may export all of its cameras).
+Creating writes the export, the holds on its originals and the audit entries in ONE transaction
+(exports/jobs.py `submit`, on a database thread)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from vigil.core.errors import ConflictError, UnavailableError
+from vigil.core.export_request import parse_export_request, requested_cameras
+from vigil.core.permissions import Action, Target
+from vigil.exports.jobs import ExportJobs
+from vigil.exports.package import exports_dir
+from vigil.services.authorize import require
+from vigil.services.caller import Caller
+from vigil.services.env import ServiceEnv
+from vigil.store.audit_log import append_in
+from vigil.store.exports import ExportRow, ExportStore
+
+__all__ = ["Download", "ExportRow", "create_export", "download", "export_status"]
+
+
+@dataclass(frozen=True)
+class Download:
+    row: ExportRow
+    path: Path  # the package on the appliance
+
+
+async def _require_cameras(env: ServiceEnv, caller: Caller, cameras: tuple[str, ...]) -> None:
+    for camera in cameras:
+        await require(env, caller, Action.EXPORT, Target(building=env.config.building_of(camera), camera=camera))
+
+
+async def create_export(env: ServiceEnv, caller: Caller, jobs: ExportJobs | None,
+                        body: Mapping[str, Any]) -> ExportRow:
+    """`body`: the request's fields (cameras, buildings, start, end, reason, case_id), checked by
+    core.export_request here because the cameras are decided on before anything else is looked at."""
+    cameras = requested_cameras(body, {c.id: c.building for c in env.config.cameras})
+    await _require_cameras(env, caller, cameras)
+    request = parse_export_request(body, cameras, caller.now_ns)
+    if jobs is None:
+        raise UnavailableError("exports are not available on this appliance right now")
+    return await env.run(lambda: jobs.store.get(jobs.submit(request, caller)))
+
+
+async def export_status(env: ServiceEnv, caller: Caller, export_id: int) -> ExportRow:
+    row = await env.run(lambda: ExportStore(env.index).get(export_id))
+    await _require_cameras(env, caller, row.request.cameras)
+    return row
+
+
+async def download(env: ServiceEnv, caller: Caller, export_id: int) -> Download:
+    """The finished package (409 while it is not, or once it is gone); the download is audited."""
+    row = await export_status(env, caller, export_id)
+    if row.state != "done" or row.package_name is None:
+        raise ConflictError(f"export {row.id} is {row.state}; download it when its state is done")
+    path = exports_dir(env.config) / row.package_name
+
+    def audit() -> None:
+        if not path.is_file():
+            raise ConflictError(f"export {row.id}'s package is no longer on the appliance; export again")
+        with env.index.transaction() as c:
+            append_in(c, caller.now_ns, caller.actor, "export.download", f"export:{row.id}", "ok",
+                      caller.audit_detail({"manifest_sha256": row.manifest_sha256,
+                                           "size_bytes": row.package_size_bytes}))
+
+    await env.run(audit)
+    return Download(row, path)
