@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vigil.clips.boxes import Box, ClipSourceError, InitInfo, MoofInfo, moof_decode_start, parse_init, parse_moof
+from vigil.clips.boxes import ClipSourceError, InitInfo, parse_init
+from vigil.core.mp4_boxes import Box, MoofInfo, moof_decode_start, parse_moof
 
 _MAX_HEADER_BOX = 64 << 20  # a moov or moof this big is not one of ours
 
