@@ -1,7 +1,9 @@
 """Bookmarks and evidence holds in the index: listing, lookup, release, deletion.
 
-Creating them is `Index.add_bookmark` / `Index.add_hold` (the door-event worker uses those too);
-retention reads active holds through `Index.holds()`."""
+Creating them is `Index.add_bookmark` / `Index.add_hold`, except for the door-event worker, which
+inserts its bookmarks and holds itself, each hold with its audit entry, in the transaction that
+stores the event (`DoorStore.insert`, store/door_events.py); retention reads active holds through
+`Index.holds()`."""
 
 from __future__ import annotations
 
