@@ -43,7 +43,7 @@ from vigil.core.timebase import wall_ns_to_iso
 from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.recovery import keep_complete_fragments
-from vigil.record.reserve import SpaceReserve
+from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import free_bytes
 from vigil.record.storage import StorageDir, fsync_dir
 from vigil.record.writer import SegmentWriter, hash_file
@@ -263,7 +263,7 @@ class Recorder:
 
     def _check_pause(self, pause: Pause, now_s: float) -> None:
         try:
-            free = free_bytes(self.storage) - (0 if self.reserve is None else self.reserve.missing_bytes)
+            free = recordings_free_bytes(free_bytes(self.storage), self.storage.path, self.reserve)
         except OSError:
             free = 0
         if not self.resume_policy.may_resume(pause.failure, free):
