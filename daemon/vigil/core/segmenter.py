@@ -19,10 +19,16 @@ from dataclasses import dataclass
 from vigil.core.h26x import parameter_sets, updated_parameter_sets
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.rotation import CutReason, RotationPolicy
-from vigil.core.timebase import ticks_to_ns
+from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
 from vigil.core.wallclock import continued_wall_ns
 
 DEFAULT_FRAME_90K = 6000  # 15 fps: the held frame's duration until an interval has been seen
+
+
+def segment_relpath(camera_id: str, stream: str, start_wall_ns: int, run_id: int, seq: int) -> str:
+    """Where a segment's file goes under the recordings dir (record/recovery.py parses it back)."""
+    day = wall_ns_to_iso(start_wall_ns)[:10]
+    return f"{camera_id}/{stream}/{day}/{run_id:06d}-{seq:05d}.mp4"
 
 
 class Step(enum.Enum):

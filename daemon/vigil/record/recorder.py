@@ -38,14 +38,13 @@ from vigil.core.media import (
     StreamItem,
 )
 from vigil.core.rotation import CutReason, RotationPolicy
-from vigil.core.segmenter import Segmenter, SegmentStart, Step
-from vigil.core.timebase import wall_ns_to_iso
+from vigil.core.segmenter import Segmenter, SegmentStart, Step, segment_relpath
 from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.recovery import keep_complete_fragments
 from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import free_bytes
-from vigil.record.storage import StorageDir, fsync_dir
+from vigil.record.storage import StorageDir, fsync_dir, make_dirs_durably
 from vigil.record.writer import SegmentWriter, hash_file
 from vigil.store.index import FinishedSegment, Index, NewSegment
 from vigil.store.pending_writes import (
@@ -74,11 +73,6 @@ class _Open:
     path: Path
     writer: SegmentWriter
     new: NewSegment  # its row, for the write that completes it
-
-
-def segment_relpath(camera_id: str, stream: str, start_wall_ns: int, run_id: int, seq: int) -> str:
-    day = wall_ns_to_iso(start_wall_ns)[:10]
-    return f"{camera_id}/{stream}/{day}/{run_id:06d}-{seq:05d}.mp4"
 
 
 class Recorder:
@@ -341,7 +335,7 @@ class Recorder:
         rel = segment_relpath(self.camera_id, self.stream, start.start_wall_ns, start.run_id, start.seq)
         path = self.storage.path / rel
         segment_id = self.index.allocate_id("segments")
-        _make_dirs_durably(path.parent, self.storage.path)
+        make_dirs_durably(path.parent, self.storage.path)
         # The file comes first, its 'open' row after it (queued): a crash (or a busy index) in
         # between leaves a file without a row, whose complete fragments start-up recovery indexes.
         writer = SegmentWriter(path, codec, self.segmenter.extradata, keyframe.data)
@@ -401,15 +395,3 @@ class Recorder:
 
 def _failure_of(error: BaseException) -> WriteFailure:
     return classify_write_error(getattr(error, "errno", None))
-
-
-def _make_dirs_durably(directory: Path, root: Path) -> None:
-    """mkdir -p, fsyncing each parent whose entry list changed, so new dirs survive power loss."""
-    missing = []
-    d = directory
-    while not d.exists() and d != root:
-        missing.append(d)
-        d = d.parent
-    for new in reversed(missing):
-        new.mkdir(exist_ok=True)
-        fsync_dir(new.parent)

@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.rotation import CutReason, RotationPolicy
-from vigil.core.segmenter import Decision, Sample, Segmenter, SegmentStart, Step
+from vigil.core.segmenter import Decision, Sample, Segmenter, SegmentStart, Step, segment_relpath
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
 
 START = b"\x00\x00\x00\x01"
@@ -206,3 +206,12 @@ def test_durations_add_up_to_the_media_span(gaps: list[int], keys: list[bool]) -
     assert all(x.duration_90k >= 1 for x in written)
     ends = [end for _, _, end in shell.closed]
     assert [s.start_wall_ns for s, _ in shell.segments[1:]] == ends[:-1]  # all arrive on time: no re-anchoring
+
+
+def test_a_segment_s_file_is_named_by_its_day_run_and_seq() -> None:
+    start = Segmenter("cam", POLICY)
+    start.start_run(12)
+    seg = start.next_segment(packet(0, key=True, wall_ns=T0))
+    name = segment_relpath("cam", "main", seg.start_wall_ns, seg.run_id, seg.seq)
+    assert name == "cam/main/2027-01-15/000012-00000.mp4"
+    assert segment_relpath("cam", "sub", T0, 1_234_567, 100_000) == "cam/sub/2027-01-15/1234567-100000.mp4"
