@@ -21,29 +21,22 @@ _TRUN_DATA_OFFSET, _TRUN_FIRST_FLAGS = 0x1, 0x4
 _TRUN_DURATION, _TRUN_SIZE, _TRUN_FLAGS, _TRUN_CTO = 0x100, 0x200, 0x400, 0x800
 
 
-def box_spans(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int, int]]:
-    """(type, payload offset, box end) of the boxes in data[start:end]; stops at a truncated box
-    (the lenient walk, for files a crash may have cut short).
-
-    Boxes are contiguous: a box starts where the previous one ends (the first at `start`)."""
-    end = len(data) if end is None else end
-    out = []
-    i = start
-    while i + 8 <= end:
-        size, kind = struct.unpack_from(">I4s", data, i)
-        header = 8
-        if size == 1:
-            if i + 16 > end:
-                break
-            size = struct.unpack_from(">Q", data, i + 8)[0]
-            header = 16
-        elif size == 0:
-            size = end - i
-        if size < header or i + size > end:
-            break
-        out.append((kind, i + header, i + size))
-        i += size
-    return out
+def box_header(head: bytes, room_bytes: int) -> tuple[bytes, int, int] | None:
+    """(type, header bytes, box bytes) of the box whose first bytes (up to 16) are `head` and which
+    may take at most `room_bytes` (a size-0 box takes all of it); None when it is cut short."""
+    if len(head) < 8:
+        return None
+    size, kind = struct.unpack_from(">I4s", head)
+    header = 8
+    if size == 1:
+        if len(head) < 16:
+            return None
+        size, header = struct.unpack_from(">Q", head, 8)[0], 16
+    elif size == 0:
+        size = room_bytes
+    if size < header or size > room_bytes:
+        return None
+    return kind, header, int(size)
 
 
 @dataclass(frozen=True)
@@ -54,13 +47,28 @@ class Box:
     end: int
 
 
+def leading_boxes(data: bytes, start: int = 0, end: int | None = None) -> list[Box]:
+    """The whole boxes from data[start] on, up to `end`; stops at one cut short (the lenient walk,
+    for files a crash may have cut short). Boxes are contiguous: each starts where the last ended."""
+    end = len(data) if end is None else end
+    out, i = [], start
+    while (found := box_header(data[i:min(i + 16, end)], end - i)) is not None:
+        kind, header, size = found
+        out.append(Box(kind, i, i + header, i + size))
+        i += size
+    return out
+
+
+def box_spans(data: bytes, start: int = 0, end: int | None = None) -> list[tuple[bytes, int, int]]:
+    """(type, payload offset, box end) of the whole boxes in data[start:end] (leading_boxes)."""
+    return [(b.kind, b.payload, b.end) for b in leading_boxes(data, start, end)]
+
+
 def boxes(data: bytes, start: int = 0, end: int | None = None) -> list[Box]:
     """The boxes in data[start:end]; raises Mp4FormatError on a truncated or malformed one."""
     end = len(data) if end is None else end
-    out, i = [], start
-    for kind, payload, box_end in box_spans(data, start, end):
-        out.append(Box(kind, i, payload, box_end))
-        i = box_end
+    out = leading_boxes(data, start, end)
+    i = out[-1].end if out else start
     if i != end:
         raise Mp4FormatError(f"box at {i} is truncated or overruns its parent (which ends at {end})")
     return out

@@ -9,7 +9,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.core.errors import Mp4FormatError
-from vigil.core.mp4_boxes import NON_SYNC_SAMPLE, box_spans, boxes, moof_decode_start, parse_moof
+from vigil.core.mp4_boxes import (
+    NON_SYNC_SAMPLE,
+    box_header,
+    box_spans,
+    boxes,
+    leading_boxes,
+    moof_decode_start,
+    parse_moof,
+)
 
 
 def box(kind: bytes, payload: bytes) -> bytes:
@@ -98,3 +106,13 @@ def _ends_within(parts: list[tuple[bytes, bytes]], size: int) -> list[int]:
             break
         ends.append(at)
     return ends
+
+
+def test_box_headers_of_64_bit_and_to_the_end_sizes() -> None:
+    large = struct.pack(">I4sQ", 1, b"mdat", 16 + 4) + b"abcd"
+    assert box_header(large[:16], len(large)) == (b"mdat", 16, 20)
+    assert box_header(large[:12], len(large)) is None  # the 64-bit size is not all there
+    assert box_header(large[:16], 19) is None  # the box runs past the room it has
+    assert box_header(struct.pack(">I4s", 0, b"mdat"), 100) == (b"mdat", 8, 100)  # to the end
+    assert [(b.kind, b.payload, b.end) for b in leading_boxes(box(b"free", b"xy") + large + b"\0\0")] == [
+        (b"free", 8, 10), (b"mdat", 26, 30)]
