@@ -347,7 +347,7 @@ class Daemon:
         interval_s = self.config.storage.retention_interval_s
         last_written: int | None = None
         problems = await asyncio.to_thread(storage_budget_problems, self.config)
-        watch = self.storage_warnings = StorageWarnings(policy, storage, problems, lambda: self.reserve.missing_bytes)
+        watch = self.storage_warnings = StorageWarnings(policy, storage, problems, self.reserve)
         for problem in watch.problems:  # also in `vigil check`, `vigil storage` and /api/health
             log.error("STORAGE BUDGET %s: %s", "IMPOSSIBLE" if problem.impossible else "TOO SMALL", problem.message)
         while True:
@@ -361,7 +361,7 @@ class Daemon:
             last_written = written
             try:
                 result = await asyncio.to_thread(enforce_retention, index, storage, policy, incoming, time.time_ns(),
-                                                 self.reserve.missing_bytes)
+                                                 self.reserve)
             except (IndexBusyError, DiskFullError) as error:  # nothing deleted this round; the next one tries again
                 log.warning("retention: %s; trying again in %.0f s", error, interval_s)
                 await asyncio.sleep(interval_s)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from vigil.clips.boxes import boxes, child
 from vigil.core.h26x import parameter_sets
 from vigil.core.media import Codec
+from vigil.core.mp4_boxes import boxes, child
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
 from vigil.record.storage import open_storage_dir
 from vigil.record.writer import SegmentWriter, hash_file

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from vigil.clips.boxes import Box, ClipSourceError, InitInfo, MoofInfo, moof_decode_start, parse_init, parse_moof
+from vigil.clips.boxes import ClipSourceError, InitInfo, parse_init
+from vigil.core.mp4_boxes import MoofInfo, box_header, leading_boxes, moof_decode_start, parse_moof
 
 _MAX_HEADER_BOX = 64 << 20  # a moov or moof this big is not one of ours
 
@@ -44,20 +45,7 @@ class SegmentFile:
 def _header(f: BinaryIO, offset: int, file_size: int) -> tuple[bytes, int, int] | None:
     """(kind, header bytes, box bytes) of the box at offset, None if it is not all on disk."""
     f.seek(offset)
-    raw = f.read(16)
-    if len(raw) < 8:
-        return None
-    size, kind = struct.unpack_from(">I4s", raw)
-    header = 8
-    if size == 1:
-        if len(raw) < 16:
-            return None
-        size, header = struct.unpack_from(">Q", raw, 8)[0], 16
-    elif size == 0:
-        size = file_size - offset
-    if size < header or offset + size > file_size:
-        return None
-    return kind, header, size
+    return box_header(f.read(16), file_size - offset)
 
 
 def read_segment_file(path: Path) -> SegmentFile:
@@ -126,7 +114,7 @@ def read_segment_summary(path: Path, size_bytes: int) -> SegmentSummary | None:
             return None
         for head_bytes in _HEAD_BYTES:
             head = os.pread(fd, head_bytes, 0)
-            top = _head_boxes(head)
+            top = leading_boxes(head)  # a box cut by the buffer end stops it
             if [b.kind for b in top[:3]] == [b"ftyp", b"moov", b"moof"]:
                 break
         else:
@@ -148,15 +136,3 @@ def read_segment_summary(path: Path, size_bytes: int) -> SegmentSummary | None:
     if init.timescale != 90_000:
         return None
     return SegmentSummary(ftyp, moov, init, top[2].start, mfra_at, first_decode_90k)
-
-
-def _head_boxes(head: bytes) -> list[Box]:
-    """The complete top-level boxes at the start of head (a box cut by the buffer's end stops it)."""
-    out, i = [], 0
-    while i + 8 <= len(head):
-        size = struct.unpack_from(">I", head, i)[0]
-        if size < 8 or i + size > len(head):
-            break
-        out.append(Box(head[i + 4:i + 8], i, i + 8, i + size))
-        i += size
-    return out

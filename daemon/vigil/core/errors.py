@@ -26,6 +26,11 @@ class DiskFullError(StorageError):
     """The disk under the index is full (SQLite's SQLITE_FULL): changes wait until space is freed."""
 
 
+class Mp4FormatError(VigilError):
+    """A file is not a fragmented MP4 of the shape our segment writer produces (truncated or
+    malformed boxes, a missing header, more than one track)."""
+
+
 class IndexStateError(VigilError):
     """The SQLite index is inconsistent or from an unknown schema."""
 

@@ -1,10 +1,14 @@
 """The recorder of one camera stream: fan-out items in, durable indexed segments out.
 
-Runs on its own thread. Order of durability for each segment (see design/storage.md):
-reserve an 'open' row -> write the file -> fsync file, fsync dir -> mark the row complete
-with size, SHA-256 and durations. The index writes go through the camera's ordered queue
-(store/pending_writes.py): while another process holds the index, files keep being written and
-their rows follow when the index is free again (also when it is full).
+Runs on its own thread. What to do with each packet (start a run, cut a segment, the held frame's
+duration, the segment's wall time) is core/segmenter.py's; this shell applies it to the files and
+the index. Order of durability for each segment (see design/storage.md): allocate its id ->
+create the file -> queue its 'open' row -> write the file -> fsync file, fsync dir -> queue the
+row's completion with size, SHA-256 and durations. A crash between creating the file and its
+'open' row leaves a file without a row, which start-up recovery indexes. The index writes go
+through the camera's ordered queue (store/pending_writes.py): while another process holds the
+index, files keep being written and their rows follow when the index is free again (also when
+it is full).
 
 A write to the segment file that fails (a full disk, an I/O error) never reaches the muxer again
 (record/writer.py): the segment keeps its complete fragments (record/recovery.keep_complete_fragments),
@@ -25,26 +29,22 @@ from pathlib import Path
 import av
 
 from vigil.core.errors import DiskFullError, IndexBusyError
-from vigil.core.h26x import parameter_sets, updated_parameter_sets
 from vigil.core.media import (
-    Codec,
     DownReason,
     EncodedPacket,
     PacketsDropped,
     SessionEnded,
     SessionStarted,
-    StreamInfo,
     StreamItem,
 )
 from vigil.core.rotation import CutReason, RotationPolicy
-from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
-from vigil.core.wallclock import continued_wall_ns
+from vigil.core.segmenter import Segmenter, SegmentStart, Step, segment_relpath
 from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
 from vigil.record.recovery import keep_complete_fragments
-from vigil.record.reserve import SpaceReserve
+from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import free_bytes
-from vigil.record.storage import StorageDir, fsync_dir
+from vigil.record.storage import StorageDir, fsync_dir, make_dirs_durably
 from vigil.record.writer import SegmentWriter, hash_file
 from vigil.store.index import FinishedSegment, Index, NewSegment
 from vigil.store.pending_writes import (
@@ -65,31 +65,14 @@ BATCH_INTERVAL_S = 0.2
 DRAIN_TIMEOUT_S = 5.0
 
 
-@dataclass
+@dataclass(frozen=True)
 class _Open:
-    """The segment being written."""
+    """The segment being written (its times: the segmenter's `segment`)."""
 
     id: int
     path: Path
     writer: SegmentWriter
-    start_90k: int
-    start_wall_ns: int
-    target_90k: int
     new: NewSegment  # its row, for the write that completes it
-
-
-@dataclass
-class _Run:
-    id: int
-    codec: Codec
-    info: RunInfo
-    seq: int = 0
-    last_end_wall_ns: int | None = None
-
-
-def segment_relpath(camera_id: str, stream: str, start_wall_ns: int, run_id: int, seq: int) -> str:
-    day = wall_ns_to_iso(start_wall_ns)[:10]
-    return f"{camera_id}/{stream}/{day}/{run_id:06d}-{seq:05d}.mp4"
 
 
 class Recorder:
@@ -122,12 +105,9 @@ class Recorder:
         # Cleared while the recording disk is missing or foreign (vigil.system.hotplug): packets are dropped.
         self.storage_ok = threading.Event()
         self.storage_ok.set()
-        self._info: StreamInfo | None = None
-        self._extradata = b""
-        self._run: _Run | None = None
+        self.segmenter = Segmenter(camera_id, policy)  # runs, cuts, held frame, wall times (core/segmenter.py)
+        self._run: RunInfo | None = None
         self._open: _Open | None = None
-        self._pending: EncodedPacket | None = None
-        self._frame_90k = 6000
         self._warned_no_parameter_sets = False
         self.resume_policy = resume_policy or ResumePolicy()
         self.reserve = reserve  # room kept for the index (record/reserve.py): never resumed into
@@ -172,8 +152,7 @@ class Recorder:
     def _handle(self, item: StreamItem) -> None:
         if self.pause is not None:
             if isinstance(item, SessionStarted):  # what the next run needs once the pause ends
-                self._info = item.info
-                self._extradata = item.info.extradata
+                self.segmenter.session_started(item.info)
             return  # packets are dropped while paused; the pause was recorded as an event
         self._guarded(lambda: self._handle_item(item))
 
@@ -196,8 +175,7 @@ class Recorder:
                 self._on_packet_or_abandon(item)
         elif isinstance(item, SessionStarted):
             self._end_run(DownReason.ENDED)
-            self._info = item.info
-            self._extradata = item.info.extradata
+            self.segmenter.session_started(item.info)
         elif isinstance(item, SessionEnded):
             self._end_run(item.reason)
         elif isinstance(item, PacketsDropped):
@@ -241,17 +219,19 @@ class Recorder:
         self.pause = Pause(failure, now, str(error)[:500], self._failures_in_a_row - 1).checked(
             time.monotonic(), self.resume_policy, random.random())
         self._drop_segment(reason)
-        run, self._run, self._pending = self._run, None, None
+        run, self._run = self._run, None
+        end_wall = self.segmenter.end_run(now)
         if run is not None:
-            self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or now, reason.value))
+            self.index_writes.submit(run_ended(run, end_wall, reason.value))
         self.index_writes.submit(event_added(self.camera_id, "record_error", now, failure.value, str(error)[:500]))
 
     def _drop_segment(self, reason: CutReason | DownReason) -> None:
         """Let go of the open segment without writing to it again; its row is finished from its
         complete fragments through the camera's queue of index writes."""
-        seg, run = self._open, self._run
-        self._open = self._pending = None
-        if seg is None:
+        seg, run, start = self._open, self._run, self.segmenter.segment
+        self._open = None
+        self.segmenter.segment_closed(None)
+        if seg is None or start is None:
             return
         if seg.writer.failed:
             seg.writer.abandon()
@@ -261,7 +241,7 @@ class Recorder:
             except (av.FFmpegError, OSError) as error:
                 log.warning("recorder %s: closing %s failed too (%s)", self.name, seg.path, error)
         try:
-            done = keep_complete_fragments(seg.path, seg.start_wall_ns, reason.value)
+            done = keep_complete_fragments(seg.path, start.start_wall_ns, reason.value)
         except OSError as error:  # the file went away with the disk: start-up recovery finishes it
             log.warning("recorder %s: cannot finish %s now (%s)", self.name, seg.path, error)
             return
@@ -269,15 +249,15 @@ class Recorder:
             seg.path.unlink(missing_ok=True)
             self.index_writes.submit(segment_discarded(seg.id))
             return
+        self.segmenter.segment_closed(done.end_wall_ns)
         if run is not None:
-            run.last_end_wall_ns = done.end_wall_ns
-            self.index_writes.submit(segment_completed(run.info, seg.id, seg.new, done))
+            self.index_writes.submit(segment_completed(run, seg.id, seg.new, done))
         self.bytes_written += done.size_bytes
         self.segments_written += 1
 
     def _check_pause(self, pause: Pause, now_s: float) -> None:
         try:
-            free = free_bytes(self.storage) - (0 if self.reserve is None else self.reserve.missing_bytes)
+            free = recordings_free_bytes(free_bytes(self.storage), self.storage.path, self.reserve)
         except OSError:
             free = 0
         if not self.resume_policy.may_resume(pause.failure, free):
@@ -300,14 +280,12 @@ class Recorder:
             return
         if seg is not None and not seg.writer.failed:
             try:  # the frame held back for its duration too: a segment just opened holds only that one
-                if self._pending is not None:
-                    self._write_pending(self._pending.dts_90k + self._frame_90k)
+                self._write_pending(None)
                 seg.writer.close()
             except (av.FFmpegError, OSError) as error:
                 log.warning("recorder %s: closing %s on the missing disk failed (%s)", self.name, seg.path, error)
-        self._open = self._pending = self._run = None
-        self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(),
-                                           DownReason.ERROR.value))
+        self._open = self._run = None
+        self.index_writes.submit(run_ended(run, self.segmenter.end_run(self.wall_clock_ns()), DownReason.ERROR.value))
         self.index_writes.submit(event_added(self.camera_id, "record_error", self.wall_clock_ns(),
                                              DownReason.ERROR.value, "recording disk missing or foreign"))
         log.warning("recorder %s: recording disk unavailable; run %d ended, packets dropped until it is back",
@@ -322,112 +300,86 @@ class Recorder:
         return True
 
     def _on_packet(self, packet: EncodedPacket) -> None:
-        info = self._info
-        if info is None:
+        decision = self.segmenter.decide(packet)
+        if decision.step is Step.DROP:
             return
-        if self._open is None:
-            if not packet.is_keyframe:
-                return
-            self._begin_run(info.codec, packet)
-            if self._open is None:
-                return
-        assert self._open is not None and self._run is not None
-        changed = False
-        if packet.is_keyframe:  # what decodes, not the bytes (core.h26x.updated_parameter_sets)
-            updated = updated_parameter_sets(info.codec, self._extradata, parameter_sets(info.codec, packet.data))
-            changed = updated is not None
-            if updated is not None:
-                self._extradata = updated
-        cut = self.policy.cut_before(
-            segment_target_90k=self._open.target_90k,
-            segment_start_90k=self._open.start_90k,
-            dts_90k=packet.dts_90k,
-            is_keyframe=packet.is_keyframe,
-            parameters_changed=changed,
-        )
-        if cut is not None:
-            self._finish_segment(packet.dts_90k, cut)
-            self._open_segment(packet)
-        self._write_pending(packet.dts_90k)
-        self._pending = packet
-
-    def _begin_run(self, codec: Codec, keyframe: EncodedPacket) -> None:
-        self._extradata = updated_parameter_sets(codec, self._extradata, parameter_sets(codec, keyframe.data)) \
-            or self._extradata
-        if not self._extradata:
+        if decision.step is Step.WAIT_FOR_PARAMETER_SETS:
             if not self._warned_no_parameter_sets:
                 self._warned_no_parameter_sets = True
                 log.warning("recorder %s: keyframe without SPS/PPS and none in the SDP; waiting for them", self.name)
             return
+        if decision.step is Step.START_RUN:
+            self._begin_run(packet)
+        elif decision.cut_reason is not None:
+            self._finish_segment(packet.dts_90k, decision.cut_reason)
+            self._open_segment(packet)
+        self._write_pending(packet.dts_90k)
+        self.segmenter.hold(packet)
+
+    def _begin_run(self, keyframe: EncodedPacket) -> None:
+        codec = self.segmenter.codec
+        assert codec is not None  # decide() starts no run before the session's codec is known
         run_id = self.index.allocate_id("runs")
-        info = RunInfo(run_id, self.camera_id, self.stream, keyframe.received_wall_ns, codec.value)
-        self.index_writes.submit(run_started(info))
-        self._run = _Run(run_id, codec, info)
+        self._run = RunInfo(run_id, self.camera_id, self.stream, keyframe.received_wall_ns, codec.value)
+        self.index_writes.submit(run_started(self._run))
+        self.segmenter.start_run(run_id)
         log.info("recorder %s: run %d started", self.name, run_id)
         self._open_segment(keyframe)
 
     def _open_segment(self, keyframe: EncodedPacket) -> None:
-        run = self._run
-        assert run is not None
-        start_wall, reanchored = continued_wall_ns(run.last_end_wall_ns, keyframe.received_wall_ns)
-        if reanchored:
+        run, codec = self._run, self.segmenter.codec
+        assert run is not None and codec is not None
+        start: SegmentStart = self.segmenter.next_segment(keyframe)
+        if start.reanchored:
             log.info("recorder %s: camera clock drifted; re-anchored to arrival time", self.name)
-        rel = segment_relpath(self.camera_id, self.stream, start_wall, run.id, run.seq)
+        rel = segment_relpath(self.camera_id, self.stream, start.start_wall_ns, start.run_id, start.seq)
         path = self.storage.path / rel
         segment_id = self.index.allocate_id("segments")
-        _make_dirs_durably(path.parent, self.storage.path)
-        # Before the index knows the name (a crash, or a busy index), the file has no row; startup
-        # recovery indexes its complete fragments.
-        writer = SegmentWriter(path, run.codec, self._extradata, keyframe.data)
+        make_dirs_durably(path.parent, self.storage.path)
+        # The file comes first, its 'open' row after it (queued): a crash (or a busy index) in
+        # between leaves a file without a row, whose complete fragments start-up recovery indexes.
+        writer = SegmentWriter(path, codec, self.segmenter.extradata, keyframe.data)
         new = NewSegment(
-            camera_id=self.camera_id, stream=self.stream, run_id=run.id, seq=run.seq, dir_id=self.storage.id,
-            path=rel, start_wall_ns=start_wall, media_start_90k=keyframe.dts_90k, codec=run.codec.value,
-            width=writer.width, height=writer.height,
+            camera_id=self.camera_id, stream=self.stream, run_id=start.run_id, seq=start.seq,
+            dir_id=self.storage.id, path=rel, start_wall_ns=start.start_wall_ns, media_start_90k=start.start_90k,
+            codec=codec.value, width=writer.width, height=writer.height,
         )
-        self.index_writes.submit(segment_opened(run.info, segment_id, new))
-        target = self.policy.first_target_90k(self.camera_id) if run.seq == 0 else self.policy.target_90k
-        self._open = _Open(segment_id, path, writer, keyframe.dts_90k, start_wall, target, new)
-        run.seq += 1
+        self.index_writes.submit(segment_opened(run, segment_id, new))
+        self._open = _Open(segment_id, path, writer, new)
+        self.segmenter.segment_opened(start)
 
-    def _write_pending(self, next_dts_90k: int) -> None:
-        pending, seg = self._pending, self._open
-        if pending is None or seg is None:
+    def _write_pending(self, next_dts_90k: int | None) -> None:
+        """Write the held frame, ending at `next_dts_90k` (None: one frame interval after it)."""
+        seg = self._open
+        sample = None if seg is None else self.segmenter.pending_sample(next_dts_90k)
+        if seg is None or sample is None:
             return
-        duration = next_dts_90k - pending.dts_90k
-        if duration > 0:
-            self._frame_90k = duration
-        seg.writer.write(
-            pending.data,
-            pending.pts_90k - seg.start_90k,
-            pending.dts_90k - seg.start_90k,
-            max(duration, 1),
-            pending.is_keyframe,
-        )
-        self._pending = None
+        seg.writer.write(sample.data, sample.pts_90k, sample.dts_90k, sample.duration_90k, sample.is_keyframe)
+        self.segmenter.pending_written()
 
     def _finish_segment(self, end_90k: int | None, reason: CutReason | DownReason) -> None:
         """Close the open segment at `end_90k` (None: one frame after the last one)."""
         seg, run = self._open, self._run
         if seg is None or run is None:
             return
-        if self._pending is not None:
-            self._write_pending(end_90k if end_90k is not None else self._pending.dts_90k + self._frame_90k)
+        self._write_pending(end_90k)
         # If closing fails the segment stays open: the pause (_guarded) keeps its complete fragments.
         seg.writer.close()
         fsync_dir(seg.path.parent)
         self._open = None
         self._failures_in_a_row = 0
         if seg.writer.frame_count == 0:
+            self.segmenter.segment_closed(None)
             seg.path.unlink(missing_ok=True)
             self.index_writes.submit(segment_discarded(seg.id))
             return
         size, sha = hash_file(seg.path)
-        end_wall = seg.start_wall_ns + ticks_to_ns(seg.writer.duration_90k)
-        self.index_writes.submit(segment_completed(run.info, seg.id, seg.new, FinishedSegment(
+        end_wall = self.segmenter.segment_end_wall_ns(seg.writer.duration_90k)
+        self.segmenter.segment_closed(end_wall)
+        self.index_writes.submit(segment_completed(run, seg.id, seg.new, FinishedSegment(
             end_wall_ns=end_wall, media_duration_90k=seg.writer.duration_90k, frame_count=seg.writer.frame_count,
             keyframe_count=seg.writer.keyframe_count, size_bytes=size, sha256=sha, cut_reason=reason.value,
         )))
-        run.last_end_wall_ns = end_wall
         self.bytes_written += size
         self.segments_written += 1
 
@@ -436,23 +388,10 @@ class Recorder:
         if run is None:
             return
         self._finish_segment(None, reason)
-        self._pending = None
         self._run = None
-        self.index_writes.submit(run_ended(run.info, run.last_end_wall_ns or self.wall_clock_ns(), reason.value))
+        self.index_writes.submit(run_ended(run, self.segmenter.end_run(self.wall_clock_ns()), reason.value))
         log.info("recorder %s: run %d ended (%s)", self.name, run.id, reason.value)
 
 
 def _failure_of(error: BaseException) -> WriteFailure:
     return classify_write_error(getattr(error, "errno", None))
-
-
-def _make_dirs_durably(directory: Path, root: Path) -> None:
-    """mkdir -p, fsyncing each parent whose entry list changed, so new dirs survive power loss."""
-    missing = []
-    d = directory
-    while not d.exists() and d != root:
-        missing.append(d)
-        d = d.parent
-    for new in reversed(missing):
-        new.mkdir(exist_ok=True)
-        fsync_dir(new.parent)

@@ -106,7 +106,7 @@ def finish_from_fragments(index: Index, path: Path, segment_id: int, start_wall_
     return done
 
 
-# segment_relpath() in record/recorder.py: <camera>/<stream>/<YYYY-MM-DD>/<run>-<seq>.mp4
+# segment_relpath() in core/segmenter.py: <camera>/<stream>/<YYYY-MM-DD>/<run>-<seq>.mp4
 _SEGMENT_NAME = re.compile(
     r"(?P<camera>[^/]+)/(?P<stream>[^/]+)/\d{4}-\d{2}-\d{2}/(?P<run>\d{6,})-(?P<seq>\d{5,})\.mp4")
 

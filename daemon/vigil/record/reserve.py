@@ -5,7 +5,8 @@ and the admin must release a hold, which the index records (with its audit entry
 few pages for that, and a full disk may have none. So the daemon keeps `RESERVE_BYTES` in a file
 next to the index (`<storage.path>/.vigil-reserve`), deletes it as soon as a recorder pauses with
 `disk_full`, and makes it again once no camera is paused and the disk has room for it. The
-recorders count a missing reserve as used space, so they never resume into it."""
+recorders, retention, the storage warnings and the storage report count a missing reserve as used
+space on its disk (`recordings_free_bytes`), so the recorders never resume into it."""
 
 from __future__ import annotations
 
@@ -62,3 +63,18 @@ class SpaceReserve:
         except OSError as error:
             tmp.unlink(missing_ok=True)
             log.warning("cannot make the %d MiB reserve %s (%s)", self.size_bytes >> 20, self.path, error)
+
+
+def recordings_free_bytes(disk_free_bytes: int, recordings_path: Path, reserve: SpaceReserve | None) -> int:
+    """What recordings may use of `disk_free_bytes`, the free space of the disk `recordings_path` is
+    on: less what the index's reserve is missing while given up, when the reserve is on that same
+    disk (on another disk it takes nothing from them). Negative when the reserve's room is not
+    even free: that much more is to be freed before it can be made again. Blocking (stat)."""
+    missing = 0 if reserve is None else reserve.missing_bytes
+    if not missing:
+        return disk_free_bytes
+    try:
+        same_disk = reserve is not None and reserve.path.parent.stat().st_dev == recordings_path.stat().st_dev
+    except OSError:  # either is gone (a disk unplugged, a first start): nothing to count against
+        return disk_free_bytes
+    return disk_free_bytes - missing if same_disk else disk_free_bytes

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from vigil.config import StorageConfig
 from vigil.core.retention import DiskState, RetentionPlan, RetentionPolicy, plan_retention
 from vigil.record.recovery import collect_garbage
+from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.storage import StorageDir
 from vigil.store.index import Index
 
@@ -32,9 +33,9 @@ def policy_of(config: StorageConfig) -> RetentionPolicy:
 
 
 def enforce_retention(index: Index, storage: StorageDir, policy: RetentionPolicy, incoming_bytes: int,
-                      now_wall_ns: int, reserved_bytes: int = 0) -> RetentionRound:
-    """`reserved_bytes`: free space that is not the recordings' (the index's reserve, given up)."""
-    free = free_bytes(storage) - reserved_bytes
+                      now_wall_ns: int, reserve: SpaceReserve | None = None) -> RetentionRound:
+    """`reserve`: the index's (record/reserve.py); the room it misses is not the recordings'."""
+    free = recordings_free_bytes(free_bytes(storage), storage.path, reserve)
     plan = plan_retention(index.usage(), index.holds(), policy,
                           DiskState(free_bytes=free, incoming_bytes=incoming_bytes), now_wall_ns)
     deleted = 0

@@ -47,6 +47,19 @@ def fsync_dir(path: Path) -> None:
         os.close(fd)
 
 
+def make_dirs_durably(directory: Path, root: Path) -> None:
+    """mkdir -p below `root`, fsyncing each parent whose entry list changed, so new dirs survive
+    power loss."""
+    missing = []
+    d = directory
+    while not d.exists() and d != root:
+        missing.append(d)
+        d = d.parent
+    for new in reversed(missing):
+        new.mkdir(exist_ok=True)
+        fsync_dir(new.parent)
+
+
 def create_new_file(path: Path, data: bytes, mode: int = 0o600,
                     before_link: Callable[[Path], None] | None = None) -> bool:
     """Write `path` unless it exists (True: this call made it). Written to a temporary file, fsynced

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from vigil.config import Config
 from vigil.core.storage_report import BudgetProblem, DiskUsage, StorageReport, budget_problems, storage_report, worst
-from vigil.record.reserve import SpaceReserve
+from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import policy_of
 from vigil.store.index import Index
 
@@ -39,11 +39,5 @@ def recording_disk(config: Config) -> DiskUsage:
     """The recording disk; while the index's reserve beside it is given up (a full disk), that
     room is the index's, not free for recordings (record/reserve.py)."""
     disk = disk_usage(config.storage.recordings_path)
-    reserve = SpaceReserve(config.storage.path)
-    try:
-        same_disk = reserve.path.parent.stat().st_dev == config.storage.recordings_path.stat().st_dev
-    except OSError:
-        return disk
-    if not same_disk:
-        return disk
-    return DiskUsage(disk.path, disk.capacity_bytes, max(disk.free_bytes - reserve.missing_bytes, 0))
+    free = recordings_free_bytes(disk.free_bytes, config.storage.recordings_path, SpaceReserve(config.storage.path))
+    return DiskUsage(disk.path, disk.capacity_bytes, max(free, 0))

@@ -4,7 +4,7 @@ footage starts to crowd the disk (the storage report says the same on demand).""
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from vigil.core.retention import RetentionPolicy
 from vigil.core.storage_report import (
@@ -16,6 +16,7 @@ from vigil.core.storage_report import (
     kept_newest_problem,
     worst,
 )
+from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import RetentionRound
 from vigil.record.storage import StorageDir
 from vigil.record.storage_usage import disk_usage
@@ -28,9 +29,9 @@ class StorageWarnings:
     """`problems`: what is wrong with the configured budget on this disk (core.storage_report)."""
 
     def __init__(self, policy: RetentionPolicy, storage: StorageDir, problems: Sequence[BudgetProblem] = (),
-                 reserved_bytes: Callable[[], int] = lambda: 0) -> None:
+                 reserve: SpaceReserve | None = None) -> None:
         self.policy, self.storage = policy, storage
-        self.reserved_bytes = reserved_bytes  # free space that is not the recordings' (record/reserve.py)
+        self.reserve = reserve  # the index's: the room it misses is not the recordings' (record/reserve.py)
         self.problems = tuple(problems)
         self.level = Level.OK
         self.warning: StorageWarning | None = None  # the last round's
@@ -39,7 +40,7 @@ class StorageWarnings:
     def observe(self, done: RetentionRound) -> StorageWarning:
         """After a retention round (blocking: statvfs). Logs when the level changes."""
         disk = disk_usage(self.storage.path)
-        free = disk.free_bytes - self.reserved_bytes()
+        free = recordings_free_bytes(disk.free_bytes, self.storage.path, self.reserve)
         plan = done.plan
         remaining = plan.total_bytes - plan.freed_bytes
         problem = worst(self.problems)

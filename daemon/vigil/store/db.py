@@ -33,7 +33,8 @@ MIGRATIONS: tuple[str, ...] = (
         end_wall_ns INTEGER,
         end_reason TEXT
     );
-    -- state 'open': a write-ahead reservation made before the file is created;
+    -- state 'open': the file is being written (the row follows its creation: a file a crash left
+    --   without a row is indexed by start-up recovery), or a crash interrupted it;
     -- state 'complete': the file is fsynced (file and dir) and every column is final.
     CREATE TABLE segments (
         id INTEGER PRIMARY KEY,

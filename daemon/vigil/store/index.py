@@ -136,7 +136,8 @@ def where_clause(filters: dict[str, object]) -> tuple[str, list[object]]:
 
 
 def insert_open_segment(c: sqlite3.Connection, segment_id: int, new: NewSegment) -> None:
-    """The write-ahead reservation of a segment (nothing if that id is already there)."""
+    """The open row of a segment whose file the recorder has already created (queued, so a busy index
+    does not stop recording; recovery adopts a file whose row never came). Nothing if that id is already there."""
     c.execute(
         "INSERT OR IGNORE INTO segments (id, camera_id, stream, run_id, seq, dir_id, path, state, start_wall_ns,"
         " media_start_90k, codec, width, height) VALUES (?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",

@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 
 from tests.support.clip_recordings import T0, Recordings, Units, hvcc_copies
 from vigil.clips import ClipPlan, iter_clip_bytes, plan_clip, plan_from_segments
-from vigil.clips.boxes import ClipSourceError, boxes
+from vigil.clips.boxes import ClipSourceError
 from vigil.clips.clip import segment_path
 from vigil.clips.segment_file import read_segment_file
 from vigil.core.errors import NotFoundError, NotReadyError
 from vigil.core.h26x import iter_nal_units, parameter_sets
 from vigil.core.media import Codec
+from vigil.core.mp4_boxes import boxes
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.record import writer
 

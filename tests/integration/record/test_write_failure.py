@@ -19,7 +19,7 @@ from vigil.core.media import Codec
 from vigil.core.write_failure import ResumePolicy, WriteFailure, classify_write_error
 from vigil.record.fmp4 import scan_fmp4
 from vigil.record.recovery import finish_from_fragments
-from vigil.record.reserve import SpaceReserve
+from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.writer import SegmentWriter, WriterFailedError
 from vigil.store.index import Index, NewSegment
 
@@ -128,3 +128,19 @@ def test_reserve_beside_the_index_takes_real_blocks_and_gives_them_back(tmp_path
         assert not reserve.give_up() and reserve.missing_bytes == 8 << 20
         reserve.ensure(disk.free_bytes())  # not twice its size free: not made again yet
         assert reserve.missing_bytes == 8 << 20
+
+
+def test_a_missing_reserve_counts_against_the_recordings_only_on_its_own_disk(tmp_path: Path) -> None:
+    """One rule for the recorder's resume check, retention, the storage warnings and the storage
+    report (record/reserve.recordings_free_bytes)."""
+    here, other = tmp_path / "rec", Path("/dev/shm")
+    here.mkdir()
+    assert here.stat().st_dev != other.stat().st_dev, "needs /dev/shm on a filesystem of its own"
+    reserve = SpaceReserve(tmp_path, 8 << 20)  # given up: missing
+    assert recordings_free_bytes(100 << 20, here, reserve) == 92 << 20
+    assert recordings_free_bytes(4 << 20, here, reserve) == -(4 << 20)  # that much more to free first
+    assert recordings_free_bytes(100 << 20, other, reserve) == 100 << 20  # the index's disk is another
+    assert recordings_free_bytes(100 << 20, tmp_path / "not yet made", reserve) == 100 << 20
+    assert recordings_free_bytes(100 << 20, here, None) == 100 << 20
+    (tmp_path / ".vigil-reserve").write_bytes(b"\0" * (8 << 20))  # there: takes nothing more
+    assert recordings_free_bytes(100 << 20, here, reserve) == 100 << 20
