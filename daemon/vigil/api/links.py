@@ -13,6 +13,7 @@ from vigil.core.errors import AuthenticationError, BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
 from vigil.core.permissions import Action, LinkSubject, Target, decide
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
+from vigil.services.caller import Via
 from vigil.store.accounts import LINK_PREFIX, LinkRow
 
 
@@ -122,7 +123,7 @@ async def landing(ctx: Ctx) -> web.StreamResponse:
         raise AuthenticationError("this is not a responder link")
     subject, _ = ctx.services.accounts.authenticate(token, ctx.now_ns)
     assert isinstance(subject, LinkSubject)
-    ctx.subject, ctx.via = subject, "link"
+    ctx.subject, ctx.via = subject, Via.LINK
     ctx.audit("link.open", subject.actor)
     response = static_page("live.html")  # plays every camera the link names
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)

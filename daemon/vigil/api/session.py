@@ -18,6 +18,7 @@ from vigil.core.permissions import LinkSubject
 from vigil.core.ratelimit import Outcome
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.passwords import verify_password
+from vigil.services.caller import Via
 
 
 def _subject_json(ctx: Ctx) -> dict[str, Any]:
@@ -73,7 +74,7 @@ async def login(ctx: Ctx) -> web.StreamResponse:
 
 
 async def logout(ctx: Ctx) -> web.StreamResponse:
-    if ctx.token is not None and ctx.via == "session":
+    if ctx.token is not None and ctx.via is Via.SESSION:
         ctx.services.accounts.revoke_credential(ctx.token, ctx.now_ns)
         ctx.credentials_changed()  # live sessions and alert streams opened with this sign-in end now
     ctx.audit("logout", ctx.actor)

@@ -98,7 +98,7 @@ class RtspIngest:
     def _session_once(self) -> DownReason:
         secrets = (self.camera.password or "",)
         options = {
-            "rtsp_transport": self.camera.transport,
+            "rtsp_transport": self.camera.transport.value,
             "timeout": str(int(self.camera.timeout_s * 1_000_000)),
             "analyzeduration": "0",
             "probesize": "32",
