@@ -18,7 +18,7 @@ from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
-from vigil.core.camera_modes import Stream
+from vigil.core.camera_modes import MotionMode, Stream
 from vigil.core.conn_limits import MIN_CONNECTIONS, effective_max_connections, fd_reserve
 from vigil.core.errors import DiskFullError, IndexBusyError, VigilError
 from vigil.core.hotplug import StorageState
@@ -158,8 +158,8 @@ class Daemon:
                 pipeline.sub_ingest = RtspIngest(camera, camera.substream_url, Stream.SUB, pipeline.sub_fanout,
                                                  lambda t: None)  # up/down events come from the main stream
             mode = camera.motion_mode
-            motion_source = pipeline.sub_fanout if mode == "substream" else fanout
-            if mode != "off" and motion_source is not None:
+            motion_source = pipeline.sub_fanout if mode is MotionMode.SUBSTREAM else fanout
+            if mode is not MotionMode.OFF and motion_source is not None:
                 params = MotionParams.with_sensitivity(camera.motion_sensitivity, mask_cells(camera.motion_mask))
                 pipeline.motion = MotionWorker(
                     camera.id, mode, motion_source.subscribe(f"{camera.id}/motion", MOTION_QUEUE_PACKETS),
