@@ -18,6 +18,7 @@ from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_health import Transition
+from vigil.core.camera_modes import MotionMode, Stream
 from vigil.core.conn_limits import MIN_CONNECTIONS, effective_max_connections, fd_reserve
 from vigil.core.errors import DiskFullError, IndexBusyError, VigilError
 from vigil.core.hotplug import StorageState
@@ -80,8 +81,8 @@ class CameraPipeline:
     sub_ingest: RtspIngest | None = None
     motion: MotionWorker | None = None
 
-    def source(self, quality: str) -> tuple[Fanout, RtspIngest] | None:
-        if quality == "sub":
+    def source(self, quality: Stream) -> tuple[Fanout, RtspIngest] | None:
+        if quality is Stream.SUB:
             return None if self.sub_fanout is None or self.sub_ingest is None else (self.sub_fanout, self.sub_ingest)
         return self.fanout, self.ingest
 
@@ -148,17 +149,17 @@ class Daemon:
             sub = fanout.subscribe(f"{camera.id}/recorder", RECORDER_QUEUE_PACKETS)
             # One ordered queue of index writes per camera; the recorder thread flushes it.
             writes = PendingWrites(index, camera.id)
-            ingest = RtspIngest(camera, camera.url, "main", fanout, _record_transition(writes, camera.id))
-            recorder = Recorder(camera.id, "main", sub, index, storage, policy, index_writes=writes,
+            ingest = RtspIngest(camera, camera.url, Stream.MAIN, fanout, _record_transition(writes, camera.id))
+            recorder = Recorder(camera.id, Stream.MAIN, sub, index, storage, policy, index_writes=writes,
                                 reserve=self.reserve)
             pipeline = CameraPipeline(camera, fanout, ingest, recorder)
             if camera.substream_url is not None:
                 pipeline.sub_fanout = Fanout()
-                pipeline.sub_ingest = RtspIngest(camera, camera.substream_url, "sub", pipeline.sub_fanout,
+                pipeline.sub_ingest = RtspIngest(camera, camera.substream_url, Stream.SUB, pipeline.sub_fanout,
                                                  lambda t: None)  # up/down events come from the main stream
             mode = camera.motion_mode
-            motion_source = pipeline.sub_fanout if mode == "substream" else fanout
-            if mode != "off" and motion_source is not None:
+            motion_source = pipeline.sub_fanout if mode is MotionMode.SUBSTREAM else fanout
+            if mode is not MotionMode.OFF and motion_source is not None:
                 params = MotionParams.with_sensitivity(camera.motion_sensitivity, mask_cells(camera.motion_mask))
                 pipeline.motion = MotionWorker(
                     camera.id, mode, motion_source.subscribe(f"{camera.id}/motion", MOTION_QUEUE_PACKETS),
@@ -183,7 +184,7 @@ class Daemon:
         p = self._pipeline(camera_id)
         return None if p is None else p.fanout.latest_keyframe()
 
-    def live_source(self, camera_id: str, quality: str) -> LiveSource | None:
+    def live_source(self, camera_id: str, quality: Stream) -> LiveSource | None:
         p = self._pipeline(camera_id)
         source = None if p is None else p.source(quality)
         if source is None:

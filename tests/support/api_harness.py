@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from vigil.api.context import CameraStatus, LiveSource, Services
 from vigil.api.routes import build_app
 from vigil.config import Config, parse_config
+from vigil.core.camera_modes import Stream
 from vigil.core.live_grants import ViewerLimits
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.permissions import Role
@@ -59,14 +60,18 @@ USERS = {
 }
 
 
+@dataclass
 class FakeCameras:
+    live_asked: list[tuple[str, Stream]] = field(default_factory=list)  # (camera, stream) of each live offer
+
     def camera_status(self, camera_id: str) -> CameraStatus:
         return CameraStatus("up", None, True, time.time_ns())
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
         return None
 
-    def live_source(self, camera_id: str, quality: str) -> LiveSource | None:
+    def live_source(self, camera_id: str, quality: Stream) -> LiveSource | None:
+        self.live_asked.append((camera_id, quality))
         return None  # live video is tested against the real daemon (tests/e2e/test_live_browser.py)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Protocol
 from aiohttp import web
 
 from vigil.config import Config
+from vigil.core.camera_modes import Stream
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.hotplug import ApplianceSource
 from vigil.core.json_text import JsonTextError, parse_json
@@ -59,7 +60,7 @@ class CameraStatusSource(Protocol):
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None: ...
 
-    def live_source(self, camera_id: str, quality: str) -> LiveSource | None: ...
+    def live_source(self, camera_id: str, quality: Stream) -> LiveSource | None: ...
 
 
 @dataclass
@@ -97,13 +98,13 @@ class Ctx:
     request: web.Request
     services: Services
     subject: Subject | None
-    via: str  # session, token, link or none
+    via: Via  # how the request came: SESSION, TOKEN, LINK, SIGNATURE (door webhook) or NONE
     now_ns: int
     token: str | None = None
 
     @property
     def actor(self) -> str:
-        if self.subject is None and self.via == "signature":  # a signed door-event webhook
+        if self.subject is None and self.via is Via.SIGNATURE:  # a signed door-event webhook
             return f"webhook@{self.request.remote}"
         if self.subject is None:
             return f"anonymous@{self.request.remote}"
@@ -112,7 +113,7 @@ class Ctx:
     @property
     def caller(self) -> Caller:
         """The request's caller, for services/ functions."""
-        return Caller(self.subject, Via(self.via), self.now_ns, remote=self.request.remote)
+        return Caller(self.subject, self.via, self.now_ns, remote=self.request.remote)
 
     @property
     def user_subject(self) -> Subject:
@@ -128,7 +129,7 @@ class Ctx:
 
     def audit(self, action: str, target: str, outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
         detail = dict(detail or {})
-        detail.setdefault("via", self.via)
+        detail.setdefault("via", self.via.value)
         detail.setdefault("remote", self.request.remote)
         self.services.audit.append(self.now_ns, self.actor, action, target, outcome, detail)
 
@@ -194,19 +195,19 @@ def _printable_ascii(value: str, what: str) -> str:
     return value
 
 
-def presented_token(request: web.Request) -> tuple[str | None, str]:
+def presented_token(request: web.Request) -> tuple[str | None, Via]:
     """(token, how it came): bearer header first, then the session cookie, then a link cookie."""
     header = request.headers.get("Authorization", "")
     if header:
         scheme, _, value = header.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
             raise AuthenticationError("Authorization must be 'Bearer <token>'")
-        return _printable_ascii(value.strip(), "bearer token"), "token"
+        return _printable_ascii(value.strip(), "bearer token"), Via.TOKEN
     if SESSION_COOKIE in request.cookies:
-        return _printable_ascii(request.cookies[SESSION_COOKIE], "session cookie"), "session"
+        return _printable_ascii(request.cookies[SESSION_COOKIE], "session cookie"), Via.SESSION
     if LINK_COOKIE in request.cookies:
-        return _printable_ascii(request.cookies[LINK_COOKIE], "link cookie"), "link"
-    return None, "none"
+        return _printable_ascii(request.cookies[LINK_COOKIE], "link cookie"), Via.LINK
+    return None, Via.NONE
 
 
 async def authenticate(request: web.Request, services: Services, now_ns: int) -> Ctx:
@@ -215,16 +216,16 @@ async def authenticate(request: web.Request, services: Services, now_ns: int) ->
     token, via = presented_token(request)
     if token is None:
         raise AuthenticationError("sign in, or open a valid responder link")
-    found = await accounts_service.authenticate(services.env, Caller(None, Via(via), now_ns, remote=request.remote),
+    found = await accounts_service.authenticate(services.env, Caller(None, via, now_ns, remote=request.remote),
                                                 token)
     subject, csrf = found.subject, found.csrf_token
-    if via == "link" and not isinstance(subject, LinkSubject):
+    if via is Via.LINK and not isinstance(subject, LinkSubject):
         raise AuthenticationError("the link cookie holds no responder link")
     if isinstance(subject, LinkSubject):
-        via = "link"
+        via = Via.LINK
     # Cookies ride along with any cross-site request; the CSRF token only with ours.
     supplied = request.headers.get("X-CSRF-Token", "")
-    if via == "session" and request.method not in SAFE_METHODS and (
+    if via is Via.SESSION and request.method not in SAFE_METHODS and (
             not csrf or not supplied.isascii() or not hmac.compare_digest(supplied, csrf)):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
     return Ctx(request, services, subject, via, now_ns, token)

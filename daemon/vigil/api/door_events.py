@@ -27,6 +27,7 @@ from vigil.credential_watch import Binding
 from vigil.doors.alerts import alert_buildings, door_event_body
 from vigil.doors.service import DoorEventService
 from vigil.doors.sink import Alert
+from vigil.services.caller import Via
 from vigil.store.door_events import MAX_LIST, DoorEventRow, DoorStore
 
 DAY_NS = 86_400 * NS_PER_SECOND
@@ -53,7 +54,7 @@ async def signed_ctx(request: web.Request, services: Services, now_ns: int) -> C
     body = await _body(request, settings.max_body_bytes)
     verify(settings.webhook_secret, request.headers.get(TIMESTAMP_HEADER), request.headers.get(SIGNATURE_HEADER),
            body, now_ns, settings.signature_max_age_s)
-    return Ctx(request, services, None, "signature", now_ns)
+    return Ctx(request, services, None, Via.SIGNATURE, now_ns)
 
 
 def _service(ctx: Ctx) -> DoorEventService:

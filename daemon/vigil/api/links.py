@@ -14,6 +14,7 @@ from vigil.core.errors import BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
 from vigil.services import links
+from vigil.services.caller import Via
 from vigil.services.links import LinkRow
 
 
@@ -95,7 +96,7 @@ async def landing(ctx: Ctx) -> web.StreamResponse:
     """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie."""
     token = ctx.request.match_info["token"]
     subject = await links.open_link(ctx.services.env, ctx.caller, token)
-    ctx.subject, ctx.via = subject, "link"
+    ctx.subject, ctx.via = subject, Via.LINK
     response = static_page("live.html")  # plays every camera the link names
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
     set_auth_cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from vigil.api.context import Ctx
+from vigil.core.camera_modes import Stream, parse_choice
 from vigil.core.errors import (
     BadRequestError,
     ConflictError,
@@ -25,9 +26,9 @@ def _whep(ctx: Ctx) -> WhepSessions:
     return ctx.services.whep
 
 
-def _quality(ctx: Ctx) -> str:
-    quality = ctx.request.query.get("quality", "main")
-    if quality not in ("main", "sub"):
+def _quality(ctx: Ctx) -> Stream:
+    quality = parse_choice(Stream, ctx.request.query.get("quality", Stream.MAIN.value))
+    if quality is None:
         raise BadRequestError("quality must be main or sub")
     return quality
 
@@ -50,7 +51,7 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
     source = ctx.services.cameras.live_source(target.camera, quality)
     if source is None:
         raise NotFoundError(f"camera {target.camera} has no {quality} stream configured")
-    hint = "" if quality == "sub" else "; try quality=sub if the camera has an H.264 substream"
+    hint = "" if quality is Stream.SUB else "; try quality=sub if the camera has an H.264 substream"
     if source.codec is None:
         raise UnavailableError(f"camera {target.camera} ({quality}) is not connected yet; retry shortly")
     if source.codec is Codec.H265:

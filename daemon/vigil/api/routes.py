@@ -33,6 +33,7 @@ from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
 from vigil.core.permissions import Action, Target
+from vigil.services.caller import Via
 from vigil.store.index import SERVING_REQUEST
 
 Handler = Callable[[Ctx], Awaitable[web.StreamResponse]]
@@ -195,7 +196,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
         SERVING_REQUEST.set(True)  # this request's task only: its index calls get the API's short wait
         now_ns = services.clock_ns()
         if route.scope is Scope.PUBLIC:
-            ctx = Ctx(request, services, None, "none", now_ns)
+            ctx = Ctx(request, services, None, Via.NONE, now_ns)
         elif route.scope is Scope.WEBHOOK and door_events.is_signed(request):
             ctx = await door_events.signed_ctx(request, services, now_ns)  # the signature is the credential
         else:
@@ -206,7 +207,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
         elif route.scope is Scope.CAMERA_RANGE:
             target = cameras.playback_range(ctx)
         # A signed webhook request has no subject: its checked signature is its permission.
-        if route.action is not None and ctx.via != "signature":  # IN_HANDLER: the handler checks each thing
+        if route.action is not None and ctx.via is not Via.SIGNATURE:  # IN_HANDLER: the handler checks each thing
             ctx.require(route.action, target)
         response = await route.handler(ctx)
         if route.audit is not None or (ctx.is_link() and route.scope is not Scope.PUBLIC):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from vigil.config_doors import DoorConfig
+from vigil.core.door_config import DoorConfig
 from vigil.core.door_events import Direction
 from vigil.core.timebase import NS_PER_SECOND
 

@@ -16,7 +16,7 @@ import enum
 from collections import deque
 from dataclasses import dataclass
 
-from vigil.config_doors import FlagRulesConfig
+from vigil.core.door_config import FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
 from vigil.core.timebase import NS_PER_SECOND
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from vigil.core.door_events import MAX_ID_CHARS, MAX_TEXT_CHARS, DoorEventKind, IncomingDoorEvent
+from vigil.core.json_text import parse_json
 from vigil.core.onguard_kinds import KindTable
 from vigil.core.timebase import NS_PER_SECOND, datetime_to_ns
 
@@ -62,7 +63,7 @@ def parse_cursor(text: str | None) -> int | None:
     if not text:
         return None
     try:
-        value = json.loads(text).get("until_wall_ns")
+        value = parse_json(text).get("until_wall_ns")
     except (ValueError, AttributeError):
         return None
     return value if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else None

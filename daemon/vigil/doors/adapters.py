@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Coroutine
 from typing import Any
 
-from vigil.doors.adapter_config import DoorAdaptersConfig
+from vigil.config import DoorAdaptersConfig
 from vigil.doors.mqtt.adapter import MqttAdapter
 from vigil.doors.onguard.poller import OnGuardPoller
 from vigil.doors.sink import AlertFeed, DoorEventSink

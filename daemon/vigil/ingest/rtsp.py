@@ -17,6 +17,7 @@ import av
 from vigil.config import CameraConfig
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.camera_health import CameraHealth, CameraState, Transition
+from vigil.core.camera_modes import Stream
 from vigil.core.failure import classify_failure
 from vigil.core.h26x import iter_nal_units, nal_type
 from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
@@ -54,7 +55,7 @@ class RtspIngest:
         self,
         camera: CameraConfig,
         url: str,
-        stream: str,
+        stream: Stream,
         fanout: Fanout,
         on_transition: Callable[[Transition], None],
         backoff: BackoffPolicy | None = None,
@@ -98,7 +99,7 @@ class RtspIngest:
     def _session_once(self) -> DownReason:
         secrets = (self.camera.password or "",)
         options = {
-            "rtsp_transport": self.camera.transport,
+            "rtsp_transport": self.camera.transport.value,
             "timeout": str(int(self.camera.timeout_s * 1_000_000)),
             "analyzeduration": "0",
             "probesize": "32",

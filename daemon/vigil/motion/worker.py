@@ -26,6 +26,7 @@ import av
 import numpy as np
 from av.video.codeccontext import VideoCodecContext
 
+from vigil.core.camera_modes import MotionMode
 from vigil.core.errors import DiskFullError
 from vigil.core.h26x import with_parameter_sets
 from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
@@ -47,9 +48,9 @@ FLUSH_SECONDS_EVERY = 5
 
 
 class MotionWorker:
-    def __init__(self, camera_id: str, mode: str, subscription: Subscription, store: MotionStore,
+    def __init__(self, camera_id: str, mode: MotionMode, subscription: Subscription, store: MotionStore,
                  params: MotionParams, on_event: Callable[[str, int, str | None, str | None], None]) -> None:
-        if mode not in ("substream", "keyframes"):
+        if mode not in (MotionMode.SUBSTREAM, MotionMode.KEYFRAMES):  # AUTO is resolved by CameraConfig.motion_mode
             raise ValueError(f"motion mode {mode!r}")
         self.camera_id = camera_id
         self.mode = mode
@@ -121,12 +122,12 @@ class MotionWorker:
             self.on_event("motion_skipped", time.time_ns(), "overflow", f"{item.count} packets not analysed")
 
     def _on_packet(self, packet: EncodedPacket) -> None:
-        if self._decoder is None or (self.mode == "keyframes" and not packet.is_keyframe):
+        if self._decoder is None or (self.mode is MotionMode.KEYFRAMES and not packet.is_keyframe):
             return
         if self._anchor is None:
             self._anchor = (packet.dts_90k, packet.received_wall_ns)
             self._first_offset_90k = packet.pts_90k - packet.dts_90k
-            self.on_event("motion_started", packet.received_wall_ns, None, self.mode)
+            self.on_event("motion_started", packet.received_wall_ns, None, self.mode.value)
         wall_ns, reanchored = continued_wall_ns(self._anchor[1] + ticks_to_ns(packet.dts_90k - self._anchor[0]),
                                                 packet.received_wall_ns)
         if reanchored:  # the camera's clock drifted, as the recorder handles it
@@ -137,7 +138,7 @@ class MotionWorker:
         self._times.fed(packet.pts_90k,
                         shown_wall_ns(wall_ns, packet.dts_90k, packet.pts_90k, self._first_offset_90k))
         self._decode(av_packet)
-        if self.mode == "keyframes" and self._decoder is not None:
+        if self.mode is MotionMode.KEYFRAMES and self._decoder is not None:
             # A keyframe decodes on its own: take its picture now instead of 2-3 GOPs later.
             self._decode(None)
             self._decoder.flush_buffers()
@@ -158,7 +159,7 @@ class MotionWorker:
             wall_ns = self._times.decoded(frame.pts)
             if wall_ns is None:
                 continue
-            if self.mode == "substream" and wall_ns - self._last_scored_ns < NS_PER_SECOND // SCORE_FPS:
+            if self.mode is MotionMode.SUBSTREAM and wall_ns - self._last_scored_ns < NS_PER_SECOND // SCORE_FPS:
                 continue
             self._last_scored_ns = wall_ns
             height = max(2, round(ANALYSIS_WIDTH * frame.height / frame.width) // 2 * 2)

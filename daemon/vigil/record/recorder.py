@@ -28,6 +28,7 @@ from pathlib import Path
 
 import av
 
+from vigil.core.camera_modes import Stream
 from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.media import (
     DownReason,
@@ -79,7 +80,7 @@ class Recorder:
     def __init__(
         self,
         camera_id: str,
-        stream: str,
+        stream: Stream,  # its value names the stream in the index and the segment paths
         subscription: Subscription,
         index: Index,
         storage: StorageDir,

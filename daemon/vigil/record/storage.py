@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.core.errors import StorageError
+from vigil.core.json_text import parse_json
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +108,7 @@ def write_durably(path: Path, data: bytes) -> None:
 
 def read_meta(recordings: Path) -> dict[str, str] | None:
     try:
-        raw = json.loads((recordings / META_NAME).read_text(encoding="utf-8"))
+        raw = parse_json((recordings / META_NAME).read_text(encoding="utf-8"))  # a disk from outside: bounded
     except FileNotFoundError:
         return None
     except OSError as error:

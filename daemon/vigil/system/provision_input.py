@@ -29,7 +29,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from vigil.config import _id_check, _Reader  # the configuration's TOML walker serves here too
+from vigil.config.reader import Reader, id_check  # the configuration's TOML walker serves here too
 from vigil.core.errors import ConfigError
 
 _ALLOWED = {
@@ -55,14 +55,14 @@ class ProvisionInput:
     recording_disk: bool = True
 
 
-def _table(r: _Reader, raw: dict[str, Any], name: str, *, required: bool = False) -> dict[str, Any]:
+def _table(r: Reader, raw: dict[str, Any], name: str, *, required: bool = False) -> dict[str, Any]:
     """A sub-table (empty when absent or not a table, the problem noted), its unknown keys noted."""
     value: dict[str, Any] = r.get(raw, "", name, dict, {}, required=required)
     r.table(value, name, _ALLOWED[name])
     return value
 
 
-def _check_tls(r: _Reader, cert: str | None, key: str | None) -> None:
+def _check_tls(r: Reader, cert: str | None, key: str | None) -> None:
     if (cert is None) != (key is None):
         r.problem("tls", "give both cert and key, or neither (a self-signed certificate is made)")
         return
@@ -78,7 +78,7 @@ def _check_tls(r: _Reader, cert: str | None, key: str | None) -> None:
         r.problem("tls.key", "not an unencrypted PEM private key")
 
 
-def _check_signing(r: _Reader, key: str | None) -> None:
+def _check_signing(r: Reader, key: str | None) -> None:
     if key is None:
         return
     try:
@@ -96,13 +96,13 @@ def parse_provision_input(text: str, source: str) -> ProvisionInput:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{source}: not valid TOML: {error}") from None
-    r = _Reader(Path(source))
+    r = Reader(Path(source))
     r.table(raw, "", _ALLOWED[""])
-    site_id = r.get(raw, "", "site_id", str, required=True, check=_id_check)
+    site_id = r.get(raw, "", "site_id", str, required=True, check=id_check)
     building = _table(r, raw, "building", required=True)
-    building_id = r.get(building, "building", "id", str, required=True, check=_id_check)
+    building_id = r.get(building, "building", "id", str, required=True, check=id_check)
     building_name = r.get(building, "building", "name", str) or building_id
-    admin_name = r.get(_table(r, raw, "admin"), "admin", "name", str, "admin", check=_id_check)
+    admin_name = r.get(_table(r, raw, "admin"), "admin", "name", str, "admin", check=id_check)
     tls = _table(r, raw, "tls")
     cert_pem = r.get(tls, "tls", "cert", str)
     key_pem = r.get(tls, "tls", "key", str)

@@ -26,6 +26,7 @@ from typing import Any, Protocol
 from aioice.ice import get_host_addresses
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSender, RTCSessionDescription
 
+from vigil.core.camera_modes import Stream
 from vigil.core.errors import BadRequestError, ConflictError, NotFoundError, VigilError
 from vigil.core.live_grants import ViewerLimits, admit_viewer
 from vigil.core.permissions import Action, Target
@@ -53,7 +54,7 @@ class AuditSink(Protocol):
 class WhepSession:
     id: str
     camera_id: str
-    quality: str
+    quality: Stream
     actor: str
     credential: str  # SHA-256 of the token that opened it (a session, an API token or a link)
     target: Target  # the camera and its building, as view_live was granted for it
@@ -96,7 +97,7 @@ class WhepSessions:
         self._pending[session_id] = credential
         return session_id
 
-    async def create(self, camera_id: str, quality: str, fanout: Fanout, offer: ScreenedOffer, actor: str,
+    async def create(self, camera_id: str, quality: Stream, fanout: Fanout, offer: ScreenedOffer, actor: str,
                      credential: str, target: Target) -> WhepSession:
         session_id = self._reserve(credential)
         try:
@@ -121,7 +122,7 @@ class WhepSessions:
         asyncio.get_running_loop().call_later(CONNECT_TIMEOUT_S, self._expire_unconnected, session_id)
         return session
 
-    async def _connect(self, session_id: str, camera_id: str, quality: str, fanout: Fanout, offer: ScreenedOffer,
+    async def _connect(self, session_id: str, camera_id: str, quality: Stream, fanout: Fanout, offer: ScreenedOffer,
                        actor: str, credential: str, target: Target) -> WhepSession:
         servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                    for s in self._ice_servers(session_id)]

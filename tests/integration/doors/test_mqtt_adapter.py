@@ -15,9 +15,9 @@ import pytest
 from tests.support.door_sink import MemoryFeed, MemorySink, eventually
 from tests.support.mosquitto import Broker
 from vigil.api.tls import ensure_self_signed
+from vigil.config import MqttConfig
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.door_events import DoorEventKind, IncomingDoorEvent
-from vigil.doors.adapter_config import MqttConfig
 from vigil.doors.mqtt.adapter import MqttAdapter
 from vigil.doors.sink import Alert, AlertKind, Submitted
 

@@ -20,10 +20,10 @@ import pytest
 from tests.support.door_sink import MemorySink, eventually
 from tests.support.http_call import free_port
 from tests.support.openaccess_sim import APPLICATION_ID, PASSWORD, USER, Prism, ScenarioServer, logged_event
+from vigil.config import OnGuardConfig
 from vigil.core import onguard as og
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.door_events import DoorEventKind
-from vigil.doors.adapter_config import OnGuardConfig
 from vigil.doors.onguard.client import OnGuardClient, OnGuardRefusedError, OnGuardUnavailableError
 from vigil.doors.onguard.poller import OnGuardPoller
 

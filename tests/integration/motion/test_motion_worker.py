@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import pytest
 
+from vigil.core.camera_modes import MotionMode
 from vigil.core.errors import DiskFullError
 from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
 from vigil.core.media_clock import MediaClock
@@ -30,7 +31,7 @@ def _worker(tmp: Path, mode: str, max_packets: int) -> tuple[Fanout, MotionWorke
     index = Index.open(tmp / "index.sqlite3", 0)
     fanout = Fanout()
     events: list[tuple[str, str | None]] = []
-    worker = MotionWorker("cam", mode, fanout.subscribe("motion", max_packets), MotionStore(index),
+    worker = MotionWorker("cam", MotionMode(mode), fanout.subscribe("motion", max_packets), MotionStore(index),
                           MotionParams(), lambda kind, wall, reason, detail: events.append((kind, detail)))
     return fanout, worker, events
 
@@ -181,7 +182,7 @@ def test_a_full_index_drops_motion_data_and_the_worker_goes_on(tmp_path: Path, h
                 c.execute("INSERT INTO motion_seconds (camera_id, second, score_milli, heatmap) VALUES (?, ?, 1, ?)",
                           ("fill", n, bytes(256)))
     fanout = Fanout()
-    worker = MotionWorker("cam", "substream", fanout.subscribe("motion", 1000), MotionStore(index),
+    worker = MotionWorker("cam", MotionMode.SUBSTREAM, fanout.subscribe("motion", 1000), MotionStore(index),
                           MotionParams(), lambda kind, wall, reason, detail: None)
     failures: list[BaseException] = []
 

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 
+from vigil.core.camera_modes import Stream
 from vigil.core.errors import IndexBusyError, http_status
 from vigil.core.index_wait import IndexWaitPolicy
 from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
@@ -42,7 +43,7 @@ class Harness:
         with self.index.transaction() as c:
             self.storage = open_storage_dir(c, tmp / "rec", require_mount=False)
         self.fanout = Fanout()
-        self.recorder = Recorder("cam", "main", self.fanout.subscribe("rec", max_packets=1000), self.index,
+        self.recorder = Recorder("cam", Stream.MAIN, self.fanout.subscribe("rec", max_packets=1000), self.index,
                                  self.storage, RotationPolicy(target_90k=90_000), lambda: WALL0)
         self.thread = threading.Thread(target=self.recorder.run)
 

@@ -8,6 +8,7 @@ import threading
 import time
 from pathlib import Path
 
+from vigil.core.camera_modes import Stream
 from vigil.core.h26x import iter_nal_units, nal_type, parameter_sets
 from vigil.core.media import (
     Codec,
@@ -46,7 +47,7 @@ class Harness:
             self.storage = open_storage_dir(c, tmp / "rec", require_mount=False)
         self.fanout = Fanout()
         sub = self.fanout.subscribe("rec", max_packets=max_packets)
-        self.recorder = Recorder("cam", "main", sub, self.index, self.storage,
+        self.recorder = Recorder("cam", Stream.MAIN, sub, self.index, self.storage,
                                  RotationPolicy(target_90k=int(segment_s * 90_000)), lambda: WALL0)
         self.thread = threading.Thread(target=self.recorder.run)
         self.n = 0

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.config_doors import FlagRulesConfig
 from vigil.core.credential_scrub import scrub_private, scrub_vendor_text
+from vigil.core.door_config import FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_record import cap_raw, credential_hash, credential_last4
 from vigil.core.door_rules import MAX_KEYS, FlagRules, RuleInput, Severity, adapter_offline, skew_is_large

@@ -26,11 +26,11 @@ from collections.abc import Callable
 
 import aiomqtt
 
+from vigil.config import MqttConfig
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.door_events import OccurredOutOfWindowError
 from vigil.core.errors import DiskFullError
 from vigil.core.mqtt_messages import STATUS_OFFLINE, STATUS_ONLINE, MalformedError, Topics, encode, parse_message
-from vigil.doors.adapter_config import MqttConfig
 from vigil.doors.sink import Alert, AlertFeed, AlertKind, DoorEventSink
 
 log = logging.getLogger(__name__)

@@ -14,9 +14,9 @@ from typing import Any
 
 import aiohttp
 
+from vigil.config import OnGuardConfig
 from vigil.core import onguard as og
 from vigil.core.json_text import parse_json
-from vigil.doors.adapter_config import OnGuardConfig
 
 log = logging.getLogger(__name__)
 

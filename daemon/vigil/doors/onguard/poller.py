@@ -17,12 +17,12 @@ from collections.abc import Callable
 
 import aiohttp
 
+from vigil.config import OnGuardConfig
 from vigil.core import onguard as og
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.door_events import OccurredOutOfWindowError
 from vigil.core.errors import DiskFullError
 from vigil.core.onguard_kinds import KindTable
-from vigil.doors.adapter_config import OnGuardConfig
 from vigil.doors.onguard.client import OnGuardClient, OnGuardRefusedError, OnGuardUnavailableError
 from vigil.doors.sink import DoorEventSink
 

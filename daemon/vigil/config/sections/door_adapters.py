@@ -1,91 +1,28 @@
-"""The `[door_adapters.*]` configuration: the MQTT adapter and the OnGuard pollers.
+"""`[door_adapters.mqtt]` and `[[door_adapters.onguard]]`: the MQTT adapter and the OnGuard pollers.
 
-Parsed with config.py's reader (every problem reported with its key path, all at once). Secrets
-(the broker and OnGuard passwords) come as a value or, better, as `password_file` (read once at
-load, trailing newline dropped); they never appear in messages or reprs."""
+Secrets (the broker and OnGuard passwords) come as a value or, better, as `password_file` (read
+once at load, trailing newline dropped); they never appear in messages or reprs."""
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 import zoneinfo
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from vigil.config_doors import read_secret
-from vigil.core.door_events import DoorEventKind
+from vigil.config.model import DoorAdaptersConfig, MqttConfig, OnGuardConfig
+from vigil.config.reader import ID_PATTERN, NUMBER, Reader, positive
 from vigil.core.onguard import DEFAULT_VERSION, MAX_PAGE_SIZE
 from vigil.core.onguard_kinds import parse_kind_overrides
 
-if TYPE_CHECKING:
-    from vigil.config import _Reader
-
-SOURCE_PATTERN = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
-_TOPIC_CHARS = re.compile(r"^[^\x00#+]+$")
-
-
-@dataclass(frozen=True)
-class MqttConfig:
-    host: str = "127.0.0.1"
-    port: int = 1883
-    source: str = "mqtt"  # the door-event source name of what arrives here
-    client_id: str = "vigil"  # stable: the broker keeps this session's queue while vigil is away
-    topic: str = "vigil/door-events/in"  # door-event/v1 JSON, QoS 1 (wildcards allowed)
-    out_prefix: str = "vigil"  # publishes <prefix>/status, <prefix>/flagged, <prefix>/health/<source>
-    username: str | None = None
-    password: str | None = field(default=None, repr=False)
-    tls: bool = False
-    ca_file: Path | None = None  # None with tls: the system's trust store
-    keepalive_s: int = 30
-
-
-@dataclass(frozen=True)
-class OnGuardConfig:
-    url: str  # https://host/api/access/onguard/openaccess
-    application_id: str = field(repr=False)
-    user: str
-    password: str = field(repr=False)
-    source: str = "onguard"
-    directory: str | None = None
-    version: str = DEFAULT_VERSION
-    poll_interval_s: float = 5.0
-    overlap_s: float = 120.0
-    first_lookback_s: float = 3600.0
-    max_backfill_s: float = 7 * 86_400.0
-    page_size: int = MAX_PAGE_SIZE
-    timeout_s: float = 15.0
-    time_zone: str = "UTC"  # the OnGuard server's zone, for timestamps logged without an offset
-    verify_tls: bool = True
-    ca_file: Path | None = None
-    kinds: tuple[tuple[str, DoorEventKind], ...] = ()  # site overrides of the description table
-
-    @property
-    def server_tz(self) -> dt.tzinfo:
-        return dt.UTC if self.time_zone == "UTC" else zoneinfo.ZoneInfo(self.time_zone)
-
-
-@dataclass(frozen=True)
-class DoorAdaptersConfig:
-    mqtt: MqttConfig | None = None
-    onguard: tuple[OnGuardConfig, ...] = ()
-
-    @property
-    def sources(self) -> frozenset[str]:
-        """The source names this appliance's own adapters store their events under."""
-        return frozenset([o.source for o in self.onguard] + ([] if self.mqtt is None else [self.mqtt.source]))
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        found = [o.password for o in self.onguard] + [o.application_id for o in self.onguard]
-        if self.mqtt is not None and self.mqtt.password:
-            found.append(self.mqtt.password)
-        return tuple(s for s in found if s)
-
-
-def _positive(value: float) -> str | None:
-    return None if value > 0 else "must be greater than 0"
+SOURCE_PATTERN = ID_PATTERN  # a source name is spelled like an id
+TOPIC_CHARS = re.compile(r"^[^\x00#+]+$")
+MQTT_KEYS = {"host", "port", "source", "client_id", "topic", "out_prefix", "username", "password", "password_file",
+             "tls", "ca_file", "keepalive_s"}
+ONGUARD_KEYS = {"source", "url", "application_id", "user", "password", "password_file", "directory", "version",
+                "poll_interval_s", "overlap_s", "first_lookback_s", "max_backfill_s", "page_size", "timeout_s",
+                "time_zone", "verify_tls", "ca_file", "kinds"}
 
 
 def _source_check(value: str) -> str | None:
@@ -93,22 +30,21 @@ def _source_check(value: str) -> str | None:
 
 
 def _topic_check(value: str) -> str | None:
-    return None if _TOPIC_CHARS.match(value.replace("#", "a").replace("+", "a")) else "not a valid MQTT topic filter"
+    return None if TOPIC_CHARS.match(value.replace("#", "a").replace("+", "a")) else "not a valid MQTT topic filter"
 
 
 def _prefix_check(value: str) -> str | None:
-    if _TOPIC_CHARS.match(value) and not value.endswith("/"):
+    if TOPIC_CHARS.match(value) and not value.endswith("/"):
         return None
     return "a topic without wildcards or a trailing '/'"
 
 
-def _read_mqtt(r: _Reader, item: Any) -> MqttConfig | None:
+def _read_mqtt(r: Reader, item: Any) -> MqttConfig | None:
     key = "door_adapters.mqtt"
     if not isinstance(item, dict):
         r.problem(key, "expected a table")
         return None
-    r.table(item, key, {"host", "port", "source", "client_id", "topic", "out_prefix", "username", "password",
-                        "password_file", "tls", "ca_file", "keepalive_s"})
+    r.table(item, key, MQTT_KEYS)
     ca_file = r.get(item, key, "ca_file", str)
     config = MqttConfig(
         host=r.get(item, key, "host", str, "127.0.0.1"),
@@ -119,10 +55,10 @@ def _read_mqtt(r: _Reader, item: Any) -> MqttConfig | None:
         topic=r.get(item, key, "topic", str, "vigil/door-events/in", check=_topic_check),
         out_prefix=r.get(item, key, "out_prefix", str, "vigil", check=_prefix_check),
         username=r.get(item, key, "username", str),
-        password=read_secret(r, item, key, "password"),
+        password=r.secret(item, key, "password"),
         tls=r.get(item, key, "tls", bool, False),
         ca_file=None if ca_file is None else Path(ca_file),
-        keepalive_s=r.get(item, key, "keepalive_s", int, 30, check=_positive),
+        keepalive_s=r.get(item, key, "keepalive_s", int, 30, check=positive),
     )
     if config.password is not None and config.username is None:
         r.problem(key, "a password needs a username")
@@ -148,16 +84,13 @@ def _zone_check(value: str) -> str | None:
     return None
 
 
-def _read_onguard(r: _Reader, key: str, item: dict[str, Any]) -> OnGuardConfig:
-    r.table(item, key, {"source", "url", "application_id", "user", "password", "password_file", "directory",
-                        "version", "poll_interval_s", "overlap_s", "first_lookback_s", "max_backfill_s",
-                        "page_size", "timeout_s", "time_zone", "verify_tls", "ca_file", "kinds"})
-    number = (int, float)
+def _read_onguard(r: Reader, key: str, item: dict[str, Any]) -> OnGuardConfig:
+    r.table(item, key, ONGUARD_KEYS)
     kinds_raw = r.get(item, key, "kinds", dict, {})
     kinds, problems = parse_kind_overrides(kinds_raw)
     for problem in problems:
         r.problem(f"{key}.kinds", problem)
-    password = read_secret(r, item, key, "password")
+    password = r.secret(item, key, "password")
     if password is None and "password_file" not in item:
         r.problem(f"{key}.password", "missing (required; or password_file)")
     ca_file = r.get(item, key, "ca_file", str)
@@ -169,13 +102,13 @@ def _read_onguard(r: _Reader, key: str, item: dict[str, Any]) -> OnGuardConfig:
         source=r.get(item, key, "source", str, "onguard", check=_source_check),
         directory=r.get(item, key, "directory", str),
         version=r.get(item, key, "version", str, DEFAULT_VERSION),
-        poll_interval_s=float(r.get(item, key, "poll_interval_s", number, 5.0, check=_positive)),
-        overlap_s=float(r.get(item, key, "overlap_s", number, 120.0, check=_positive)),
-        first_lookback_s=float(r.get(item, key, "first_lookback_s", number, 3600.0, check=_positive)),
-        max_backfill_s=float(r.get(item, key, "max_backfill_s", number, 7 * 86_400.0, check=_positive)),
+        poll_interval_s=float(r.get(item, key, "poll_interval_s", NUMBER, 5.0, check=positive)),
+        overlap_s=float(r.get(item, key, "overlap_s", NUMBER, 120.0, check=positive)),
+        first_lookback_s=float(r.get(item, key, "first_lookback_s", NUMBER, 3600.0, check=positive)),
+        max_backfill_s=float(r.get(item, key, "max_backfill_s", NUMBER, 7 * 86_400.0, check=positive)),
         page_size=r.get(item, key, "page_size", int, MAX_PAGE_SIZE,
                         check=lambda v: None if 1 <= v <= MAX_PAGE_SIZE else f"must be 1..{MAX_PAGE_SIZE}"),
-        timeout_s=float(r.get(item, key, "timeout_s", number, 15.0, check=_positive)),
+        timeout_s=float(r.get(item, key, "timeout_s", NUMBER, 15.0, check=positive)),
         time_zone=r.get(item, key, "time_zone", str, "UTC", check=_zone_check),
         verify_tls=r.get(item, key, "verify_tls", bool, True),
         ca_file=None if ca_file is None else Path(ca_file),
@@ -186,7 +119,7 @@ def _read_onguard(r: _Reader, key: str, item: dict[str, Any]) -> OnGuardConfig:
     return config
 
 
-def read_door_adapters(r: _Reader, data: Any) -> DoorAdaptersConfig:
+def read_door_adapters(r: Reader, data: Any) -> DoorAdaptersConfig:
     if data is None:
         return DoorAdaptersConfig()
     if not isinstance(data, dict):
