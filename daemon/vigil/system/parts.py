@@ -46,15 +46,20 @@ class Parts:
     @contextlib.asynccontextmanager
     async def _named(self, name: str, part: AbstractAsyncContextManager[T]) -> AsyncIterator[T]:
         log.debug("part %s: starting", name)
-        async with part as value:
-            self.running.append(name)
-            log.debug("part %s: started", name)
-            try:
-                yield value
-            finally:
-                self.running.remove(name)
-                log.debug("part %s: stopping", name)
-        log.debug("part %s: stopped", name)
+        started = False
+        try:
+            async with part as value:
+                started = True
+                self.running.append(name)
+                log.debug("part %s: started", name)
+                try:
+                    yield value
+                finally:
+                    self.running.remove(name)
+                    log.debug("part %s: stopping", name)
+        finally:
+            if started:  # also when its stop raised: the parts before it are stopped next
+                log.debug("part %s: stopped", name)
 
     async def until_stopped(self, stopping: asyncio.Event) -> BaseException | None:
         """Wait until `stopping` is set (None) or a part's task or thread fails (its error)."""
