@@ -81,7 +81,7 @@ class Daemon:
         self.stopping = asyncio.Event()
         # The appliance (design/appliance.md): systemd notify/watchdog, hot-plugged disks and cameras.
         self.supervisor = Supervisor(Notifier())
-        self.running: Running | None = None  # from every part started until the stop begins
+        self.running: Running | None = None  # once every part started; None again once they stopped
 
     @property
     def url(self) -> str | None:
@@ -110,7 +110,7 @@ class Daemon:
         await parts.start("supervision", supervision(self.supervisor, loop))
         await parts.start("stop signals", stop_signals(loop, self.stopping))
         index, storage = await parts.start("storage", open_storage(config))
-        env = await parts.start("service env", service_env(config, index))
+        env = await parts.start("service env", database_threads(config, index))
         reserve = SpaceReserve(config.storage.path)  # room for the index on a full disk
         cameras = CameraPipelines(config, index, storage, reserve)
         appliance = attach_appliance(config, self.supervisor, cameras, index, storage)
@@ -188,7 +188,7 @@ async def open_storage(config: Config) -> AsyncIterator[tuple[Index, StorageDir]
 
 
 @asynccontextmanager
-async def service_env(config: Config, index: Index) -> AsyncIterator[ServiceEnv]:
+async def database_threads(config: Config, index: Index) -> AsyncIterator[ServiceEnv]:
     """The services' database threads: stopped (after their work) before the index closes."""
     env = ServiceEnv(config, index)
     try:
