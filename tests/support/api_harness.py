@@ -23,6 +23,7 @@ from vigil.doors.alerts import AlertHub
 from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.passwords import hash_password
+from vigil.services.env import ServiceEnv
 from vigil.store.accounts import Accounts
 from vigil.store.audit_log import AuditLog
 from vigil.store.door_events import DoorStore
@@ -120,12 +121,15 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
         user_id = accounts.add_user(name, role, buildings, password_hash, clock.now_ns)
         tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
     audit, watch = AuditLog(index), CredentialWatch(accounts, clock)
+    alerts = AlertHub()  # door events
+    env = ServiceEnv(config, index)
     services = Services(config, index, accounts, audit, FakeCameras(), clock_ns=clock, credential_watch=watch,
                         whep=WhepSessions(lambda label: (), ViewerLimits(4, 2), watch, audit, clock),
-                        exports=ExportJobs(config, index, config.storage.path / "key.pem"))  # no worker: stays queued
-    services.alerts = AlertHub()  # door events
-    services.doors = DoorEventService(config, DoorStore(index), services.alerts, b"k" * 32, clock)
+                        exports=ExportJobs(config, index, config.storage.path / "key.pem"),  # no worker: stays queued
+                        alerts=alerts, doors=DoorEventService(config, DoorStore(index), alerts, b"k" * 32, clock),
+                        env=env)
     client = TestClient(TestServer(build_app(services)))
     await client.start_server()
     yield Api(client, services, tokens, clock)
     await client.close()
+    env.close()

@@ -76,9 +76,9 @@ def _hotplug_scenario(bed: Any, daemon: Any, out: dict[str, Any]) -> None:
     disk_props = {"ID_FS_LABEL": "VIGIL-DATA", "ID_FS_TYPE": "ext4", "ID_BUS": "usb"}
     rec: Path = daemon.config.storage.recordings_path
     away = rec.with_name("recordings-unplugged")
-    _until(lambda: daemon.appliance is not None and all(p.recorder.segments_written >= 1 for p in daemon.pipelines),
-           60, "a recorded segment")
-    appliance, recorder = daemon.appliance, daemon.pipelines[0].recorder
+    _until(lambda: daemon.running is not None
+           and all(r.segments_written >= 1 for r in daemon.running.cameras.recorders), 60, "a recorded segment")
+    appliance, recorder, index = daemon.running.appliance, daemon.running.cameras.recorders[0], daemon.running.index
     disk = add_block_device(bed, "sdy1", disk_props)
     # Unplugged: systemd would unmount it; here the directory goes away, and udev says so.
     _until(lambda: recorder.open_segment_id is not None, 30, "an open segment")
@@ -100,7 +100,7 @@ def _hotplug_scenario(bed: Any, daemon: Any, out: dict[str, Any]) -> None:
     _until(lambda: recorder.segments_written > written, 60, "segments after the disk came back")
     out["segments_after_return"] = recorder.segments_written - written
     # The segment open when the disk went was completed from its fragments once it was back.
-    out["cut_short_state"] = next(s.state for s in daemon.index.segments(state=None) if s.id == cut_short)
+    out["cut_short_state"] = next(s.state for s in index.segments(state=None) if s.id == cut_short)
     # A foreign disk: another index's recordings directory.
     rec.rename(away)
     rec.mkdir()

@@ -63,8 +63,10 @@ class CameraStatusSource(Protocol):
     def live_source(self, camera_id: str, quality: Stream) -> LiveSource | None: ...
 
 
-@dataclass
+@dataclass(frozen=True)
 class Services:
+    """Built once, with every part the daemon started (vigil.app); never changed afterwards."""
+
     config: Config
     index: Index
     accounts: Accounts
@@ -84,10 +86,7 @@ class Services:
     appliance: ApplianceSource | None = None  # the appliance layer: storage state, local cameras
     # What is wrong with the storage budget (core.storage_report.budget_problems, or retention kept newest footage).
     budget_problem: Callable[[], BudgetProblem | None] = lambda: None
-    env: ServiceEnv = field(init=False)  # what the services/ functions work with
-
-    def __post_init__(self) -> None:
-        self.env = ServiceEnv(self.config, self.index)
+    env: ServiceEnv = field(kw_only=True)  # what the services/ functions work with (the daemon closes it)
 
 
 SERVICES = web.AppKey("services", Services)

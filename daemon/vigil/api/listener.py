@@ -136,6 +136,11 @@ class ApiListener:
             raise
         self._sock = sock
 
+    def close(self) -> None:
+        """Close the listening socket (idempotent; `serve` closes it too, if it ran)."""
+        if self._sock is not None:
+            self._sock.close()
+
     async def serve(self) -> None:
         """Accept until cancelled; connections still in their handshake are closed on the way out."""
         assert self._sock is not None, "bind() first"

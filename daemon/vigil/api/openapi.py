@@ -1,16 +1,66 @@
-"""The OpenAPI 3.1 document, generated from the route table so the two cannot drift apart."""
+"""The OpenAPI 3.1 document, generated from the route table so the two cannot drift apart.
+
+The table (api/routes.py) hands its routes in; this module does not import it: `Operation` is
+what it reads of a route."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from vigil import __version__
 from vigil.api import schemas
+from vigil.core.permissions import Action
 
-if TYPE_CHECKING:
-    from vigil.api.routes import Route
+
+class QueryParameter(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def description(self) -> str: ...
+    @property
+    def schema(self) -> schemas.Schema: ...
+    @property
+    def required(self) -> bool: ...
+
+
+class PerItemDecision(Protocol):
+    @property
+    def decided_by(self) -> str: ...
+    @property
+    def why(self) -> str: ...
+
+
+class Operation(Protocol):
+    """What the document says of a route (api.routes.Route)."""
+
+    @property
+    def method(self) -> str: ...
+    @property
+    def path(self) -> str: ...
+    @property
+    def action(self) -> Action | None: ...
+    @property
+    def summary(self) -> str: ...
+    @property
+    def response(self) -> schemas.Schema | None: ...
+    @property
+    def status(self) -> int: ...
+    @property
+    def content_type(self) -> str: ...
+    @property
+    def query(self) -> Sequence[QueryParameter]: ...
+    @property
+    def body(self) -> schemas.Schema | None: ...
+    @property
+    def body_content_type(self) -> str: ...
+    @property
+    def public_reason(self) -> str | None: ...
+    @property
+    def byte_ranges(self) -> bool: ...
+    @property
+    def per_item(self) -> PerItemDecision | None: ...
 
 _ERRORS = {"400": "malformed request", "401": "no valid credentials", "403": "not allowed",
            "404": "no such resource", "409": "conflicts with the camera or appliance state",
@@ -18,7 +68,7 @@ _ERRORS = {"400": "malformed request", "401": "no valid credentials", "403": "no
            "503": "not available right now"}
 
 
-def _operation(route: Route) -> dict[str, Any]:
+def _operation(route: Operation) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
         for name in re.findall(r"{(\w+)}", route.path)
@@ -41,12 +91,14 @@ def _operation(route: Route) -> dict[str, Any]:
     if route.public_reason:
         op["security"] = []
         op["description"] = f"Public: {route.public_reason}."
+    if route.per_item is not None:  # the caller's role must have the action, then each item is decided
+        op["description"] = f"Permission per item: {route.per_item.why}."
     if route.body is not None:
         op["requestBody"] = {"required": True, "content": {route.body_content_type: {"schema": route.body}}}
     return op
 
 
-def openapi_document(routes: Sequence[Route]) -> dict[str, Any]:
+def openapi_document(routes: Sequence[Operation]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
         paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)

@@ -45,7 +45,10 @@ class Scope(enum.Enum):
     APPLIANCE = "appliance"  # Target() — listings are filtered by the handler
     CAMERA = "camera"  # the {camera_id} in the path (unknown camera: 404)
     CAMERA_RANGE = "camera_range"  # the camera and the ?start=&end= range
-    IN_HANDLER = "in_handler"  # the role must have the action; the handler checks each thing named
+    # The role must have the action; then a service decides for each item the request names or
+    # reads (a link's buildings, a hold's cameras, ...): `per_item` says which function and why
+    # the path alone cannot decide.
+    PER_ITEM = "per_item"
     PUBLIC = "public"  # no credentials needed: the reason is given in `public_reason`
     # a bearer token whose role has the action, or a request signed with the site's webhook secret
     WEBHOOK = "webhook"
@@ -57,6 +60,14 @@ class Param:
     description: str
     schema: schemas.Schema = field(default_factory=lambda: dict(schemas.STR))
     required: bool = False
+
+
+@dataclass(frozen=True)
+class PerItem:
+    """Where a PER_ITEM route's permission is decided, item by item."""
+
+    decided_by: str  # the deciding function, dotted under `vigil.`: "services.holds.create_hold"
+    why: str  # what the decision needs that the path does not carry
 
 
 @dataclass(frozen=True)
@@ -76,6 +87,7 @@ class Route:
     audit: str | None = None  # audit action recorded on success (every use by a link is audited too)
     public_reason: str | None = None
     byte_ranges: bool = False  # answers `Range` requests: 206 with the part, 416 outside the body
+    per_item: PerItem | None = None  # PER_ITEM routes only (and always)
 
 
 TIME_HELP = "ISO 8601 (UTC unless an offset is given) or Unix seconds"
@@ -108,12 +120,18 @@ ROUTES: tuple[Route, ...] = (
           content_type="video/mp4", query=RANGE, byte_ranges=True),
     Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", cameras.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
           "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
-    Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.IN_HANDLER,
-          "Responder links the caller may manage", {"type": "array", "items": schemas.LINK}),
-    Route("POST", "/api/links", links.create_link, Action.MANAGE_LINKS, Scope.IN_HANDLER,
-          "Create a responder link (a reason is required)", schemas.LINK, status=201, body=schemas.LINK_BODY),
-    Route("DELETE", "/api/links/{link_id}", links.revoke_link, Action.MANAGE_LINKS, Scope.IN_HANDLER,
-          "Revoke a responder link at once", schemas.LINK),
+    Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.PER_ITEM,
+          "Responder links the caller may manage", {"type": "array", "items": schemas.LINK},
+          per_item=PerItem("services.links.list_links",
+                           "a listing: each link is shown only to who may manage links in all of its buildings")),
+    Route("POST", "/api/links", links.create_link, Action.MANAGE_LINKS, Scope.PER_ITEM,
+          "Create a responder link (a reason is required)", schemas.LINK, status=201, body=schemas.LINK_BODY,
+          per_item=PerItem("services.links.create_link",
+                           "the body names the buildings: manage_links is needed in each")),
+    Route("DELETE", "/api/links/{link_id}", links.revoke_link, Action.MANAGE_LINKS, Scope.PER_ITEM,
+          "Revoke a responder link at once", schemas.LINK,
+          per_item=PerItem("services.links.revoke_link",
+                           "the stored link names its buildings: manage_links is needed in each")),
     Route("GET", "/api/audit", audit.audit_entries, Action.VIEW_AUDIT, Scope.APPLIANCE, "The audit log",
           schemas.AUDIT, query=(*RANGE[:1], Param("end", f"range end, {TIME_HELP}"), Param("actor", "exact actor"),
                                 Param("action", "exact action"),
@@ -127,8 +145,11 @@ ROUTES: tuple[Route, ...] = (
           "WHEP: an SDP offer in, the answer out (201, Location: the session)", None, status=201,
           content_type="application/sdp", query=(Param("quality", "main (default) or sub"),),
           body={"type": "string"}, body_content_type="application/sdp"),
-    Route("DELETE", "/api/whep/{session_id}", live.end, Action.VIEW_STATUS, Scope.IN_HANDLER,
-          "End a live session (its viewer, or an admin of the camera's building)", None, content_type="text/plain"),
+    Route("DELETE", "/api/whep/{session_id}", live.end, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "End a live session (its viewer, or an admin of the camera's building)", None, content_type="text/plain",
+          per_item=PerItem("api.live.end",
+                           "the live session (in memory) names its viewer and camera: the viewer ends their own; "
+                           "anyone else needs manage_links in the camera's building")),
     # door events (api/door_events.py)
     Route("POST", "/api/door-events", door_events.post_door_event, Action.POST_DOOR_EVENTS, Scope.WEBHOOK,
           "Take one door event (door-event/v1); 201 new, 200 a replay with duplicate: true",
@@ -138,7 +159,9 @@ ROUTES: tuple[Route, ...] = (
           query=(*RANGE, Param("door", "a door id"), Param("kind", "an event kind"),
                  Param("flagged", "true or false")), audit="door_events.read"),
     Route("POST", "/api/door-events/{event_id}/ack", door_events.ack_door_event, Action.ACK_DOOR_EVENTS,
-          Scope.IN_HANDLER, "Acknowledge a door event (who and when are kept)", schemas.DOOR_EVENT),
+          Scope.PER_ITEM, "Acknowledge a door event (who and when are kept)", schemas.DOOR_EVENT,
+          per_item=PerItem("services.door_events.ack_door_event",
+                           "the stored event names its door, and so its building")),
     Route("GET", "/api/alerts", door_events.alerts_stream, Action.VIEW_DOOR_EVENTS, Scope.APPLIANCE,
           "Server-sent events: flagged door events and adapter health of the caller's buildings", None,
           content_type="text/event-stream"),
@@ -153,36 +176,55 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/cameras/{camera_id}/timeline", timeline.timeline, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "Recorded spans, gaps with their reasons, motion, bookmarks and holds of a camera in a range (<= 31 d)",
           holds_schemas.TIMELINE, query=RANGE, audit="playback.timeline"),
-    Route("GET", "/api/bookmarks", holds.list_bookmarks, Action.BOOKMARK, Scope.IN_HANDLER,
+    Route("GET", "/api/bookmarks", holds.list_bookmarks, Action.BOOKMARK, Scope.PER_ITEM,
           "Bookmarks (of a camera or building, in a range) on footage the caller may see",
           holds_schemas.BOOKMARKS, query=(Param("camera", "only this camera's (and its building's)"),
-                                             Param("building", "only this building's"), *RANGE)),
-    Route("POST", "/api/bookmarks", holds.create_bookmark, Action.BOOKMARK, Scope.IN_HANDLER,
+                                             Param("building", "only this building's"), *RANGE),
+          per_item=PerItem("services.bookmarks.list_bookmarks",
+                           "a listing: each bookmark is shown only if the caller may see its camera or building")),
+    Route("POST", "/api/bookmarks", holds.create_bookmark, Action.BOOKMARK, Scope.PER_ITEM,
           "Bookmark a moment or range of a camera or building", holds_schemas.BOOKMARK, status=201,
-          body=holds_schemas.BOOKMARK_BODY),
-    Route("DELETE", "/api/bookmarks/{bookmark_id}", holds.delete_bookmark, Action.BOOKMARK, Scope.IN_HANDLER,
-          "Delete a bookmark (its creator, or an admin of its building)", holds_schemas.BOOKMARK),
-    Route("GET", "/api/holds", holds.list_holds, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
+          body=holds_schemas.BOOKMARK_BODY,
+          per_item=PerItem("services.bookmarks.create_bookmark",
+                           "the body names the camera or building")),
+    Route("DELETE", "/api/bookmarks/{bookmark_id}", holds.delete_bookmark, Action.BOOKMARK, Scope.PER_ITEM,
+          "Delete a bookmark (its creator, or an admin of its building)", holds_schemas.BOOKMARK,
+          per_item=PerItem("services.bookmarks.delete_bookmark",
+                           "the stored bookmark names its creator and building: its creator, or an admin of the "
+                           "building")),
+    Route("GET", "/api/holds", holds.list_holds, Action.HOLD_EVIDENCE, Scope.PER_ITEM,
           "Evidence holds the caller may manage", holds_schemas.HOLDS,
           query=(Param("camera", "only holds covering this camera"),
-                 Param("state", "all (default), active, expired or released"), *RANGE)),
-    Route("POST", "/api/holds", holds.create_hold, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
+                 Param("state", "all (default), active, expired or released"), *RANGE),
+          per_item=PerItem("services.holds.list_holds",
+                           "a listing: each hold is shown only if the caller may hold evidence of its camera")),
+    Route("POST", "/api/holds", holds.create_hold, Action.HOLD_EVIDENCE, Scope.PER_ITEM,
           "Hold footage from retention (a reason is required): one hold per camera", holds_schemas.HOLDS_CREATED,
-          status=201, body=holds_schemas.HOLD_BODY),
-    Route("POST", "/api/holds/{hold_id}/release", holds.release_hold, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
+          status=201, body=holds_schemas.HOLD_BODY,
+          per_item=PerItem("services.holds.create_hold",
+                           "the body names cameras or buildings: hold_evidence is needed on every camera")),
+    Route("POST", "/api/holds/{hold_id}/release", holds.release_hold, Action.HOLD_EVIDENCE, Scope.PER_ITEM,
           "Release a hold (a reason is required): retention may then delete its footage", holds_schemas.HOLD,
-          body=holds_schemas.RELEASE_BODY),
+          body=holds_schemas.RELEASE_BODY,
+          per_item=PerItem("services.holds.release_hold",
+                           "the stored hold names its camera")),
     Route("GET", "/api/storage", timeline.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Storage report: disk, recordings per camera, bytes under holds, budget and warning level",
           holds_schemas.STORAGE),
-    # --- evidence exports (issue 7): every camera of an export is checked in the handler ---
-    Route("POST", "/api/exports", exports.create_export, Action.EXPORT, Scope.IN_HANDLER,
+    # --- evidence exports (issue 7): every camera of an export is checked (services/exports.py) ---
+    Route("POST", "/api/exports", exports.create_export, Action.EXPORT, Scope.PER_ITEM,
           "Start a signed evidence export of cameras (or buildings) in a range; a reason is required", schemas.EXPORT,
-          status=202, body=schemas.EXPORT_BODY),
-    Route("GET", "/api/exports/{export_id}", exports.export_status, Action.EXPORT, Scope.IN_HANDLER,
-          "An export's state and progress", schemas.EXPORT),
-    Route("GET", "/api/exports/{export_id}/download", exports.download, Action.EXPORT, Scope.IN_HANDLER,
-          "The finished export package (zip)", None, content_type="application/zip"),
+          status=202, body=schemas.EXPORT_BODY,
+          per_item=PerItem("services.exports.create_export",
+                           "the body names cameras or buildings: export is needed on every camera")),
+    Route("GET", "/api/exports/{export_id}", exports.export_status, Action.EXPORT, Scope.PER_ITEM,
+          "An export's state and progress", schemas.EXPORT,
+          per_item=PerItem("services.exports.export_status",
+                           "the stored export names its cameras: export is needed on every one")),
+    Route("GET", "/api/exports/{export_id}/download", exports.download, Action.EXPORT, Scope.PER_ITEM,
+          "The finished export package (zip)", None, content_type="application/zip",
+          per_item=PerItem("services.exports.download",
+                           "the stored export names its cameras: export is needed on every one")),
 )
 
 
@@ -207,7 +249,7 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
         elif route.scope is Scope.CAMERA_RANGE:
             target = cameras.playback_range(ctx)
         # A signed webhook request has no subject: its checked signature is its permission.
-        if route.action is not None and ctx.via is not Via.SIGNATURE:  # IN_HANDLER: the handler checks each thing
+        if route.action is not None and ctx.via is not Via.SIGNATURE:  # PER_ITEM: then per item
             ctx.require(route.action, target)
         response = await route.handler(ctx)
         if route.audit is not None or (ctx.is_link() and route.scope is not Scope.PUBLIC):

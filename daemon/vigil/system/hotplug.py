@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import os
 import threading
@@ -129,12 +130,15 @@ class Hotplug:
         try:
             async with asyncio.TaskGroup() as tg:
                 self._tasks = tg
-                tg.create_task(run_in_thread("udev-monitor", lambda: self._watch(monitor, loop)))
+                tg.create_task(run_in_thread("udev-monitor", functools.partial(self._watch, monitor, loop)))
                 tg.create_task(self._consume())
                 tg.create_task(self._check_periodically())
         finally:
             self._tasks = None
             self._stop.set()
+            # pyudev has no close(): the netlink socket closes when the last reference goes (the
+            # watch thread's, within a second). A traceback keeping this frame must not keep it.
+            del monitor, context
 
     def _watch(self, monitor: Any, loop: asyncio.AbstractEventLoop) -> None:
         """Thread body: udev events (a pyudev.Monitor) into the bounded queue until stopped."""

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 SYSLOG_IDENTIFIER = "vigil"
-# Threads of a camera are named rec-<id>, rtsp-<id>, rtsp-<id>-sub, motion-<id> (vigil.app).
+# Threads of a camera are named rec-<id>, rtsp-<id>, rtsp-<id>-sub, motion-<id> (vigil.pipelines).
 _CAMERA_THREAD = re.compile(r"^(?:rec|rtsp|motion)-(?P<camera>.+?)(?:-sub)?$")
 _PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 

@@ -1,31 +1,42 @@
-"""The appliance parts of the daemon, wired by app.Daemon with a line each: systemd supervision
-and hot-plug. Kept here so that app.py stays about recording."""
+"""The appliance parts of the daemon, started by vigil.app as one part: systemd supervision's
+view of the recorders and hot-plug. They see the cameras through `Recording` only."""
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from collections.abc import Sequence
+from typing import Protocol
 
+from vigil.config import Config
 from vigil.core.errors import IndexBusyError
 from vigil.core.hotplug import AvailableCamera, StorageState
 from vigil.core.watchdog import StatusCounts, status_line
+from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover_segment
 from vigil.record.storage import StorageDir
 from vigil.store.index import Index
 from vigil.system.hotplug import Hotplug, StorageWatch
-from vigil.system.supervision import recorder_beats
-
-if TYPE_CHECKING:
-    from vigil.app import Daemon
+from vigil.system.supervision import Supervisor, recorder_beats
 
 log = logging.getLogger(__name__)
 
 
-class Appliance:
-    """What the API asks about the appliance (api.context.ApplianceSource)."""
+class Recording(Protocol):
+    """What the appliance needs of the cameras being recorded (vigil.pipelines.CameraPipelines)."""
 
-    def __init__(self, daemon: Daemon, hotplug: Hotplug | None, storage: StorageWatch) -> None:
-        self.daemon = daemon
+    @property
+    def recorders(self) -> Sequence[Recorder]: ...
+
+    def status_counts(self) -> tuple[int, int, int]:
+        """(cameras, up, recording)."""
+        ...
+
+
+class Appliance:
+    """What the API asks about the appliance (core.hotplug.ApplianceSource)."""
+
+    def __init__(self, recording: Recording, hotplug: Hotplug | None, storage: StorageWatch) -> None:
+        self.recording = recording
         self.hotplug = hotplug
         self.storage = storage
 
@@ -36,24 +47,23 @@ class Appliance:
         return [] if self.hotplug is None else self.hotplug.available_cameras()
 
     def status(self) -> str:
-        d = self.daemon
-        states = [d.camera_status(p.camera.id) for p in d.pipelines]
-        return status_line(StatusCounts(len(states), sum(s.state == "up" for s in states),
-                                        sum(s.recording for s in states), self.storage.state,
-                                        str(self.storage.path)))
+        cameras, up, recording = self.recording.status_counts()
+        return status_line(StatusCounts(cameras, up, recording, self.storage.state, str(self.storage.path)))
 
 
-def attach_appliance(daemon: Daemon, index: Index, storage: StorageDir) -> Appliance:
-    """Hot-plug watching (if configured) and the supervisor's view of recorders and status."""
+def attach_appliance(config: Config, supervisor: Supervisor, recording: Recording, index: Index,
+                     storage: StorageDir) -> Appliance:
+    """Hot-plug watching (if configured; its `run` is the daemon's part) and the supervisor's view
+    of recorders and status."""
     db_uuid = str(index.query("SELECT db_uuid FROM meta")[0][0])
 
     def gate(record: bool) -> None:
-        for p in daemon.pipelines:
-            (p.recorder.storage_ok.set if record else p.recorder.storage_ok.clear)()
+        for r in recording.recorders:
+            (r.storage_ok.set if record else r.storage_ok.clear)()
 
     def recover_detached() -> None:
         """Segments the recorders let go of when the disk went: complete them from their fragments."""
-        writing = {p.recorder.open_segment_id for p in daemon.pipelines}
+        writing = {r.open_segment_id for r in recording.recorders}
         try:
             for seg in index.segments(state="open"):
                 if seg.dir_id == storage.id and seg.id not in writing:
@@ -61,9 +71,9 @@ def attach_appliance(daemon: Daemon, index: Index, storage: StorageDir) -> Appli
         except IndexBusyError as busy:  # they stay 'open'; the next start recovers them
             log.warning("recovering segments left open on the returned disk: %s", busy)
 
-    cfg = daemon.config.storage
+    cfg = config.storage
     watch = StorageWatch(storage.path, cfg.require_mount, db_uuid, storage.dir_uuid, gate, recover_detached)
-    hotplug = Hotplug(watch, daemon.supervisor.refresh_status) if daemon.config.appliance.hotplug else None
-    appliance = Appliance(daemon, hotplug, watch)
-    daemon.supervisor.watch(lambda: recorder_beats(p.recorder for p in daemon.pipelines), appliance.status)
+    hotplug = Hotplug(watch, supervisor.refresh_status) if config.appliance.hotplug else None
+    appliance = Appliance(recording, hotplug, watch)
+    supervisor.watch(lambda: recorder_beats(recording.recorders), appliance.status)
     return appliance

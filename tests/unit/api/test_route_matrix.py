@@ -39,7 +39,7 @@ def test_every_route_declares_a_policy() -> None:
         if route.scope is not Scope.PUBLIC and ("{camera_id}" in route.path or route.action in FOOTAGE):
             # Footage is always checked against a camera (and so its building), never by role alone.
             # Exports name several cameras: their handlers check every one (tests/e2e/test_exports_e2e.py).
-            in_handler_ok = route.path.startswith("/api/exports") and route.scope is Scope.IN_HANDLER
+            in_handler_ok = route.path.startswith("/api/exports") and route.scope is Scope.PER_ITEM
             assert route.scope in (Scope.CAMERA, Scope.CAMERA_RANGE) or in_handler_ok, route.path
 
 
