@@ -27,6 +27,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     pages,
     schemas,
     session,
+    storage,
     timeline,
 )
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
@@ -171,7 +172,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/holds/{hold_id}/release", holds.release_hold, Action.HOLD_EVIDENCE, Scope.IN_HANDLER,
           "Release a hold (a reason is required): retention may then delete its footage", holds_schemas.HOLD,
           body=holds_schemas.RELEASE_BODY),
-    Route("GET", "/api/storage", timeline.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
+    Route("GET", "/api/storage", storage.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Storage report: disk, recordings per camera, bytes under holds, budget and warning level",
           holds_schemas.STORAGE),
     # --- evidence exports (issue 7): every camera of an export is checked in the handler ---

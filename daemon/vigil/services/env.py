@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -43,3 +44,17 @@ class ServiceEnv:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+@contextmanager
+def service_env(config: Config, now_wall_ns: int, *, readonly: bool = False) -> Iterator[ServiceEnv]:
+    """A ServiceEnv over the configuration's index, for a command outside the daemon (the CLI):
+    read-only (no migration, no writes) or migrated at `now_wall_ns`. Closed, threads and index, on exit."""
+    index = Index.open_readonly(config.storage.index_path) if readonly else Index.open(config.storage.index_path,
+                                                                                       now_wall_ns)
+    env = ServiceEnv(config, index)
+    try:
+        yield env
+    finally:
+        env.close()
+        index.close()
