@@ -147,9 +147,9 @@ def _cmd_motion(config: Config, args: argparse.Namespace) -> int:
 
 def _cmd_fsck(config: Config) -> int:
     from vigil.record.fsck import fsck
-    from vigil.store.index import Index
 
-    report = fsck(Index.open_readonly(config.storage.index_path))
+    with service_env(config, time.time_ns(), readonly=True) as env:
+        report = fsck(env.index)
     for problem in report.problems:
         print(f"problem: {problem}")
     for path in report.open_segments:
