@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.unit.services.conftest import appliance, hs_link, user
+from tests.support.service_callers import appliance, hs_link, user
 from vigil.config import Config
 from vigil.core.door_events import DoorEventKind
 from vigil.core.errors import BadRequestError, NotFoundError, PermissionDeniedError, UnavailableError
