@@ -1,5 +1,6 @@
-"""Buildings, cameras, their recorded segments and snapshots, as far as the caller may see them."""
-
+"""Buildings, cameras, their recorded segments and snapshots, as far as the caller may see them.
+The listings are services/cameras.py's; `playback_range` parses the camera and range of a path
+and query (the route table checks it before the handler runs)."""
 
 from __future__ import annotations
 
@@ -9,50 +10,29 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import Ctx, iso
-from vigil.core.errors import (
-    BadRequestError,
-    NotFoundError,
-)
-from vigil.core.permissions import Target, camera_visible, visible_buildings
+from vigil.core.errors import BadRequestError, NotFoundError
+from vigil.core.permissions import Target
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
-from vigil.store.index import SegmentRow
+from vigil.services.cameras import SegmentQuery, SegmentRow, building_list, camera_list, list_segments
 
 DAY_NS = 86_400 * NS_PER_SECOND
-
-
 MAX_SEGMENTS = 5000
 
 
-def visible_cameras(ctx: Ctx) -> list[Any]:
-    subject = ctx.user_subject
-    return [c for c in ctx.services.config.cameras if camera_visible(subject, c.id, c.building)]
-
-
 async def buildings(ctx: Ctx) -> web.StreamResponse:
-    config = ctx.services.config
-    visible = visible_buildings(ctx.user_subject, frozenset(b.id for b in config.buildings))
-    cams = visible_cameras(ctx)
-    return web.json_response([
-        {"id": b.id, "name": b.name, "cameras": [c.id for c in cams if c.building == b.id]}
-        for b in config.buildings if b.id in visible
-    ])
+    return web.json_response([{"id": b.id, "name": b.name, "cameras": list(b.cameras)}
+                              for b in building_list(ctx.services.env, ctx.caller)])
 
 
 async def cameras(ctx: Ctx) -> web.StreamResponse:
-    since = ctx.now_ns - DAY_NS
-    out = []
-    for c in visible_cameras(ctx):
-        status = ctx.services.cameras.camera_status(c.id)
-        gaps = [e for e in ctx.services.index.events(c.id, "camera_down") if e.wall_ns >= since]
-        out.append({
-            "id": c.id, "name": c.name, "building": c.building,
-            "status": {"state": status.state, "reason": status.reason, "recording": status.recording,
-                       "last_frame_at": iso(status.last_frame_wall_ns)},
-            "gaps_24h": [{"at": iso(e.wall_ns), "reason": e.reason} for e in gaps[-20:]],
-            "has_substream": c.substream_url is not None,
-        })
-    return web.json_response(out)
+    return web.json_response([{
+        "id": v.camera.id, "name": v.camera.name, "building": v.camera.building,
+        "status": {"state": v.status.state, "reason": v.status.reason, "recording": v.status.recording,
+                   "last_frame_at": iso(v.status.last_frame_wall_ns)},
+        "gaps_24h": [{"at": iso(e.wall_ns), "reason": e.reason} for e in v.outages_24h],
+        "has_substream": v.camera.substream_url is not None,
+    } for v in await camera_list(ctx.services.env, ctx.caller, ctx.services.cameras)])
 
 
 def _segment_json(s: SegmentRow) -> dict[str, Any]:
@@ -73,10 +53,10 @@ def playback_range(ctx: Ctx) -> Target:
 
 async def segments(ctx: Ctx) -> web.StreamResponse:
     target = playback_range(ctx)
-    rows = ctx.services.index.segments(target.camera, target.start_ns, target.end_ns)
+    found = await list_segments(ctx.services.env, ctx.caller,
+                                SegmentQuery(target.camera, target.start_ns, target.end_ns, MAX_SEGMENTS))
     return web.json_response({"camera": target.camera, "start": iso(target.start_ns), "end": iso(target.end_ns),
-                              "truncated": len(rows) > MAX_SEGMENTS,
-                              "segments": [_segment_json(s) for s in rows[:MAX_SEGMENTS]]})
+                              "truncated": found.truncated, "segments": [_segment_json(s) for s in found.segments]})
 
 
 async def snapshot(ctx: Ctx) -> web.StreamResponse:

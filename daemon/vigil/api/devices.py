@@ -5,11 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from vigil.api.context import Ctx
+from vigil.services.cameras import local_devices
 
 
 async def available_cameras(ctx: Ctx) -> web.StreamResponse:
-    appliance = ctx.services.appliance
-    devices = [] if appliance is None else appliance.available_cameras()
     return web.json_response([
-        {"device": d.device_node, "name": d.name, "bus": d.bus, "transcodes": True, "note": d.note} for d in devices
+        {"device": d.device_node, "name": d.name, "bus": d.bus, "transcodes": True, "note": d.note}
+        for d in local_devices(ctx.services.appliance)
     ])

@@ -27,6 +27,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     pages,
     schemas,
     session,
+    storage,
     timeline,
 )
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
@@ -208,7 +209,7 @@ ROUTES: tuple[Route, ...] = (
           body=holds_schemas.RELEASE_BODY,
           per_item=PerItem("services.holds.release_hold",
                            "the stored hold names its camera")),
-    Route("GET", "/api/storage", timeline.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
+    Route("GET", "/api/storage", storage.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Storage report: disk, recordings per camera, bytes under holds, budget and warning level",
           holds_schemas.STORAGE),
     # --- evidence exports (issue 7): every camera of an export is checked (services/exports.py) ---

@@ -1,4 +1,4 @@
-"""`vigil storage` (the storage report; exit 1 when critical) and `vigil hold list|add|release`.
+"""`vigil hold list|add|release` (`vigil storage` is cli/storage.py).
 
 Hold changes are audited with the actor `cli:<unix user>`, like the admin verbs."""
 
@@ -8,25 +8,18 @@ import asyncio
 import json
 import time
 from argparse import ArgumentParser, Namespace, _SubParsersAction
-from typing import Any
 
-from vigil.api.timeline import storage_json
 from vigil.config import Config
 from vigil.core.errors import BadRequestError
 from vigil.core.holds import MAX_REASON_CHARS, check_text, make_hold
 from vigil.core.timebase import parse_time_ns
-from vigil.record.storage_usage import read_storage_report
 from vigil.services import holds
 from vigil.services.caller import Caller, cli_caller
 from vigil.services.env import ServiceEnv, service_env
 from vigil.services.holds import HoldQuery, HoldState, hold_json
-from vigil.store.index import Index  # the storage verb's (moving to cli/storage.py)
 
 
 def add_hold_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentParser) -> None:
-    storage = verbs.add_parser("storage", help="disk use, recordings per camera, held bytes and warnings",
-                               parents=[common])
-    storage.add_argument("--json", action="store_true")
     hold = verbs.add_parser("hold", help="evidence holds").add_subparsers(dest="hold_verb", required=True,
                                                                            metavar="ACTION")
     listing = hold.add_parser("list", help="list holds", parents=[common])
@@ -56,33 +49,8 @@ def _time(text: str | None, name: str) -> int | None:
         raise BadRequestError(f"--{name}: {error}") from None
 
 
-def _mib(n: int | None) -> str:
-    return "-" if n is None else f"{n / (1 << 20):,.1f} MiB"
-
-
-def _print_storage(report: dict[str, Any]) -> None:
-    for d in report["disks"]:
-        print(f"disk {d['path']}: {_mib(d['capacity_bytes'])} capacity, {_mib(d['used_bytes'])} used,"
-              f" {_mib(d['free_bytes'])} free")
-    print(f"recordings {_mib(report['recorded_bytes'])}, held {_mib(report['held_bytes'])},"
-          f" retention budget {_mib(report['budget_bytes'])} (max_bytes {_mib(report['max_bytes'])},"
-          f" min_free_bytes {_mib(report['min_free_bytes'])}, retain_days {report['retain_days'] or '-'})")
-    for c in report["cameras"]:
-        print(f"  {c['id']:20} {_mib(c['recorded_bytes']):>14} held {_mib(c['held_bytes']):>14}"
-              f" {c['segments']:>7} segments  oldest {c['oldest'] or '-'}")
-    print(f"{report['warning']['level'].upper()}: {report['warning']['message']}")
-
-
 def run_holds(config: Config, args: Namespace) -> int:
     now = time.time_ns()
-    if args.verb == "storage":
-        report = storage_json(read_storage_report(Index.open_readonly(config.storage.index_path), config,
-                                                  now))
-        if args.json:
-            print(json.dumps(report))
-        else:
-            _print_storage(report)
-        return 1 if report["warning"]["level"] == "critical" else 0
     with service_env(config, now) as env:
         return asyncio.run(_hold_verb(env, args, cli_caller(now)))
 

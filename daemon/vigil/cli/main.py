@@ -1,4 +1,5 @@
-"""The `vigil` command: run, demo, check, segments, motion, fsck, and the admin verbs of cli_admin."""
+"""The `vigil` command: run, demo, check, segments, motion, fsck; the verbs of cli/admin.py,
+cli/exports.py, cli/holds.py and cli/storage.py."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import asyncio
 import json
 import sys
+import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -14,10 +16,13 @@ from vigil import __version__
 from vigil.cli.admin import add_admin_verbs, run_admin
 from vigil.cli.exports import add_evidence_verbs, run_key, run_verify
 from vigil.cli.holds import add_hold_verbs, run_holds
+from vigil.cli.storage import add_storage_verb, run_storage
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
 from vigil.logs import setup_logging
+from vigil.services.caller import cli_caller
+from vigil.services.env import service_env
 from vigil.system.provision_cli import add_provision_verb, run_provision
 
 
@@ -57,7 +62,8 @@ def _parser() -> argparse.ArgumentParser:
     add_admin_verbs(verbs, common)
     add_evidence_verbs(verbs, common)  # key show, verify (issue 7)
     add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
-    add_hold_verbs(verbs, common)  # storage, hold (issue 7)
+    add_storage_verb(verbs, common)  # the storage report (issue 7)
+    add_hold_verbs(verbs, common)  # hold (issue 7)
     return parser
 
 
@@ -94,10 +100,12 @@ def _time_arg(text: str | None, name: str) -> int | None:
 
 
 def _cmd_segments(config: Config, args: argparse.Namespace) -> int:
-    from vigil.store.index import Index
+    from vigil.services.cameras import SegmentQuery, list_segments
 
-    index = Index.open_readonly(config.storage.index_path)
-    rows = index.segments(args.camera, _time_arg(args.start, "start"), _time_arg(args.end, "end"))
+    query = SegmentQuery(args.camera, _time_arg(args.start, "start"), _time_arg(args.end, "end"))
+    now = time.time_ns()
+    with service_env(config, now, readonly=True) as env:
+        rows = asyncio.run(list_segments(env, cli_caller(now), query)).segments
     root = config.storage.recordings_path
     for seg in rows:
         assert seg.end_wall_ns is not None and seg.media_duration_90k is not None
@@ -113,9 +121,8 @@ def _cmd_segments(config: Config, args: argparse.Namespace) -> int:
 
 
 def _cmd_motion(config: Config, args: argparse.Namespace) -> int:
-    from vigil.api.motion import motion_json, parse_region
-    from vigil.store.index import Index
-    from vigil.store.motion import MotionStore
+    from vigil.core.motion_intervals import parse_region
+    from vigil.services.cameras import MotionQuery, motion_json, search_motion
 
     if config.building_of(args.camera) is None:
         raise VigilError(f"no camera {args.camera!r} in {config.source}")
@@ -123,8 +130,10 @@ def _cmd_motion(config: Config, args: argparse.Namespace) -> int:
     assert start is not None and end is not None
     if end <= start:
         raise VigilError("--end must be after --start")
-    result = motion_json(MotionStore(Index.open_readonly(config.storage.index_path)), args.camera, start, end,
-                         parse_region(args.region))
+    query = MotionQuery(args.camera, start, end, None if args.region is None else parse_region(args.region))
+    now = time.time_ns()
+    with service_env(config, now, readonly=True) as env:
+        result = motion_json(asyncio.run(search_motion(env, cli_caller(now), query)))
     if args.json:
         print(json.dumps(result))
         return 0
@@ -138,9 +147,9 @@ def _cmd_motion(config: Config, args: argparse.Namespace) -> int:
 
 def _cmd_fsck(config: Config) -> int:
     from vigil.record.fsck import fsck
-    from vigil.store.index import Index
 
-    report = fsck(Index.open_readonly(config.storage.index_path))
+    with service_env(config, time.time_ns(), readonly=True) as env:
+        report = fsck(env.index)
     for problem in report.problems:
         print(f"problem: {problem}")
     for path in report.open_segments:
@@ -176,7 +185,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_motion(config, args)
         if args.verb in ("user", "token", "link", "audit"):
             return run_admin(config, args)
-        if args.verb in ("storage", "hold"):
+        if args.verb == "storage":
+            return run_storage(config, args)
+        if args.verb == "hold":
             return run_holds(config, args)
         if args.verb == "key":
             return run_key(config, args)

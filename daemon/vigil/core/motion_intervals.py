@@ -24,6 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from vigil.core.errors import BadRequestError
 from vigil.core.motion import GRID, Heatmap, MotionSample
 
 ALL_CELLS = (1 << (GRID * GRID)) - 1
@@ -46,6 +47,16 @@ def region_bitmask(x0: float, y0: float, x1: float, y1: float) -> int:
         for col in range(int(x0 * GRID), min(GRID, int(np.ceil(x1 * GRID)))):
             bits |= 1 << (row * GRID + col)
     return bits
+
+
+def parse_region(text: str) -> int:
+    """'x0,y0,x1,y1' in fractions of the picture (the API's and the CLI's `region`) → a cell bitmask."""
+    try:
+        x0, y0, x1, y1 = (float(v) for v in text.split(","))
+        return region_bitmask(x0, y0, x1, y1)
+    except ValueError as error:
+        raise BadRequestError(f"region: {error}" if "region" in str(error) else
+                              "region must be x0,y0,x1,y1 (fractions 0..1 of width and height)") from None
 
 
 def bitmask_cells(bits: int) -> list[tuple[int, int]]:

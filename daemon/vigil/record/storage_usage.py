@@ -1,16 +1,15 @@
-"""Measuring the recordings disk and reading the index for core.storage_report."""
+"""Measuring the recordings disk: for the storage report (services/storage_report.py), the
+storage warnings, the reserve and `vigil check` (the budget checked against the disk)."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Collection
 from pathlib import Path
 
 from vigil.config import Config
-from vigil.core.storage_report import BudgetProblem, DiskUsage, StorageReport, budget_problems, storage_report, worst
+from vigil.core.storage_report import BudgetProblem, DiskUsage, budget_problems
 from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import policy_of
-from vigil.store.index import Index
 
 
 def disk_usage(path: Path) -> DiskUsage:
@@ -25,14 +24,6 @@ def storage_budget_problems(config: Config) -> tuple[BudgetProblem, ...]:
     cameras = sum(c.enabled for c in config.cameras)
     return budget_problems(disk_usage(config.storage.recordings_path).capacity_bytes, policy_of(config.storage),
                            cameras, config.storage.segment_duration_s)
-
-
-def read_storage_report(index: Index, config: Config, now_wall_ns: int,
-                        visible_cameras: Collection[str] | None = None) -> StorageReport:
-    """Blocking (statvfs and a scan of every segment row): call it on a thread."""
-    storage = config.storage
-    return storage_report([recording_disk(config)], index.usage(), index.holds(), policy_of(storage),
-                          now_wall_ns, visible_cameras, worst(storage_budget_problems(config)))
 
 
 def recording_disk(config: Config) -> DiskUsage:

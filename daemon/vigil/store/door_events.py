@@ -4,7 +4,10 @@
 its `hold.create` audit entry, by `door:<source>`), in ONE
 transaction keyed by the event's dedupe key: a crash before the commit leaves nothing, so the
 adapter's redelivery (at-least-once) redoes all of it; a redelivery after the commit finds the
-event and changes nothing."""
+event and changes nothing.
+
+Acknowledging is `ack_in`, inside the transaction in which services/door_events.py also writes
+its audit entry."""
 
 from __future__ import annotations
 
@@ -61,6 +64,22 @@ def _row(r: sqlite3.Row) -> DoorEventRow:
         flag_reasons=tuple(json.loads(r["flag_reasons"])), unmapped=bool(r["unmapped"]),
         raw=r["raw"], raw_truncated=bool(r["raw_truncated"]), acked_by=r["acked_by"],
         acked_wall_ns=r["acked_wall_ns"])
+
+
+def event_in(c: sqlite3.Connection, event_id: int) -> DoorEventRow:
+    """One stored door event, read on the caller's connection (inside its transaction)."""
+    row = c.execute("SELECT * FROM door_events WHERE id = ?", (event_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no door event {event_id}")
+    return _row(row)
+
+
+def ack_in(c: sqlite3.Connection, event_id: int, actor: str, now_wall_ns: int) -> bool:
+    """Acknowledge inside the caller's transaction; False when it already was (a second ack keeps
+    the first one's who and when)."""
+    cur = c.execute("UPDATE door_events SET acked_by = ?, acked_wall_ns = ? WHERE id = ? AND acked_by IS NULL",
+                    (actor, now_wall_ns, event_id))
+    return cur.rowcount == 1
 
 
 class DoorStore:
@@ -143,14 +162,6 @@ class DoorStore:
             " (SELECT 1 FROM json_each(door_events.cameras) WHERE value = ?) ORDER BY occurred_wall_ns, id LIMIT ?",
             (start_wall_ns, end_wall_ns, camera_id, limit))
         return [_row(r) for r in rows]
-
-    def ack(self, event_id: int, actor: str, now_wall_ns: int) -> tuple[DoorEventRow, bool]:
-        """(the event, whether this call acknowledged it); a second ack keeps the first one's who and when."""
-        with self.index.transaction() as c:
-            cur = c.execute("UPDATE door_events SET acked_by = ?, acked_wall_ns = ? WHERE id = ? AND acked_by IS NULL",
-                            (actor, now_wall_ns, event_id))
-            changed = cur.rowcount == 1
-        return self.get(event_id), changed
 
     def flag(self, event_id: int, reasons: Sequence[str], severity: str) -> None:
         with self.index.transaction() as c:

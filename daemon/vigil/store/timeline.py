@@ -2,7 +2,8 @@
 
 Segments (and motion intervals) of one camera never overlap one another, so the ones overlapping
 [start, end) are those starting inside it plus the last one starting before it: two range scans
-of the (camera_id, start_wall_ns) index, however long the camera has been recording."""
+of the (camera_id, start_wall_ns) index, however long the camera has been recording. Also a
+camera's recent events of one kind (its outages of the last day, in the camera list)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,11 @@ def read_timeline(index: Index, camera_id: str, building_id: str | None, start_n
         bookmarks=store.bookmarks(camera_id, building_id, start_ns, end_ns),
         holds=store.holds(camera_id, start_ns, end_ns),
     )
+
+
+def recent_events(index: Index, camera_id: str, kind: str, since_ns: int, limit: int) -> list[CameraEvent]:
+    """The newest `limit` events of a kind since `since_ns`, oldest first (a camera's recent outages)."""
+    rows = index.query_tuples("SELECT kind, wall_ns, reason, detail FROM events WHERE camera_id = ? AND kind = ?"
+                              " AND wall_ns >= ? ORDER BY wall_ns DESC, id DESC LIMIT ?",
+                              (camera_id, kind, since_ns, limit))
+    return [CameraEvent(str(e[0]), int(e[1]), e[2], e[3]) for e in reversed(rows)]

@@ -107,6 +107,26 @@ async def test_ack_is_kept_audited_and_checked_per_building(api: Api) -> None:
     assert [e.outcome for e in denied] == ["denied", "denied"]
 
 
+async def test_an_ack_whose_audit_entry_fails_is_not_kept(api: Api) -> None:
+    """Issue 13: the acknowledgement and its audit entry commit together. The audit write is made to
+    fail (a trigger refusing it, as a crash between the two writes would lose it): the event stays
+    unacknowledged, so the log never misses an ack that happened."""
+    hs_id = (await (await post(api, event("h", "r1"))).json())["id"]
+    with api.services.index.transaction() as c:
+        c.execute("CREATE TRIGGER refuse_ack_audit BEFORE INSERT ON audit WHEN NEW.action = 'door_event.ack'"
+                  " BEGIN SELECT RAISE(ABORT, 'audit write failed'); END")
+    failed = await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("hs-admin"))
+    assert failed.status == 500
+    (row,) = api.services.index.query("SELECT acked_by, acked_wall_ns FROM door_events WHERE id = ?", (hs_id,))
+    assert (row["acked_by"], row["acked_wall_ns"]) == (None, None)
+    assert api.services.audit.entries(action="door_event.ack") == []
+    with api.services.index.transaction() as c:
+        c.execute("DROP TRIGGER refuse_ack_audit")
+    acked = await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("hs-admin"))
+    assert acked.status == 200 and (await acked.json())["acked_by"] == "user:hs-admin"
+    assert [e.outcome for e in api.services.audit.entries(action="door_event.ack")] == ["ok"]
+
+
 async def test_ack_from_a_browser_session_needs_the_csrf_token(api: Api) -> None:
     hs_id = (await (await post(api, event("h", "r1"))).json())["id"]
     login = await api.client.post("/api/login", json={"name": "hs-admin", "password": PASSWORD})

@@ -1,19 +1,47 @@
-"""Fixtures of the service tests: a real index of the API harness's configuration, the users of
-every role, and a ServiceEnv on them."""
+"""Fixtures of the service tests: the API harness's configuration (two buildings, a camera in
+each) with two doors, a real index, the users of every role, and the services' environment."""
 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from tests.support.api_harness import USERS, config, index, password_hash
+from tests.support.api_harness import CONFIG, USERS, password_hash
 from tests.support.service_env import env
+from vigil.config import Config, parse_config
 from vigil.core.permissions import UserSubject
 from vigil.store.accounts import Accounts
 from vigil.store.index import Index
 
-__all__ = ["config", "env", "index", "password_hash", "subjects"]
+DOORS = """
+[[doors]]
+id = "hs-front"
+building = "hs"
+cameras = ["hs-cam"]
+access_points = [{ source = "lenel", id = "r1" }]
+[[doors]]
+id = "ms-front"
+building = "ms"
+cameras = ["ms-cam"]
+access_points = [{ source = "lenel", id = "r2" }]
+[door_adapters.mqtt]
+host = "127.0.0.1"
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path) -> Config:
+    return parse_config(CONFIG.format(path=tmp_path / "data") + DOORS, tmp_path / "vigil.toml")
+
+
+@pytest.fixture
+def index(config: Config) -> Iterator[Index]:
+    idx = Index.open(config.storage.index_path, time.time_ns())
+    yield idx
+    idx.close()
 
 
 @pytest.fixture
@@ -23,3 +51,5 @@ def subjects(index: Index, password_hash: str) -> dict[str, UserSubject]:
         accounts.add_user(name, role, buildings, password_hash, time.time_ns())
     return {name: accounts.user(name).subject() for name in USERS}
 
+
+__all__ = ["config", "env", "index", "password_hash", "subjects"]
