@@ -42,6 +42,8 @@ from vigil.record.recovery import recover
 from vigil.record.reserve import SpaceReserve
 from vigil.record.retention_worker import RetentionWorker
 from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.services import audit as audit_service
+from vigil.services.caller import worker_caller
 from vigil.services.env import ServiceEnv
 from vigil.store.accounts import Accounts
 from vigil.store.audit_log import AuditLog
@@ -125,7 +127,7 @@ class Daemon:
         await parts.start("door adapters", door_adapters(parts, config, doors, index, alerts))
         access = config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
-        services = Services(config, index, accounts, audit, cameras, throttle, whep=whep, credential_watch=credentials,
+        services = Services(config, cameras, throttle, whep=whep, credential_watch=credentials,
                             exports=exports, doors=doors, alerts=alerts, appliance=appliance,
                             budget_problem=retention.budget_problem, env=env)
         url = await parts.start("http api", http_api(parts, services, len(cameras.pipelines)))
@@ -296,8 +298,8 @@ async def http_api(parts: Parts, services: Services, camera_count: int) -> Async
                 url = f"{scheme}://{host}:{listener.port}/"
                 log.info("API listening on %s", url)
                 try:
-                    await asyncio.to_thread(services.audit.append, time.time_ns(), "system", "appliance.start",
-                                            "appliance", "ok", {"url": url})
+                    await audit_service.record(services.env, worker_caller(time.time_ns()), "appliance.start",
+                                              "appliance", "ok", {"url": url})
                 except (IndexBusyError, DiskFullError) as error:  # recording matters more than this entry
                     log.warning("audit entry appliance.start not written: %s", error)
                 yield url

@@ -17,7 +17,7 @@ from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundErro
 from vigil.core.hotplug import ApplianceSource
 from vigil.core.json_text import JsonTextError, parse_json
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
-from vigil.core.permissions import Action, LinkSubject, Subject, Target, UserSubject, decide
+from vigil.core.permissions import Action, LinkSubject, Subject, Target, UserSubject
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.repeat_window import RepeatWindow
 from vigil.core.storage_report import BudgetProblem
@@ -28,11 +28,10 @@ from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.ingest.fanout import Fanout
 from vigil.services import accounts as accounts_service
+from vigil.services import audit as audit_service
+from vigil.services import authorize
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv
-from vigil.store.accounts import Accounts
-from vigil.store.audit_log import AuditLog
-from vigil.store.index import Index
 from vigil.webrtc.sessions import WhepSessions
 
 SESSION_COOKIE, LINK_COOKIE = "vigil_session", "vigil_link"
@@ -68,9 +67,6 @@ class Services:
     """Built once, with every part the daemon started (vigil.app); never changed afterwards."""
 
     config: Config
-    index: Index
-    accounts: Accounts
-    audit: AuditLog
     cameras: CameraStatusSource
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock_ns: Callable[[], int] = time.time_ns
@@ -103,11 +99,7 @@ class Ctx:
 
     @property
     def actor(self) -> str:
-        if self.subject is None and self.via is Via.SIGNATURE:  # a signed door-event webhook
-            return f"webhook@{self.request.remote}"
-        if self.subject is None:
-            return f"anonymous@{self.request.remote}"
-        return self.subject.actor
+        return self.caller.actor
 
     @property
     def caller(self) -> Caller:
@@ -120,17 +112,12 @@ class Ctx:
             raise AuthenticationError("sign in first")
         return self.subject
 
-    def require(self, action: Action, target: Target) -> None:
-        decision = decide(self.user_subject, action, target, self.now_ns)
-        if not decision.allowed:
-            self.audit(action.value, _describe(target), "denied", {"reason": decision.reason})
-            raise PermissionDeniedError(f"not allowed: {decision.reason}")
+    async def require(self, action: Action, target: Target) -> None:
+        """The route's (or a handler's) decision; a denial is audited, then 403."""
+        await authorize.require(self.services.env, self.caller, action, target)
 
-    def audit(self, action: str, target: str, outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
-        detail = dict(detail or {})
-        detail.setdefault("via", self.via.value)
-        detail.setdefault("remote", self.request.remote)
-        self.services.audit.append(self.now_ns, self.actor, action, target, outcome, detail)
+    async def audit(self, action: str, target: str, outcome: str = "ok", detail: dict[str, Any] | None = None) -> None:
+        await audit_service.record(self.services.env, self.caller, action, target, outcome, detail)
 
     def camera_target(self, start_ns: int | None = None, end_ns: int | None = None) -> Target:
         camera_id = self.request.match_info["camera_id"]

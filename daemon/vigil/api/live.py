@@ -68,7 +68,7 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
     detail: dict[str, object] = {"quality": quality, "session": session.id[:8]}
     if screened.candidates_dropped:
         detail["candidates_dropped"] = screened.candidates_dropped
-    ctx.audit("live.view", f"camera:{target.camera}", "ok", detail)
+    await ctx.audit("live.view", f"camera:{target.camera}", "ok", detail)
     response = web.Response(status=201, text=whep.answer_sdp(session), content_type="application/sdp",
                             headers={"Location": location, "Cache-Control": "no-store"})
     return response
@@ -79,7 +79,7 @@ async def end(ctx: Ctx) -> web.StreamResponse:
     # The viewer who opened it ends it; otherwise whoever may manage live video of that building.
     building = ctx.services.config.building_of(session.camera_id)
     if session.actor != ctx.actor:
-        ctx.require(Action.MANAGE_LINKS, Target(building=building, camera=session.camera_id))
+        await ctx.require(Action.MANAGE_LINKS, Target(building=building, camera=session.camera_id))
     await _whep(ctx).close(session.id)
-    ctx.audit("live.end", f"camera:{session.camera_id}", "ok", {"session": session.id[:8]})
+    await ctx.audit("live.end", f"camera:{session.camera_id}", "ok", {"session": session.id[:8]})
     return web.Response(status=200, text="", content_type="text/plain")

@@ -35,7 +35,7 @@ from vigil.api.openapi import openapi_document
 from vigil.api.problems import problem_middleware
 from vigil.core.permissions import Action, Target
 from vigil.services.caller import Via
-from vigil.store.index import SERVING_REQUEST
+from vigil.services.env import mark_serving_request
 
 Handler = Callable[[Ctx], Awaitable[web.StreamResponse]]
 
@@ -236,7 +236,7 @@ async def _openapi() -> web.StreamResponse:
 def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def endpoint(request: web.Request) -> web.StreamResponse:
         services = request.app[SERVICES]
-        SERVING_REQUEST.set(True)  # this request's task only: its index calls get the API's short wait
+        mark_serving_request()  # this request's task only: its index calls get the API's short wait
         now_ns = services.clock_ns()
         if route.scope is Scope.PUBLIC:
             ctx = Ctx(request, services, None, Via.NONE, now_ns)
@@ -251,12 +251,12 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
             target = cameras.playback_range(ctx)
         # A signed webhook request has no subject: its checked signature is its permission.
         if route.action is not None and ctx.via is not Via.SIGNATURE:  # PER_ITEM: then per item
-            ctx.require(route.action, target)
+            await ctx.require(route.action, target)
         response = await route.handler(ctx)
         if route.audit is not None or (ctx.is_link() and route.scope is not Scope.PUBLIC):
             what = (target.camera and f"camera:{target.camera}") or "appliance"
             detail = {} if target.start_ns is None else {"start_ns": target.start_ns, "end_ns": target.end_ns}
-            ctx.audit(route.audit or f"link.use {route.method} {route.path}", what, "ok", detail)
+            await ctx.audit(route.audit or f"link.use {route.method} {route.path}", what, "ok", detail)
         return response
 
     return endpoint

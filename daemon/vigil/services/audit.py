@@ -4,14 +4,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from vigil.core.audit_chain import AuditEntry, ChainCheck
 from vigil.core.permissions import Action, Target
 from vigil.services.authorize import require
 from vigil.services.caller import Caller
 from vigil.services.env import ServiceEnv
+from vigil.store.audit_log import append_in
 
-__all__ = ["AuditEntry", "AuditQuery", "ChainCheck", "entries", "verify"]
+__all__ = ["AuditEntry", "AuditQuery", "ChainCheck", "entries", "record", "verify"]
 
 MAX_ENTRIES = 10_000
 
@@ -35,3 +37,14 @@ async def verify(env: ServiceEnv, caller: Caller) -> ChainCheck:
     """Every entry's hash and link to the one before (core.audit_chain): the first broken one."""
     await require(env, caller, Action.VIEW_AUDIT, Target())
     return await env.run(env.audit.verify)
+
+
+async def record(env: ServiceEnv, caller: Caller, action: str, target: str, outcome: str = "ok",
+                 detail: dict[str, Any] | None = None) -> None:
+    """An entry for what the caller did that changed nothing else (a view, a download, a link's
+    use): on a database thread, with how the caller came (`Caller.audit_detail`)."""
+    def write() -> None:
+        with env.index.transaction() as c:
+            append_in(c, caller.now_ns, caller.actor, action, target, outcome, caller.audit_detail(detail))
+
+    await env.run(write)

@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from vigil.config import Config
+from vigil.store.accounts import Accounts
 from vigil.store.audit_log import AuditLog
-from vigil.store.index import Index
+from vigil.store.index import SERVING_REQUEST, Index
 
 T = TypeVar("T")
 DB_THREADS = 4  # one writer at a time (the index's lock); the others read on the read connection
@@ -37,6 +38,10 @@ class ServiceEnv:
     def audit(self) -> AuditLog:
         return AuditLog(self.index)
 
+    @property
+    def accounts(self) -> Accounts:
+        return Accounts(self.index)
+
     async def run(self, fn: Callable[[], T]) -> T:
         """fn() on a database thread, with the caller's context variables."""
         context = contextvars.copy_context()
@@ -44,6 +49,12 @@ class ServiceEnv:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True)
+
+
+def mark_serving_request() -> None:
+    """The current task serves an API request: its index calls (also on database threads, which
+    get the task's context) wait the short time of the loop and answer 503 instead of stalling."""
+    SERVING_REQUEST.set(True)
 
 
 @contextmanager

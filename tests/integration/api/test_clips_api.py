@@ -43,7 +43,7 @@ def units(tmp_path_factory: pytest.TempPathFactory) -> Units:
 @pytest.fixture
 def recorded(api: Api, units: Units, tmp_path: Path) -> Recordings:
     """hs-cam: 0-4 s and 4-8 s, then a 4 s outage, then 12-16 s (T0-relative)."""
-    rec = Recordings(tmp_path, api.services.index, "hs-cam")
+    rec = Recordings(tmp_path, api.services.env.index, "hs-cam")
     rec.add(T0, units)
     rec.add(T0 + 4 * S, units)
     rec.add(T0 + 12 * S, units, new_run=True)
@@ -117,14 +117,14 @@ async def test_who_may_fetch_and_what_is_missing(api: Api, recorded: Recordings)
 
 async def test_one_audit_entry_per_download(api: Api, recorded: Recordings) -> None:
     def clip_entries() -> list[tuple[str, str]]:
-        return [(e.actor, e.target) for e in api.services.audit.entries(action="playback.clip")]
+        return [(e.actor, e.target) for e in api.services.env.audit.entries(action="playback.clip")]
 
     for header in ("bytes=0-", "bytes=1000-", "bytes=50000-60000"):  # one player reading the clip
         response = await api.client.get(URL + q(0, 8), headers=api.auth("hs-viewer") | {"Range": header})
         assert response.status == 206
         await response.read()
     assert clip_entries() == [("user:hs-viewer", "camera:hs-cam")]
-    (entry,) = api.services.audit.entries(action="playback.clip")
+    (entry,) = api.services.env.audit.entries(action="playback.clip")
     assert entry.detail["bytes"].startswith("0-") and entry.detail["segments"] == [s.id for s in
                                                                                    recorded.index.segments("hs-cam")][:2]
     await (await api.client.get(URL + q(0, 8), headers=api.auth("hs-admin"))).read()  # someone else

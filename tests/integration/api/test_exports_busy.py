@@ -33,7 +33,7 @@ def units(tmp_path_factory: pytest.TempPathFactory) -> Units:
 
 
 def test_export_worker_outlasts_a_locked_index(api: Api, units: Units, tmp_path: Path) -> None:
-    index = api.services.index
+    index = api.services.env.index
     Recordings(tmp_path, index, "hs-cam").add(T0, units)
     index.wait = IndexWaitPolicy(thread_wait_s=0.2)
     jobs = ExportJobs(api.services.config, index, tmp_path / "key.pem", clip_from_recordings)

@@ -109,7 +109,7 @@ def _json_posts() -> list[str]:
 async def test_deeply_nested_json_is_400_on_every_json_post(api: Api, path: str, body: bytes, needle: str) -> None:
     """Issue 12 #9: deep nesting raised RecursionError (500) on every JSON POST, /api/login included
     (the routes come from the route table, so a new JSON POST is covered too); lone surrogates too."""
-    hold_id = api.services.index.add_hold("hs-cam", 0, 10**9, "deep json", "user:district", api.clock.now_ns)
+    hold_id = api.services.env.index.add_hold("hs-cam", 0, 10**9, "deep json", "user:district", api.clock.now_ns)
     url = path.replace("{hold_id}", str(hold_id))
     headers = {"Content-Type": "application/json"} | ({} if path == "/api/login" else api.auth(
         "door-system" if path == "/api/door-events" else "district"))

@@ -100,10 +100,11 @@ async def test_ack_is_kept_audited_and_checked_per_building(api: Api) -> None:
     assert body["acked_by"] == "user:hs-admin" and body["acked_at"] is not None
     again = await (await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("district"))).json()
     assert again["acked_by"] == "user:hs-admin" and again["acked_at"] == body["acked_at"], "the first ack stays"
-    entries = [(e.actor, e.action, e.target, e.outcome) for e in api.services.audit.entries(action="door_event.ack")]
+    entries = [(e.actor, e.action, e.target, e.outcome)
+               for e in api.services.env.audit.entries(action="door_event.ack")]
     assert entries == [("user:hs-admin", "door_event.ack", f"door_event:{hs_id}", "ok"),
                        ("user:district", "door_event.ack", f"door_event:{hs_id}", "already")]
-    denied = api.services.audit.entries(actor="user:hs-admin", action="ack_door_events")
+    denied = api.services.env.audit.entries(actor="user:hs-admin", action="ack_door_events")
     assert [e.outcome for e in denied] == ["denied", "denied"]
 
 
@@ -112,19 +113,19 @@ async def test_an_ack_whose_audit_entry_fails_is_not_kept(api: Api) -> None:
     fail (a trigger refusing it, as a crash between the two writes would lose it): the event stays
     unacknowledged, so the log never misses an ack that happened."""
     hs_id = (await (await post(api, event("h", "r1"))).json())["id"]
-    with api.services.index.transaction() as c:
+    with api.services.env.index.transaction() as c:
         c.execute("CREATE TRIGGER refuse_ack_audit BEFORE INSERT ON audit WHEN NEW.action = 'door_event.ack'"
                   " BEGIN SELECT RAISE(ABORT, 'audit write failed'); END")
     failed = await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("hs-admin"))
     assert failed.status == 500
-    (row,) = api.services.index.query("SELECT acked_by, acked_wall_ns FROM door_events WHERE id = ?", (hs_id,))
+    (row,) = api.services.env.index.query("SELECT acked_by, acked_wall_ns FROM door_events WHERE id = ?", (hs_id,))
     assert (row["acked_by"], row["acked_wall_ns"]) == (None, None)
-    assert api.services.audit.entries(action="door_event.ack") == []
-    with api.services.index.transaction() as c:
+    assert api.services.env.audit.entries(action="door_event.ack") == []
+    with api.services.env.index.transaction() as c:
         c.execute("DROP TRIGGER refuse_ack_audit")
     acked = await api.client.post(f"/api/door-events/{hs_id}/ack", headers=api.auth("hs-admin"))
     assert acked.status == 200 and (await acked.json())["acked_by"] == "user:hs-admin"
-    assert [e.outcome for e in api.services.audit.entries(action="door_event.ack")] == ["ok"]
+    assert [e.outcome for e in api.services.env.audit.entries(action="door_event.ack")] == ["ok"]
 
 
 async def test_ack_from_a_browser_session_needs_the_csrf_token(api: Api) -> None:
@@ -207,7 +208,7 @@ async def test_badge_numbers_in_the_reason_are_never_stored_nor_served(api: Api)
     secrets = ("00123456", "123456", "12-3456", "98765432", "Pat Doe")
     alert = await asyncio.wait_for(_next_event(watcher), 10)
     (listed_event,) = [e for e in await listed(api, "district") if e["event_id"] == "b1"]
-    (row,) = api.services.index.query("SELECT reason, raw FROM door_events WHERE event_id = 'b1'")
+    (row,) = api.services.env.index.query("SELECT reason, raw FROM door_events WHERE event_id = 'b1'")
     for shown in (alert["reason"], listed_event["reason"], row["reason"]):
         assert shown == ("Invalid Badge [redacted] ([redacted], [redacted]) after card [redacted];"
                          " cardholder [redacted]")
@@ -218,7 +219,7 @@ async def test_badge_numbers_in_the_reason_are_never_stored_nor_served(api: Api)
 
 async def test_reasons_stored_before_the_fix_are_scrubbed_when_served(api: Api) -> None:
     assert (await post(api, event("old", "r1"))).status == 201
-    with api.services.index.transaction() as c:  # as a row stored by an earlier version
+    with api.services.env.index.transaction() as c:  # as a row stored by an earlier version
         c.execute("UPDATE door_events SET reason = 'Badge 55512345 expired' WHERE event_id = 'old'")
     (shown,) = await listed(api, "district")
     assert shown["reason"] == "Badge [redacted] expired"
@@ -237,7 +238,7 @@ async def test_events_dated_outside_the_window_are_refused_and_hold_nothing(api:
     response = await post(api, event("far", "r1") | {"occurred_at": at})
     assert response.status == 400 and response.content_type == "application/problem+json"
     assert words in (await response.json())["detail"]
-    assert api.services.index.query("SELECT count(*) AS n FROM door_events")[0]["n"] == 0
-    assert api.services.index.query("SELECT count(*) AS n FROM evidence_holds")[0]["n"] == 0
+    assert api.services.env.index.query("SELECT count(*) AS n FROM door_events")[0]["n"] == 0
+    assert api.services.env.index.query("SELECT count(*) AS n FROM evidence_holds")[0]["n"] == 0
     near = await post(api, event("near", "r1") | {"occurred_at": "2026-11-28T12:04:00Z"})  # inside the window
     assert near.status == 201 and (await near.json())["flagged"]

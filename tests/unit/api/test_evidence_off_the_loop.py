@@ -43,7 +43,7 @@ def on_the_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
 
 
 async def test_evidence_handlers_leave_sqlite_to_the_database_threads(api: Api, on_the_loop: list[str]) -> None:
-    record(api.services.index, "hs-cam", T0, [60, 60], "shutdown")
+    record(api.services.env.index, "hs-cam", T0, [60, 60], "shutdown")
     auth = api.auth("hs-admin")
 
     async def call(method: str, path: str, body: object = None) -> object:
@@ -62,11 +62,11 @@ async def test_evidence_handlers_leave_sqlite_to_the_database_threads(api: Api, 
                                                  "reason": "incident"})
     export_id = export["id"]  # type: ignore[index]
     await call("GET", f"/api/exports/{export_id}")
-    ExportStore(api.services.index).finish(export_id, "pkg.zip", 3, "ab" * 32, T0)
+    ExportStore(api.services.env.index).finish(export_id, "pkg.zip", 3, "ab" * 32, T0)
     exports_dir(api.services.config).mkdir(parents=True, exist_ok=True)
     (exports_dir(api.services.config) / "pkg.zip").write_bytes(b"zip")
     await call("GET", f"/api/exports/{export_id}/download")
-    assert [e.action for e in api.services.audit.entries(actor="user:hs-admin")] == [
+    assert [e.action for e in api.services.env.audit.entries(actor="user:hs-admin")] == [
         "bookmark.create", "bookmark.delete", "hold.create", "hold.release", "hold.create", "export.create",
         "export.download"]
     assert on_the_loop == []

@@ -35,8 +35,8 @@ async def _headers(api: Api, caller: str) -> dict[str, str]:
     if caller in api.tokens:
         return api.auth(caller)
     if caller == "hs-installer":
-        user_id = api.services.accounts.add_user(caller, Role.INSTALLER, ("hs",), "unused", api.clock.now_ns)
-        token, _ = api.services.accounts.create_credential(user_id, "api_token", "t", api.clock.now_ns, None)
+        user_id = api.services.env.accounts.add_user(caller, Role.INSTALLER, ("hs",), "unused", api.clock.now_ns)
+        token, _ = api.services.env.accounts.create_credential(user_id, "api_token", "t", api.clock.now_ns, None)
         return {"Authorization": f"Bearer {token}"}
     grant = {"hs-link": {"buildings": ["hs"]}, "ms-cam-link": {"cameras": ["ms-cam"]}}[caller]
     response = await api.client.post("/api/links", headers=api.auth("district"), json=grant | {
@@ -53,7 +53,7 @@ async def _get(api: Api, path: str, headers: dict[str, str]) -> dict[str, Any]:
 
 @pytest.mark.parametrize("caller", list(SHOWN))
 async def test_storage_and_health_figures_are_scoped_to_the_caller(api: Api, caller: str) -> None:
-    index = api.services.index
+    index = api.services.env.index
     record(index, "hs-cam", T0, [60, 60], "shutdown")
     record(index, "ms-cam", T0, [60, 60, 60], "shutdown")
     index.add_hold("hs-cam", T0, T0 + 60 * S, "case hs", "user:district", api.clock.now_ns)

@@ -24,7 +24,7 @@ async def get(api: Api, who: str, path: str) -> tuple[int, Any]:
 
 
 def actions(api: Api, prefix: str) -> list[tuple[str, str, str, dict[str, Any]]]:
-    return [(e.actor, e.action, e.outcome, e.detail) for e in api.services.audit.entries(limit=10_000)
+    return [(e.actor, e.action, e.outcome, e.detail) for e in api.services.env.audit.entries(limit=10_000)
             if e.action.startswith(prefix)]
 
 
@@ -73,7 +73,7 @@ async def test_holds_create_list_release_and_retention_view(api: Api) -> None:
                                                                        "until": iso(api.clock.now_ns + 3600 * S)})
     assert status == 201 and every["holds"][0]["camera"] is None
     # Retention sees both (the every-camera one until `until`).
-    assert {h.camera_id for h in api.services.index.holds()} == {"hs-cam", None}
+    assert {h.camera_id for h in api.services.env.index.holds()} == {"hs-cam", None}
     _, admin_list = await get(api, "hs-admin", "/api/holds")
     assert [h["id"] for h in admin_list] == [hold["id"]]  # a hold on every camera is the district's
     _, district_list = await get(api, "district", "/api/holds?camera=ms-cam&state=active")
@@ -85,7 +85,7 @@ async def test_holds_create_list_release_and_retention_view(api: Api) -> None:
     status, released = await post(api, "hs-admin", path, {"reason": "case closed"})
     assert status == 200 and released["state"] == "released" and released["released_by"] == "user:hs-admin"
     assert (await post(api, "hs-admin", path, {"reason": "again"}))[0] == 409
-    assert {h.camera_id for h in api.services.index.holds()} == {None}
+    assert {h.camera_id for h in api.services.env.index.holds()} == {None}
     # `until` passes: the hold is expired and protects nothing (Hold.covers is what retention asks).
     api.clock.now_ns += 3601 * S
     _, after = await get(api, "district", "/api/holds?state=expired")
@@ -99,7 +99,7 @@ async def test_holds_create_list_release_and_retention_view(api: Api) -> None:
 
 
 async def test_timeline_merges_recordings_gaps_motion_bookmarks_and_holds(api: Api) -> None:
-    index = api.services.index
+    index = api.services.env.index
     api.clock.now_ns = T0 + 3600 * S
     record(index, "hs-cam", T0, [60, 60, 60], "timeout")  # 0-180 s, then the camera timed out
     index.add_event("hs-cam", "camera_down", T0 + 180 * S, "refused")
@@ -129,7 +129,7 @@ async def test_timeline_merges_recordings_gaps_motion_bookmarks_and_holds(api: A
 
 
 async def test_storage_report_counts_held_bytes_and_filters_cameras(api: Api) -> None:
-    index = api.services.index
+    index = api.services.env.index
     held = record(index, "hs-cam", T0, [60, 60], "shutdown")
     record(index, "ms-cam", T0, [60], "shutdown")
     index.add_hold("hs-cam", T0, T0 + 60 * S, "case", "user:district", api.clock.now_ns)

@@ -42,9 +42,9 @@ async def test_link_works_in_scope_403_outside_401_after_expiry_and_revocation(a
     assert revoked.status == 200 and (await revoked.json())["state"] == "revoked"
     after = await api.client.get("/api/cameras", headers=bearer)
     assert after.status == 401
-    row = api.services.accounts.link(int(str(link["id"])))
+    row = api.services.env.accounts.link(int(str(link["id"])))
     assert row.use_count == 4  # every successful authentication counted
-    uses = [e for e in api.services.audit.entries(actor=f"link:{link['id']}")]
+    uses = [e for e in api.services.env.audit.entries(actor=f"link:{link['id']}")]
     assert {e.outcome for e in uses} == {"ok", "denied"} and len(uses) >= 4
 
 
@@ -86,7 +86,7 @@ async def test_landing_page_sets_cookie_and_token_never_logged(api: Api, caplog:
     not_a_link = await api.client.get(f"/l/{api.tokens['district']}")
     assert not_a_link.status == 401
     assert token not in caplog.text
-    for entry in api.services.audit.entries():
+    for entry in api.services.env.audit.entries():
         assert token not in str(entry.detail) and token not in entry.target
 
 
@@ -118,7 +118,7 @@ async def test_failed_logins_are_generic_throttled_and_audited(api: Api) -> None
     locked = await api.client.post("/api/login", json={"name": "hs-admin", "password": PASSWORD})
     assert locked.status == 429
     assert (await locked.json())["detail"] == "too many failed sign-ins; try again later"
-    outcomes = [e.outcome for e in api.services.audit.entries(action="login")]
+    outcomes = [e.outcome for e in api.services.env.audit.entries(action="login")]
     assert outcomes == ["failed"] * 4 + ["locked"]  # the fifth failure locks; later attempts add nothing
     form = await api.client.post("/api/login", data={"name": "hs-admin", "password": PASSWORD})
     assert form.status in (400, 429)
@@ -127,5 +127,5 @@ async def test_failed_logins_are_generic_throttled_and_audited(api: Api) -> None
 
 
 async def test_disabled_user_loses_tokens(api: Api) -> None:
-    api.services.accounts.set_disabled("hs-viewer", True, api.clock.now_ns)
+    api.services.env.accounts.set_disabled("hs-viewer", True, api.clock.now_ns)
     assert (await api.client.get("/api/me", headers=api.auth("hs-viewer"))).status == 401

@@ -48,7 +48,7 @@ async def _login(api: Api, password: str) -> ClientResponse:
 
 
 def _outcomes(api: Api) -> list[str]:
-    return [e.outcome for e in api.services.audit.entries(action="login")]
+    return [e.outcome for e in api.services.env.audit.entries(action="login")]
 
 
 @pytest.mark.parametrize("burst", [40, 120])

@@ -78,7 +78,7 @@ EVIDENCE_BODIES: dict[str, Callable[[str], dict[str, object] | None]] = {
 
 def _evidence_ids(api: Api, caller: str, building: str) -> dict[str, str]:
     """A bookmark made by the caller (creators may delete their own) and a hold, in the building."""
-    index, camera = api.services.index, f"{building}-cam"
+    index, camera = api.services.env.index, f"{building}-cam"
     bookmark = index.add_bookmark(NewBookmark(camera, building, 0, 10, "matrix", f"user:{caller}"), 0)
     hold = index.add_hold(camera, 0, 10, "matrix", "user:district", 0)
     return {"bookmark_id": str(bookmark), "hold_id": str(hold)}
@@ -115,7 +115,7 @@ async def test_route_matrix(api: Api, route: Route) -> None:
 async def test_denials_are_audited(api: Api) -> None:
     response = await api.client.get("/api/cameras/ms-cam/segments", headers=api.auth("hs-viewer"))
     assert response.status == 403
-    entries = api.services.audit.entries(actor="user:hs-viewer")
+    entries = api.services.env.audit.entries(actor="user:hs-viewer")
     assert [(e.action, e.target, e.outcome) for e in entries] == [("view_playback", "camera:ms-cam", "denied")]
 
 
