@@ -58,11 +58,6 @@ def add_admin_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentPa
     audit.add_parser("verify", help="check the audit chain; exit 1 naming the first broken entry", parents=[common])
 
 
-def _actor() -> str:
-    """The Unix account running the command, as the audit log names it (cli/holds.py uses it)."""
-    return cli_caller(0).actor
-
-
 def _password() -> str:
     password = sys.stdin.readline().rstrip("\n")
     if not password:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from vigil.config import Config
 from vigil.core.errors import BadRequestError, NotFoundError
 from vigil.core.permissions import Action, Target
 from vigil.core.timebase import NS_PER_SECOND
@@ -15,7 +14,7 @@ from vigil.services.authorize import require
 from vigil.services.caller import Caller
 from vigil.services.door_events import DoorEventRow, camera_door_events_sync
 from vigil.services.env import ServiceEnv
-from vigil.services.visibility import may
+from vigil.services.holds import may_manage
 from vigil.store.holds import BookmarkRow, HoldRow
 from vigil.store.timeline import MotionSpan, read_timeline
 
@@ -53,17 +52,6 @@ class Timeline:
     door_events: tuple[DoorEventRow, ...]  # none for a caller who may not see the building's door events
 
 
-def _hold_targets(config: Config, row: HoldRow) -> list[Target]:
-    """A hold on every camera is about every building."""
-    if row.camera_id is None:
-        return [Target(building=b) for b in sorted(b.id for b in config.buildings)]
-    return [Target(building=config.building_of(row.camera_id), camera=row.camera_id)]
-
-
-def _may_manage(config: Config, caller: Caller, row: HoldRow) -> bool:
-    return all(may(caller, Action.HOLD_EVIDENCE, t) for t in _hold_targets(config, row))
-
-
 async def camera_timeline(env: ServiceEnv, caller: Caller, query: TimelineQuery) -> Timeline:
     """The timeline of [start, end) (at most 31 days) of a camera the caller may play back."""
     camera, start, end = query.camera_id, query.start_ns, query.end_ns
@@ -83,7 +71,7 @@ async def camera_timeline(env: ServiceEnv, caller: Caller, query: TimelineQuery)
         cover = coverage(inputs.segments, inputs.runs, inputs.events, start, end, caller.now_ns)
         return Timeline(camera, start, end, caller.now_ns, cover.recorded, cover.gaps, tuple(inputs.motion),
                         tuple(inputs.bookmarks),
-                        tuple(TimelineHold(h, _may_manage(env.config, caller, h)) for h in inputs.holds),
+                        tuple(TimelineHold(h, may_manage(env.config, caller, h)) for h in inputs.holds),
                         tuple(doors))
 
     return await env.run(read)

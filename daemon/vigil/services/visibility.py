@@ -7,7 +7,8 @@ The rules are core.permissions'; this module only applies them to a Caller and t
 from __future__ import annotations
 
 from vigil.config import CameraConfig, Config
-from vigil.core.permissions import Action, Target, camera_visible, decide, sees_placeless_door_events, visible_buildings
+from vigil.core.permissions import Action, Target, camera_visible, sees_placeless_door_events, visible_buildings
+from vigil.services.authorize import denial_or_none
 from vigil.services.caller import Caller
 
 
@@ -36,4 +37,4 @@ def sees_placeless(caller: Caller) -> bool:
 
 def may(caller: Caller, action: Action, target: Target) -> bool:
     """The decision without its audit entry: for what is left out of a listing, not refused."""
-    return caller.is_appliance or decide(caller.require_subject(), action, target, caller.now_ns).allowed
+    return denial_or_none(caller, action, target) is None
