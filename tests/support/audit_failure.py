@@ -4,7 +4,9 @@ fails at that statement. What was written before it must not remain."""
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+from pathlib import Path
 
 from vigil.store.index import Index
 
@@ -12,12 +14,13 @@ _TRIGGER = ("CREATE {temp} TRIGGER audit_write_fails BEFORE INSERT ON audit WHEN
             " BEGIN SELECT RAISE(ABORT, 'the audit write failed'); END")
 
 
-def when(action: str, target: str | None = None) -> str:
-    condition = f"NEW.action = '{action}'"
+def when(action: str | None, target: str | None = None) -> str:
+    """The entries to refuse: one action (and target), or every entry (action None)."""
+    condition = "1" if action is None else f"NEW.action = '{action}'"
     return condition if target is None else f"{condition} AND NEW.target = '{target}'"
 
 
-def fail_audit_writes(index: Index, action: str, target: str | None = None) -> None:
+def fail_audit_writes(index: Index, action: str | None, target: str | None = None) -> None:
     """On this process's writing connection only (a TEMP trigger: the file's schema is unchanged);
     replaces the one set before."""
     with index.transaction() as c:
@@ -30,7 +33,7 @@ def heal_audit_writes(index: Index) -> None:
         c.execute("DROP TRIGGER IF EXISTS temp.audit_write_fails")
 
 
-def fail_audit_writes_in_file(conn: sqlite3.Connection, action: str, target: str | None = None) -> None:
+def fail_audit_writes_in_file(conn: sqlite3.Connection, action: str | None, target: str | None = None) -> None:
     """In the index file, for another process (the CLI); `heal_audit_writes_in_file` removes it."""
     conn.execute(_TRIGGER.format(temp="", when=when(action, target)))
 
@@ -41,3 +44,14 @@ def heal_audit_writes_in_file(conn: sqlite3.Connection) -> None:
 
 def count(index: Index, sql: str) -> int:
     return int(index.query(sql)[0][0])
+
+
+def break_audit(index_path: Path) -> None:
+    """Every audit write fails, in the index file at `index_path` (any connection, any process)."""
+    with contextlib.closing(sqlite3.connect(index_path)) as conn:
+        fail_audit_writes_in_file(conn, None)
+
+
+def rows(index_path: Path, sql: str) -> list[tuple[object, ...]]:
+    with contextlib.closing(sqlite3.connect(index_path)) as conn:
+        return list(conn.execute(sql).fetchall())

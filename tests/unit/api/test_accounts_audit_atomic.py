@@ -4,7 +4,7 @@ remain either (one transaction, issue 13). The audit log is made to refuse write
 from __future__ import annotations
 
 from tests.support.api_harness import PASSWORD, Api
-from tests.support.broken_audit import break_audit, rows
+from tests.support.audit_failure import break_audit, rows
 
 
 async def _link(api: Api) -> tuple[int, str]:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.broken_audit import break_audit, rows
+from tests.support.audit_failure import break_audit, rows
 from vigil.cli.main import main
 from vigil.demo import _demo_user
 from vigil.store.index import Index
@@ -46,7 +46,7 @@ def setup(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[tuple[str, s
 
 
 def _fails(*argv: str) -> None:
-    with pytest.raises(sqlite3.IntegrityError, match="audit is down"):
+    with pytest.raises(sqlite3.IntegrityError, match="the audit write failed"):
         main(list(argv))
 
 
@@ -104,7 +104,7 @@ def test_demo_admin(tmp_path: Path) -> None:
     config = _demo_like_config(tmp_path, tmp_path / "demo")
     _new_index(tmp_path / "demo" / "index.sqlite3")
     break_audit(tmp_path / "demo" / "index.sqlite3")
-    with pytest.raises(sqlite3.IntegrityError, match="audit is down"):
+    with pytest.raises(sqlite3.IntegrityError, match="the audit write failed"):
         _demo_user(config)
     assert rows(tmp_path / "demo" / "index.sqlite3", "SELECT name FROM users") == []
 
