@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from vigil.config import Config
-from vigil.core.permissions import Role, Subject, UserSubject
+from vigil.core.permissions import LinkSubject, Role, Subject, UserSubject
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv
 from vigil.store.index import Index
@@ -22,9 +22,20 @@ USERS = {
 }
 
 
-def user(name: str, now_ns: int = NOW) -> Caller:
-    """An API caller with a bearer token, from 192.0.2.7."""
-    return Caller(USERS[name], Via.TOKEN, now_ns, remote="192.0.2.7")
+def user(name: str, now_ns: int = NOW, remote: str = "192.0.2.7") -> Caller:
+    """An API caller with a bearer token."""
+    return Caller(USERS[name], Via.TOKEN, now_ns, remote=remote)
+
+
+def hs_link(now_ns: int) -> Caller:
+    """A responder link to building hs with live video and playback, valid for an hour."""
+    link = LinkSubject(7, frozenset(), frozenset({"hs"}), True, True, None, None, now_ns + 3600 * 10**9)
+    return Caller(link, Via.LINK, now_ns, remote="127.0.0.1")
+
+
+def appliance(now_ns: int) -> Caller:
+    """The CLI, acting as the appliance."""
+    return Caller(None, Via.CLI, now_ns, name="cli:test")
 
 
 @pytest.fixture

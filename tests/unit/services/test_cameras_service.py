@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from tests.support.index_rows import T0, S, record
-from tests.support.service_callers import appliance, hs_link, user
+from tests.support.service_env import appliance, hs_link, user
 from vigil.core.errors import NotFoundError, PermissionDeniedError
 from vigil.core.figure_scope import FigureScope
 from vigil.core.motion import GRID

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.support.service_callers import appliance, hs_link, user
+from tests.support.service_env import appliance, hs_link, user
 from vigil.config import Config
 from vigil.core.door_events import DoorEventKind
 from vigil.core.errors import BadRequestError, NotFoundError, PermissionDeniedError, UnavailableError
@@ -70,7 +70,7 @@ async def test_each_caller_lists_the_events_of_the_buildings_they_see(env: Servi
         await listed(env, "hs-viewer", door="ms-front")
     (denial,) = AuditLog(env.index).entries(action="view_door_events")
     assert (denial.actor, denial.target, denial.outcome) == ("user:hs-viewer", "building:ms", "denied")
-    assert denial.detail["via"] == "token" and denial.detail["remote"] == "127.0.0.1"
+    assert denial.detail["via"] == "token" and denial.detail["remote"] == "192.0.2.7"
     with pytest.raises(NotFoundError):
         await listed(env, "district", door="nope")
     with pytest.raises(BadRequestError):
@@ -105,7 +105,7 @@ async def test_ack_and_its_audit_entry_are_one_change(env: ServiceEnv, sink: Doo
     entries = audit.entries(action="door_event.ack")
     assert [(e.actor, e.outcome) for e in entries] == [("user:hs-admin", "ok"), ("user:district", "already")]
     assert entries[0].detail == {"door": "hs-front", "kind": "access_denied", "acked_by": "user:hs-admin",
-                                 "via": "token", "remote": "127.0.0.1"}
+                                 "via": "token", "remote": "192.0.2.7"}
 
 
 async def test_the_webhook_hands_events_to_the_door_service(env: ServiceEnv, sink: DoorEventService) -> None:

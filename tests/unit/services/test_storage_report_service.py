@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.index_rows import MB, T0, S, record
-from tests.support.service_callers import appliance, hs_link, user
+from tests.support.service_env import appliance, hs_link, user
 from vigil.core.figure_scope import FigureScope
 from vigil.core.storage_report import Level
 from vigil.services.env import ServiceEnv

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.support.index_rows import T0, S, record
-from tests.support.service_callers import appliance, hs_link, user
+from tests.support.service_env import appliance, hs_link, user
 from vigil.core.errors import BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.motion_intervals import MotionInterval
 from vigil.core.timeline import GapReason
