@@ -52,7 +52,8 @@ from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns, wall_ns_to_iso  # no
 from vigil.record.storage import open_storage_dir  # noqa: E402
 from vigil.record.writer import SegmentWriter, hash_file  # noqa: E402
 from vigil.sim.clips import make_h264_clip  # noqa: E402
-from vigil.store.index import FinishedSegment, Index, NewSegment  # noqa: E402
+from vigil.store.index import Index  # noqa: E402
+from vigil.store.rows import FinishedSegment, NewSegment  # noqa: E402
 
 FPS, SEGMENT_S, BITRATE_KBPS = 15, 60, 4000
 FRAME_90K = 90_000 // FPS

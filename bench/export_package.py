@@ -43,7 +43,8 @@ from vigil.record.storage import open_storage_dir
 from vigil.record.writer import SegmentWriter, hash_file
 from vigil.sim.clips import make_h264_clip
 from vigil.store.exports import ExportStore
-from vigil.store.index import FinishedSegment, Index, NewSegment
+from vigil.store.index import Index
+from vigil.store.rows import FinishedSegment, NewSegment
 
 FPS, STEP_90K, START_NS = 15, 6000, 1_790_000_000 * 1_000_000_000
 CONFIG = """

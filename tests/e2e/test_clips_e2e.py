@@ -16,7 +16,7 @@ from tests.support.http_call import call, free_port
 from tests.support.media_judge import decode_errors, probe
 from tests.support.vigil_proc import VigilProcess, index_of, run_vigil, vigil_stdin, wait_for, write_config
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
-from vigil.store.index import SegmentRow
+from vigil.store.rows import SegmentRow
 
 S = NS_PER_SECOND
 CAM = "width=320,height=240,fps=15,gop=15,bitrate=300"

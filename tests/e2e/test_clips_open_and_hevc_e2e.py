@@ -31,7 +31,7 @@ from tests.support.media_judge import decode_errors, probe
 from tests.support.vigil_proc import VigilProcess, index_of, run_vigil, vigil_stdin, wait_for, write_config
 from vigil.clips.segment_file import read_segment_file
 from vigil.core.timebase import NS_PER_SECOND, parse_time_ns, ticks_to_ns, wall_ns_to_iso
-from vigil.store.index import SegmentRow
+from vigil.store.rows import SegmentRow
 
 pytestmark = pytest.mark.slow  # about a minute and a half: a daemon, two cameras, several segments
 

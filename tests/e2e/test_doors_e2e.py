@@ -11,7 +11,7 @@ from tests.support.camsim import CameraServerFactory
 from tests.support.http_call import call, free_port
 from tests.support.vigil_proc import VigilProcess, index_of, run_vigil, vigil_stdin, wait_for, write_config
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
-from vigil.store.index import SegmentRow
+from vigil.store.rows import SegmentRow
 
 MAX_BYTES = 600_000  # about eight 2 s segments of these noisy cameras
 DOOR = """

@@ -28,7 +28,7 @@ from vigil.core.clip_frames import RecordedSegment, expected_frames
 from vigil.core.evidence_manifest import MANIFEST_NAME, SIGNATURE_NAME, canonical_json
 from vigil.exports.signing import public_info
 from vigil.exports.verify import read_frames
-from vigil.store.index import SegmentRow
+from vigil.store.rows import SegmentRow
 
 CONFIG = """
 [storage]

@@ -18,7 +18,8 @@ from tests.support.vigil_proc import (
 )
 from vigil.core.timebase import TICKS_PER_SECOND, ticks_to_ns
 from vigil.record.writer import hash_file
-from vigil.store.index import EventRow, Index
+from vigil.store.index import Index
+from vigil.store.rows import EventRow
 
 CAM = "width=320,height=240,fps=15,gop=15,bitrate=300"
 

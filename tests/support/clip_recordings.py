@@ -11,7 +11,8 @@ from vigil.core.mp4_boxes import boxes, child
 from vigil.core.timebase import NS_PER_SECOND, ticks_to_ns
 from vigil.record.storage import open_storage_dir
 from vigil.record.writer import SegmentWriter, hash_file
-from vigil.store.index import FinishedSegment, Index, NewSegment
+from vigil.store.index import Index
+from vigil.store.rows import FinishedSegment, NewSegment
 
 Units = list[tuple[bytes, bool]]
 FRAME = 6000  # 15 fps

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from vigil.core.timebase import wall_ns_to_iso
-from vigil.store.index import FinishedSegment, Index, NewSegment
+from vigil.store.index import Index
+from vigil.store.rows import FinishedSegment, NewSegment
 
 S = 1_000_000_000
 T0 = 1_780_000_000 * S  # 2026-05-28T20:26:40Z

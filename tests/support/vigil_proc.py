@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import IO
 
 from vigil.core.errors import VigilError
-from vigil.store.index import Index, SegmentRow
+from vigil.store.index import Index
+from vigil.store.rows import SegmentRow
 
 DAEMON_DIR = Path(__file__).resolve().parents[2] / "daemon"
 

@@ -28,7 +28,8 @@ from vigil.clips.segment_file import SegmentFile, SegmentSummary, read_segment_f
 from vigil.core.clip_timeline import SourceFragment, SourceSegment, Timeline, place
 from vigil.core.errors import NotFoundError, NotReadyError
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, ticks_to_ns, wall_ns_to_iso
-from vigil.store.index import Index, SegmentRow
+from vigil.store.index import Index
+from vigil.store.rows import SegmentRow
 
 log = logging.getLogger(__name__)
 CHUNK_BYTES = 1 << 20

@@ -42,7 +42,8 @@ from vigil.core.evidence_manifest import (
 from vigil.exports.signing import public_info, sign
 from vigil.record.storage import fsync_dir
 from vigil.store.exports import ExportRow, ExportStore, Progress
-from vigil.store.index import Index, SegmentRow
+from vigil.store.index import Index
+from vigil.store.rows import SegmentRow
 
 log = logging.getLogger(__name__)
 

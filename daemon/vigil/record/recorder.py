@@ -47,7 +47,7 @@ from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import free_bytes
 from vigil.record.storage import StorageDir, fsync_dir, make_dirs_durably
 from vigil.record.writer import SegmentWriter, hash_file
-from vigil.store.index import FinishedSegment, Index, NewSegment
+from vigil.store.index import Index
 from vigil.store.pending_writes import (
     PendingWrites,
     RunInfo,
@@ -58,6 +58,7 @@ from vigil.store.pending_writes import (
     segment_discarded,
     segment_opened,
 )
+from vigil.store.rows import FinishedSegment, NewSegment
 
 log = logging.getLogger(__name__)
 

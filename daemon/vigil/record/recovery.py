@@ -27,7 +27,8 @@ from vigil.record.fmp4 import Fmp4Error, Fmp4Scan, scan_fmp4
 from vigil.record.reserve import RESERVE_NAME
 from vigil.record.storage import META_NAME, StorageDir, fsync_dir, fsync_file
 from vigil.record.writer import hash_file
-from vigil.store.index import FinishedSegment, Index, NewSegment, SegmentRow, insert_open_segment, mark_complete
+from vigil.store.index import Index
+from vigil.store.rows import FinishedSegment, NewSegment, SegmentRow, insert_open_segment, mark_complete
 
 log = logging.getLogger(__name__)
 

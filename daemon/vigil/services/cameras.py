@@ -24,8 +24,8 @@ from vigil.services.authorize import require
 from vigil.services.caller import Caller
 from vigil.services.env import ServiceEnv
 from vigil.services.visibility import visible_building_ids, visible_cameras
-from vigil.store.index import SegmentRow
 from vigil.store.motion import MotionStore
+from vigil.store.rows import SegmentRow
 from vigil.store.timeline import recent_events
 
 __all__ = ["ApplianceState", "BuildingView", "CameraStatusLike", "CameraStatuses", "CameraView", "Health",

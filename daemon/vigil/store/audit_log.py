@@ -7,7 +7,8 @@ import sqlite3
 from typing import Any
 
 from vigil.core.audit_chain import GENESIS, AuditEntry, ChainCheck, entry_hash, verify_chain
-from vigil.store.index import Index, where_clause
+from vigil.store.index import Index
+from vigil.store.rows import where_clause
 
 
 def _entry(row: sqlite3.Row) -> AuditEntry:

@@ -22,7 +22,8 @@ from vigil.core.errors import NotFoundError
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.store.audit_log import append_in
 from vigil.store.holds import NewBookmark, NewHold, insert_bookmark, insert_hold
-from vigil.store.index import Index, where_clause
+from vigil.store.index import Index
+from vigil.store.rows import where_clause
 
 MAX_LIST = 5000
 

@@ -12,7 +12,8 @@ import sqlite3
 from dataclasses import dataclass
 
 from vigil.core.errors import ConflictError, NotFoundError
-from vigil.store.index import Index, NewBookmark, NewHold, insert_bookmark, insert_hold, where_clause
+from vigil.store.index import Index
+from vigil.store.rows import NewBookmark, NewHold, insert_bookmark, insert_hold, where_clause
 
 __all__ = ["BookmarkRow", "EvidenceStore", "HoldRow", "NewBookmark", "NewHold", "bookmark_in", "delete_bookmark_in",
            "hold_in", "insert_bookmark", "insert_hold", "release_hold_in"]

@@ -19,7 +19,8 @@ from dataclasses import dataclass
 
 from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.index_wait import RetryState, accepts
-from vigil.store.index import FinishedSegment, Index, NewSegment, insert_open_segment, mark_complete
+from vigil.store.index import Index
+from vigil.store.rows import FinishedSegment, NewSegment, insert_open_segment, mark_complete
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from vigil.services.caller import worker_caller
 from vigil.sim.clips import make_h264_clip
 from vigil.store.audit_log import AuditLog
 from vigil.store.exports import ExportRow
-from vigil.store.index import SegmentRow
+from vigil.store.rows import SegmentRow
 
 S = NS_PER_SECOND
 URL = "/api/cameras/hs-cam/clip.mp4"

@@ -17,7 +17,8 @@ from vigil.record.fmp4 import Fmp4Error, scan_fmp4
 from vigil.record.recovery import recover
 from vigil.record.storage import META_NAME, StorageDir, open_storage_dir
 from vigil.record.writer import SegmentWriter, hash_file
-from vigil.store.index import Index, NewSegment
+from vigil.store.index import Index
+from vigil.store.rows import NewSegment
 
 
 def write_segment(path: Path, units: list[tuple[bytes, bool]]) -> None:

@@ -21,7 +21,8 @@ from vigil.record.fmp4 import scan_fmp4
 from vigil.record.recovery import finish_from_fragments
 from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.writer import SegmentWriter, WriterFailedError
-from vigil.store.index import Index, NewSegment
+from vigil.store.index import Index
+from vigil.store.rows import NewSegment
 
 Units = list[tuple[bytes, bool]]
 

@@ -19,7 +19,8 @@ import pytest
 from tests.support.api_harness import Api
 from tests.support.index_rows import T0, record
 from vigil.api.routes import ROUTES
-from vigil.store.index import SERVING_REQUEST, Index, NewBookmark
+from vigil.store.index import SERVING_REQUEST, Index
+from vigil.store.rows import NewBookmark
 
 BODIES: dict[str, dict[str, object]] = {
     "/api/bookmarks": {"building": "hs", "start": "2026-01-01T08:00:00Z", "headline": "loop"},

@@ -13,7 +13,7 @@ import pytest
 from tests.support.api_harness import Api
 from vigil.api.routes import ROUTES, Route, Scope
 from vigil.core.permissions import FOOTAGE, Action
-from vigil.store.index import NewBookmark
+from vigil.store.rows import NewBookmark
 
 # caller -> actions it may perform in building "hs"; only "district" acts in "ms" too.
 MAY: dict[str, set[Action]] = {

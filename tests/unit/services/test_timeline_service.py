@@ -13,8 +13,8 @@ from vigil.core.timeline import GapReason
 from vigil.services.env import ServiceEnv
 from vigil.services.timeline import MAX_TIMELINE_NS, Timeline, TimelineQuery, camera_timeline
 from vigil.store.audit_log import AuditLog
-from vigil.store.index import NewBookmark
 from vigil.store.motion import MotionStore
+from vigil.store.rows import NewBookmark
 
 NOW = T0 + 3600 * S
 SPAN = TimelineQuery("hs-cam", T0 - 60 * S, T0 + 600 * S)

@@ -15,7 +15,8 @@ from vigil.record.retention import RetentionRound
 from vigil.record.storage import StorageDir
 from vigil.record.storage_warnings import StorageWarnings
 from vigil.store.holds import EvidenceStore
-from vigil.store.index import FinishedSegment, Index, NewBookmark, NewSegment
+from vigil.store.index import Index
+from vigil.store.rows import FinishedSegment, NewBookmark, NewSegment
 
 S = 1_000_000_000
 T0 = 1_780_000_000 * S
