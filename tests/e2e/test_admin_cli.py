@@ -5,27 +5,12 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.support.vigil_proc import run_vigil, vigil_stdin
-
-CONFIG = """
-[storage]
-path = "{data}"
-[[buildings]]
-id = "hs"
-name = "High School"
-[[cameras]]
-id = "hs-cam"
-building = "hs"
-url = "rtsp://127.0.0.1:1/x"
-[http]
-public_url = "https://vigil.hs.example:8443"
-"""
-
+from tests.support.vigil_proc import CLI_CONFIG, run_vigil, vigil_stdin
 
 
 def test_first_admin_tokens_links_and_tamper_evident_audit(tmp_path: Path) -> None:
     config = tmp_path / "vigil.toml"
-    config.write_text(CONFIG.format(data=tmp_path / "data"))
+    config.write_text(CLI_CONFIG.format(data=tmp_path / "data"))
     c = ("--config", str(config))
     added = vigil_stdin("a long enough password\n", "user", "add", "alice", "--role", "district_admin",
                         "--password-stdin", *c)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.e2e.test_admin_cli import CONFIG
+from tests.support.vigil_proc import CLI_CONFIG as CONFIG
 from tests.support.vigil_proc import run_vigil
 from vigil.store.index import Index
 

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from tests.e2e.test_admin_cli import CONFIG
 from tests.support.audit_failure import fail_audit_writes_in_file, heal_audit_writes_in_file
+from tests.support.vigil_proc import CLI_CONFIG as CONFIG
 from tests.support.vigil_proc import run_vigil
 
 

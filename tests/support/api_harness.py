@@ -133,3 +133,20 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
     yield Api(client, services, tokens, clock)
     await client.close()
     env.close()
+
+
+# Two doors, one per test building, and an MQTT adapter: for the door-event tests.
+DOORS = """
+[[doors]]
+id = "hs-front"
+building = "hs"
+cameras = ["hs-cam"]
+access_points = [{ source = "lenel", id = "r1" }]
+[[doors]]
+id = "ms-front"
+building = "ms"
+cameras = ["ms-cam"]
+access_points = [{ source = "lenel", id = "r2" }]
+[door_adapters.mqtt]
+host = "127.0.0.1"
+"""

@@ -115,3 +115,19 @@ def vigil_stdin(stdin: str, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, PYTHONPATH=str(DAEMON_DIR))
     return subprocess.run([sys.executable, "-m", "vigil", *args], input=stdin, capture_output=True, text=True,
                           env=env, check=False, timeout=60)
+
+
+# One building, one camera nobody serves, a public URL for links: for the command-line tests.
+CLI_CONFIG = """
+[storage]
+path = "{data}"
+[[buildings]]
+id = "hs"
+name = "High School"
+[[cameras]]
+id = "hs-cam"
+building = "hs"
+url = "rtsp://127.0.0.1:1/x"
+[http]
+public_url = "https://vigil.hs.example:8443"
+"""

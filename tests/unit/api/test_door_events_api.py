@@ -11,24 +11,9 @@ from typing import Any
 import pytest
 from aiohttp import ClientResponse
 
-from tests.support.api_harness import CONFIG, PASSWORD, Api
+from tests.support.api_harness import CONFIG, DOORS, PASSWORD, Api
 from vigil.config import Config, parse_config
 from vigil.core.timebase import parse_time_ns, wall_ns_to_iso
-
-DOORS = """
-[[doors]]
-id = "hs-front"
-building = "hs"
-cameras = ["hs-cam"]
-access_points = [{ source = "lenel", id = "r1" }]
-[[doors]]
-id = "ms-front"
-building = "ms"
-cameras = ["ms-cam"]
-access_points = [{ source = "lenel", id = "r2" }]
-[door_adapters.mqtt]
-host = "127.0.0.1"
-"""
 
 
 @pytest.fixture

@@ -11,21 +11,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.audit_failure import break_audit, rows
+from tests.support.vigil_proc import CLI_CONFIG as CONFIG
 from vigil.cli.main import main
 from vigil.demo import _demo_user
 from vigil.store.index import Index
 
-CONFIG = """
-[storage]
-path = "{data}"
-[[buildings]]
-id = "hs"
-name = "High School"
-[[cameras]]
-id = "hs-cam"
-building = "hs"
-url = "rtsp://127.0.0.1:1/x"
-"""
 PASSWORD = "a long enough password\n"
 
 

@@ -9,27 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.api_harness import CONFIG, USERS, password_hash
+from tests.support.api_harness import CONFIG, DOORS, USERS, password_hash
 from tests.support.service_env import env
 from vigil.config import Config, parse_config
 from vigil.core.permissions import UserSubject
 from vigil.store.accounts import Accounts
 from vigil.store.index import Index
-
-DOORS = """
-[[doors]]
-id = "hs-front"
-building = "hs"
-cameras = ["hs-cam"]
-access_points = [{ source = "lenel", id = "r1" }]
-[[doors]]
-id = "ms-front"
-building = "ms"
-cameras = ["ms-cam"]
-access_points = [{ source = "lenel", id = "r2" }]
-[door_adapters.mqtt]
-host = "127.0.0.1"
-"""
 
 
 @pytest.fixture
