@@ -165,13 +165,6 @@ def json_object(body: bytes) -> dict[str, Any]:
     return value
 
 
-def _describe(target: Target) -> str:
-    if target.camera:
-        return f"camera:{target.camera}"
-    if target.building:
-        return f"building:{target.building}"
-    return "appliance"
-
 
 def _printable_ascii(value: str, what: str) -> str:
     """Tokens are printable ASCII. Header bytes that are not UTF-8 arrive as surrogates, which no
