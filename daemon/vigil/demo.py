@@ -22,6 +22,7 @@ from vigil.core.errors import VigilError
 from vigil.services import accounts
 from vigil.services.caller import Caller, Via
 from vigil.services.env import service_env
+from vigil.sim.door_panel import run_panel
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,19 @@ url = "rtsp://127.0.0.1:{port}/demo"
 
 [http]
 listen = "127.0.0.1:{http_port}"
+
+# A simulated access-control panel (vigil/sim/door_panel.py) posts signed events for this door.
+[[doors]]
+id = "demo-door"
+name = "Main Entrance"
+building = "demo"
+cameras = ["demo-cam"]
+access_points = [{{ source = "webhook", id = "demo-reader", direction = "in" }}]
+
+[door_events]
+webhook_secret = "{door_secret}"
 """
+DOOR_PERIOD_S = 30.0
 
 
 def _start_camera() -> tuple[subprocess.Popen[str], int]:
@@ -79,7 +92,9 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
     camera, port = _start_camera()
     try:
         config_path = data / "vigil.toml"
-        config_path.write_text(CONFIG_TEMPLATE.format(data=data, port=port, http_port=http_port), encoding="utf-8")
+        door_secret = secrets.token_urlsafe(24)
+        config_path.write_text(CONFIG_TEMPLATE.format(data=data, port=port, http_port=http_port,
+                                                      door_secret=door_secret), encoding="utf-8")
         config = load_config(config_path)
         password = _demo_user(config_path)
         print(f"vigil demo: synthetic camera at rtsp://127.0.0.1:{port}/demo (loopback only)")
@@ -95,7 +110,7 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
             print(f"vigil demo: open {daemon.url} (self-signed certificate: accept it once)"
                   f" and sign in as demo / {password}", flush=True)
 
-        asyncio.run(_run(daemon, duration_s, ready))
+        asyncio.run(_run(daemon, duration_s, ready, door_secret, data / "tls" / "cert.pem"))
         print(f"vigil demo: stopped; recordings kept in {data}")
         return 0
     finally:
@@ -104,7 +119,25 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
             camera.wait(5)
 
 
-async def _run(daemon: Daemon, duration_s: float | None, ready: Callable[[], None]) -> None:
+async def _run(daemon: Daemon, duration_s: float | None, ready: Callable[[], None], door_secret: str,
+               cafile: Path) -> None:
+    """The daemon, and once it serves, the simulated door panel (stopped with the daemon)."""
     if duration_s is not None:
         asyncio.get_running_loop().call_later(duration_s, daemon.stopping.set)
-    await daemon.run(ready)
+    serving = asyncio.Event()
+
+    def on_ready() -> None:
+        ready()
+        serving.set()
+
+    async def panel() -> None:
+        await serving.wait()
+        if daemon.url is not None:
+            await run_panel(daemon.url, door_secret, cafile, DOOR_PERIOD_S)
+
+    panel_task = asyncio.create_task(panel())
+    try:
+        await daemon.run(on_ready)
+    finally:
+        panel_task.cancel()
+        await asyncio.wait([panel_task])  # its cancellation ends it; ours is not swallowed

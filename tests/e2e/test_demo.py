@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 from tests.support.vigil_proc import ffprobe_video, run_vigil
@@ -19,3 +20,7 @@ def test_demo_records_and_points_at_the_recordings(tmp_path: Path) -> None:
     probe = ffprobe_video(Path(lines[0].split()[-1]))
     assert probe["codec_name"] == "h264" and probe["width"] == "640"
     assert run_vigil("fsck", "--config", str(config)).returncode == 0
+    # The simulated door panel posted its first event through the signed webhook, at the door.
+    with sqlite3.connect(tmp_path / "demo" / "index.sqlite3") as db:
+        rows = db.execute("SELECT kind, door_id, building_id, unmapped FROM door_events").fetchall()
+    assert ("access_granted", "demo-door", "demo", 0) in rows
