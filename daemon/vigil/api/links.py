@@ -8,7 +8,6 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import LINK_COOKIE, Ctx, id_param, iso, require_user
-from vigil.api.pages import static_page
 from vigil.api.session import set_auth_cookie
 from vigil.core.errors import BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
@@ -92,12 +91,19 @@ async def revoke_link(ctx: Ctx) -> web.StreamResponse:
     return web.json_response(_link_json(row, ctx.now_ns))
 
 
+# Where a responder lands: the web app's map, which shows only what the link names (the API
+# filters every listing to the link's scope) and the link's expiry in the shell.
+LANDING_LOCATION = "/#/map"
+
+
 async def landing(ctx: Ctx) -> web.StreamResponse:
-    """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie."""
+    """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie and the
+    browser goes on to the app's map (303), so the token leaves the address bar and history."""
     token = ctx.request.match_info["token"]
     subject = await links.open_link(ctx.services.env, ctx.caller, token)
     ctx.subject, ctx.via = subject, Via.LINK
-    response = static_page("live.html")  # plays every camera the link names
+    response = web.Response(status=303, headers={"Location": LANDING_LOCATION, "Cache-Control": "no-store",
+                                                 "Referrer-Policy": "no-referrer"})
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
     set_auth_cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))
     return response

@@ -73,8 +73,9 @@ async def test_landing_page_sets_cookie_and_token_never_logged(api: Api, caplog:
     link = await _link(api, buildings=["hs"])
     token = str(link["url"]).rsplit("/", 1)[1]
     caplog.set_level(logging.DEBUG)
-    page = await api.client.get(f"/l/{token}")
-    assert page.status == 200 and "<title>Vigil live</title>" in await page.text()
+    page = await api.client.get(f"/l/{token}", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"] == "/#/map"  # the app's map, the token out of the URL
+    assert page.headers["Cache-Control"] == "no-store"
     cookie = page.headers["Set-Cookie"]
     assert "vigil_link=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     with_cookie = await api.client.get("/api/me")
