@@ -191,6 +191,15 @@ def test_responder_link_on_a_phone(webapp: WebApp, browser: Browser) -> None:
     assert page.get_by_label("View name").count() == 0
     wait_decoding(page, 20.0, count=2)
     shows_nothing_of_the_other_building(page)
+    # Revoked, the link opens a page that says so (not a JSON problem), and the cookie no longer works.
+    link_id = json.loads(page.evaluate("async () => (await fetch('/api/me')).text()"))["link_id"]
+    webapp.json("DELETE", f"/api/links/{link_id}")
+    page.goto(url)
+    page.get_by_role("heading", name="This link does not open").wait_for()
+    assert "Ask whoever sent it for a new one" in page.content()
+    check_axe(page)
+    screenshot(page, "responder-ended-phone")
+    assert page.evaluate("async () => (await fetch('/api/cameras')).status") == 401
     assert console.csp_violations() == []
     page.context.close()
 
