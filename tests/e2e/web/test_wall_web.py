@@ -223,6 +223,14 @@ def test_a_flagged_door_event_shows_as_a_banner_and_its_ack_is_audited(webapp: W
     alerts = page.get_by_role("region", name="Door alerts")
     page.locator("section.alerts[data-connected=yes]").wait_for()
     assert alerts.get_by_role("button", name="Sound off").get_attribute("aria-pressed") == "false"  # off by default
+    # Count the tones the page makes (through DevTools: the page's CSP stays in force).
+    page.evaluate("""() => { window.tones = 0; const make = AudioContext.prototype.createOscillator;
+        AudioContext.prototype.createOscillator = function () { window.tones++; return make.call(this); }; }""")
+    sound = size == "desktop"  # the desktop turns it on; the phone keeps the default
+    if sound:
+        alerts.get_by_role("button", name="Sound off").click()
+        assert alerts.get_by_role("button", name="Sound on").get_attribute("aria-pressed") == "true"
+        assert page.evaluate("localStorage.getItem('vigil-alert-sound')") == "on"
     other = _post_door_event(webapp, f"ms-{size}", "reader-2")  # the other building's: never shown here
     mine = _post_door_event(webapp, f"hs-{size}", "reader-1")
     item = page.locator(f"[data-door-event='{mine}']")
@@ -230,6 +238,7 @@ def test_a_flagged_door_event_shows_as_a_banner_and_its_ack_is_audited(webapp: W
     assert "access denied at hs-front" in item.inner_text() and "badge revoked" in item.inner_text()
     time.sleep(0.5)
     assert page.locator("[data-door-event]").count() == 1 and page.locator(f"[data-door-event='{other}']").count() == 0
+    assert page.evaluate("window.tones") == (1 if sound else 0)  # one tone for the one alert shown, if on
     assert item.get_by_role("link", name="Watch the moment").get_attribute("href", timeout=1000).startswith(  # type: ignore[union-attr]
         "#/timeline?cameras=hs-east&t=")
     shows_nothing_of_the_other_building(page)
