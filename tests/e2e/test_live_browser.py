@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import Page
 
 from tests.support.browser import chromium, peer_stats, wait_decoding
 from tests.support.camsim import CameraServer
@@ -110,9 +111,12 @@ def live(tmp_path_factory: pytest.TempPathFactory, turn: int) -> Iterator[Live]:
             vigil.close()
 
 
-def _open(browser_page: object, url: str) -> float:
+def _open(page: Page, live: Live, link_url: str, query: str) -> float:
+    """The responder's landing (it sets the link cookie and goes on to the app's map), then the
+    one-camera viewer page; returns when the viewer page was asked for."""
+    page.goto(link_url)
     start = time.monotonic()
-    browser_page.goto(url)  # type: ignore[attr-defined]
+    page.goto(f"{live.base}/live/cam?{query}")
     return start
 
 
@@ -121,7 +125,7 @@ def test_viewer_decodes_main_and_substream_within_3_s(live: Live, quality: str, 
     url = live.link("--camera", "cam")
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True).new_page()
-        start = _open(page, f"{url}?quality={quality}")
+        start = _open(page, live, url, f"quality={quality}")
         (first,) = wait_decoding(page, 3.0)
         assert time.monotonic() - start < 3.0
         assert (first["width"], first["height"]) == size and first["quality"] == quality
@@ -134,7 +138,7 @@ def test_relay_only_through_coturn(live: Live) -> None:
     url = live.link("--camera", "cam")
     with chromium() as browser:
         page = browser.new_context(ignore_https_errors=True).new_page()
-        page.goto(f"{url}?quality=sub&relay=1")
+        _open(page, live, url, "quality=sub&relay=1")
         (stats,) = wait_decoding(page, 10.0)
         assert stats["localCandidateType"] == "relay"
         status, body, _ = live.request("GET", "/api/cameras/cam/ice-servers",
@@ -158,7 +162,7 @@ def test_four_viewers_share_one_camera_session(live: Live) -> None:
     with chromium() as browser:
         pages = [browser.new_context(ignore_https_errors=True).new_page() for _ in range(4)]
         for page in pages:
-            page.goto(f"{url}?quality=main")
+            _open(page, live, url, "quality=main")
         for page in pages:
             (stats,) = wait_decoding(page, 10.0)
             assert (stats["width"], stats["height"]) == (640, 360)
@@ -193,7 +197,7 @@ def test_abrupt_disconnects_free_everything(live: Live) -> None:
                 base_tasks, base_rss = health()["tasks"], rss_kib()
             context = browser.new_context(ignore_https_errors=True)
             page = context.new_page()
-            page.goto(f"{url}?quality=sub")
+            _open(page, live, url, "quality=sub")
             wait_decoding(page, 10.0)
             context.close()  # the tab goes away without a goodbye
     wait_for(lambda: health()["live_sessions"] == 0, 20, "every session to be freed")

@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from aiohttp import web
 
 from vigil.api.context import LINK_COOKIE, Ctx, id_param, iso, require_user
-from vigil.api.pages import static_page
+from vigil.api.pages import PAGE_HEADERS
 from vigil.api.session import set_auth_cookie
-from vigil.core.errors import BadRequestError
+from vigil.core.errors import AuthenticationError, BadRequestError
 from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
 from vigil.services import links
@@ -92,12 +93,41 @@ async def revoke_link(ctx: Ctx) -> web.StreamResponse:
     return web.json_response(_link_json(row, ctx.now_ns))
 
 
+# Where a responder lands: the web app's map, which shows only what the link names (the API
+# filters every listing to the link's scope) and the link's expiry in the shell.
+LANDING_LOCATION = "/#/map"
+
+
+# What a responder's phone shows for a link that no longer opens: a page, not a JSON problem.
+_LINK_ENDED = """<!doctype html>
+<html lang="en">
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Link not valid · Vigil</title>
+<link rel="stylesheet" href="/assets/app.css">
+<main id="content" class="sign-in">
+<h1>This link does not open</h1>
+<p role="alert">{reason}.</p>
+<p>Responder links end when they expire or are revoked. Ask whoever sent it for a new one.</p>
+</main>
+</html>
+"""
+
+
 async def landing(ctx: Ctx) -> web.StreamResponse:
-    """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie."""
+    """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie and the
+    browser goes on to the app's map (303), so the token leaves the address bar and history. A
+    link that does not open (expired, revoked, unknown) gets a page saying so (401)."""
     token = ctx.request.match_info["token"]
-    subject = await links.open_link(ctx.services.env, ctx.caller, token)
+    try:
+        subject = await links.open_link(ctx.services.env, ctx.caller, token)
+    except AuthenticationError as error:
+        reason = html.escape(str(error)[:1].upper() + str(error)[1:])
+        return web.Response(status=401, text=_LINK_ENDED.format(reason=reason), content_type="text/html",
+                            headers=PAGE_HEADERS)
     ctx.subject, ctx.via = subject, Via.LINK
-    response = static_page("live.html")  # plays every camera the link names
+    response = web.Response(status=303, headers={"Location": LANDING_LOCATION, "Cache-Control": "no-store",
+                                                 "Referrer-Policy": "no-referrer"})
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
     set_auth_cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))
     return response

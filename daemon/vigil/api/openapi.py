@@ -88,8 +88,10 @@ def _operation(route: Operation) -> dict[str, Any]:
         responses["206"] = {"description": "the one byte range asked for (Content-Range)", "content": content}
         errors["416"] = "byte range outside the body (Content-Range: bytes */size)"
     for status, description in errors.items():
-        responses[status] = {"description": description,
-                             "content": {"application/problem+json": {"schema": schemas.PROBLEM}}}
+        error_content: dict[str, Any] = {"application/problem+json": {"schema": schemas.PROBLEM}}
+        if route.content_type == "text/html":  # a page may answer a failure as a page (a dead responder link)
+            error_content["text/html"] = {"schema": {"type": "string"}}
+        responses[status] = {"description": description, "content": error_content}
     op: dict[str, Any] = {"summary": route.summary, "operationId": f"{route.method.lower()} {template(route.path)}",
                           "parameters": params, "responses": responses,
                           "x-vigil-permission": route.action.value if route.action else "public"}

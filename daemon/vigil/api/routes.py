@@ -29,6 +29,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     session,
     storage,
     timeline,
+    wall_views,
 )
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
 from vigil.api.openapi import openapi_document
@@ -98,8 +99,9 @@ RANGE = (Param("start", f"range start, {TIME_HELP}; default end - 24 h"),
 ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/login", session.login, None, Scope.PUBLIC, "Sign in; sets the session cookie",
           schemas.LOGIN, body=schemas.LOGIN_BODY, public_reason="signing in is how credentials are obtained"),
-    Route("GET", "/l/{token}", links.landing, None, Scope.PUBLIC, "Responder link landing page", None,
-          content_type="text/html", public_reason="the capability token in the path is the credential"),
+    Route("GET", "/l/{token}", links.landing, None, Scope.PUBLIC,
+          "Responder link landing: sets the link cookie, then 303 to the web app's map (/#/map)", None,
+          status=303, content_type="text/html", public_reason="the capability token in the path is the credential"),
     Route("POST", "/api/logout", session.logout, Action.VIEW_STATUS, Scope.APPLIANCE, "Sign out",
           schemas.SIGNED_OUT),
     Route("GET", "/api/me", session.me, Action.VIEW_STATUS, Scope.APPLIANCE, "Who the caller is", schemas.SUBJECT),
@@ -229,6 +231,31 @@ ROUTES: tuple[Route, ...] = (
           "The finished export package (zip)", None, content_type="application/zip",
           per_item=PerItem("services.exports.download",
                            "the stored export names its cameras: export is needed on every one")),
+    # --- saved live-wall views (issue 14; api/wall_views.py): each user's own ---
+    Route("GET", "/api/views", wall_views.list_views, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "The caller's saved live-wall views (cameras they may not watch are shown as empty tiles)",
+          schemas.WALL_VIEWS,
+          per_item=PerItem("services.wall_views.list_views",
+                           "a user's own views, for a role with view_live; each camera is shown only if the "
+                           "caller may watch it now")),
+    Route("POST", "/api/views", wall_views.create_view, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "Save a live-wall view (a name, a grid of 1, 4, 9 or 16 tiles, a camera per tile)", schemas.WALL_VIEW,
+          status=201, body=schemas.WALL_VIEW_BODY,
+          per_item=PerItem("services.wall_views.create_view",
+                           "the body names cameras: view_live is needed on every one")),
+    Route("GET", "/api/views/{view_id}", wall_views.get_view, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "One of the caller's saved views", schemas.WALL_VIEW,
+          per_item=PerItem("services.wall_views.get_view",
+                           "the stored view names its owner (anyone else: not found) and its cameras")),
+    Route("PUT", "/api/views/{view_id}", wall_views.update_view, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "Replace one of the caller's views (name, layout, cameras)", schemas.WALL_VIEW,
+          body=schemas.WALL_VIEW_BODY,
+          per_item=PerItem("services.wall_views.update_view",
+                           "the stored view names its owner; the body names cameras: view_live on every one")),
+    Route("DELETE", "/api/views/{view_id}", wall_views.delete_view, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "Delete one of the caller's views", schemas.WALL_VIEW,
+          per_item=PerItem("services.wall_views.delete_view",
+                           "the stored view names its owner: only they may delete it")),
 )
 
 

@@ -87,3 +87,10 @@ EXPORT = obj({"id": INT, "state": {"enum": ["queued", "running", "done", "failed
               "download": NSTR})
 EXPORT_BODY = obj({"reason": REASON, "start": {"type": ["string", "integer"]}, "end": {"type": ["string", "integer"]}},
                   {"cameras": IDS, "buildings": IDS, "case_id": {"type": "string", "minLength": 1, "maxLength": 100}})
+# saved live-wall views (api/wall_views.py)
+VIEW_TILES: Schema = {"type": "array", "maxItems": 16, "items": NSTR}
+WALL_VIEW = obj({"id": INT, "name": STR, "layout": {"enum": [1, 4, 9, 16]}, "cameras": VIEW_TILES,
+                 "created_at": STR, "updated_at": STR})
+WALL_VIEWS = {"type": "array", "items": WALL_VIEW}
+WALL_VIEW_BODY = obj({"name": {"type": "string", "minLength": 1, "maxLength": 100, "pattern": "\\S"},
+                      "layout": {"enum": [1, 4, 9, 16]}}, {"cameras": VIEW_TILES})

@@ -254,6 +254,19 @@ MIGRATIONS: tuple[str, ...] = (
         finished_wall_ns INTEGER
     );
     """,
+    # 8: saved live-wall views, each its owner's alone (store/wall_views.py).
+    """
+    CREATE TABLE wall_views (
+        id INTEGER PRIMARY KEY,
+        user_id INTEGER NOT NULL REFERENCES users(id),
+        name TEXT NOT NULL,
+        layout INTEGER NOT NULL CHECK (layout IN (1, 4, 9, 16)),
+        cameras TEXT NOT NULL,  -- JSON list: each tile's camera id or null, in reading order
+        created_wall_ns INTEGER NOT NULL,
+        updated_wall_ns INTEGER NOT NULL,
+        UNIQUE (user_id, name)
+    );
+    """,
 )
 
 

@@ -1,6 +1,7 @@
 // The shell: sign-in, the navigation bar, the responder banner, and the page the #route names.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
+import { AlertBanner } from "./components/AlertBanner";
 import { ErrorNote, Loading } from "./components/common";
 import { ApiError, describeError } from "./lib/api";
 import { AppContext, type AppState } from "./lib/app_context";
@@ -123,7 +124,7 @@ function App() {
     <>
       <Header me={me} onSignOut={out} />
       {me.kind === "link" && <LinkBanner me={me} />}
-      <div id="alerts" />
+      <div id="alerts"><AlertBanner me={me} /></div>
       <main id="content" tabIndex={-1}>
         {lists === null ? <Loading /> : (
           <AppContext.Provider value={{ me, ...lists, reload: () => setRound((r) => r + 1) }}>

@@ -9,6 +9,8 @@ export interface PageModule { default: FunctionComponent<PageProps> }
 
 export const PAGES: Record<string, () => Promise<PageModule>> = {
   cameras: () => import("./pages/cameras"),
+  wall: () => import("./pages/wall"),
+  live: () => import("./pages/live"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */

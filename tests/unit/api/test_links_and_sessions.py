@@ -73,8 +73,9 @@ async def test_landing_page_sets_cookie_and_token_never_logged(api: Api, caplog:
     link = await _link(api, buildings=["hs"])
     token = str(link["url"]).rsplit("/", 1)[1]
     caplog.set_level(logging.DEBUG)
-    page = await api.client.get(f"/l/{token}")
-    assert page.status == 200 and "<title>Vigil live</title>" in await page.text()
+    page = await api.client.get(f"/l/{token}", allow_redirects=False)
+    assert page.status == 303 and page.headers["Location"] == "/#/map"  # the app's map, the token out of the URL
+    assert page.headers["Cache-Control"] == "no-store"
     cookie = page.headers["Set-Cookie"]
     assert "vigil_link=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
     with_cookie = await api.client.get("/api/me")
@@ -82,9 +83,12 @@ async def test_landing_page_sets_cookie_and_token_never_logged(api: Api, caplog:
     cams = await (await api.client.get("/api/cameras")).json()
     assert [c["id"] for c in cams] == ["hs-cam"]
     bad = await api.client.get("/l/vigil_l_forged")
-    assert bad.status == 401
+    assert bad.status == 401 and bad.content_type == "text/html"  # a phone shows a page, not a JSON problem
+    assert "This link does not open" in await bad.text() and "expired, revoked or unknown" in await bad.text()
+    assert "default-src 'self'" in bad.headers["Content-Security-Policy"] and "vigil_link" not in bad.headers.get(
+        "Set-Cookie", "")
     not_a_link = await api.client.get(f"/l/{api.tokens['district']}")
-    assert not_a_link.status == 401
+    assert not_a_link.status == 401 and "not a responder link" in await not_a_link.text()
     assert token not in caplog.text
     for entry in api.services.env.audit.entries():
         assert token not in str(entry.detail) and token not in entry.target

@@ -19,8 +19,11 @@ import pytest
 from tests.support.api_harness import Api
 from tests.support.index_rows import T0, record
 from vigil.api.routes import ROUTES
+from vigil.core.wall_views import ViewRequest
+from vigil.store.accounts import Accounts
 from vigil.store.index import SERVING_REQUEST, Index
 from vigil.store.rows import NewBookmark
+from vigil.store.wall_views import insert_view
 
 BODIES: dict[str, dict[str, object]] = {
     "/api/bookmarks": {"building": "hs", "start": "2026-01-01T08:00:00Z", "headline": "loop"},
@@ -30,7 +33,16 @@ BODIES: dict[str, dict[str, object]] = {
     "/api/links": {"buildings": ["hs"], "reason": "loop", "live": True},
     "/api/exports": {"cameras": ["hs-cam"], "start": "2026-01-01T08:00:00Z", "end": "2026-01-01T08:01:00Z",
                      "reason": "loop"},
+    "/api/views": {"name": "loop", "layout": 4, "cameras": ["hs-cam"]},
+    "/api/views/{view_id}": {"name": "loop again", "layout": 1, "cameras": ["hs-cam"]},
 }
+
+
+def _view_of(index: Index, caller: str) -> int:
+    """A saved view of the caller's (the district admin's for an anonymous caller)."""
+    owner = Accounts(index).find_user(caller) or Accounts(index).user("district")
+    with index.transaction() as c:
+        return insert_view(c, owner.id, ViewRequest(f"view {c.execute('SELECT random()').fetchone()[0]}", 1, ()), 0)
 
 
 @pytest.fixture
@@ -67,7 +79,8 @@ async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[
                       "export_id": "1", "event_id": "1", "token": str(link_body["url"]).rsplit("/", 1)[1],
                       "bookmark_id": str(index.add_bookmark(NewBookmark("hs-cam", "hs", 0, 10, "x", f"user:{caller}"),
                                                             0)),
-                      "hold_id": str(index.add_hold("hs-cam", 0, 10, "x", "user:district", 0))}
+                      "hold_id": str(index.add_hold("hs-cam", 0, 10, "x", "user:district", 0)),
+                      "view_id": str(_view_of(index, caller))}
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = BODIES.get(route.path, {} if route.method == "POST" else None)
             headers = {} if caller == "anonymous" else api.auth(caller)
