@@ -231,7 +231,8 @@ async def live_sessions(parts: Parts, config: Config, credentials: CredentialWat
     """WebRTC (WHEP) sessions: silent viewers are closed; every session ends at the stop."""
     webrtc = config.webrtc
     whep = WhepSessions(lambda label: webrtc.servers_for(label, int(time.time())),
-                        ViewerLimits(webrtc.max_viewers, webrtc.max_viewers_per_credential), credentials, audit)
+                        ViewerLimits(webrtc.max_viewers, webrtc.max_viewers_per_credential,
+                                     webrtc.max_viewers_per_link), credentials, audit)
     try:
         async with parts.tasks(("whep-watch", whep.watch())):
             yield whep

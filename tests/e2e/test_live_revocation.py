@@ -28,7 +28,7 @@ from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_
 pytestmark = [requires_test_namespace, pytest.mark.slow]  # ~80 s: one daemon, real WebRTC peers
 
 PASSWORD = "a long enough password"
-MAX_VIEWERS, PER_CREDENTIAL = 10, 4
+MAX_VIEWERS, PER_LINK = 10, 4
 # Revocation must take effect within a second or two; the test allows 3 s on a busy CI machine.
 END_WITHIN_S = 3.0
 
@@ -71,7 +71,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         # 30 parallel offers plus the fixture's own connections, all from 127.0.0.1: this module tests
         # viewer caps, not the per-address connection cap (tests/e2e/test_conn_flood.py does).
         extra = (f'[http]\nlisten = "127.0.0.1:{port}"\nmax_connections = 512\nmax_connections_per_address = 512\n'
-                 f"[webrtc]\nmax_viewers = {MAX_VIEWERS}\nmax_viewers_per_credential = {PER_CREDENTIAL}")
+                 f"[webrtc]\nmax_viewers = {MAX_VIEWERS}\nmax_viewers_per_link = {PER_LINK}")
         config = write_config(tmp, {"cam": cams.url("a")}, extra)
         c = ("--config", str(config))
         for name, role, building in (("root", "district_admin", ()), ("officer", "viewer", ("--building", "hs")),
@@ -252,16 +252,16 @@ async def test_concurrent_offers_never_exceed_the_caps(daemon: Daemon) -> None:
             # Two links, 60 offers: each link gets exactly its 4; the rest are told that limit.
             first = await burst(http, [daemon.link()[1] for _ in range(2)])
             created += [r for r in first if r[1] == 201]
-            assert sorted(r[1] for r in first) == [201] * 2 * PER_CREDENTIAL + [429] * (60 - 2 * PER_CREDENTIAL)
+            assert sorted(r[1] for r in first) == [201] * 2 * PER_LINK + [429] * (60 - 2 * PER_LINK)
             assert len({r[0] for r in created}) == 2
             assert {r[2] for r in first if r[1] == 429} == {
-                f"one sign-in or link may hold at most {PER_CREDENTIAL} live sessions at once"
-                " ([webrtc] max_viewers_per_credential); close one first"}
+                f"one link may hold at most {PER_LINK} live sessions at once"
+                " ([webrtc] max_viewers_per_link); close one first"}
             # Two more links, 60 more offers: only the appliance's last 2 slots are left.
             second = await burst(http, [daemon.link()[1] for _ in range(2)])
             created += [r for r in second if r[1] == 201]
-            assert sorted(r[1] for r in second) == [201] * (MAX_VIEWERS - 2 * PER_CREDENTIAL) + [429] * (
-                60 - MAX_VIEWERS + 2 * PER_CREDENTIAL)
+            assert sorted(r[1] for r in second) == [201] * (MAX_VIEWERS - 2 * PER_LINK) + [429] * (
+                60 - MAX_VIEWERS + 2 * PER_LINK)
             assert {r[2] for r in second if r[1] == 429} == {
                 f"this appliance serves at most {MAX_VIEWERS} live viewers at once ([webrtc] max_viewers)"}
         finally:

@@ -124,7 +124,7 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
     alerts = AlertHub()  # door events
     env = ServiceEnv(config, index)
     services = Services(config, FakeCameras(), clock_ns=clock, credential_watch=watch,
-                        whep=WhepSessions(lambda label: (), ViewerLimits(4, 2), watch, audit, clock),
+                        whep=WhepSessions(lambda label: (), ViewerLimits(4, 2, 2), watch, audit, clock),
                         exports=ExportJobs(config, index, config.storage.path / "key.pem"),  # no worker: stays queued
                         alerts=alerts, doors=DoorEventService(config, DoorStore(index), alerts, b"k" * 32, clock),
                         env=env)

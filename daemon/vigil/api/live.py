@@ -63,7 +63,8 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
     whep = _whep(ctx)
     screened = whep.screen(body)
     # Bound to the credential it was opened with: it ends when that is revoked or expires.
-    session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor, ctx.credential, target)
+    session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor, ctx.credential, target,
+                               link=ctx.is_link())
     location = f"/api/whep/{session.id}"
     detail: dict[str, object] = {"quality": quality, "session": session.id[:8]}
     if screened.candidates_dropped:

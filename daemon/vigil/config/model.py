@@ -97,7 +97,8 @@ class WebrtcConfig:
     turn_secret: str | None = field(default=None, repr=False)
     turn_ttl_s: int = 3600
     max_viewers: int = 16  # live sessions on the appliance
-    max_viewers_per_credential: int = 4  # live sessions per sign-in, API token or responder link
+    max_viewers_per_credential: int = 16  # live sessions per sign-in or API token (a wall of 16)
+    max_viewers_per_link: int = 4  # live sessions per responder link
 
     def servers_for(self, label: str, now_s: int) -> tuple[IceServer, ...]:
         """The ICE servers for one peer: the static ones plus TURN with fresh credentials."""

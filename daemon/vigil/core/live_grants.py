@@ -54,15 +54,19 @@ def why_session_ends(state: CredentialState | None, action: Action, target: Targ
 @dataclass(frozen=True)
 class ViewerLimits:
     max_viewers: int
-    max_per_credential: int
+    max_per_credential: int  # a sign-in or API token (a live wall holds up to 16)
+    max_per_link: int  # a responder link: shared by people outside the district, so fewer
 
 
-def admit_viewer(limits: ViewerLimits, open_total: int, open_for_credential: int) -> None:
+def admit_viewer(limits: ViewerLimits, open_total: int, open_for_credential: int, link: bool) -> None:
     """TooManyRequestsError naming the limit when one more session would exceed it; counts
     include sessions still being set up."""
     if open_total >= limits.max_viewers:
         raise TooManyRequestsError(f"this appliance serves at most {limits.max_viewers} live viewers at once"
                                    " ([webrtc] max_viewers)")
-    if open_for_credential >= limits.max_per_credential:
-        raise TooManyRequestsError(f"one sign-in or link may hold at most {limits.max_per_credential} live sessions"
+    if link and open_for_credential >= limits.max_per_link:
+        raise TooManyRequestsError(f"one link may hold at most {limits.max_per_link} live sessions"
+                                   " at once ([webrtc] max_viewers_per_link); close one first")
+    if not link and open_for_credential >= limits.max_per_credential:
+        raise TooManyRequestsError(f"one sign-in may hold at most {limits.max_per_credential} live sessions"
                                    " at once ([webrtc] max_viewers_per_credential); close one first")

@@ -87,19 +87,19 @@ class WhepSessions:
         """The offer as aiortc may see it, or BadRequestError (rules in core/whep_offer.py)."""
         return screen_offer(body, local_ice_addresses())
 
-    def _reserve(self, credential: str) -> str:
+    def _reserve(self, credential: str, link: bool) -> str:
         """A new session id holding a slot, or TooManyRequestsError naming the limit. No await
         here: concurrent offers cannot all pass the check before any of them counts."""
         on_credential = sum(c == credential for c in self._pending.values()) + sum(
             s.credential == credential for s in self.sessions.values())
-        admit_viewer(self.limits, len(self.sessions) + len(self._pending), on_credential)
+        admit_viewer(self.limits, len(self.sessions) + len(self._pending), on_credential, link)
         session_id = secrets.token_urlsafe(16)
         self._pending[session_id] = credential
         return session_id
 
     async def create(self, camera_id: str, quality: Stream, fanout: Fanout, offer: ScreenedOffer, actor: str,
-                     credential: str, target: Target) -> WhepSession:
-        session_id = self._reserve(credential)
+                     credential: str, target: Target, *, link: bool) -> WhepSession:
+        session_id = self._reserve(credential, link)
         try:
             session = await self._connect(session_id, camera_id, quality, fanout, offer, actor, credential, target)
             self.sessions[session_id] = session

@@ -110,21 +110,23 @@ def test_check_verb_exit_codes(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("webrtc", "expected"), [
-    ("", (16, 4)),
-    ("max_viewers = 2", (2, 2)),  # the per-credential default never exceeds the appliance's cap
-    ("max_viewers = 10\nmax_viewers_per_credential = 10", (10, 10)),
+    ("", (16, 16, 4)),
+    ("max_viewers = 2", (2, 2, 2)),  # the per-credential defaults never exceed the appliance's cap
+    ("max_viewers = 10\nmax_viewers_per_credential = 10", (10, 10, 4)),
+    ("max_viewers_per_link = 2", (16, 16, 2)),
+    ("max_viewers_per_link = 17", "webrtc.max_viewers_per_link: must be at most max_viewers (16)"),
     ("max_viewers_per_credential = 17", "webrtc.max_viewers_per_credential: must be at most max_viewers (16)"),
     ("max_viewers_per_credential = 0", "webrtc.max_viewers_per_credential: must be greater than 0"),
     ("max_viewers_per_credential = true", "webrtc.max_viewers_per_credential: expected an integer"),
 ])
-def test_live_viewer_caps(tmp_path: Path, webrtc: str, expected: tuple[int, int] | str) -> None:
+def test_live_viewer_caps(tmp_path: Path, webrtc: str, expected: tuple[int, int, int] | str) -> None:
     text = GOOD + "\n[webrtc]\n" + webrtc + "\n"
     if isinstance(expected, str):
         with pytest.raises(ConfigError, match=expected.replace("(", r"\(").replace(")", r"\)")):
             parse_config(text, tmp_path / "v.toml")
         return
     cfg = parse_config(text, tmp_path / "v.toml").webrtc
-    assert (cfg.max_viewers, cfg.max_viewers_per_credential) == expected
+    assert (cfg.max_viewers, cfg.max_viewers_per_credential, cfg.max_viewers_per_link) == expected
 
 
 @pytest.mark.parametrize(("http", "expected"), [

@@ -42,15 +42,17 @@ def test_a_link_session_ends_at_its_expiry_or_revocation() -> None:
     assert "outside the link's scope" in str(why_session_ends(link, Action.VIEW_LIVE, other, NOW))
 
 
-@given(st.integers(0, 20), st.integers(0, 20))
-def test_admission_never_exceeds_either_cap(open_total: int, on_credential: int) -> None:
-    limits = ViewerLimits(max_viewers=10, max_per_credential=4)
-    if open_total < 10 and on_credential < 4:
-        admit_viewer(limits, open_total, on_credential)
+@given(st.integers(0, 20), st.integers(0, 20), st.booleans())
+def test_admission_never_exceeds_any_cap(open_total: int, on_credential: int, link: bool) -> None:
+    limits = ViewerLimits(max_viewers=10, max_per_credential=6, max_per_link=4)
+    cap = 4 if link else 6
+    if open_total < 10 and on_credential < cap:
+        admit_viewer(limits, open_total, on_credential, link)
         return
     with pytest.raises(TooManyRequestsError) as refused:
-        admit_viewer(limits, open_total, on_credential)
-    named = "[webrtc] max_viewers)" if open_total >= 10 else "max_viewers_per_credential"
+        admit_viewer(limits, open_total, on_credential, link)
+    named = ("[webrtc] max_viewers)" if open_total >= 10
+             else "max_viewers_per_link" if link else "max_viewers_per_credential")
     assert named in str(refused.value)
 
 

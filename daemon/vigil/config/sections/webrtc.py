@@ -21,7 +21,7 @@ def read_webrtc(r: Reader, data: Any) -> WebrtcConfig:
         r.problem("webrtc", "expected a table")
         return WebrtcConfig()
     r.table(data, "webrtc", {"ice_servers", "turn_urls", "turn_secret", "turn_ttl_s", "max_viewers",
-                             "max_viewers_per_credential"})
+                             "max_viewers_per_credential", "max_viewers_per_link"})
     servers = []
     for i, item in enumerate(r.get(data, "webrtc", "ice_servers", list, [])):
         key = f"webrtc.ice_servers[{i}]"
@@ -43,9 +43,14 @@ def read_webrtc(r: Reader, data: Any) -> WebrtcConfig:
     if turn_urls and not secret:
         r.problem("webrtc.turn_secret", "turn_urls need the TURN server's shared secret")
     max_viewers = r.get(data, "webrtc", "max_viewers", int, 16, check=positive)
-    # Default 4, or max_viewers when that is smaller (one viewer rarely needs more than a few views).
-    per_credential = r.get(data, "webrtc", "max_viewers_per_credential", int, min(4, max_viewers), check=positive)
+    # A sign-in may fill a live wall of 16; a responder link (shared outside the district) 4. Never
+    # more than max_viewers.
+    per_credential = r.get(data, "webrtc", "max_viewers_per_credential", int, min(16, max_viewers), check=positive)
     if per_credential > max_viewers:
         r.problem("webrtc.max_viewers_per_credential", f"must be at most max_viewers ({max_viewers})")
+    per_link = r.get(data, "webrtc", "max_viewers_per_link", int, min(4, max_viewers), check=positive)
+    if per_link > max_viewers:
+        r.problem("webrtc.max_viewers_per_link", f"must be at most max_viewers ({max_viewers})")
     return WebrtcConfig(tuple(servers), tuple(turn_urls), secret,
-                        r.get(data, "webrtc", "turn_ttl_s", int, 3600, check=positive), max_viewers, per_credential)
+                        r.get(data, "webrtc", "turn_ttl_s", int, 3600, check=positive), max_viewers, per_credential,
+                        per_link)
