@@ -19,3 +19,10 @@ async def audit_entries(ctx: Ctx) -> web.StreamResponse:
     return web.json_response([{"id": e.id, "at": iso(e.wall_ns), "actor": e.actor, "action": e.action,
                                "target": e.target, "outcome": e.outcome, "detail": e.detail, "hash": e.hash}
                               for e in entries])
+
+
+async def audit_verify(ctx: Ctx) -> web.StreamResponse:
+    """Every entry's hash and its link to the one before; the first broken entry if any."""
+    check = await audit.verify(ctx.services.env, ctx.caller)
+    return web.json_response({"ok": check.ok, "entries": check.entries, "head_hash": check.head_hash,
+                              "first_broken_id": check.first_broken_id, "problem": check.problem})

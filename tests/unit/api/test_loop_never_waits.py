@@ -19,6 +19,7 @@ import pytest
 from tests.support.api_harness import Api
 from tests.support.index_rows import T0, record
 from vigil.api.routes import ROUTES
+from vigil.store.accounts import Accounts
 from vigil.store.index import SERVING_REQUEST, Index
 from vigil.store.rows import NewBookmark
 
@@ -30,6 +31,9 @@ BODIES: dict[str, dict[str, object]] = {
     "/api/links": {"buildings": ["hs"], "reason": "loop", "live": True},
     "/api/exports": {"cameras": ["hs-cam"], "start": "2026-01-01T08:00:00Z", "end": "2026-01-01T08:01:00Z",
                      "reason": "loop"},
+    "/api/users": {"name": "loop-user", "role": "viewer", "buildings": ["hs"], "password": "a long enough password"},
+    "/api/users/{user_name}": {"role": "viewer", "buildings": ["ms"]},
+    "/api/tokens": {"user": "installer", "label": "loop"},
 }
 
 
@@ -53,6 +57,13 @@ def on_the_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield calls
 
 
+def _new_token_id(index: Index) -> str:
+    """An API token of the installer, for DELETE /api/tokens/{token_id} to revoke."""
+    installer = Accounts(index).user("installer")
+    Accounts(index).create_credential(installer.id, "api_token", "loop", 0, None)
+    return str(index.query("SELECT MAX(id) FROM credentials")[0][0])
+
+
 async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[str]) -> None:
     index = api.services.env.index
     record(index, "hs-cam", T0, [60, 60], "shutdown")
@@ -67,7 +78,8 @@ async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[
                       "export_id": "1", "event_id": "1", "token": str(link_body["url"]).rsplit("/", 1)[1],
                       "bookmark_id": str(index.add_bookmark(NewBookmark("hs-cam", "hs", 0, 10, "x", f"user:{caller}"),
                                                             0)),
-                      "hold_id": str(index.add_hold("hs-cam", 0, 10, "x", "user:district", 0))}
+                      "hold_id": str(index.add_hold("hs-cam", 0, 10, "x", "user:district", 0)),
+                      "user_name": "loop-user", "token_id": _new_token_id(index)}
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = BODIES.get(route.path, {} if route.method == "POST" else None)
             headers = {} if caller == "anonymous" else api.auth(caller)
