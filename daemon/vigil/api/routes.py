@@ -138,7 +138,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/audit", audit.audit_entries, Action.VIEW_AUDIT, Scope.APPLIANCE, "The audit log",
           schemas.AUDIT, query=(*RANGE[:1], Param("end", f"range end, {TIME_HELP}"), Param("actor", "exact actor"),
                                 Param("action", "exact action"),
-                                Param("limit", "at most this many entries (1-10000)", {"type": "string"})),
+                                Param("limit", "at most this many entries (1-10000)", {"type": "string"}),
+                                Param("order", "oldest (default: the first `limit`, oldest first) or newest (the"
+                                      " last `limit`, newest first)", {"enum": ["oldest", "newest"]})),
           audit="audit.read"),
     Route("GET", "/api/audit/verify", audit.audit_verify, Action.VIEW_AUDIT, Scope.APPLIANCE,
           "Check the audit log's hash chain: every entry's hash and link; the first broken entry",

@@ -115,3 +115,16 @@ async def test_audit_verify_reports_a_tampered_entry(api: Api) -> None:
     broken = await (await api.client.get("/api/audit/verify", headers=headers)).json()
     assert broken["ok"] is False and broken["first_broken_id"] == 2 and broken["problem"]
 
+
+
+async def test_audit_newest_first_gives_the_last_entries(api: Api) -> None:
+    headers = api.auth("district")
+    for label in ("a", "b", "c"):
+        await api.client.post("/api/tokens", headers=headers, json={"user": "hs-admin", "label": label})
+    newest = await (await api.client.get("/api/audit?action=token.create&order=newest&limit=2",
+                                         headers=headers)).json()
+    assert [e["detail"]["label"] for e in newest] == ["c", "b"]
+    oldest = await (await api.client.get("/api/audit?action=token.create&limit=2", headers=headers)).json()
+    assert [e["detail"]["label"] for e in oldest] == ["a", "b"]
+    bad = await api.client.get("/api/audit?order=sideways", headers=headers)
+    assert bad.status == 400 and "order must be" in (await bad.json())["detail"]

@@ -16,6 +16,7 @@ interface Entry {
 interface ChainCheck { ok: boolean; entries: number; head_hash: string; first_broken_id: number | null; problem: string | null }
 
 const DAY_MS = 24 * 3600 * 1000;
+const SHOWN = 1000; // the newest this many entries of the filter
 
 function Verify() {
   const [check, setCheck] = useState<ChainCheck | null>(null);
@@ -56,7 +57,8 @@ export default function AdminAuditPage({ route }: { route: { params: URLSearchPa
     if (!allowed) return Promise.resolve([]);
     const startMs = start ? Number(start) : Date.now() - DAY_MS;
     return api<Entry[]>("GET", `/api/audit${query({
-      start: toApiTime(startMs), end: end ? toApiTime(Number(end)) : undefined, actor, action, limit: 10000,
+      start: toApiTime(startMs), end: end ? toApiTime(Number(end)) : undefined, actor, action, limit: SHOWN,
+      order: "newest",
     })}`, null, { signal });
   }, [allowed, start, end, actor, action]);
   const submit = (event: Event): void => {
@@ -90,12 +92,15 @@ export default function AdminAuditPage({ route }: { route: { params: URLSearchPa
           <Show loaded={entries}>{(list) => list.length === 0 ? <p>No entries match.</p> : (
             <TableWrap label="Audit entries">
               <table class="audit stack-on-phone">
-                <caption class="muted">{list.length} entries, newest first</caption>
+                <caption class="muted">
+                  {list.length === SHOWN ? `The newest ${SHOWN} entries (narrow the filter to see older ones)`
+                                         : `${list.length} entries`}, newest first
+                </caption>
                 <thead><tr><th scope="col">Id</th><th scope="col">Time</th><th scope="col">Actor</th>
                   <th scope="col">Action</th><th scope="col">Target</th><th scope="col">Outcome</th>
                   <th scope="col">Detail</th></tr></thead>
                 <tbody>
-                  {[...list].reverse().map((e) => (
+                  {list.map((e) => (
                     <tr key={e.id} data-entry={e.id}>
                       <td data-label="Id">{e.id}</td><td data-label="Time">{formatDateTime(parseIso(e.at))}</td>
                       <td data-label="Actor">{e.actor}</td><td data-label="Action">{e.action}</td>
