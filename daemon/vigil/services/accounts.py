@@ -266,6 +266,8 @@ async def create_api_token(env: ServiceEnv, caller: Caller, name: str, label: st
 
     def write() -> CreatedToken:
         with env.index.transaction() as c:
+            if store.user_in(c, name).disabled:  # it would never authenticate: say so instead
+                raise ConflictError(f"user {name!r} is disabled")
             token_id, token = store.insert_api_token(c, name, label, caller.now_ns)
             append_in(c, caller.now_ns, caller.actor, "token.create", f"user:{name}", "ok",
                       caller.audit_detail({"label": label, "token_id": token_id}))

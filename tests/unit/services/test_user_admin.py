@@ -89,6 +89,10 @@ async def test_tokens_list_without_secrets_and_revoke_alone(env: ServiceEnv, sub
     for label in ("", "   ", "x" * 101):
         with pytest.raises(BadRequestError, match="label"):
             await accounts.create_api_token(env, district, "hs-admin", label)
+    await accounts.disable_user(env, district, "hs-viewer")
+    with pytest.raises(ConflictError, match="disabled"):
+        await accounts.create_api_token(env, district, "hs-viewer", "never works")
+    assert [t.user_name for t in await accounts.list_api_tokens(env, district)] == ["hs-admin", "hs-admin"]
 
 
 async def test_a_session_is_not_an_api_token_to_revoke(env: ServiceEnv, subjects: dict[str, UserSubject]) -> None:
