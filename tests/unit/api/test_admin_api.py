@@ -6,6 +6,9 @@ from __future__ import annotations
 import sqlite3
 
 from tests.support.api_harness import Api
+from vigil.core.permissions import Action, Target
+from vigil.credential_watch import Binding
+from vigil.services.accounts import credential_digest
 
 NEW_PASSWORD = "a long enough password"
 
@@ -128,3 +131,22 @@ async def test_audit_newest_first_gives_the_last_entries(api: Api) -> None:
     assert [e["detail"]["label"] for e in oldest] == ["a", "b"]
     bad = await api.client.get("/api/audit?order=sideways", headers=headers)
     assert bad.status == 400 and "order must be" in (await bad.json())["detail"]
+
+
+async def test_a_role_change_ends_live_views_the_new_role_does_not_grant(api: Api) -> None:
+    watch = api.services.credential_watch
+    assert watch is not None
+    ended: list[str] = []
+
+    async def on_end(reason: str) -> None:
+        ended.append(reason)
+
+    credential = credential_digest(api.tokens["hs-viewer"])
+    watch.bind(Binding(credential, Action.VIEW_LIVE, Target(building="hs", camera="hs-cam"), on_end))
+    await watch.check()
+    assert ended == []
+    changed = await api.client.patch("/api/users/hs-viewer", headers=api.auth("district"),
+                                     json={"role": "viewer", "buildings": ["ms"]})
+    assert changed.status == 200
+    await watch.check()
+    assert len(ended) == 1 and "view_live is no longer allowed" in ended[0]
