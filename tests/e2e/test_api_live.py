@@ -82,6 +82,9 @@ def _sdp(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
 
 # The alert stream never ends by itself (tests/e2e/test_doors_live.py reads it).
 schema = schemathesis.openapi.from_dict(openapi_document(ROUTES)).exclude(path="/api/alerts")
+# Revoking API tokens by id would revoke the fuzzer's own (id 1) and leave every later case a 401
+# (tests/unit/api/test_admin_api.py covers the route).
+schema = schema.exclude(method="DELETE", path="/api/tokens/{token_id}")
 
 
 @schema.parametrize()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from aiohttp import web
 
 from vigil.api import (  # bookmarks, holds, timeline, storage
+    admin_schemas,
     audit,
     cameras,
     clips,
@@ -29,6 +30,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     session,
     storage,
     timeline,
+    users,
     wall_views,
 )
 from vigil.api.context import SERVICES, Ctx, Services, authenticate
@@ -138,8 +140,30 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/audit", audit.audit_entries, Action.VIEW_AUDIT, Scope.APPLIANCE, "The audit log",
           schemas.AUDIT, query=(*RANGE[:1], Param("end", f"range end, {TIME_HELP}"), Param("actor", "exact actor"),
                                 Param("action", "exact action"),
-                                Param("limit", "at most this many entries (1-10000)", {"type": "string"})),
+                                Param("limit", "at most this many entries (1-10000)", {"type": "string"}),
+                                Param("order", "oldest (default: the first `limit`, oldest first) or newest (the"
+                                      " last `limit`, newest first)", {"enum": ["oldest", "newest"]})),
           audit="audit.read"),
+    Route("GET", "/api/audit/verify", audit.audit_verify, Action.VIEW_AUDIT, Scope.APPLIANCE,
+          "Check the audit log's hash chain: every entry's hash and link; the first broken entry",
+          admin_schemas.AUDIT_CHECK, audit="audit.verify"),
+    # --- users and API tokens (issue 14; api/users.py): manage_users, i.e. district admins ---
+    Route("GET", "/api/users", users.list_users, Action.MANAGE_USERS, Scope.APPLIANCE,
+          "Users with their roles, buildings and state (no passwords)", admin_schemas.USERS),
+    Route("POST", "/api/users", users.add_user, Action.MANAGE_USERS, Scope.APPLIANCE,
+          "Add a user (name, role, buildings, password)", admin_schemas.USER, status=201,
+          body=admin_schemas.USER_BODY),
+    Route("PATCH", "/api/users/{user_name}", users.change_role, Action.MANAGE_USERS, Scope.APPLIANCE,
+          "Change a user's role and buildings", admin_schemas.USER, body=admin_schemas.ROLE_BODY),
+    Route("POST", "/api/users/{user_name}/disable", users.disable_user, Action.MANAGE_USERS, Scope.APPLIANCE,
+          "Disable a user: their sessions and API tokens are revoked at once", admin_schemas.USER),
+    Route("GET", "/api/tokens", users.list_tokens, Action.MANAGE_USERS, Scope.APPLIANCE,
+          "API tokens (never their secrets)", admin_schemas.TOKENS),
+    Route("POST", "/api/tokens", users.create_token, Action.MANAGE_USERS, Scope.APPLIANCE,
+          "Create an API token for a user; its secret is in this answer only", admin_schemas.TOKEN, status=201,
+          body=admin_schemas.TOKEN_BODY),
+    Route("DELETE", "/api/tokens/{token_id}", users.revoke_token, Action.MANAGE_USERS, Scope.APPLIANCE,
+          "Revoke an API token at once", admin_schemas.TOKEN),
     Route("GET", "/api/openapi.json", lambda ctx: _openapi(), Action.VIEW_STATUS, Scope.APPLIANCE,
           "This API's OpenAPI document", schemas.OPENAPI),
     Route("GET", "/api/cameras/{camera_id}/ice-servers", live.camera_ice_servers, Action.VIEW_LIVE, Scope.CAMERA,

@@ -90,7 +90,7 @@ async def _dispatch(env: ServiceEnv, args: Namespace, caller: Caller) -> int:
                 print(f"{u.name:24} {u.role.value:15} {state:9} {','.join(u.buildings) or '-'}")
         return 0
     if args.verb == "token":
-        print(await accounts.create_api_token(env, caller, args.name, args.label))
+        print((await accounts.create_api_token(env, caller, args.name, args.label)).token)
         return 0
     if args.verb == "link":
         if args.link_verb == "revoke":

@@ -2,17 +2,20 @@
 users, API tokens, and the first district admin of a new appliance.
 
 Every change commits in one transaction with its audit entry: a change the audit log cannot
-record does not happen. User management is the appliance's (the CLI, provisioning, the demo);
-an API caller would need `manage_users`."""
+record does not happen. User and token management is the appliance's (the CLI, provisioning, the
+demo) and, over the API, needs `manage_users` (district admins). An API caller cannot disable or
+demote the last active district admin (the CLI on the appliance, the recovery path, can)."""
 
 from __future__ import annotations
 
 import asyncio
+import re
 import secrets
+import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, TooManyRequestsError
+from vigil.core.errors import AuthenticationError, BadRequestError, ConflictError, NotFoundError, TooManyRequestsError
 from vigil.core.permissions import Action, LinkSubject, Role, Target, UserSubject
 from vigil.core.ratelimit import LoginThrottle, Outcome
 from vigil.core.timebase import NS_PER_SECOND
@@ -21,14 +24,17 @@ from vigil.services.authorize import require
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv
 from vigil.store import accounts as store
-from vigil.store.accounts import token_sha256
+from vigil.store.accounts import TokenRow, UserRow, token_sha256
 from vigil.store.audit_log import append_in
 
-__all__ = ["Authenticated", "NewUser", "SignIn", "SignedIn", "User", "add_user", "authenticate", "check_new_user",
-           "create_api_token", "create_first_admin", "credential_digest", "disable_user", "list_users",
+__all__ = ["Authenticated", "CreatedToken", "NewUser", "SignIn", "SignedIn", "TokenRow", "User", "add_user",
+           "authenticate", "change_role", "check_new_user", "create_api_token", "create_first_admin",
+           "credential_digest", "disable_user", "list_api_tokens", "list_users", "revoke_api_token",
            "set_admin_password", "set_password", "sign_in", "sign_out"]
 
 SESSION_LABEL = "browser"
+USER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._@-]{0,63}")
+MAX_LABEL_CHARS = 100
 
 
 @dataclass(frozen=True)
@@ -67,6 +73,16 @@ class User:
     role: Role
     buildings: tuple[str, ...]
     disabled: bool
+
+
+@dataclass(frozen=True)
+class CreatedToken:
+    row: TokenRow
+    token: str  # shown once, stored only as its SHA-256
+
+
+def _listed(row: UserRow) -> User:
+    return User(row.name, row.role, row.buildings, row.disabled)
 
 
 def credential_digest(token: str) -> str:
@@ -148,13 +164,27 @@ async def sign_out(env: ServiceEnv, caller: Caller, token: str | None) -> bool:
 
 # --- users and API tokens (the appliance's verbs) ------------------------------------------------
 
-def check_new_user(env: ServiceEnv, req: NewUser) -> None:
-    """BadRequestError if the user's buildings are unknown or a scoped role has none."""
-    unknown = sorted(set(req.buildings) - {b.id for b in env.config.buildings})
+def _check_scope(env: ServiceEnv, role: Role, buildings: tuple[str, ...]) -> None:
+    unknown = sorted(set(buildings) - {b.id for b in env.config.buildings})
     if unknown:
         raise BadRequestError(f"unknown buildings {unknown}")
-    if req.role in (Role.BUILDING_ADMIN, Role.VIEWER) and not req.buildings:
-        raise BadRequestError(f"a {req.role.value} needs at least one --building")
+    if role in (Role.BUILDING_ADMIN, Role.VIEWER) and not buildings:
+        raise BadRequestError(f"a {role.value} needs at least one --building")
+
+
+def check_new_user(env: ServiceEnv, req: NewUser) -> None:
+    """BadRequestError if the name is not a plain one (letters, digits, `._@-`, at most 64), the
+    user's buildings are unknown or a scoped role has none."""
+    if not USER_NAME.fullmatch(req.name):
+        raise BadRequestError("a user name is 1-64 letters, digits or . _ @ - (starting with a letter or digit)")
+    _check_scope(env, req.role, req.buildings)
+
+
+def _keep_a_district_admin(c: sqlite3.Connection, caller: Caller) -> None:
+    """Inside the change's transaction: an API caller may not leave no active district admin
+    (raising rolls the change back)."""
+    if not caller.is_appliance and store.active_district_admins_in(c) == 0:
+        raise ConflictError("this would leave no active district admin")
 
 
 async def add_user(env: ServiceEnv, caller: Caller, req: NewUser) -> User:
@@ -185,35 +215,85 @@ async def set_password(env: ServiceEnv, caller: Caller, name: str, password: str
     await env.run(write)
 
 
-async def disable_user(env: ServiceEnv, caller: Caller, name: str) -> None:
+async def disable_user(env: ServiceEnv, caller: Caller, name: str) -> User:
     """Disable a user and revoke their sessions and tokens (live sessions end at the watcher's
     next check: the caller that can, calls `credentials_changed`)."""
     await require(env, caller, Action.MANAGE_USERS, Target())
 
-    def write() -> None:
+    def write() -> User:
         with env.index.transaction() as c:
             store.set_disabled_in(c, name, True, caller.now_ns)
+            _keep_a_district_admin(c, caller)
             append_in(c, caller.now_ns, caller.actor, "user.disable", f"user:{name}", "ok", caller.audit_detail())
+            return _listed(store.user_in(c, name))
 
-    await env.run(write)
+    return await env.run(write)
+
+
+async def change_role(env: ServiceEnv, caller: Caller, name: str, role: Role, buildings: tuple[str, ...]) -> User:
+    """A user's new role and buildings (audited with the old ones). Their sessions and tokens stay
+    and carry the new role from their next request; live responses bound to them are re-checked
+    at the watcher's next check (the API asks it to check now)."""
+    await require(env, caller, Action.MANAGE_USERS, Target())
+    _check_scope(env, role, buildings)
+
+    def write() -> User:
+        with env.index.transaction() as c:
+            was = store.user_in(c, name)
+            store.set_role_in(c, name, role, buildings)
+            _keep_a_district_admin(c, caller)
+            append_in(c, caller.now_ns, caller.actor, "user.role", f"user:{name}", "ok", caller.audit_detail(
+                {"role": role.value, "buildings": sorted(buildings),
+                 "was": {"role": was.role.value, "buildings": list(was.buildings)}}))
+            return _listed(store.user_in(c, name))
+
+    return await env.run(write)
 
 
 async def list_users(env: ServiceEnv, caller: Caller) -> list[User]:
     await require(env, caller, Action.MANAGE_USERS, Target())
     rows = await env.run(lambda: store.Accounts(env.index).users())
-    return [User(r.name, r.role, r.buildings, r.disabled) for r in rows]
+    return [_listed(r) for r in rows]
 
 
-async def create_api_token(env: ServiceEnv, caller: Caller, name: str, label: str) -> str:
-    """A new bearer token of user `name` (no expiry; revoked with the user). Shown once."""
+async def create_api_token(env: ServiceEnv, caller: Caller, name: str, label: str) -> CreatedToken:
+    """A new bearer token of user `name` (no expiry; revoked with the user, or alone). The secret
+    is in the answer once and stored only as its SHA-256."""
+    await require(env, caller, Action.MANAGE_USERS, Target())
+    label = label.strip()
+    if not label or len(label) > MAX_LABEL_CHARS or not label.isprintable():
+        raise BadRequestError(f"a token's label is 1-{MAX_LABEL_CHARS} printable characters")
+
+    def write() -> CreatedToken:
+        with env.index.transaction() as c:
+            if store.user_in(c, name).disabled:  # it would never authenticate: say so instead
+                raise ConflictError(f"user {name!r} is disabled")
+            token_id, token = store.insert_api_token(c, name, label, caller.now_ns)
+            append_in(c, caller.now_ns, caller.actor, "token.create", f"user:{name}", "ok",
+                      caller.audit_detail({"label": label, "token_id": token_id}))
+            return CreatedToken(store.api_token_in(c, token_id), token)
+
+    return await env.run(write)
+
+
+async def list_api_tokens(env: ServiceEnv, caller: Caller) -> list[TokenRow]:
+    """Every API token, revoked ones too, oldest first (never their secrets)."""
     await require(env, caller, Action.MANAGE_USERS, Target())
 
-    def write() -> str:
+    return await env.run(lambda: store.Accounts(env.index).api_tokens())
+
+
+async def revoke_api_token(env: ServiceEnv, caller: Caller, token_id: int) -> TokenRow:
+    """Revoke an API token at once (NotFoundError if there is none of that id). Responses bound
+    to it end at the credential watcher's next check; the API asks it to check now."""
+    await require(env, caller, Action.MANAGE_USERS, Target())
+
+    def write() -> TokenRow:
         with env.index.transaction() as c:
-            token = store.insert_api_token(c, name, label, caller.now_ns)
-            append_in(c, caller.now_ns, caller.actor, "token.create", f"user:{name}", "ok",
-                      caller.audit_detail({"label": label}))
-            return token
+            row = store.revoke_api_token_in(c, token_id, caller.now_ns)
+            append_in(c, caller.now_ns, caller.actor, "token.revoke", f"token:{token_id}", "ok",
+                      caller.audit_detail({"user": row.user_name, "label": row.label}))
+            return row
 
     return await env.run(write)
 

@@ -25,12 +25,13 @@ class AuditQuery:
     actor: str | None = None  # exact
     action: str | None = None  # exact
     limit: int = 1000  # 1..MAX_ENTRIES
+    newest_first: bool = False  # the newest `limit` entries, newest first (the web page's view)
 
 
 async def entries(env: ServiceEnv, caller: Caller, query: AuditQuery) -> list[AuditEntry]:
     await require(env, caller, Action.VIEW_AUDIT, Target())
     return await env.run(lambda: env.audit.entries(query.start_ns, query.end_ns, query.actor, query.action,
-                                                   query.limit))
+                                                   query.limit, query.newest_first))
 
 
 async def verify(env: ServiceEnv, caller: Caller) -> ChainCheck:

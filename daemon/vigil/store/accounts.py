@@ -64,6 +64,17 @@ class LinkRow:
                            g.playback_start_ns, g.playback_end_ns, g.expires_ns)
 
 
+@dataclass(frozen=True)
+class TokenRow:
+    """An API token as listed: never its secret (only the SHA-256 of it is stored)."""
+
+    id: int
+    user_name: str
+    label: str
+    created_wall_ns: int
+    revoked_wall_ns: int | None
+
+
 def _user(row: sqlite3.Row) -> UserRow:
     return UserRow(int(row["id"]), str(row["name"]), Role(row["role"]), tuple(json.loads(row["buildings"])),
                    str(row["password_hash"]), bool(row["disabled"]))
@@ -130,9 +141,52 @@ def insert_credential(c: sqlite3.Connection, user_id: int, kind: str, label: str
     return token, csrf
 
 
-def insert_api_token(c: sqlite3.Connection, user_name: str, label: str, now_ns: int) -> str:
+def insert_api_token(c: sqlite3.Connection, user_name: str, label: str, now_ns: int) -> tuple[int, str]:
+    """(credential id, token). The token is not stored; keep it."""
     token, _ = insert_credential(c, _user_named(c, user_name).id, "api_token", label, now_ns, None)
-    return token
+    return int(c.execute("SELECT last_insert_rowid()").fetchone()[0]), token
+
+
+_TOKENS = ("SELECT credentials.id, users.name AS user_name, credentials.label, credentials.created_wall_ns,"
+           " credentials.revoked_wall_ns FROM credentials JOIN users ON users.id = credentials.user_id"
+           " WHERE credentials.kind = 'api_token'")
+
+
+def _token(row: sqlite3.Row) -> TokenRow:
+    return TokenRow(int(row["id"]), str(row["user_name"]), str(row["label"]), int(row["created_wall_ns"]),
+                    row["revoked_wall_ns"])
+
+
+def api_token_in(c: sqlite3.Connection, token_id: int) -> TokenRow:
+    row = c.execute(_TOKENS + " AND credentials.id = ?", (token_id,)).fetchone()
+    if row is None:
+        raise NotFoundError(f"no API token {token_id}")
+    return _token(row)
+
+
+def revoke_api_token_in(c: sqlite3.Connection, token_id: int, now_ns: int) -> TokenRow:
+    """Revoke an API token (one revoked already keeps its first revocation time); NotFoundError if
+    there is no API token of that id (sessions are not revoked through here)."""
+    api_token_in(c, token_id)
+    c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE id = ? AND revoked_wall_ns IS NULL",
+              (now_ns, token_id))
+    return api_token_in(c, token_id)
+
+
+def set_role_in(c: sqlite3.Connection, name: str, role: Role, buildings: tuple[str, ...]) -> None:
+    cur = c.execute("UPDATE users SET role = ?, buildings = ? WHERE name = ?",
+                    (role.value, json.dumps(sorted(buildings)), name))
+    if cur.rowcount == 0:
+        raise NotFoundError(f"no user {name!r}")
+
+
+def user_in(c: sqlite3.Connection, name: str) -> UserRow:
+    return _user_named(c, name)
+
+
+def active_district_admins_in(c: sqlite3.Connection) -> int:
+    return int(c.execute("SELECT COUNT(*) FROM users WHERE role = ? AND disabled = 0",
+                         (Role.DISTRICT_ADMIN.value,)).fetchone()[0])
 
 
 def revoke_credential_in(c: sqlite3.Connection, token: str, now_ns: int) -> None:
@@ -202,6 +256,9 @@ class Accounts:
 
     def users(self) -> list[UserRow]:
         return [_user(r) for r in self.index.query("SELECT * FROM users ORDER BY name")]
+
+    def api_tokens(self) -> list[TokenRow]:
+        return [_token(r) for r in self.index.query(_TOKENS + " ORDER BY credentials.id")]
 
     def set_password(self, name: str, password_hash: str) -> None:
         with self.index.transaction() as c:

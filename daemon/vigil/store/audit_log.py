@@ -45,10 +45,13 @@ class AuditLog:
             return append_in(c, now_ns, actor, action, target, outcome, detail)
 
     def entries(self, start_ns: int | None = None, end_ns: int | None = None, actor: str | None = None,
-                action: str | None = None, limit: int = 1000) -> list[AuditEntry]:
+                action: str | None = None, limit: int = 1000, newest_first: bool = False) -> list[AuditEntry]:
+        """The matching entries, oldest first, or (newest_first) the newest `limit` of them, newest first."""
         where, params = where_clause({"wall_ns >= ?": start_ns, "wall_ns < ?": end_ns, "actor = ?": actor,
                                       "action = ?": action})
-        rows = self.index.query(f"SELECT * FROM audit {where} ORDER BY id LIMIT ?", (*params, limit))  # noqa: S608
+        order = "DESC" if newest_first else ""
+        rows = self.index.query(f"SELECT * FROM audit {where} ORDER BY id {order} LIMIT ?",  # noqa: S608
+                                (*params, limit))
         return [_entry(r) for r in rows]
 
     def verify(self) -> ChainCheck:

@@ -11,6 +11,11 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   cameras: () => import("./pages/cameras"),
   wall: () => import("./pages/wall"),
   live: () => import("./pages/live"),
+  "admin/users": () => import("./pages/admin_users"),
+  "admin/links": () => import("./pages/admin_links"),
+  "admin/tokens": () => import("./pages/admin_tokens"),
+  "admin/audit": () => import("./pages/admin_audit"),
+  "admin/storage": () => import("./pages/admin_storage"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */

@@ -35,6 +35,9 @@ BODIES: dict[str, dict[str, object]] = {
                      "reason": "loop"},
     "/api/views": {"name": "loop", "layout": 4, "cameras": ["hs-cam"]},
     "/api/views/{view_id}": {"name": "loop again", "layout": 1, "cameras": ["hs-cam"]},
+    "/api/users": {"name": "loop-user", "role": "viewer", "buildings": ["hs"], "password": "a long enough password"},
+    "/api/users/{user_name}": {"role": "viewer", "buildings": ["ms"]},
+    "/api/tokens": {"user": "installer", "label": "loop"},
 }
 
 
@@ -65,6 +68,13 @@ def on_the_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield calls
 
 
+def _new_token_id(index: Index) -> str:
+    """An API token of the installer, for DELETE /api/tokens/{token_id} to revoke."""
+    installer = Accounts(index).user("installer")
+    Accounts(index).create_credential(installer.id, "api_token", "loop", 0, None)
+    return str(index.query("SELECT MAX(id) FROM credentials")[0][0])
+
+
 async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[str]) -> None:
     index = api.services.env.index
     record(index, "hs-cam", T0, [60, 60], "shutdown")
@@ -80,7 +90,8 @@ async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[
                       "bookmark_id": str(index.add_bookmark(NewBookmark("hs-cam", "hs", 0, 10, "x", f"user:{caller}"),
                                                             0)),
                       "hold_id": str(index.add_hold("hs-cam", 0, 10, "x", "user:district", 0)),
-                      "view_id": str(_view_of(index, caller))}
+                      "view_id": str(_view_of(index, caller)),
+                      "user_name": "loop-user", "token_id": _new_token_id(index)}
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = BODIES.get(route.path, {} if route.method == "POST" else None)
             headers = {} if caller == "anonymous" else api.auth(caller)

@@ -108,7 +108,10 @@ async def test_route_matrix(api: Api, route: Route) -> None:
             link_id, _ = await _new_link(api, building)  # what DELETE /api/links/{link_id} revokes
             values = {"camera_id": f"{building}-cam", "link_id": str(link_id), "session_id": "ended",
                       "export_id": "999999",
-                      "event_id": "999"}
+                      "event_id": "999",
+                      # users and API tokens: no such user or token (a real one would be disabled or
+                      # revoked by the district admin's turn, and the next callers' answers would be 401)
+                      "user_name": "nobody", "token_id": "999999"}
             values |= _evidence_ids(api, caller, building)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None

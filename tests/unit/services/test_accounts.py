@@ -70,7 +70,7 @@ async def test_sign_out_revokes_a_session_but_not_an_api_token(
         env: ServiceEnv, subjects: dict[str, UserSubject]) -> None:
     signed = await accounts.sign_in(env, api_caller(None, via=Via.NONE), accounts.SignIn("hs-admin", PASSWORD),
                                     LoginThrottle(), _now)
-    token = await accounts.create_api_token(env, cli_caller(_now()), "hs-admin", "script")
+    token = (await accounts.create_api_token(env, cli_caller(_now()), "hs-admin", "script")).token
     admin = subjects["hs-admin"]
     assert await accounts.sign_out(env, api_caller(admin, via=Via.TOKEN), token) is False
     assert (await accounts.authenticate(env, api_caller(None), token)).subject == admin
@@ -108,7 +108,7 @@ async def test_an_api_caller_needs_manage_users(env: ServiceEnv, subjects: dict[
 async def test_disable_revokes_every_credential_with_one_entry(
         env: ServiceEnv, subjects: dict[str, UserSubject]) -> None:
     cli = cli_caller(_now())
-    token = await accounts.create_api_token(env, cli, "hs-viewer", "script")
+    token = (await accounts.create_api_token(env, cli, "hs-viewer", "script")).token
     await accounts.disable_user(env, cli, "hs-viewer")
     with pytest.raises(AuthenticationError):
         await accounts.authenticate(env, api_caller(None), token)
