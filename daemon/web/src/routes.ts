@@ -9,6 +9,11 @@ export interface PageModule { default: FunctionComponent<PageProps> }
 
 export const PAGES: Record<string, () => Promise<PageModule>> = {
   cameras: () => import("./pages/cameras"),
+  "search/motion": () => import("./pages/search_motion"),
+  "search/doors": () => import("./pages/search_doors"),
+  "search/text": () => import("./pages/search_text"),
+  evidence: () => import("./pages/evidence"),
+  exports: () => import("./pages/exports"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */
