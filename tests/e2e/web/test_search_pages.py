@@ -217,7 +217,7 @@ def test_text_search_finds_a_bookmark_made_on_the_page(webapp: WebApp, browser: 
     page.context.close()
 
 
-def test_a_door_event_opens_the_timeline_at_its_moment(webapp: WebApp) -> None:
+def test_door_events_of_both_buildings_arrive_flagged(webapp: WebApp) -> None:
     added = vigil_stdin(PASSWORD + "\n", "user", "add", "lenel", "--role", "door_system", "--password-stdin",
                         "--config", str(webapp.config))
     assert added.returncode == 0, added.stderr
@@ -228,6 +228,21 @@ def test_a_door_event_opens_the_timeline_at_its_moment(webapp: WebApp) -> None:
             "occurred_at": wall_ns_to_iso(occurred_ns), "access_point": reader}, user="lenel")
         assert status == 201, body
         assert json.loads(body)["flagged"] is True
+
+
+def test_a_building_admin_lists_no_other_buildings_exports_or_holds(webapp: WebApp) -> None:
+    segs = complete_segments(webapp, "ms-front")
+    assert segs, "the Middle School's camera recorded"
+    seg = segs[0]
+    status, body, _ = webapp.request("POST", "/api/exports", {
+        "cameras": ["ms-front"], "start": seg["start"], "end": seg["end"], "reason": "ms incident",
+        "case_id": "MS-1"}, user="district")
+    assert status == 202, body
+    district = [e["cameras"] for e in webapp.json("GET", "/api/exports", user="district")]
+    hs_admin = [e["cameras"] for e in webapp.json("GET", "/api/exports", user="hs-admin")]
+    assert ["ms-front"] in district and ["ms-front"] not in hs_admin and ["hs-east"] in hs_admin
+    found = webapp.json("GET", "/api/search?q=MS-1", user="hs-admin")["results"]  # the export's hold
+    assert found == [] and webapp.json("GET", "/api/search?q=MS-1", user="district")["results"]
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
@@ -264,18 +279,3 @@ def test_door_search_and_every_page_at_both_sizes(webapp: WebApp, browser: Brows
         screenshot(page, f"{name}-{size}")
     assert console.csp_violations() == []
     page.context.close()
-
-
-def test_a_building_admin_sees_no_other_buildings_exports_or_holds(webapp: WebApp) -> None:
-    segs = complete_segments(webapp, "ms-front")
-    assert segs, "the Middle School's camera recorded"
-    seg = segs[0]
-    status, body, _ = webapp.request("POST", "/api/exports", {
-        "cameras": ["ms-front"], "start": seg["start"], "end": seg["end"], "reason": "ms incident",
-        "case_id": "MS-1"}, user="district")
-    assert status == 202, body
-    district = [e["cameras"] for e in webapp.json("GET", "/api/exports", user="district")]
-    hs_admin = [e["cameras"] for e in webapp.json("GET", "/api/exports", user="hs-admin")]
-    assert ["ms-front"] in district and ["ms-front"] not in hs_admin and ["hs-east"] in hs_admin
-    found = webapp.json("GET", "/api/search?q=MS-1", user="hs-admin")["results"]
-    assert found == [] and webapp.json("GET", "/api/search?q=MS-1", user="district")["results"]
