@@ -80,7 +80,9 @@ def complete_segments(webapp: WebApp, camera: str) -> list[dict[str, Any]]:
 
 
 def drag(page: Page, region: tuple[float, float, float, float]) -> None:
-    box = page.get_by_test_id("region-area").bounding_box()
+    area = page.get_by_test_id("region-area")
+    area.scroll_into_view_if_needed()
+    box = area.bounding_box()
     assert box is not None
     x0, y0, x1, y1 = region
     page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
@@ -88,6 +90,7 @@ def drag(page: Page, region: tuple[float, float, float, float]) -> None:
     page.mouse.move(box["x"] + (x0 + x1) / 2 * box["width"], box["y"] + (y0 + y1) / 2 * box["height"], steps=4)
     page.mouse.move(box["x"] + x1 * box["width"], box["y"] + y1 * box["height"], steps=4)
     page.mouse.up()
+    assert page.get_by_label("Top (%)").input_value() == str(round(y0 * 100))
 
 
 def search_motion(page: Page) -> tuple[dict[str, list[str]], list[dict[str, Any]]]:
@@ -127,6 +130,14 @@ def test_region_search_finds_the_scripted_motion(webapp: WebApp, browser: Browse
     link = page.locator(".motion-hit").first.get_by_role("link", name="Open in the timeline").get_attribute("href")
     assert link is not None and link.startswith("#/timeline?cameras=hs-scene&t=")
     assert abs(int(link.rsplit("=", 1)[1]) - intervals[0]["start_wall_ns"] // MS) <= 1
+    # Its recording plays in place: the clip of the interval (from the keyframe at or before it).
+    first_hit = page.locator(".motion-hit").first
+    first_hit.get_by_role("button", name="Play here").click()
+    video = first_hit.locator("video")
+    page.wait_for_function("v => v.readyState >= 2 && v.currentTime > 0.5", arg=video.element_handle(),
+                           timeout=30_000)
+    seconds = (intervals[0]["end_wall_ns"] - intervals[0]["start_wall_ns"]) / NS
+    assert abs(video.evaluate("v => v.duration") - seconds) <= 2.5
     # Where nothing moves, nothing is found; the whole picture finds at least the same.
     drag(page, TOP_BAND)
     _, none = search_motion(page)

@@ -1,6 +1,7 @@
 // #/search/motion?camera=c: draw a rectangle on the camera's picture (or type it), pick a range,
 // and list the motion intervals touching it (GET /api/cameras/{c}/motion?region=); each shows
-// where it moved over the camera's picture and opens the timeline at its start.
+// where it moved over the camera's picture, plays its recording in place on request, and opens
+// the timeline at its start.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNote, Loading, PageTitle } from "../components/common";
 import { type Range, RangeFields } from "../components/RangeFields";
@@ -109,6 +110,16 @@ function IntervalThumb({ picture, interval }: { picture: string | null; interval
   );
 }
 
+/** The interval's recorded video, loaded only when asked (each clip download is audited). */
+function Preview({ camera, interval }: { camera: string; interval: MotionInterval }) {
+  const [open, setOpen] = useState(false);
+  const src = `/api/cameras/${encodeURIComponent(camera)}/clip.mp4${query({ start: interval.start, end: interval.end })}`;
+  return open
+    ? <video class="motion-preview" src={src} controls autoPlay muted playsInline
+             aria-label={`Recorded video from ${formatTime(parseIso(interval.start))}`} />
+    : <button type="button" class="secondary" onClick={() => setOpen(true)}>Play here</button>;
+}
+
 type Result = { state: "idle" } | { state: "loading" } | { state: "error"; error: unknown }
   | { state: "ok"; answer: MotionAnswer; region: Region | null };
 
@@ -168,7 +179,10 @@ export default function MotionSearchPage({ route }: PageProps) {
                     <div class="card-body">
                       <h2>{formatTime(start)} – {formatTime(parseIso(i.end))}</h2>
                       <p class="muted">{Math.max(1, Math.round((parseIso(i.end) - start) / 1000))} s · peak {Math.round(i.peak * 100)} %</p>
-                      <p class="actions"><a class="button" href={timelineHref([camera.id], start)}>Open in the timeline</a></p>
+                      <p class="actions">
+                        <a class="button" href={timelineHref([camera.id], start)}>Open in the timeline</a>
+                        <Preview camera={camera.id} interval={i} />
+                      </p>
                     </div>
                   </li>
                 );
