@@ -1,4 +1,4 @@
-"""Evidence exports over the API: create (202, runs in the background), progress, download.
+"""Evidence exports over the API: create (202, runs in the background), list, progress, download.
 Parse, then services/exports.py (who may, the writes with their audit entries, off the loop), then
 JSON or the package."""
 
@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import Ctx, id_param, iso, require_user
-from vigil.core.errors import UnavailableError
+from vigil.core.errors import BadRequestError, UnavailableError
 from vigil.services import exports
-from vigil.services.exports import ExportRow
+from vigil.services.exports import MAX_LISTED, ExportQuery, ExportRow
 
 
 def _require_available(ctx: Ctx) -> None:
@@ -36,6 +36,18 @@ async def create_export(ctx: Ctx) -> web.StreamResponse:
     body = await ctx.json_body()
     row = await exports.create_export(ctx.services.env, ctx.caller, ctx.services.exports, body)
     return web.json_response(_export_json(row), status=202, headers={"Location": f"/api/exports/{row.id}"})
+
+
+async def list_exports(ctx: Ctx) -> web.StreamResponse:
+    """The exports the caller may see, newest first (the index is read even when the export
+    worker is not running: past exports stay listed)."""
+    require_user(ctx)
+    limit_text = ctx.request.query.get("limit", "100")
+    if not (limit_text.isascii() and limit_text.isdigit()):
+        raise BadRequestError(f"limit must be an integer from 1 to {MAX_LISTED}")
+    query = ExportQuery(ctx.request.query.get("state"), int(limit_text))
+    rows = await exports.list_exports(ctx.services.env, ctx.caller, query)
+    return web.json_response([_export_json(r) for r in rows])
 
 
 async def export_status(ctx: Ctx) -> web.StreamResponse:

@@ -1,7 +1,9 @@
 """Evidence exports: create (queued for the export worker), status, download.
 
 Who may: EXPORT on every camera of the export; one refusal refuses the whole export (and an
-export's status and package are the business of those who may export all of its cameras).
+export's status and package are the business of those who may export all of its cameras). A
+listing shows each export only to who may export all of its cameras; an export naming a camera
+no longer configured (so of no known building) only to district admins.
 Creating writes the export, the holds on its originals and the audit entries in ONE transaction
 (exports/jobs.py `submit`, on a database thread)."""
 
@@ -12,24 +14,42 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from vigil.core.errors import ConflictError, UnavailableError
+from vigil.core.errors import BadRequestError, ConflictError, UnavailableError
 from vigil.core.export_request import parse_export_request, requested_cameras
-from vigil.core.permissions import Action, Target
+from vigil.core.permissions import Action, Target, administers
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import exports_dir
-from vigil.services.authorize import require
+from vigil.services.authorize import denial_or_none, require
 from vigil.services.caller import Caller
 from vigil.services.env import ServiceEnv
 from vigil.store.audit_log import append_in
 from vigil.store.exports import ExportRow, ExportStore
 
-__all__ = ["Download", "ExportRow", "create_export", "download", "export_status"]
+__all__ = ["EXPORT_STATES", "MAX_LISTED", "Download", "ExportQuery", "ExportRow", "create_export", "download",
+           "export_status", "list_exports"]
+
+EXPORT_STATES = ("queued", "running", "done", "failed")
+MAX_LISTED = 500
 
 
 @dataclass(frozen=True)
 class Download:
     row: ExportRow
     path: Path  # the package on the appliance
+
+
+@dataclass(frozen=True)
+class ExportQuery:
+    """Which exports to list: in a state (None: any), at most `limit`, the newest first."""
+
+    state: str | None = None
+    limit: int = 100
+
+    def __post_init__(self) -> None:
+        if self.state is not None and self.state not in EXPORT_STATES:
+            raise BadRequestError(f"state must be one of {', '.join(EXPORT_STATES)}")
+        if not 1 <= self.limit <= MAX_LISTED:
+            raise BadRequestError(f"limit must be an integer from 1 to {MAX_LISTED}")
 
 
 async def _require_cameras(env: ServiceEnv, caller: Caller, cameras: tuple[str, ...]) -> None:
@@ -47,6 +67,23 @@ async def create_export(env: ServiceEnv, caller: Caller, jobs: ExportJobs | None
     if jobs is None:
         raise UnavailableError("exports are not available on this appliance right now")
     return await env.run(lambda: jobs.store.get(jobs.submit(request, caller)))
+
+
+def _may_see(env: ServiceEnv, caller: Caller, row: ExportRow) -> bool:
+    """Whether the caller may export every camera of the export (pure: no audit entry)."""
+    for camera in row.request.cameras:
+        building = env.config.building_of(camera)
+        if building is None and not (caller.is_appliance or administers(caller.require_subject(), None)):
+            return False
+        if denial_or_none(caller, Action.EXPORT, Target(building=building, camera=camera)) is not None:
+            return False
+    return True
+
+
+async def list_exports(env: ServiceEnv, caller: Caller, query: ExportQuery) -> list[ExportRow]:
+    """The exports the caller may see (those whose every camera they may export), newest first."""
+    rows = await env.run(lambda: ExportStore(env.index).newest_first(query.state))
+    return [r for r in rows if _may_see(env, caller, r)][:query.limit]
 
 
 async def export_status(env: ServiceEnv, caller: Caller, export_id: int) -> ExportRow:

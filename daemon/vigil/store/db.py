@@ -267,6 +267,37 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (user_id, name)
     );
     """,
+    # 9: full-text search over bookmarks and evidence holds (store/text_search.py): one FTS5 table,
+    # rowid 2*id for a bookmark and 2*id+1 for a hold; triggers keep it in step with both tables.
+    """
+    CREATE VIRTUAL TABLE evidence_text USING fts5(
+        headline, notes, reason, case_id, tokenize = 'unicode61 remove_diacritics 2'
+    );
+    INSERT INTO evidence_text (rowid, headline, notes)
+        SELECT 2 * id, headline, description FROM bookmarks;
+    INSERT INTO evidence_text (rowid, reason, case_id)
+        SELECT 2 * id + 1, reason, case_id FROM evidence_holds;
+    CREATE TRIGGER bookmarks_text_insert AFTER INSERT ON bookmarks BEGIN
+        INSERT INTO evidence_text (rowid, headline, notes) VALUES (2 * new.id, new.headline, new.description);
+    END;
+    CREATE TRIGGER bookmarks_text_update AFTER UPDATE OF id, headline, description ON bookmarks BEGIN
+        DELETE FROM evidence_text WHERE rowid = 2 * old.id;
+        INSERT INTO evidence_text (rowid, headline, notes) VALUES (2 * new.id, new.headline, new.description);
+    END;
+    CREATE TRIGGER bookmarks_text_delete AFTER DELETE ON bookmarks BEGIN
+        DELETE FROM evidence_text WHERE rowid = 2 * old.id;
+    END;
+    CREATE TRIGGER holds_text_insert AFTER INSERT ON evidence_holds BEGIN
+        INSERT INTO evidence_text (rowid, reason, case_id) VALUES (2 * new.id + 1, new.reason, new.case_id);
+    END;
+    CREATE TRIGGER holds_text_update AFTER UPDATE OF id, reason, case_id ON evidence_holds BEGIN
+        DELETE FROM evidence_text WHERE rowid = 2 * old.id + 1;
+        INSERT INTO evidence_text (rowid, reason, case_id) VALUES (2 * new.id + 1, new.reason, new.case_id);
+    END;
+    CREATE TRIGGER holds_text_delete AFTER DELETE ON evidence_holds BEGIN
+        DELETE FROM evidence_text WHERE rowid = 2 * old.id + 1;
+    END;
+    """,
 )
 
 
@@ -297,6 +328,22 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
     return conn
 
 
+def statements(script: str) -> list[str]:
+    """A migration's statements, in order. Split at the semicolons that end a statement, not at
+    those inside one (a trigger's body): sqlite3.complete_statement says where one ends."""
+    done: list[str] = []
+    pending = ""
+    for piece in script.split(";"):
+        pending += piece + ";"
+        if sqlite3.complete_statement(pending):
+            if pending.strip(" \n;"):
+                done.append(pending.strip())
+            pending = ""
+    if pending.strip(" \n;"):
+        raise IndexStateError(f"a migration ends inside a statement: {pending.strip()[:80]!r}")
+    return done
+
+
 def migrate(conn: sqlite3.Connection, now_wall_ns: int) -> int:
     """Apply pending migrations; returns the schema version. Creates the meta row on a new index."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -307,9 +354,8 @@ def migrate(conn: sqlite3.Connection, now_wall_ns: int) -> int:
     for number in range(version, len(MIGRATIONS)):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in MIGRATIONS[number].split(";"):
-                if statement.strip():
-                    conn.execute(statement)
+            for statement in statements(MIGRATIONS[number]):
+                conn.execute(statement)
             if number == 0:
                 conn.execute("INSERT INTO meta (db_uuid, created_wall_ns) VALUES (?, ?)",
                              (str(uuid.uuid4()), now_wall_ns))

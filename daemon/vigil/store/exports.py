@@ -93,6 +93,12 @@ class ExportStore:
             raise NotFoundError(f"no export {export_id}")
         return _row(rows[0])
 
+    def newest_first(self, state: str | None = None) -> list[ExportRow]:
+        """Every export (in one state, or any), the newest first."""
+        if state is None:
+            return [_row(r) for r in self.index.query("SELECT * FROM exports ORDER BY id DESC")]
+        return [_row(r) for r in self.index.query("SELECT * FROM exports WHERE state = ? ORDER BY id DESC", (state,))]
+
     def unfinished(self) -> list[ExportRow]:
         return [_row(r) for r in self.index.query(
             "SELECT * FROM exports WHERE state IN ('queued', 'running') ORDER BY id")]

@@ -16,6 +16,11 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   "admin/tokens": () => import("./pages/admin_tokens"),
   "admin/audit": () => import("./pages/admin_audit"),
   "admin/storage": () => import("./pages/admin_storage"),
+  "search/motion": () => import("./pages/search_motion"),
+  "search/doors": () => import("./pages/search_doors"),
+  "search/text": () => import("./pages/search_text"),
+  evidence: () => import("./pages/evidence"),
+  exports: () => import("./pages/exports"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */

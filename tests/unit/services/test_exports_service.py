@@ -12,7 +12,8 @@ from tests.support.audit_failure import count, fail_audit_writes
 from tests.support.index_rows import record
 from tests.support.service_env import NOW, S, user
 from vigil.config import Config
-from vigil.core.errors import ConflictError, PermissionDeniedError, UnavailableError
+from vigil.core.errors import BadRequestError, ConflictError, PermissionDeniedError, UnavailableError
+from vigil.core.export_request import ExportRequest
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import exports_dir
@@ -95,3 +96,22 @@ async def test_an_outcome_whose_entry_fails_is_not_recorded(env: ServiceEnv, job
         jobs._run_one(row.id)  # what the worker thread runs for one export
     assert ExportStore(env.index).get(row.id).state == "running"
     assert env.audit.entries(action="export.failed") == []
+
+
+async def test_a_listing_shows_each_export_to_who_may_export_all_its_cameras(env: ServiceEnv,
+                                                                            jobs: ExportJobs) -> None:
+    hs = await exports.create_export(env, user("hs-admin"), jobs, BODY)
+    both = await exports.create_export(env, user("district"), jobs, BODY | {"cameras": ["hs-cam", "ms-cam"]})
+    ms = await exports.create_export(env, user("district"), jobs, BODY | {"cameras": ["ms-cam"]})
+    gone = ExportStore(env.index).create(  # a camera since removed from the configuration
+        ExportRequest(("old-cam",), T0, T0 + 60 * S, "before the camera was removed", None), "user:district", NOW)
+    listed = {who: [r.id for r in await exports.list_exports(env, user(who), exports.ExportQuery())]
+              for who in ("district", "hs-admin")}
+    assert listed == {"district": [gone, ms.id, both.id, hs.id], "hs-admin": [hs.id]}
+    assert [r.id for r in await exports.list_exports(env, user("district"), exports.ExportQuery(limit=2))] == [
+        gone, ms.id]
+    assert await exports.list_exports(env, user("district"), exports.ExportQuery(state="done")) == []
+    with pytest.raises(BadRequestError, match="state must be"):
+        exports.ExportQuery(state="finished")
+    with pytest.raises(BadRequestError, match="limit"):
+        exports.ExportQuery(limit=0)
