@@ -13,13 +13,18 @@ from vigil.core.errors import UnsupportedMediaTypeError
 from vigil.core.plan_image import ACCEPTED, PlanFormat, PlanImageInfo
 
 _DEMUXERS = {PlanFormat.PNG: "png_pipe", PlanFormat.JPEG: "jpeg_pipe"}
+# FFmpeg conceals damage by default (a truncated JPEG decodes, grey at the bottom); an upload that
+# needs concealing is refused: checksums (PNG's CRCs), bitstream and buffer errors all fail.
+_STRICT = {"err_detect": "crccheck+bitstream+buffer+explode"}
 
 
 def decoded_size(data: bytes, fmt: PlanFormat) -> tuple[int, int]:
     """The width and height of the decoded picture, or UnsupportedMediaTypeError if it does not decode."""
     try:
         with av.open(io.BytesIO(data), mode="r", format=_DEMUXERS[fmt]) as container:
-            frame = next(container.decode(video=0))
+            stream = container.streams.video[0]
+            stream.codec_context.options = _STRICT
+            frame = next(container.decode(stream))
             return int(frame.width), int(frame.height)
     except (av.FFmpegError, StopIteration, ValueError) as error:
         raise UnsupportedMediaTypeError(f"{ACCEPTED}: this {fmt.name} does not decode ({error})") from None
