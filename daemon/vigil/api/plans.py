@@ -81,3 +81,7 @@ async def place(ctx: Ctx) -> web.StreamResponse:
 async def remove_placement(ctx: Ctx) -> web.StreamResponse:
     row = await plans.remove_placement(ctx.services.env, ctx.caller, id_param(ctx, "placement_id"))
     return web.json_response(placement_json(row))
+
+
+async def list_doors(ctx: Ctx) -> web.StreamResponse:
+    return web.json_response(plans.list_doors(ctx.services.env, ctx.caller))

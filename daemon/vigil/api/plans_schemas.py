@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from vigil.api.schemas import INT, NSTR, STR, Schema, obj
+from vigil.api.schemas import IDS, INT, NSTR, STR, Schema, obj
 
 NUM: Schema = {"type": "number"}
 NNUM: Schema = {"type": ["number", "null"]}
@@ -17,3 +17,4 @@ PLACEMENT = obj({"id": INT, "plan": INT, "kind": KIND, "item": STR, "x": NUM, "y
 PLACEMENTS: Schema = {"type": "array", "items": PLACEMENT}
 PLACEMENT_BODY = obj({"plan": INT, "kind": KIND, "item": STR, "x": NUM, "y": NUM},
                      {"rotation_deg": NUM, "fov_deg": NUM, "range_px": NUM})
+DOORS: Schema = {"type": "array", "items": obj({"id": STR, "name": STR, "building": STR, "cameras": IDS})}

@@ -30,8 +30,8 @@ from vigil.store import plans as plans_store
 from vigil.store.audit_log import append_in
 from vigil.store.plans import PlacementRow, PlanRow, PlanStore
 
-__all__ = ["PlacementRow", "PlanRow", "create_plan", "delete_plan", "list_placements", "list_plans", "place",
-           "placement_json", "plan_image", "plan_json", "remove_placement"]
+__all__ = ["PlacementRow", "PlanRow", "create_plan", "delete_plan", "list_doors", "list_placements", "list_plans",
+           "place", "placement_json", "plan_image", "plan_json", "remove_placement"]
 
 
 def plan_json(row: PlanRow) -> dict[str, Any]:
@@ -92,6 +92,15 @@ async def _require_sees(env: ServiceEnv, caller: Caller, plan: PlanRow) -> None:
         why = f"building {plan.building_id} is outside what {caller.actor} may see"
         await env.run(lambda: audit_denial_sync(env, caller, "plan.read", f"plan:{plan.id}", why))
         raise PermissionDeniedError(f"not allowed: {why}")
+
+
+def list_doors(env: ServiceEnv, caller: Caller) -> list[dict[str, Any]]:
+    """The configured doors of the buildings the caller sees (what the map pins), each with the
+    cameras the caller sees of it."""
+    buildings = visible_building_ids(env.config, caller)
+    return [{"id": d.id, "name": d.name, "building": d.building,
+             "cameras": [c for c in d.cameras if sees_camera(caller, c, d.building)]}
+            for d in env.config.doors if d.building in buildings]
 
 
 # --- plans ---------------------------------------------------------------------------------------

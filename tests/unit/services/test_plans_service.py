@@ -164,3 +164,10 @@ async def test_a_failing_entry_leaves_plans_and_pins_as_they_were(env: ServiceEn
     assert count(env.index, "SELECT COUNT(*) FROM plans") == 1
     assert [(p.id, p.x_px) for p in await plans.list_placements(env, cli)] == [(placed.id, 100.0)]
     assert [e.action for e in env.audit.entries()] == ["plan.create", "placement.set"]
+
+
+async def test_doors_listed_by_what_the_caller_sees(env: ServiceEnv) -> None:
+    assert [d["id"] for d in plans.list_doors(env, user("district"))] == ["hs-front", "ms-front"]
+    assert plans.list_doors(env, user("hs-viewer")) == [
+        {"id": "hs-front", "name": "hs-front", "building": "hs", "cameras": ["hs-cam"]}]
+    assert [d["id"] for d in plans.list_doors(env, hs_link(NOW))] == ["hs-front"]
