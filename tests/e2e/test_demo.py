@@ -5,6 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from tests.support.vigil_proc import ffprobe_video, run_vigil
+from vigil.config import load_config
+from vigil.store.index import Index
 
 
 def test_demo_records_and_points_at_the_recordings(tmp_path: Path) -> None:
@@ -19,3 +21,13 @@ def test_demo_records_and_points_at_the_recordings(tmp_path: Path) -> None:
     probe = ffprobe_video(Path(lines[0].split()[-1]))
     assert probe["codec_name"] == "h264" and probe["width"] == "640"
     assert run_vigil("fsck", "--config", str(config)).returncode == 0
+    # The map has something to show at once: the sample campus plan with the building and camera on it.
+    index = Index.open_readonly(load_config(config).storage.index_path)
+    plans = index.query("SELECT id, building_id, content_type, width_px FROM plans")
+    assert [tuple(p) for p in plans] == [(plans[0]["id"], None, "image/png", 1200)]
+    pins = index.query("SELECT kind, item_id, fov_deg FROM placements WHERE plan_id = ? ORDER BY kind",
+                       (plans[0]["id"],))
+    assert [tuple(p) for p in pins] == [("building", "demo", None), ("camera", "demo-cam", 70.0)]
+    # Run again on the same data dir: the map is kept as it was, not drawn twice.
+    assert run_vigil("demo", "--data", str(tmp_path / "demo"), "--duration", "1").returncode == 0
+    assert len(index.query("SELECT id FROM plans")) == 1

@@ -67,7 +67,11 @@ def _upload(app: WebApp, building: str, floor: str, width: int = 800, height: in
 
 
 def _pin_center(page: Page, key: str) -> tuple[float, float]:
-    box = page.locator(f'[data-pin="{key}"]').bounding_box()
+    """The pin's centre on screen, once the page has drawn it again after a change."""
+    page.wait_for_load_state("networkidle")
+    pin = page.locator(f'[data-pin="{key}"]')
+    pin.wait_for(state="visible")
+    box = pin.bounding_box()
     assert box is not None
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
 
@@ -144,8 +148,8 @@ def test_upload_place_drag_reload_aim_and_watch(webapp: WebApp, browser: Browser
     page.get_by_label("y (pixels)").fill("120")
     with page.expect_response(lambda r: r.url.endswith("/api/placements") and r.request.method == "PUT"):
         page.get_by_role("button", name="Save position").click()
-    assert (_placements(webapp, plan["id"])["hs-east"]["x"], _placements(webapp, plan["id"])["hs-east"]["y"]) == (
-        100, 120)
+    typed = _placements(webapp, plan["id"])["hs-east"]
+    assert (typed["x"], typed["y"], typed["rotation_deg"]) == (100, 120, aimed["rotation_deg"])  # the aim is kept
     actions = [e["action"] for e in webapp.json("GET", "/api/audit?actor=user:hs-admin")]
     assert "plan.create" in actions and actions.count("placement.set") >= 4
     assert console.csp_violations() == []

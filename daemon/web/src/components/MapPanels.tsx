@@ -79,7 +79,8 @@ function numberField(id: string, label: string, value: number, set: (v: number) 
   );
 }
 
-/** The selected pin's numbers, editable: the keyboard's (and a careful hand's) way to place it. */
+/** The selected pin's numbers, editable: the keyboard's (and a careful hand's) way to place it. The
+ * caller keys it by the stored values, so a drag elsewhere starts it afresh. */
 export function PinEditor({ pin, plan, onSave, onRemove }: {
   pin: MapPin; plan: Plan; onSave: (change: Partial<Placement>) => void; onRemove: () => void;
 }) {
@@ -95,7 +96,7 @@ export function PinEditor({ pin, plan, onSave, onRemove }: {
     onSave(camera ? { x, y, rotation_deg: rotation, fov_deg: fov, range_px: range } : { x, y });
   };
   return (
-    <form class="pin-editor" onSubmit={save} key={`${pin.key}:${p.x}:${p.y}:${p.rotation_deg}:${p.range_px}`}>
+    <form class="pin-editor" onSubmit={save}>
       <fieldset>
         <legend>Position of {pin.label.split(" · ")[0]}</legend>
         {numberField("pin-x", "x (pixels)", x, setX, 0, plan.width_px)}

@@ -191,7 +191,10 @@ function PlanView({ app, data, plan, reload }: { app: AppState; data: MapData; p
             {door && can(app.me, "view_door_events", door.building) && (
               <DoorDetail door={door} playback={can(app.me, "view_playback", door.building)} />
             )}
-            {pin.editable && <PinEditor pin={pin} plan={plan} onSave={(c) => save(pin, c)} onRemove={() => remove(pin)} />}
+            {pin.editable && (
+              <PinEditor key={`${pin.key}:${pin.placement.x}:${pin.placement.y}:${pin.placement.rotation_deg}:${pin.placement.range_px}`}
+                         pin={pin} plan={plan} onSave={(c) => save(pin, c)} onRemove={() => remove(pin)} />
+            )}
             <button type="button" class="secondary" onClick={() => setSelected(null)}>Close</button>
           </section>
         )}
