@@ -216,3 +216,22 @@ def test_building_admin_sees_nothing_of_the_other_building(webapp: WebApp, brows
     assert all(d["building"] == "hs" for d in webapp.json("GET", "/api/doors", user="hs-admin"))
     assert console.csp_violations() == []
     page.context.close()
+
+
+def test_phone_tap_plays_live_in_place(webapp: WebApp, browser: Browser) -> None:
+    plan = _upload(webapp, "hs", "3", 600, 900)
+    webapp.json("PUT", "/api/placements", {"plan": plan["id"], "kind": "camera", "item": "hs-gym", "x": 300,
+                                           "y": 450, "rotation_deg": 200})
+    page, console = new_page(browser, "phone")
+    webapp.sign_in(page, "hs-viewer", "#/map/hs/3")
+    page.locator('[data-pin="camera:hs-gym"]').tap()
+    page.locator(".map-detail video[data-camera='hs-gym']").wait_for()
+    first = wait_decoding(page, 20)[0]["framesDecoded"]
+    time.sleep(1.0)
+    assert wait_decoding(page, 5)[0]["framesDecoded"] > first + 5, "frames advance"
+    assert page.locator(".map-detail").evaluate("e => e.getBoundingClientRect().top < window.innerHeight")
+    assert page.get_by_label("x (pixels)").count() == 0  # a viewer places nothing
+    check_axe(page)
+    screenshot(page, "map-camera-live-phone")
+    assert console.csp_violations() == []
+    page.context.close()

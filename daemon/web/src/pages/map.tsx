@@ -173,6 +173,10 @@ function PlanView({ app, data, plan, reload }: { app: AppState; data: MapData; p
   const choose = (p: MapPin): void => {
     if (p.placement.kind === "building") navigate(["map", p.placement.item]);
     else setSelected(p.key === selected && !p.editable ? null : p.key);
+    // On a phone the panel is under the map: bring the live view (or the door's events) into sight.
+    if (window.innerWidth < 900) {
+      window.requestAnimationFrame(() => document.getElementById("detail-title")?.scrollIntoView({ block: "start" }));
+    }
   };
   const camera = pin?.placement.kind === "camera" ? cameraById(app, pin.placement.item) : undefined;
   const door = pin?.placement.kind === "door" ? data.doors.find((d) => d.id === pin.placement.item) : undefined;
