@@ -29,13 +29,13 @@ export function eventText(event: DoorEvent): string {
   return `${kind}${event.direction && event.direction !== "both" ? ` (${event.direction})` : ""}`;
 }
 
-export function CameraDetail({ camera }: { camera: Camera }) {
+export function CameraDetail({ camera, playback }: { camera: Camera; playback: boolean }) {
   return (
     <div class="map-live">
       <LivePlayer camera={camera} />
       <p class="actions">
         <a class="button secondary" href={href(["live", camera.id])}>Full screen</a>
-        <a class="button secondary" href={href(["timeline"], { cameras: camera.id })}>Timeline</a>
+        {playback && <a class="button secondary" href={href(["timeline"], { cameras: camera.id })}>Timeline</a>}
       </p>
     </div>
   );

@@ -191,7 +191,9 @@ function PlanView({ app, data, plan, reload }: { app: AppState; data: MapData; p
         {pin && (
           <section class="map-detail" aria-labelledby="detail-title" data-detail={pin.key}>
             <h2 id="detail-title">{pin.label.split(" · ")[0]}</h2>
-            {camera && can(app.me, "view_live", camera.building) && <CameraDetail key={camera.id} camera={camera} />}
+            {camera && can(app.me, "view_live", camera.building) && (
+              <CameraDetail key={camera.id} camera={camera} playback={can(app.me, "view_playback", camera.building)} />
+            )}
             {door && can(app.me, "view_door_events", door.building) && (
               <DoorDetail door={door} playback={can(app.me, "view_playback", door.building)} />
             )}
