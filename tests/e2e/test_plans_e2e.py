@@ -73,6 +73,10 @@ def test_plans_upload_serve_refuse_and_pins_survive_a_restart(tmp_path: Path) ->
             "plan": plan["id"], "kind": "camera", "item": "hs-cam", "x": 640.5, "y": 200, "rotation_deg": 135,
             "fov_deg": 60, "range_px": 180}).encode(), auth | {"Content-Type": "application/json"}))
         assert status == 200, pin
+        status, problem, _ = _json(call(f"{base}/api/placements", "PUT", json.dumps({  # more than SQLite holds
+            "plan": 2**65, "kind": "camera", "item": "hs-cam", "x": 1, "y": 1}).encode(),
+            auth | {"Content-Type": "application/json"}))
+        assert status == 400 and problem["detail"] == "plan must be a plan id", problem
     finally:
         vigil.close()
 

@@ -87,12 +87,21 @@ def _number(body: Mapping[str, Any], key: str, default: float | None = None) -> 
     return float(value)
 
 
+MAX_ID = 2**63 - 1  # SQLite's largest integer
+
+
+def plan_id_of(body: Mapping[str, Any]) -> int:
+    """The body's plan id (a positive integer SQLite can hold), or a 400."""
+    plan = body.get("plan")
+    if isinstance(plan, bool) or not isinstance(plan, int) or not 0 < plan <= MAX_ID:
+        raise BadRequestError("plan must be a plan id")
+    return plan
+
+
 def make_placement(body: Mapping[str, Any], plan_width_px: int, plan_height_px: int) -> PlacementRequest:
     """A pin from a request body, checked against the plan's size (the item's existence and
     building are the service's to check against the configuration)."""
-    plan = body.get("plan")
-    if isinstance(plan, bool) or not isinstance(plan, int):
-        raise BadRequestError("plan must be a plan id")
+    plan = plan_id_of(body)
     try:
         kind = PinKind(body.get("kind"))
     except ValueError:

@@ -18,7 +18,7 @@ from typing import Any
 from vigil.config import Config
 from vigil.core.errors import BadRequestError, ConflictError, PermissionDeniedError, UnsupportedMediaTypeError
 from vigil.core.permissions import Action, Target
-from vigil.core.placements import PinKind, PlacementRequest, PlanRequest, make_placement
+from vigil.core.placements import PinKind, PlacementRequest, PlanRequest, make_placement, plan_id_of
 from vigil.core.plan_image import inspect_plan_image
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.plans.decode import check_decodes
@@ -195,10 +195,7 @@ def _check_item(config: Config, plan: PlanRow, req: PlacementRequest) -> str:
 async def place(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]) -> PlacementRow:
     """Put a pin on a plan, or move it there (one pin per item per plan): 404 unknown plan, 403,
     then 400 on what the body says."""
-    plan_id = body.get("plan")
-    if isinstance(plan_id, bool) or not isinstance(plan_id, int):
-        raise BadRequestError("plan must be a plan id")
-    plan = await _read_plan(env, plan_id)
+    plan = await _read_plan(env, plan_id_of(body))
     await _require_configure(env, caller, {plan.building_id: None})
     req = make_placement(body, plan.width_px, plan.height_px)
     building = _check_item(env.config, plan, req)

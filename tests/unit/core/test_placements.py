@@ -39,6 +39,8 @@ def test_a_camera_pin_gets_a_field_of_view() -> None:
 
 @pytest.mark.parametrize(("change", "message"), [
     ({"plan": "1"}, "plan must be a plan id"),
+    ({"plan": 2**64}, "plan must be a plan id"),  # more than SQLite holds (the fuzz run found a 500)
+    ({"plan": 0}, "plan must be a plan id"),
     ({"kind": "window"}, "kind must be"),
     ({"item": ""}, "item must be"),
     ({"x": 1001}, "must lie on the plan"),
