@@ -19,7 +19,7 @@ from tests.support.browser import wait_decoding
 from tests.support.netns import requires_test_namespace
 from tests.support.plan_images import SVG, png_bytes
 from tests.support.vigil_proc import run_vigil, vigil_stdin
-from tests.support.webapp import PASSWORD, WebApp, check_axe, new_page, running_webapp, screenshot
+from tests.support.webapp import PASSWORD, PHONE, WebApp, check_axe, new_page, running_webapp, screenshot
 from vigil.core.timebase import wall_ns_to_iso
 
 pytestmark = requires_test_namespace
@@ -235,3 +235,25 @@ def test_phone_tap_plays_live_in_place(webapp: WebApp, browser: Browser) -> None
     screenshot(page, "map-camera-live-phone")
     assert console.csp_violations() == []
     page.context.close()
+
+
+def test_responder_link_to_one_camera_sees_only_that_pin(webapp: WebApp, browser: Browser) -> None:
+    plan = _upload(webapp, "hs", "L")
+    for camera, x in (("hs-gym", 200), ("hs-east", 500)):
+        webapp.json("PUT", "/api/placements", {"plan": plan["id"], "kind": "camera", "item": camera, "x": x,
+                                               "y": 250})
+    token = webapp.link("--camera", "hs-gym").rsplit("/", 1)[1]
+    context = browser.new_context(ignore_https_errors=True, viewport=PHONE, is_mobile=True, has_touch=True,
+                                  device_scale_factor=2, extra_http_headers={"Authorization": f"Bearer {token}"})
+    page = context.new_page()
+    page.set_default_timeout(15_000)
+    page.goto(f"{webapp.base}/#/map/hs/L")
+    page.locator('[data-pin="camera:hs-gym"]').tap()
+    wait_decoding(page, 20)
+    assert page.locator('[data-pin="camera:hs-east"]').count() == 0
+    text = page.content()
+    assert "East Entrance" not in text and "Middle School" not in text
+    status, body, _ = webapp.request("GET", f"/api/placements?plan={plan['id']}",
+                                     headers={"Authorization": f"Bearer {token}"})
+    assert status == 200 and [p["item"] for p in json.loads(body)] == ["hs-gym"]
+    context.close()

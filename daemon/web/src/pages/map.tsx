@@ -88,6 +88,13 @@ function placeables(app: AppState, data: MapData, plan: Plan): Placeable[] {
   return items.filter((it) => !placed.has(`${it.kind}:${it.item}`));
 }
 
+/** The buildings the caller sees: listed ones, and those of cameras a responder link names alone. */
+function buildingsSeen(app: AppState): { id: string; name: string }[] {
+  const seen = app.buildings.map((b) => ({ id: b.id, name: b.name }));
+  for (const c of app.cameras) if (!seen.some((b) => b.id === c.building)) seen.push({ id: c.building, name: c.building });
+  return seen;
+}
+
 function FloorSwitcher({ app, plans, plan, building }: {
   app: AppState; plans: Plan[]; plan: Plan | null; building: string | null;
 }) {
@@ -98,7 +105,7 @@ function FloorSwitcher({ app, plans, plan, building }: {
         {plans.some((p) => p.building === null) && (
           <li><a href={href(["map"])} aria-current={building === null ? "page" : undefined}>Campus</a></li>
         )}
-        {app.buildings.map((b) => (
+        {buildingsSeen(app).map((b) => (
           <li key={b.id}>
             <a href={href(["map", b.id])} aria-current={b.id === building ? "page" : undefined}>{b.name}</a>
           </li>
@@ -255,12 +262,12 @@ export default function MapPage({ route }: PageProps) {
         {(data) => {
           const campus = data.plans.find((p) => p.building === null) ?? null;
           // No building named: the campus plan, else the only building there is.
-          const building = asked ?? (campus === null && app.buildings.length === 1 ? app.buildings[0]?.id ?? null : null);
+          const seen = buildingsSeen(app);
+          const building = asked ?? (campus === null && seen.length === 1 ? seen[0]?.id ?? null : null);
           const floors = data.plans.filter((p) => building !== null && p.building === building);
           const plan = building === null ? campus : floors.find((p) => p.floor === floor) ?? floors[0] ?? null;
-          const name = building === null ? "Campus" : app.buildings.find((b) => b.id === building)?.name ?? building;
-          const known = building === null || app.buildings.some((b) => b.id === building)
-            || app.cameras.some((c) => c.building === building);
+          const name = building === null ? "Campus" : seen.find((b) => b.id === building)?.name ?? building;
+          const known = building === null || seen.some((b) => b.id === building);
           return (
             <>
               <PageTitle>{plan && building !== null && floors.length > 1 ? `${name}, floor ${plan.floor}` : name}</PageTitle>
