@@ -120,6 +120,12 @@ export function PlanMap({ plan, pins, selected, onSelect, onChange }: PlanMapPro
                                                              keyboard: true, title: pin.label, riseOnHover: true,
                                                              zIndexOffset: isSelected ? 1000 : 0 });
       marker.on("click", () => handlers.current.onSelect(pin));
+      marker.on("keypress", (e: L.LeafletKeyboardEvent) => { // a focused pin is a button: Enter or Space
+        if (e.originalEvent.key === "Enter" || e.originalEvent.key === " ") {
+          e.originalEvent.preventDefault();
+          handlers.current.onSelect(pin);
+        }
+      });
       let handle: L.Marker | null = null;
       marker.on("drag", () => {
         const [x, y] = fromLatLng(plan, marker.getLatLng());
