@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from vigil.config import Config
@@ -81,8 +81,9 @@ def _plan_targets(config: Config, building_id: str | None) -> list[Target]:
     return [Target(building=building_id)]
 
 
-async def _require_configure(env: ServiceEnv, caller: Caller, buildings: Mapping[str | None, None]) -> None:
-    for building in buildings:
+async def _require_configure(env: ServiceEnv, caller: Caller, buildings: Sequence[str | None]) -> None:
+    """configure_cameras in each building (None: the campus plan's, about every building)."""
+    for building in dict.fromkeys(buildings):
         for target in _plan_targets(env.config, building):
             await require(env, caller, Action.CONFIGURE_CAMERAS, target)
 
@@ -117,7 +118,7 @@ async def create_plan(env: ServiceEnv, caller: Caller, req: PlanRequest, image: 
     """Store an uploaded plan: 403 first, then 413/415/400 on the image (core/plan_image.py, then a
     full decode; a `declared_type` must agree with the bytes), 409 if the floor already has one
     (delete it first: its pins go with it)."""
-    await _require_configure(env, caller, {req.building_id: None})
+    await _require_configure(env, caller, [req.building_id])
     info = inspect_plan_image(image)
     if declared_type is not None and declared_type != info.format.content_type:
         raise UnsupportedMediaTypeError(f"the body is a {info.format.name} image but was sent as {declared_type}")
@@ -153,7 +154,7 @@ async def plan_image(env: ServiceEnv, caller: Caller, plan_id: int) -> tuple[str
 async def delete_plan(env: ServiceEnv, caller: Caller, plan_id: int) -> PlanRow:
     """Delete a plan and every pin on it."""
     plan = await _read_plan(env, plan_id)
-    await _require_configure(env, caller, {plan.building_id: None})
+    await _require_configure(env, caller, [plan.building_id])
 
     def write() -> PlanRow:
         with env.index.transaction() as c:
@@ -196,10 +197,10 @@ async def place(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]) -> Pla
     """Put a pin on a plan, or move it there (one pin per item per plan): 404 unknown plan, 403,
     then 400 on what the body says."""
     plan = await _read_plan(env, plan_id_of(body))
-    await _require_configure(env, caller, {plan.building_id: None})
+    await _require_configure(env, caller, [plan.building_id])
     req = make_placement(body, plan.width_px, plan.height_px)
     building = _check_item(env.config, plan, req)
-    await _require_configure(env, caller, {building: None})
+    await _require_configure(env, caller, [building])
 
     def write() -> PlacementRow:
         with env.index.transaction() as c:
@@ -221,8 +222,8 @@ async def remove_placement(env: ServiceEnv, caller: Caller, placement_id: int) -
         return pin, store.plan(pin.plan_id)
     pin, plan = await env.run(read)
     item_building = _item_building(env.config, pin.kind, pin.item_id)  # None: no longer configured
-    await _require_configure(env, caller, {plan.building_id: None} if item_building is None
-                             else {plan.building_id: None, item_building: None})
+    await _require_configure(env, caller, [plan.building_id] if item_building is None
+                             else [plan.building_id, item_building])
 
     def write() -> PlacementRow:
         with env.index.transaction() as c:
