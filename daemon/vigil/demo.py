@@ -1,7 +1,8 @@
 """`vigil demo`: the whole recording path against a built-in synthetic camera.
 
 Starts the simulated camera (GStreamer's RTSP server, loopback only) as a child process, writes
-a configuration into a data dir, and runs the daemon on it exactly as `vigil run` would."""
+a configuration into a data dir (with a sample campus plan, the demo camera placed on it), and runs
+the daemon on it exactly as `vigil run` would."""
 
 from __future__ import annotations
 
@@ -18,10 +19,12 @@ from pathlib import Path
 
 from vigil.app import Daemon
 from vigil.config import load_config
-from vigil.core.errors import VigilError
-from vigil.services import accounts
+from vigil.core.errors import ConflictError, VigilError
+from vigil.core.placements import CAMPUS_FLOOR, PlanRequest
+from vigil.plans import sample
+from vigil.services import accounts, plans
 from vigil.services.caller import Caller, Via
-from vigil.services.env import service_env
+from vigil.services.env import ServiceEnv, service_env
 from vigil.sim.door_panel import run_panel
 
 log = logging.getLogger(__name__)
@@ -86,6 +89,32 @@ def _demo_user(config_path: Path) -> str:
     return password
 
 
+def _sample_map(config_path: Path) -> None:
+    """The sample campus plan with the demo building, its camera and door placed (once per data dir)."""
+    config = load_config(config_path)
+    now = time.time_ns()
+    caller = Caller(None, Via.CLI, now, name="demo")
+
+    async def draw(env: ServiceEnv) -> None:
+        try:
+            plan = await plans.create_plan(env, caller, PlanRequest(None, CAMPUS_FLOOR, "Demo campus", 0),
+                                           sample.campus_png())
+        except ConflictError:  # a data dir used before keeps its map, and whatever was moved on it
+            return
+        x0, y0, x1, y1 = sample.BUILDING_BOX
+        await plans.place(env, caller, {"plan": plan.id, "kind": "building", "item": "demo", "x": (x0 + x1) / 2,
+                                        "y": (y0 + y1) / 2})
+        x, y = sample.CAMERA_AT
+        await plans.place(env, caller, {"plan": plan.id, "kind": "camera", "item": "demo-cam", "x": x, "y": y,
+                                        "rotation_deg": sample.CAMERA_ROTATION_DEG, "fov_deg": sample.CAMERA_FOV_DEG,
+                                        "range_px": sample.CAMERA_RANGE_PX})
+        x, y = sample.DOOR_AT
+        await plans.place(env, caller, {"plan": plan.id, "kind": "door", "item": "demo-door", "x": x, "y": y})
+
+    with service_env(config, now) as env:
+        asyncio.run(draw(env))
+
+
 def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443) -> int:
     data = (data or Path(tempfile.mkdtemp(prefix="vigil-demo-"))).resolve()
     data.mkdir(parents=True, exist_ok=True)
@@ -97,6 +126,7 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
                                                       door_secret=door_secret), encoding="utf-8")
         config = load_config(config_path)
         password = _demo_user(config_path)
+        _sample_map(config_path)
         print(f"vigil demo: synthetic camera at rtsp://127.0.0.1:{port}/demo (loopback only)")
         print(f"vigil demo: recording into {config.storage.recordings_path}")
         print(f"vigil demo: list segments:  vigil segments --config {config_path}")

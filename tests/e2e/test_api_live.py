@@ -80,6 +80,12 @@ def _sdp(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
     return str(value).encode()
 
 
+@schemathesis.serializer("image/png")
+def _png(ctx: schemathesis.SerializationContext, value: Any) -> bytes:
+    """Plan uploads are image bytes; fuzzed ones are whatever the schema allows (and get 415)."""
+    return value if isinstance(value, bytes) else str(value).encode()
+
+
 # The alert stream never ends by itself (tests/e2e/test_doors_live.py reads it).
 schema = schemathesis.openapi.from_dict(openapi_document(ROUTES)).exclude(path="/api/alerts")
 # Revoking API tokens by id would revoke the fuzzer's own (id 1) and leave every later case a 401

@@ -298,6 +298,40 @@ MIGRATIONS: tuple[str, ...] = (
         DELETE FROM evidence_text WHERE rowid = 2 * old.id + 1;
     END;
     """,
+    # 10: floor plans (the image is kept in the index: its change and audit entry commit
+    # together, and a backup of the index carries it) and the pins placed on them.
+    """
+    CREATE TABLE plans (
+        id INTEGER PRIMARY KEY,
+        building_id TEXT,  -- NULL: the campus plan
+        floor TEXT NOT NULL,
+        level INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        content_type TEXT NOT NULL CHECK (content_type IN ('image/png', 'image/jpeg')),
+        width_px INTEGER NOT NULL,
+        height_px INTEGER NOT NULL,
+        size_bytes INTEGER NOT NULL,
+        sha256 TEXT NOT NULL,
+        image BLOB NOT NULL,
+        created_by TEXT NOT NULL,
+        created_wall_ns INTEGER NOT NULL
+    );
+    CREATE UNIQUE INDEX plans_floor ON plans (ifnull(building_id, ''), floor);
+    CREATE TABLE placements (
+        id INTEGER PRIMARY KEY,
+        plan_id INTEGER NOT NULL REFERENCES plans(id) ON DELETE CASCADE,
+        kind TEXT NOT NULL CHECK (kind IN ('camera', 'door', 'building')),
+        item_id TEXT NOT NULL,
+        x_px REAL NOT NULL,
+        y_px REAL NOT NULL,
+        rotation_deg REAL NOT NULL,
+        fov_deg REAL,
+        range_px REAL,
+        updated_by TEXT NOT NULL,
+        updated_wall_ns INTEGER NOT NULL,
+        UNIQUE (plan_id, kind, item_id)
+    );
+    """,
 )
 
 

@@ -21,6 +21,7 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   "search/text": () => import("./pages/search_text"),
   evidence: () => import("./pages/evidence"),
   exports: () => import("./pages/exports"),
+  map: () => import("./pages/map"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */

@@ -18,8 +18,12 @@ import pytest
 
 from tests.support.api_harness import Api
 from tests.support.index_rows import T0, record
+from tests.support.plan_images import png_bytes
 from vigil.api.routes import ROUTES
+from vigil.core.placements import PinKind, PlacementRequest, PlanRequest
+from vigil.core.plan_image import inspect_plan_image
 from vigil.core.wall_views import ViewRequest
+from vigil.store import plans as plans_store
 from vigil.store.accounts import Accounts
 from vigil.store.index import SERVING_REQUEST, Index
 from vigil.store.rows import NewBookmark
@@ -46,6 +50,20 @@ def _view_of(index: Index, caller: str) -> int:
     owner = Accounts(index).find_user(caller) or Accounts(index).user("district")
     with index.transaction() as c:
         return insert_view(c, owner.id, ViewRequest(f"view {c.execute('SELECT random()').fetchone()[0]}", 1, ()), 0)
+
+
+PLAN_PNG = png_bytes(64, 48)
+
+
+def _plan_and_pin(index: Index) -> dict[str, str]:
+    """A fresh plan of hs with its camera pinned (DELETE /api/plans/{plan_id} removes one each round)."""
+    with index.transaction() as c:
+        count = c.execute("SELECT count(*) FROM plans").fetchone()[0]
+        plan = plans_store.insert_plan(c, PlanRequest("hs", f"f{count}", "loop", 0), inspect_plan_image(PLAN_PNG),
+                                       "0" * 64, PLAN_PNG, "user:district", 0)
+        pin = plans_store.upsert_placement(c, PlacementRequest(plan, PinKind.CAMERA, "hs-cam", 1, 1, 0, 90, 10),
+                                           "user:district", 0)
+    return {"plan_id": str(plan), "placement_id": str(pin)}
 
 
 @pytest.fixture
@@ -92,10 +110,17 @@ async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[
                       "hold_id": str(index.add_hold("hs-cam", 0, 10, "x", "user:district", 0)),
                       "view_id": str(_view_of(index, caller)),
                       "user_name": "loop-user", "token_id": _new_token_id(index)}
+            values |= _plan_and_pin(index)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = BODIES.get(route.path, {} if route.method == "POST" else None)
             headers = {} if caller == "anonymous" else api.auth(caller)
-            response = await api.client.request(route.method, path, headers=headers, json=body)
+            if route.method == "PUT" and route.path == "/api/placements":
+                body = {"plan": int(values["plan_id"]), "kind": "camera", "item": "hs-cam", "x": 5, "y": 5}
+            if route.method == "POST" and route.path == "/api/plans":  # the body is the image
+                response = await api.client.post(f"{path}?building=hs&floor=u{values['plan_id']}", data=PLAN_PNG,
+                                                 headers=headers | {"Content-Type": "image/png"})
+            else:
+                response = await api.client.request(route.method, path, headers=headers, json=body)
             await response.read()
             statuses[f"{caller} {route.method} {route.path}"] = response.status
     assert any(s < 300 for s in statuses.values()) and any(s == 403 for s in statuses.values()), statuses

@@ -11,10 +11,14 @@ from collections.abc import Callable
 import pytest
 
 from tests.support.api_harness import Api
+from tests.support.plan_images import png_bytes
 from vigil.api.openapi import template
 from vigil.api.routes import ROUTES, Route, Scope
 from vigil.core.permissions import FOOTAGE, Action
+from vigil.core.placements import PinKind, PlacementRequest, PlanRequest
+from vigil.core.plan_image import inspect_plan_image
 from vigil.core.wall_views import ViewRequest
+from vigil.store import plans as plans_store
 from vigil.store.accounts import Accounts
 from vigil.store.rows import NewBookmark
 from vigil.store.wall_views import insert_view
@@ -66,6 +70,14 @@ def expected_allowed(route: Route, caller: str, building: str) -> bool:
     names_a_building = "{camera_id}" in route.path or (route.method in ("POST", "DELETE") and "links" in route.path)
     names_a_building |= route.method in ("POST", "DELETE") and route.path.startswith(("/api/bookmarks", "/api/holds"))
     names_a_building |= route.method == "POST" and route.path == "/api/exports"  # body names the building
+    # plans and pins (issue 14): every change names a building (query, body or the stored plan/pin), and
+    # so does reading one plan's image
+    names_a_building |= route.method != "GET" and route.path.startswith(("/api/plans", "/api/placements"))
+    names_a_building |= route.path == "/api/plans/{plan_id}/image"
+    if caller == "installer" and route.action is Action.CONFIGURE_CAMERAS:
+        return True  # an installer with no buildings assigned configures every building
+    if caller == "installer" and route.path == "/api/plans/{plan_id}/image":
+        return True  # ... and so sees every building's plans
     return caller == "district" or not names_a_building or building == "hs"
 
 
@@ -100,6 +112,22 @@ def _evidence_ids(api: Api, caller: str, building: str) -> dict[str, str]:
     return {"bookmark_id": str(bookmark), "hold_id": str(hold), "view_id": str(view)}
 
 
+_PLAN_PNG = png_bytes(64, 48)
+
+
+def _plan_ids(api: Api, building: str) -> dict[str, str]:
+    """A fresh plan of the building (DELETE /api/plans/{plan_id} removes it) with its camera pinned."""
+    index, info = api.services.env.index, inspect_plan_image(_PLAN_PNG)
+    with index.transaction() as c:
+        count = c.execute("SELECT count(*) FROM plans").fetchone()[0]
+        floor = f"m{count}"
+        plan = plans_store.insert_plan(c, PlanRequest(building, floor, "matrix", 0), info, "0" * 64, _PLAN_PNG,
+                                       "user:district", 0)
+        pin = plans_store.upsert_placement(c, PlacementRequest(plan, PinKind.CAMERA, f"{building}-cam", 1, 1, 0,
+                                                               90, 10), "user:district", 0)
+    return {"plan_id": str(plan), "placement_id": str(pin)}
+
+
 @pytest.mark.parametrize("route", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
 async def test_route_matrix(api: Api, route: Route) -> None:
     _, api.tokens["hs-link"] = await _new_link(api, "hs")
@@ -113,15 +141,23 @@ async def test_route_matrix(api: Api, route: Route) -> None:
                       # revoked by the district admin's turn, and the next callers' answers would be 401)
                       "user_name": "nobody", "token_id": "999999"}
             values |= _evidence_ids(api, caller, building)
+            values |= _plan_ids(api, building)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None
             sent = EVIDENCE_BODIES[route.path](building) if route.path in EVIDENCE_BODIES else body
             if route.method in ("GET", "DELETE"):
                 sent = None
             headers = {} if caller == "anonymous" else api.auth(caller)
-            response = await api.client.request(route.method, path, headers=headers, json=sent)
+            if route.path == "/api/placements" and route.method == "PUT":
+                sent = {"plan": int(values["plan_id"]), "kind": "camera", "item": f"{building}-cam", "x": 5, "y": 5}
+            if route.path == "/api/plans" and route.method == "POST":  # the body is the image
+                response = await api.client.post(f"{path}?building={building}&floor=u{values['plan_id']}",
+                                                 headers=headers | {"Content-Type": "image/png"}, data=_PLAN_PNG)
+            else:
+                response = await api.client.request(route.method, path, headers=headers, json=sent)
             streaming = route.content_type == "text/event-stream" and response.status == 200
-            text = "(a stream)" if streaming else await response.text()
+            binary = route.content_type.startswith("image/") and response.status == 200
+            text = "(a stream)" if streaming else "(an image)" if binary else await response.text()
             response.close()
             where = f"{caller} {route.method} {path} -> {response.status} {text}"
             if caller == "anonymous":
