@@ -259,6 +259,10 @@ def test_a_building_admin_lists_no_other_buildings_exports_or_holds(webapp: WebA
 @pytest.mark.parametrize("size", ["phone", "desktop"])
 def test_door_search_and_every_page_at_both_sizes(webapp: WebApp, browser: Browser, size: str) -> None:
     page, console = open_page(webapp, browser, "hs-admin", "#/search/doors", size)
+    door = page.get_by_label("Door", exact=True)
+    door.locator("option[value='hs-east-door']").wait_for(state="attached")  # the configured doors, own building
+    assert door.locator("option").evaluate_all("os => os.map(o => o.value)") == ["", "hs-east-door"]
+    door.select_option("hs-east-door")
     page.get_by_label("Flagged").select_option("true")
     page.get_by_label("Kind").select_option("door_forced_open")
     page.get_by_role("button", name="Find door events").click()

@@ -1,7 +1,7 @@
 // #/search/doors: door events by door, kind, flagged and range (GET /api/door-events, which shows
 // only the caller's buildings' events); each opens the timeline on the door's cameras at its moment.
 import { useState } from "preact/hooks";
-import { ErrorNote, Loading, PageTitle } from "../components/common";
+import { ErrorNote, Loading, PageTitle, useLoad } from "../components/common";
 import { type Range, RangeFields } from "../components/RangeFields";
 import { SearchTabs } from "../components/SearchTabs";
 import { api, query } from "../lib/api";
@@ -15,6 +15,8 @@ const KINDS = ["access_granted", "access_denied", "door_forced_open", "door_held
                "door_opened", "door_closed", "duress", "tamper", "intercom_call", "input_active",
                "device_offline", "device_online", "other"];
 const words = (kind: string): string => kind.replace(/_/g, " ");
+
+interface DoorInfo { id: string; name: string; building: string; cameras: string[] }
 
 type Result = { state: "idle" } | { state: "loading" } | { state: "error"; error: unknown } | { state: "ok"; answer: DoorEventsAnswer };
 
@@ -44,7 +46,8 @@ export default function DoorSearchPage({ route }: PageProps) {
   const [kind, setKind] = useState(route.params.get("kind") ?? "");
   const [flagged, setFlagged] = useState(route.params.get("flagged") ?? "");
   const [result, setResult] = useState<Result>({ state: "idle" });
-  const [doorsSeen, setDoorsSeen] = useState<string[]>([]);
+  // The configured doors of the caller's buildings (GET /api/doors), by name.
+  const [doors] = useLoad((signal) => api<DoorInfo[]>("GET", "/api/doors", null, { signal }), []);
   if (!can(app.me, "view_door_events")) {
     return <section><PageTitle>Door events</PageTitle><SearchTabs current="doors" /><p>You may not see door events.</p></section>;
   }
@@ -54,7 +57,6 @@ export default function DoorSearchPage({ route }: PageProps) {
     const q = query({ start: toApiTime(range.startMs), end: toApiTime(range.endMs), door: door.trim(), kind, flagged });
     api<DoorEventsAnswer>("GET", `/api/door-events${q}`).then((answer) => {
       setResult({ state: "ok", answer });
-      setDoorsSeen((seen) => [...new Set([...seen, ...answer.events.flatMap((e) => (e.door ? [e.door] : []))])].sort());
     }, (error: unknown) => setResult({ state: "error", error }));
   };
   return (
@@ -63,9 +65,10 @@ export default function DoorSearchPage({ route }: PageProps) {
       <SearchTabs current="doors" />
       <form class="stack filters" onSubmit={search}>
         <label for="door">Door</label>
-        <input id="door" list="doors-seen" value={door} placeholder="any door"
-               onInput={(e) => setDoor((e.currentTarget).value)} />
-        <datalist id="doors-seen">{doorsSeen.map((d) => <option key={d} value={d} />)}</datalist>
+        <select id="door" value={door} onChange={(e) => setDoor((e.currentTarget).value)}>
+          <option value="">any door</option>
+          {(doors.state === "ok" ? doors.value : []).map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
+        </select>
         <label for="kind">Kind</label>
         <select id="kind" value={kind} onChange={(e) => setKind((e.currentTarget).value)}>
           <option value="">any kind</option>
