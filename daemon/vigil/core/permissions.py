@@ -111,7 +111,13 @@ class Decision:
 def _user_decision(user: UserSubject, action: Action, target: Target) -> Decision:
     if action not in _ROLE_ACTIONS[user.role]:
         return Decision(False, f"role {user.role.value} may not {action.value}")
-    if user.role is Role.DISTRICT_ADMIN or action in _GLOBAL_ACTIONS or target.building is None:
+    if user.role is Role.DISTRICT_ADMIN or action in _GLOBAL_ACTIONS:
+        return Decision(True, f"role {user.role.value}")
+    if target.building is None and target.camera is not None:
+        # e.g. an export or hold of a camera since removed from the configuration: in no
+        # building a building-scoped user holds
+        return Decision(False, f"camera {target.camera} is in no configured building")
+    if target.building is None:
         return Decision(True, f"role {user.role.value}")
     if user.role is Role.INSTALLER and not user.buildings:
         return Decision(True, "installer of every building")

@@ -54,6 +54,17 @@ def test_installer_without_buildings_configures_everywhere_but_never_watches() -
     assert visible_buildings(installer, frozenset({"hs", "ms"})) == {"hs", "ms"}
 
 
+def test_a_camera_in_no_configured_building_is_district_only() -> None:
+    """An export or hold can outlive its camera's place in the configuration: only district staff
+    may still reach it, never a building admin of some building."""
+    removed = Target(building=None, camera="gone-cam")
+    for role in (Role.BUILDING_ADMIN, Role.VIEWER):
+        assert not decide(UserSubject(1, "u", role, frozenset({"hs"})), A.EXPORT, removed, 0).allowed
+    assert decide(UserSubject(1, "d", Role.DISTRICT_ADMIN, frozenset()), A.EXPORT, removed, 0).allowed
+    # An appliance-level target (no camera) still lets a role act on what its buildings allow.
+    assert decide(UserSubject(1, "u", Role.BUILDING_ADMIN, frozenset({"hs"})), A.EXPORT, Target(), 0).allowed
+
+
 LINK = LinkSubject(7, frozenset({"hs-cam"}), frozenset(), live=True, playback=True,
                    playback_start_ns=1000, playback_end_ns=2000, expires_ns=10_000)
 
