@@ -12,7 +12,7 @@ from vigil.api.context import LINK_COOKIE, Ctx, id_param, iso, require_user
 from vigil.api.pages import PAGE_HEADERS
 from vigil.api.session import set_auth_cookie
 from vigil.core.errors import AuthenticationError, BadRequestError
-from vigil.core.links import MAX_REASON_CHARS, LinkGrant, make_grant
+from vigil.core.links import MAX_REASON_CHARS, LinkGrant, landing_location, make_grant
 from vigil.core.timebase import NS_PER_SECOND, parse_duration_s, parse_time_ns
 from vigil.services import links
 from vigil.services.caller import Via
@@ -95,7 +95,6 @@ async def revoke_link(ctx: Ctx) -> web.StreamResponse:
 
 # Where a responder lands: the web app's map, which shows only what the link names (the API
 # filters every listing to the link's scope) and the link's expiry in the shell.
-LANDING_LOCATION = "/#/map"
 
 
 # What a responder's phone shows for a link that no longer opens: a page, not a JSON problem.
@@ -116,8 +115,9 @@ _LINK_ENDED = """<!doctype html>
 
 async def landing(ctx: Ctx) -> web.StreamResponse:
     """GET /l/{token}: the responder's entry. The token moves into an HttpOnly cookie and the
-    browser goes on to the app's map (303), so the token leaves the address bar and history. A
-    link that does not open (expired, revoked, unknown) gets a page saying so (401)."""
+    browser goes on (303) to the app's map of the link's building (core.links.landing_location),
+    so the token leaves the address bar and history. A link that does not open (expired,
+    revoked, unknown) gets a page saying so (401)."""
     token = ctx.request.match_info["token"]
     try:
         subject = await links.open_link(ctx.services.env, ctx.caller, token)
@@ -126,7 +126,8 @@ async def landing(ctx: Ctx) -> web.StreamResponse:
         return web.Response(status=401, text=_LINK_ENDED.format(reason=reason), content_type="text/html",
                             headers=PAGE_HEADERS)
     ctx.subject, ctx.via = subject, Via.LINK
-    response = web.Response(status=303, headers={"Location": LANDING_LOCATION, "Cache-Control": "no-store",
+    buildings = [*subject.buildings, *filter(None, map(ctx.services.config.building_of, subject.cameras))]
+    response = web.Response(status=303, headers={"Location": landing_location(buildings), "Cache-Control": "no-store",
                                                  "Referrer-Policy": "no-referrer"})
     remaining_s = max(1, (subject.expires_ns - ctx.now_ns) // NS_PER_SECOND)
     set_auth_cookie(response, ctx, LINK_COOKIE, token, int(remaining_s))

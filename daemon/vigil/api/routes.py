@@ -106,7 +106,7 @@ ROUTES: tuple[Route, ...] = (
     Route("POST", "/api/login", session.login, None, Scope.PUBLIC, "Sign in; sets the session cookie",
           schemas.LOGIN, body=schemas.LOGIN_BODY, public_reason="signing in is how credentials are obtained"),
     Route("GET", "/l/{token}", links.landing, None, Scope.PUBLIC,
-          "Responder link landing: sets the link cookie, then 303 to the web app's map (/#/map)", None,
+          "Responder link landing: sets the link cookie, then 303 to the web app's map of its building", None,
           status=303, content_type="text/html", public_reason="the capability token in the path is the credential"),
     Route("POST", "/api/logout", session.logout, Action.VIEW_STATUS, Scope.APPLIANCE, "Sign out",
           schemas.SIGNED_OUT),

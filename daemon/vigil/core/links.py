@@ -61,3 +61,12 @@ def make_grant(
         raise BadRequestError("a playback window needs playback: true")
     return LinkGrant(tuple(sorted(set(cameras))), tuple(sorted(set(buildings))), live, playback, playback_start_ns,
                      playback_end_ns, now_ns + int(expires_in_s * NS_PER_SECOND), reason.strip())
+
+
+def landing_location(buildings: Collection[str]) -> str:
+    """Where a responder link's landing sends the browser: the map of its building when the
+    link's cameras and buildings are all in one (a phone in a car opens on the right plan, the
+    live view a tap away), else the campus map. `buildings`: the link's buildings and those of
+    the cameras it names."""
+    unique = sorted(set(buildings))
+    return f"/#/map/{unique[0]}" if len(unique) == 1 else "/#/map"

@@ -154,7 +154,7 @@ def test_responder_link_on_a_phone(webapp: WebApp, browser: Browser) -> None:
     url = webapp.link("--building", "hs", "--expires", "2h")
     page, console = new_page(browser, "phone")
     page.goto(url)
-    assert page.url == f"{webapp.base}/#/map"  # the landing went on to the app's map; the token left the URL
+    assert page.url == f"{webapp.base}/#/map/hs"  # the landing went on to its building's map; the token left the URL
     banner = page.get_by_role("status").filter(has_text="Responder view")
     banner.wait_for()
     assert "access ends in 1 h 59 min" in banner.inner_text() or "access ends in 2 h 0 min" in banner.inner_text()

@@ -74,7 +74,7 @@ async def test_landing_page_sets_cookie_and_token_never_logged(api: Api, caplog:
     token = str(link["url"]).rsplit("/", 1)[1]
     caplog.set_level(logging.DEBUG)
     page = await api.client.get(f"/l/{token}", allow_redirects=False)
-    assert page.status == 303 and page.headers["Location"] == "/#/map"  # the app's map, the token out of the URL
+    assert page.status == 303 and page.headers["Location"] == "/#/map/hs"  # its building's map; token out of the URL
     assert page.headers["Cache-Control"] == "no-store"
     cookie = page.headers["Set-Cookie"]
     assert "vigil_link=" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
