@@ -113,7 +113,7 @@ def live(tmp_path_factory: pytest.TempPathFactory, turn: int) -> Iterator[Live]:
 
 def _open(page: Page, live: Live, link_url: str, query: str) -> float:
     """The responder's landing (it sets the link cookie and goes on to the app's map), then the
-    one-camera viewer page; returns when the viewer page was asked for."""
+    older viewer address /live/cam, which leads to the app's live page; returns when it was asked for."""
     page.goto(link_url)
     start = time.monotonic()
     page.goto(f"{live.base}/live/cam?{query}")

@@ -1,11 +1,12 @@
 """The web app's files: the page shell (`/`) and its built assets (`/assets/...`, bundled from
-daemon/web/ at install time), plus the older one-camera viewer page. Every datum a page shows
-comes from the API; the server only serves files here."""
+daemon/web/ at install time), and the older viewer page's address, which now leads to the app's.
+Every datum a page shows comes from the API; the server only serves files here."""
 
 from __future__ import annotations
 
 from importlib import resources
 from pathlib import Path
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -23,12 +24,6 @@ PAGE_HEADERS = {
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
-# The older viewer page (live.html) still carries its script inline.
-LEGACY_PAGE_HEADERS = PAGE_HEADERS | {
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:;"
-                               " style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline';"
-                               " frame-ancestors 'none'",
-}
 ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml",
                ".woff2": "font/woff2", ".md": "text/plain", ".txt": "text/plain"}
 
@@ -39,8 +34,7 @@ def _static_dir() -> Path:
 
 def static_page(name: str) -> web.Response:
     page = (_static_dir() / name).read_text(encoding="utf-8")
-    headers = PAGE_HEADERS if name == "app.html" else LEGACY_PAGE_HEADERS
-    return web.Response(text=page, content_type="text/html", headers=headers)
+    return web.Response(text=page, content_type="text/html", headers=PAGE_HEADERS)
 
 
 async def index_page(ctx: Ctx) -> web.StreamResponse:
@@ -49,8 +43,10 @@ async def index_page(ctx: Ctx) -> web.StreamResponse:
 
 
 async def live_page(ctx: Ctx) -> web.StreamResponse:
-    """One camera (/live/{id}) or, from a responder link, every camera the link names."""
-    return static_page("live.html")
+    """/live/{id}[?quality=&relay=], the address of the older viewer page: the app's live page."""
+    camera = quote(ctx.request.match_info["camera_id"], safe="")
+    query = f"?{urlencode(ctx.request.query)}" if ctx.request.query else ""
+    return web.Response(status=303, headers={"Location": f"/#/live/{camera}{query}", "Cache-Control": "no-store"})
 
 
 def asset_path(root: Path, name: str) -> Path:

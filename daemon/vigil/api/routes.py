@@ -204,8 +204,9 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/assets/{path:.+}", pages.asset, None, Scope.PUBLIC, "The web app's built scripts and styles",
           None, content_type="application/octet-stream",
           public_reason="static files built from daemon/web; they hold no data"),
-    Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,
-          content_type="text/html", public_reason="static page; the video comes through the API"),
+    Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC,
+          "The older live viewer page's address: 303 to the app's live page (/#/live/<camera>)", None,
+          status=303, content_type="text/plain", public_reason="a redirect; the video comes through the API"),
     # --- bookmarks, evidence holds, timeline, storage report (issue 7; api/holds.py, api/timeline.py) ---
     Route("GET", "/api/cameras/{camera_id}/timeline", timeline.timeline, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "Recorded spans, gaps with their reasons, motion, bookmarks and holds of a camera in a range (<= 31 d)",

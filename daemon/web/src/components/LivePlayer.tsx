@@ -1,6 +1,7 @@
 // One camera's live video over WebRTC (WHEP), reconnecting by itself; muted, inline, no controls
 // needed. A 409 on the main stream (e.g. H.265 or B-frames) retries on the substream when one exists.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { parseHash } from "../lib/router";
 import type { Camera } from "../lib/session";
 import { type Quality, WhepRefused, WhepSession } from "../lib/whep";
 
@@ -24,7 +25,9 @@ export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps
     let session: WhepSession | null = null;
     let retry: number | undefined;
     let stopped = false;
-    const relayOnly = new URLSearchParams(window.location.search).get("relay") === "1";
+    // ?relay=1 (in the #route or the address) plays through TURN only: a check of the relay path.
+    const relayOnly = parseHash(window.location.hash).params.get("relay") === "1"
+      || new URLSearchParams(window.location.search).get("relay") === "1";
     const connect = (q: Quality): void => {
       session?.stop();
       if (stopped) return;

@@ -15,7 +15,9 @@ export default function LivePage({ route }: PageProps) {
   // The appliance lists only the cameras the caller may see: any other is "no such camera" here
   // (and its offer would be refused).
   const camera = app.cameras.find((c) => c.id === id);
-  const [quality, setQuality] = useState<Quality | null>(null);
+  // #/live/<camera>?quality=main|sub asks for a stream; otherwise the screen's size decides.
+  const asked = route.params.get("quality");
+  const [quality, setQuality] = useState<Quality | null>(asked === "main" || asked === "sub" ? asked : null);
   if (!camera) {
     return (
       <section>
