@@ -109,6 +109,11 @@ fi
 
 # ---- 2. vigil's wheels, built on the host (Debian's Python 3.11, as in the image) -----------------
 log "building wheels"
+# The web app is bundled into the package by .ci/install (npm + esbuild on the host); the wheel
+# carries the built files, so the image needs no node.
+[ -f "$REPO/daemon/vigil/api/static/app/main.js" ] \
+  || (cd "$REPO/daemon/web" && npm ci --no-audit --no-fund --loglevel=error && node build.mjs) \
+  || die "cannot build the web app (daemon/web): run bash .ci/install first"
 rm -rf "$OUT/wheels"
 /usr/bin/python3 -m pip wheel --quiet --disable-pip-version-check --wheel-dir "$OUT/wheels" "$REPO[systemd]" \
   || die "pip wheel failed"

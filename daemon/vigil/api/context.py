@@ -101,6 +101,7 @@ class Ctx:
     via: Via  # how the request came: SESSION, TOKEN, LINK, SIGNATURE (door webhook) or NONE
     now_ns: int
     token: str | None = None
+    csrf_token: str | None = None  # a session's (the web app reads it from /api/me after a reload)
 
     @property
     def actor(self) -> str:
@@ -212,7 +213,7 @@ async def authenticate(request: web.Request, services: Services, now_ns: int) ->
     if via is Via.SESSION and request.method not in SAFE_METHODS and (
             not csrf or not supplied.isascii() or not hmac.compare_digest(supplied, csrf)):
         raise PermissionDeniedError("missing or wrong X-CSRF-Token header")
-    return Ctx(request, services, subject, via, now_ns, token)
+    return Ctx(request, services, subject, via, now_ns, token, csrf if via is Via.SESSION else None)
 
 
 def id_param(ctx: Ctx, name: str) -> int:

@@ -68,10 +68,15 @@ _ERRORS = {"400": "malformed request", "401": "no valid credentials", "403": "no
            "503": "not available right now"}
 
 
+def template(path: str) -> str:
+    """The path as OpenAPI (and aiohttp's canonical form) writes it: `{name:regex}` -> `{name}`."""
+    return re.sub(r"{(\w+):[^}]+}", r"{\1}", path)
+
+
 def _operation(route: Operation) -> dict[str, Any]:
     params: list[dict[str, Any]] = [
         {"name": name, "in": "path", "required": True, "schema": {"type": "string", "minLength": 1}}
-        for name in re.findall(r"{(\w+)}", route.path)
+        for name in re.findall(r"{(\w+)}", template(route.path))
     ]
     params += [{"name": p.name, "in": "query", "required": p.required, "description": p.description,
                 "schema": p.schema} for p in route.query]
@@ -85,7 +90,7 @@ def _operation(route: Operation) -> dict[str, Any]:
     for status, description in errors.items():
         responses[status] = {"description": description,
                              "content": {"application/problem+json": {"schema": schemas.PROBLEM}}}
-    op: dict[str, Any] = {"summary": route.summary, "operationId": f"{route.method.lower()} {route.path}",
+    op: dict[str, Any] = {"summary": route.summary, "operationId": f"{route.method.lower()} {template(route.path)}",
                           "parameters": params, "responses": responses,
                           "x-vigil-permission": route.action.value if route.action else "public"}
     if route.public_reason:
@@ -101,7 +106,7 @@ def _operation(route: Operation) -> dict[str, Any]:
 def openapi_document(routes: Sequence[Operation]) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        paths.setdefault(route.path, {})[route.method.lower()] = _operation(route)
+        paths.setdefault(template(route.path), {})[route.method.lower()] = _operation(route)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Vigil recorder API", "version": __version__},

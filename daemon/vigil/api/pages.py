@@ -1,35 +1,80 @@
-"""The minimal web page: sign in, see your cameras' status and latest pictures. Plain JS."""
+"""The web app's files: the page shell (`/`) and its built assets (`/assets/...`, bundled from
+daemon/web/ at install time), plus the older one-camera viewer page. Every datum a page shows
+comes from the API; the server only serves files here."""
 
 from __future__ import annotations
 
 from importlib import resources
+from pathlib import Path
 
 from aiohttp import web
 
 from vigil.api.context import Ctx
+from vigil.core.errors import NotFoundError
 
+# The web app: scripts and styles only from this origin, no inline script or style markup, no
+# plugins, no framing; `blob:` for video the page assembles (Media Source) and pictures it draws.
+APP_CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' blob:; media-src 'self' blob:;"
+           " connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self';"
+           " frame-ancestors 'none'")
 PAGE_HEADERS = {
     "Cache-Control": "no-store",
-    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:;"
-                               " style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline';"
-                               " frame-ancestors 'none'",
+    "Content-Security-Policy": APP_CSP,
     "X-Frame-Options": "DENY",
     "Referrer-Policy": "no-referrer",
 }
+# The older viewer page (live.html) still carries its script inline.
+LEGACY_PAGE_HEADERS = PAGE_HEADERS | {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' blob:; media-src 'self' blob:;"
+                               " style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline';"
+                               " frame-ancestors 'none'",
+}
+ASSET_TYPES = {".js": "text/javascript", ".css": "text/css", ".png": "image/png", ".svg": "image/svg+xml",
+               ".woff2": "font/woff2", ".md": "text/plain", ".txt": "text/plain"}
+
+
+def _static_dir() -> Path:
+    return Path(str(resources.files("vigil.api").joinpath("static")))
 
 
 def static_page(name: str) -> web.Response:
-    page = resources.files("vigil.api").joinpath(f"static/{name}").read_text(encoding="utf-8")
-    return web.Response(text=page, content_type="text/html", headers=PAGE_HEADERS)
+    page = (_static_dir() / name).read_text(encoding="utf-8")
+    headers = PAGE_HEADERS if name == "app.html" else LEGACY_PAGE_HEADERS
+    return web.Response(text=page, content_type="text/html", headers=headers)
 
 
 async def index_page(ctx: Ctx) -> web.StreamResponse:
-    return static_page("index.html")
+    """The web app's shell; its router shows the page the URL's #fragment names."""
+    return static_page("app.html")
 
 
 async def live_page(ctx: Ctx) -> web.StreamResponse:
     """One camera (/live/{id}) or, from a responder link, every camera the link names."""
     return static_page("live.html")
+
+
+def asset_path(root: Path, name: str) -> Path:
+    """The built file `name` under `root`, refusing anything that would leave it or that is not
+    a served kind of file."""
+    parts = name.split("/")
+    if not name or any(p in ("", ".", "..") or p.startswith(".") for p in parts):
+        raise NotFoundError("no such asset")
+    path = root.joinpath(*parts)
+    if path.suffix not in ASSET_TYPES or not path.is_file():
+        raise NotFoundError("no such asset")
+    return path
+
+
+async def asset(ctx: Ctx) -> web.StreamResponse:
+    """A built script, style sheet or image. Chunks carry a content hash in their name and are
+    cached for good; the entry files are revalidated (ETag) on every load."""
+    path = asset_path(_static_dir() / "app", ctx.request.match_info["path"])
+    immutable = path.parent.name in ("chunks", "assets")
+    return web.FileResponse(path, headers={
+        "Content-Type": ASSET_TYPES[path.suffix],
+        "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache",
+        "Content-Security-Policy": APP_CSP,
+    })
 
 
 async def security_headers(request: web.Request, response: web.StreamResponse) -> None:

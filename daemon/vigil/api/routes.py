@@ -184,8 +184,11 @@ ROUTES: tuple[Route, ...] = (
     # The appliance: USB/V4L2 cameras found by hot-plug, for the installer (recording them transcodes).
     Route("GET", "/api/devices/cameras", devices.available_cameras, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
           "Local USB/V4L2 cameras available to add (recording one means encoding it)", schemas.AVAILABLE_CAMERAS),
-    Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web page (sign-in, cameras)", None,
+    Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web app (its pages are #fragments)", None,
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
+    Route("GET", "/assets/{path:.+}", pages.asset, None, Scope.PUBLIC, "The web app's built scripts and styles",
+          None, content_type="application/octet-stream",
+          public_reason="static files built from daemon/web; they hold no data"),
     Route("GET", "/live/{camera_id}", pages.live_page, None, Scope.PUBLIC, "The live viewer page", None,
           content_type="text/html", public_reason="static page; the video comes through the API"),
     # --- bookmarks, evidence holds, timeline, storage report (issue 7; api/holds.py, api/timeline.py) ---

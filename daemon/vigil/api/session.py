@@ -8,16 +8,23 @@ from aiohttp import web
 
 from vigil.api.context import SESSION_COOKIE, Ctx, iso
 from vigil.core.errors import BadRequestError
-from vigil.core.permissions import LinkSubject
+from vigil.core.permissions import LinkSubject, grants
 from vigil.services import accounts
 
 
 def _subject_json(ctx: Ctx) -> dict[str, Any]:
     s = ctx.user_subject
+    cameras_by_building: dict[str, list[str]] = {b.id: [] for b in ctx.services.config.buildings}
+    for camera in ctx.services.config.cameras:
+        cameras_by_building.setdefault(camera.building, []).append(camera.id)
+    can = {action.value: where for action, where in grants(s, cameras_by_building, ctx.now_ns).items()}
     if isinstance(s, LinkSubject):
         return {"kind": "link", "link_id": s.link_id, "cameras": sorted(s.cameras), "buildings": sorted(s.buildings),
-                "live": s.live, "playback": s.playback, "expires_at": iso(s.expires_ns)}
-    return {"kind": "user", "name": s.name, "role": s.role.value, "buildings": sorted(s.buildings)}
+                "live": s.live, "playback": s.playback, "expires_at": iso(s.expires_ns), "can": can}
+    out = {"kind": "user", "name": s.name, "role": s.role.value, "buildings": sorted(s.buildings), "can": can}
+    if ctx.csrf_token is not None:
+        out["csrf_token"] = ctx.csrf_token
+    return out
 
 
 def set_auth_cookie(response: web.StreamResponse, ctx: Ctx, name: str, value: str, max_age_s: int) -> None:

@@ -16,6 +16,7 @@ playback (optionally within a window), until it expires or is revoked."""
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 
@@ -184,3 +185,31 @@ def administers(subject: Subject, building: str | None) -> bool:
     if subject.role is Role.DISTRICT_ADMIN:
         return True
     return subject.role is Role.BUILDING_ADMIN and building is not None and building in subject.buildings
+
+
+def grants(subject: Subject, cameras_by_building: Mapping[str, Iterable[str]], now_ns: int) -> dict[Action, list[str]]:
+    """What the web app may offer the subject: for each action it may take somewhere, the
+    buildings where it may take it on at least one camera, or ["*"] for an appliance-wide action
+    (manage users, read the audit log). A hint for hiding controls; every request is still decided
+    by `decide`. A link's playback is checked over its own window."""
+    out: dict[Action, list[str]] = {}
+    for action in Action:
+        if action is Action.POST_DOOR_EVENTS:
+            continue
+        if action in _GLOBAL_ACTIONS:
+            if decide(subject, action, Target(), now_ns).allowed:
+                out[action] = ["*"]
+            continue
+        where = []
+        for building, cameras in sorted(cameras_by_building.items()):
+            targets = [Target(building=building)]
+            if isinstance(subject, LinkSubject):
+                cameras = [c for c in cameras if camera_visible(subject, c, building)]
+                start_ns = subject.playback_start_ns if subject.playback_start_ns is not None else 0
+                end_ns = subject.playback_end_ns if subject.playback_end_ns is not None else now_ns
+                targets = [Target(building=building, camera=c, start_ns=start_ns, end_ns=end_ns) for c in cameras]
+            if any(decide(subject, action, t, now_ns).allowed for t in targets):
+                where.append(building)
+        if where:
+            out[action] = where
+    return out

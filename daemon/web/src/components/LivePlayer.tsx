@@ -1,0 +1,82 @@
+// One camera's live video over WebRTC (WHEP), reconnecting by itself; muted, inline, no controls
+// needed. A 409 on the main stream (e.g. H.265 or B-frames) retries on the substream when one exists.
+import { useEffect, useRef, useState } from "preact/hooks";
+import type { Camera } from "../lib/session";
+import { type Quality, WhepRefused, WhepSession } from "../lib/whep";
+
+export interface LivePlayerProps {
+  camera: Camera;
+  quality?: Quality; // default: the substream on small screens when there is one
+  compact?: boolean; // a wall tile: smaller caption
+}
+
+export function defaultQuality(camera: Camera, tiles = 1): Quality {
+  const small = Math.min(window.innerWidth, window.screen.width) < 800;
+  return camera.has_substream && (small || tiles >= 4) ? "sub" : "main";
+}
+
+export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps) {
+  const video = useRef<HTMLVideoElement>(null);
+  const [state, setState] = useState<{ text: string; failed: boolean }>({ text: "starting", failed: false });
+  const wanted = quality ?? defaultQuality(camera);
+
+  useEffect(() => {
+    let session: WhepSession | null = null;
+    let retry: number | undefined;
+    let stopped = false;
+    const relayOnly = new URLSearchParams(window.location.search).get("relay") === "1";
+    const connect = (q: Quality): void => {
+      session?.stop();
+      if (stopped) return;
+      setState({ text: `connecting (${q})`, failed: false });
+      const current = new WhepSession(camera.id, q, {
+        onStream: (stream) => {
+          if (video.current) video.current.srcObject = stream;
+        },
+        onState: (text, failed) => {
+          setState({ text: text === "connected" ? `live (${q})` : `${text} (${q})`, failed });
+          if (text === "failed" || text === "closed") schedule(q, 2000);
+        },
+      }, relayOnly);
+      session = current;
+      current.start().catch((error: unknown) => {
+        if (stopped) return;
+        const message = error instanceof Error ? error.message : String(error);
+        setState({ text: message, failed: true });
+        if (error instanceof WhepRefused) {
+          if (error.status === 409 && q === "main" && camera.has_substream) return schedule("sub", 0);
+          if (error.status === 401 || error.status === 403 || error.status === 409) return;
+          return schedule(q, error.status === 503 ? 1000 : 5000); // 503: the camera is (re)connecting
+        }
+        schedule(q, 5000);
+      });
+    };
+    const schedule = (q: Quality, delayMs: number): void => {
+      if (retry !== undefined || stopped) return;
+      retry = window.setTimeout(() => {
+        retry = undefined;
+        connect(q);
+      }, delayMs);
+    };
+    connect(wanted);
+    const end = (): void => session?.stop();
+    window.addEventListener("pagehide", end);
+    return () => {
+      stopped = true;
+      window.clearTimeout(retry);
+      window.removeEventListener("pagehide", end);
+      session?.stop();
+    };
+  }, [camera.id, wanted]);
+
+  return (
+    <figure class={compact ? "live compact" : "live"}>
+      <video ref={video} muted autoplay playsInline data-camera={camera.id}
+             aria-label={`Live video of ${camera.name}`} />
+      <figcaption>
+        <span>{camera.name}</span>
+        <span class={state.failed ? "state error" : "state"} role="status">{state.text}</span>
+      </figcaption>
+    </figure>
+  );
+}

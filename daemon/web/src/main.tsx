@@ -1,0 +1,142 @@
+// The shell: sign-in, the navigation bar, the responder banner, and the page the #route names.
+import { render } from "preact";
+import { useEffect, useState } from "preact/hooks";
+import { ErrorNote, Loading } from "./components/common";
+import { ApiError, describeError } from "./lib/api";
+import { AppContext, type AppState } from "./lib/app_context";
+import { href, useRoute } from "./lib/router";
+import { type Me, can, loadBuildings, loadCameras, loadMe, signIn, signOut } from "./lib/session";
+import { formatRemaining, parseIso } from "./lib/time";
+import { NAV, PAGES, type PageModule, pageKey } from "./routes";
+
+function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const submit = (event: Event): void => {
+    event.preventDefault();
+    const form = event.currentTarget as HTMLFormElement;
+    const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement).value;
+    setBusy(true);
+    signIn(field("name"), field("password")).then(onSignedIn, (e: unknown) => {
+      setError(e instanceof ApiError ? e.detail || e.title : describeError(e));
+      setBusy(false);
+    });
+  };
+  return (
+    <main id="content" class="sign-in">
+      <h1>Vigil</h1>
+      <form onSubmit={submit} aria-describedby={error ? "sign-in-error" : undefined}>
+        <label for="name">User name</label>
+        <input id="name" name="name" autocomplete="username" required />
+        <label for="password">Password</label>
+        <input id="password" name="password" type="password" autocomplete="current-password" required />
+        <button type="submit" disabled={busy}>Sign in</button>
+        {error && <p id="sign-in-error" class="error" role="alert">{error}</p>}
+      </form>
+    </main>
+  );
+}
+
+function LinkBanner({ me }: { me: Me }) {
+  const [, tick] = useState(0);
+  useEffect(() => {
+    const timer = window.setInterval(() => tick((n) => n + 1), 15_000);
+    return () => window.clearInterval(timer);
+  }, []);
+  const expires = me.expires_at ? parseIso(me.expires_at) : NaN;
+  return (
+    <p class="link-banner" role="status">
+      Responder view · access ends {Number.isNaN(expires) ? "soon" : formatRemaining(expires)} · every view is logged
+    </p>
+  );
+}
+
+function Header({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
+  const route = useRoute();
+  const current = pageKey(route);
+  const items = NAV.filter((item) => PAGES[item.path] && can(me, item.needs));
+  return (
+    <header class="top">
+      <a class="skip" href="#content" onClick={(e) => { e.preventDefault(); document.getElementById("content")?.focus(); }}>
+        Skip to content
+      </a>
+      <a class="brand" href="#/">Vigil</a>
+      <nav aria-label="Main">
+        <ul>
+          {items.map((item) => (
+            <li key={item.path}>
+              <a href={href(item.path.split("/"))} aria-current={current === item.path ? "page" : undefined}>
+                {item.label}
+              </a>
+            </li>
+          ))}
+        </ul>
+      </nav>
+      {me.kind === "user" && (
+        <span class="who">
+          <span>{me.name}</span>
+          <button type="button" class="link-button" onClick={onSignOut}>Sign out</button>
+        </span>
+      )}
+    </header>
+  );
+}
+
+function Page() {
+  const route = useRoute();
+  const key = pageKey(route);
+  const [loaded, setLoaded] = useState<{ key: string; module: PageModule } | { key: string; error: unknown } | null>(null);
+  useEffect(() => {
+    if (key === null) return;
+    let current = true;
+    const load = PAGES[key];
+    if (!load) return;
+    load().then((module) => { if (current) setLoaded({ key, module }); },
+                (error: unknown) => { if (current) setLoaded({ key, error }); });
+    return () => { current = false; };
+  }, [key]);
+  if (key === null) return <p>There is no such page. <a href="#/">Go to the start page</a>.</p>;
+  if (loaded === null || loaded.key !== key) return <Loading />;
+  if ("error" in loaded) return <ErrorNote error={loaded.error} />;
+  const Module = loaded.module.default;
+  return <Module route={route} />;
+}
+
+function App() {
+  const [me, setMe] = useState<Me | null | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  const [lists, setLists] = useState<Pick<AppState, "buildings" | "cameras"> | null>(null);
+  const [round, setRound] = useState(0);
+  useEffect(() => { loadMe().then(setMe, setError); }, []);
+  useEffect(() => {
+    if (!me) return;
+    Promise.all([loadBuildings(), loadCameras()]).then(([buildings, cameras]) => setLists({ buildings, cameras }),
+                                                       setError);
+  }, [me, round]);
+  if (error) return <main id="content"><ErrorNote error={error} /></main>;
+  if (me === undefined) return <main id="content"><Loading /></main>;
+  if (me === null) return <SignIn onSignedIn={setMe} />;
+  const out = (): void => {
+    signOut().then(() => { setMe(null); setLists(null); }, setError);
+  };
+  return (
+    <>
+      <Header me={me} onSignOut={out} />
+      {me.kind === "link" && <LinkBanner me={me} />}
+      <div id="alerts" />
+      <main id="content" tabIndex={-1}>
+        {lists === null ? <Loading /> : (
+          <AppContext.Provider value={{ me, ...lists, reload: () => setRound((r) => r + 1) }}>
+            <Page />
+          </AppContext.Provider>
+        )}
+      </main>
+    </>
+  );
+}
+
+const root = document.getElementById("app");
+if (root) {
+  root.textContent = "";
+  render(<App />, root);
+}

@@ -1,0 +1,33 @@
+// The pages: a hash route's first segment (or first two, for "search/..." and "admin/...") names
+// the module, which is loaded the first time it is visited. One line per page.
+import type { FunctionComponent } from "preact";
+import type { Route } from "./lib/router";
+import type { Action } from "./lib/session";
+
+export interface PageProps { route: Route }
+export interface PageModule { default: FunctionComponent<PageProps> }
+
+export const PAGES: Record<string, () => Promise<PageModule>> = {
+  cameras: () => import("./pages/cameras"),
+};
+
+/** The navigation bar: shown when the page exists and the caller may use it somewhere. */
+export interface NavItem { label: string; path: string; needs: Action }
+export const NAV: NavItem[] = [
+  { label: "Map", path: "map", needs: "view_status" },
+  { label: "Cameras", path: "cameras", needs: "view_status" },
+  { label: "Wall", path: "wall", needs: "view_live" },
+  { label: "Timeline", path: "timeline", needs: "view_playback" },
+  { label: "Search", path: "search/motion", needs: "view_playback" },
+  { label: "Exports", path: "exports", needs: "export" },
+  { label: "Admin", path: "admin/users", needs: "manage_users" },
+  { label: "Links", path: "admin/links", needs: "manage_links" },
+  { label: "Audit", path: "admin/audit", needs: "view_audit" },
+];
+
+export function pageKey(route: Route): string | null {
+  const [first, second] = route.path;
+  if (first === undefined) return PAGES["map"] ? "map" : "cameras";
+  if (second !== undefined && PAGES[`${first}/${second}`]) return `${first}/${second}`;
+  return PAGES[first] ? first : null;
+}
