@@ -9,6 +9,7 @@ export interface PageModule { default: FunctionComponent<PageProps> }
 
 export const PAGES: Record<string, () => Promise<PageModule>> = {
   cameras: () => import("./pages/cameras"),
+  timeline: () => import("./pages/timeline"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */
