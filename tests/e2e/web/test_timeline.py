@@ -59,6 +59,24 @@ def open_timeline(app: WebApp, page: Page, user: str, cameras: list[str], t_ns: 
     page.wait_for_function("() => window.vigilTimeline && window.vigilTimeline.ready()", timeout=30_000)
 
 
+def point_at(page: Page, label: str, target_ms: float) -> tuple[float, float, float]:
+    """(x, y) of `target_ms` on the bar labelled `label` (scrolled into view), and the ms per pixel.
+    The ten-minute bar shows the ten minutes holding the playhead: when the recording crossed ten
+    minutes of the clock, the page is first moved near the target (the hook a scrub calls)."""
+    bar = page.locator(f'.tl-bar[aria-label="{label}"]')
+    start, end = (float(bar.get_attribute(a) or 0) for a in ("data-start-ms", "data-end-ms"))
+    if not start <= target_ms < end:
+        page.evaluate("(t) => window.vigilTimeline.seek(t)", target_ms - 2000)
+        page.wait_for_function("([label, t]) => Number(document.querySelector(`.tl-bar[aria-label='${label}']`)"
+                               ".dataset.startMs) <= t", [label, target_ms])
+        start, end = (float(bar.get_attribute(a) or 0) for a in ("data-start-ms", "data-end-ms"))
+    bar.scroll_into_view_if_needed()
+    box = bar.bounding_box()
+    assert box is not None
+    return (box["x"] + (target_ms - start) / (end - start) * box["width"], box["y"] + box["height"] / 2,
+            (end - start) / box["width"])
+
+
 def recorded_frames(app: WebApp, camera: str, wall_ns: int) -> list[tuple[int, np.ndarray]]:
     """(wall ns, 64x36 luma) of every frame of the segment recorded at wall_ns, decoded with PyAV
     from the bytes the byte-range route serves."""
@@ -88,17 +106,14 @@ def test_scrub_shows_the_frame_recorded_then(app: WebApp, browser: Browser) -> N
     page, console = new_page(browser, "desktop")
     open_timeline(app, page, "hs-viewer", ["hs-east"], first + 8 * S)
     for target_s in (21.5, 33.2, 12.7):  # scrub by clicking the ten-minute bar (forwards and back)
-        bar = page.locator('.tl-bar[aria-label="East Entrance: ten minutes"]')
-        start, end = (float(bar.get_attribute(a) or 0) for a in ("data-start-ms", "data-end-ms"))
         target_ms = (first + int(target_s * S)) / 1e6
-        box = bar.bounding_box()
-        assert box is not None
-        page.mouse.click(box["x"] + (target_ms - start) / (end - start) * box["width"], box["y"] + box["height"] / 2)
+        x, y, ms_per_px = point_at(page, "East Entrance: ten minutes", target_ms)
+        page.mouse.click(x, y)
         page.wait_for_function("""() => { const t = window.vigilTimeline; const w = t.wallTimes()[0];
                                           return t.ready() && w !== null && Math.abs(w - t.clock()) < 50; }""")
         page.wait_for_timeout(300)  # the seeked frame is composited
         shown_ms = page.evaluate("() => window.vigilTimeline.wallTimes()[0]")
-        assert abs(shown_ms - target_ms) < 1000 * (end - start) / box["width"] + 50  # where the click landed
+        assert abs(shown_ms - target_ms) < ms_per_px + 50  # where the click landed
         picture = np.array(page.evaluate(GRAB_JS)).reshape(36, 64)
         frames = recorded_frames(app, "hs-east", int(shown_ms * 1e6))
         # The frame on screen is the last one recorded at or before the moment shown.
@@ -113,21 +128,24 @@ def test_scrub_shows_the_frame_recorded_then(app: WebApp, browser: Browser) -> N
 
 def test_four_cameras_play_in_sync(app: WebApp, browser: Browser) -> None:
     cameras = ["hs-east", "hs-gym", "hs-hall", "ms-front"]
-    first = wait_recorded(app, cameras, 45)
+    first = wait_recorded(app, cameras, 50)
     page, console = new_page(browser, "desktop")
     open_timeline(app, page, "district", cameras, first + 5 * S)
     page.get_by_role("button", name="Play").click()
     page.wait_for_timeout(2000)
+    # Sampled every second until 30 s of recorded time have played (a busy machine may stall the
+    # players now and then: they wait for each other, so that takes longer, never out of sync).
     spreads, positions = [], []
-    for _ in range(30):
+    deadline = time.monotonic() + 90
+    while not positions or positions[-1] - positions[0] < 30_000:
+        assert time.monotonic() < deadline, f"played only {positions[-1] - positions[0]} ms in 90 s"
         walls: list[float | None] = page.evaluate("() => window.vigilTimeline.wallTimes()")
         assert len(walls) == 4 and all(w is not None for w in walls), walls
         values = [w for w in walls if w is not None]
         spreads.append(max(values) - min(values))
         positions.append(min(values))
         page.wait_for_timeout(1000)
-    assert max(spreads) <= 100, spreads
-    assert positions[-1] - positions[0] > 25_000, positions  # it really played (29 s of wall time)
+    assert len(spreads) >= 30 and max(spreads) <= 100, spreads
     assert console.csp_violations() == []
     page.context.close()
 
@@ -138,19 +156,15 @@ def test_page_is_accessible_and_hover_shows_a_recorded_keyframe(app: WebApp, bro
     page, console = new_page(browser, size)
     open_timeline(app, page, "hs-admin", ["hs-east", "hs-gym"], first + 10 * S)
     check_axe(page)
-    bar = page.locator('.tl-bar[aria-label="East Entrance: ten minutes"]')
-    bar.scroll_into_view_if_needed()
-    start, end = (float(bar.get_attribute(a) or 0) for a in ("data-start-ms", "data-end-ms"))
-    box = bar.bounding_box()
-    assert box is not None
-    page.mouse.move(box["x"] + ((first + 12 * S) / 1e6 - start) / (end - start) * box["width"],
-                    box["y"] + box["height"] / 2)
+    x, y, _ = point_at(page, "East Entrance: ten minutes", (first + 12 * S) / 1e6)
+    page.mouse.move(x, y)
     thumb = page.locator(".tl-hover img")
     thumb.wait_for()
     page.wait_for_function("() => { const i = document.querySelector('.tl-hover img'); return i && i.complete"
                            " && i.naturalWidth === 320; }")
     screenshot(page, f"timeline-{size}")
     # Keyboard: the bar is a slider; the arrow keys move the playhead by a second.
+    bar = page.locator('.tl-bar[aria-label="East Entrance: ten minutes"]')
     bar.focus()
     before = page.evaluate("() => window.vigilTimeline.clock()")
     page.keyboard.press("ArrowRight")

@@ -64,7 +64,10 @@ function dayOf(value: string): number | null {
 
 interface Clock { wallMs: number; tick: number; playing: boolean; rate: number }
 declare global {
-  interface Window { vigilTimeline?: { wallTimes: () => (number | null)[]; clock: () => number; ready: () => boolean } }
+  interface Window {
+    vigilTimeline?: { wallTimes: () => (number | null)[]; clock: () => number; ready: () => boolean;
+                      seek: (ms: number) => void };
+  }
 }
 
 export default function TimelinePage({ route }: PageProps) {
@@ -174,6 +177,7 @@ export default function TimelinePage({ route }: PageProps) {
       clock: () => clock.current.wallMs,
       ready: () => players.current.size > 0 && [...players.current.values()].every(
         (p) => p.pieces.length > 0 && !p.video.seeking && p.video.readyState >= 2),
+      seek: (t: number) => seekRef.current(t),
     };
     return () => { window.clearInterval(id); delete window.vigilTimeline; };
   }, [key]);
@@ -192,6 +196,8 @@ export default function TimelinePage({ route }: PageProps) {
     if (t < day || t >= day + DAY_MS) setDay(startOfDay(t));
     for (const p of players.current.values()) if (p.inWindow(t)) p.seekWall(t);
   };
+  const seekRef = useRef(seek);
+  seekRef.current = seek;
   const play = (on: boolean): void => {
     clock.current.playing = on;
     clock.current.tick = performance.now();
