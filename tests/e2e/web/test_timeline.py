@@ -68,7 +68,7 @@ def point_at(page: Page, label: str, target_ms: float) -> tuple[float, float, fl
     if not start <= target_ms < end:
         page.evaluate("(t) => window.vigilTimeline.seek(t)", target_ms - 2000)
         page.wait_for_function("([label, t]) => Number(document.querySelector(`.tl-bar[aria-label='${label}']`)"
-                               ".dataset.startMs) <= t", [label, target_ms])
+                               ".dataset.startMs) <= t", arg=[label, target_ms])
         start, end = (float(bar.get_attribute(a) or 0) for a in ("data-start-ms", "data-end-ms"))
     bar.scroll_into_view_if_needed()
     box = bar.bounding_box()
@@ -135,7 +135,8 @@ def test_four_cameras_play_in_sync(app: WebApp, browser: Browser) -> None:
     page.wait_for_timeout(2000)
     # Sampled every second until 30 s of recorded time have played (a busy machine may stall the
     # players now and then: they wait for each other, so that takes longer, never out of sync).
-    spreads, positions = [], []
+    spreads: list[float] = []
+    positions: list[float] = []
     deadline = time.monotonic() + 90
     while not positions or positions[-1] - positions[0] < 30_000:
         assert time.monotonic() < deadline, f"played only {positions[-1] - positions[0]} ms in 90 s"
