@@ -15,9 +15,10 @@ The daemon records the web tests' simulated cameras (tests/support/webapp.py: 64
 * clip: `<video src=/api/cameras/hs-east/clip.mp4?start=&end=>` over the recorded range, paused;
   `currentTime = <the same moment>`; the same two events.
 
-First page: the signed-in app at `#/` (what it loads before any click), every script and style
-sheet response, each gzip'd at level 6 (what a gzip-serving proxy would send; the daemon sends
-them uncompressed on loopback); hls.js must not be among them.
+First page: a fresh browser context opening `/#/` and signing in (the shell, then the first page,
+before any other click): every script and style sheet response, each gzip'd at level 6 (what a
+gzip-serving proxy would send; the daemon sends them uncompressed on loopback); hls.js must not be
+among them.
 
 Targets (issue 14): seek-to-frame median <= 400 ms; first page <= 250 kB compressed.
 Exit 0 = met, 1 = missed, 2 = could not measure."""
@@ -85,10 +86,9 @@ def open_clip(page: Page, app: WebApp, start_ns: int, end_ns: int) -> None:
 
 def first_page_bytes(browser: Browser, app: WebApp) -> dict[str, Any]:
     page, _ = new_page(browser, "desktop")
-    app.sign_in(page, "district", "#/cameras")
     responses: list[Any] = []
     page.on("response", lambda r: responses.append(r))
-    page.goto(app.base + "/#/")
+    app.sign_in(page, "district", "#/")  # a fresh context: the shell, sign-in, then the first page
     page.wait_for_load_state("networkidle")
     files: dict[str, tuple[int, int]] = {}
     for r in responses:
