@@ -43,7 +43,7 @@ export function wallOf(pieces: Piece[], position: number): number | null {
   return null;
 }
 
-export type LoadResult = "ok" | "nothing" | "error";
+export type LoadResult = "ok" | "nothing" | "forbidden" | "error";
 
 /** hls.js attached to one <video>, over one window of wall time. */
 export class RecordedPlayer {
@@ -80,6 +80,8 @@ export class RecordedPlayer {
         const status = (data.response as { code?: number } | undefined)?.code;
         if (data.type === Hls.ErrorTypes.NETWORK_ERROR && status === 404 && this.pieces.length === 0) {
           resolve("nothing");
+        } else if (data.type === Hls.ErrorTypes.NETWORK_ERROR && status === 403) {
+          resolve("forbidden"); // e.g. a responder link's playback window does not cover this hour
         } else if (data.fatal) {
           this.error = data.details;
           resolve("error");

@@ -7,7 +7,7 @@ import { ErrorNote, PageTitle } from "../components/common";
 import { type Span, TimelineBar, type Tracks } from "../components/TimelineBar";
 import { api, query } from "../lib/api";
 import { useApp } from "../lib/app_context";
-import { RecordedPlayer, positionOf } from "../lib/playback";
+import { type LoadResult, RecordedPlayer, positionOf } from "../lib/playback";
 import { href, navigate } from "../lib/router";
 import { can } from "../lib/session";
 import { formatDateTime, toApiTime } from "../lib/time";
@@ -31,6 +31,9 @@ interface TimelineJson {
   door_events: { occurred_wall_ns: number; door: string | null; kind: string; flagged: boolean }[];
 }
 
+const STATUS_TEXT: Partial<Record<LoadResult, string>> = {
+  ok: "", nothing: "Nothing recorded around this time", forbidden: "Your access does not cover this time",
+};
 const ms = (ns: number): number => ns / 1e6;
 const span = (s: SpanJson): Span => ({ startMs: ms(s.start_wall_ns), endMs: ms(s.end_wall_ns) });
 
@@ -121,8 +124,7 @@ export default function TimelinePage({ route }: PageProps) {
     const end = Math.min(atMs + WINDOW_MS, Date.now() + 60_000);
     player.load(atMs - WINDOW_MS, Math.max(end, atMs + 1000), atMs).then((result) => {
       loading.current.delete(player.camera);
-      setStatus((s) => ({ ...s, [player.camera]: result === "ok" ? "" : result === "nothing"
-        ? "Nothing recorded around this time" : `Cannot play: ${player.error}` }));
+      setStatus((s) => ({ ...s, [player.camera]: STATUS_TEXT[result] ?? `Cannot play: ${player.error}` }));
     }, (e: unknown) => { loading.current.delete(player.camera); setError(e); });
   };
 
