@@ -204,3 +204,26 @@ def test_a_building_admin_sees_nothing_of_another_building(app: WebApp, browser:
     status, body, _ = app.request("GET", "/api/cameras/ms-front/playback.m3u8", user="hs-admin")
     assert status == 403, body
     page.context.close()
+
+
+def test_a_responder_link_with_a_playback_window_plays_inside_it_and_asks_nothing_outside(
+        app: WebApp, browser: Browser) -> None:
+    first = wait_recorded(app, ["hs-east"], 30)
+    window_start, window_end = first + 5 * S, first + 25 * S
+    link = app.json("POST", "/api/links", {
+        "reason": "incident", "cameras": ["hs-east"], "live": False, "playback": True, "expires_in": "1h",
+        "playback_start": f"{window_start / S:.3f}", "playback_end": f"{window_end / S:.3f}"})
+    page, console = new_page(browser, "phone")
+    refused: list[str] = []
+    page.on("response", lambda r: refused.append(r.url) if r.status == 403 else None)
+    page.goto(str(link["url"]))
+    page.goto(app.base + f"/#/timeline?cameras=hs-east&t={(first + 10 * S) // 1_000_000}")
+    page.wait_for_function("() => window.vigilTimeline && window.vigilTimeline.ready()", timeout=30_000)
+    shown = page.evaluate("() => window.vigilTimeline.wallTimes()[0]")
+    assert window_start / 1e6 <= shown < window_end / 1e6
+    page.evaluate("(t) => window.vigilTimeline.seek(t)", (first + 40 * S) / 1e6)  # after the window
+    page.get_by_text("Your access does not cover this time").wait_for()
+    assert refused == [], refused  # the page asked only for what the link grants
+    check_axe(page)
+    assert console.csp_violations() == []
+    page.context.close()

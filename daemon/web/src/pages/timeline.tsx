@@ -81,6 +81,9 @@ export default function TimelinePage({ route }: PageProps) {
   const unknown = asked.filter((id) => !playable.some((c) => c.id === id));
   const startT = Number(route.params.get("t")) || Date.now() - 60_000;
   const key = cameras.join(",");
+  // A responder link may grant playback only within a window: ask for nothing outside it.
+  const allowedFrom = app.me.playback_start ? Date.parse(app.me.playback_start) : -Infinity;
+  const allowedTo = app.me.playback_end ? Date.parse(app.me.playback_end) : Infinity;
 
   const clock = useRef<Clock>({ wallMs: startT, tick: performance.now(), playing: false, rate: 1 });
   const players = useRef(new Map<string, RecordedPlayer>());
@@ -111,7 +114,8 @@ export default function TimelinePage({ route }: PageProps) {
     setTimelines({});
     Promise.all(cameras.map(async (id) => {
       const t = await api<TimelineJson>("GET", `/api/cameras/${encodeURIComponent(id)}/timeline${query({
-        start: toApiTime(day), end: toApiTime(day + DAY_MS) })}`, null, { signal: abort.signal });
+        start: toApiTime(Math.max(day, allowedFrom)), end: toApiTime(Math.min(day + DAY_MS, allowedTo)) })}`, null,
+      { signal: abort.signal });
       return [id, tracksOf(t)] as const;
     })).then((all) => { if (!abort.signal.aborted) setTimelines(Object.fromEntries(all)); },
               (e: unknown) => { if (!abort.signal.aborted) setError(e); });
@@ -121,8 +125,9 @@ export default function TimelinePage({ route }: PageProps) {
   const load = (player: RecordedPlayer, atMs: number): void => {
     if (loading.current.has(player.camera)) return;
     loading.current.add(player.camera);
-    const end = Math.min(atMs + WINDOW_MS, Date.now() + 60_000);
-    player.load(atMs - WINDOW_MS, Math.max(end, atMs + 1000), atMs).then((result) => {
+    const end = Math.min(atMs + WINDOW_MS, Date.now() + 60_000, allowedTo);
+    const start = Math.max(atMs - WINDOW_MS, allowedFrom);
+    player.load(start, Math.max(end, start + 1000), atMs).then((result) => {
       loading.current.delete(player.camera);
       setStatus((s) => ({ ...s, [player.camera]: STATUS_TEXT[result] ?? `Cannot play: ${player.error}` }));
     }, (e: unknown) => { loading.current.delete(player.camera); setError(e); });
@@ -131,6 +136,7 @@ export default function TimelinePage({ route }: PageProps) {
   // The clock and the players: one loop for all cameras.
   useEffect(() => {
     let lastShown = 0;
+    let outside = false; // the clock was outside a link's playback window at the last tick
     const loop = (): void => {
       const c = clock.current;
       const now = performance.now();
@@ -146,6 +152,11 @@ export default function TimelinePage({ route }: PageProps) {
         else c.playing = false;
       }
       for (const p of list) {
+        if (c.wallMs < allowedFrom || c.wallMs >= allowedTo) { // outside a link's window: ask nothing
+          if (!p.video.paused) p.video.pause();
+          if (!outside) setStatus((s) => ({ ...s, [p.camera]: STATUS_TEXT.forbidden! }));
+          continue;
+        }
         if (!p.inWindow(c.wallMs) || (p.pieces.length && c.wallMs > p.windowEndMs - 5000 && p.windowEndMs < Date.now() - 10_000)) {
           load(p, c.wallMs);
           continue;
@@ -167,6 +178,9 @@ export default function TimelinePage({ route }: PageProps) {
           video.pause();
         }
       }
+      const nowOutside = c.wallMs < allowedFrom || c.wallMs >= allowedTo;
+      if (outside && !nowOutside) setStatus({}); // back inside the window
+      outside = nowOutside;
       if (now - lastShown > 200) {
         lastShown = now;
         setPlayhead(c.wallMs);
