@@ -32,6 +32,7 @@ from vigil.services import audit as audit_service
 from vigil.services import authorize
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv
+from vigil.services.playback import PlaybackCaches
 from vigil.webrtc.sessions import WhepSessions
 
 SESSION_COOKIE, LINK_COOKIE = "vigil_session", "vigil_link"
@@ -76,6 +77,10 @@ class Services:
     credential_watch: CredentialWatch | None = None
     exports: ExportJobs | None = None  # evidence exports (issue 7)
     clip_downloads: RepeatWindow = field(default_factory=RepeatWindow)  # clips: one audit entry per download
+    # playback (api/playback.py): fragment headers and thumbnails kept; the (caller, camera, range) of
+    # audited playlists, so the player's byte-range requests that follow are not audited one by one
+    playback: PlaybackCaches = field(default_factory=PlaybackCaches.new)
+    playback_reads: RepeatWindow = field(default_factory=RepeatWindow)
     # door events (doors/service.py, doors/alerts.py)
     doors: DoorEventService | None = None
     alerts: AlertHub | None = None

@@ -28,6 +28,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     pages,
     plans,
     plans_schemas,
+    playback,
     schemas,
     search,
     search_schemas,
@@ -53,6 +54,7 @@ class Scope(enum.Enum):
     APPLIANCE = "appliance"  # Target() — listings are filtered by the handler
     CAMERA = "camera"  # the {camera_id} in the path (unknown camera: 404)
     CAMERA_RANGE = "camera_range"  # the camera and the ?start=&end= range
+    CAMERA_MOMENT = "camera_moment"  # the camera and the ?at= moment (a range of one nanosecond)
     # The role must have the action; then a service decides for each item the request names or
     # reads (a link's buildings, a hold's cameras, ...): `per_item` says which function and why
     # the path alone cannot decide.
@@ -127,6 +129,19 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/cameras/{camera_id}/clip.mp4", clips.clip, Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
           "A recorded range as one MP4 (stream copy; Range requests; gaps in the Vigil-Gaps header)", None,
           content_type="video/mp4", query=RANGE, byte_ranges=True),
+    # playback in the browser (api/playback.py): the playlist is audited once; the player's byte-range
+    # requests of the files it names are audited only when no audited playlist of theirs came first
+    Route("GET", "/api/cameras/{camera_id}/playback.m3u8", playback.playlist, Action.VIEW_PLAYBACK,
+          Scope.CAMERA_RANGE, "HLS VOD playlist (RFC 8216, fMP4 byte ranges) of what a camera recorded in a range"
+          " (<= 6 h); audited (playback.hls) by the handler", None, content_type="application/vnd.apple.mpegurl",
+          query=RANGE),
+    Route("GET", "/api/cameras/{camera_id}/segments/{segment_id}/media.mp4", playback.segment_media,
+          Action.VIEW_PLAYBACK, Scope.CAMERA_RANGE,
+          "A recorded segment file overlapping the range, as recorded (Range requests; a playlist's URIs)", None,
+          content_type="video/mp4", query=RANGE, byte_ranges=True),
+    Route("GET", "/api/cameras/{camera_id}/thumbnail.jpg", playback.thumbnail, Action.VIEW_PLAYBACK,
+          Scope.CAMERA_MOMENT, "The recorded keyframe nearest a moment (within 10 s) as a small JPEG", None,
+          content_type="image/jpeg", query=(Param("at", f"the moment, {TIME_HELP}; default now"),)),
     Route("GET", "/api/cameras/{camera_id}/snapshot.jpg", cameras.snapshot, Action.VIEW_LIVE, Scope.CAMERA,
           "The camera's latest keyframe as JPEG", None, content_type="image/jpeg", audit="live.snapshot"),
     Route("GET", "/api/links", links.list_links, Action.MANAGE_LINKS, Scope.PER_ITEM,
@@ -361,6 +376,8 @@ def _endpoint(route: Route) -> Callable[[web.Request], Awaitable[web.StreamRespo
             target = ctx.camera_target()
         elif route.scope is Scope.CAMERA_RANGE:
             target = cameras.playback_range(ctx)
+        elif route.scope is Scope.CAMERA_MOMENT:
+            target = playback.playback_moment(ctx)
         # A signed webhook request has no subject: its checked signature is its permission.
         if route.action is not None and ctx.via is not Via.SIGNATURE:  # PER_ITEM: then per item
             await ctx.require(route.action, target)

@@ -21,7 +21,7 @@ def obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None) 
 PROBLEM = obj({"type": STR, "title": STR, "status": INT, "detail": STR})
 SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
               {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
-               "playback": BOOL, "expires_at": STR, "csrf_token": STR,
+               "playback": BOOL, "expires_at": STR, "playback_start": NSTR, "playback_end": NSTR, "csrf_token": STR,
                # per action: the buildings where the caller may take it (["*"]: appliance-wide)
                "can": {"type": "object", "additionalProperties": IDS}})
 SCOPE: Schema = {"enum": ["appliance", "caller"]}  # core.figure_scope

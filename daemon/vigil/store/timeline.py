@@ -3,7 +3,8 @@
 Segments (and motion intervals) of one camera never overlap one another, so the ones overlapping
 [start, end) are those starting inside it plus the last one starting before it: two range scans
 of the (camera_id, start_wall_ns) index, however long the camera has been recording. Also a
-camera's recent events of one kind (its outages of the last day, in the camera list)."""
+camera's recent events of one kind (its outages of the last day, in the camera list), and one
+segment by id (playback serves its file)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ from typing import Any
 from vigil.core.timeline import MERGE_TOLERANCE_NS, CameraEvent, RunEnd, SegmentRow
 from vigil.store.holds import BookmarkRow, EvidenceStore, HoldRow
 from vigil.store.index import Index
+from vigil.store.rows import SegmentRow as StoredSegment
+from vigil.store.rows import segment_row
 
 
 @dataclass(frozen=True)
@@ -76,3 +79,9 @@ def recent_events(index: Index, camera_id: str, kind: str, since_ns: int, limit:
                               " AND wall_ns >= ? ORDER BY wall_ns DESC, id DESC LIMIT ?",
                               (camera_id, kind, since_ns, limit))
     return [CameraEvent(str(e[0]), int(e[1]), e[2], e[3]) for e in reversed(rows)]
+
+
+def segment_by_id(index: Index, segment_id: int) -> StoredSegment | None:
+    """One segment's row (any state), for serving its file's bytes."""
+    rows = index.query("SELECT * FROM segments WHERE id = ?", (segment_id,))
+    return segment_row(rows[0]) if rows else None

@@ -22,6 +22,7 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   evidence: () => import("./pages/evidence"),
   exports: () => import("./pages/exports"),
   map: () => import("./pages/map"),
+  timeline: () => import("./pages/timeline"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */

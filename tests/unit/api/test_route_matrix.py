@@ -48,7 +48,7 @@ def test_every_route_declares_a_policy() -> None:
             # Footage is always checked against a camera (and so its building), never by role alone.
             # Exports name several cameras: their handlers check every one (tests/e2e/test_exports_e2e.py).
             in_handler_ok = route.path.startswith("/api/exports") and route.scope is Scope.PER_ITEM
-            assert route.scope in (Scope.CAMERA, Scope.CAMERA_RANGE) or in_handler_ok, route.path
+            assert route.scope in (Scope.CAMERA, Scope.CAMERA_RANGE, Scope.CAMERA_MOMENT) or in_handler_ok, route.path
 
 
 async def test_registered_routes_are_exactly_the_table(api: Api) -> None:
@@ -135,7 +135,7 @@ async def test_route_matrix(api: Api, route: Route) -> None:
         for building in ("hs", "ms"):
             link_id, _ = await _new_link(api, building)  # what DELETE /api/links/{link_id} revokes
             values = {"camera_id": f"{building}-cam", "link_id": str(link_id), "session_id": "ended",
-                      "export_id": "999999",
+                      "export_id": "999999", "segment_id": "1",
                       "event_id": "999",
                       # users and API tokens: no such user or token (a real one would be disabled or
                       # revoked by the district admin's turn, and the next callers' answers would be 401)

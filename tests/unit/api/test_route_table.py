@@ -20,7 +20,8 @@ PER_ITEM = [r for r in ROUTES if r.scope is Scope.PER_ITEM]
 
 
 def test_only_per_item_routes_name_a_per_item_decision() -> None:
-    assert {s.name for s in Scope} == {"APPLIANCE", "CAMERA", "CAMERA_RANGE", "PER_ITEM", "PUBLIC", "WEBHOOK"}
+    assert {s.name for s in Scope} == {"APPLIANCE", "CAMERA", "CAMERA_RANGE", "CAMERA_MOMENT", "PER_ITEM", "PUBLIC",
+                                       "WEBHOOK"}
     for route in ROUTES:
         assert (route.per_item is not None) == (route.scope is Scope.PER_ITEM), f"{route.method} {route.path}"
 

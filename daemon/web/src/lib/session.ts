@@ -16,6 +16,8 @@ export interface Me {
   live?: boolean;
   playback?: boolean;
   expires_at?: string;
+  playback_start?: string | null; // a responder link's playback window, when it has one
+  playback_end?: string | null;
   csrf_token?: string;
   can: Partial<Record<Action, string[]>>;
 }
