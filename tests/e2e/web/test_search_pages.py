@@ -130,8 +130,12 @@ def test_region_search_finds_the_scripted_motion(webapp: WebApp, browser: Browse
     link = page.locator(".motion-hit").first.get_by_role("link", name="Open in the timeline").get_attribute("href")
     assert link is not None and link.startswith("#/timeline?cameras=hs-scene&t=")
     assert abs(int(link.rsplit("=", 1)[1]) - intervals[0]["start_wall_ns"] // MS) <= 1
-    # Its recording plays in place: the clip of the interval (from the keyframe at or before it).
+    # Its thumbnail is the recorded keyframe of that moment (decoded by the appliance), not today's picture.
     first_hit = page.locator(".motion-hit").first
+    thumb = first_hit.locator(".motion-thumb img")
+    assert "/api/cameras/hs-scene/thumbnail.jpg?at=" in str(thumb.get_attribute("src"))
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    # Its recording plays in place: the clip of the interval (from the keyframe at or before it).
     first_hit.get_by_role("button", name="Play here").click()
     video = first_hit.locator("video")
     page.wait_for_function("v => v.readyState >= 2 && v.currentTime > 0.5", arg=video.element_handle(),

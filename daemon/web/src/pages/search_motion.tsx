@@ -98,10 +98,12 @@ function RegionPicker({ picture, region, onChange, name }: {
   );
 }
 
-function IntervalThumb({ picture, interval }: { picture: string | null; interval: MotionInterval }) {
+/** The recorded keyframe nearest the interval's start, with the cells that moved drawn over it. */
+function IntervalThumb({ camera, interval }: { camera: string; interval: MotionInterval }) {
+  const src = `/api/cameras/${encodeURIComponent(camera)}/thumbnail.jpg${query({ at: interval.start })}`;
   return (
     <div class="motion-thumb" aria-hidden="true">
-      {picture ? <img src={picture} alt="" /> : <div class="no-picture" />}
+      <img src={src} alt="" loading="lazy" />
       {interval.cells.map(([r, c]) => (
         <span key={`${r}-${c}`} class="cell"
               style={{ left: pct(c / GRID), top: pct(r / GRID), width: pct(1 / GRID), height: pct(1 / GRID) }} />
@@ -175,7 +177,7 @@ export default function MotionSearchPage({ route }: PageProps) {
                 const start = parseIso(i.start);
                 return (
                   <li key={i.start} class="card motion-hit" data-start={i.start}>
-                    <IntervalThumb picture={picture} interval={i} />
+                    <IntervalThumb camera={camera.id} interval={i} />
                     <div class="card-body">
                       <h2>{formatTime(start)} – {formatTime(parseIso(i.end))}</h2>
                       <p class="muted">{Math.max(1, Math.round((parseIso(i.end) - start) / 1000))} s · peak {Math.round(i.peak * 100)} %</p>
