@@ -46,7 +46,9 @@ async def live_page(ctx: Ctx) -> web.StreamResponse:
     """/live/{id}[?quality=&relay=], the address of the older viewer page: the app's live page."""
     camera = quote(ctx.request.match_info["camera_id"], safe="")
     query = f"?{urlencode(ctx.request.query)}" if ctx.request.query else ""
-    return web.Response(status=303, headers={"Location": f"/#/live/{camera}{query}", "Cache-Control": "no-store"})
+    location = f"/#/live/{camera}{query}"
+    return web.Response(status=303, text=f"See {location}\n",
+                        headers={"Location": location, "Cache-Control": "no-store"})
 
 
 def asset_path(root: Path, name: str) -> Path:
