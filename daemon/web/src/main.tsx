@@ -6,7 +6,7 @@ import { ErrorNote, Loading } from "./components/common";
 import { ApiError, describeError } from "./lib/api";
 import { AppContext, type AppState } from "./lib/app_context";
 import { href, useRoute } from "./lib/router";
-import { type Me, can, loadBuildings, loadCameras, loadMe, signIn, signOut } from "./lib/session";
+import { type Me, can, loadBuildings, loadCameras, loadDoors, loadMe, signIn, signOut } from "./lib/session";
 import { formatRemaining, parseIso } from "./lib/time";
 import { NAV, PAGES, type PageModule, pageKey } from "./routes";
 
@@ -106,13 +106,13 @@ function Page() {
 function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
-  const [lists, setLists] = useState<Pick<AppState, "buildings" | "cameras"> | null>(null);
+  const [lists, setLists] = useState<Pick<AppState, "buildings" | "cameras" | "doors"> | null>(null);
   const [round, setRound] = useState(0);
   useEffect(() => { loadMe().then(setMe, setError); }, []);
   useEffect(() => {
     if (!me) return;
-    Promise.all([loadBuildings(), loadCameras()]).then(([buildings, cameras]) => setLists({ buildings, cameras }),
-                                                       setError);
+    Promise.all([loadBuildings(), loadCameras(), loadDoors()]).then(
+      ([buildings, cameras, doors]) => setLists({ buildings, cameras, doors }), setError);
   }, [me, round]);
   if (error) return <main id="content"><ErrorNote error={error} /></main>;
   if (me === undefined) return <main id="content"><Loading /></main>;
@@ -124,7 +124,7 @@ function App() {
     <>
       <Header me={me} onSignOut={out} />
       {me.kind === "link" && <LinkBanner me={me} />}
-      <div id="alerts"><AlertBanner me={me} /></div>
+      <div id="alerts"><AlertBanner me={me} doors={lists?.doors ?? []} /></div>
       <main id="content" tabIndex={-1}>
         {lists === null ? <Loading /> : (
           <AppContext.Provider value={{ me, ...lists, reload: () => setRound((r) => r + 1) }}>

@@ -5,7 +5,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { api, describeError } from "../lib/api";
 import { href } from "../lib/router";
-import { type Me, can } from "../lib/session";
+import { type Door, type Me, can, doorName } from "../lib/session";
 import { formatTime, parseIso } from "../lib/time";
 
 /** A flagged door event as the alert stream sends it (doors/alerts.py's door_event_body). */
@@ -39,13 +39,14 @@ function tone(context: AudioContext): void {
   oscillator.stop(context.currentTime + 0.6);
 }
 
-function what(alert: DoorAlert): string {
+function what(alert: DoorAlert, doors: Door[]): string {
   const kind = alert.kind.replace(/_/g, " ");
-  const where = alert.door ?? alert.access_point ?? "an unmapped door";
+  const where = doorName(doors, alert.door) ?? alert.access_point ?? "an unmapped door";
   return `${kind} at ${where}${alert.reason ? ` (${alert.reason})` : ""}`;
 }
 
-function AlertItem({ me, alert, onDone }: { me: Me; alert: DoorAlert; onDone: (id: number) => void }) {
+function AlertItem({ me, alert, doors, onDone }: { me: Me; alert: DoorAlert; doors: Door[];
+                                                   onDone: (id: number) => void }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const building = alert.building ?? undefined;
@@ -62,7 +63,7 @@ function AlertItem({ me, alert, onDone }: { me: Me; alert: DoorAlert; onDone: (i
   return (
     <li class="alert-item" data-door-event={alert.id}>
       <span class="alert-text">
-        <strong>Door alert</strong> {formatTime(at)}: {what(alert)}
+        <strong>Door alert</strong> {formatTime(at)}: {what(alert, doors)}
         {alert.flag_reasons.length > 0 && <span class="alert-why"> · {alert.flag_reasons.join(", ")}</span>}
       </span>
       <span class="alert-actions">
@@ -80,7 +81,7 @@ function AlertItem({ me, alert, onDone }: { me: Me; alert: DoorAlert; onDone: (i
   );
 }
 
-export function AlertBanner({ me }: { me: Me }) {
+export function AlertBanner({ me, doors }: { me: Me; doors: Door[] }) {
   const watching = can(me, "view_door_events");
   const [alerts, setAlerts] = useState<DoorAlert[]>([]);
   const [lost, setLost] = useState(0);
@@ -132,7 +133,7 @@ export function AlertBanner({ me }: { me: Me }) {
         </button>
       </div>
       <ul class="alert-list" aria-live="assertive">
-        {alerts.map((a) => <AlertItem key={a.id} me={me} alert={a} onDone={done} />)}
+        {alerts.map((a) => <AlertItem key={a.id} me={me} alert={a} doors={doors} onDone={done} />)}
       </ul>
     </section>
   );

@@ -6,10 +6,10 @@ import { LivePlayer } from "./LivePlayer";
 import type { MapPin, Placement, Plan } from "./PlanMap";
 import { api, query, request } from "../lib/api";
 import { href } from "../lib/router";
-import type { Camera } from "../lib/session";
+import type { Camera, Door } from "../lib/session";
 import { formatDateTime, parseIso, toApiTime } from "../lib/time";
 
-export interface Door { id: string; name: string; building: string; cameras: string[] }
+export type { Door };
 export interface DoorEvent {
   id: number;
   kind: string;

@@ -2,12 +2,13 @@
 // appliance filters both lists to what the caller may see).
 import { createContext } from "preact";
 import { useContext } from "preact/hooks";
-import type { Building, Camera, Me } from "./session";
+import type { Building, Camera, Door, Me } from "./session";
 
 export interface AppState {
   me: Me;
   buildings: Building[];
   cameras: Camera[];
+  doors: Door[];
   /** Fetches buildings and cameras again (e.g. after a change). */
   reload: () => void;
 }

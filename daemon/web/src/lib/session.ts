@@ -68,6 +68,19 @@ export async function signOut(): Promise<void> {
   setCsrfToken("");
 }
 
+/** A configured door (GET /api/doors: the caller's buildings' doors, with the cameras they see of each). */
+export interface Door { id: string; name: string; building: string; cameras: string[] }
+
+export async function loadDoors(): Promise<Door[]> {
+  return api<Door[]>("GET", "/api/doors");
+}
+
+/** What people call a door: its configured name, else its id (an event may name a door since removed). */
+export function doorName(doors: Door[], id: string | null | undefined): string | null {
+  if (!id) return null;
+  return doors.find((d) => d.id === id)?.name ?? id;
+}
+
 export async function loadBuildings(): Promise<Building[]> {
   return api<Building[]>("GET", "/api/buildings");
 }

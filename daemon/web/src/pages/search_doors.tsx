@@ -1,13 +1,13 @@
 // #/search/doors: door events by door, kind, flagged and range (GET /api/door-events, which shows
 // only the caller's buildings' events); each opens the timeline on the door's cameras at its moment.
 import { useState } from "preact/hooks";
-import { ErrorNote, Loading, PageTitle, useLoad } from "../components/common";
+import { ErrorNote, Loading, PageTitle } from "../components/common";
 import { type Range, RangeFields } from "../components/RangeFields";
 import { SearchTabs } from "../components/SearchTabs";
 import { api, query } from "../lib/api";
 import { useApp } from "../lib/app_context";
 import { type DoorEvent, type DoorEventsAnswer, cameraName, rangeParams, timelineHref } from "../lib/evidence";
-import { can } from "../lib/session";
+import { can, doorName } from "../lib/session";
 import { formatDateTime, parseIso, toApiTime } from "../lib/time";
 import type { PageProps } from "../routes";
 
@@ -15,8 +15,6 @@ const KINDS = ["access_granted", "access_denied", "door_forced_open", "door_held
                "door_opened", "door_closed", "duress", "tamper", "intercom_call", "input_active",
                "device_offline", "device_online", "other"];
 const words = (kind: string): string => kind.replace(/_/g, " ");
-
-interface DoorInfo { id: string; name: string; building: string; cameras: string[] }
 
 type Result = { state: "idle" } | { state: "loading" } | { state: "error"; error: unknown } | { state: "ok"; answer: DoorEventsAnswer };
 
@@ -26,7 +24,7 @@ function EventItem({ event }: { event: DoorEvent }) {
   return (
     <li class={event.flagged ? "card door-hit flagged" : "card door-hit"} data-event={event.id}>
       <div class="card-body">
-        <h2>{words(event.kind)}{event.door ? ` · ${event.door}` : ""}</h2>
+        <h2>{words(event.kind)}{event.door ? ` · ${doorName(app.doors, event.door)}` : ""}</h2>
         <p>{formatDateTime(at)}{event.direction ? ` · ${event.direction}` : ""}{event.reason ? ` · ${event.reason}` : ""}</p>
         {event.flagged && <p class="flag">Flagged: {event.flag_reasons.join(", ") || event.severity}</p>}
         <p class="muted">{event.cameras.length > 0 ? event.cameras.map((c) => cameraName(app.cameras, c)).join(", ") : "no camera watches this door"}</p>
@@ -46,8 +44,6 @@ export default function DoorSearchPage({ route }: PageProps) {
   const [kind, setKind] = useState(route.params.get("kind") ?? "");
   const [flagged, setFlagged] = useState(route.params.get("flagged") ?? "");
   const [result, setResult] = useState<Result>({ state: "idle" });
-  // The configured doors of the caller's buildings (GET /api/doors), by name.
-  const [doors] = useLoad((signal) => api<DoorInfo[]>("GET", "/api/doors", null, { signal }), []);
   if (!can(app.me, "view_door_events")) {
     return <section><PageTitle>Door events</PageTitle><SearchTabs current="doors" /><p>You may not see door events.</p></section>;
   }
@@ -67,7 +63,7 @@ export default function DoorSearchPage({ route }: PageProps) {
         <label for="door">Door</label>
         <select id="door" value={door} onChange={(e) => setDoor((e.currentTarget).value)}>
           <option value="">any door</option>
-          {(doors.state === "ok" ? doors.value : []).map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
+          {app.doors.map((d) => <option key={d.id} value={d.id}>{d.name}</option>)}
         </select>
         <label for="kind">Kind</label>
         <select id="kind" value={kind} onChange={(e) => setKind((e.currentTarget).value)}>

@@ -9,7 +9,7 @@ import { api, query } from "../lib/api";
 import { useApp } from "../lib/app_context";
 import { type LoadResult, RecordedPlayer, positionOf } from "../lib/playback";
 import { href, navigate } from "../lib/router";
-import { can } from "../lib/session";
+import { type Door, can, doorName } from "../lib/session";
 import { formatDateTime, toApiTime } from "../lib/time";
 import type { PageProps } from "../routes";
 
@@ -37,7 +37,7 @@ const STATUS_TEXT: Partial<Record<LoadResult, string>> = {
 const ms = (ns: number): number => ns / 1e6;
 const span = (s: SpanJson): Span => ({ startMs: ms(s.start_wall_ns), endMs: ms(s.end_wall_ns) });
 
-function tracksOf(t: TimelineJson): Tracks {
+function tracksOf(t: TimelineJson, doors: Door[]): Tracks {
   return {
     recorded: t.recorded.map(span),
     gaps: t.gaps.map((g) => ({ ...span(g), reason: g.reason })),
@@ -45,7 +45,7 @@ function tracksOf(t: TimelineJson): Tracks {
     bookmarks: t.bookmarks.map((b) => ({ ...span(b), label: `Bookmark: ${b.headline}` })),
     holds: t.holds.map(span),
     doors: t.door_events.map((d) => ({ atMs: ms(d.occurred_wall_ns), flagged: d.flagged,
-                                       label: `${d.door ?? "door"}: ${d.kind}${d.flagged ? " (flagged)" : ""}` })),
+                                       label: `${doorName(doors, d.door) ?? "door"}: ${d.kind.replace(/_/g, " ")}${d.flagged ? " (flagged)" : ""}` })),
   };
 }
 
@@ -116,7 +116,7 @@ export default function TimelinePage({ route }: PageProps) {
       const t = await api<TimelineJson>("GET", `/api/cameras/${encodeURIComponent(id)}/timeline${query({
         start: toApiTime(Math.max(day, allowedFrom)), end: toApiTime(Math.min(day + DAY_MS, allowedTo)) })}`, null,
       { signal: abort.signal });
-      return [id, tracksOf(t)] as const;
+      return [id, tracksOf(t, app.doors)] as const;
     })).then((all) => { if (!abort.signal.aborted) setTimelines(Object.fromEntries(all)); },
               (e: unknown) => { if (!abort.signal.aborted) setError(e); });
     return () => abort.abort();
