@@ -9,11 +9,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import aiohttp
-import av
 import pytest
 
+from tests.integration.api.conftest import q
 from tests.support.api_harness import Api
-from tests.support.clip_recordings import T0, Recordings, Units
+from tests.support.clip_recordings import T0, Recordings
 from vigil.clips import iter_clip_bytes, plan_clip
 from vigil.clips.clip import segment_path
 from vigil.clips.segment_file import read_segment_file
@@ -24,7 +24,6 @@ from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings, exports_dir
 from vigil.exports.verify import verify_package
 from vigil.services.caller import worker_caller
-from vigil.sim.clips import make_h264_clip
 from vigil.store.audit_log import AuditLog
 from vigil.store.exports import ExportRow
 from vigil.store.rows import SegmentRow
@@ -33,25 +32,6 @@ S = NS_PER_SECOND
 URL = "/api/cameras/hs-cam/clip.mp4"
 
 
-@pytest.fixture(scope="module")
-def units(tmp_path_factory: pytest.TempPathFactory) -> Units:
-    clip = make_h264_clip(tmp_path_factory.mktemp("clip") / "c.h264", 320, 240, 15, 4.0, 15, 300)
-    with av.open(str(clip), format="h264") as container:
-        return [(bytes(p), p.is_keyframe) for p in container.demux(container.streams.video[0]) if p.size]
-
-
-@pytest.fixture
-def recorded(api: Api, units: Units, tmp_path: Path) -> Recordings:
-    """hs-cam: 0-4 s and 4-8 s, then a 4 s outage, then 12-16 s (T0-relative)."""
-    rec = Recordings(tmp_path, api.services.env.index, "hs-cam")
-    rec.add(T0, units)
-    rec.add(T0 + 4 * S, units)
-    rec.add(T0 + 12 * S, units, new_run=True)
-    return rec
-
-
-def q(start_s: float, end_s: float) -> str:
-    return f"?start={wall_ns_to_iso(T0 + int(start_s * S))}&end={wall_ns_to_iso(T0 + int(end_s * S))}"
 
 
 async def test_whole_clip_with_headers(api: Api, recorded: Recordings) -> None:
