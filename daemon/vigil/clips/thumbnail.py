@@ -7,13 +7,13 @@ import io
 import os
 import threading
 from collections import OrderedDict
-from fractions import Fraction
 from pathlib import Path
 
 import av
 
 from vigil.core.errors import NotFoundError
 from vigil.core.hls_playlist import RecordedFile, RecordedFragment
+from vigil.ingest.snapshot import frame_jpeg
 
 THUMBNAIL_WIDTH = 320
 MAX_CACHED_THUMBNAILS = 512  # ~10 kB each at 320 px
@@ -30,15 +30,7 @@ def fragment_jpeg(path: Path, file: RecordedFile, fragment: RecordedFragment, wi
         frame = next((f for f in container.decode(video=0) if isinstance(f, av.VideoFrame)), None)
     if frame is None:
         raise NotFoundError("the recorded keyframe could not be decoded")
-    out_width = min(frame.width, width) // 2 * 2
-    out_height = max(2, round(frame.height * out_width / frame.width) // 2 * 2)
-    encoder = av.CodecContext.create("mjpeg", "w")
-    encoder.width, encoder.height = out_width, out_height
-    encoder.pix_fmt = "yuvj420p"
-    encoder.time_base = Fraction(1, 25)
-    packets = encoder.encode(frame.reformat(width=out_width, height=out_height, format="yuvj420p"))
-    packets += encoder.encode(None)
-    return b"".join(bytes(p) for p in packets)
+    return frame_jpeg(frame, width)
 
 
 class ThumbnailCache:

@@ -18,7 +18,11 @@ def keyframe_to_jpeg(codec: Codec, extradata: bytes, keyframe: bytes, max_width:
     video = [f for f in frames if isinstance(f, av.VideoFrame)]
     if not video:
         raise NotFoundError("no picture could be decoded from the camera's latest keyframe")
-    frame = video[0]
+    return frame_jpeg(video[0], max_width)
+
+
+def frame_jpeg(frame: av.VideoFrame, max_width: int) -> bytes:
+    """A decoded picture as JPEG, scaled down to at most `max_width` pixels wide (even sizes)."""
     width = min(frame.width, max_width) // 2 * 2
     height = max(2, round(frame.height * width / frame.width) // 2 * 2)
     encoder = av.CodecContext.create("mjpeg", "w")
