@@ -15,22 +15,17 @@ same download (a player's Range requests while it plays and seeks) and are not a
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import logging
-
 from aiohttp import web
 
 from vigil.api.cameras import playback_range
 from vigil.api.context import Ctx
+from vigil.api.ranged import requested_range, send_range
 from vigil.clips.boxes import ClipSourceError
 from vigil.clips.clip import ClipPlan, iter_clip_bytes
-from vigil.core.byte_range import parse_range
 from vigil.core.errors import BadRequestError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.services import clips
 
-log = logging.getLogger(__name__)
 MAX_CLIP_NS = 24 * 3600 * NS_PER_SECOND
 MAX_GAPS_IN_HEADER = 100  # ~5 kB of header; Vigil-Gaps-Count has the total
 
@@ -64,32 +59,12 @@ async def clip(ctx: Ctx) -> web.StreamResponse:
     if target.end_ns - target.start_ns > MAX_CLIP_NS:
         raise BadRequestError("a clip covers at most 24 hours; ask for several")
     plan = await clips.plan_download(ctx.services.env, target.camera, target.start_ns, target.end_ns)
-    if_range = ctx.request.headers.get("If-Range")
-    byte_range = None
-    if if_range is None or if_range.strip() == plan.etag:  # a stale If-Range gets the whole new body
-        byte_range = parse_range(ctx.request.headers.get("Range"), plan.size_bytes)
-    first, last = (0, plan.size_bytes - 1) if byte_range is None else (byte_range.first, byte_range.last)
+    byte_range, first, last = requested_range(ctx, plan.size_bytes, plan.etag)
     key = (ctx.actor, plan.camera_id, plan.requested_start_wall_ns, plan.requested_end_wall_ns, plan.etag)
     if ctx.services.clip_downloads.is_new(key, ctx.now_ns):
         await clips.record_download(ctx.services.env, ctx.caller, plan, target.start_ns, target.end_ns, first, last)
-    response = web.StreamResponse(status=200 if byte_range is None else 206, headers={
-        "Content-Type": "video/mp4", "Accept-Ranges": "bytes", "ETag": plan.etag, "Cache-Control": "no-store",
-        "Content-Disposition": f'inline; filename="{_filename(plan)}"', **clip_headers(plan)})
-    if byte_range is not None:
-        response.headers["Content-Range"] = byte_range.content_range(plan.size_bytes)
-    response.content_length = last - first + 1
-    await response.prepare(ctx.request)
-    chunks = iter_clip_bytes(plan, first, last)
-    try:
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-            await response.write(chunk)
-    except (OSError, ClipSourceError) as error:  # a segment vanished or is damaged: the client must see a cut
-        log.error("clip of %s cut short: %s", plan.camera_id, error)
-        if ctx.request.transport is not None:
-            ctx.request.transport.close()
-        return response
-    finally:
-        with contextlib.suppress(ValueError):  # still running on its thread after a cancel: it closes itself
-            chunks.close()
-    await response.write_eof()
-    return response
+    headers = {"Content-Type": "video/mp4", "ETag": plan.etag, "Cache-Control": "no-store",
+               "Content-Disposition": f'inline; filename="{_filename(plan)}"', **clip_headers(plan)}
+    # a segment that vanished or is damaged midway: the client sees a cut
+    return await send_range(ctx, byte_range, plan.size_bytes, headers, iter_clip_bytes(plan, first, last),
+                            (OSError, ClipSourceError), f"clip of {plan.camera_id}")

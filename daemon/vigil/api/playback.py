@@ -10,15 +10,14 @@ every byte the player fetches, and a file is served only if it overlaps that ran
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+from collections.abc import Generator
 from pathlib import Path
 
 from aiohttp import web
 
 from vigil.api.cameras import playback_range
 from vigil.api.context import Ctx
-from vigil.core.byte_range import parse_range
+from vigil.api.ranged import requested_range, send_range
 from vigil.core.errors import BadRequestError
 from vigil.core.permissions import Target
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
@@ -65,7 +64,7 @@ async def playlist(ctx: Ctx) -> web.StreamResponse:
         "Vigil-Playlist-End": wall_ns_to_iso(found.end_wall_ns)})
 
 
-def _file_chunks(path: Path, first: int, last: int) -> Iterator[bytes]:
+def _file_chunks(path: Path, first: int, last: int) -> Generator[bytes, None, None]:
     with path.open("rb") as f:
         f.seek(first)
         left = last - first + 1
@@ -87,27 +86,11 @@ async def segment_media(ctx: Ctx) -> web.StreamResponse:
     if ctx.services.playback_reads.is_new(_read_key(ctx, query), ctx.now_ns):
         await playback.record_segment_read(ctx.services.env, ctx.caller, query, segment_id)
     etag = f'"vigil-segment-{media.segment_id}-{media.size_bytes}"'
-    if_range = ctx.request.headers.get("If-Range")
-    byte_range = None
-    if if_range is None or if_range.strip() == etag:
-        byte_range = parse_range(ctx.request.headers.get("Range"), media.size_bytes)
-    first, last = (0, media.size_bytes - 1) if byte_range is None else (byte_range.first, byte_range.last)
-    response = web.StreamResponse(status=200 if byte_range is None else 206, headers={
-        "Content-Type": "video/mp4", "Accept-Ranges": "bytes", "Cache-Control": "no-store", "ETag": etag})
-    if byte_range is not None:
-        response.headers["Content-Range"] = byte_range.content_range(media.size_bytes)
-    response.content_length = last - first + 1
-    await response.prepare(ctx.request)
-    chunks = _file_chunks(media.path, first, last)
-    try:
-        while (chunk := await asyncio.to_thread(next, chunks, None)) is not None:
-            await response.write(chunk)
-    except OSError:  # retention removed it meanwhile: the client must see a cut, not a short body
-        if ctx.request.transport is not None:
-            ctx.request.transport.close()
-        return response
-    await response.write_eof()
-    return response
+    byte_range, first, last = requested_range(ctx, media.size_bytes, etag)
+    headers = {"Content-Type": "video/mp4", "Cache-Control": "no-store", "ETag": etag}
+    # retention removed the file meanwhile: the client sees a cut
+    return await send_range(ctx, byte_range, media.size_bytes, headers, _file_chunks(media.path, first, last),
+                            (OSError,), f"segment {media.segment_id} of {query.camera_id}")
 
 
 async def thumbnail(ctx: Ctx) -> web.StreamResponse:
