@@ -9,6 +9,7 @@ import { href, useRoute } from "./lib/router";
 import { type Me, can, loadBuildings, loadCameras, loadDoors, loadMe, signIn, signOut } from "./lib/session";
 import { formatRemaining, parseIso } from "./lib/time";
 import { NAV, PAGES, type PageModule, pageKey } from "./routes";
+import { formText } from "./lib/forms";
 
 function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   const [error, setError] = useState<string | null>(null);
@@ -16,7 +17,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   const submit = (event: Event): void => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement).value;
+    const field = (name: string): string => formText(form, name);
     setBusy(true);
     signIn(field("name"), field("password")).then(onSignedIn, (e: unknown) => {
       setError(e instanceof ApiError ? e.detail || e.title : describeError(e));

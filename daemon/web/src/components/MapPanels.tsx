@@ -5,6 +5,7 @@ import { ErrorNote, Loading, useLoad } from "./common";
 import { LivePlayer } from "./LivePlayer";
 import type { MapPin, Placement, Plan } from "./PlanMap";
 import { api, query, request } from "../lib/api";
+import { formText } from "../lib/forms";
 import { href } from "../lib/router";
 import type { Camera, Door } from "../lib/session";
 import { formatDateTime, parseIso, toApiTime } from "../lib/time";
@@ -142,8 +143,8 @@ export function UploadPlan({ building, onDone }: { building: string | null; onDo
     const input = form.elements.namedItem("plan-file") as HTMLInputElement;
     const file = input.files?.[0];
     if (!file) return;
-    const floor = (form.elements.namedItem("plan-floor") as HTMLInputElement | null)?.value ?? "";
-    const level = (form.elements.namedItem("plan-level") as HTMLInputElement | null)?.value ?? "";
+    const floor = formText(form, "plan-floor");
+    const level = formText(form, "plan-level");
     setBusy(true);
     setError(null);
     request("POST", `/api/plans${query({ building, floor, level })}`, file,

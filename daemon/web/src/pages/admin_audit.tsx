@@ -8,6 +8,7 @@ import { useApp } from "../lib/app_context";
 import { navigate } from "../lib/router";
 import { can } from "../lib/session";
 import { formatDateTime, fromLocalInput, parseIso, toApiTime, toLocalInput } from "../lib/time";
+import { formText } from "../lib/forms";
 
 interface Entry {
   id: number; at: string; actor: string; action: string; target: string; outcome: string;
@@ -64,7 +65,7 @@ export default function AdminAuditPage({ route }: { route: { params: URLSearchPa
   const submit = (event: Event): void => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement).value.trim();
+    const field = (name: string): string => formText(form, name).trim();
     const ms = (text: string): string | undefined => (text ? String(fromLocalInput(text)) : undefined);
     navigate(["admin", "audit"], { start: ms(field("start")), end: ms(field("end")),
                                    actor: field("actor") || undefined, action: field("action") || undefined });

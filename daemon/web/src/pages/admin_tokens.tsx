@@ -8,6 +8,7 @@ import { useApp } from "../lib/app_context";
 import { can } from "../lib/session";
 import { formatDateTime, parseIso } from "../lib/time";
 import type { User } from "./admin_users";
+import { formText } from "../lib/forms";
 
 interface Token {
   id: number; user: string; label: string; created_at: string; revoked_at: string | null;
@@ -20,7 +21,7 @@ function CreateToken({ users, onCreated }: { users: User[]; onCreated: (t: Token
   const submit = (event: Event): void => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement).value;
+    const field = (name: string): string => formText(form, name);
     setBusy(true);
     setError(null);
     api<Token>("POST", "/api/tokens", { user: field("user"), label: field("label") })

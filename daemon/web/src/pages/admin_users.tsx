@@ -6,6 +6,7 @@ import { ErrorNote, PageTitle, Show, useLoad } from "../components/common";
 import { api } from "../lib/api";
 import { useApp } from "../lib/app_context";
 import { type Building, can } from "../lib/session";
+import { formText } from "../lib/forms";
 
 export interface User { name: string; role: string; buildings: string[]; disabled: boolean }
 
@@ -57,7 +58,7 @@ function AddUser({ buildings, onAdded }: { buildings: Building[]; onAdded: (u: U
   const submit = (event: Event): void => {
     event.preventDefault();
     const form = event.currentTarget as HTMLFormElement;
-    const field = (name: string): string => (form.elements.namedItem(name) as HTMLInputElement).value;
+    const field = (name: string): string => formText(form, name);
     setBusy(true);
     setError(null);
     api<User>("POST", "/api/users", { name: field("name"), password: field("password"), role, buildings: chosen })
