@@ -39,6 +39,10 @@ class LiveConfig:
     def current(self) -> Config:
         return self._current
 
+    def swap(self, new: Config) -> None:
+        """Take `new` whole, with no camera applier asked (tests; the daemon uses `apply`)."""
+        self._current = new
+
     def result_of(self, new: Config) -> ReloadResult:
         """What applying `new` would do (nothing is changed)."""
         old = self._current
