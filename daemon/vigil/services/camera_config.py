@@ -9,6 +9,7 @@ building. Passwords are never returned nor audited: audit entries say "set"/"cha
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,9 +43,6 @@ CAMERA_BODY = frozenset(CAMERA_KEYS)
 READ_ONLY = frozenset({"password_set"})  # shown in answers; ignored when a form sends it back
 BUILDING_BODY = frozenset({"id", "name"})
 
-# Probe network policy hook (helper "onvif": core/probe_networks.py, `[camera_setup] probe_networks`):
-# called with (config, url); returns why the URL may not be saved, or None. None here until it lands.
-url_policy: Callable[[Config, str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -145,14 +143,20 @@ def _values_or_none(text: str, section: str, item_id: str) -> dict[str, Any] | N
         return None
 
 
-def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
-    if url_policy is None:
-        return
+def url_not_allowed(config: Config, url: str) -> str | None:
+    """HOOK (issue 15, helper "onvif"): why a camera URL saved through the API may not be reached
+    under the probe network policy (`[camera_setup] probe_networks`, core/probe_networks.py:
+    resolve the URL's host, then check every address), or None. Until that policy is merged every
+    URL `vigil check` accepts may be saved."""
+    return None
+
+
+async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
     errors = []
     for name in ("url", "substream_url"):
         url = values.get(name)
         if isinstance(url, str):
-            why = url_policy(env.config, url)
+            why = await env.run(functools.partial(url_not_allowed, env.config, url))  # resolving a name blocks
             if why is not None:
                 errors.append((name, why))
     if errors:
@@ -184,7 +188,7 @@ async def create_camera(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]
     if missing:
         raise ValidationError(f"missing {', '.join(missing)}", tuple((k, "required") for k in missing))
     camera_id = values["id"]
-    _check_url_policy(env, values)
+    await _check_url_policy(env, values)
 
     def make(text: str) -> Edit:
         if camera_id in ids(text, "cameras"):
@@ -214,7 +218,7 @@ async def update_camera(env: ServiceEnv, caller: Caller, camera_id: str, body: M
         values["password_file"] = None
     elif isinstance(values.get("password"), str):
         values["password_file"] = None  # a password typed in replaces a password file
-    _check_url_policy(env, values)
+    await _check_url_policy(env, values)
     config = await env.run(lambda: _write(env, caller, "camera.update", f"camera:{camera_id}",
                                           lambda text: update_item(text, "cameras", camera_id, values),
                                           ("cameras", camera_id)))
