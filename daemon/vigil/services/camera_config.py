@@ -9,6 +9,7 @@ building. Passwords are never returned nor audited: audit entries say "set"/"cha
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import logging
 from collections.abc import Callable, Mapping
@@ -106,6 +107,12 @@ def _masked(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tup
     return before, after
 
 
+async def _apply(env: ServiceEnv, config: Config) -> ReloadResult:
+    """Apply what is now in the file; shielded: a change written is applied even if the request
+    that made it goes away meanwhile (the file and the running daemon never disagree for long)."""
+    return await asyncio.shield(env.live.apply(config))
+
+
 def _write(env: ServiceEnv, caller: Caller, action: str, target: str, make: Callable[[str], Edit],
            item: tuple[str, str] | None) -> Config:
     """On a database thread: under the file lock, edit the current text, validate it, and replace
@@ -197,7 +204,7 @@ async def create_camera(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]
 
     config = await env.run(lambda: _write(env, caller, "camera.create", f"camera:{camera_id}", make,
                                           ("cameras", str(camera_id))))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, camera=_camera(env, str(camera_id)))
 
 
@@ -222,7 +229,7 @@ async def update_camera(env: ServiceEnv, caller: Caller, camera_id: str, body: M
     config = await env.run(lambda: _write(env, caller, "camera.update", f"camera:{camera_id}",
                                           lambda text: update_item(text, "cameras", camera_id, values),
                                           ("cameras", camera_id)))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, camera=_camera(env, camera_id))
 
 
@@ -232,7 +239,7 @@ async def delete_camera(env: ServiceEnv, caller: Caller, camera_id: str) -> Appl
     config = await env.run(lambda: _write(env, caller, "camera.delete", f"camera:{camera_id}",
                                           lambda text: remove_item(text, "cameras", camera_id),
                                           ("cameras", camera_id)))
-    return Applied(await env.live.apply(config))
+    return Applied(await _apply(env, config))
 
 
 # --- buildings ----------------------------------------------------------------------------------
@@ -266,7 +273,7 @@ async def create_building(env: ServiceEnv, caller: Caller, body: Mapping[str, An
 
     config = await env.run(lambda: _write(env, caller, "building.create", f"building:{building_id}", make,
                                           ("buildings", str(building_id))))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, building=_building(env, str(building_id)))
 
 
@@ -279,7 +286,7 @@ async def update_building(env: ServiceEnv, caller: Caller, building_id: str, bod
     config = await env.run(lambda: _write(env, caller, "building.update", f"building:{building_id}",
                                           lambda text: update_item(text, "buildings", building_id, values),
                                           ("buildings", building_id)))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, building=_building(env, building_id))
 
 
@@ -295,7 +302,7 @@ async def delete_building(env: ServiceEnv, caller: Caller, building_id: str) -> 
     config = await env.run(lambda: _write(env, caller, "building.delete", f"building:{building_id}",
                                           lambda text: remove_item(text, "buildings", building_id),
                                           ("buildings", building_id)))
-    return Applied(await env.live.apply(config))
+    return Applied(await _apply(env, config))
 
 
 # --- the whole file -----------------------------------------------------------------------------
@@ -323,7 +330,7 @@ async def reload(env: ServiceEnv, caller: Caller) -> ReloadResult:
     except ConfigError as error:
         refused = error
     else:
-        result = await env.live.apply(config)
+        result = await _apply(env, config)
         await env.run(lambda: audit("ok", result_detail(result)))
         return result
     log.error("reload of %s refused, nothing changed: %s", source, refused)
