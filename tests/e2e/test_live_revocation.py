@@ -354,7 +354,7 @@ async def test_a_reload_that_restarts_the_camera_ends_its_viewers(daemon: Daemon
         status, body = await asyncio.to_thread(daemon.api, "PATCH", "/api/config/cameras/cam", {"timeout_s": 4})
         assert status == 200 and body["applied"]["restarted"] == ["cam"], body
         await assert_ends_after(v, time.monotonic())
-    ends = [e for e in daemon.live_ends() if e["detail"]["reason"] == "the camera's configuration changed"]
+    ends = [e for e in daemon.live_ends() if e["detail"].get("reason") == "the camera's configuration changed"]
     assert [e["actor"] for e in ends] == ["system"]
     # the camera comes back: the next viewer gets video again
     await wait_async(lambda: call(daemon.base + "/api/cameras/cam/whep", "POST", b"v=0", {
