@@ -10,7 +10,6 @@ building. Passwords are never returned nor audited: audit entries say "set"/"cha
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -149,20 +148,22 @@ def _values_or_none(text: str, section: str, item_id: str) -> dict[str, Any] | N
         return None
 
 
-def url_not_allowed(config: Config, url: str) -> str | None:
+async def url_not_allowed(config: Config, url: str) -> str | None:
     """HOOK (issue 15, helper "onvif"): why a camera URL saved through the API may not be reached
-    under the probe network policy (`[camera_setup] probe_networks`, core/probe_networks.py:
-    resolve the URL's host, then check every address), or None. Until that policy is merged every
-    URL `vigil check` accepts may be saved."""
+    under the probe network policy (`[camera_setup] probe_networks`), or None. At the merge its body
+    becomes helper onvif's `camera_setup.reach.check_camera_url(url, networks)` (it resolves the
+    host and checks every address), its AddressNotAllowedError/UnreachableError turned into the
+    message returned here. Until then every URL `vigil check` accepts may be saved."""
     return None
 
 
 async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
+    """The saved URLs under the probe network policy: a 422 naming each field refused."""
     errors = []
     for name in ("url", "substream_url"):
         url = values.get(name)
         if isinstance(url, str):
-            why = await env.run(functools.partial(url_not_allowed, env.config, url))  # resolving a name blocks
+            why = await url_not_allowed(env.config, url)
             if why is not None:
                 errors.append((name, why))
     if errors:
