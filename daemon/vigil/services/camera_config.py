@@ -111,6 +111,15 @@ async def _apply(env: ServiceEnv, config: Config) -> ReloadResult:
     return await asyncio.shield(env.live.apply(config))
 
 
+async def _change(env: ServiceEnv, caller: Caller, action: str, target: str, make: Callable[[str], Edit],
+                  item: tuple[str, str]) -> ReloadResult:
+    """Write the change (`_write`) and apply it, one change at a time in this daemon: two edits
+    are applied in the order they were written, so the running cameras end as the file says."""
+    async with env.live.editing():
+        config = await env.run(lambda: _write(env, caller, action, target, make, item))
+        return await _apply(env, config)
+
+
 def _write(env: ServiceEnv, caller: Caller, action: str, target: str, make: Callable[[str], Edit],
            item: tuple[str, str] | None) -> Config:
     """On a database thread: under the file lock, edit the current text, validate it, and replace
@@ -202,9 +211,8 @@ async def create_camera(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]
             raise DuplicateIdError(f"a camera {camera_id!r} already exists")
         return add_item(text, "cameras", values)
 
-    config = await env.run(lambda: _write(env, caller, "camera.create", f"camera:{camera_id}", make,
-                                          ("cameras", str(camera_id))))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "camera.create", f"camera:{camera_id}", make,
+                           ("cameras", str(camera_id)))
     return Applied(result, camera=_camera(env, str(camera_id)))
 
 
@@ -223,20 +231,18 @@ async def update_camera(env: ServiceEnv, caller: Caller, camera_id: str, body: M
     if "password" in values and values["password"] is None:
         values.setdefault("username", None)  # cleared together (else vigil check names both)
     await _check_url_policy(env, values)
-    config = await env.run(lambda: _write(env, caller, "camera.update", f"camera:{camera_id}",
-                                          lambda text: update_item(text, "cameras", camera_id, values),
-                                          ("cameras", camera_id)))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "camera.update", f"camera:{camera_id}",
+                           lambda text: update_item(text, "cameras", camera_id, values),
+                           ("cameras", camera_id))
     return Applied(result, camera=_camera(env, camera_id))
 
 
 async def delete_camera(env: ServiceEnv, caller: Caller, camera_id: str) -> Applied:
     current = _camera(env, camera_id)
     await require(env, caller, Action.CONFIGURE_CAMERAS, Target(building=current.building, camera=camera_id))
-    config = await env.run(lambda: _write(env, caller, "camera.delete", f"camera:{camera_id}",
-                                          lambda text: remove_item(text, "cameras", camera_id),
-                                          ("cameras", camera_id)))
-    return Applied(await _apply(env, config))
+    return Applied(await _change(env, caller, "camera.delete", f"camera:{camera_id}",
+                                 lambda text: remove_item(text, "cameras", camera_id),
+                                 ("cameras", camera_id)))
 
 
 # --- buildings ----------------------------------------------------------------------------------
@@ -268,9 +274,8 @@ async def create_building(env: ServiceEnv, caller: Caller, body: Mapping[str, An
             raise DuplicateIdError(f"a building {building_id!r} already exists")
         return add_item(text, "buildings", values)
 
-    config = await env.run(lambda: _write(env, caller, "building.create", f"building:{building_id}", make,
-                                          ("buildings", str(building_id))))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "building.create", f"building:{building_id}", make,
+                           ("buildings", str(building_id)))
     return Applied(result, building=_building(env, str(building_id)))
 
 
@@ -280,10 +285,9 @@ async def update_building(env: ServiceEnv, caller: Caller, building_id: str, bod
     await require(env, caller, Action.CONFIGURE_CAMERAS, Target(building=building_id))
     if "id" in values and values["id"] != building_id:
         raise ValidationError("a building's id cannot be changed", (("id", "cannot be changed"),))
-    config = await env.run(lambda: _write(env, caller, "building.update", f"building:{building_id}",
-                                          lambda text: update_item(text, "buildings", building_id, values),
-                                          ("buildings", building_id)))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "building.update", f"building:{building_id}",
+                           lambda text: update_item(text, "buildings", building_id, values),
+                           ("buildings", building_id))
     return Applied(result, building=_building(env, building_id))
 
 
@@ -296,10 +300,9 @@ async def delete_building(env: ServiceEnv, caller: Caller, building_id: str) -> 
     if cameras or doors:
         names = ", ".join([f"camera {c}" for c in cameras] + [f"door {d}" for d in doors])
         raise ConflictError(f"building {building_id!r} still has {names}: remove or move them first")
-    config = await env.run(lambda: _write(env, caller, "building.delete", f"building:{building_id}",
-                                          lambda text: remove_item(text, "buildings", building_id),
-                                          ("buildings", building_id)))
-    return Applied(await _apply(env, config))
+    return Applied(await _change(env, caller, "building.delete", f"building:{building_id}",
+                                 lambda text: remove_item(text, "buildings", building_id),
+                                 ("buildings", building_id)))
 
 
 # --- the whole file -----------------------------------------------------------------------------
@@ -322,14 +325,15 @@ async def reload(env: ServiceEnv, caller: Caller) -> ReloadResult:
             append_in(c, caller.now_ns, caller.actor, "config.reload", "appliance", outcome,
                       caller.audit_detail(detail))
 
-    try:
-        config = await env.run(lambda: load_config(source))
-    except ConfigError as error:
-        refused = error
-    else:
-        result = await _apply(env, config)
-        await env.run(lambda: audit("ok", result_detail(result)))
-        return result
+    async with env.live.editing():  # after the edits before it, in order
+        try:
+            config = await env.run(lambda: load_config(source))
+        except ConfigError as error:
+            refused = error
+        else:
+            result = await _apply(env, config)
+            await env.run(lambda: audit("ok", result_detail(result)))
+            return result
     log.error("reload of %s refused, nothing changed: %s", source, refused)
     await env.run(lambda: audit("error", {"error": str(refused)}))
     errors = refused.problems or (("", str(refused)),)
