@@ -172,3 +172,11 @@ async def test_the_probe_network_policy_is_asked_for_saved_urls(api: Api, monkey
     status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"url": "rtsp://10.9.0.2/x"})
     assert status == 422 and body["errors"][0]["field"] == "url"
     assert source(api).read_bytes() == before
+
+
+async def test_a_file_broken_by_hand_is_409_and_left_alone(api: Api) -> None:
+    source(api).write_text(source(api).read_text() + "[[cameras]\n")
+    before = source(api).read_bytes()
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"name": "x"})
+    assert status == 409 and "not valid TOML" in body["detail"]
+    assert source(api).read_bytes() == before
