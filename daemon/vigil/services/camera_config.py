@@ -43,7 +43,6 @@ READ_ONLY = frozenset({"password_set"})  # shown in answers; ignored when a form
 BUILDING_BODY = frozenset({"id", "name"})
 
 
-
 @dataclass(frozen=True)
 class CameraList:
     cameras: tuple[CameraConfig, ...]
@@ -121,7 +120,7 @@ async def _change(env: ServiceEnv, caller: Caller, action: str, target: str, mak
 
 
 def _write(env: ServiceEnv, caller: Caller, action: str, target: str, make: Callable[[str], Edit],
-           item: tuple[str, str] | None) -> Config:
+           item: tuple[str, str]) -> Config:
     """On a database thread: under the file lock, edit the current text, validate it, and replace
     the file and append the audit entry as one: the entry's transaction commits only after the
     rename, and the old file is put back if it does not."""
@@ -130,7 +129,7 @@ def _write(env: ServiceEnv, caller: Caller, action: str, target: str, make: Call
         old_text = file.read()
         edit = make(old_text)
         config = validated(edit, file.path)
-        section, item_id = item if item is not None else (edit.section, "")
+        section, item_id = item
         old_values = _values_or_none(old_text, section, item_id)
         new_values = _values_or_none(edit.text, section, item_id)
         before, after = _masked(old_values, new_values)
