@@ -15,11 +15,13 @@ log = logging.getLogger(__name__)
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
            409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable", 416: "Range Not Satisfiable"}
+           500: "Internal Server Error", 503: "Service Unavailable", 416: "Range Not Satisfiable",
+           422: "Unprocessable Content", 502: "Bad Gateway"}
 
 
-def problem(status: int, detail: str) -> web.Response:
-    response = web.json_response({"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
+def problem(status: int, detail: str, kind: str = "about:blank") -> web.Response:
+    """`kind`: the problem's `type` (a slug for the errors that have one, e.g. onvif-unauthorized)."""
+    response = web.json_response({"type": kind, "title": _TITLES.get(status, "Error"), "status": status,
                                   "detail": detail}, status=status, content_type="application/problem+json")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
@@ -31,7 +33,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except VigilError as error:
-        response = problem(http_status(error), str(error))
+        response = problem(http_status(error), str(error), getattr(error, "problem_type", "about:blank"))
         if isinstance(error, RangeNotSatisfiableError):  # RFC 9110 §15.5.17: say how big the body is
             response.headers["Content-Range"] = f"bytes */{error.total_bytes}"
         if error.retry_after_s is not None:  # RFC 9110 §10.2.3: when to ask again
