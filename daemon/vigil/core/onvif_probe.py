@@ -106,13 +106,14 @@ def strip_credentials(url: str) -> str:
 
 
 def fix_xaddr(xaddr: str, source_address: str) -> str:
-    """An XAddr announcing `0.0.0.0`, `::`, `localhost` or no host gets the responder's address."""
+    """An XAddr announcing `0.0.0.0`, `::` or no host gets the responder's address; one announcing
+    loopback (`localhost`, 127.x, ::1) too, unless the answer itself came from loopback."""
     parsed = split_url(xaddr)
     if parsed is None:
         return xaddr
-    if parsed.host in ("", "0.0.0.0", "::", "localhost", "127.0.0.1") and source_address not in ("127.0.0.1", "::1"):
-        return Url(parsed.scheme, None, source_address, parsed.port, parsed.rest).text()
-    if parsed.host == "":
+    loopback_names = ("localhost", "::1") + (() if not parsed.host.startswith("127.") else (parsed.host,))
+    source_is_loopback = source_address.startswith("127.") or source_address == "::1"
+    if parsed.host in ("", "0.0.0.0", "::") or (parsed.host in loopback_names and not source_is_loopback):
         return Url(parsed.scheme, None, source_address, parsed.port, parsed.rest).text()
     return parsed.text()
 
