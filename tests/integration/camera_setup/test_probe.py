@@ -13,14 +13,14 @@ from collections.abc import Awaitable, Callable
 import pytest
 import zeep.exceptions
 import zeep.loader
+from onvif.settings import DEFAULT_SETTINGS
 
 from tests.integration.camera_setup.conftest import LOOPBACK, Running, streams_for
 from tests.support.camsim import CameraServer
-from vigil.camera_setup.onvif_client import DEFAULT_SETTINGS
-from vigil.camera_setup.probe import ProbeTarget, probe_device
 from vigil.camera_setup.model import ProbeResult
+from vigil.camera_setup.probe import ProbeTarget, probe_device
 from vigil.core.errors import CameraSetupError, http_status
-from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS, parse_networks
+from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS, IPNetwork, parse_networks
 from vigil.sim.onvif_device import _BOMB, OnvifDevice
 
 Start = Callable[[OnvifDevice], Awaitable[Running]]
@@ -30,9 +30,12 @@ def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
-async def run_probe(running: Running, password: str = "secret", networks: object = LOOPBACK,
+CAMERA_PASSWORD = "secret"
+
+
+async def run_probe(running: Running, password: str = CAMERA_PASSWORD, networks: tuple[IPNetwork, ...] = LOOPBACK,
                     host: str = "127.0.0.1") -> ProbeResult:
-    return await probe_device(ProbeTarget(host, running.port, "admin", password), networks, 3.0, now)  # type: ignore[arg-type]
+    return await probe_device(ProbeTarget(host, running.port, "admin", password), networks, 3.0, now)
 
 
 async def expect(kind: str, status: int, probe: Awaitable[ProbeResult]) -> CameraSetupError:
@@ -130,7 +133,7 @@ async def test_xml_bomb_is_refused_quickly_with_bounded_memory(device_factory: S
     assert time.monotonic() - started < 2 and peak < 64 << 20
     # and zeep itself, as configured here, refuses it too (defence in depth)
     with pytest.raises(zeep.exceptions.DTDForbidden):
-        zeep.loader.parse_xml(_BOMB.encode(), None, settings=DEFAULT_SETTINGS)
+        zeep.loader.parse_xml(_BOMB, None, settings=DEFAULT_SETTINGS)
 
 
 async def test_unreachable(unused_tcp_port: int) -> None:

@@ -109,4 +109,4 @@ def test_scan_targets_check_every_address_before_anything_is_sent() -> None:
                                                                ("10.0.0.2", 80), ("10.0.0.2", 8080))
     for ports in ([], [0], [True], list(range(1, 20))):
         with pytest.raises(BadRequestError):
-            scan_targets("10.0.0.1", ports, DEFAULT)
+            scan_targets("10.0.0.1", list(ports), DEFAULT)
