@@ -207,6 +207,8 @@ async def _open_streams(main: Profile | None, sub: Profile | None, uris: dict[st
             return error
         except TimeoutError:
             return NotVideoError("the stream sent no picture in time")
+        except Exception as error:
+            return NotVideoError(f"the stream could not be read ({type(error).__name__})")
 
     chosen = [p for p in (main, sub) if p is not None]
     results = await asyncio.gather(*(one(p) for p in chosen))
