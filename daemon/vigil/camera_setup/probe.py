@@ -103,7 +103,12 @@ async def _probe(camera: GuardedCamera, target: ProbeTarget, networks: tuple[IPN
     camera_utc = _utc(sys_time)
     report = clock_report(camera_utc.timestamp() if camera_utc else None, asked_at.timestamp())
     clock = Clock(camera_utc.isoformat().replace("+00:00", "Z") if camera_utc else None, report.skew_s, report.warning)
-    info = await _call(camera, "GetDeviceInformation", timeout_s, devicemgmt.GetDeviceInformation)
+    try:
+        info = await _call(camera, "GetDeviceInformation", timeout_s, devicemgmt.GetDeviceInformation)
+    except OnvifUnauthorizedError as error:
+        if report.warning is None:
+            raise
+        raise OnvifUnauthorizedError(f"{error} — and {report.warning}") from None
     device = DeviceInfo(_text(info, "Manufacturer"), _text(info, "Model"), _text(info, "FirmwareVersion"),
                         _text(info, "SerialNumber"), _text(info, "HardwareId"))
     await _call(camera, "GetServices/GetCapabilities", timeout_s, camera.update_xaddrs)

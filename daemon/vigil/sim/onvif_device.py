@@ -57,7 +57,8 @@ class OnvifDevice:
     password: str | None = "secret"  # noqa: S105 - a simulated camera's
     streams: dict[str, str] = field(default_factory=dict)
     misbehave: str = ""
-    clock_offset_s: float = 0.0
+    clock_offset_s: float = 0.0  # the device's clock minus the real one
+    max_token_age_s: float = 60.0  # WS-UsernameToken Created further than this from the device's clock: refused
     media2_broken: bool = False  # Media2 answers ActionNotSupported (the probe falls back to Media1)
     service_base: str | None = None  # announce services here instead of where it is reached (SSRF tests)
     requests_seen: int = 0
@@ -126,6 +127,13 @@ class OnvifDevice:
         nonce = token.findtext("wsse:Nonce", None, _NS)
         created = token.findtext("wsu:Created", None, _NS)
         if user != self.username or not digest or not nonce or not created:
+            return False
+        try:  # like cameras: a token created too far from the device's own clock is refused
+            made = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        device_now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock_offset_s)
+        if abs((made - device_now).total_seconds()) > self.max_token_age_s:
             return False
         try:
             raw_nonce = base64.b64decode(nonce)

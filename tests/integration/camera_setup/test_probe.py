@@ -116,6 +116,17 @@ async def test_wrong_onvif_password(cams: CameraServer, device_factory: Start) -
     assert "wrong" not in str(error) and "secret" not in str(error)
 
 
+async def test_clock_skew_is_reported_and_explains_a_refused_password(cams: CameraServer,
+                                                                     device_factory: Start) -> None:
+    running = await device_factory(OnvifDevice("axis", streams=streams_for(cams), clock_offset_s=30))
+    result = await run_probe(running)  # 30 s off: the device still takes the token, the probe warns
+    assert result.clock.skew_s == pytest.approx(30, abs=2) and result.clock.warning is not None
+    assert "NTP" in result.clock.warning and result.clock.warning in result.warnings
+    running.device.clock_offset_s = -600  # 10 minutes behind: the right password is refused
+    error = await expect("onvif-unauthorized", 422, run_probe(running))
+    assert "600 s behind" in str(error)
+
+
 async def test_http_401_is_onvif_unauthorized(cams: CameraServer, device_factory: Start) -> None:
     running = await device_factory(OnvifDevice("axis", misbehave="http-401"))
     await expect("onvif-unauthorized", 422, run_probe(running))
