@@ -76,7 +76,9 @@ async def test_scan_finds_the_devices(api: Api, device_factory: object, unused_t
 
 async def test_bad_input_is_400(api: Api) -> None:
     for path, body in (("/api/setup/scan", {"range": "10.0.0.0/8"}), ("/api/setup/probe", {}),
-                       ("/api/setup/discover", {"timeout_s": 60}), ("/api/setup/probe", {"address": "a b"})):
+                       ("/api/setup/discover", {"timeout_s": 60}), ("/api/setup/probe", {"address": "a b"}),
+                       ("/api/setup/probe", {"xaddr": "https://10.0.0.5/onvif/device_service"}),
+                       ("/api/setup/probe", {"address": "10.0.0.5", "password": "no user"})):
         response = await api.client.post(path, headers=api.auth("installer"), json=body)
         assert response.status == 400, (path, body, await response.text())
 
