@@ -39,6 +39,7 @@ def _config(tmp: Path, cams: CameraServer, port: int) -> Path:
         text += (f'[[cameras]]\nid = "{camera_id}"  # mount {mount}\nbuilding = "hs"\nurl = "{cams.url(mount)}"\n'
                  "timeout_s = 3\n")
     text += f'[http]\nlisten = "127.0.0.1:{port}"\ntls = false\n'
+    text += '[camera_setup]\nprobe_networks = ["127.0.0.0/8"]  # the simulated cameras are on loopback\n'
     path.write_text(text)
     path.chmod(0o600)
     return path

@@ -15,21 +15,25 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from vigil.camera_setup.reach import check_camera_url
 from vigil.config.edit import Edit, add_item, field_errors, ids, item_values, remove_item, update_item, validated
 from vigil.config.files import ConfigFile
 from vigil.config.load import load_config
 from vigil.config.model import BuildingConfig, CameraConfig, Config
-from vigil.config.sections.cameras import CAMERA_KEYS
+from vigil.config.sections.cameras import CAMERA_KEYS, rtsp_url_check
 from vigil.core.camera_changes import ReloadResult
 from vigil.core.errors import (
+    AddressNotAllowedError,
     ConfigError,
     ConflictError,
     DuplicateIdError,
     NotFoundError,
     PermissionDeniedError,
+    UnreachableError,
     ValidationError,
 )
 from vigil.core.permissions import Action, Target, UserSubject, decide
+from vigil.core.probe_networks import parse_networks
 from vigil.services.authorize import audit_denial_sync, require
 from vigil.services.caller import Caller
 from vigil.services.env import ServiceEnv
@@ -157,20 +161,23 @@ def _values_or_none(text: str, section: str, item_id: str) -> dict[str, Any] | N
 
 
 async def url_not_allowed(config: Config, url: str) -> str | None:
-    """HOOK (issue 15, helper "onvif"): why a camera URL saved through the API may not be reached
-    under the probe network policy (`[camera_setup] probe_networks`), or None. At the merge its body
-    becomes helper onvif's `camera_setup.reach.check_camera_url(url, networks)` (it resolves the
-    host and checks every address), its AddressNotAllowedError/UnreachableError turned into the
-    message returned here. Until then every URL `vigil check` accepts may be saved."""
+    """Why a camera URL saved through the API may not be reached under the probe network policy
+    (`[camera_setup] probe_networks`: the host must resolve inside them), or None. Hand-edited
+    files are not checked (`vigil check` reads no DNS)."""
+    try:
+        await check_camera_url(url, parse_networks(config.camera_setup.probe_networks))
+    except (AddressNotAllowedError, UnreachableError) as error:
+        return str(error)
     return None
 
 
 async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
-    """The saved URLs under the probe network policy: a 422 naming each field refused."""
+    """The saved URLs under the probe network policy: a 422 naming each field refused. A URL that
+    is not an RTSP URL at all is left to the file's validation, which names it with the others."""
     errors = []
     for name in ("url", "substream_url"):
         url = values.get(name)
-        if isinstance(url, str):
+        if isinstance(url, str) and rtsp_url_check(url) is None:
             why = await url_not_allowed(env.config, url)
             if why is not None:
                 errors.append((name, why))

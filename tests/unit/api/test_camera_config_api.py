@@ -16,7 +16,7 @@ from tests.support.audit_failure import fail_audit_writes, heal_audit_writes
 from vigil.services import camera_config
 
 SECRET = "pw-do-not-show-7781"
-NEW = {"id": "hs-gym", "building": "hs", "name": "Gym", "url": "rtsp://127.0.0.1:1/gym"}
+NEW = {"id": "hs-gym", "building": "hs", "name": "Gym", "url": "rtsp://192.168.10.20/gym"}  # a camera LAN (probe_networks)
 
 
 def source(api: Api) -> Path:
@@ -77,7 +77,7 @@ async def test_an_edit_keeps_comments_and_hand_edits(api: Api) -> None:
     text = source(api).read_text().replace('[[cameras]]\nid = "hs-cam"', '# the front door\n[[cameras]]\nid = "hs-cam"')
     text = text.replace('url = "rtsp://127.0.0.1:1/ms"', 'url = "rtsp://127.0.0.1:1/ms"\nname = "By hand"')
     source(api).write_text(text)  # a hand edit not reloaded yet
-    status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"url": "rtsp://127.0.0.1:2/hs"})
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"url": "rtsp://192.168.10.21/hs"})
     assert status == 200, body
     assert body["applied"]["restarted"] == ["hs-cam"] and body["applied"]["updated"] == ["ms-cam"]
     assert "# the front door" in source(api).read_text()
@@ -159,17 +159,15 @@ async def test_reload_of_a_hand_edit_and_of_a_broken_file(api: Api) -> None:
     assert [e.outcome for e in api.services.env.audit.entries(action="config.reload")] == ["ok", "error"]
 
 
-async def test_the_probe_network_policy_is_asked_for_saved_urls(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The hook helper onvif's policy fills (services.camera_config.url_not_allowed): a refused URL
-    is a 422 naming the field, and the file stays as it was."""
-    async def refuse(config: object, url: str) -> str | None:
-        return "outside the probe networks" if "10.9." in url else None
-
-    monkeypatch.setattr(camera_config, "url_not_allowed", refuse)
+async def test_saved_urls_stay_inside_the_probe_networks(api: Api) -> None:
+    """`[camera_setup] probe_networks` covers URLs saved through the API (the default: the private
+    ranges, no loopback): a refused URL is a 422 naming its field, and the file stays as it was."""
     before = source(api).read_bytes()
-    status, body = await call(api, "POST", "/api/config/cameras", body=NEW | {"substream_url": "rtsp://10.9.0.1/s"})
-    assert status == 422 and body["errors"] == [{"field": "substream_url", "message": "outside the probe networks"}]
-    status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"url": "rtsp://10.9.0.2/x"})
+    status, body = await call(api, "POST", "/api/config/cameras",
+                              body=NEW | {"substream_url": "rtsp://127.0.0.1:8554/s"})
+    assert status == 422 and [e["field"] for e in body["errors"]] == ["substream_url"]
+    assert "outside" in body["errors"][0]["message"]
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"url": "rtsp://8.8.8.8/x"})
     assert status == 422 and body["errors"][0]["field"] == "url"
     assert source(api).read_bytes() == before
 

@@ -111,10 +111,15 @@ EVIDENCE_BODIES: dict[str, Callable[[str], dict[str, object] | None]] = {
     "/api/holds/{hold_id}/release": lambda b: {"reason": "matrix"},
     "/api/views": lambda b: {"name": f"matrix {b}", "layout": 4, "cameras": [None, f"{b}-cam"]},
     "/api/views/{view_id}": lambda b: {"name": f"renamed {b}", "layout": 1, "cameras": [f"{b}-cam"]},
-    "/api/config/cameras": lambda b: {"id": f"new-{b}", "building": b, "name": "matrix", "url": "rtsp://127.0.0.1:1/m"},
+    "/api/config/cameras": lambda b: {"id": f"new-{b}", "building": b, "name": "matrix", "url": "rtsp://192.168.10.9/m"},
     "/api/config/cameras/{camera}": lambda b: {"name": f"renamed {b}"},
     "/api/config/buildings": lambda b: {"id": f"new-{b}", "name": "matrix"},
     "/api/config/buildings/{building}": lambda b: {"name": f"renamed {b}"},
+    # camera setup (issue 15): configure_cameras, about no building; bodies refused (400) once allowed, so
+    # that no discovery waits and no packet leaves
+    "/api/setup/discover": lambda b: {"timeout_s": 0},
+    "/api/setup/scan": lambda b: {"range": "matrix"},
+    "/api/setup/probe": lambda b: {},
 }
 
 
