@@ -205,7 +205,8 @@ async def _open_streams(main: Profile | None, sub: Profile | None, uris: dict[st
             return NotVideoError("no stream address")
         try:
             pinned = await pin_url(url, networks)
-            async with asyncio.timeout(timeout_s + STREAM_READ_S + 1):
+            # the open, a first keyframe and the reading each have their bound (stream_check.py)
+            async with asyncio.timeout(2 * timeout_s + STREAM_READ_S + 1):
                 return await asyncio.to_thread(inspect_stream, pinned, target.username, target.password, "tcp",
                                                timeout_s, STREAM_READ_S)
         except CameraSetupError as error:

@@ -1,7 +1,8 @@
 """Open a proposed stream once, as the recorder would (PyAV, demux on a thread), and report what
 actually arrives: codec, size, frame rate, GOP, B-frames, and a JPEG of the first keyframe.
 
-Bounded: FFmpeg's socket timeout, and the reading stops at the second keyframe or `max_s`."""
+Bounded: FFmpeg's socket timeout; a first keyframe must arrive within `timeout_s` (or `max_s` if
+longer) of the open, and the reading stops at the second keyframe or `max_s` after the first."""
 
 from __future__ import annotations
 
@@ -36,7 +37,6 @@ def inspect_stream(url: str, username: str | None, password: str | None, transpo
     """Blocking: run on a thread. Raises the contract's errors (RTSP 401, not video, unreachable)."""
     options = {"rtsp_transport": transport, "timeout": str(int(timeout_s * 1_000_000)), "analyzeduration": "0",
                "probesize": "32", "fflags": "nobuffer"}
-    started = time.monotonic()
     try:
         container = av.open(url_with_credentials(url, username, password), options=options, timeout=timeout_s)
     except av.error.FFmpegError as error:
@@ -56,6 +56,9 @@ def inspect_stream(url: str, username: str | None, password: str | None, transpo
         pts_seen: list[int] = []
         bframes = False
         jpeg: bytes | None = None
+        # A picture must begin within timeout_s of the open (a loaded appliance or a long GOP is not
+        # "no video"); then the reading ends at the second keyframe or max_s after the first.
+        give_up = time.monotonic() + max(timeout_s, max_s)
         try:
             for packet in container.demux(video):
                 if packet.size == 0:
@@ -63,6 +66,8 @@ def inspect_stream(url: str, username: str | None, password: str | None, transpo
                 if packet.pts is not None and packet.dts is not None and packet.pts != packet.dts:
                     bframes = True
                 if packet.is_keyframe:
+                    if not keyframes:
+                        give_up = time.monotonic() + max_s
                     keyframes.append(frames)
                     if jpeg is None:
                         jpeg = _jpeg(ctx, packet)
@@ -70,7 +75,7 @@ def inspect_stream(url: str, username: str | None, password: str | None, transpo
                     frames += 1
                     if packet.pts is not None:
                         pts_seen.append(packet.pts)
-                if len(keyframes) >= 2 or time.monotonic() - started > max_s:
+                if len(keyframes) >= 2 or time.monotonic() > give_up:
                     break
         except av.error.FFmpegError:
             pass  # what arrived so far is the report
