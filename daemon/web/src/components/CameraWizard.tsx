@@ -1,6 +1,6 @@
 // Adding a camera in three steps — find, connect (probe), save — then watching it start: the
 // page asks /api/cameras every second until the new camera records, then offers its map pin.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { CameraForm, type CameraValues, type Saved, emptyValues } from "./CameraForm";
 import { SetupFind } from "./SetupFind";
 import { type Probed, SetupProbe } from "./SetupProbe";
@@ -53,7 +53,7 @@ function Started({ saved, onAnother }: { saved: Saved; onAnother: () => void }) 
     : "Recording starts…";
   return (
     <section aria-labelledby="started-title" class="wizard-step" data-testid="camera-started">
-      <h2 id="started-title">{camera.name} is saved</h2>
+      <h2 id="started-title" tabIndex={-1}>{camera.name} is saved</h2>
       <p role="status" class={recording ? "ok" : undefined} data-recording={recording ? "yes" : "no"}>{state}</p>
       <p class="muted">{reloadSummary(saved.applied)}</p>
       <p class="actions">
@@ -72,8 +72,11 @@ export function CameraWizard({ buildings, taken, writable }: {
 }) {
   const [state, setState] = useState<Step>({ step: "find" });
   const first = buildings[0]?.id ?? "";
+  // Each new step's heading gets focus (screen readers hear where they are); not on arrival.
+  const moved = useRef(false);
   useEffect(() => {
-    document.querySelector<HTMLElement>(".wizard-step h2")?.focus();
+    if (moved.current) document.querySelector<HTMLElement>(".wizard-step h2")?.focus();
+    moved.current = true;
   }, [state.step]);
   return (
     <div class="wizard">

@@ -36,18 +36,20 @@ function DeviceList({ devices, onChoose }: { devices: Device[]; onChoose: (targe
   }
   return (
     <ul class="device-list" aria-label="Cameras found">
-      {devices.map((d) => (
-        <li key={d.xaddr} data-device={d.address}>
-          <span class="device-name">{deviceTitle(d)}</span>
-          <span class="muted"> · {d.address}</span>
-          {d.configured_camera && <span class="badge configured"> already configured as {d.configured_camera}</span>}
-          <button type="button" class={d.configured_camera ? "secondary" : undefined}
-                  aria-label={`Connect to ${deviceTitle(d)} at ${d.address}`}
-                  onClick={() => onChoose({ xaddr: d.xaddr })}>
-            {d.configured_camera ? "Connect anyway" : "Connect"}
-          </button>
-        </li>
-      ))}
+      {devices.map((d) => {
+        const label = d.configured_camera ? "Connect anyway" : "Connect";
+        return (
+          <li key={d.xaddr} data-device={d.address}>
+            <span class="device-name">{deviceTitle(d)}</span>
+            <span class="muted"> · {d.address}</span>
+            {d.configured_camera && <span class="badge configured">already configured as {d.configured_camera}</span>}
+            <button type="button" class={d.configured_camera ? "secondary" : undefined}
+                    aria-label={`${label} to ${deviceTitle(d)}, ${d.address}`} onClick={() => onChoose({ xaddr: d.xaddr })}>
+              {label}
+            </button>
+          </li>
+        );
+      })}
     </ul>
   );
 }
@@ -104,7 +106,7 @@ export function SetupFind({ onChoose, onManual }: {
   };
   return (
     <section aria-labelledby="find-title" class="wizard-step">
-      <h2 id="find-title">1. Find the camera</h2>
+      <h2 id="find-title" tabIndex={-1}>1. Find the camera</h2>
       <div class="find-ways">
         <div class="panel">
           <h3>Search this network</h3>

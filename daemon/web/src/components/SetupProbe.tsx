@@ -8,8 +8,14 @@ import {
   type ProbeProfile, type ProbeResult, type ProbeTarget, probe, snapshotUrl,
 } from "../lib/camera_setup";
 
+/** "10.0.0.12:80": the host a probe asks (a device's service URL shortened to its host). */
 function targetText(target: ProbeTarget): string {
-  return target.address ?? target.xaddr ?? "";
+  if (target.address) return target.address;
+  try {
+    return new URL(target.xaddr ?? "").host;
+  } catch {
+    return target.xaddr ?? "";
+  }
 }
 
 function fpsText(fps: number | null): string {
@@ -118,7 +124,7 @@ export function SetupProbe({ target, onProbed, onBack }: {
   };
   return (
     <section aria-labelledby="probe-title" class="wizard-step">
-      <h2 id="probe-title">2. Connect to {targetText(target)}</h2>
+      <h2 id="probe-title" tabIndex={-1}>2. Connect to {targetText(target)}</h2>
       <form class="stack" onSubmit={connect} aria-label="Camera sign-in">
         <label for="probe-username">Camera user name</label>
         <input id="probe-username" name="probe-username" autocomplete="off" spellcheck={false} />
