@@ -8,10 +8,11 @@ Each part below is an async context manager: what it starts before `yield`, what
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -22,6 +23,7 @@ from vigil.api.listener import ApiListener, handler_args
 from vigil.api.routes import build_app
 from vigil.api.tls import ensure_self_signed, server_context
 from vigil.config import Config
+from vigil.config.live import LiveConfig
 from vigil.core.conn_limits import MIN_CONNECTIONS, effective_max_connections, fd_reserve
 from vigil.core.errors import DiskFullError, IndexBusyError, VigilError
 from vigil.core.hotplug import StorageState
@@ -36,6 +38,7 @@ from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings
 from vigil.exports.signing import signing_key_path
+from vigil.logs import add_secrets
 from vigil.pipelines import CameraPipelines
 from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
@@ -43,6 +46,7 @@ from vigil.record.reserve import SpaceReserve
 from vigil.record.retention_worker import RetentionWorker
 from vigil.record.storage import StorageDir, open_storage_dir
 from vigil.services import audit as audit_service
+from vigil.services import camera_config
 from vigil.services.caller import worker_caller
 from vigil.services.env import ServiceEnv
 from vigil.store.accounts import Accounts
@@ -52,6 +56,7 @@ from vigil.store.index import Index
 from vigil.system.fd_limit import raise_nofile_limit
 from vigil.system.hotplug import Hotplug
 from vigil.system.parts import Parts
+from vigil.system.pid_file import pid_path, remove_pid_file, write_pid_file
 from vigil.system.sd_notify import Notifier
 from vigil.system.supervision import Supervisor
 from vigil.system.wiring import Appliance, attach_appliance
@@ -117,7 +122,7 @@ class Daemon:
         cameras = CameraPipelines(config, index, storage, reserve)
         appliance = attach_appliance(config, self.supervisor, cameras, index, storage)
         retention = await parts.start("retention", retention_worker(
-            parts, config, index, storage, reserve, cameras.recorders, appliance.storage_state))
+            parts, config, index, storage, reserve, lambda: cameras.recorders, appliance.storage_state))
         exports = await parts.start("exports", export_jobs(parts, config, index))
         accounts, audit = Accounts(index), AuditLog(index)
         credentials = await parts.start("credential watch", credential_watch(parts, accounts))
@@ -127,13 +132,14 @@ class Daemon:
         await parts.start("door adapters", door_adapters(parts, config, doors, index, alerts))
         access = config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
-        services = Services(config, cameras, throttle, whep=whep, credential_watch=credentials,
+        services = Services(cameras, throttle, whep=whep, credential_watch=credentials,
                             exports=exports, doors=doors, alerts=alerts, appliance=appliance,
                             budget_problem=retention.budget_problem, env=env)
         url = await parts.start("http api", http_api(parts, services, len(cameras.pipelines)))
         if appliance.hotplug is not None:
             await parts.start("hotplug", hotplug(parts, appliance.hotplug))
         await parts.start("recording", recording(parts, cameras))
+        await parts.start("reload", reloading(parts, loop, env, cameras, whep))
         return Running(index, storage, cameras, appliance, services, url)
 
 
@@ -192,7 +198,7 @@ async def open_storage(config: Config) -> AsyncIterator[tuple[Index, StorageDir]
 @asynccontextmanager
 async def database_threads(config: Config, index: Index) -> AsyncIterator[ServiceEnv]:
     """The services' database threads: stopped (after their work) before the index closes."""
-    env = ServiceEnv(config, index)
+    env = ServiceEnv(LiveConfig(config), index)
     try:
         yield env
     finally:
@@ -201,7 +207,7 @@ async def database_threads(config: Config, index: Index) -> AsyncIterator[Servic
 
 @asynccontextmanager
 async def retention_worker(parts: Parts, config: Config, index: Index, storage: StorageDir, reserve: SpaceReserve,
-                           recorders: list[Recorder], storage_state: Callable[[], StorageState],
+                           recorders: Callable[[], Sequence[Recorder]], storage_state: Callable[[], StorageState],
                            ) -> AsyncIterator[RetentionWorker]:
     worker = await RetentionWorker.create(config, index, storage, reserve, recorders, storage_state)
     async with parts.tasks(("retention", worker.run())):
@@ -327,11 +333,51 @@ async def hotplug(parts: Parts, watch: Hotplug) -> AsyncIterator[None]:
 
 @asynccontextmanager
 async def recording(parts: Parts, cameras: CameraPipelines) -> AsyncIterator[None]:
-    """Each camera's threads (ingest, recorder, motion). Stopping ends ingest and waits for the
-    recorders to finish their open segments, before anything they write to stops."""
-    async with parts.threads(cameras.stop, *cameras.threads(), grace_s=THREAD_GRACE_S):
-        try:
+    """Each camera's threads (ingest, recorder, motion); a reload stops and starts some of them
+    (CameraPipelines.apply). Stopping ends ingest and waits for the recorders to finish their
+    open segments, before anything they write to stops."""
+    cameras.start(parts.thread)
+    try:
+        yield
+    finally:
+        await cameras.stop_all(STOP_TIMEOUT_S, THREAD_GRACE_S)
+
+
+@asynccontextmanager
+async def reloading(parts: Parts, loop: asyncio.AbstractEventLoop, env: ServiceEnv, cameras: CameraPipelines,
+                    whep: WhepSessions) -> AsyncIterator[None]:
+    """Configuration changes reach the running cameras (design/cameras.md "Reload without loss"):
+    the API's edits and `POST /api/config/reload` through `env.live`, SIGHUP (`systemctl reload`,
+    `vigil reload`) by re-reading the file. The pid file tells `vigil reload` whom to signal."""
+    env.live.cameras = cameras.apply
+    env.live.on_applied.append(lambda config: add_secrets(config.secrets))
+
+    async def end_viewers(camera_id: str) -> None:
+        await whep.close_camera(camera_id, "the camera's configuration changed")
+
+    cameras.on_camera_stopped.append(end_viewers)
+    hangups: asyncio.Queue[None] = asyncio.Queue(maxsize=1)  # reloads asked while one runs: one more
+
+    def hangup() -> None:
+        with contextlib.suppress(asyncio.QueueFull):
+            hangups.put_nowait(None)
+
+    async def on_hangup() -> None:
+        while True:
+            await hangups.get()
+            log.info("SIGHUP: reloading %s", env.config.source)
+            try:
+                await camera_config.reload(env, worker_caller(time.time_ns(), "sighup"))
+            except VigilError as error:  # logged and audited by the reload: the daemon runs on unchanged
+                log.warning("SIGHUP reload: %s", error)
+
+    pid_file = pid_path(env.config.storage.path)
+    await asyncio.to_thread(write_pid_file, pid_file)
+    loop.add_signal_handler(signal.SIGHUP, hangup)
+    try:
+        async with parts.tasks(("reload", on_hangup())):
             yield
-        finally:
-            cameras.stop()
-            await asyncio.to_thread(cameras.wait_recorders, STOP_TIMEOUT_S)
+    finally:
+        loop.remove_signal_handler(signal.SIGHUP)
+        env.live.cameras = None
+        await asyncio.to_thread(remove_pid_file, pid_file)

@@ -84,3 +84,12 @@ def setup_logging(level: str = "info", secrets: Iterable[str] = ()) -> None:
         root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(level.upper())
+
+
+def add_secrets(secrets: Iterable[str]) -> None:
+    """Teach the root handlers' redaction new secrets (a reload added camera passwords)."""
+    new = tuple(s for s in secrets if s)
+    for handler in logging.getLogger().handlers:
+        for f in handler.filters:
+            if isinstance(f, RedactingFilter):
+                f.secrets = tuple(dict.fromkeys(f.secrets + new))

@@ -1,18 +1,20 @@
 """The cameras being recorded: per enabled camera, ingest (main stream, optional substream) ->
 fanout -> recorder, and the motion worker. What the API asks about cameras
 (api.context.CameraStatusSource) and what the appliance asks (system.wiring.Recording) come
-from here. Each pipeline runs on threads of its own, started and stopped by the daemon's
-`recording` part (vigil.app)."""
+from here, always about the current set. Each pipeline runs on threads of its own, started by
+the daemon's `recording` part (vigil.app), stopped and started one by one by a reload (`apply`)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from vigil.api.context import CameraStatus, LiveSource
 from vigil.config import CameraConfig, Config
+from vigil.core.camera_changes import CameraChanges
 from vigil.core.camera_health import Transition
 from vigil.core.camera_modes import MotionMode, Stream
 from vigil.core.media import EncodedPacket, StreamInfo
@@ -34,6 +36,9 @@ from vigil.store.pending_writes import PendingWrites, event_added
 log = logging.getLogger(__name__)
 
 RECORDER_QUEUE_PACKETS = 600  # ~40 s at 15 fps: a slow disk stalls this long before a gap
+RELOAD_STOP_TIMEOUT_S = 20.0  # for a removed camera's recorder to finish its open segment
+RELOAD_THREAD_GRACE_S = 1.0  # then for its other threads (ingest, motion) to return
+Spawn = Callable[[str, Callable[[], None]], "asyncio.Task[None]"]  # (thread name, body) -> its task
 
 
 @dataclass
@@ -87,6 +92,14 @@ def _record_transition(writes: PendingWrites, camera_id: str) -> Callable[[Trans
     return record
 
 
+def _wait_recorders(pipelines: Sequence[CameraPipeline], timeout_s: float) -> None:
+    """Until each recorder closed its segment, at most timeout_s in all (blocking)."""
+    deadline = time.monotonic() + timeout_s
+    for p in pipelines:
+        if not p.recorder.finished.wait(max(0.0, deadline - time.monotonic())):
+            log.error("recorder %s did not finish its segment in time", p.recorder.name)
+
+
 def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: StorageDir,
               reserve: SpaceReserve) -> CameraPipeline:
     policy = RotationPolicy(target_90k=seconds_to_ticks(config.storage.segment_duration_s))
@@ -112,30 +125,85 @@ def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: Stora
 
 
 class CameraPipelines:
-    """One pipeline per enabled camera (built, not started: the threads are the daemon's part)."""
+    """One pipeline per enabled camera: a set that a reload changes (design/cameras.md "Reload
+    without loss"). `start` runs every pipeline's threads (the daemon's `recording` part), `apply`
+    stops and starts the ones a reload names and touches no other, `stop_all` ends them all."""
 
     def __init__(self, config: Config, index: Index, storage: StorageDir, reserve: SpaceReserve) -> None:
-        self.pipelines = tuple(_pipeline(config, camera, index, storage, reserve)
-                               for camera in config.cameras if camera.enabled)
+        self._build: Callable[[CameraConfig], CameraPipeline] = (
+            lambda camera: _pipeline(config, camera, index, storage, reserve))
+        self._pipelines: dict[str, CameraPipeline] = {c.id: self._build(c) for c in config.cameras if c.enabled}
+        self._threads: dict[str, list[asyncio.Task[None]]] = {}
+        self._spawn: Spawn | None = None
+        # Called with a camera's id when its pipeline stops on a reload (its live viewers are ended).
+        self.on_camera_stopped: list[Callable[[str], Awaitable[None]]] = []
+
+    @property
+    def pipelines(self) -> tuple[CameraPipeline, ...]:
+        return tuple(self._pipelines.values())
 
     @property
     def recorders(self) -> list[Recorder]:
         return [p.recorder for p in self.pipelines]
 
-    def threads(self) -> list[tuple[str, Callable[[], None]]]:
-        return [thread for p in self.pipelines for thread in p.threads()]
+    def start(self, spawn: Spawn) -> None:
+        """Start every pipeline's threads with `spawn` (system.parts.Parts.thread)."""
+        self._spawn = spawn
+        for p in self.pipelines:
+            self._start(p)
+
+    def _start(self, p: CameraPipeline) -> None:
+        assert self._spawn is not None
+        self._threads[p.camera.id] = [self._spawn(name, body) for name, body in p.threads()]
+
+    async def _stop(self, stopping: list[CameraPipeline], timeout_s: float, grace_s: float) -> None:
+        """Ask the pipelines to stop, wait for their recorders to finish their open segments (on a
+        thread: never blocking the loop), then for their threads to return (their tasks awaited)."""
+        for p in stopping:
+            p.stop()
+        await asyncio.to_thread(_wait_recorders, stopping, timeout_s)
+        tasks = [t for p in stopping for t in self._threads.pop(p.camera.id, [])]
+        if tasks:
+            _, late = await asyncio.wait(tasks, timeout=grace_s)
+            for task in late:
+                log.warning("thread %s did not end within %.0f s of the stop; leaving it", task.get_name(), grace_s)
+                task.cancel()
+
+    async def apply(self, changes: CameraChanges, config: Config) -> None:
+        """Apply a reload's camera changes: stop the removed and restarted pipelines, start the
+        added and restarted ones that are enabled, update the others' settings in place."""
+        cameras = {c.id: c for c in config.cameras}
+        # Copy on write: other threads (the watchdog's pinger, the hot-plug gate) read the set.
+        running = dict(self._pipelines)
+        stopping = [running.pop(i) for i in changes.to_stop if i in running]
+        self._pipelines = running
+        if stopping:
+            log.info("reload: stopping %s", ", ".join(p.camera.id for p in stopping))
+            await self._stop(stopping, RELOAD_STOP_TIMEOUT_S, RELOAD_THREAD_GRACE_S)
+            for p in stopping:
+                for hook in self.on_camera_stopped:
+                    await hook(p.camera.id)
+        for camera_id in changes.updated:  # name or building: nothing the threads use
+            if camera_id in self._pipelines:
+                self._pipelines[camera_id].camera = cameras[camera_id]
+        for camera_id in changes.to_start:
+            camera = cameras[camera_id]
+            if not camera.enabled:
+                continue
+            pipeline = self._build(camera)
+            self._pipelines = {**self._pipelines, camera_id: pipeline}
+            if self._spawn is not None:
+                self._start(pipeline)
+                log.info("reload: camera %s started", camera_id)
 
     def stop(self) -> None:
         """Ask every camera to stop: ingest ends, recorders close their segment and return."""
         for p in self.pipelines:
             p.stop()
 
-    def wait_recorders(self, timeout_s: float) -> None:
-        """Until every recorder closed its segment, at most timeout_s in all (blocking)."""
-        deadline = time.monotonic() + timeout_s
-        for p in self.pipelines:
-            if not p.recorder.finished.wait(max(0.0, deadline - time.monotonic())):
-                log.error("recorder %s did not finish its segment in time", p.recorder.name)
+    async def stop_all(self, timeout_s: float, grace_s: float) -> None:
+        """The daemon's stop: every pipeline stops and every open segment is finished."""
+        await self._stop(list(self.pipelines), timeout_s, grace_s)
 
     # --- what the appliance asks (system.wiring.Recording) --------------------------------------
 
@@ -147,7 +215,7 @@ class CameraPipelines:
     # --- what the API asks about cameras (api.context.CameraStatusSource) -----------------------
 
     def _pipeline(self, camera_id: str) -> CameraPipeline | None:
-        return next((p for p in self.pipelines if p.camera.id == camera_id), None)
+        return self._pipelines.get(camera_id)
 
     def camera_status(self, camera_id: str) -> CameraStatus:
         p = self._pipeline(camera_id)

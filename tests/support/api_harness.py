@@ -14,6 +14,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from vigil.api.context import CameraStatus, LiveSource, Services
 from vigil.api.routes import build_app
 from vigil.config import Config, parse_config
+from vigil.config.live import LiveConfig
 from vigil.core.camera_modes import Stream
 from vigil.core.live_grants import ViewerLimits
 from vigil.core.media import EncodedPacket, StreamInfo
@@ -102,7 +103,11 @@ def password_hash() -> str:
 
 @pytest.fixture
 def config(tmp_path: Path) -> Config:
-    return parse_config(CONFIG.format(path=tmp_path / "data"), tmp_path / "vigil.toml")
+    """The configuration, also written to its file (the configuration API edits it, mode 0600)."""
+    text, source = CONFIG.format(path=tmp_path / "data"), tmp_path / "vigil.toml"
+    source.write_text(text, encoding="utf-8")
+    source.chmod(0o600)
+    return parse_config(text, source)
 
 
 @pytest.fixture
@@ -122,8 +127,8 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
         tokens[name], _ = accounts.create_credential(user_id, "api_token", "test", clock.now_ns, None)
     audit, watch = AuditLog(index), CredentialWatch(accounts, clock)
     alerts = AlertHub()  # door events
-    env = ServiceEnv(config, index)
-    services = Services(config, FakeCameras(), clock_ns=clock, credential_watch=watch,
+    env = ServiceEnv(LiveConfig(config), index)
+    services = Services(FakeCameras(), clock_ns=clock, credential_watch=watch,
                         whep=WhepSessions(lambda label: (), ViewerLimits(4, 2, 2), watch, audit, clock),
                         exports=ExportJobs(config, index, config.storage.path / "key.pem"),  # no worker: stays queued
                         alerts=alerts, doors=DoorEventService(config, DoorStore(index), alerts, b"k" * 32, clock),

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from vigil.config import Config
+from vigil.config.live import LiveConfig
 from vigil.core.permissions import LinkSubject, Role, Subject, UserSubject
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv
@@ -40,7 +41,7 @@ def appliance(now_ns: int) -> Caller:
 
 @pytest.fixture
 def env(config: Config, index: Index) -> Iterator[ServiceEnv]:
-    service_env = ServiceEnv(config, index)
+    service_env = ServiceEnv(LiveConfig(config), index)
     yield service_env
     service_env.close()
 

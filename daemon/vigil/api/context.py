@@ -65,9 +65,9 @@ class CameraStatusSource(Protocol):
 
 @dataclass(frozen=True)
 class Services:
-    """Built once, with every part the daemon started (vigil.app); never changed afterwards."""
+    """Built once, with every part the daemon started (vigil.app); never changed afterwards (the
+    configuration it shows is the running one: `config` reads it through the env at each use)."""
 
-    config: Config
     cameras: CameraStatusSource
     throttle: LoginThrottle = field(default_factory=LoginThrottle)
     clock_ns: Callable[[], int] = time.time_ns
@@ -88,6 +88,11 @@ class Services:
     # What is wrong with the storage budget (core.storage_report.budget_problems, or retention kept newest footage).
     budget_problem: Callable[[], BudgetProblem | None] = lambda: None
     env: ServiceEnv = field(kw_only=True)  # what the services/ functions work with (the daemon closes it)
+
+    @property
+    def config(self) -> Config:
+        """The running configuration (config/live.py: a reload swaps it)."""
+        return self.env.config
 
 
 SERVICES = web.AppKey("services", Services)

@@ -64,7 +64,8 @@ class Operation(Protocol):
 
 _ERRORS = {"400": "malformed request", "401": "no valid credentials", "403": "not allowed",
            "404": "no such resource", "409": "conflicts with the camera or appliance state",
-           "413": "body too large", "415": "wrong content type", "429": "throttled",
+           "413": "body too large", "415": "wrong content type",
+           "422": "values that are wrong (the problem's `errors` names each field)", "429": "throttled",
            "503": "not available right now"}
 
 

@@ -14,13 +14,17 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
+           409: "Conflict", 422: "Unprocessable Content",
+           413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
            500: "Internal Server Error", 503: "Service Unavailable", 416: "Range Not Satisfiable"}
 
 
-def problem(status: int, detail: str) -> web.Response:
-    response = web.json_response({"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
-                                  "detail": detail}, status=status, content_type="application/problem+json")
+def problem(status: int, detail: str, errors: tuple[tuple[str, str], ...] = ()) -> web.Response:
+    body: dict[str, object] = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
+                               "detail": detail}
+    if errors:  # which field of the request is wrong, and why (forms show each beside its field)
+        body["errors"] = [{"field": field, "message": message} for field, message in errors]
+    response = web.json_response(body, status=status, content_type="application/problem+json")
     if status == 401:
         response.headers["WWW-Authenticate"] = 'Bearer realm="vigil"'
     return response
@@ -31,7 +35,7 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except VigilError as error:
-        response = problem(http_status(error), str(error))
+        response = problem(http_status(error), str(error), error.errors)
         if isinstance(error, RangeNotSatisfiableError):  # RFC 9110 §15.5.17: say how big the body is
             response.headers["Content-Range"] = f"bytes */{error.total_bytes}"
         if error.retry_after_s is not None:  # RFC 9110 §10.2.3: when to ask again

@@ -14,6 +14,8 @@ from aiohttp import web
 from vigil.api import (  # bookmarks, holds, timeline, storage
     admin_schemas,
     audit,
+    camera_config,
+    camera_config_schemas,
     cameras,
     clips,
     devices,
@@ -104,7 +106,41 @@ TIME_HELP = "ISO 8601 (UTC unless an offset is given) or Unix seconds"
 RANGE = (Param("start", f"range start, {TIME_HELP}; default end - 24 h"),
          Param("end", f"range end, {TIME_HELP}; default now"))
 
+_CONFIG = camera_config_schemas
+_IN_BUILDING = "the body or the configured camera names its building (moving one: both buildings)"
+_EVERY_BUILDING = "for district admins and installers of every building, not building-scoped users"
+
 ROUTES: tuple[Route, ...] = (
+    # --- configured cameras and buildings (issue 15; api/camera_config.py, design/cameras.md) ---
+    Route("GET", "/api/config/cameras", camera_config.list_cameras, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
+          "Configured cameras of the buildings the caller may configure (never a password), and whether the"
+          " configuration file can be changed here", _CONFIG.CAMERA_SETTINGS),
+    Route("POST", "/api/config/cameras", camera_config.create_camera, Action.CONFIGURE_CAMERAS, Scope.PER_ITEM,
+          "Add a camera: written to the configuration file (checked like `vigil check`) and started at once",
+          _CONFIG.CAMERA_APPLIED, status=201, body=_CONFIG.CAMERA_CREATE,
+          per_item=PerItem("services.camera_config.create_camera", _IN_BUILDING)),
+    Route("PATCH", "/api/config/cameras/{camera}", camera_config.update_camera, Action.CONFIGURE_CAMERAS,
+          Scope.PER_ITEM, "Change a camera's settings (only that camera restarts, and only if its stream"
+          " settings changed); `password` absent: unchanged, null: cleared", _CONFIG.CAMERA_APPLIED,
+          body=_CONFIG.CAMERA_PATCH, per_item=PerItem("services.camera_config.update_camera", _IN_BUILDING)),
+    Route("DELETE", "/api/config/cameras/{camera}", camera_config.delete_camera, Action.CONFIGURE_CAMERAS,
+          Scope.PER_ITEM, "Remove a camera: its open segment is finished; its recordings stay until retention",
+          _CONFIG.APPLIED, per_item=PerItem("services.camera_config.delete_camera", _IN_BUILDING)),
+    Route("GET", "/api/config/buildings", camera_config.list_buildings, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
+          "Configured buildings the caller may configure", _CONFIG.BUILDING_SETTINGS),
+    Route("POST", "/api/config/buildings", camera_config.create_building, Action.CONFIGURE_CAMERAS,
+          Scope.PER_ITEM, "Add a building", _CONFIG.BUILDING_APPLIED, status=201, body=_CONFIG.BUILDING,
+          per_item=PerItem("services.camera_config.create_building", _EVERY_BUILDING)),
+    Route("PATCH", "/api/config/buildings/{building}", camera_config.update_building, Action.CONFIGURE_CAMERAS,
+          Scope.PER_ITEM, "Rename a building", _CONFIG.BUILDING_APPLIED, body=_CONFIG.BUILDING_PATCH,
+          per_item=PerItem("services.camera_config.update_building", "the path names the building")),
+    Route("DELETE", "/api/config/buildings/{building}", camera_config.delete_building, Action.CONFIGURE_CAMERAS,
+          Scope.PER_ITEM, "Remove a building that has no cameras or doors left (409 names them)", _CONFIG.APPLIED,
+          per_item=PerItem("services.camera_config.delete_building", _EVERY_BUILDING)),
+    Route("POST", "/api/config/reload", camera_config.reload, Action.CONFIGURE_CAMERAS, Scope.PER_ITEM,
+          "Re-read the configuration file as edited by hand and apply it (as SIGHUP and `vigil reload` do);"
+          " an invalid file changes nothing (422 naming each key)", _CONFIG.APPLIED,
+          per_item=PerItem("services.camera_config.reload", _EVERY_BUILDING)),
     Route("POST", "/api/login", session.login, None, Scope.PUBLIC, "Sign in; sets the session cookie",
           schemas.LOGIN, body=schemas.LOGIN_BODY, public_reason="signing in is how credentials are obtained"),
     Route("GET", "/l/{token}", links.landing, None, Scope.PUBLIC,

@@ -18,7 +18,8 @@ def obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None) 
     return {"type": "object", "required": sorted(required), "properties": required | (optional or {})}
 
 
-PROBLEM = obj({"type": STR, "title": STR, "status": INT, "detail": STR})
+PROBLEM = obj({"type": STR, "title": STR, "status": INT, "detail": STR},
+              {"errors": {"type": "array", "items": obj({"field": STR, "message": STR})}})
 SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
               {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
                "playback": BOOL, "expires_at": STR, "playback_start": NSTR, "playback_end": NSTR, "csrf_token": STR,

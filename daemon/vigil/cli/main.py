@@ -1,5 +1,5 @@
 """The `vigil` command: run, demo, check, segments, motion, fsck; the verbs of cli/admin.py,
-cli/exports.py, cli/holds.py and cli/storage.py."""
+cli/exports.py, cli/holds.py, cli/reload.py and cli/storage.py."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from vigil import __version__
 from vigil.cli.admin import add_admin_verbs, run_admin
 from vigil.cli.exports import add_evidence_verbs, run_key, run_verify
 from vigil.cli.holds import add_hold_verbs, run_holds
+from vigil.cli.reload import add_reload_verb, run_reload
 from vigil.cli.storage import add_storage_verb, run_storage
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
@@ -64,6 +65,7 @@ def _parser() -> argparse.ArgumentParser:
     add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
     add_storage_verb(verbs, common)  # the storage report (issue 7)
     add_hold_verbs(verbs, common)  # hold (issue 7)
+    add_reload_verb(verbs, common)  # reload: the running daemon re-reads the file (issue 15)
     return parser
 
 
@@ -177,6 +179,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _cmd_run(config)
         if args.verb == "check":
             return _cmd_check(config)
+        if args.verb == "reload":
+            return run_reload(config)
         if args.verb == "segments":
             return _cmd_segments(config, args)
         if args.verb == "fsck":

@@ -26,7 +26,7 @@ def parse_config(text: str, source: Path) -> Config:
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{source}: not valid TOML: {error}") from None
+        raise ConfigError(f"{source}: not valid TOML: {error}", (("", f"not valid TOML: {error}"),)) from None
     r = Reader(source)
     r.table(raw, "", SECTIONS)
     storage = read_storage(r, raw.get("storage"))
@@ -41,7 +41,7 @@ def parse_config(text: str, source: Path) -> Config:
     door_events = read_door_events(r, raw.get("door_events"))
     door_adapters = read_door_adapters(r, raw.get("door_adapters"))
     if r.problems:
-        raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems))
+        raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems), tuple(r.keyed))
     return Config(source=source, storage=storage, buildings=buildings, cameras=cameras, log=log, http=http,
                   access=access, webrtc=webrtc, appliance=appliance, doors=doors, door_events=door_events,
                   door_adapters=door_adapters)

@@ -31,9 +31,11 @@ class Reader:
     def __init__(self, source: Path) -> None:
         self.source = source
         self.problems: list[str] = []
+        self.keyed: list[tuple[str, str]] = []  # the same problems as (key path, message)
 
     def problem(self, key: str, message: str) -> None:
         self.problems.append(f"{self.source}: {key}: {message}")
+        self.keyed.append((key, message))
 
     def table(self, data: Mapping[str, Any], key: str, allowed: set[str]) -> None:
         for name in data:

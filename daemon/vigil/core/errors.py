@@ -12,10 +12,17 @@ class VigilError(Exception):
     may try again, for failures that pass (sent as Retry-After by the API); None for the rest."""
 
     retry_after_s: int | None = None
+    # (field, message) pairs the API sends as the problem's `errors` member (a form names each field).
+    errors: tuple[tuple[str, str], ...] = ()
 
 
 class ConfigError(VigilError):
-    """The configuration file is missing, unreadable or invalid."""
+    """The configuration file is missing, unreadable or invalid. `problems`: each (key path, message)
+    of an invalid file (`cameras[3].url`, "must be an rtsp:// URL"), for callers that edit the file."""
+
+    def __init__(self, message: str, problems: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class StorageError(VigilError):
@@ -64,6 +71,26 @@ class NotReadyError(ConflictError):
         self.retry_after_s: int = retry_after_s
 
 
+class ValidationError(BadRequestError):
+    """Well-formed input whose values are wrong (HTTP 422), each named in `errors`: (field, message)."""
+
+    def __init__(self, message: str, errors: tuple[tuple[str, str], ...]) -> None:
+        super().__init__(message)
+        self.errors = errors
+
+
+class ConfigNotWritableError(ConflictError):
+    """The configuration file cannot be changed by the daemon (read-only, or its directory is)."""
+
+
+class DuplicateIdError(ConflictError):
+    """An id already taken (a camera or building); `errors` names the field."""
+
+    def __init__(self, message: str, field: str = "id") -> None:
+        super().__init__(message)
+        self.errors = ((field, message),)
+
+
 class PayloadTooLargeError(BadRequestError):
     """A request body over the limit."""
 
@@ -104,6 +131,9 @@ STATUS_BY_ERROR: dict[type[VigilError], int] = {
     PermissionDeniedError: 403,
     NotFoundError: 404,
     ConflictError: 409,
+    ValidationError: 422,
+    ConfigNotWritableError: 409,
+    DuplicateIdError: 409,
     NotReadyError: 409,
     PayloadTooLargeError: 413,
     UnsupportedMediaTypeError: 415,

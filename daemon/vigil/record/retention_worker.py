@@ -27,11 +27,12 @@ log = logging.getLogger(__name__)
 
 
 class RetentionWorker:
-    """`recorders`: the cameras' recorders (bytes written, paused on a full disk);
+    """`recorders`: the cameras' recorders as of now (bytes written, paused on a full disk; a reload
+    changes the set);
     `storage_state`: the recording disk's state (nothing to free on a missing or foreign disk)."""
 
     def __init__(self, config: Config, index: Index, storage: StorageDir, reserve: SpaceReserve,
-                 recorders: Sequence[Recorder], storage_state: Callable[[], StorageState],
+                 recorders: Callable[[], Sequence[Recorder]], storage_state: Callable[[], StorageState],
                  problems: Sequence[BudgetProblem]) -> None:
         self.config, self.index, self.storage, self.reserve = config, index, storage, reserve
         self.recorders = recorders
@@ -44,7 +45,8 @@ class RetentionWorker:
 
     @classmethod
     async def create(cls, config: Config, index: Index, storage: StorageDir, reserve: SpaceReserve,
-                     recorders: Sequence[Recorder], storage_state: Callable[[], StorageState]) -> RetentionWorker:
+                     recorders: Callable[[], Sequence[Recorder]], storage_state: Callable[[], StorageState],
+                     ) -> RetentionWorker:
         """The worker with the budget checked against the disk (statvfs, on a thread)."""
         problems = await asyncio.to_thread(storage_budget_problems, config)
         return cls(config, index, storage, reserve, recorders, storage_state, problems)
@@ -62,9 +64,11 @@ class RetentionWorker:
                 await asyncio.sleep(interval_s)  # nothing to free on a missing or foreign disk
                 continue
             await asyncio.to_thread(self._keep_reserve)
-            written = sum(r.bytes_written for r in self.recorders)
-            incoming = incoming_bytes(None if last_written is None else written - last_written, len(self.recorders),
-                                      interval_s)
+            recorders = self.recorders()
+            written = sum(r.bytes_written for r in recorders)
+            # a reload that removed a camera takes its bytes out of the sum: no negative rate
+            since = None if last_written is None else max(0, written - last_written)
+            incoming = incoming_bytes(since, len(recorders), interval_s)
             last_written = written
             try:
                 result = await asyncio.to_thread(enforce_retention, self.index, self.storage, self.policy, incoming,
@@ -86,7 +90,7 @@ class RetentionWorker:
 
     def _keep_reserve(self) -> None:
         """Give the index's reserve up while a camera is paused on a full disk; else keep it (blocking)."""
-        if any(r.paused_reason == WriteFailure.DISK_FULL.value for r in self.recorders):
+        if any(r.paused_reason == WriteFailure.DISK_FULL.value for r in self.recorders()):
             self.reserve.give_up()
         else:
             self.reserve.ensure(disk_usage(self.config.storage.path).free_bytes)

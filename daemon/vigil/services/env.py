@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from vigil.config import Config
+from vigil.config.live import LiveConfig
 from vigil.store.accounts import Accounts
 from vigil.store.audit_log import AuditLog
 from vigil.store.index import SERVING_REQUEST, Index
@@ -29,10 +30,15 @@ DB_THREADS = 4  # one writer at a time (the index's lock); the others read on th
 
 @dataclass
 class ServiceEnv:
-    config: Config
+    live: LiveConfig  # the running configuration: a reload swaps it (config/live.py)
     index: Index
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(DB_THREADS, thread_name_prefix="vigil-db"))
+
+    @property
+    def config(self) -> Config:
+        """The configuration as of now (cameras and buildings change with a reload)."""
+        return self.live.current
 
     @property
     def audit(self) -> AuditLog:
@@ -63,7 +69,7 @@ def service_env(config: Config, now_wall_ns: int, *, readonly: bool = False) -> 
     read-only (no migration, no writes) or migrated at `now_wall_ns`. Closed, threads and index, on exit."""
     index = Index.open_readonly(config.storage.index_path) if readonly else Index.open(config.storage.index_path,
                                                                                        now_wall_ns)
-    env = ServiceEnv(config, index)
+    env = ServiceEnv(LiveConfig(config), index)
     try:
         yield env
     finally:

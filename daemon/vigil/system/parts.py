@@ -86,6 +86,11 @@ class Parts:
         task.add_done_callback(self._ended)
         return task
 
+    def thread(self, name: str, body: Callable[[], None]) -> asyncio.Task[None]:
+        """Run `body` on a thread of its own whose failure is the daemon's, for a part that starts
+        and stops threads while it runs (the cameras, on a reload); that part awaits the task."""
+        return self._task(name, run_in_thread(name, body))
+
     @contextlib.asynccontextmanager
     async def tasks(self, *named: tuple[str, Coroutine[Any, Any, None]]) -> AsyncIterator[None]:
         """Run each (name, coroutine) as a task for the part's life; stopping cancels them."""

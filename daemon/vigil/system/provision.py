@@ -109,10 +109,22 @@ class Provisioner:
         self._admin(config, spec.admin_name)
         if spec.demo_camera:
             self._new_file(self.paths.demo_marker, b"demo camera requested by provisioning\n", 0o644, chown=False)
-        if self._new_file(self.paths.config_file, text.encode(), 0o640, chown=False, group_only=True):
+        if self._config_file(text.encode()):
             self.say(f"wrote {self.paths.config_file}")
         else:
             self.say(f"kept the existing {self.paths.config_file}")
+
+    def _config_file(self, data: bytes) -> bool:
+        """The configuration, owned by the daemon's user, mode 0600 (camera passwords; the daemon
+        edits it from the API, design/cameras.md). Its directory is the daemon's too, so the daemon
+        can replace the file atomically (a temp file renamed beside it); it stays 0755, the demo
+        camera's marker readable by its service."""
+        path = self.paths.config_file
+        if path.exists():
+            return False
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o755)
+        self._chown(path.parent)
+        return create_new_file(path, data, 0o600, self._chown)
 
     def _state_dir(self, path: Path) -> None:
         path.mkdir(parents=True, exist_ok=True, mode=0o750)

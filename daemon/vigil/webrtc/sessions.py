@@ -202,6 +202,11 @@ class WhepSessions:
             log.warning("whep %s ended (%s) but the audit entry could not be written: %s", session_id[:8], reason,
                         error)
 
+    async def close_camera(self, camera_id: str, reason: str) -> None:
+        """End every session of one camera (a reload removed it or restarted its pipeline)."""
+        for session in [s for s in self.sessions.values() if s.camera_id == camera_id]:
+            await self.close(session.id, reason)
+
     async def close_all(self) -> None:
         for session_id in list(self.sessions):
             await self.close(session_id)

@@ -84,6 +84,9 @@ def check_provisioned(tmp: Path, done: subprocess.CompletedProcess[str], source:
     assert [c.url for c in config.cameras] == ["rtsp://127.0.0.1:8554/demo"]  # the demo camera asked for
     assert config.storage.recordings_path == Path("/srv/vigil") and config.storage.require_mount
     assert (tmp / "etc/demo-camera").exists()
+    # camera passwords inside: the daemon's only (it edits the file, design/cameras.md)
+    assert (tmp / "etc/vigil.toml").stat().st_mode & 0o777 == 0o600
+    assert (tmp / "etc/demo-camera").stat().st_mode & 0o777 == 0o644
     password = console_password(tmp)
     assert password not in done.stdout + done.stderr  # the secret goes to the console only
     index = Index.open(tmp / "state/index.sqlite3", 0)

@@ -14,6 +14,8 @@ from tests.support.api_harness import Api
 from tests.support.plan_images import png_bytes
 from vigil.api.openapi import template
 from vigil.api.routes import ROUTES, Route, Scope
+from vigil.config.edit import add_item, validated
+from vigil.config.files import ConfigFile
 from vigil.core.permissions import FOOTAGE, Action
 from vigil.core.placements import PinKind, PlacementRequest, PlanRequest
 from vigil.core.plan_image import inspect_plan_image
@@ -57,8 +59,20 @@ async def test_registered_routes_are_exactly_the_table(api: Api) -> None:
     assert registered == {(r.method, template(r.path)) for r in ROUTES}
 
 
+# The configuration routes (issue 15): creating/deleting buildings and reloading the whole file are
+# for district admins and installers of every building; the rest per building.
+EVERY_BUILDING = {("POST", "/api/config/buildings"), ("DELETE", "/api/config/buildings/{building}"),
+                  ("POST", "/api/config/reload")}
+
+
 def expected_allowed(route: Route, caller: str, building: str) -> bool:
     assert route.action is not None
+    if route.path.startswith("/api/config/"):
+        if route.action not in MAY[caller]:
+            return False
+        if caller in ("district", "installer"):
+            return True
+        return (route.method, route.path) not in EVERY_BUILDING and (route.method == "GET" or building == "hs")
     if route.path.startswith("/api/views"):
         # Saved live walls are a user's own: a role that watches live video, never a responder link;
         # saving one names cameras, so the building's.
@@ -97,7 +111,23 @@ EVIDENCE_BODIES: dict[str, Callable[[str], dict[str, object] | None]] = {
     "/api/holds/{hold_id}/release": lambda b: {"reason": "matrix"},
     "/api/views": lambda b: {"name": f"matrix {b}", "layout": 4, "cameras": [None, f"{b}-cam"]},
     "/api/views/{view_id}": lambda b: {"name": f"renamed {b}", "layout": 1, "cameras": [f"{b}-cam"]},
+    "/api/config/cameras": lambda b: {"id": f"new-{b}", "building": b, "name": "matrix", "url": "rtsp://127.0.0.1:1/m"},
+    "/api/config/cameras/{camera}": lambda b: {"name": f"renamed {b}"},
+    "/api/config/buildings": lambda b: {"id": f"new-{b}", "name": "matrix"},
+    "/api/config/buildings/{building}": lambda b: {"name": f"renamed {b}"},
 }
+
+
+def _config_ids(api: Api, building: str) -> dict[str, str]:
+    """A fresh camera of the building in the configuration file (DELETE /api/config/cameras/{camera}
+    removes one), and the building itself."""
+    env = api.services.env
+    file = ConfigFile(env.config.source)
+    camera = f"{building}-m{len(env.config.cameras)}"
+    edit = add_item(file.read(), "cameras", {"id": camera, "building": building, "url": "rtsp://127.0.0.1:1/m"})
+    file.replace(edit.text)
+    env.live.swap(validated(edit, file.path))  # as a reload would (no pipelines here)
+    return {"camera": camera, "building": building}
 
 
 def _evidence_ids(api: Api, caller: str, building: str) -> dict[str, str]:
@@ -142,6 +172,7 @@ async def test_route_matrix(api: Api, route: Route) -> None:
                       "user_name": "nobody", "token_id": "999999"}
             values |= _evidence_ids(api, caller, building)
             values |= _plan_ids(api, building)
+            values |= _config_ids(api, building)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None
             sent = EVIDENCE_BODIES[route.path](building) if route.path in EVIDENCE_BODIES else body
