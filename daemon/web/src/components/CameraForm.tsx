@@ -5,7 +5,7 @@ import type { ComponentChildren } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type FieldError, api, describeError } from "../lib/api";
 import {
-  CONFIG_CAMERAS, type CameraSetting, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
+  CONFIG_CAMERAS, MOTION_MODES, type MotionMode, type CameraSetting, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
 } from "../lib/camera_setup";
 
 export interface CameraValues {
@@ -19,7 +19,7 @@ export interface CameraValues {
   transport: "tcp" | "udp";
   timeout_s: string;
   enabled: boolean;
-  motion: boolean;
+  motion: MotionMode;
 }
 
 /** The form's fields in the order they are shown (the first invalid one gets focus). */
@@ -36,7 +36,7 @@ export function valuesOf(camera: CameraSetting): CameraValues {
 
 export function emptyValues(building: string): CameraValues {
   return { id: "", building, name: "", url: "", substream_url: "", username: "", password: "", transport: "tcp",
-           timeout_s: "10", enabled: true, motion: true };
+           timeout_s: "5", enabled: true, motion: "auto" };
 }
 
 function nullable(text: string): string | null {
@@ -189,11 +189,13 @@ export function CameraForm({ prefix, initial, before = null, buildings, taken, d
           <input {...field("timeout_s")} type="number" min={1} max={120} step="any" value={values.timeout_s}
                  onInput={(e) => set("timeout_s", e.currentTarget.value)} />
           {problem("timeout_s")}
-          <label class="check">
-            <input {...field("motion")} type="checkbox" checked={values.motion}
-                   onChange={(e) => set("motion", e.currentTarget.checked)} />
-            Detect motion
-          </label>
+          <label for={`${prefix}-motion`}>Motion detection</label>
+          <select {...field("motion")} value={values.motion} onChange={(e) => {
+            const chosen = MOTION_MODES.find((m) => m.value === e.currentTarget.value);
+            if (chosen) set("motion", chosen.value);
+          }}>
+            {MOTION_MODES.map((m) => <option key={m.value} value={m.value}>{m.label}</option>)}
+          </select>
           {problem("motion")}
           <label class="check">
             <input {...field("enabled")} type="checkbox" checked={values.enabled}

@@ -2,6 +2,15 @@
 // says about them: the probe's error types as sentences, a camera id suggested from its name.
 import { ApiError, api } from "./api";
 
+/** Where motion is detected: "auto" (the substream if any, else the main stream's keyframes). */
+export type MotionMode = "auto" | "substream" | "keyframes" | "off";
+export const MOTION_MODES: { value: MotionMode; label: string }[] = [
+  { value: "auto", label: "Automatic (the substream if there is one, else keyframes)" },
+  { value: "substream", label: "Every frame of the substream" },
+  { value: "keyframes", label: "Keyframes of the main stream" },
+  { value: "off", label: "Off" },
+];
+
 /** A configured camera as the configuration holds it (never its password: `password_set` only). */
 export interface CameraSetting {
   id: string;
@@ -14,7 +23,7 @@ export interface CameraSetting {
   transport: "tcp" | "udp";
   timeout_s: number;
   enabled: boolean;
-  motion: boolean;
+  motion: MotionMode;
   motion_sensitivity: number;
   motion_mask: number[][];
 }
