@@ -14,13 +14,15 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 _TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed",
-           409: "Conflict", 422: "Unprocessable Content",
-           413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
-           500: "Internal Server Error", 503: "Service Unavailable", 416: "Range Not Satisfiable"}
+           409: "Conflict", 413: "Payload Too Large", 415: "Unsupported Media Type", 429: "Too Many Requests",
+           500: "Internal Server Error", 503: "Service Unavailable", 416: "Range Not Satisfiable",
+           422: "Unprocessable Content", 502: "Bad Gateway"}
 
 
-def problem(status: int, detail: str, errors: tuple[tuple[str, str], ...] = ()) -> web.Response:
-    body: dict[str, object] = {"type": "about:blank", "title": _TITLES.get(status, "Error"), "status": status,
+def problem(status: int, detail: str, errors: tuple[tuple[str, str], ...] = (),
+            kind: str = "about:blank") -> web.Response:
+    """`kind`: the problem's `type` (a slug for the errors that have one, e.g. onvif-unauthorized)."""
+    body: dict[str, object] = {"type": kind, "title": _TITLES.get(status, "Error"), "status": status,
                                "detail": detail}
     if errors:  # which field of the request is wrong, and why (forms show each beside its field)
         body["errors"] = [{"field": field, "message": message} for field, message in errors]
@@ -35,7 +37,8 @@ async def problem_middleware(request: web.Request, handler: Handler) -> web.Stre
     try:
         return await handler(request)
     except VigilError as error:
-        response = problem(http_status(error), str(error), error.errors)
+        response = problem(http_status(error), str(error), error.errors,
+                           getattr(error, "problem_type", "about:blank"))
         if isinstance(error, RangeNotSatisfiableError):  # RFC 9110 §15.5.17: say how big the body is
             response.headers["Content-Range"] = f"bytes */{error.total_bytes}"
         if error.retry_after_s is not None:  # RFC 9110 §10.2.3: when to ask again

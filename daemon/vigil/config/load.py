@@ -9,6 +9,7 @@ from pathlib import Path
 from vigil.config.model import Config
 from vigil.config.reader import Reader
 from vigil.config.sections.appliance import read_appliance, read_log
+from vigil.config.sections.camera_setup import read_camera_setup
 from vigil.config.sections.cameras import read_buildings, read_cameras
 from vigil.config.sections.door_adapters import read_door_adapters
 from vigil.config.sections.doors import read_door_events, read_doors
@@ -18,7 +19,7 @@ from vigil.config.sections.webrtc import read_webrtc
 from vigil.core.errors import ConfigError
 
 SECTIONS = {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance", "doors", "door_events",
-            "door_adapters"}
+            "door_adapters", "camera_setup"}
 
 
 def parse_config(text: str, source: Path) -> Config:
@@ -40,11 +41,12 @@ def parse_config(text: str, source: Path) -> Config:
     doors = read_doors(r, raw, {b.id for b in buildings}, {c.id: c.building for c in cameras})
     door_events = read_door_events(r, raw.get("door_events"))
     door_adapters = read_door_adapters(r, raw.get("door_adapters"))
+    camera_setup = read_camera_setup(r, raw.get("camera_setup"))
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems), tuple(r.keyed))
     return Config(source=source, storage=storage, buildings=buildings, cameras=cameras, log=log, http=http,
                   access=access, webrtc=webrtc, appliance=appliance, doors=doors, door_events=door_events,
-                  door_adapters=door_adapters)
+                  door_adapters=door_adapters, camera_setup=camera_setup)
 
 
 def load_config(path: Path) -> Config:

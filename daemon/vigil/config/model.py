@@ -16,6 +16,7 @@ from vigil.core.conn_limits import ConnectionLimits
 from vigil.core.door_config import DoorConfig, FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
 from vigil.core.onguard import DEFAULT_VERSION, MAX_PAGE_SIZE
+from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS
 from vigil.core.retention import KEEP_NEWEST_S
 from vigil.core.turn import IceServer, ice_servers_for
 
@@ -202,6 +203,16 @@ class DoorAdaptersConfig:
 
 
 @dataclass(frozen=True)
+class CameraSetupConfig:
+    """`[camera_setup]`: where discovery, scans and probes may reach (core/probe_networks.py)."""
+
+    probe_networks: tuple[str, ...] = DEFAULT_PROBE_NETWORKS  # CIDRs; loopback only when listed
+    discovery_timeout_s: float = 5.0  # how long a WS-Discovery Probe listens for answers
+    wsdiscovery_port: int = 3702  # the multicast port (tests move it)
+    probe_timeout_s: float = 5.0  # each SOAP request and the stream open
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     storage: StorageConfig
@@ -215,6 +226,7 @@ class Config:
     doors: tuple[DoorConfig, ...] = ()
     door_events: DoorEventsConfig = field(default_factory=DoorEventsConfig)
     door_adapters: DoorAdaptersConfig = field(default_factory=DoorAdaptersConfig)  # MQTT, OnGuard
+    camera_setup: CameraSetupConfig = CameraSetupConfig()  # discovery and probe (issue 15)
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)

@@ -124,6 +124,58 @@ class IndexBusyError(UnavailableError):
         self.retry_after_s: int = retry_after_s
 
 
+# --- camera setup (issue 15): each failure has its own problem `type` slug, so that the web app
+# and scripts tell a wrong ONVIF password from a wrong RTSP one without reading the text.
+
+
+class CameraSetupError(VigilError):
+    """A probe or scan failed because of the device or what was typed; `problem_type` is the slug."""
+
+    problem_type = "camera-setup"
+
+
+class SetupInputError(CameraSetupError):
+    """Rooted in the installer's input (a wrong password): HTTP 422."""
+
+
+class DeviceAnswerError(CameraSetupError):
+    """Rooted in the device (no answer, a wrong answer): HTTP 502."""
+
+
+class AddressNotAllowedError(CameraSetupError):
+    """An address outside `[camera_setup] probe_networks` (the SSRF policy): HTTP 403; nothing was sent."""
+
+    problem_type = "address-not-allowed"
+
+
+class OnvifUnauthorizedError(SetupInputError):
+    problem_type = "onvif-unauthorized"
+
+
+class RtspUnauthorizedError(SetupInputError):
+    problem_type = "rtsp-unauthorized"
+
+
+class UnreachableError(DeviceAnswerError):
+    problem_type = "unreachable"
+
+
+class NotOnvifError(DeviceAnswerError):
+    problem_type = "not-onvif"
+
+
+class SoapFaultError(DeviceAnswerError):
+    problem_type = "soap-fault"
+
+
+class MalformedXmlError(DeviceAnswerError):
+    problem_type = "malformed-xml"
+
+
+class NotVideoError(DeviceAnswerError):
+    problem_type = "not-video"
+
+
 STATUS_BY_ERROR: dict[type[VigilError], int] = {
     BadRequestError: 400,
     ConfigError: 400,
@@ -144,6 +196,10 @@ STATUS_BY_ERROR: dict[type[VigilError], int] = {
     StorageError: 503,
     IndexStateError: 500,
     VigilError: 500,
+    CameraSetupError: 502,
+    SetupInputError: 422,
+    DeviceAnswerError: 502,
+    AddressNotAllowedError: 403,
 }
 
 

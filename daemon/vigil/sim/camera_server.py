@@ -31,6 +31,9 @@ sps_in_band 1 = SPS/PPS (+VPS) before every IDR; 0 = only in the SDP's          
             sprop-parameter-sets (h265: x265 still puts them before the first IDR)
 file        replay this pre-encoded H.264 clip (.mp4 or Annex-B, starting with
             an IDR; see ``vigil.sim.clips``) in a loop instead of encoding live
+auth        ``user:password``: this mount answers 401 without them (RTSP Digest).
+            GStreamer then asks every client of the server to sign in: run
+            such cameras in a server of their own
 =========== ===================================================================== ========
 
 ``file=`` mode reads the clip's access units into memory once and feeds them to an ``appsrc``
@@ -108,6 +111,7 @@ class CameraSpec:
     audio: str = ""
     sps_in_band: bool = True
     file: Path | None = None
+    auth: str | None = None
 
     @classmethod
     def parse(cls, text: str) -> CameraSpec:
@@ -127,6 +131,8 @@ class CameraSpec:
                 values[key] = _AUDIO[value]
             elif key == "file":
                 values[key] = Path(value)
+            elif key == "auth" and ":" in value:
+                values[key] = value
             elif key in ("name", "codec", "pattern"):
                 values[key] = value
             else:
@@ -310,6 +316,8 @@ class CameraServer:
         self.live: set[Any] = set()  # prepared medias, unprepared at shutdown
         self.feeders: dict[Any, ClipFeeder] = {}
         mounts = self.server.get_mount_points()
+        if any(spec.auth for spec in specs):
+            self._set_auth(specs)
         for spec in specs:
             Gst.parse_launch(spec.launch())  # fail now, not at the first DESCRIBE
             if spec.file is not None:
@@ -321,7 +329,24 @@ class CameraServer:
             factory.set_shared(True)
             factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
             factory.connect("media-configure", self._on_media_configure, spec.name)
+            if any(s.auth for s in specs):
+                role = f"user-{spec.name}" if spec.auth else "anonymous"
+                factory.add_role_from_structure(Gst.Structure.new_from_string(
+                    f"{role}, media.factory.access=(boolean)true, media.factory.construct=(boolean)true"))
             mounts.add_factory(f"/{spec.name}", factory)
+
+    def _set_auth(self, specs: list[CameraSpec]) -> None:
+        """RTSP Digest for the mounts with `auth=` (a default token for anonymous clients would turn
+        the 401 challenge into a 404, so there is none: everyone must sign in)."""
+        auth = GstRtspServer.RTSPAuth()
+        auth.set_supported_methods(GstRtsp.RTSPAuthMethod.DIGEST)
+        for spec in specs:
+            if spec.auth:
+                user, _, password = spec.auth.partition(":")
+                token = GstRtspServer.RTSPToken()
+                token.set_string("media.factory.role", f"user-{spec.name}")
+                auth.add_digest(user, password, token)
+        self.server.set_auth(auth)
 
     def _on_media_configure(self, _factory: Any, media: Any, name: str) -> None:
         self.live.add(media)

@@ -1,0 +1,208 @@
+"""What a discovered or probed ONVIF device means for the installer. Pure.
+
+- WS-Discovery scopes -> name, hardware, manufacturer (`onvif://www.onvif.org/name/AXIS%20P1448`).
+- XAddrs a device announces with `0.0.0.0` or no host are fixed with the address the answer came from.
+- Of the media profiles, the largest-resolution H.264 one is proposed as the main stream (recorded)
+  and the smallest H.264 one as the substream (motion, live walls).
+- H.265 or B-frames: browsers play H.264 without B-frames over WebRTC; such a stream records fine
+  but will not play live (the note says which stream will).
+- Clock skew: WS-UsernameToken digests carry a creation time that cameras check (typically +-5 s),
+  so a camera whose clock is off rejects a right password; the probe says so."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+SKEW_WARN_S = 5.0
+_SCOPE_PREFIX = "onvif://www.onvif.org/"
+_ID_UNSAFE = re.compile(r"[^a-z0-9_-]+")
+
+
+def percent_decode(text: str) -> str:
+    """`%20` -> space (UTF-8); a malformed escape is kept as it is."""
+    out, i, raw = bytearray(), 0, text.encode("utf-8", "replace")
+    while i < len(raw):
+        if raw[i] == 0x25 and i + 2 < len(raw) and _is_hex(raw[i + 1:i + 3]):
+            out.append(int(raw[i + 1:i + 3], 16))
+            i += 3
+        else:
+            out.append(raw[i])
+            i += 1
+    return out.decode("utf-8", "replace")
+
+
+def _is_hex(b: bytes) -> bool:
+    return len(b) == 2 and all(c in b"0123456789abcdefABCDEF" for c in b)
+
+
+@dataclass(frozen=True)
+class ScopeInfo:
+    name: str | None
+    hardware: str | None
+    manufacturer: str | None
+    location: str | None
+
+
+def parse_scopes(scopes: tuple[str, ...] | list[str]) -> ScopeInfo:
+    """The first `name`, `hardware`, `MfrName`/`manufacturer` and `location` scope of each kind."""
+    found: dict[str, str] = {}
+    for scope in scopes:
+        if not scope.lower().startswith(_SCOPE_PREFIX):
+            continue
+        kind, _, value = scope[len(_SCOPE_PREFIX):].partition("/")
+        kind = kind.lower()
+        kind = "manufacturer" if kind in ("mfrname", "manufacturer") else kind
+        if kind in ("name", "hardware", "manufacturer", "location") and value and kind not in found:
+            found[kind] = percent_decode(value.strip("/")).replace("_", " ").strip()[:120] or ""
+    return ScopeInfo(found.get("name") or None, found.get("hardware") or None, found.get("manufacturer") or None,
+                     found.get("location") or None)
+
+
+@dataclass(frozen=True)
+class Url:
+    scheme: str
+    userinfo: str | None
+    host: str  # no brackets
+    port: int | None
+    rest: str  # path, query and fragment ("" or starting with /, ? or #)
+
+    def text(self, *, with_userinfo: bool = False) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        port = f":{self.port}" if self.port is not None else ""
+        user = f"{self.userinfo}@" if with_userinfo and self.userinfo else ""
+        return f"{self.scheme}://{user}{host}{port}{self.rest}"
+
+
+def split_url(text: str) -> Url | None:
+    """scheme://[userinfo@]host[:port][rest], or None when it is not such a URL."""
+    scheme, sep, tail = text.strip().partition("://")
+    if not sep or not scheme or not scheme.replace("+", "").replace("-", "").replace(".", "").isalnum():
+        return None
+    cut = min([i for i in (tail.find(c) for c in "/?#") if i >= 0] or [len(tail)])
+    authority, rest = tail[:cut], tail[cut:]
+    userinfo, at, hostport = authority.rpartition("@")
+    if not at:
+        userinfo, hostport = "", authority
+    port: int | None = None
+    if hostport.startswith("["):
+        host, _, after = hostport[1:].partition("]")
+        port_text = after[1:] if after.startswith(":") else ""
+    elif hostport.count(":") == 1:
+        host, _, port_text = hostport.partition(":")
+    else:
+        host, port_text = hostport, ""
+    if port_text:
+        if not port_text.isdigit() or not 0 < int(port_text) < 65536:
+            return None
+        port = int(port_text)
+    return Url(scheme.lower(), userinfo or None, host, port, rest)
+
+
+def strip_credentials(url: str) -> str:
+    """A URL as shown and stored: without `user:password@` (some cameras embed them in stream URIs)."""
+    parsed = split_url(url)
+    return url if parsed is None else parsed.text()
+
+
+def fix_xaddr(xaddr: str, source_address: str) -> str:
+    """An XAddr announcing `0.0.0.0`, `::` or no host gets the responder's address; one announcing
+    loopback (`localhost`, 127.x, ::1) too, unless the answer itself came from loopback."""
+    parsed = split_url(xaddr)
+    if parsed is None:
+        return xaddr
+    loopback_names = ("localhost", "::1") + (() if not parsed.host.startswith("127.") else (parsed.host,))
+    source_is_loopback = source_address.startswith("127.") or source_address == "::1"
+    if parsed.host in ("", "0.0.0.0", "::") or (parsed.host in loopback_names and not source_is_loopback):
+        return Url(parsed.scheme, None, source_address, parsed.port, parsed.rest).text()
+    return parsed.text()
+
+
+@dataclass(frozen=True)
+class Profile:
+    token: str
+    name: str
+    encoding: str  # H264, H265, JPEG, MPEG4 (as the device names it, upper case)
+    width: int
+    height: int
+    fps: float | None
+
+
+def is_h264(encoding: str) -> bool:
+    return encoding.upper().replace(".", "") in ("H264", "AVC")
+
+
+def is_h265(encoding: str) -> bool:
+    return encoding.upper().replace(".", "") in ("H265", "HEVC")
+
+
+@dataclass(frozen=True)
+class Choice:
+    main: Profile | None
+    sub: Profile | None
+    warnings: tuple[str, ...]
+
+
+def choose_profiles(profiles: tuple[Profile, ...] | list[Profile]) -> Choice:
+    """Main: the largest H.264 profile; sub: the smallest H.264 one that is smaller than the main."""
+    video = [p for p in profiles if p.width > 0 and p.height > 0]
+    h264 = sorted((p for p in video if is_h264(p.encoding)), key=lambda p: (p.width * p.height, p.fps or 0))
+    warnings: list[str] = []
+    if not video:
+        return Choice(None, None, ("the device offers no video profile",))
+    if not h264:
+        main = max(video, key=lambda p: p.width * p.height)
+        warnings.append(f"no H.264 profile: the main stream is {main.encoding}; it records, but browsers will not"
+                        " play it live. Set a profile to H.264 in the camera's web page if you want live video.")
+        return Choice(main, None, tuple(warnings))
+    main = h264[-1]
+    smaller = [p for p in h264 if p.width * p.height < main.width * main.height]
+    sub = smaller[0] if smaller else None
+    if sub is None:
+        warnings.append("no smaller H.264 profile for a substream: motion detection and live walls will use the"
+                        " main stream (more CPU on the appliance)")
+    return Choice(main, sub, tuple(warnings))
+
+
+def live_note(codec: str, bframes: bool, is_main: bool, sub_ok: bool) -> tuple[bool, str]:
+    """Whether a stream, as received, plays live in a browser (WebRTC), and what that means."""
+    if is_h265(codec):
+        tail = " The substream will play live instead." if is_main and sub_ok else ""
+        return False, ("H.265: it records, but browsers do not play H.265 over WebRTC; this stream will not play"
+                       f" live.{tail}")
+    if not is_h264(codec):
+        return False, f"{codec}: not H.264, so it will not play live in a browser"
+    if bframes:
+        tail = " The substream will play live instead." if is_main and sub_ok else ""
+        return False, ("H.264 with B-frames: browsers play H.264 without B-frames over WebRTC; this stream records"
+                       " fine but will not play live (turn B-frames off in the camera to watch it live)." + tail)
+    return True, "H.264 without B-frames: plays live in a browser"
+
+
+@dataclass(frozen=True)
+class ClockReport:
+    skew_s: float | None
+    warning: str | None
+
+
+def clock_report(camera_utc_s: float | None, appliance_utc_s: float) -> ClockReport:
+    """Camera clock minus the appliance's; a warning above SKEW_WARN_S."""
+    if camera_utc_s is None:
+        return ClockReport(None, "the camera did not say its time; if a right password is refused, check its clock")
+    skew = round(camera_utc_s - appliance_utc_s, 1)
+    if abs(skew) <= SKEW_WARN_S:
+        return ClockReport(skew, None)
+    side = "ahead of" if skew > 0 else "behind"
+    return ClockReport(skew, f"the camera's clock is {abs(skew):.0f} s {side} the appliance's: ONVIF passwords"
+                             " (WS-UsernameToken digests) carry the time and cameras refuse them when clocks differ;"
+                             " set the camera to use NTP (the appliance's address works)")
+
+
+def propose_camera_id(name: str | None, host: str) -> str:
+    """A config id from the device's name (lower-case letters, digits, - and _), else from its address."""
+    base = _ID_UNSAFE.sub("-", (name or "").lower()).strip("-_")[:40]
+    if not base:
+        base = "cam-" + _ID_UNSAFE.sub("-", host.lower()).strip("-")
+    if not base[0].isalnum():
+        base = "cam-" + base
+    return base[:63]
