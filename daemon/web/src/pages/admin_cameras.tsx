@@ -31,8 +31,15 @@ async function loadSetup(signal: AbortSignal): Promise<Setup> {
   return { settings, buildings: Array.isArray(buildings) ? buildings : buildings.buildings, status };
 }
 
+/** Who configures every building (and so may add, rename and remove buildings): district admins
+ * and installers assigned to no building (core/permissions.py). */
 function everywhere(me: Me): boolean {
-  return (me.can.configure_cameras ?? []).includes("*");
+  return me.role === "district_admin" || (me.role === "installer" && me.buildings.length === 0);
+}
+
+/** May `me` configure cameras in `building` (one added since sign-in included)? */
+function mayConfigure(me: Me, building: string): boolean {
+  return everywhere(me) || can(me, "configure_cameras", building);
 }
 
 /** Remove, then a second click that says what happens to the recordings. */
@@ -121,7 +128,7 @@ function CameraList({ setup, reload }: { setup: Setup; reload: () => void }) {
   const { me, reload: reloadShell } = useApp();
   const [note, setNote] = useState<string>("");
   const { settings } = setup;
-  const mine = setup.buildings.filter((b) => can(me, "configure_cameras", b.id));
+  const mine = setup.buildings.filter((b) => mayConfigure(me, b.id));
   const changed = (text: string): void => { setNote(text); reload(); reloadShell(); };
   const taken = settings.cameras.map((c) => c.id);
   // Status (from /api/cameras) is asked for again every 5 s while the list is shown.
@@ -154,7 +161,7 @@ function CameraList({ setup, reload }: { setup: Setup; reload: () => void }) {
         </TableWrap>
       )}
       <ConfigBuildings buildings={setup.buildings} writable={settings.writable} mayAdd={everywhere(me)}
-                       mayChange={(id) => everywhere(me) || can(me, "configure_cameras", id)}
+                       mayChange={(id) => mayConfigure(me, id)}
                        onChanged={() => changed("Buildings saved.")} />
     </>
   );
@@ -187,7 +194,7 @@ export default function AdminCamerasPage({ route }: PageProps) {
             {adding ? (
               <>
                 <p><a href={href(["admin", "cameras"])}>Back to the camera list</a></p>
-                <CameraWizard buildings={setup.buildings.filter((b) => can(me, "configure_cameras", b.id))}
+                <CameraWizard buildings={setup.buildings.filter((b) => mayConfigure(me, b.id))}
                               taken={setup.settings.cameras.map((c) => c.id)} writable={setup.settings.writable} />
               </>
             ) : <CameraList setup={setup} reload={reload} />}
