@@ -88,6 +88,10 @@ def _operation(route: Operation) -> dict[str, Any]:
     if route.byte_ranges:
         responses["206"] = {"description": "the one byte range asked for (Content-Range)", "content": content}
         errors["416"] = "byte range outside the body (Content-Range: bytes */size)"
+    if route.path.startswith("/api/setup/"):  # camera setup: `type` is the problem's slug (core/errors.py)
+        errors["403"] = "not allowed, or address-not-allowed: outside [camera_setup] probe_networks"
+        errors["422"] = "onvif-unauthorized or rtsp-unauthorized: the user name or password was refused"
+        errors["502"] = "unreachable, not-onvif, soap-fault, malformed-xml or not-video: the device's answer"
     for status, description in errors.items():
         error_content: dict[str, Any] = {"application/problem+json": {"schema": schemas.PROBLEM}}
         if route.content_type == "text/html":  # a page may answer a failure as a page (a dead responder link)

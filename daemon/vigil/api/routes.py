@@ -16,6 +16,8 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     audit,
     camera_config,
     camera_config_schemas,
+    camera_setup,
+    camera_setup_schemas,
     cameras,
     clips,
     devices,
@@ -249,7 +251,22 @@ ROUTES: tuple[Route, ...] = (
           content_type="text/event-stream"),
     # The appliance: USB/V4L2 cameras found by hot-plug, for the installer (recording them transcodes).
     Route("GET", "/api/devices/cameras", devices.available_cameras, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
-          "Local USB/V4L2 cameras available to add (recording one means encoding it)", schemas.AVAILABLE_CAMERAS),
+          "Local USB/V4L2 cameras, with whether they can be added (addable, why_not: recording one needs a hardware"
+          " H.264 encoder)", schemas.AVAILABLE_CAMERAS),
+    # --- camera setup (issue 15; api/camera_setup.py): reaches only [camera_setup] probe_networks; the service
+    # audits each use (ok or failed, the address, never a password) ---
+    Route("POST", "/api/setup/discover", camera_setup.discover, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
+          "Find ONVIF cameras on the appliance's network (WS-Discovery, listens timeout_s; audited"
+          " camera_setup.discover)", camera_setup_schemas.DEVICES, body=camera_setup_schemas.DISCOVER_BODY),
+    Route("POST", "/api/setup/scan", camera_setup.scan, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
+          "Scan an address range (<= 256 addresses) for ONVIF devices on other networks (audited camera_setup.scan;"
+          " problem types: " + camera_setup_schemas.PROBLEM_TYPES + ")", camera_setup_schemas.DEVICES,
+          body=camera_setup_schemas.SCAN_BODY),
+    Route("POST", "/api/setup/probe", camera_setup.probe, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
+          "Probe one ONVIF device with credentials: clock, identity, profiles, stream URIs; the proposed streams"
+          " opened once (codec, size, fps, GOP as received) and a snapshot (audited camera_setup.probe; problem"
+          " types: " + camera_setup_schemas.PROBLEM_TYPES + ")", camera_setup_schemas.PROBE,
+          body=camera_setup_schemas.PROBE_BODY),
     Route("GET", "/", pages.index_page, None, Scope.PUBLIC, "The web app (its pages are #fragments)", None,
           content_type="text/html", public_reason="static page; every datum it shows comes from the API"),
     Route("GET", "/assets/{path:.+}", pages.asset, None, Scope.PUBLIC, "The web app's built scripts and styles",

@@ -35,7 +35,7 @@ HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s"
               "storage_budget": {"oneOf": [{"type": "null"},
                                            obj({"key": STR, "impossible": BOOL, "message": STR})]}})
 AVAILABLE_CAMERAS = {"type": "array", "items": obj({"device": STR, "name": STR, "bus": STR, "transcodes": BOOL,
-                                                    "note": STR})}
+                                                    "note": STR, "addable": BOOL, "why_not": NSTR})}
 BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}
 CAMERAS = {"type": "array", "items": obj({
     "id": STR, "name": STR, "building": STR,

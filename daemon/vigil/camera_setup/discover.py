@@ -59,7 +59,7 @@ async def discover(timeout_s: float, port: int, networks: tuple[IPNetwork, ...],
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_TTL, 1)  # the local network only
     sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_LOOP, 1)
-    sock.bind(("0.0.0.0", 0))
+    sock.bind(("0.0.0.0", 0))  # noqa: S104 - answers come back to any interface
     sock.setblocking(False)
     transport, collector = await loop.create_datagram_endpoint(lambda: _Collector(message_id), sock=sock)
     try:
@@ -85,7 +85,7 @@ def devices_from(answers: list[tuple[bytes, str]], message_id: str,
             continue
         try:
             env = parseSOAPMessage(data, source)
-        except Exception:  # noqa: BLE001 - the package's parser raises whatever a bad datagram gives
+        except Exception:
             env = None
         if env is None or env.getAction() != NS_ACTION_PROBE_MATCH or env.getRelatesTo() != message_id:
             continue

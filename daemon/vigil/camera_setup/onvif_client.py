@@ -71,7 +71,7 @@ class GuardedCamera(ONVIFCamera):  # type: ignore[misc]
         service = await super().create_onvif_service(name, port_type, read_timeout, write_timeout)
         transport = service.transport
         if not getattr(transport, "vigil_guarded", False):
-            transport._post_internal = self._guarded_post(transport)  # noqa: SLF001 - see the module's doc
+            transport._post_internal = self._guarded_post(transport)
             transport.vigil_guarded = True
         return service
 

@@ -11,6 +11,7 @@ import asyncio
 import datetime as dt
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, TypeVar
 
 import zeep.exceptions
@@ -24,7 +25,6 @@ from vigil.core.onvif_probe import (
     Profile,
     choose_profiles,
     clock_report,
-    is_h264,
     live_note,
     propose_camera_id,
     strip_credentials,
@@ -62,7 +62,7 @@ async def _call(camera: GuardedCamera, what: str, timeout_s: float, call: Callab
         raise
     except CameraSetupError:
         raise
-    except Exception as error:  # noqa: BLE001 - every library failure becomes one of the contract's
+    except Exception as error:
         raise classify(error, camera.last_status, what) from None
 
 
@@ -78,7 +78,7 @@ async def _optional(camera: GuardedCamera, what: str, timeout_s: float,
         return None
     except CameraSetupError:
         raise
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         raise classify(error, camera.last_status, what) from None
 
 
@@ -112,10 +112,11 @@ async def _probe(camera: GuardedCamera, target: ProbeTarget, networks: tuple[IPN
         if profile is None:
             continue
         profiles.append(profile)
-        stream = await _optional(camera, "GetStreamUri", timeout_s, lambda t=profile.token: media.GetStreamUri({
-            "StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}}, "ProfileToken": t}))
+        setup = {"StreamSetup": {"Stream": "RTP-Unicast", "Transport": {"Protocol": "RTSP"}},
+                 "ProfileToken": profile.token}
+        stream = await _optional(camera, "GetStreamUri", timeout_s, partial(media.GetStreamUri, setup))
         snapshot = await _optional(camera, "GetSnapshotUri", timeout_s,
-                                   lambda t=profile.token: media.GetSnapshotUri({"ProfileToken": t}))
+                                   partial(media.GetSnapshotUri, {"ProfileToken": profile.token}))
         uris[profile.token] = (_text(stream, "Uri"), _text(snapshot, "Uri"))
     audio_out = await _optional(camera, "GetAudioOutputConfigurations", timeout_s,
                                 media.GetAudioOutputConfigurations)
@@ -146,7 +147,6 @@ async def _probe(camera: GuardedCamera, target: ProbeTarget, networks: tuple[IPN
                                 f" {received.width}x{received.height}")
         else:
             ok, note = live_note(profile.encoding, False, profile == choice.main, sub_ok)
-            note = note if is_h264(profile.encoding) else note
         reports.append(ProfileReport(profile.token, profile.name, profile.encoding, profile.width, profile.height,
                                      profile.fps, strip_credentials(stream_url) if stream_url else None,
                                      strip_credentials(snapshot_url) if snapshot_url else None, received, problem,

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import av
 
@@ -86,7 +87,7 @@ def inspect_stream(url: str, username: str | None, password: str | None, transpo
         return Received(ctx.name, width, height, fps, gop, bframes, jpeg)
 
 
-def _jpeg(ctx: av.codec.context.CodecContext, packet: av.Packet) -> bytes | None:
+def _jpeg(ctx: Any, packet: Any) -> bytes | None:
     try:
         for frame in ctx.decode(packet):
             if isinstance(frame, av.VideoFrame):

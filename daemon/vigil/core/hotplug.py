@@ -123,3 +123,15 @@ class ApplianceSource(Protocol):
     def storage_state(self) -> StorageState: ...
 
     def available_cameras(self) -> list[AvailableCamera]: ...
+
+
+def usb_addable(encoders: tuple[str, ...], vaapi_devices: tuple[str, ...]) -> tuple[bool, str]:
+    """Whether a USB camera can be added, and why not. Recording one means encoding its raw frames to
+    H.264; on the appliance's CPU that costs a core per camera, so only a hardware encoder would do,
+    and Vigil has no transcoding path through one yet (issue 15 leaves it out)."""
+    if encoders or vaapi_devices:
+        found = ", ".join((*encoders, *(f"VA-API {d}" for d in vaapi_devices)))
+        return False, (f"this appliance has a hardware encoder ({found}), but Vigil cannot record USB cameras"
+                       " through it yet; use an IP (RTSP/ONVIF) camera")
+    return False, ("recording a USB camera needs a hardware H.264 encoder, and this appliance has none (no V4L2"
+                   " memory-to-memory encoder, no VA-API device); use an IP (RTSP/ONVIF) camera")

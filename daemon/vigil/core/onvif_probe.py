@@ -113,7 +113,8 @@ def fix_xaddr(xaddr: str, source_address: str) -> str:
         return xaddr
     loopback_names = ("localhost", "::1") + (() if not parsed.host.startswith("127.") else (parsed.host,))
     source_is_loopback = source_address.startswith("127.") or source_address == "::1"
-    if parsed.host in ("", "0.0.0.0", "::") or (parsed.host in loopback_names and not source_is_loopback):
+    unspecified = ("", "0.0.0.0", "::")  # noqa: S104 - the address announced, not one bound
+    if parsed.host in unspecified or (parsed.host in loopback_names and not source_is_loopback):
         return Url(parsed.scheme, None, source_address, parsed.port, parsed.rest).text()
     return parsed.text()
 

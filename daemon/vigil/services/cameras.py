@@ -11,10 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from vigil.camera_setup.hw_encoder import v4l2_encoders, vaapi_devices
 from vigil.config import CameraConfig
 from vigil.core.errors import BadRequestError, NotFoundError
 from vigil.core.figure_scope import FigureScope, figures_scope, live_sessions_shown
-from vigil.core.hotplug import ApplianceSource, AvailableCamera
+from vigil.core.hotplug import ApplianceSource, AvailableCamera, usb_addable
 from vigil.core.motion_intervals import MotionInterval, bitmask_cells
 from vigil.core.permissions import Action, Target
 from vigil.core.storage_report import BudgetProblem
@@ -28,9 +29,27 @@ from vigil.store.motion import MotionStore
 from vigil.store.rows import SegmentRow
 from vigil.store.timeline import recent_events
 
-__all__ = ["ApplianceState", "BuildingView", "CameraStatusLike", "CameraStatuses", "CameraView", "Health",
-           "MotionQuery", "MotionSearch", "SegmentList", "SegmentQuery", "SegmentRow", "building_list",
-           "camera_list", "health", "list_segments", "local_devices", "motion_json", "search_motion"]
+__all__ = [
+    "ApplianceState",
+    "BuildingView",
+    "CameraStatusLike",
+    "CameraStatuses",
+    "CameraView",
+    "Health",
+    "MotionQuery",
+    "MotionSearch",
+    "SegmentList",
+    "SegmentQuery",
+    "SegmentRow",
+    "building_list",
+    "camera_list",
+    "health",
+    "list_segments",
+    "local_devices",
+    "motion_json",
+    "search_motion",
+    "usb_addability",
+]
 
 DAY_NS = 86_400 * NS_PER_SECOND
 GAPS_SHOWN = 20  # a camera's newest outages of the last day in the camera list
@@ -234,6 +253,11 @@ def health(env: ServiceEnv, caller: Caller, state: ApplianceState) -> Health:
 
 
 # --- local capture devices -----------------------------------------------------------------------
+
+def usb_addability() -> tuple[bool, str]:
+    """Whether local USB cameras can be added, and why not (the appliance's hardware encoders)."""
+    return usb_addable(v4l2_encoders(), vaapi_devices())
+
 
 def local_devices(appliance: ApplianceSource | None) -> list[AvailableCamera]:
     """USB/V4L2 cameras found by hot-plug that an installer could add (none without the appliance layer)."""

@@ -131,9 +131,7 @@ class CameraSpec:
                 values[key] = _AUDIO[value]
             elif key == "file":
                 values[key] = Path(value)
-            elif key == "auth" and ":" in value:
-                values[key] = value
-            elif key in ("name", "codec", "pattern"):
+            elif (key == "auth" and ":" in value) or key in ("name", "codec", "pattern"):
                 values[key] = value
             else:
                 raise ValueError(f"unknown key or bad value {item!r} in camera spec {text!r}")

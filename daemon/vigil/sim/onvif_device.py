@@ -53,7 +53,7 @@ class OnvifDevice:
 
     vendor: str = "axis"
     username: str | None = "admin"
-    password: str | None = "secret"
+    password: str | None = "secret"  # noqa: S105 - a simulated camera's
     streams: dict[str, str] = field(default_factory=dict)
     misbehave: str = ""
     clock_offset_s: float = 0.0
@@ -126,9 +126,10 @@ class OnvifDevice:
             raw_nonce = base64.b64decode(nonce)
         except ValueError:
             return False
-        expected = base64.b64encode(hashlib.sha1(raw_nonce + created.encode() + (self.password or "").encode())
+        expected = base64.b64encode(hashlib.sha1(raw_nonce  # noqa: S324 - WS-UsernameToken digests are SHA-1
+                                                  + created.encode() + (self.password or "").encode())
                                     .digest()).decode()
-        return expected == digest.strip()
+        return bool(expected == digest.strip())
 
     def _answer(self, operation: str, request: etree._Element | None, base: str) -> str | None:
         if operation == "GetSystemDateAndTime":
@@ -171,6 +172,6 @@ async def start_device(device: OnvifDevice, host: str = "127.0.0.1", port: int =
     await runner.setup()
     site = web.TCPSite(runner, host, port)
     await site.start()
-    server = site._server  # noqa: SLF001 - aiohttp keeps the bound sockets there
+    server = site._server
     assert server is not None
     return runner, int(server.sockets[0].getsockname()[1])  # type: ignore[attr-defined]
