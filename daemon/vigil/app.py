@@ -288,12 +288,22 @@ async def http_api(parts: Parts, services: Services, camera_count: int) -> Async
                 cert, key = await asyncio.to_thread(ensure_self_signed, config.storage.path / "tls")
             ssl_context = server_context(cert, key)
         # Connections get what the descriptor limit leaves after recording's share (core.conn_limits).
-        budget = effective_max_connections(http.limits, raise_nofile_limit(),
-                                           fd_reserve(camera_count, config.webrtc.max_viewers))
+        nofile = raise_nofile_limit()
+        budget = effective_max_connections(http.limits, nofile, fd_reserve(camera_count, config.webrtc.max_viewers))
         log.log(logging.WARNING if budget.reduced else logging.INFO, "%s", budget.message(http.limits.max_connections))
         if budget.max_connections < MIN_CONNECTIONS:
             raise VigilError(budget.message(http.limits.max_connections) + ": too few to serve the API")
         listener = ApiListener(runner, http.limits, budget.max_connections, ssl_context)
+
+        def resize(applied: Config) -> None:
+            """A reload changed the cameras: recording's share of descriptors with them."""
+            cameras = sum(c.enabled for c in applied.cameras)
+            now = effective_max_connections(http.limits, nofile, fd_reserve(cameras, config.webrtc.max_viewers))
+            if now.max_connections != listener.table.max_connections:
+                log.info("%s (%d cameras)", now.message(http.limits.max_connections), cameras)
+                listener.table.max_connections = max(MIN_CONNECTIONS, now.max_connections)
+
+        services.env.live.on_applied.append(resize)
         try:
             listener.bind(http.host, http.port)
         except OSError as error:

@@ -59,8 +59,9 @@ def _parse(text: str) -> tomlkit.TOMLDocument:
 
 def _toml_value(name: str, value: Any) -> Any:
     try:
+        tomlkit.dumps({name: value}).encode("utf-8")  # lone surrogates from JSON cannot be written
         return tomlkit.item(value)
-    except (TypeError, ValueError, TOMLKitError):
+    except (TypeError, ValueError, TOMLKitError):  # UnicodeEncodeError is a ValueError
         raise ValidationError(f"{name}: not a value a configuration can hold",
                               ((name, "not a value a configuration can hold (null inside a list?)"),)) from None
 

@@ -34,7 +34,7 @@ PARTS = [("supervision", "supervision"), ("stop signals", "stop_signals"), ("sto
          ("service env", "database_threads"), ("retention", "retention_worker"), ("exports", "export_jobs"),
          ("credential watch", "credential_watch"), ("live sessions", "live_sessions"),
          ("door events", "door_events"), ("door adapters", "door_adapters"), ("http api", "http_api"),
-         ("hotplug", "hotplug"), ("recording", "recording")]
+         ("hotplug", "hotplug"), ("recording", "recording"), ("reload", "reloading")]
 NAMES = [name for name, _ in PARTS]
 CAM = "name=a,width=320,height=240,fps=15,gop=15,bitrate=300"
 

@@ -110,7 +110,8 @@ async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[
                                                             0)),
                       "hold_id": str(index.add_hold("hs-cam", 0, 10, "x", "user:district", 0)),
                       "view_id": str(_view_of(index, caller)),
-                      "user_name": "loop-user", "token_id": _new_token_id(index)}
+                      "user_name": "loop-user", "token_id": _new_token_id(index),
+                      "camera": "ms-cam", "building": "ms"}  # the configuration routes (issue 15; ms is spare)
             values |= _plan_and_pin(index)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = BODIES.get(route.path, {} if route.method == "POST" else None)

@@ -119,3 +119,10 @@ def test_a_read_only_file_is_not_written(tmp_path: Path) -> None:
     with pytest.raises(ConfigNotWritableError), file.locked():
         pass
     assert os.access(path, os.R_OK)
+
+
+@pytest.mark.parametrize("value", ["bad \ud800 text", [[0, None]], [None]])
+def test_values_a_file_cannot_hold_are_422(value: object) -> None:
+    with pytest.raises(ValidationError) as raised:
+        update_item(TEXT, "cameras", "gym", {"name": value})
+    assert raised.value.errors[0][0] == "name"
