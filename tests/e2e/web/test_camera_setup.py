@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -22,18 +23,23 @@ from typing import Any
 import pytest
 from playwright.sync_api import Browser, Page
 
+from tests.support.camsim import CameraServer
 from tests.support.netns import requires_test_namespace
 from tests.support.plan_images import png_bytes
-from tests.support.webapp import WebApp, check_axe, new_page, running_webapp, screenshot
+from tests.support.webapp import WebApp, check_axe, free_port, new_page, running_webapp, screenshot
 from vigil.sim.onvif_device import OnvifDevice, start_device
+from vigil.sim.wsd_responder import Announced, start_responder
 
 pytestmark = requires_test_namespace
 
-SETUP = """
+WSD_PORT = free_port()  # WS-Discovery on a port of its own (the test namespace has no other listener)
+SETUP = f"""
 [camera_setup]
 probe_networks = ["127.0.0.0/8"]
+wsdiscovery_port = {WSD_PORT}
 """
 DEVICE_USER, DEVICE_PASSWORD = "admin", "the camera's secret"
+WSD_GROUP = "239.255.255.250"
 
 
 @pytest.fixture(scope="module")
@@ -43,22 +49,57 @@ def webapp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
         yield app
 
 
+class _Loop:
+    """An asyncio loop in a thread, for the asyncio simulators under a synchronous browser test."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="sim-loop", daemon=True)
+        self.thread.start()
+
+    def run(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()
+
+
 @contextmanager
-def onvif_camera(device: OnvifDevice) -> Iterator[int]:
-    """`device` served on 127.0.0.1 from its own event loop in a thread; yields its port."""
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(target=loop.run_forever, name="onvif-stub", daemon=True)
-    thread.start()
+def onvif_camera(device: OnvifDevice, announce: bool = False) -> Iterator[int]:
+    """`device` served on 127.0.0.1 (and answering WS-Discovery on WSD_PORT when `announce`);
+    yields its port."""
+    loop = _Loop()
     try:
-        runner, port = asyncio.run_coroutine_threadsafe(start_device(device), loop).result(10)
+        runner, port = loop.run(start_device(device))
+        responder = None
         try:
+            if announce:
+                responder, _ = loop.run(start_responder(
+                    [Announced(f"http://127.0.0.1:{port}/onvif/device_service", device.scopes)], port=WSD_PORT))
             yield port
         finally:
-            asyncio.run_coroutine_threadsafe(runner.cleanup(), loop).result(10)
+            if responder is not None:
+                loop.loop.call_soon_threadsafe(responder.close)
+            loop.run(runner.cleanup())
     finally:
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(10)
         loop.close()
+
+
+@pytest.fixture
+def multicast_on_loopback() -> Iterator[None]:
+    """The WS-Discovery group routed over `lo` (the test namespace has no other interface), for
+    this test only."""
+    if subprocess.run(["ip", "route", "get", WSD_GROUP], capture_output=True).returncode == 0:
+        yield
+        return
+    subprocess.run(["ip", "link", "set", "lo", "multicast", "on"], check=True)
+    subprocess.run(["ip", "route", "add", f"{WSD_GROUP}/32", "dev", "lo"], check=True)
+    try:
+        yield
+    finally:
+        subprocess.run(["ip", "route", "del", f"{WSD_GROUP}/32", "dev", "lo"], check=False)
 
 
 def _axis(webapp: WebApp) -> OnvifDevice:
@@ -239,6 +280,34 @@ def test_an_address_that_is_not_onvif_is_named_as_such(webapp: WebApp, browser: 
         check_axe(page)
         screenshot(page, "camera-setup-not-onvif-phone")
         page.context.close()
+
+
+def test_discovery_finds_the_camera_and_a_stream_password_refusal_is_told_from_onvifs(
+        webapp: WebApp, browser: Browser, multicast_on_loopback: None) -> None:
+    with CameraServer("name=locked,width=320,height=180,fps=10,auth=admin:another-secret") as locked:
+        device = OnvifDevice(vendor="axis", username=DEVICE_USER, password=DEVICE_PASSWORD,
+                             streams={"profile_1_h264": locked.url("locked"), "profile_2_h264": locked.url("locked")})
+        with onvif_camera(device, announce=True) as port:
+            page, watch = _open_setup(webapp, browser, hash_path="#/admin/cameras/add", size="phone")
+            page.get_by_role("button", name="Search this network").click()
+            page.get_by_role("progressbar").wait_for()  # the ~5 s of listening are shown
+            found = page.locator(f"[data-device='127.0.0.1:{port}']")
+            found.wait_for(timeout=20_000)
+            assert "AXIS P3245-V" in found.inner_text()  # its name, from the scopes it announced
+            check_axe(page)
+            screenshot(page, "camera-setup-discovered-phone")
+            found.get_by_role("button").click()
+            sign_in = page.get_by_role("form", name="Camera sign-in")
+            sign_in.get_by_label("Camera user name").fill(DEVICE_USER)
+            sign_in.get_by_label("Camera password").fill(DEVICE_PASSWORD)
+            sign_in.get_by_role("button", name="Connect").click()
+            refused = page.locator("[data-problem]")
+            refused.wait_for(timeout=30_000)
+            # ONVIF took the password; the stream did not: said as the RTSP refusal, not ONVIF's.
+            assert refused.get_attribute("data-problem") == "rtsp-unauthorized"
+            assert "(RTSP)" in refused.inner_text() and "(ONVIF)" not in refused.inner_text()
+            assert watch.csp_violations() == []
+            page.context.close()
 
 
 def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browser) -> None:

@@ -1,7 +1,7 @@
 // The add-camera wizard's first step: find the camera. WS-Discovery on this network (about 5 s),
 // a scan of an address range (other VLANs), or an address typed in; the devices found, marked
 // when already configured; local USB cameras, with why one cannot be added.
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNote, Loading, useLoad } from "./common";
 import { SetupError } from "./SetupError";
 import { api } from "../lib/api";
@@ -15,6 +15,7 @@ function Searching({ seconds }: { seconds: number }) {
   useEffect(() => {
     const started = Date.now();
     const timer = window.setInterval(() => setElapsed(Math.min(seconds, (Date.now() - started) / 1000)), 250);
+    document.getElementById("discovery-progress")?.scrollIntoView({ block: "center" });
     return () => window.clearInterval(timer);
   }, [seconds]);
   return (
@@ -31,9 +32,21 @@ function deviceTitle(d: Device): string {
 }
 
 function DeviceList({ devices, onChoose }: { devices: Device[]; onChoose: (target: ProbeTarget) => void }) {
-  if (devices.length === 0) {
-    return <p class="muted" role="status">No camera answered. Try a scan of its addresses, or enter its address.</p>;
-  }
+  // The answer may be below the fold (phones): its first line gets focus, which brings it into sight.
+  const heading = useRef<HTMLParagraphElement>(null);
+  useEffect(() => heading.current?.focus(), [devices]);
+  return (
+    <>
+      <p ref={heading} tabIndex={-1} class="found" role="status">
+        {devices.length === 0 ? "No camera answered. Try a scan of its addresses, or enter its address."
+          : `Found ${devices.length}:`}
+      </p>
+      {devices.length > 0 && <DeviceItems devices={devices} onChoose={onChoose} />}
+    </>
+  );
+}
+
+function DeviceItems({ devices, onChoose }: { devices: Device[]; onChoose: (target: ProbeTarget) => void }) {
   return (
     <ul class="device-list" aria-label="Cameras found">
       {devices.map((d) => {
