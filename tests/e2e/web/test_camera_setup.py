@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import subprocess
 import threading
 import time
@@ -105,8 +104,8 @@ def multicast_on_loopback() -> Iterator[None]:
 def _axis(webapp: WebApp) -> OnvifDevice:
     """An Axis-like camera whose main profile streams the simulated gym camera and whose second
     profile the East Entrance's substream."""
-    return OnvifDevice(vendor="axis", username=DEVICE_USER, password=DEVICE_PASSWORD,
-                       streams={"profile_1_h264": webapp.cams.url("gym"), "profile_2_h264": webapp.cams.url("east-sub")})
+    streams = {"profile_1_h264": webapp.cams.url("gym"), "profile_2_h264": webapp.cams.url("east-sub")}
+    return OnvifDevice(vendor="axis", username=DEVICE_USER, password=DEVICE_PASSWORD, streams=streams)
 
 
 def _open_setup(webapp: WebApp, browser: Browser, user: str = "hs-installer", size: str = "desktop",
@@ -176,7 +175,8 @@ def test_a_viewer_is_offered_no_camera_setup_and_the_appliance_refuses_it(webapp
     }""")
     assert refused == [403] * 9
     assert webapp.request("GET", "/api/config/cameras", user="hs-viewer")[0] == 403
-    assert _setting(webapp, "hs-east") is not None and _setting(webapp, "hs-east")["enabled"] is True
+    east = _setting(webapp, "hs-east")
+    assert east is not None and east["enabled"] is True
     page.context.close()
 
 
@@ -211,7 +211,7 @@ def test_the_installer_finds_probes_saves_and_places_a_camera(webapp: WebApp, br
         snapshot = page.get_by_test_id("probe-snapshot")
         snapshot.wait_for(timeout=30_000)
         page.wait_for_function("() => document.querySelector('[data-testid=probe-snapshot]').naturalWidth > 0")
-        assert snapshot.get_attribute("src", timeout=1000).startswith("blob:")
+        assert (snapshot.get_attribute("src") or "").startswith("blob:")
         result = page.get_by_test_id("probe-result").inner_text()
         assert "h264" in result.lower() and "640×360" in result  # the gym camera, as received
         check_axe(page)
@@ -331,11 +331,11 @@ def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browse
     # Disable, then enable again.
     row.get_by_role("button", name="Disable Spare Room").click()
     row.get_by_role("button", name="Enable Spare Room").wait_for()
-    assert _setting(webapp, "hs-spare")["enabled"] is False  # type: ignore[index]
+    assert (_setting(webapp, "hs-spare") or {}).get("enabled") is False
     assert "disabled" in row.locator("[data-status]").inner_text()
     row.get_by_role("button", name="Enable Spare Room").click()
     row.get_by_role("button", name="Disable Spare Room").wait_for()
-    assert _setting(webapp, "hs-spare")["enabled"] is True  # type: ignore[index]
+    assert (_setting(webapp, "hs-spare") or {}).get("enabled") is True
     # Remove: asked again, saying the recordings stay.
     row.get_by_role("button", name="Remove Spare Room").click()
     assert "recordings stay" in row.inner_text()
@@ -379,7 +379,7 @@ def test_buildings_added_renamed_and_a_busy_one_kept(webapp: WebApp, browser: Br
 
 def test_a_read_only_configuration_is_said_and_its_forms_disabled(webapp: WebApp, browser: Browser) -> None:
     mode = webapp.config.stat().st_mode
-    os.chmod(webapp.config, 0o444)
+    webapp.config.chmod(0o444)
     try:
         page, _ = _open_setup(webapp, browser)
         note = page.get_by_test_id("read-only")
@@ -391,4 +391,4 @@ def test_a_read_only_configuration_is_said_and_its_forms_disabled(webapp: WebApp
         check_axe(page)
         page.context.close()
     finally:
-        os.chmod(webapp.config, mode)
+        webapp.config.chmod(mode)
