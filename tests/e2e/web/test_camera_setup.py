@@ -243,6 +243,8 @@ def test_the_installer_finds_probes_saves_and_places_a_camera(webapp: WebApp, br
         assert time.monotonic() - saved_at < 10
         status = next(c for c in webapp.json("GET", "/api/cameras") if c["id"] == "hs-north-gate")["status"]
         assert status["recording"] is True
+        check_axe(page)
+        screenshot(page, "camera-setup-recording-desktop")
     setting = _setting(webapp, "hs-north-gate")
     assert setting is not None and setting["password_set"] is True and setting["username"] == DEVICE_USER
     assert DEVICE_PASSWORD not in json.dumps(webapp.json("GET", "/api/config/cameras"))
@@ -308,6 +310,22 @@ def test_discovery_finds_the_camera_and_a_stream_password_refusal_is_told_from_o
             assert "(RTSP)" in refused.inner_text() and "(ONVIF)" not in refused.inner_text()
             assert watch.csp_violations() == []
             page.context.close()
+
+
+def test_a_stream_url_typed_by_hand_with_a_taken_id_is_refused_beside_the_id(webapp: WebApp, browser: Browser) -> None:
+    page, _ = _open_setup(webapp, browser, hash_path="#/admin/cameras/add")
+    page.get_by_role("button", name="Not an ONVIF camera? Enter its stream URL yourself").click()
+    form = page.get_by_role("form", name="New camera")
+    form.get_by_label("Name (what people call it)").fill("Second East")
+    form.get_by_label("Camera id").fill("hs-east")
+    form.get_by_label("Main stream URL").fill(webapp.cams.url("east"))
+    form.get_by_role("button", name="Save and start recording").click()
+    problem = page.locator("#new-camera-id-error")
+    problem.wait_for()
+    assert page.evaluate("document.activeElement.id") == "new-camera-id"
+    assert form.get_by_label("Camera id").get_attribute("aria-invalid") == "true"
+    assert (_setting(webapp, "hs-east") or {}).get("name") == "East Entrance"
+    page.context.close()
 
 
 def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browser) -> None:
