@@ -121,6 +121,7 @@ class Daemon:
         reserve = SpaceReserve(config.storage.path)  # room for the index on a full disk
         cameras = CameraPipelines(config, index, storage, reserve)
         appliance = attach_appliance(config, self.supervisor, cameras, index, storage)
+        cameras.storage_ok = lambda: appliance.storage_state() is StorageState.OK
         retention = await parts.start("retention", retention_worker(
             parts, config, index, storage, reserve, lambda: cameras.recorders, appliance.storage_state))
         exports = await parts.start("exports", export_jobs(parts, config, index))

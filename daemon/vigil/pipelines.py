@@ -137,6 +137,9 @@ class CameraPipelines:
         self._spawn: Spawn | None = None
         # Called with a camera's id when its pipeline stops on a reload (its live viewers are ended).
         self.on_camera_stopped: list[Callable[[str], Awaitable[None]]] = []
+        # Whether recorders may write now (the appliance's storage gate, system/wiring.py): a camera
+        # added by a reload while the recording disk is away starts gated like the others.
+        self.storage_ok: Callable[[], bool] = lambda: True
 
     @property
     def pipelines(self) -> tuple[CameraPipeline, ...]:
@@ -191,6 +194,8 @@ class CameraPipelines:
             if not camera.enabled:
                 continue
             pipeline = self._build(camera)
+            if not self.storage_ok():
+                pipeline.recorder.storage_ok.clear()
             self._pipelines = {**self._pipelines, camera_id: pipeline}
             if self._spawn is not None:
                 self._start(pipeline)

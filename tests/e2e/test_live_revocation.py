@@ -345,3 +345,18 @@ async def test_unusable_candidates_are_dropped(daemon: Daemon) -> None:
     _, entries = daemon.api("GET", "/api/audit?limit=1000")
     views = [e for e in entries if e["action"] == "live.view"]
     assert views[-1]["detail"]["candidates_dropped"] == len(bad)
+
+
+async def test_a_reload_that_restarts_the_camera_ends_its_viewers(daemon: Daemon) -> None:
+    """Issue 15: a configuration change that restarts the camera's pipeline ends its live sessions
+    cleanly (audited), rather than leaving viewers on a fanout nobody feeds."""
+    async with watching(daemon, {"Authorization": f"Bearer {daemon.admin_token}"}) as v:
+        status, body = await asyncio.to_thread(daemon.api, "PATCH", "/api/config/cameras/cam", {"timeout_s": 4})
+        assert status == 200 and body["applied"]["restarted"] == ["cam"], body
+        await assert_ends_after(v, time.monotonic())
+    ends = [e for e in daemon.live_ends() if e["detail"].get("reason") == "the camera's configuration changed"]
+    assert [e["actor"] for e in ends] == ["system"]
+    # the camera comes back: the next viewer gets video again
+    await wait_async(lambda: call(daemon.base + "/api/cameras/cam/whep", "POST", b"v=0", {
+        "Content-Type": "application/sdp", "Authorization": f"Bearer {daemon.admin_token}"},
+        cafile=daemon.ca)[0] == 400, 30, "the camera again")

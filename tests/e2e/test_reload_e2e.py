@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import itertools
 import json
+import os
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -17,6 +19,8 @@ from typing import Any
 from tests.support.camsim import CameraServer, CameraServerFactory
 from tests.support.http_call import free_port
 from tests.support.vigil_proc import VigilProcess, ffprobe_video, index_of, run_vigil, vigil_stdin, wait_for
+from vigil.core.audit_chain import AuditEntry
+from vigil.store.audit_log import AuditLog
 from vigil.store.rows import SegmentRow
 
 CAM = "width=320,height=240,fps=15,gop=15,bitrate=300"
@@ -49,6 +53,10 @@ def _api(port: int, token: str, method: str, path: str, body: dict[str, Any] | N
             return int(response.status), json.loads(response.read())
     except urllib.error.HTTPError as error:
         return int(error.code), json.loads(error.read())
+
+
+def _reloads(config: Path) -> list[AuditEntry]:
+    return AuditLog(index_of(config)).entries(action="config.reload")
 
 
 def _segments(config: Path, camera_id: str) -> list[SegmentRow]:
@@ -131,6 +139,10 @@ def test_hand_edit_and_vigil_reload(tmp_path: Path, camera_server: CameraServerF
         config.write_text(broken)
         refused = run_vigil("reload", "--config", str(config))  # checked first: nothing is signalled
         assert refused.returncode == 2 and "cameras[0].url" in refused.stderr, refused
+        os.kill(vigil.proc.pid, signal.SIGHUP)  # `systemctl reload` of the broken file: refused, audited
+        wait_for(lambda: [e.outcome for e in _reloads(config)] == ["error"], 10, "the refused reload's audit entry")
+        assert "cameras[0].url" in _reloads(config)[0].detail["error"]
+        assert vigil.proc.poll() is None and "reload of" in vigil.log and "nothing changed" in vigil.log
         text = text.replace(cams.url("b"), cams.url("b2"))
         text = text.replace(f'[[cameras]]\nid = "remove"  # mount c\nbuilding = "hs"\nurl = "{cams.url("c")}"\n'
                             "timeout_s = 3\n", "")
@@ -146,5 +158,6 @@ def test_hand_edit_and_vigil_reload(tmp_path: Path, camera_server: CameraServerF
     finally:
         vigil.close()
     _check_after(config, reload_ns, vigil)
+    assert [(e.actor, e.outcome) for e in _reloads(config)] == [("sighup", "error"), ("sighup", "ok")]
     assert not (tmp_path / "data" / "vigil.pid").exists()
     assert run_vigil("reload", "--config", str(config)).stderr.startswith("vigil: no vigil daemon is running here")

@@ -9,6 +9,8 @@ building. Passwords are never returned nor audited: audit entries say "set"/"cha
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,9 +44,6 @@ CAMERA_BODY = frozenset(CAMERA_KEYS)
 READ_ONLY = frozenset({"password_set"})  # shown in answers; ignored when a form sends it back
 BUILDING_BODY = frozenset({"id", "name"})
 
-# Probe network policy hook (helper "onvif": core/probe_networks.py, `[camera_setup] probe_networks`):
-# called with (config, url); returns why the URL may not be saved, or None. None here until it lands.
-url_policy: Callable[[Config, str], str | None] | None = None
 
 
 @dataclass(frozen=True)
@@ -108,6 +107,12 @@ def _masked(old: Mapping[str, Any] | None, new: Mapping[str, Any] | None) -> tup
     return before, after
 
 
+async def _apply(env: ServiceEnv, config: Config) -> ReloadResult:
+    """Apply what is now in the file; shielded: a change written is applied even if the request
+    that made it goes away meanwhile (the file and the running daemon never disagree for long)."""
+    return await asyncio.shield(env.live.apply(config))
+
+
 def _write(env: ServiceEnv, caller: Caller, action: str, target: str, make: Callable[[str], Edit],
            item: tuple[str, str] | None) -> Config:
     """On a database thread: under the file lock, edit the current text, validate it, and replace
@@ -145,14 +150,20 @@ def _values_or_none(text: str, section: str, item_id: str) -> dict[str, Any] | N
         return None
 
 
-def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
-    if url_policy is None:
-        return
+def url_not_allowed(config: Config, url: str) -> str | None:
+    """HOOK (issue 15, helper "onvif"): why a camera URL saved through the API may not be reached
+    under the probe network policy (`[camera_setup] probe_networks`, core/probe_networks.py:
+    resolve the URL's host, then check every address), or None. Until that policy is merged every
+    URL `vigil check` accepts may be saved."""
+    return None
+
+
+async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
     errors = []
     for name in ("url", "substream_url"):
         url = values.get(name)
         if isinstance(url, str):
-            why = url_policy(env.config, url)
+            why = await env.run(functools.partial(url_not_allowed, env.config, url))  # resolving a name blocks
             if why is not None:
                 errors.append((name, why))
     if errors:
@@ -184,7 +195,7 @@ async def create_camera(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]
     if missing:
         raise ValidationError(f"missing {', '.join(missing)}", tuple((k, "required") for k in missing))
     camera_id = values["id"]
-    _check_url_policy(env, values)
+    await _check_url_policy(env, values)
 
     def make(text: str) -> Edit:
         if camera_id in ids(text, "cameras"):
@@ -193,7 +204,7 @@ async def create_camera(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]
 
     config = await env.run(lambda: _write(env, caller, "camera.create", f"camera:{camera_id}", make,
                                           ("cameras", str(camera_id))))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, camera=_camera(env, str(camera_id)))
 
 
@@ -214,11 +225,11 @@ async def update_camera(env: ServiceEnv, caller: Caller, camera_id: str, body: M
         values["password_file"] = None
     elif isinstance(values.get("password"), str):
         values["password_file"] = None  # a password typed in replaces a password file
-    _check_url_policy(env, values)
+    await _check_url_policy(env, values)
     config = await env.run(lambda: _write(env, caller, "camera.update", f"camera:{camera_id}",
                                           lambda text: update_item(text, "cameras", camera_id, values),
                                           ("cameras", camera_id)))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, camera=_camera(env, camera_id))
 
 
@@ -228,7 +239,7 @@ async def delete_camera(env: ServiceEnv, caller: Caller, camera_id: str) -> Appl
     config = await env.run(lambda: _write(env, caller, "camera.delete", f"camera:{camera_id}",
                                           lambda text: remove_item(text, "cameras", camera_id),
                                           ("cameras", camera_id)))
-    return Applied(await env.live.apply(config))
+    return Applied(await _apply(env, config))
 
 
 # --- buildings ----------------------------------------------------------------------------------
@@ -262,7 +273,7 @@ async def create_building(env: ServiceEnv, caller: Caller, body: Mapping[str, An
 
     config = await env.run(lambda: _write(env, caller, "building.create", f"building:{building_id}", make,
                                           ("buildings", str(building_id))))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, building=_building(env, str(building_id)))
 
 
@@ -275,7 +286,7 @@ async def update_building(env: ServiceEnv, caller: Caller, building_id: str, bod
     config = await env.run(lambda: _write(env, caller, "building.update", f"building:{building_id}",
                                           lambda text: update_item(text, "buildings", building_id, values),
                                           ("buildings", building_id)))
-    result = await env.live.apply(config)
+    result = await _apply(env, config)
     return Applied(result, building=_building(env, building_id))
 
 
@@ -291,7 +302,7 @@ async def delete_building(env: ServiceEnv, caller: Caller, building_id: str) -> 
     config = await env.run(lambda: _write(env, caller, "building.delete", f"building:{building_id}",
                                           lambda text: remove_item(text, "buildings", building_id),
                                           ("buildings", building_id)))
-    return Applied(await env.live.apply(config))
+    return Applied(await _apply(env, config))
 
 
 # --- the whole file -----------------------------------------------------------------------------
@@ -319,7 +330,7 @@ async def reload(env: ServiceEnv, caller: Caller) -> ReloadResult:
     except ConfigError as error:
         refused = error
     else:
-        result = await env.live.apply(config)
+        result = await _apply(env, config)
         await env.run(lambda: audit("ok", result_detail(result)))
         return result
     log.error("reload of %s refused, nothing changed: %s", source, refused)
