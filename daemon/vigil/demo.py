@@ -26,10 +26,16 @@ from vigil.services import accounts, plans
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv, service_env
 from vigil.sim.door_panel import run_panel
+from vigil.sim.onvif_device import OnvifDevice, start_device
 
 log = logging.getLogger(__name__)
 
 DEMO_CAMERA = "name=demo,width=640,height=360,fps=15,gop=15,clock=1,pattern=ball"
+# The camera an installer adds in the demo (Admin -> Cameras): streams of a simulated ONVIF device
+# (vigil/sim/onvif_device.py, replaying an Axis camera's answers), not yet in the configuration.
+NEW_CAMERAS = ("name=lobby,width=640,height=360,fps=15,gop=15,pattern=smpte75",
+               "name=lobby-sub,width=320,height=180,fps=10,gop=10,pattern=smpte75")
+ONVIF_USER, ONVIF_PASSWORD = "admin", "demo"  # noqa: S105 - the simulated camera's, printed in the banner
 
 CONFIG_TEMPLATE = """\
 # Written by `vigil demo`.
@@ -61,6 +67,10 @@ access_points = [{{ source = "webhook", id = "demo-reader", direction = "in" }}]
 
 [door_events]
 webhook_secret = "{door_secret}"
+
+# Camera setup may reach the camera networks and, for the demo's simulated ONVIF camera, loopback.
+[camera_setup]
+probe_networks = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]
 """
 DOOR_PERIOD_S = 30.0
 
@@ -68,7 +78,7 @@ DOOR_PERIOD_S = 30.0
 def _start_camera() -> tuple[subprocess.Popen[str], int]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "vigil.sim.camera_server", "--port", "0", "--bind", "127.0.0.1",
-         "--camera", DEMO_CAMERA],
+         "--camera", DEMO_CAMERA, *(arg for spec in NEW_CAMERAS for arg in ("--camera", spec))],
         stdout=subprocess.PIPE, text=True,
     )
     assert proc.stdout is not None
@@ -140,7 +150,9 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
             print(f"vigil demo: open {daemon.url} (self-signed certificate: accept it once)"
                   f" and sign in as demo / {password}", flush=True)
 
-        asyncio.run(_run(daemon, duration_s, ready, door_secret, data / "tls" / "cert.pem"))
+        device = OnvifDevice("axis", ONVIF_USER, ONVIF_PASSWORD, {
+            "profile_1_h264": f"rtsp://127.0.0.1:{port}/lobby", "profile_2_h264": f"rtsp://127.0.0.1:{port}/lobby-sub"})
+        asyncio.run(_run(daemon, duration_s, ready, door_secret, data / "tls" / "cert.pem", device))
         print(f"vigil demo: stopped; recordings kept in {data}")
         return 0
     finally:
@@ -150,8 +162,12 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
 
 
 async def _run(daemon: Daemon, duration_s: float | None, ready: Callable[[], None], door_secret: str,
-               cafile: Path) -> None:
-    """The daemon, and once it serves, the simulated door panel (stopped with the daemon)."""
+               cafile: Path, device: OnvifDevice) -> None:
+    """The daemon, the simulated ONVIF camera, and once it serves, the simulated door panel (stopped with
+    the daemon)."""
+    onvif_runner, onvif_port = await start_device(device)
+    print(f"vigil demo: add a camera: Admin -> Cameras, scan 127.0.0.1 (port {onvif_port}) or probe"
+          f" 127.0.0.1:{onvif_port} as {ONVIF_USER} / {ONVIF_PASSWORD} (a simulated ONVIF camera)", flush=True)
     if duration_s is not None:
         asyncio.get_running_loop().call_later(duration_s, daemon.stopping.set)
     serving = asyncio.Event()
@@ -171,3 +187,4 @@ async def _run(daemon: Daemon, duration_s: float | None, ready: Callable[[], Non
     finally:
         panel_task.cancel()
         await asyncio.wait([panel_task])  # its cancellation ends it; ours is not swallowed
+        await onvif_runner.cleanup()

@@ -91,6 +91,10 @@ schema = schemathesis.openapi.from_dict(openapi_document(ROUTES)).exclude(path="
 # Revoking API tokens by id would revoke the fuzzer's own (id 1) and leave every later case a 401
 # (tests/unit/api/test_admin_api.py covers the route).
 schema = schema.exclude(method="DELETE", path="/api/tokens/{token_id}")
+# Camera setup: a discovery listens up to 10 s per case, and a probe of an unreachable device answers 502 by
+# contract (device-rooted), which the fuzzer's server-error check would flag; both are covered with real
+# devices by tests/integration/camera_setup/. Scans stay in (200, 400 or 403).
+schema = schema.exclude(method="POST", path="/api/setup/discover").exclude(method="POST", path="/api/setup/probe")
 
 
 @schema.parametrize()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from pathlib import Path
 
@@ -16,6 +17,9 @@ def test_demo_records_and_points_at_the_recordings(tmp_path: Path) -> None:
     config = tmp_path / "demo" / "vigil.toml"
     assert f"vigil segments --config {config}" in result.stdout
     assert "recording into" in result.stdout and "stopped; recordings kept" in result.stdout
+    # Camera setup (issue 15): a simulated ONVIF camera to add, reachable under the demo's probe networks.
+    assert re.search(r"add a camera: Admin -> Cameras, scan 127\.0\.0\.1 \(port \d+\)", result.stdout)
+    assert "127.0.0.0/8" in load_config(config).camera_setup.probe_networks
     listing = run_vigil("segments", "--config", str(config))
     lines = listing.stdout.splitlines()
     assert listing.returncode == 0 and lines

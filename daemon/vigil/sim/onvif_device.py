@@ -57,6 +57,7 @@ class OnvifDevice:
     streams: dict[str, str] = field(default_factory=dict)
     misbehave: str = ""
     clock_offset_s: float = 0.0
+    service_base: str | None = None  # announce services here instead of where it is reached (SSRF tests)
     requests_seen: int = 0
     operations: list[str] = field(default_factory=list)
 
@@ -101,7 +102,7 @@ class OnvifDevice:
         if self.misbehave == "bomb":
             return self._xml(_BOMB, 200)
         answer = self._answer(operation, found[0] if found is not None and len(found) else None,
-                              f"http://{request.host}")
+                              self.service_base or f"http://{request.host}")
         if answer is None:
             return self._xml(fault("Receiver", "ter:ActionNotSupported", "Optional Action Not Implemented"), 500)
         return self._xml(_ENVELOPE.format(body=answer), 200)

@@ -115,6 +115,11 @@ EVIDENCE_BODIES: dict[str, Callable[[str], dict[str, object] | None]] = {
     "/api/config/cameras/{camera}": lambda b: {"name": f"renamed {b}"},
     "/api/config/buildings": lambda b: {"id": f"new-{b}", "name": "matrix"},
     "/api/config/buildings/{building}": lambda b: {"name": f"renamed {b}"},
+    # camera setup (issue 15): configure_cameras, about no building; bodies refused (400) once allowed, so
+    # that no discovery waits and no packet leaves
+    "/api/setup/discover": lambda b: {"timeout_s": 0},
+    "/api/setup/scan": lambda b: {"range": "matrix"},
+    "/api/setup/probe": lambda b: {},
 }
 
 
