@@ -6,9 +6,11 @@ import { SetupFind } from "./SetupFind";
 import { type Probed, SetupProbe } from "./SetupProbe";
 import { api } from "../lib/api";
 import { useApp } from "../lib/app_context";
-import { type ConfigBuilding, type ProbeTarget, reloadSummary } from "../lib/camera_setup";
+import { type CameraSetting, type ConfigBuilding, type ProbeTarget, reloadSummary } from "../lib/camera_setup";
 import { href } from "../lib/router";
-import type { Camera } from "../lib/session";
+import type { Camera, Me } from "../lib/session";
+import { useLoad } from "./common";
+import type { Plan } from "./PlanMap";
 
 type Step =
   | { step: "find" }
@@ -24,6 +26,17 @@ function prefilled(probed: Probed | null, building: string): CameraValues {
   const { proposal } = probed.result;
   return { ...values, name: proposal.name, url: proposal.url, substream_url: proposal.substream_url ?? "",
            username: proposal.username ?? probed.target.username ?? "", password: probed.target.password ?? "" };
+}
+
+/** Where the new camera's pin goes: its building's floor plan, else the campus plan when the
+ * caller may edit it (who configures every building), else its building's page (where a floor
+ * plan can be uploaded first). */
+function placeHref(me: Me, plans: Plan[], camera: CameraSetting): string {
+  const everywhere = me.role === "district_admin" || (me.role === "installer" && me.buildings.length === 0);
+  if (!plans.some((p) => p.building === camera.building) && everywhere && plans.some((p) => p.building === null)) {
+    return href(["map"], { place: camera.id });
+  }
+  return href(["map", camera.building], { place: camera.id });
 }
 
 /** The new camera's state, asked every second until it records (or a minute has gone by). */
@@ -46,6 +59,7 @@ function Started({ saved, onAnother }: { saved: Saved; onAnother: () => void }) 
   }, [waited, recording]);
   // The shell's camera list (the map's pins) learns of the camera once it records.
   useEffect(() => { if (recording) app.reload(); }, [recording]);
+  const [plans] = useLoad((signal) => api<Plan[]>("GET", "/api/plans", null, { signal }), []);
   const state = !camera.enabled ? "Saved, disabled: it does not record until it is enabled."
     : recording ? `${camera.name} is recording.`
     : status?.status.state === "down" ? `Not recording yet: ${status.status.reason ?? "the camera does not answer"}. Still trying…`
@@ -57,8 +71,8 @@ function Started({ saved, onAnother }: { saved: Saved; onAnother: () => void }) 
       <p role="status" class={recording ? "ok" : undefined} data-recording={recording ? "yes" : "no"}>{state}</p>
       <p class="muted">{reloadSummary(saved.applied)}</p>
       <p class="actions">
-        {recording && (
-          <a class="button" href={href(["map", camera.building], { place: camera.id })}>Place on the map</a>
+        {recording && plans.state !== "loading" && (
+          <a class="button" href={placeHref(app.me, plans.state === "ok" ? plans.value : [], camera)}>Place on the map</a>
         )}
         <button type="button" class="secondary" onClick={onAnother}>Add another camera</button>
         <a class="button secondary" href={href(["admin", "cameras"])}>Back to the camera list</a>
