@@ -312,6 +312,30 @@ def test_discovery_finds_the_camera_and_a_stream_password_refusal_is_told_from_o
             page.context.close()
 
 
+def test_a_camera_of_a_building_without_a_floor_plan_is_placed_on_the_campus_plan(
+        webapp: WebApp, browser: Browser) -> None:
+    status, body, _ = webapp.request("POST", "/api/plans?name=Campus", png_bytes(900, 600), "district",
+                                     {"Content-Type": "image/png"})
+    assert status == 201, body
+    campus = json.loads(body)
+    page, _ = _open_setup(webapp, browser, user="district", hash_path="#/admin/cameras/add")
+    page.get_by_role("button", name="Not an ONVIF camera? Enter its stream URL yourself").click()
+    form = page.get_by_role("form", name="New camera")
+    form.get_by_label("Building").select_option("ms")  # the Middle School has no floor plan
+    form.get_by_label("Name (what people call it)").fill("Side Door")
+    form.get_by_label("Main stream URL").fill(webapp.cams.url("front"))
+    form.get_by_role("button", name="Save and start recording").click()
+    page.locator("[data-recording='yes']").wait_for(timeout=10_000)
+    page.get_by_role("link", name="Place on the map").click()
+    page.wait_for_url("**/#/map?place=ms-side-door")
+    with page.expect_response(lambda r: r.url.endswith("/api/placements") and r.request.method == "PUT") as put:
+        page.get_by_role("button", name="Place on plan").click()
+    assert put.value.status == 200
+    placed = webapp.json("GET", f"/api/placements?plan={campus['id']}")
+    assert any(p["item"] == "ms-side-door" for p in placed)
+    page.context.close()
+
+
 def test_a_stream_url_typed_by_hand_with_a_taken_id_is_refused_beside_the_id(webapp: WebApp, browser: Browser) -> None:
     page, _ = _open_setup(webapp, browser, hash_path="#/admin/cameras/add")
     page.get_by_role("button", name="Not an ONVIF camera? Enter its stream URL yourself").click()
