@@ -364,6 +364,8 @@ def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browse
     edit = page.get_by_role("form", name="Settings of Spare")
     edit.get_by_label("Name (what people call it)").fill("Spare Room")
     edit.get_by_label("Clear the user name and password").check()
+    check_axe(page)
+    screenshot(page, "camera-setup-edit-desktop")
     edit.get_by_role("button", name="Save").click()
     page.wait_for_function("() => document.querySelector(\"tr[data-camera='hs-spare'] th\").textContent"
                            " === 'Spare Room'")
@@ -412,6 +414,7 @@ def test_buildings_added_renamed_and_a_busy_one_kept(webapp: WebApp, browser: Br
     alert = hs.get_by_role("alert")
     alert.wait_for()
     assert "hs-east" in alert.inner_text()
+    check_axe(page)
     page.locator("tr[data-building='annex']").get_by_role("button", name="Remove building North Annex").click()
     page.locator("tr[data-building='annex']").get_by_role("button", name="Confirm remove building North Annex").click()
     page.locator("tr[data-building='annex']").wait_for(state="detached")
