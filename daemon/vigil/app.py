@@ -128,6 +128,7 @@ class Daemon:
         accounts, audit = Accounts(index), AuditLog(index)
         credentials = await parts.start("credential watch", credential_watch(parts, accounts))
         whep = await parts.start("live sessions", live_sessions(parts, config, credentials, audit))
+        wire_reloads(env, cameras, whep)
         alerts = AlertHub()
         doors = await parts.start("door events", door_events(parts, config, index, alerts))
         await parts.start("door adapters", door_adapters(parts, config, doors, index, alerts))
@@ -140,7 +141,7 @@ class Daemon:
         if appliance.hotplug is not None:
             await parts.start("hotplug", hotplug(parts, appliance.hotplug))
         await parts.start("recording", recording(parts, cameras))
-        await parts.start("reload", reloading(parts, loop, env, cameras, whep))
+        await parts.start("reload", reloading(parts, loop, env))
         return Running(index, storage, cameras, appliance, services, url)
 
 
@@ -355,18 +356,10 @@ async def recording(parts: Parts, cameras: CameraPipelines) -> AsyncIterator[Non
 
 
 @asynccontextmanager
-async def reloading(parts: Parts, loop: asyncio.AbstractEventLoop, env: ServiceEnv, cameras: CameraPipelines,
-                    whep: WhepSessions) -> AsyncIterator[None]:
-    """Configuration changes reach the running cameras (design/cameras.md "Reload without loss"):
-    the API's edits and `POST /api/config/reload` through `env.live`, SIGHUP (`systemctl reload`,
-    `vigil reload`) by re-reading the file. The pid file tells `vigil reload` whom to signal."""
-    env.live.cameras = cameras.apply
-    env.live.on_applied.append(lambda config: add_secrets(config.secrets))
-
-    async def end_viewers(camera_id: str) -> None:
-        await whep.close_camera(camera_id, "the camera's configuration changed")
-
-    cameras.on_camera_stopped.append(end_viewers)
+async def reloading(parts: Parts, loop: asyncio.AbstractEventLoop, env: ServiceEnv) -> AsyncIterator[None]:
+    """SIGHUP (`systemctl reload`, `vigil reload`) re-reads the file and applies it as the API's
+    `POST /api/config/reload` does (design/cameras.md "Reload without loss"). The pid file tells
+    `vigil reload` whom to signal."""
     hangups: asyncio.Queue[None] = asyncio.Queue(maxsize=1)  # reloads asked while one runs: one more
 
     def hangup() -> None:
@@ -390,5 +383,16 @@ async def reloading(parts: Parts, loop: asyncio.AbstractEventLoop, env: ServiceE
             yield
     finally:
         loop.remove_signal_handler(signal.SIGHUP)
-        env.live.cameras = None
         await asyncio.to_thread(remove_pid_file, pid_file)
+
+
+def wire_reloads(env: ServiceEnv, cameras: CameraPipelines, whep: WhepSessions) -> None:
+    """What an applied configuration reaches, from before the API listens: the camera pipelines
+    (started or not yet), the log redaction (new passwords), live viewers of stopped cameras."""
+    env.live.cameras = cameras.apply
+    env.live.on_applied.append(lambda config: add_secrets(config.secrets))
+
+    async def end_viewers(camera_id: str) -> None:
+        await whep.close_camera(camera_id, "the camera's configuration changed")
+
+    cameras.on_camera_stopped.append(end_viewers)

@@ -134,7 +134,8 @@ class CameraPipelines:
             lambda camera: _pipeline(config, camera, index, storage, reserve))
         self._pipelines: dict[str, CameraPipeline] = {c.id: self._build(c) for c in config.cameras if c.enabled}
         self._threads: dict[str, list[asyncio.Task[None]]] = {}
-        self._spawn: Spawn | None = None
+        self._spawn: Spawn | None = None  # set by `start`; until then a reload only changes the set
+        self._closed = False  # `stop_all` began: a reload starts nothing more
         # Called with a camera's id when its pipeline stops on a reload (its live viewers are ended).
         self.on_camera_stopped: list[Callable[[str], Awaitable[None]]] = []
         # Whether recorders may write now (the appliance's storage gate, system/wiring.py): a camera
@@ -164,8 +165,9 @@ class CameraPipelines:
         thread: never blocking the loop), then for their threads to return (their tasks awaited)."""
         for p in stopping:
             p.stop()
-        await asyncio.to_thread(_wait_recorders, stopping, timeout_s)
-        tasks = [t for p in stopping for t in self._threads.pop(p.camera.id, [])]
+        started = [p for p in stopping if p.camera.id in self._threads]  # never started: nothing to wait for
+        await asyncio.to_thread(_wait_recorders, started, timeout_s)
+        tasks = [t for p in started for t in self._threads.pop(p.camera.id, [])]
         if tasks:
             _, late = await asyncio.wait(tasks, timeout=grace_s)
             for task in late:
@@ -193,21 +195,19 @@ class CameraPipelines:
             camera = cameras[camera_id]
             if not camera.enabled:
                 continue
+            if self._closed:  # the daemon is stopping: the next start reads the file
+                continue
             pipeline = self._build(camera)
             if not self.storage_ok():
                 pipeline.recorder.storage_ok.clear()
             self._pipelines = {**self._pipelines, camera_id: pipeline}
-            if self._spawn is not None:
+            if self._spawn is not None:  # else `start` starts it with the others
                 self._start(pipeline)
                 log.info("reload: camera %s started", camera_id)
 
-    def stop(self) -> None:
-        """Ask every camera to stop: ingest ends, recorders close their segment and return."""
-        for p in self.pipelines:
-            p.stop()
-
     async def stop_all(self, timeout_s: float, grace_s: float) -> None:
         """The daemon's stop: every pipeline stops and every open segment is finished."""
+        self._closed = True
         await self._stop(list(self.pipelines), timeout_s, grace_s)
 
     # --- what the appliance asks (system.wiring.Recording) --------------------------------------

@@ -39,8 +39,7 @@ from vigil.store.audit_log import append_in
 log = logging.getLogger(__name__)
 
 CAMERA_REQUIRED = ("id", "building", "name", "url")
-# What a body may set: the configuration's camera keys but the `*_file` indirections.
-CAMERA_BODY = frozenset(CAMERA_KEYS)
+CAMERA_BODY = frozenset(CAMERA_KEYS)  # what a body may set: the configuration's camera keys
 READ_ONLY = frozenset({"password_set"})  # shown in answers; ignored when a form sends it back
 BUILDING_BODY = frozenset({"id", "name"})
 
@@ -222,9 +221,6 @@ async def update_camera(env: ServiceEnv, caller: Caller, camera_id: str, body: M
             raise ValidationError(f"{name} is required", ((name, "required"),))
     if "password" in values and values["password"] is None:
         values.setdefault("username", None)  # cleared together (else vigil check names both)
-        values["password_file"] = None
-    elif isinstance(values.get("password"), str):
-        values["password_file"] = None  # a password typed in replaces a password file
     await _check_url_policy(env, values)
     config = await env.run(lambda: _write(env, caller, "camera.update", f"camera:{camera_id}",
                                           lambda text: update_item(text, "cameras", camera_id, values),
