@@ -5,42 +5,14 @@ types (core/errors.py); the probe's password is never echoed, logged or audited.
 
 from __future__ import annotations
 
-import base64
 from typing import Any
 
 from aiohttp import web
 
 from vigil.api.context import Ctx
-from vigil.camera_setup.model import Device, ProbeResult
 from vigil.core.errors import BadRequestError
 from vigil.services import camera_setup
-
-
-def device_json(d: Device) -> dict[str, Any]:
-    return {"address": d.address, "xaddr": d.xaddr, "name": d.name, "model": d.model,
-            "manufacturer": d.manufacturer, "hardware": d.hardware, "scopes": list(d.scopes),
-            "configured_camera": d.configured_camera}
-
-
-def probe_json(r: ProbeResult) -> dict[str, Any]:
-    return {
-        "device": {"manufacturer": r.device.manufacturer, "model": r.device.model, "firmware": r.device.firmware,
-                   "serial": r.device.serial, "hardware": r.device.hardware},
-        "clock": {"camera_utc": r.clock.camera_utc, "skew_s": r.clock.skew_s, "warning": r.clock.warning},
-        "media2": r.media2, "backchannel": r.backchannel,
-        "profiles": [{
-            "token": p.token, "name": p.name, "encoding": p.encoding, "width": p.width, "height": p.height,
-            "fps": p.fps, "stream_url": p.stream_url, "snapshot_url": p.snapshot_url,
-            "received": None if p.received is None else {
-                "codec": p.received.codec, "width": p.received.width, "height": p.received.height,
-                "fps": p.received.fps, "gop_frames": p.received.gop_frames, "bframes": p.received.bframes},
-            "problem": p.problem, "live": {"ok": p.live.ok, "note": p.live.note}} for p in r.profiles],
-        "proposal": None if r.proposal is None else {
-            "url": r.proposal.url, "substream_url": r.proposal.substream_url, "name": r.proposal.name,
-            "username": r.proposal.username, "id": r.proposal.id},
-        "snapshot_jpeg_base64": base64.b64encode(r.snapshot_jpeg).decode() if r.snapshot_jpeg else None,
-        "warnings": list(r.warnings),
-    }
+from vigil.services.camera_setup import device_json, probe_json
 
 
 async def _body(ctx: Ctx) -> dict[str, Any]:

@@ -7,9 +7,10 @@ What the library does, and what is changed here:
 - Its WSDLs ship with the package (onvif/wsdl; ONVIFCamera's default `wsdl_dir`), loaded from disk
   on a thread; nothing is fetched from the network. There is no Media2 (ver20) WSDL in 4.3: Media2 is
   detected from GetServices, and profiles are read through Media1 (which Media2 devices also serve).
-- zeep's shared settings (onvif.settings.DEFAULT_SETTINGS) are tightened at import: `forbid_dtd`,
-  `forbid_entities`, `forbid_external` and no `xml_huge_tree`, so a DOCTYPE (a billion-laughs
-  bomb, an external entity) is refused before it is expanded.
+- zeep's shared settings (onvif.settings.DEFAULT_SETTINGS) are tightened at import (onvif_lib.py):
+  `forbid_dtd`, `forbid_entities`, `forbid_external` and no `xml_huge_tree`, so a DOCTYPE (a
+  billion-laughs bomb, an external entity) is refused before it is expanded; the library's
+  `logging.basicConfig` at import is undone there too.
 - Every POST the library makes goes through `_guarded_post`: the address (a device-given XAddr
   too) is resolved and checked against the policy and the checked address is used; redirects are
   not followed; an answer is read up to MAX_ANSWER_BYTES; the HTTP status is kept so that a 401
@@ -20,17 +21,14 @@ What the library does, and what is changed here:
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
 import zeep.exceptions
 from lxml import etree
-from onvif import ONVIFCamera
-from onvif.exceptions import ONVIFError, ONVIFTimeoutError
-from onvif.settings import DEFAULT_SETTINGS
 
+from vigil.camera_setup.onvif_lib import ONVIFCamera, ONVIFError, ONVIFTimeoutError
 from vigil.camera_setup.reach import pin_url
 from vigil.core.errors import (
     CameraSetupError,
@@ -41,13 +39,6 @@ from vigil.core.errors import (
     UnreachableError,
 )
 from vigil.core.probe_networks import IPNetwork
-
-DEFAULT_SETTINGS.forbid_dtd = True
-DEFAULT_SETTINGS.forbid_entities = True
-DEFAULT_SETTINGS.forbid_external = True
-DEFAULT_SETTINGS.xml_huge_tree = False
-logging.getLogger("onvif").setLevel(logging.WARNING)
-logging.getLogger("zeep").setLevel(logging.WARNING)
 
 MAX_ANSWER_BYTES = 1 << 20  # the largest GetProfiles seen is ~60 kB
 _AUTH_SUBCODES = ("notauthorized", "failedauthentication", "invalidsecurity", "failedcheck")

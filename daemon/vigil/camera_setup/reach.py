@@ -42,3 +42,10 @@ async def pin_url(url: str, networks: tuple[IPNetwork, ...]) -> str:
         raise UnreachableError(f"{url[:200]!r} is not a URL the appliance can open")
     address = await resolve_allowed(parsed.host, networks)
     return Url(parsed.scheme, None, address, parsed.port, parsed.rest).text()
+
+
+async def check_camera_url(url: str, networks: tuple[IPNetwork, ...]) -> None:
+    """For cameras saved through the API (`[camera_setup] probe_networks` covers saved camera URLs
+    too): AddressNotAllowedError when the URL's host resolves outside the networks; UnreachableError
+    when it is not a URL or does not resolve. Hand-edited files are not checked (`vigil check`)."""
+    await pin_url(url, networks)

@@ -1,5 +1,5 @@
 """The `vigil` command: run, demo, check, segments, motion, fsck; the verbs of cli/admin.py,
-cli/exports.py, cli/holds.py, cli/reload.py and cli/storage.py."""
+cli/exports.py, cli/holds.py, cli/reload.py, cli/storage.py and cli/camera_setup.py."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 
 from vigil import __version__
 from vigil.cli.admin import add_admin_verbs, run_admin
+from vigil.cli.camera_setup import add_camera_setup_verbs, run_camera_setup
 from vigil.cli.exports import add_evidence_verbs, run_key, run_verify
 from vigil.cli.holds import add_hold_verbs, run_holds
 from vigil.cli.reload import add_reload_verb, run_reload
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add_storage_verb(verbs, common)  # the storage report (issue 7)
     add_hold_verbs(verbs, common)  # hold (issue 7)
     add_reload_verb(verbs, common)  # reload: the running daemon re-reads the file (issue 15)
+    add_camera_setup_verbs(verbs, common)  # cameras discover|scan|probe (issue 15)
     return parser
 
 
@@ -195,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_holds(config, args)
         if args.verb == "key":
             return run_key(config, args)
+        if args.verb == "cameras":
+            return run_camera_setup(config, args)
     except VigilError as error:
         print(f"vigil: {error}", file=sys.stderr)
         return 2

@@ -8,6 +8,7 @@ or scan run at a time (each probe opens two streams on threads)."""
 from __future__ import annotations
 
 import asyncio
+import base64
 import datetime as dt
 import ipaddress
 import weakref
@@ -28,8 +29,8 @@ from vigil.services.authorize import require
 from vigil.services.caller import Caller
 from vigil.services.env import ServiceEnv
 
-__all__ = ["Device", "ProbeRequest", "ProbeResult", "discover_devices", "parse_probe_request", "probe",
-           "scan_devices"]
+__all__ = ["Device", "ProbeRequest", "ProbeResult", "device_json", "discover_devices", "parse_probe_request", "probe",
+           "probe_json", "scan_devices"]
 
 MAX_PROBES = 2
 # per event loop (a semaphore belongs to the loop it first waits on; tests run many loops)
@@ -76,6 +77,35 @@ def parse_probe_request(body: dict[str, Any]) -> ProbeRequest:
     else:
         raise BadRequestError("give xaddr (from discovery) or address (host or host:port)")
     return ProbeRequest(host, port, username or None, password or None)
+
+
+# --- as JSON (the API's answers and the CLI's --json) ---
+
+def device_json(d: Device) -> dict[str, Any]:
+    return {"address": d.address, "xaddr": d.xaddr, "name": d.name, "model": d.model,
+            "manufacturer": d.manufacturer, "hardware": d.hardware, "scopes": list(d.scopes),
+            "configured_camera": d.configured_camera}
+
+
+def probe_json(r: ProbeResult) -> dict[str, Any]:
+    return {
+        "device": {"manufacturer": r.device.manufacturer, "model": r.device.model, "firmware": r.device.firmware,
+                   "serial": r.device.serial, "hardware": r.device.hardware},
+        "clock": {"camera_utc": r.clock.camera_utc, "skew_s": r.clock.skew_s, "warning": r.clock.warning},
+        "media2": r.media2, "backchannel": r.backchannel,
+        "profiles": [{
+            "token": p.token, "name": p.name, "encoding": p.encoding, "width": p.width, "height": p.height,
+            "fps": p.fps, "stream_url": p.stream_url, "snapshot_url": p.snapshot_url,
+            "received": None if p.received is None else {
+                "codec": p.received.codec, "width": p.received.width, "height": p.received.height,
+                "fps": p.received.fps, "gop_frames": p.received.gop_frames, "bframes": p.received.bframes},
+            "problem": p.problem, "live": {"ok": p.live.ok, "note": p.live.note}} for p in r.profiles],
+        "proposal": None if r.proposal is None else {
+            "url": r.proposal.url, "substream_url": r.proposal.substream_url, "name": r.proposal.name,
+            "username": r.proposal.username, "id": r.proposal.id},
+        "snapshot_jpeg_base64": base64.b64encode(r.snapshot_jpeg).decode() if r.snapshot_jpeg else None,
+        "warnings": list(r.warnings),
+    }
 
 
 def _networks(config: Config) -> tuple[IPNetwork, ...]:

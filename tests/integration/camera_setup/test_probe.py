@@ -13,11 +13,11 @@ from collections.abc import Awaitable, Callable
 import pytest
 import zeep.exceptions
 import zeep.loader
-from onvif.settings import DEFAULT_SETTINGS
 
 from tests.integration.camera_setup.conftest import LOOPBACK, Running, streams_for
 from tests.support.camsim import CameraServer
 from vigil.camera_setup.model import ProbeResult
+from vigil.camera_setup.onvif_lib import DEFAULT_SETTINGS
 from vigil.camera_setup.probe import ProbeTarget, probe_device
 from vigil.core.errors import CameraSetupError, http_status
 from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS, IPNetwork, parse_networks
