@@ -223,6 +223,14 @@ def test_the_installer_finds_probes_saves_and_places_a_camera(webapp: WebApp, br
         assert form.get_by_label("Main stream URL").input_value() == webapp.cams.url("gym")
         assert form.get_by_label("Camera user name").input_value() == DEVICE_USER
         assert form.get_by_label("Camera password").input_value() == DEVICE_PASSWORD
+        # The profiles are choices for what is recorded and what is shown live; a choice fills its URL.
+        assert form.get_by_label("Record (main stream)").input_value() == "profile_1_h264"
+        sub = form.get_by_label("Live on walls and phones (substream)")
+        assert sub.input_value() == "profile_2_h264"
+        sub.select_option("")
+        assert form.get_by_label("Substream URL").input_value() == ""
+        sub.select_option("profile_2_h264")
+        assert form.get_by_label("Substream URL").input_value() == webapp.cams.url("east-sub")
         form.get_by_label("Name (what people call it)").fill("North Gate")
         assert form.get_by_label("Camera id").input_value() == "hs-north-gate"
         form.get_by_label("Main stream URL").fill("http://127.0.0.1:9/not-a-camera")
@@ -230,7 +238,7 @@ def test_the_installer_finds_probes_saves_and_places_a_camera(webapp: WebApp, br
         problem = page.locator("#new-camera-url-error")
         problem.wait_for()
         assert form.get_by_label("Main stream URL").get_attribute("aria-describedby") == "new-camera-url-error"
-        assert page.evaluate("document.activeElement.id") == "new-camera-url"
+        page.wait_for_function("document.activeElement.id === 'new-camera-url'", timeout=2000)
         assert problem.inner_text().strip() and _setting(webapp, "hs-north-gate") is None
         check_axe(page)
         screenshot(page, "camera-setup-field-error-desktop")
@@ -346,7 +354,7 @@ def test_a_stream_url_typed_by_hand_with_a_taken_id_is_refused_beside_the_id(web
     form.get_by_role("button", name="Save and start recording").click()
     problem = page.locator("#new-camera-id-error")
     problem.wait_for()
-    assert page.evaluate("document.activeElement.id") == "new-camera-id"
+    page.wait_for_function("document.activeElement.id === 'new-camera-id'", timeout=2000)
     assert form.get_by_label("Camera id").get_attribute("aria-invalid") == "true"
     assert (_setting(webapp, "hs-east") or {}).get("name") == "East Entrance"
     page.context.close()

@@ -2,10 +2,10 @@
 // appliance validates with `vigil check`'s own checks; a 422's per-field problems are shown next to
 // their fields (aria-describedby) and the first invalid field gets focus.
 import type { ComponentChildren } from "preact";
-import { useEffect, useRef, useState } from "preact/hooks";
+import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type FieldError, api, describeError } from "../lib/api";
 import {
-  CONFIG_CAMERAS, MOTION_MODES, type MotionMode, type CameraSetting, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
+  CONFIG_CAMERAS, MOTION_MODES, type MotionMode, type CameraSetting, type ProbeProfile, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
 } from "../lib/camera_setup";
 
 export interface CameraValues {
@@ -69,11 +69,49 @@ function body(values: CameraValues, before: CameraSetting | null, clearPassword:
 
 export interface Saved { camera: CameraSetting; applied: ReloadResult }
 
+function profileText(p: ProbeProfile): string {
+  const r = p.received;
+  const what = r ? `${r.codec} ${r.width}×${r.height}` : `${p.encoding} ${p.width}×${p.height}`;
+  return `${p.name} (${what}${r?.bframes ? ", B-frames" : ""}${p.live.ok ? "" : ", no live view"})`;
+}
+
+/** The probed camera's profiles as choices for the main stream and the substream; choosing one
+ * fills its URL field (which stays editable). */
+function ProfileChoice({ prefix, profiles, values, disabled, onPick }: {
+  prefix: string; profiles: ProbeProfile[]; values: CameraValues; disabled: boolean;
+  onPick: (field: "url" | "substream_url", url: string) => void;
+}) {
+  const chosen = (url: string): string => profiles.find((p) => p.stream_url === url)?.token ?? (url ? "other" : "");
+  const pick = (field: "url" | "substream_url", token: string): void => {
+    const profile = profiles.find((p) => p.token === token);
+    if (profile) onPick(field, profile.stream_url);
+    else if (token === "") onPick(field, "");
+  };
+  return (
+    <fieldset class="profile-choice">
+      <legend>The camera's streams</legend>
+      <label for={`${prefix}-main-profile`}>Record (main stream)</label>
+      <select id={`${prefix}-main-profile`} value={chosen(values.url)} disabled={disabled}
+              onChange={(e) => pick("url", e.currentTarget.value)}>
+        {profiles.map((p) => <option key={p.token} value={p.token}>{profileText(p)}</option>)}
+        {chosen(values.url) === "other" && <option value="other">the URL typed below</option>}
+      </select>
+      <label for={`${prefix}-sub-profile`}>Live on walls and phones (substream)</label>
+      <select id={`${prefix}-sub-profile`} value={chosen(values.substream_url)} disabled={disabled}
+              onChange={(e) => pick("substream_url", e.currentTarget.value)}>
+        <option value="">none</option>
+        {profiles.map((p) => <option key={p.token} value={p.token}>{profileText(p)}</option>)}
+        {chosen(values.substream_url) === "other" && <option value="other">the URL typed below</option>}
+      </select>
+    </fieldset>
+  );
+}
+
 export function CameraForm({ prefix, initial, before = null, buildings, taken, disabled, label, submitLabel,
-                             onSaved, onCancel, children }: {
+                             onSaved, onCancel, children, profiles = [] }: {
   prefix: string; initial: CameraValues; before?: CameraSetting | null; buildings: ConfigBuilding[];
   taken: string[]; disabled: boolean; label: string; submitLabel: string; onSaved: (saved: Saved) => void;
-  onCancel?: () => void; children?: ComponentChildren;
+  onCancel?: () => void; children?: ComponentChildren; profiles?: ProbeProfile[];
 }) {
   const adding = before === null;
   const [values, setValues] = useState<CameraValues>(initial);
@@ -88,7 +126,8 @@ export function CameraForm({ prefix, initial, before = null, buildings, taken, d
   // A new camera's id follows its building and name until the installer types one.
   const shownId = adding && !idTouched ? suggestId(values.building, values.name, taken) : values.id;
 
-  useEffect(() => {
+  // Before the browser paints the problems: whoever sees them finds the field focused.
+  useLayoutEffect(() => {
     if (focusRound === 0) return;
     const first = ORDER.find((f) => errors.some((e) => e.field === f));
     const target = first ? form.current?.querySelector<HTMLElement>(`#${prefix}-${first}`) : null;
@@ -150,6 +189,10 @@ export function CameraForm({ prefix, initial, before = null, buildings, taken, d
       <input {...field("name")} value={values.name} required maxLength={100}
              onInput={(e) => set("name", e.currentTarget.value)} />
       {problem("name")}
+      {profiles.length > 1 && (
+        <ProfileChoice prefix={prefix} profiles={profiles} values={values} disabled={disabled || busy}
+                       onPick={(f, url) => set(f, url)} />
+      )}
       <label for={`${prefix}-url`}>Main stream URL (rtsp://, without the password)</label>
       <input {...field("url")} value={values.url} required spellcheck={false} autocomplete="off"
              onInput={(e) => set("url", e.currentTarget.value)} />

@@ -115,6 +115,7 @@ export function CameraWizard({ buildings, taken, writable }: {
           {buildings.length === 0 ? <p class="error">There is no building you may add cameras to. Add a building first.</p> : (
             <CameraForm prefix="new-camera" initial={prefilled(state.probed, first)} buildings={buildings}
                         taken={taken} disabled={!writable} label="New camera" submitLabel="Save and start recording"
+                        profiles={state.probed?.result.profiles ?? []}
                         onSaved={(saved) => setState({ step: "started", saved })}
                         onCancel={() => setState(state.probed ? { step: "probe", target: state.probed.target }
                                                               : { step: "find" })} />
