@@ -10,13 +10,9 @@ read-only configuration; a viewer is offered none of it and the appliance refuse
 
 from __future__ import annotations
 
-import asyncio
 import json
-import subprocess
-import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -24,10 +20,10 @@ from playwright.sync_api import Browser, Page
 
 from tests.support.camsim import CameraServer
 from tests.support.netns import requires_test_namespace
+from tests.support.onvif_sim import multicast_route, onvif_camera
 from tests.support.plan_images import png_bytes
 from tests.support.webapp import WebApp, check_axe, free_port, new_page, running_webapp, screenshot
-from vigil.sim.onvif_device import OnvifDevice, start_device
-from vigil.sim.wsd_responder import Announced, start_responder
+from vigil.sim.onvif_device import OnvifDevice
 
 pytestmark = requires_test_namespace
 
@@ -48,57 +44,10 @@ def webapp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[WebApp]:
         yield app
 
 
-class _Loop:
-    """An asyncio loop in a thread, for the asyncio simulators under a synchronous browser test."""
-
-    def __init__(self) -> None:
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, name="sim-loop", daemon=True)
-        self.thread.start()
-
-    def run(self, coroutine: Any) -> Any:
-        return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(10)
-
-    def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
-@contextmanager
-def onvif_camera(device: OnvifDevice, announce: bool = False) -> Iterator[int]:
-    """`device` served on 127.0.0.1 (and answering WS-Discovery on WSD_PORT when `announce`);
-    yields its port."""
-    loop = _Loop()
-    try:
-        runner, port = loop.run(start_device(device))
-        responder = None
-        try:
-            if announce:
-                responder, _ = loop.run(start_responder(
-                    [Announced(f"http://127.0.0.1:{port}/onvif/device_service", device.scopes)], port=WSD_PORT))
-            yield port
-        finally:
-            if responder is not None:
-                loop.loop.call_soon_threadsafe(responder.close)
-            loop.run(runner.cleanup())
-    finally:
-        loop.close()
-
-
 @pytest.fixture
 def multicast_on_loopback() -> Iterator[None]:
-    """The WS-Discovery group routed over `lo` (the test namespace has no other interface), for
-    this test only."""
-    if subprocess.run(["ip", "route", "get", WSD_GROUP], capture_output=True).returncode == 0:
+    with multicast_route(WSD_GROUP):
         yield
-        return
-    subprocess.run(["ip", "link", "set", "lo", "multicast", "on"], check=True)
-    subprocess.run(["ip", "route", "add", f"{WSD_GROUP}/32", "dev", "lo"], check=True)
-    try:
-        yield
-    finally:
-        subprocess.run(["ip", "route", "del", f"{WSD_GROUP}/32", "dev", "lo"], check=False)
 
 
 def _axis(webapp: WebApp) -> OnvifDevice:
@@ -118,13 +67,6 @@ def _open_setup(webapp: WebApp, browser: Browser, user: str = "hs-installer", si
 def _setting(webapp: WebApp, camera_id: str) -> dict[str, Any] | None:
     cameras = webapp.json("GET", "/api/config/cameras")["cameras"]
     return next((c for c in cameras if c["id"] == camera_id), None)
-
-
-def _wait(predicate: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not predicate():
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.2)
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
@@ -297,7 +239,7 @@ def test_discovery_finds_the_camera_and_a_stream_password_refusal_is_told_from_o
     with CameraServer("name=locked,width=320,height=180,fps=10,auth=admin:another-secret") as locked:
         device = OnvifDevice(vendor="axis", username=DEVICE_USER, password=DEVICE_PASSWORD,
                              streams={"profile_1_h264": locked.url("locked"), "profile_2_h264": locked.url("locked")})
-        with onvif_camera(device, announce=True) as port:
+        with onvif_camera(device, announce_port=WSD_PORT) as port:
             page, watch = _open_setup(webapp, browser, hash_path="#/admin/cameras/add", size="phone")
             page.get_by_role("button", name="Search this network").click()
             page.get_by_role("progressbar").wait_for()  # the ~5 s of listening are shown
