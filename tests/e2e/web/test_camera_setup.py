@@ -385,5 +385,17 @@ def test_a_read_only_configuration_is_said_and_its_forms_disabled(webapp: WebApp
         assert page.get_by_role("button", name="Remove East Entrance").is_disabled()
         check_axe(page)
         page.context.close()
+        # A hand edit of the read-only file is read again by who configures every building.
+        webapp.config.chmod(mode)
+        webapp.config.write_text(webapp.config.read_text().replace('name = "Gym Lobby"', 'name = "Gym Hall"'))
+        webapp.config.chmod(0o444)
+        page, _ = _open_setup(webapp, browser, user="district", hash_path="#/admin/cameras")
+        page.get_by_test_id("read-only").wait_for()
+        page.get_by_role("button", name="Read the configuration file again").click()
+        note = page.get_by_test_id("setup-note")
+        note.filter(has_text="hs-gym").wait_for()
+        assert "renamed or moved hs-gym" in note.inner_text()
+        assert (_setting(webapp, "hs-gym") or {}).get("name") == "Gym Hall"
+        page.context.close()
     finally:
         webapp.config.chmod(mode)

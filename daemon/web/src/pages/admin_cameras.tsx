@@ -107,12 +107,14 @@ function CameraRow({ camera, status, buildings, writable, taken, onChanged }: {
   );
 }
 
-function ReloadButton({ disabled, onDone }: { disabled: boolean; onDone: (note: string) => void }) {
+/** Re-reads the file as edited by hand (also when the appliance may not write it), for who
+ * configures every building. */
+function ReloadButton({ onDone }: { onDone: (note: string) => void }) {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   return (
     <span class="reload">
-      <button type="button" class="secondary" disabled={disabled || busy} onClick={() => {
+      <button type="button" class="secondary" disabled={busy} onClick={() => {
         setBusy(true);
         setError(null);
         api<{ applied: ReloadResult }>("POST", "/api/config/reload").then(
@@ -142,7 +144,7 @@ function CameraList({ setup, reload }: { setup: Setup; reload: () => void }) {
         {settings.writable && mine.length > 0
           ? <a class="button" href={href(["admin", "cameras", "add"])}>Add a camera</a>
           : null}
-        <ReloadButton disabled={!settings.writable} onDone={changed} />
+        {everywhere(me) && <ReloadButton onDone={changed} />}
       </p>
       <p role="status" class="muted" data-testid="setup-note">{note}</p>
       {settings.cameras.length === 0 ? <p>No camera is configured in the buildings you may set up.</p> : (
