@@ -122,6 +122,25 @@ def test_a_viewer_is_offered_no_camera_setup_and_the_appliance_refuses_it(webapp
     page.context.close()
 
 
+def test_a_building_admin_sets_up_only_their_building(webapp: WebApp, browser: Browser) -> None:
+    page, _ = _open_setup(webapp, browser, user="ms-admin", hash_path="#/admin/cameras")
+    page.locator("tr[data-camera='ms-front']").wait_for()
+    cameras = page.locator("tr[data-camera]").evaluate_all("els => els.map(e => e.dataset.camera)")
+    assert cameras == ["ms-front"] and "East Entrance" not in page.content()
+    # Buildings: their own may be renamed; adding, removing others and re-reading the file are the
+    # district's (the appliance refuses them anyway).
+    assert page.get_by_role("form", name="Add a building").count() == 0
+    assert page.get_by_role("button", name="Rename High School").count() == 0
+    assert page.get_by_role("button", name="Read the configuration file again").count() == 0
+    page.get_by_role("link", name="Add a camera").click()
+    page.get_by_role("button", name="Not an ONVIF camera? Enter its stream URL yourself").click()
+    options = page.get_by_label("Building").evaluate("s => [...s.options].map(o => o.value)")
+    assert options == ["ms"]
+    assert webapp.request("POST", "/api/config/cameras", {"id": "hs-sneaky", "building": "hs", "name": "x",
+                                                          "url": webapp.cams.url("gym")}, user="ms-admin")[0] == 403
+    page.context.close()
+
+
 def test_the_installer_finds_probes_saves_and_places_a_camera(webapp: WebApp, browser: Browser) -> None:
     plan = json.loads(webapp.request("POST", "/api/plans?building=hs&floor=1", png_bytes(800, 500), "district",
                                      {"Content-Type": "image/png"})[1])
