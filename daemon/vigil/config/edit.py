@@ -18,7 +18,7 @@ from tomlkit.exceptions import TOMLKitError
 
 from vigil.config.load import parse_config
 from vigil.config.model import Config
-from vigil.core.errors import ConfigError, NotFoundError, ValidationError
+from vigil.core.errors import ConfigError, ConflictError, NotFoundError, ValidationError
 
 _KEY = re.compile(r"^(?P<section>cameras|buildings)\[(?P<index>\d+)\](?:\.(?P<field>[A-Za-z0-9_]+))?")
 # A field set to None is removed from the table (an optional setting back to its default).
@@ -53,8 +53,8 @@ def _position(items: Any, item_id: str) -> int | None:
 def _parse(text: str) -> tomlkit.TOMLDocument:
     try:
         return tomlkit.parse(text)
-    except TOMLKitError as error:
-        raise ConfigError(f"the configuration file is not valid TOML: {error}") from None
+    except TOMLKitError as error:  # a hand edit broke it: not the request's fault, and nothing to edit
+        raise ConflictError(f"the configuration file is not valid TOML (fix it by hand first): {error}") from None
 
 
 def _toml_value(name: str, value: Any) -> Any:

@@ -32,12 +32,20 @@ class LiveConfig:
     def __init__(self, config: Config) -> None:
         self._current = config
         self._lock: asyncio.Lock | None = None  # made on the loop that first applies
+        self._edits: asyncio.Lock | None = None
         self.cameras: CameraApplier | None = None  # set by the daemon once the pipelines exist
         self.on_applied: list[Callable[[Config], None]] = []  # e.g. the log scrubber learns new passwords
 
     @property
     def current(self) -> Config:
         return self._current
+
+    def editing(self) -> asyncio.Lock:
+        """Held by a change from its write to its apply (services/camera_config.py), so changes
+        are applied in the order they were written."""
+        if self._edits is None:
+            self._edits = asyncio.Lock()
+        return self._edits
 
     def swap(self, new: Config) -> None:
         """Take `new` whole, with no camera applier asked (tests; the daemon uses `apply`)."""

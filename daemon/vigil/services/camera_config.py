@@ -10,7 +10,6 @@ building. Passwords are never returned nor audited: audit entries say "set"/"cha
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -42,7 +41,6 @@ CAMERA_REQUIRED = ("id", "building", "name", "url")
 CAMERA_BODY = frozenset(CAMERA_KEYS)  # what a body may set: the configuration's camera keys
 READ_ONLY = frozenset({"password_set"})  # shown in answers; ignored when a form sends it back
 BUILDING_BODY = frozenset({"id", "name"})
-
 
 
 @dataclass(frozen=True)
@@ -112,8 +110,17 @@ async def _apply(env: ServiceEnv, config: Config) -> ReloadResult:
     return await asyncio.shield(env.live.apply(config))
 
 
+async def _change(env: ServiceEnv, caller: Caller, action: str, target: str, make: Callable[[str], Edit],
+                  item: tuple[str, str]) -> ReloadResult:
+    """Write the change (`_write`) and apply it, one change at a time in this daemon: two edits
+    are applied in the order they were written, so the running cameras end as the file says."""
+    async with env.live.editing():
+        config = await env.run(lambda: _write(env, caller, action, target, make, item))
+        return await _apply(env, config)
+
+
 def _write(env: ServiceEnv, caller: Caller, action: str, target: str, make: Callable[[str], Edit],
-           item: tuple[str, str] | None) -> Config:
+           item: tuple[str, str]) -> Config:
     """On a database thread: under the file lock, edit the current text, validate it, and replace
     the file and append the audit entry as one: the entry's transaction commits only after the
     rename, and the old file is put back if it does not."""
@@ -122,7 +129,7 @@ def _write(env: ServiceEnv, caller: Caller, action: str, target: str, make: Call
         old_text = file.read()
         edit = make(old_text)
         config = validated(edit, file.path)
-        section, item_id = item if item is not None else (edit.section, "")
+        section, item_id = item
         old_values = _values_or_none(old_text, section, item_id)
         new_values = _values_or_none(edit.text, section, item_id)
         before, after = _masked(old_values, new_values)
@@ -149,20 +156,22 @@ def _values_or_none(text: str, section: str, item_id: str) -> dict[str, Any] | N
         return None
 
 
-def url_not_allowed(config: Config, url: str) -> str | None:
+async def url_not_allowed(config: Config, url: str) -> str | None:
     """HOOK (issue 15, helper "onvif"): why a camera URL saved through the API may not be reached
-    under the probe network policy (`[camera_setup] probe_networks`, core/probe_networks.py:
-    resolve the URL's host, then check every address), or None. Until that policy is merged every
-    URL `vigil check` accepts may be saved."""
+    under the probe network policy (`[camera_setup] probe_networks`), or None. At the merge its body
+    becomes helper onvif's `camera_setup.reach.check_camera_url(url, networks)` (it resolves the
+    host and checks every address), its AddressNotAllowedError/UnreachableError turned into the
+    message returned here. Until then every URL `vigil check` accepts may be saved."""
     return None
 
 
 async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
+    """The saved URLs under the probe network policy: a 422 naming each field refused."""
     errors = []
     for name in ("url", "substream_url"):
         url = values.get(name)
         if isinstance(url, str):
-            why = await env.run(functools.partial(url_not_allowed, env.config, url))  # resolving a name blocks
+            why = await url_not_allowed(env.config, url)
             if why is not None:
                 errors.append((name, why))
     if errors:
@@ -201,9 +210,8 @@ async def create_camera(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]
             raise DuplicateIdError(f"a camera {camera_id!r} already exists")
         return add_item(text, "cameras", values)
 
-    config = await env.run(lambda: _write(env, caller, "camera.create", f"camera:{camera_id}", make,
-                                          ("cameras", str(camera_id))))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "camera.create", f"camera:{camera_id}", make,
+                           ("cameras", str(camera_id)))
     return Applied(result, camera=_camera(env, str(camera_id)))
 
 
@@ -222,20 +230,18 @@ async def update_camera(env: ServiceEnv, caller: Caller, camera_id: str, body: M
     if "password" in values and values["password"] is None:
         values.setdefault("username", None)  # cleared together (else vigil check names both)
     await _check_url_policy(env, values)
-    config = await env.run(lambda: _write(env, caller, "camera.update", f"camera:{camera_id}",
-                                          lambda text: update_item(text, "cameras", camera_id, values),
-                                          ("cameras", camera_id)))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "camera.update", f"camera:{camera_id}",
+                           lambda text: update_item(text, "cameras", camera_id, values),
+                           ("cameras", camera_id))
     return Applied(result, camera=_camera(env, camera_id))
 
 
 async def delete_camera(env: ServiceEnv, caller: Caller, camera_id: str) -> Applied:
     current = _camera(env, camera_id)
     await require(env, caller, Action.CONFIGURE_CAMERAS, Target(building=current.building, camera=camera_id))
-    config = await env.run(lambda: _write(env, caller, "camera.delete", f"camera:{camera_id}",
-                                          lambda text: remove_item(text, "cameras", camera_id),
-                                          ("cameras", camera_id)))
-    return Applied(await _apply(env, config))
+    return Applied(await _change(env, caller, "camera.delete", f"camera:{camera_id}",
+                                 lambda text: remove_item(text, "cameras", camera_id),
+                                 ("cameras", camera_id)))
 
 
 # --- buildings ----------------------------------------------------------------------------------
@@ -267,9 +273,8 @@ async def create_building(env: ServiceEnv, caller: Caller, body: Mapping[str, An
             raise DuplicateIdError(f"a building {building_id!r} already exists")
         return add_item(text, "buildings", values)
 
-    config = await env.run(lambda: _write(env, caller, "building.create", f"building:{building_id}", make,
-                                          ("buildings", str(building_id))))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "building.create", f"building:{building_id}", make,
+                           ("buildings", str(building_id)))
     return Applied(result, building=_building(env, str(building_id)))
 
 
@@ -279,10 +284,9 @@ async def update_building(env: ServiceEnv, caller: Caller, building_id: str, bod
     await require(env, caller, Action.CONFIGURE_CAMERAS, Target(building=building_id))
     if "id" in values and values["id"] != building_id:
         raise ValidationError("a building's id cannot be changed", (("id", "cannot be changed"),))
-    config = await env.run(lambda: _write(env, caller, "building.update", f"building:{building_id}",
-                                          lambda text: update_item(text, "buildings", building_id, values),
-                                          ("buildings", building_id)))
-    result = await _apply(env, config)
+    result = await _change(env, caller, "building.update", f"building:{building_id}",
+                           lambda text: update_item(text, "buildings", building_id, values),
+                           ("buildings", building_id))
     return Applied(result, building=_building(env, building_id))
 
 
@@ -295,10 +299,9 @@ async def delete_building(env: ServiceEnv, caller: Caller, building_id: str) -> 
     if cameras or doors:
         names = ", ".join([f"camera {c}" for c in cameras] + [f"door {d}" for d in doors])
         raise ConflictError(f"building {building_id!r} still has {names}: remove or move them first")
-    config = await env.run(lambda: _write(env, caller, "building.delete", f"building:{building_id}",
-                                          lambda text: remove_item(text, "buildings", building_id),
-                                          ("buildings", building_id)))
-    return Applied(await _apply(env, config))
+    return Applied(await _change(env, caller, "building.delete", f"building:{building_id}",
+                                 lambda text: remove_item(text, "buildings", building_id),
+                                 ("buildings", building_id)))
 
 
 # --- the whole file -----------------------------------------------------------------------------
@@ -321,14 +324,15 @@ async def reload(env: ServiceEnv, caller: Caller) -> ReloadResult:
             append_in(c, caller.now_ns, caller.actor, "config.reload", "appliance", outcome,
                       caller.audit_detail(detail))
 
-    try:
-        config = await env.run(lambda: load_config(source))
-    except ConfigError as error:
-        refused = error
-    else:
-        result = await _apply(env, config)
-        await env.run(lambda: audit("ok", result_detail(result)))
-        return result
+    async with env.live.editing():  # after the edits before it, in order
+        try:
+            config = await env.run(lambda: load_config(source))
+        except ConfigError as error:
+            refused = error
+        else:
+            result = await _apply(env, config)
+            await env.run(lambda: audit("ok", result_detail(result)))
+            return result
     log.error("reload of %s refused, nothing changed: %s", source, refused)
     await env.run(lambda: audit("error", {"error": str(refused)}))
     errors = refused.problems or (("", str(refused)),)

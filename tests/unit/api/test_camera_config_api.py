@@ -13,6 +13,7 @@ import pytest
 
 from tests.support.api_harness import Api
 from tests.support.audit_failure import fail_audit_writes, heal_audit_writes
+from vigil.services import camera_config
 
 SECRET = "pw-do-not-show-7781"
 NEW = {"id": "hs-gym", "building": "hs", "name": "Gym", "url": "rtsp://127.0.0.1:1/gym"}
@@ -156,3 +157,26 @@ async def test_reload_of_a_hand_edit_and_of_a_broken_file(api: Api) -> None:
     assert status == 422 and body["errors"][0]["field"] == "cameras[0].url"
     assert "ms-2" in [c.id for c in api.services.config.cameras]  # nothing changed
     assert [e.outcome for e in api.services.env.audit.entries(action="config.reload")] == ["ok", "error"]
+
+
+async def test_the_probe_network_policy_is_asked_for_saved_urls(api: Api, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The hook helper onvif's policy fills (services.camera_config.url_not_allowed): a refused URL
+    is a 422 naming the field, and the file stays as it was."""
+    async def refuse(config: object, url: str) -> str | None:
+        return "outside the probe networks" if "10.9." in url else None
+
+    monkeypatch.setattr(camera_config, "url_not_allowed", refuse)
+    before = source(api).read_bytes()
+    status, body = await call(api, "POST", "/api/config/cameras", body=NEW | {"substream_url": "rtsp://10.9.0.1/s"})
+    assert status == 422 and body["errors"] == [{"field": "substream_url", "message": "outside the probe networks"}]
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"url": "rtsp://10.9.0.2/x"})
+    assert status == 422 and body["errors"][0]["field"] == "url"
+    assert source(api).read_bytes() == before
+
+
+async def test_a_file_broken_by_hand_is_409_and_left_alone(api: Api) -> None:
+    source(api).write_text(source(api).read_text() + "[[cameras]\n")
+    before = source(api).read_bytes()
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"name": "x"})
+    assert status == 409 and "not valid TOML" in body["detail"]
+    assert source(api).read_bytes() == before
