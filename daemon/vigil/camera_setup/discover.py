@@ -4,9 +4,11 @@ The `wsdiscovery` package builds the Probe and parses the ProbeMatches (its mess
 threaded client is not used: it binds the fixed port 3702, polls its sockets without sleeping and
 keeps running threads, where one asyncio datagram socket on an ephemeral port, open for
 `timeout_s`, is all a Probe needs (answers come back unicast to the Probe's source port).
-Answers are read up to 64 KiB, a DOCTYPE is refused before minidom sees it, only answers relating
-to our Probe and naming `dn:NetworkVideoTransmitter` are kept, and XAddrs announcing 0.0.0.0 are
-fixed with the responder's address. Nothing is sent to a responder (that is the probe's job)."""
+The Probe goes out of every local IPv4 address inside probe_networks (IP_MULTICAST_IF; the
+default route's interface when none is). Answers are read up to 64 KiB, a DOCTYPE is refused
+before minidom sees it, only answers relating to our Probe and naming
+`dn:NetworkVideoTransmitter` are kept, and XAddrs announcing 0.0.0.0 are fixed with the
+responder's address. Nothing is sent to a responder (that is the probe's job)."""
 
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+import ifaddr
 from wsdiscovery.actions.probe import constructProbe, createProbeMessage
 from wsdiscovery.message import parseSOAPMessage
 from wsdiscovery.namespaces import NS_ACTION_PROBE_MATCH
@@ -62,18 +65,33 @@ async def discover(timeout_s: float, port: int, networks: tuple[IPNetwork, ...],
     sock.bind(("0.0.0.0", 0))  # noqa: S104 - answers come back to any interface
     sock.setblocking(False)
     transport, collector = await loop.create_datagram_endpoint(lambda: _Collector(message_id), sock=sock)
+    interfaces = interface_addresses(networks)
     try:
         for i in range(PROBE_REPEATS):
-            try:
-                transport.sendto(data, (group, port))
-            except OSError as error:
-                log.warning("discovery: cannot send the Probe (%s)", error)
+            for interface in interfaces or (None,):
+                try:
+                    if interface is not None:  # out of each camera-network interface, not only the default route's
+                        sock.setsockopt(socket.IPPROTO_IP, socket.IP_MULTICAST_IF, socket.inet_aton(interface))
+                    transport.sendto(data, (group, port))
+                except OSError as error:
+                    log.warning("discovery: cannot send the Probe via %s (%s)", interface or "the default route",
+                                error)
             if i + 1 < PROBE_REPEATS:
                 await asyncio.sleep(0.1)
         await asyncio.sleep(max(0.0, timeout_s - 0.1 * (PROBE_REPEATS - 1)))
     finally:
         transport.close()
     return devices_from(collector.answers, message_id, networks)
+
+
+def interface_addresses(networks: tuple[IPNetwork, ...]) -> tuple[str, ...]:
+    """The appliance's IPv4 addresses inside probe_networks: the Probe goes out of each of them."""
+    found = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and address_allowed(ipaddress.ip_address(ip.ip), networks) is None:
+                found.append(ip.ip)
+    return tuple(dict.fromkeys(found))
 
 
 def devices_from(answers: list[tuple[bytes, str]], message_id: str,

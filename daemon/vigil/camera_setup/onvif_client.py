@@ -6,7 +6,7 @@ What the library does, and what is changed here:
   password; the password itself never crosses the network). No HTTP Basic for SOAP.
 - Its WSDLs ship with the package (onvif/wsdl; ONVIFCamera's default `wsdl_dir`), loaded from disk
   on a thread; nothing is fetched from the network. There is no Media2 (ver20) WSDL in 4.3: Media2 is
-  detected from GetServices, and profiles are read through Media1 (which Media2 devices also serve).
+  detected from GetServices and its three requests are built in media2.py.
 - zeep's shared settings (onvif.settings.DEFAULT_SETTINGS) are tightened at import (onvif_lib.py):
   `forbid_dtd`, `forbid_entities`, `forbid_external` and no `xml_huge_tree`, so a DOCTYPE (a
   billion-laughs bomb, an external entity) is refused before it is expanded; the library's

@@ -16,15 +16,25 @@ from typing import Any, TypeVar
 
 import zeep.exceptions
 
+from vigil.camera_setup.media2 import media2_profiles
 from vigil.camera_setup.model import Clock, DeviceInfo, Live, ProbeResult, ProfileReport, Proposal
 from vigil.camera_setup.onvif_client import GuardedCamera, classify
 from vigil.camera_setup.reach import pin_url, resolve_allowed
 from vigil.camera_setup.stream_check import Received, inspect_stream
-from vigil.core.errors import CameraSetupError, NotOnvifError, NotVideoError, RtspUnauthorizedError
+from vigil.core.errors import (
+    AddressNotAllowedError,
+    CameraSetupError,
+    NotOnvifError,
+    NotVideoError,
+    OnvifUnauthorizedError,
+    RtspUnauthorizedError,
+)
 from vigil.core.onvif_probe import (
     Profile,
     choose_profiles,
     clock_report,
+    is_h264,
+    is_h265,
     live_note,
     propose_camera_id,
     strip_credentials,
@@ -93,7 +103,12 @@ async def _probe(camera: GuardedCamera, target: ProbeTarget, networks: tuple[IPN
     camera_utc = _utc(sys_time)
     report = clock_report(camera_utc.timestamp() if camera_utc else None, asked_at.timestamp())
     clock = Clock(camera_utc.isoformat().replace("+00:00", "Z") if camera_utc else None, report.skew_s, report.warning)
-    info = await _call(camera, "GetDeviceInformation", timeout_s, devicemgmt.GetDeviceInformation)
+    try:
+        info = await _call(camera, "GetDeviceInformation", timeout_s, devicemgmt.GetDeviceInformation)
+    except OnvifUnauthorizedError as error:
+        if report.warning is None:
+            raise
+        raise OnvifUnauthorizedError(f"{error} — and {report.warning}") from None
     device = DeviceInfo(_text(info, "Manufacturer"), _text(info, "Model"), _text(info, "FirmwareVersion"),
                         _text(info, "SerialNumber"), _text(info, "HardwareId"))
     await _call(camera, "GetServices/GetCapabilities", timeout_s, camera.update_xaddrs)
@@ -101,12 +116,25 @@ async def _probe(camera: GuardedCamera, target: ProbeTarget, networks: tuple[IPN
     if "http://www.onvif.org/ver10/media/wsdl" not in camera.xaddrs:
         raise NotOnvifError("the device offers no ONVIF media service (no stream addresses to read)")
     media = await _call(camera, "loading the media service", timeout_s, camera.create_media_service)
-    raw_profiles = await _call(camera, "GetProfiles", timeout_s, media.GetProfiles) or []
     warnings: list[str] = []
     if report.warning:
         warnings.append(report.warning)
     profiles: list[Profile] = []
     uris: dict[str, tuple[str | None, str | None]] = {}
+    if media2:  # where H.265 is said; Media1 stays the fallback
+        try:
+            # the guarded POST (onvif_client.py) of the device service, for the hand-built Media2 requests
+            guarded_post = devicemgmt.transport._post_internal
+            for found, stream_uri, snapshot_uri in await media2_profiles(camera, guarded_post,
+                                                                         camera.xaddrs[MEDIA2_NS], timeout_s):
+                profiles.append(found)
+                uris[found.token] = (stream_uri, snapshot_uri)
+        except (OnvifUnauthorizedError, AddressNotAllowedError):
+            raise
+        except (CameraSetupError, TimeoutError) as error:
+            warnings.append(f"Media2 did not answer ({error}); profiles read through Media1")
+            profiles, uris = [], {}
+    raw_profiles = [] if profiles else await _call(camera, "GetProfiles", timeout_s, media.GetProfiles) or []
     for raw in raw_profiles:
         profile = _profile(raw)
         if profile is None:
@@ -142,6 +170,10 @@ async def _probe(camera: GuardedCamera, target: ProbeTarget, networks: tuple[IPN
             problem = problem or "the device gave no RTSP address for this profile"
         if received is not None:
             ok, note = live_note(received.codec, received.bframes, profile == choice.main, sub_ok)
+            said = "H264" if is_h264(profile.encoding) else "H265" if is_h265(profile.encoding) else profile.encoding
+            got_name = "H264" if is_h264(received.codec) else "H265" if is_h265(received.codec) else received.codec
+            if said != got_name:
+                warnings.append(f"profile {profile.token} says {profile.encoding} but sends {received.codec}")
             if (received.width, received.height) != (profile.width, profile.height):
                 warnings.append(f"profile {profile.token} says {profile.width}x{profile.height} but sends"
                                 f" {received.width}x{received.height}")
@@ -180,6 +212,8 @@ async def _open_streams(main: Profile | None, sub: Profile | None, uris: dict[st
             return error
         except TimeoutError:
             return NotVideoError("the stream sent no picture in time")
+        except Exception as error:
+            return NotVideoError(f"the stream could not be read ({type(error).__name__})")
 
     chosen = [p for p in (main, sub) if p is not None]
     results = await asyncio.gather(*(one(p) for p in chosen))

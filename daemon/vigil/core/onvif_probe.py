@@ -145,21 +145,27 @@ class Choice:
 
 
 def choose_profiles(profiles: tuple[Profile, ...] | list[Profile]) -> Choice:
-    """Main: the largest H.264 profile; sub: the smallest H.264 one that is smaller than the main."""
+    """Main: the largest profile Vigil records (H.264 or H.265; H.264 when sizes tie), for evidence;
+    sub: the smallest H.264 profile below it (live walls and motion; browsers play H.264 only).
+    An H.265 main is flagged: it records, but live video comes from the substream."""
     video = [p for p in profiles if p.width > 0 and p.height > 0]
-    h264 = sorted((p for p in video if is_h264(p.encoding)), key=lambda p: (p.width * p.height, p.fps or 0))
-    warnings: list[str] = []
     if not video:
         return Choice(None, None, ("the device offers no video profile",))
-    if not h264:
+    recordable = [p for p in video if is_h264(p.encoding) or is_h265(p.encoding)]
+    warnings: list[str] = []
+    if not recordable:
         main = max(video, key=lambda p: p.width * p.height)
-        warnings.append(f"no H.264 profile: the main stream is {main.encoding}; it records, but browsers will not"
-                        " play it live. Set a profile to H.264 in the camera's web page if you want live video.")
-        return Choice(main, None, tuple(warnings))
-    main = h264[-1]
-    smaller = [p for p in h264 if p.width * p.height < main.width * main.height]
+        return Choice(main, None, (f"no H.264 or H.265 profile: {main.encoding} cannot be recorded as it is; set a"
+                                   " profile to H.264 in the camera's web page",))
+    main = max(recordable, key=lambda p: (p.width * p.height, is_h264(p.encoding), p.fps or 0))
+    smaller = sorted((p for p in video if is_h264(p.encoding) and p.width * p.height < main.width * main.height),
+                     key=lambda p: (p.width * p.height, -(p.fps or 0)))
     sub = smaller[0] if smaller else None
-    if sub is None:
+    if is_h265(main.encoding):
+        warnings.append("the main stream is H.265: it records, but browsers do not play it live; "
+                        + ("live video will use the H.264 substream" if sub else
+                           "with no H.264 substream there is no live video (set one in the camera's web page)"))
+    elif sub is None:
         warnings.append("no smaller H.264 profile for a substream: motion detection and live walls will use the"
                         " main stream (more CPU on the appliance)")
     return Choice(main, sub, tuple(warnings))

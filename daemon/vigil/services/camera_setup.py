@@ -68,9 +68,11 @@ def parse_probe_request(body: dict[str, Any]) -> ProbeRequest:
         raise BadRequestError("password: give the user name too")
     if xaddr:
         url = split_url(xaddr)
-        if url is None or url.scheme not in ("http", "https") or not url.host or url.userinfo:
-            raise BadRequestError("xaddr: expected the device service's http:// URL (without credentials)")
-        host, port = url.host, url.port or (443 if url.scheme == "https" else 80)
+        if url is None or url.scheme != "http" or not url.host or url.userinfo:
+            # the library always speaks http://host:port/onvif/device_service (ONVIF's fixed path)
+            raise BadRequestError("xaddr: expected the device service's http:// URL (without credentials);"
+                                  " https device services are not supported")
+        host, port = url.host, url.port or 80
     elif address:
         parsed = parse_host_port(address)
         host, port = parsed.host, parsed.port or 80

@@ -37,6 +37,7 @@ _BOMB = ('<?xml version="1.0"?>\n<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol
              f'<!ENTITY lol{i} "' + f"&lol{i - 1};" * 10 + '">' for i in range(2, 10)) +
          ']>\n<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>&lol9;</s:Body></s:Envelope>')
 _PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
+MEDIA2_NS = "http://www.onvif.org/ver20/media/wsdl"
 _OPEN_OPS = frozenset({"GetSystemDateAndTime"})  # answered without credentials (ONVIF Core, "pre-auth")
 
 
@@ -56,7 +57,9 @@ class OnvifDevice:
     password: str | None = "secret"  # noqa: S105 - a simulated camera's
     streams: dict[str, str] = field(default_factory=dict)
     misbehave: str = ""
-    clock_offset_s: float = 0.0
+    clock_offset_s: float = 0.0  # the device's clock minus the real one
+    max_token_age_s: float = 60.0  # WS-UsernameToken Created further than this from the device's clock: refused
+    media2_broken: bool = False  # Media2 answers ActionNotSupported (the probe falls back to Media1)
     service_base: str | None = None  # announce services here instead of where it is reached (SSRF tests)
     requests_seen: int = 0
     operations: list[str] = field(default_factory=list)
@@ -90,6 +93,8 @@ class OnvifDevice:
             return self._xml(fault("Sender", "ter:WellFormed", "not well-formed XML"), 400)
         found = root.find("s:Body", _NS)
         operation = etree.QName(found[0]).localname if found is not None and len(found) else ""
+        if found is not None and len(found) and etree.QName(found[0]).namespace == MEDIA2_NS:
+            operation = f"Media2_{operation}"  # same names as Media1's, other answers
         self.operations.append(operation)
         if self.misbehave == "http-401":
             return web.Response(status=401, text="Unauthorized", headers={"WWW-Authenticate": 'Digest realm="cam"'})
@@ -123,6 +128,13 @@ class OnvifDevice:
         created = token.findtext("wsu:Created", None, _NS)
         if user != self.username or not digest or not nonce or not created:
             return False
+        try:  # like cameras: a token created too far from the device's own clock is refused
+            made = dt.datetime.fromisoformat(created.replace("Z", "+00:00"))
+        except ValueError:
+            return False
+        device_now = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=self.clock_offset_s)
+        if abs((made - device_now).total_seconds()) > self.max_token_age_s:
+            return False
         try:
             raw_nonce = base64.b64decode(nonce)
         except ValueError:
@@ -144,6 +156,13 @@ class OnvifDevice:
         token = ""
         if request is not None:
             token = next((e.text or "" for e in request.iter() if etree.QName(e).localname == "ProfileToken"), "")
+        if operation in ("Media2_GetStreamUri", "Media2_GetSnapshotUri") and self.vendor == "hikvision" \
+                and not self.media2_broken:
+            uri = self.streams.get(token) if operation.endswith("StreamUri") else f"{base}/snapshot/{token}.jpg"
+            if uri is None:
+                return None
+            tag = operation.removeprefix("Media2_") + "Response"
+            return f"<tr2:{tag}><tr2:Uri>{_escape(uri)}</tr2:Uri></tr2:{tag}>"
         if operation == "GetStreamUri":
             uri = self.streams.get(token)
             if uri is None:
@@ -157,8 +176,10 @@ class OnvifDevice:
             return (f"<trt:GetSnapshotUriResponse><trt:MediaUri><tt:Uri>{base}/snapshot/{_escape(token)}.jpg</tt:Uri>"
                     "<tt:InvalidAfterConnect>false</tt:InvalidAfterConnect><tt:InvalidAfterReboot>false"
                     "</tt:InvalidAfterReboot><tt:Timeout>PT0S</tt:Timeout></trt:MediaUri></trt:GetSnapshotUriResponse>")
+        if operation.startswith("Media2_") and self.media2_broken:
+            return None
         path = FIXTURES / self.vendor / f"{operation}.xml"
-        if not re.fullmatch(r"[A-Za-z0-9]+", operation) or not path.is_file():
+        if not re.fullmatch(r"[A-Za-z0-9_]+", operation) or not path.is_file():
             return None
         return path.read_text().strip().replace("{{base}}", base)
 

@@ -61,6 +61,9 @@ def test_disk_unplugged_replugged_foreign_and_a_usb_camera(tmp_path: Path, camer
     assert (camera["device_node"], camera["name"], camera["bus"]) == ("/dev/video7", "USB Camera C920", "usb")
     assert "encoding" in camera["note"]
     # ... and so does the API, to an installer.
+    # Not addable (issue 15): recording it needs a hardware H.264 encoder, and the reason says so.
+    why_not = result["api_cameras"][0].pop("why_not")
+    assert "hardware H.264 encoder" in why_not or "hardware encoder" in why_not, why_not
     assert result["api_cameras"] == [{"device": "/dev/video7", "name": "USB Camera C920", "bus": "usb",
-                                      "transcodes": True, "note": camera["note"]}]
+                                      "transcodes": True, "note": camera["note"], "addable": False}]
     assert "local camera USB Camera C920 at /dev/video7 available to add" in log

@@ -21,7 +21,9 @@ from vigil.camera_setup.onvif_lib import DEFAULT_SETTINGS
 from vigil.camera_setup.probe import ProbeTarget, probe_device
 from vigil.core.errors import CameraSetupError, http_status
 from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS, IPNetwork, parse_networks
-from vigil.sim.onvif_device import _BOMB, OnvifDevice
+from vigil.sim.onvif_device import _BOMB, FIXTURES, OnvifDevice
+
+FIXTURES_HIK = FIXTURES / "hikvision"
 
 Start = Callable[[OnvifDevice], Awaitable[Running]]
 
@@ -84,19 +86,45 @@ async def test_mobotix_without_getservices_falls_back_to_capabilities(cams: Came
 
 
 async def test_hikvision_media2_device(cams: CameraServer, device_factory: Start) -> None:
+    """Media2 says what Media1 cannot (H.265); what the streams send is reported as received."""
     running = await device_factory(OnvifDevice("hikvision", streams=streams_for(cams, "bf", "main")))
     result = await run_probe(running)
     assert result.media2 is True and result.device.manufacturer == "HIKVISION"
+    assert "GetProfiles" not in running.device.operations and "Media2_GetProfiles" in running.device.operations
     main, sub = result.profiles
-    assert main.received is not None and main.received.bframes is True
+    assert (main.token, main.encoding, main.width) == ("Profile_1", "H265", 3840)
+    assert any("main stream is H.265" in w for w in result.warnings)
+    assert main.received is not None and main.received.bframes is True and main.received.codec == "h264"
+    assert any("says H265 but sends h264" in w for w in result.warnings)
     assert not main.live.ok and "B-frames" in main.live.note and "substream will" in main.live.note
     assert sub.received is not None and sub.live.ok
+    assert result.proposal is not None and result.proposal.substream_url == cams.url("main")
+
+
+async def test_media2_faults_fall_back_to_media1(cams: CameraServer, device_factory: Start) -> None:
+    running = await device_factory(OnvifDevice("hikvision", streams=streams_for(cams)))
+    (FIXTURES_HIK / "Media2_GetProfiles.xml").read_text()  # exists: the fallback below is the stub's choice
+    running.device.media2_broken = True
+    result = await run_probe(running)
+    assert [p.encoding for p in result.profiles] == ["H264", "H264"]  # Media1's answer
+    assert any("Media2 did not answer" in w for w in result.warnings)
 
 
 async def test_wrong_onvif_password(cams: CameraServer, device_factory: Start) -> None:
     running = await device_factory(OnvifDevice("axis", streams=streams_for(cams)))
     error = await expect("onvif-unauthorized", 422, run_probe(running, password="wrong"))
     assert "wrong" not in str(error) and "secret" not in str(error)
+
+
+async def test_clock_skew_is_reported_and_explains_a_refused_password(cams: CameraServer,
+                                                                     device_factory: Start) -> None:
+    running = await device_factory(OnvifDevice("axis", streams=streams_for(cams), clock_offset_s=30))
+    result = await run_probe(running)  # 30 s off: the device still takes the token, the probe warns
+    assert result.clock.skew_s == pytest.approx(30, abs=2) and result.clock.warning is not None
+    assert "NTP" in result.clock.warning and result.clock.warning in result.warnings
+    running.device.clock_offset_s = -600  # 10 minutes behind: the right password is refused
+    error = await expect("onvif-unauthorized", 422, run_probe(running))
+    assert "600 s behind" in str(error)
 
 
 async def test_http_401_is_onvif_unauthorized(cams: CameraServer, device_factory: Start) -> None:

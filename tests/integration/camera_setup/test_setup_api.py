@@ -70,12 +70,15 @@ async def test_scan_finds_the_devices(api: Api, device_factory: object, unused_t
     assert response.status == 200, body
     assert [d["address"] for d in body["devices"]] == [f"127.0.0.1:{first.port}"]
     assert body["devices"][0]["xaddr"] == f"http://127.0.0.1:{first.port}/onvif/device_service"
+    assert body["devices"][0]["configured_camera"] == "hs-cam"  # the harness's hs-cam streams from 127.0.0.1
     assert first.device.operations == ["GetSystemDateAndTime"]  # pre-auth only: no credentials sent anywhere
 
 
 async def test_bad_input_is_400(api: Api) -> None:
     for path, body in (("/api/setup/scan", {"range": "10.0.0.0/8"}), ("/api/setup/probe", {}),
-                       ("/api/setup/discover", {"timeout_s": 60}), ("/api/setup/probe", {"address": "a b"})):
+                       ("/api/setup/discover", {"timeout_s": 60}), ("/api/setup/probe", {"address": "a b"}),
+                       ("/api/setup/probe", {"xaddr": "https://10.0.0.5/onvif/device_service"}),
+                       ("/api/setup/probe", {"address": "10.0.0.5", "password": "no user"})):
         response = await api.client.post(path, headers=api.auth("installer"), json=body)
         assert response.status == 400, (path, body, await response.text())
 
@@ -83,3 +86,11 @@ async def test_bad_input_is_400(api: Api) -> None:
 async def test_viewers_may_not_set_up_cameras(api: Api) -> None:
     response = await api.client.post("/api/setup/scan", headers=api.auth("hs-viewer"), json={"range": "127.0.0.1"})
     assert response.status == 403
+
+
+async def test_discover_answers_and_is_audited(api: Api) -> None:
+    """Here (no multicast route in the test namespace) the Probe cannot leave: an empty list, not an error."""
+    response = await api.client.post("/api/setup/discover", headers=api.auth("installer"), json={"timeout_s": 1})
+    assert response.status == 200 and await response.json() == {"devices": []}
+    entries = api.services.env.audit.entries(action="camera_setup.discover")
+    assert [(e.actor, e.outcome) for e in entries] == [("user:installer", "ok")]

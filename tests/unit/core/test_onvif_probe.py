@@ -76,10 +76,16 @@ def test_main_is_the_largest_h264_and_sub_the_smallest() -> None:
     assert choice.warnings == ()
 
 
-def test_only_h265_is_flagged() -> None:
-    choice = choose_profiles([P("a", "a", "H265", 2560, 1440, 20)])
-    assert choice.main is not None and choice.main.token == "a" and choice.sub is None
-    assert "not play it live" in choice.warnings[0]
+def test_an_h265_main_is_recorded_and_flagged_with_live_from_the_h264_sub() -> None:
+    choice = choose_profiles([P("a", "a", "H265", 3840, 2160, 20), P("b", "b", "H264", 640, 360, 15)])
+    assert (choice.main and choice.main.token, choice.sub and choice.sub.token) == ("a", "b")
+    assert "H.265" in choice.warnings[0] and "H.264 substream" in choice.warnings[0]
+    alone = choose_profiles([P("a", "a", "H265", 2560, 1440, 20)])
+    assert alone.main is not None and alone.sub is None and "no live video" in alone.warnings[0]
+    tie = choose_profiles([P("a", "a", "H265", 1920, 1080, 20), P("b", "b", "H264", 1920, 1080, 20)])
+    assert tie.main is not None and tie.main.token == "b"
+    jpeg = choose_profiles([P("j", "j", "JPEG", 640, 480, 5)])
+    assert jpeg.main is not None and "cannot be recorded" in jpeg.warnings[0]
 
 
 def test_one_h264_profile_has_no_substream() -> None:

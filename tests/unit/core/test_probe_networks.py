@@ -110,3 +110,12 @@ def test_scan_targets_check_every_address_before_anything_is_sent() -> None:
     for ports in ([], [0], [True], list(range(1, 20))):
         with pytest.raises(BadRequestError):
             scan_targets("10.0.0.1", list(ports), DEFAULT)
+
+
+@given(st.text(max_size=60))
+def test_any_text_is_a_host_port_or_a_bad_request(text: str) -> None:
+    try:
+        parsed = parse_host_port(text)
+    except BadRequestError:
+        return
+    assert parsed.host and (parsed.port is None or 0 < parsed.port < 65536)
