@@ -55,7 +55,7 @@ function LinkBanner({ me }: { me: Me }) {
 
 function Header({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   const route = useRoute();
-  const current = pageKey(route);
+  const current = pageKey(route, me);
   const items = NAV.filter((item) => PAGES[item.path] && can(me, item.needs));
   return (
     <header class="top">
@@ -84,9 +84,9 @@ function Header({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
   );
 }
 
-function Page() {
+function Page({ me }: { me: Me }) {
   const route = useRoute();
-  const key = pageKey(route);
+  const key = pageKey(route, me);
   const [loaded, setLoaded] = useState<{ key: string; module: PageModule } | { key: string; error: unknown } | null>(null);
   useEffect(() => {
     if (key === null) return;
@@ -129,7 +129,7 @@ function App() {
       <main id="content" tabIndex={-1}>
         {lists === null ? <Loading /> : (
           <AppContext.Provider value={{ me, ...lists, reload: () => setRound((r) => r + 1) }}>
-            <Page />
+            <Page me={me} />
           </AppContext.Provider>
         )}
       </main>

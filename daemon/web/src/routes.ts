@@ -2,7 +2,7 @@
 // the module, which is loaded the first time it is visited. One line per page.
 import type { FunctionComponent } from "preact";
 import type { Route } from "./lib/router";
-import type { Action } from "./lib/session";
+import { type Action, type Me, can } from "./lib/session";
 
 export interface PageProps { route: Route }
 export interface PageModule { default: FunctionComponent<PageProps> }
@@ -16,6 +16,7 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   "admin/tokens": () => import("./pages/admin_tokens"),
   "admin/audit": () => import("./pages/admin_audit"),
   "admin/storage": () => import("./pages/admin_storage"),
+  "admin/cameras": () => import("./pages/admin_cameras"),
   "search/motion": () => import("./pages/search_motion"),
   "search/doors": () => import("./pages/search_doors"),
   "search/text": () => import("./pages/search_text"),
@@ -37,11 +38,18 @@ export const NAV: NavItem[] = [
   { label: "Admin", path: "admin/users", needs: "manage_users" },
   { label: "Links", path: "admin/links", needs: "manage_links" },
   { label: "Audit", path: "admin/audit", needs: "view_audit" },
+  { label: "Camera setup", path: "admin/cameras", needs: "configure_cameras" },
 ];
 
-export function pageKey(route: Route): string | null {
+/** The start page (no route named): the map, or camera setup for who sees no video (installers). */
+export function homeKey(me: Me): string {
+  if (!can(me, "view_live") && !can(me, "view_playback") && can(me, "configure_cameras")) return "admin/cameras";
+  return PAGES["map"] ? "map" : "cameras";
+}
+
+export function pageKey(route: Route, me?: Me): string | null {
   const [first, second] = route.path;
-  if (first === undefined) return PAGES["map"] ? "map" : "cameras";
+  if (first === undefined) return me ? homeKey(me) : PAGES["map"] ? "map" : "cameras";
   if (second !== undefined && PAGES[`${first}/${second}`]) return `${first}/${second}`;
   return PAGES[first] ? first : null;
 }

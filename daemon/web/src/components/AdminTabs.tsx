@@ -13,6 +13,7 @@ const TABS: Tab[] = [
   { label: "API tokens", page: "tokens", needs: "manage_users" },
   { label: "Audit log", page: "audit", needs: "view_audit" },
   { label: "Storage", page: "storage", needs: "view_status" },
+  { label: "Cameras", page: "cameras", needs: "configure_cameras" },
 ];
 
 export function AdminTabs({ current }: { current: string }) {

@@ -1,6 +1,6 @@
 // The map page's side panels: a selected camera's live view, a door's recent events, the editor of
 // a pin (the keyboard's way to do what dragging does), placing an item, uploading a plan.
-import { useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorNote, Loading, useLoad } from "./common";
 import { LivePlayer } from "./LivePlayer";
 import type { MapPin, Placement, Plan } from "./PlanMap";
@@ -117,14 +117,21 @@ export function PinEditor({ pin, plan, onSave, onRemove }: {
 
 export interface Placeable { kind: Placement["kind"]; item: string; name: string }
 
-export function PlaceItem({ items, onPlace }: { items: Placeable[]; onPlace: (item: Placeable) => void }) {
-  const [chosen, setChosen] = useState(0);
+/** `preferred`: the camera the page was opened to place (`#/map/<building>?place=<camera>`, from
+ * camera setup): chosen first, and the list gets focus. */
+export function PlaceItem({ items, onPlace, preferred = null }: {
+  items: Placeable[]; onPlace: (item: Placeable) => void; preferred?: string | null;
+}) {
+  const [chosen, setChosen] = useState(() => Math.max(0, items.findIndex((it) => it.kind === "camera"
+                                                                            && it.item === preferred)));
+  const select = useRef<HTMLSelectElement>(null);
+  useEffect(() => { if (preferred !== null) select.current?.focus(); }, [preferred]);
   if (items.length === 0) return null;
   const current = items[Math.min(chosen, items.length - 1)];
   return (
     <form class="place-item" onSubmit={(e) => { e.preventDefault(); if (current) onPlace(current); }}>
       <label for="place-what">Not on this plan yet</label>
-      <select id="place-what" value={String(chosen)}
+      <select id="place-what" ref={select} value={String(chosen)}
               onChange={(e) => setChosen(Number((e.currentTarget).value))}>
         {items.map((it, i) => <option key={`${it.kind}:${it.item}`} value={String(i)}>{it.name} ({it.kind})</option>)}
       </select>

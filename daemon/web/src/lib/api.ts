@@ -1,9 +1,30 @@
 // The API client: JSON in and out, problem+json errors as ApiError, the CSRF header on writes.
 
+/** One field's problem in a 422 answer (`errors` member of problem+json): the field is the request
+ * body's key. */
+export interface FieldError { field: string; message: string }
+
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly title: string, readonly detail: string) {
+  /** `type`: the problem's type URI or slug ("about:blank" when the API gave none); `errors`: the
+   * per-field problems of a validation failure. */
+  constructor(readonly status: number, readonly title: string, readonly detail: string,
+              readonly type = "about:blank", readonly errors: FieldError[] = []) {
     super(detail ? `${title}: ${detail}` : title);
   }
+
+  /** The type's last word ("https://…/problems/unreachable" or "unreachable" -> "unreachable"). */
+  get slug(): string {
+    return this.type.split(/[/#:]/).pop() ?? "";
+  }
+}
+
+function fieldErrors(value: unknown): FieldError[] {
+  if (!Array.isArray(value)) return [];
+  return value.flatMap((item: unknown) => {
+    if (typeof item !== "object" || item === null) return [];
+    const { field, message } = item as { field?: unknown; message?: unknown };
+    return typeof field === "string" && typeof message === "string" ? [{ field, message }] : [];
+  });
 }
 
 let csrfToken = "";
@@ -19,8 +40,9 @@ async function failure(response: Response): Promise<ApiError> {
   const type = response.headers.get("Content-Type") ?? "";
   if (type.includes("json")) {
     try {
-      const problem = (await response.json()) as { title?: string; detail?: string };
-      return new ApiError(response.status, problem.title ?? response.statusText, problem.detail ?? "");
+      const problem = (await response.json()) as { title?: string; detail?: string; type?: string; errors?: unknown };
+      return new ApiError(response.status, problem.title ?? response.statusText, problem.detail ?? "",
+                          typeof problem.type === "string" ? problem.type : "about:blank", fieldErrors(problem.errors));
     } catch {
       // fall through: a broken error body still gets a clear message
     }

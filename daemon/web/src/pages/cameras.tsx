@@ -5,7 +5,7 @@ import { useApp } from "../lib/app_context";
 import { href } from "../lib/router";
 import { type Camera, can } from "../lib/session";
 
-function statusText(camera: Camera): string {
+export function statusText(camera: Camera): string {
   if (camera.status.state === "up") return camera.status.recording ? "recording" : "up, not recording";
   if (camera.status.state === "starting") return "starting";
   return `down${camera.status.reason ? `: ${camera.status.reason}` : ""}`;

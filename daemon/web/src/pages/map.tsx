@@ -149,7 +149,9 @@ function BuildingList({ app, data, building }: { app: AppState; data: MapData; b
   );
 }
 
-function PlanView({ app, data, plan, reload }: { app: AppState; data: MapData; plan: Plan; reload: () => void }) {
+function PlanView({ app, data, plan, reload, place }: {
+  app: AppState; data: MapData; plan: Plan; reload: () => void; place: string | null;
+}) {
   const [selected, setSelected] = useState<string | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [placements, setPlacements] = useState(data.placements);
@@ -225,7 +227,7 @@ function PlanView({ app, data, plan, reload }: { app: AppState; data: MapData; p
         )}
         {editable && (
           <>
-            <PlaceItem items={placeables(app, local, plan)} onPlace={(it) => save(it, {})} />
+            <PlaceItem items={placeables(app, local, plan)} onPlace={(it) => save(it, {})} preferred={place} />
             <p class="muted">Drag a pin to move it; select a camera and drag its ↻ handle to aim it.</p>
             <DeletePlan plan={plan} onDeleted={reload} />
           </>
@@ -273,7 +275,8 @@ export default function MapPage({ route }: PageProps) {
               <PageTitle>{plan && building !== null && floors.length > 1 ? `${name}, floor ${plan.floor}` : name}</PageTitle>
               <FloorSwitcher app={app} plans={data.plans} plan={plan} building={building} />
               {!known && <ErrorNote error={new Error(`There is no building “${building}” you may see.`)} />}
-              {known && plan && <PlanView key={plan.id} app={app} data={data} plan={plan} reload={reload} />}
+              {known && plan && <PlanView key={plan.id} app={app} data={data} plan={plan} reload={reload}
+                                                 place={route.params.get("place")} />}
               {known && !plan && building !== null && <BuildingList app={app} data={data} building={building} />}
               {known && !plan && building === null && (
                 <p class="muted">There is no campus plan yet: choose a building above.</p>
