@@ -35,7 +35,9 @@ DEMO_CAMERA = "name=demo,width=640,height=360,fps=15,gop=15,clock=1,pattern=ball
 # (vigil/sim/onvif_device.py, replaying an Axis camera's answers), not yet in the configuration.
 NEW_CAMERAS = ("name=lobby,width=640,height=360,fps=15,gop=15,pattern=smpte75",
                "name=lobby-sub,width=320,height=180,fps=10,gop=10,pattern=smpte75")
-ONVIF_USER, ONVIF_PASSWORD = "admin", "demo"
+# The simulated camera's password: once the camera is added it is a secret the log redacts, so a word
+# that is also an id ("demo") would be masked in every log line naming the demo building.
+ONVIF_USER, ONVIF_PASSWORD = "admin", "camera-pw-4821"
 
 CONFIG_TEMPLATE = """\
 # Written by `vigil demo`.

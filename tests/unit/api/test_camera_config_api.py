@@ -13,10 +13,10 @@ import pytest
 
 from tests.support.api_harness import Api
 from tests.support.audit_failure import fail_audit_writes, heal_audit_writes
-from vigil.services import camera_config
 
 SECRET = "pw-do-not-show-7781"
-NEW = {"id": "hs-gym", "building": "hs", "name": "Gym", "url": "rtsp://192.168.10.20/gym"}  # a camera LAN (probe_networks)
+# on a camera LAN: inside the default [camera_setup] probe_networks
+NEW = {"id": "hs-gym", "building": "hs", "name": "Gym", "url": "rtsp://192.168.10.20/gym"}
 
 
 def source(api: Api) -> Path:
