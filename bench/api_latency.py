@@ -42,12 +42,12 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "daemon"))
 
-from procstat import BenchError, child_env, log, stop, workdir  # noqa: E402 (bench/ is the script's directory)
+from procstat import BenchError, SimCameras, child_env, log, stop, workdir  # noqa: E402 (bench/ is the script's directory)
 from vigil.sim.clips import make_h264_clip  # noqa: E402
 
 PASSWORD = "a long enough password\n"  # noqa: S105 (the bench's own throwaway user)
@@ -129,29 +129,6 @@ def vigil_cli(tree: Tree, *args: str, stdin: str | None = None) -> str:
     if done.returncode != 0:
         raise BenchError(f"{tree.name}: vigil {' '.join(args)}: {done.stderr[-2000:]}")
     return done.stdout.strip()
-
-
-class CameraServer:
-    """`python -m vigil.sim.camera_server` (this tree's) serving cam0..cam{N-1} from one clip."""
-
-    def __init__(self, clip: Path, count: int, log_path: Path) -> None:
-        args = [sys.executable, "-m", "vigil.sim.camera_server", "--port", "0"]
-        for i in range(count):
-            args += ["--camera", f"name=cam{i},file={clip}"]
-        self._log: IO[bytes] = log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=child_env())
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode().strip()  # blocks until READY or exit
-        if not line.startswith("READY "):
-            self.close()
-            raise BenchError(f"camera server did not start ({line!r}): {log_path.read_text()[-2000:]}")
-        self.urls = [f"rtsp://127.0.0.1:{line.split()[1]}/cam{i}" for i in range(count)]
-
-    def close(self) -> None:
-        try:
-            stop(self.proc, 10)
-        finally:
-            self._log.close()
 
 
 class Site:
@@ -331,7 +308,7 @@ def main() -> int:
         with workdir(args.keep, "vigil-bench-api-") as work:
             log("encoding the camera clip")
             clip = make_h264_clip(work / "clip.mp4", 1280, 720, 15, 10.0, 15, 1500)
-            cams = CameraServer(clip, args.cameras, work / "camsim.log")
+            cams = SimCameras.from_clip(clip, args.cameras, work / "camsim.log")
             try:
                 sites = {t.name: Site(t, work, cams.urls, args.segment_s) for t in trees}
                 for r in range(args.rounds):

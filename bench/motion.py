@@ -72,6 +72,7 @@ sys.path.insert(0, str(DAEMON_DIR))
 from procstat import (  # noqa: E402 (bench/ is the script's directory)
     CLK_TCK,
     BenchError,
+    SimCameras,
     child_env,
     cpu_ticks,
     log,
@@ -180,32 +181,6 @@ def best_shift(detected: Sequence[Interval], truth: Sequence[Interval]) -> float
 
 # --------------------------------------------------------------------------------------------
 # processes
-
-
-class Cameras:
-    """One ``vigil.sim.camera_server`` with the given ``name=...,file=...`` specs."""
-
-    def __init__(self, specs: list[str], log_path: Path) -> None:
-        args = [sys.executable, "-m", "vigil.sim.camera_server", "--port", "0"]
-        for spec in specs:
-            args += ["--camera", spec]
-        self._log: IO[bytes] = log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=child_env())
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode().strip()
-        if not line.startswith("READY "):
-            self.close()
-            raise BenchError(f"camera server did not start ({line!r}): {log_path.read_text()[-2000:]}")
-        self.port = int(line.split()[1])
-
-    def url(self, name: str) -> str:
-        return f"rtsp://127.0.0.1:{self.port}/{name}"
-
-    def close(self) -> None:
-        try:
-            stop(self.proc, 10)
-        finally:
-            self._log.close()
 
 
 @dataclass(frozen=True)
@@ -338,7 +313,7 @@ def cpu_window(mode: str, motion: bool, count: int, clips: dict[str, Path], work
     specs = [f"name=cam{i},file={clips['main']}" for i in range(count)]
     if mode == "substream":
         specs += [f"name=cam{i}-sub,file={clips['sub']}" for i in range(count)]
-    camsrv = Cameras(specs, work / "camsrv.log")
+    camsrv = SimCameras(specs, work / "camsrv.log")
     try:
         cams = [Cam(f"cam{i}", camsrv.url(f"cam{i}"), camsrv.url(f"cam{i}-sub") if mode == "substream" else None,
                     mode if motion else "off") for i in range(count)]
@@ -477,7 +452,7 @@ def recording_gaps(config: Path, camera: str) -> tuple[Path, int, int]:
 
 def accuracy_run(scene: Scene, main: Path, sub: Path, work: Path) -> list[Accuracy]:
     work.mkdir(parents=True)
-    camsrv = Cameras([f"name=kf,file={main}", f"name=ss,file={main}", f"name=ss-sub,file={sub}"],
+    camsrv = SimCameras([f"name=kf,file={main}", f"name=ss,file={main}", f"name=ss-sub,file={sub}"],
                      work / "camsrv.log")
     try:
         cams = [Cam("cam0", camsrv.url("kf"), None, "keyframes"),

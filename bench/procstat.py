@@ -13,6 +13,7 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import IO
 
 DAEMON_DIR = Path(__file__).resolve().parent.parent / "daemon"
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -105,3 +106,40 @@ def workdir(keep: bool, prefix: str = "vigil-bench-") -> Iterator[Path]:
             log(f"kept {path}")
         else:
             shutil.rmtree(path, ignore_errors=True)
+
+
+class SimCameras:
+    """One `python -m vigil.sim.camera_server` (this tree's) serving the given `name=...` specs."""
+
+    def __init__(self, specs: Sequence[str], log_path: Path) -> None:
+        args = [sys.executable, "-m", "vigil.sim.camera_server", "--port", "0"]
+        for spec in specs:
+            args += ["--camera", spec]
+        self.names = [spec.split(",")[0].removeprefix("name=") for spec in specs]
+        self._log: IO[bytes] = log_path.open("wb")
+        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=child_env())
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline().decode().strip()  # blocks until READY or exit
+        if not line.startswith("READY "):
+            self.close()
+            raise BenchError(f"camera server did not start ({line!r}): {log_path.read_text()[-2000:]}")
+        self.port = int(line.split()[1])
+
+    @classmethod
+    def from_clip(cls, clip: Path, count: int, log_path: Path) -> SimCameras:
+        """cam0..cam{count-1}, each replaying `clip`."""
+        return cls([f"name=cam{i},file={clip}" for i in range(count)], log_path)
+
+    def url(self, name: str) -> str:
+        return f"rtsp://127.0.0.1:{self.port}/{name}"
+
+    @property
+    def urls(self) -> list[str]:
+        """Every camera's URL, in the order of the specs (from_clip's cam0, cam1, ...)."""
+        return [self.url(n) for n in self.names]
+
+    def close(self) -> None:
+        try:
+            stop(self.proc, 10)
+        finally:
+            self._log.close()

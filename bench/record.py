@@ -46,6 +46,7 @@ sys.path.insert(0, str(DAEMON_DIR))
 from procstat import (  # noqa: E402 (bench/ is the script's directory)
     CLK_TCK,
     BenchError,
+    SimCameras,
     child_env,
     cpu_ticks,
     log,
@@ -81,33 +82,6 @@ def dir_bytes(path: Path) -> int:
 
 # --------------------------------------------------------------------------------------------
 # processes
-
-
-class CameraServer:
-    """`python -m vigil.sim.camera_server` serving cam0..cam{N-1} from one clip."""
-
-    def __init__(self, clip: Path, count: int, log_path: Path) -> None:
-        args = [sys.executable, "-m", "vigil.sim.camera_server", "--port", "0"]
-        for i in range(count):
-            args += ["--camera", f"name=cam{i},file={clip}"]
-        self.log_path = log_path
-        self._log: IO[bytes] = log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=child_env())
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode().strip()  # blocks until READY or exit
-        if not line.startswith("READY "):
-            self.close()
-            raise BenchError(f"camera server did not start ({line!r}): {log_path.read_text()[-2000:]}")
-        self.port = int(line.split()[1])
-
-    def url(self, i: int) -> str:
-        return f"rtsp://127.0.0.1:{self.port}/cam{i}"
-
-    def close(self) -> None:
-        try:
-            stop(self.proc, 10)
-        finally:
-            self._log.close()
 
 
 @dataclass
@@ -280,7 +254,7 @@ class Window:
         return self.window_bytes / 1000 / (self.cameras * self.wall_s)
 
 
-def measure(side: Side, camsrv: CameraServer, count: int, warmup_s: float, seconds: float) -> tuple[float, ...]:
+def measure(side: Side, camsrv: SimCameras, count: int, warmup_s: float, seconds: float) -> tuple[float, ...]:
     """Warm up, then (wall, side CPU, camera server CPU, other CPU, bytes written) over the window."""
     wait_recording(side, count, timeout_s=60 + count)
     time.sleep(warmup_s)
@@ -298,9 +272,9 @@ def measure(side: Side, camsrv: CameraServer, count: int, warmup_s: float, secon
     return t1 - t0, side_t / CLK_TCK, cam_t / CLK_TCK, other_t / CLK_TCK, float(b1 - b0)
 
 
-def run_side(kind: str, work: Path, camsrv: CameraServer, count: int, warmup_s: float, seconds: float) -> Window:
+def run_side(kind: str, work: Path, camsrv: SimCameras, count: int, warmup_s: float, seconds: float) -> Window:
     work.mkdir(parents=True)
-    urls = [camsrv.url(i) for i in range(count)]
+    urls = camsrv.urls
     config: Path | None = None
     if kind == "vigil":
         side, config = start_vigil(work, urls)
@@ -403,7 +377,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 for kind in order:
                     # A fresh camera server per side: a client connecting while the shared media of the
                     # previous side's session is being torn down can get no data at all.
-                    camsrv = CameraServer(clip, count, work / f"camsrv-n{count}-r{rep}-{kind}.log")
+                    camsrv = SimCameras.from_clip(clip, count, work / f"camsrv-n{count}-r{rep}-{kind}.log")
                     try:
                         w = run_side(kind, work / f"n{count}-r{rep}-{kind}", camsrv, count, args.warmup, args.seconds)
                     finally:

@@ -29,40 +29,16 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "daemon"))
 
-from procstat import BenchError, child_env, log, stop, workdir  # noqa: E402 (bench/ is the script's directory)
+from procstat import BenchError, SimCameras, child_env, log, stop, workdir  # noqa: E402 (bench/ is the script's directory)
 from vigil.sim.clips import make_h264_clip  # noqa: E402
 
 SEGMENT_S = 2
 METHODS = ("reload", "restart")
 NS = 1_000_000_000
-
-
-class CameraServer:
-    """`python -m vigil.sim.camera_server` serving cam0..cam{N} from one pre-encoded clip."""
-
-    def __init__(self, clip: Path, count: int, log_path: Path) -> None:
-        args = [sys.executable, "-m", "vigil.sim.camera_server", "--port", "0"]
-        for i in range(count):
-            args += ["--camera", f"name=cam{i},file={clip}"]
-        self._log: IO[bytes] = log_path.open("wb")
-        self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=self._log, env=child_env())
-        assert self.proc.stdout is not None
-        line = self.proc.stdout.readline().decode().strip()
-        if not line.startswith("READY "):
-            self.close()
-            raise BenchError(f"camera server did not start ({line!r}): {log_path.read_text()[-2000:]}")
-        self.urls = [f"rtsp://127.0.0.1:{line.split()[1]}/cam{i}" for i in range(count)]
-
-    def close(self) -> None:
-        try:
-            stop(self.proc, 10)
-        finally:
-            self._log.close()
 
 
 def free_port() -> int:
@@ -158,7 +134,7 @@ def main() -> int:
     try:
         with workdir(args.keep, "vigil-bench-reload-") as work:
             clip = make_h264_clip(work / "clip.mp4", 640, 360, 15, 10.0, 15, 500)
-            cams = CameraServer(clip, args.cameras + 1, work / "cameras.log")
+            cams = SimCameras.from_clip(clip, args.cameras + 1, work / "cameras.log")
             try:
                 for repeat in range(args.repeats):
                     order = METHODS if repeat % 2 == 0 else METHODS[::-1]
