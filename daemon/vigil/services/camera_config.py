@@ -185,6 +185,23 @@ async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
         raise ValidationError("; ".join(f"{f}: {m}" for f, m in errors), tuple(errors))
 
 
+def _require_fields(values: Mapping[str, Any], names: tuple[str, ...]) -> None:
+    missing = [k for k in names if values.get(k) is None]
+    if missing:
+        raise ValidationError(f"missing {', '.join(missing)}", tuple((k, "required") for k in missing))
+
+
+async def _add(env: ServiceEnv, caller: Caller, table: str, noun: str, item_id: str,
+               values: Mapping[str, Any]) -> ReloadResult:
+    """A new `[[table]]` item (a camera or a building), refused when its id is taken."""
+    def make(text: str) -> Edit:
+        if item_id in ids(text, table):
+            raise DuplicateIdError(f"a {noun} {item_id!r} already exists")
+        return add_item(text, table, values)
+
+    return await _change(env, caller, f"{noun}.create", f"{noun}:{item_id}", make, (table, item_id))
+
+
 def _camera(env: ServiceEnv, camera_id: str) -> CameraConfig:
     found = next((c for c in env.config.cameras if c.id == camera_id), None)
     if found is None:
@@ -206,20 +223,11 @@ async def create_camera(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]
     building = values.get("building")
     await require(env, caller, Action.CONFIGURE_CAMERAS, Target(building=building if isinstance(building, str)
                                                                  else None))
-    missing = [k for k in CAMERA_REQUIRED if values.get(k) is None]
-    if missing:
-        raise ValidationError(f"missing {', '.join(missing)}", tuple((k, "required") for k in missing))
-    camera_id = values["id"]
+    _require_fields(values, CAMERA_REQUIRED)
+    camera_id = str(values["id"])
     await _check_url_policy(env, values)
-
-    def make(text: str) -> Edit:
-        if camera_id in ids(text, "cameras"):
-            raise DuplicateIdError(f"a camera {camera_id!r} already exists")
-        return add_item(text, "cameras", values)
-
-    result = await _change(env, caller, "camera.create", f"camera:{camera_id}", make,
-                           ("cameras", str(camera_id)))
-    return Applied(result, camera=_camera(env, str(camera_id)))
+    result = await _add(env, caller, "cameras", "camera", camera_id, values)
+    return Applied(result, camera=_camera(env, camera_id))
 
 
 async def update_camera(env: ServiceEnv, caller: Caller, camera_id: str, body: Mapping[str, Any]) -> Applied:
@@ -270,19 +278,10 @@ def _building(env: ServiceEnv, building_id: str) -> BuildingConfig:
 async def create_building(env: ServiceEnv, caller: Caller, body: Mapping[str, Any]) -> Applied:
     values = _check_body(body, BUILDING_BODY)
     await _require_every_building(env, caller, "creating a building")
-    missing = [k for k in ("id", "name") if values.get(k) is None]
-    if missing:
-        raise ValidationError(f"missing {', '.join(missing)}", tuple((k, "required") for k in missing))
-    building_id = values["id"]
-
-    def make(text: str) -> Edit:
-        if building_id in ids(text, "buildings"):
-            raise DuplicateIdError(f"a building {building_id!r} already exists")
-        return add_item(text, "buildings", values)
-
-    result = await _change(env, caller, "building.create", f"building:{building_id}", make,
-                           ("buildings", str(building_id)))
-    return Applied(result, building=_building(env, str(building_id)))
+    _require_fields(values, ("id", "name"))
+    building_id = str(values["id"])
+    result = await _add(env, caller, "buildings", "building", building_id, values)
+    return Applied(result, building=_building(env, building_id))
 
 
 async def update_building(env: ServiceEnv, caller: Caller, building_id: str, body: Mapping[str, Any]) -> Applied:
