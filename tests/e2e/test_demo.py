@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import json
+import os
 import re
+import signal
 import sqlite3
+import subprocess
+import sys
 from pathlib import Path
 
-from tests.support.vigil_proc import ffprobe_video, run_vigil
+from tests.support.vigil_proc import DAEMON_DIR, ffprobe_video, run_vigil, vigil_stdin
 from vigil.config import load_config
 from vigil.store.index import Index
 
@@ -41,3 +46,33 @@ def test_demo_records_and_points_at_the_recordings(tmp_path: Path) -> None:
     # Run again on the same data dir: the map is kept as it was, not drawn twice.
     assert run_vigil("demo", "--data", str(tmp_path / "demo"), "--duration", "1").returncode == 0
     assert len(index.query("SELECT id FROM plans")) == 1
+
+
+def test_the_demo_camera_to_add_answers_a_probe(tmp_path: Path) -> None:
+    """The installer flow the demo's banner offers works: its simulated ONVIF camera, probed with the
+    user and password the banner names while the demo runs, proposes the demo's not-yet-configured
+    stream and reports what that stream really sends."""
+    env = dict(os.environ, PYTHONPATH=str(DAEMON_DIR))
+    demo = subprocess.Popen([sys.executable, "-m", "vigil", "demo", "--data", str(tmp_path / "demo"), "--duration",
+                             "60"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
+    try:
+        assert demo.stdout is not None
+        banner = None
+        for line in demo.stdout:
+            banner = re.search(r"probe 127\.0\.0\.1:(\d+) as (\S+) / (\S+) ", line)
+            if banner is not None:
+                break
+        assert banner is not None, "the demo never named its camera to add"
+        port, user, password = banner.groups()
+        probe = vigil_stdin(password + "\n", "cameras", "probe", f"127.0.0.1:{port}", "--username", user,
+                            "--password-stdin", "--json", "--config", str(tmp_path / "demo" / "vigil.toml"))
+        assert probe.returncode == 0, probe.stderr
+        answer = json.loads(probe.stdout)
+        proposal = answer["proposal"]
+        assert proposal["url"].endswith("/lobby") and proposal["substream_url"].endswith("/lobby-sub")
+        main = next(p for p in answer["profiles"] if p["stream_url"] == proposal["url"])
+        assert main["received"]["codec"] == "h264" and main["received"]["width"] == 640
+        assert password not in probe.stdout + probe.stderr
+    finally:
+        demo.send_signal(signal.SIGINT)
+        demo.wait(30)
