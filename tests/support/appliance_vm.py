@@ -68,13 +68,19 @@ class Disk:
         parts: list[dict[str, object]] = json.loads(out)["partitiontable"]["partitions"]
         return parts
 
-    def ext4_listing(self, start_sector: int, directory: str) -> list[str]:
-        """Names in a directory of the ext4 partition starting at `start_sector` (debugfs `ls -p`)."""
+    def ext4_entries(self, start_sector: int, directory: str) -> dict[str, tuple[int, int, int]]:
+        """Name -> (mode, uid, gid) of each entry of a directory of the ext4 partition starting at
+        `start_sector` (debugfs `ls -p`; mode as in st_mode)."""
         done = subprocess.run(["debugfs", "-R", f"ls -p {directory}", f"{self.path}?offset={start_sector * 512}"],
                               capture_output=True, text=True, check=False)
         assert done.returncode == 0 and "ls:" not in done.stderr, done.stderr
-        # Each line is /inode/mode/uid/gid/name/size/.
-        return sorted(line.split("/")[5] for line in done.stdout.splitlines() if line.count("/") >= 6)
+        # Each line is /inode/mode (octal)/uid/gid/name/size/.
+        rows = [line.split("/") for line in done.stdout.splitlines() if line.count("/") >= 6]
+        return {r[5]: (int(r[2], 8), int(r[3]), int(r[4])) for r in rows}
+
+    def ext4_listing(self, start_sector: int, directory: str) -> list[str]:
+        """Names in a directory of the ext4 partition starting at `start_sector`."""
+        return sorted(self.ext4_entries(start_sector, directory))
 
     def copy_out_ext4(self, start_sector: int, paths: list[str], dest: Path) -> None:
         """Copy files/trees out of the ext4 partition starting at `start_sector` (debugfs rdump)."""

@@ -102,6 +102,12 @@ def test_fresh_image_provisions_records_the_demo_camera_and_powers_off_cleanly(v
     units = {p.name for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".mount")}
     assert units <= set(disk.ext4_listing(root_a, "/usr/lib/systemd/system")), units
     assert {p.name for p in (REPO / "hw").glob("*.rules")} <= set(disk.ext4_listing(root_a, "/usr/lib/udev/rules.d"))
+    # The configuration is the daemon's to edit from the API (design/cameras.md): the file 0600 and
+    # its directory (for the atomic rename) belong to vigil, not root.
+    etc, config_dir = disk.ext4_entries(root_a, "/etc"), disk.ext4_entries(root_a, "/etc/vigil")
+    vigil_uid = etc["vigil"][1]
+    assert vigil_uid != 0 and config_dir["vigil.toml"][1] == vigil_uid, (etc["vigil"], config_dir)
+    assert config_dir["vigil.toml"][0] & 0o7777 == 0o600, oct(config_dir["vigil.toml"][0])
 
     # What vigil recorded there is intact: every segment is complete (clean stop), its file has the
     # size and SHA-256 the index recorded, and the video is real. (`vigil fsck` itself cannot run on
