@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, Page
+from playwright.sync_api import Browser, Locator, Page
 
 from tests.support.camsim import CameraServer
 from tests.support.netns import requires_test_namespace
@@ -418,3 +418,44 @@ def test_a_read_only_configuration_is_said_and_its_forms_disabled(webapp: WebApp
         page.context.close()
     finally:
         webapp.config.chmod(mode)
+
+
+def _tab_to(page: Page, target: Locator, most: int = 80) -> None:
+    """Press Tab until `target` has the focus, as a keyboard user moves; fails when `most` presses
+    never reach it."""
+    target.wait_for()
+    for _ in range(most):
+        if target.evaluate("e => e === document.activeElement"):
+            return
+        page.keyboard.press("Tab")
+    raise AssertionError(f"{target} was not reached with {most} presses of Tab")
+
+
+def test_the_wizard_works_from_the_keyboard_alone(webapp: WebApp, browser: Browser) -> None:
+    """Find by address, connect, save and see it record with Tab, typing and Enter only: no click
+    after signing in."""
+    device = _axis(webapp)
+    with onvif_camera(device) as port:
+        page, watch = _open_setup(webapp, browser, size="phone", hash_path="#/admin/cameras/add")
+        _tab_to(page, page.get_by_label("Camera address (host or host:port)"))
+        page.keyboard.type(f"127.0.0.1:{port}")
+        page.keyboard.press("Enter")
+        sign_in = page.get_by_role("form", name="Camera sign-in")
+        _tab_to(page, sign_in.get_by_label("Camera user name"))
+        page.keyboard.type(DEVICE_USER)
+        _tab_to(page, sign_in.get_by_label("Camera password"))
+        page.keyboard.type(DEVICE_PASSWORD)
+        page.keyboard.press("Enter")
+        page.get_by_test_id("probe-result").wait_for(timeout=30_000)
+        _tab_to(page, page.get_by_role("button", name="Use this camera"))
+        page.keyboard.press("Enter")
+        form = page.get_by_role("form", name="New camera")
+        _tab_to(page, form.get_by_label("Name (what people call it)"))
+        page.keyboard.press("Control+A")
+        page.keyboard.type("Keyboard Door")
+        assert form.get_by_label("Camera id").input_value() == "hs-keyboard-door"
+        page.keyboard.press("Enter")  # submits the form from its field
+        page.locator("[data-recording='yes']").wait_for(timeout=10_000)
+    assert (_setting(webapp, "hs-keyboard-door") or {}).get("password_set") is True
+    assert watch.csp_violations() == []
+    page.context.close()
