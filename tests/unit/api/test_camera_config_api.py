@@ -5,6 +5,7 @@ failure that puts the old file back."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,7 @@ import pytest
 
 from tests.support.api_harness import Api
 from tests.support.audit_failure import fail_audit_writes, heal_audit_writes
+from vigil.config import load_config
 
 SECRET = "pw-do-not-show-7781"
 # on a camera LAN: inside the default [camera_setup] probe_networks
@@ -178,3 +180,21 @@ async def test_a_file_broken_by_hand_is_409_and_left_alone(api: Api) -> None:
     status, body = await call(api, "PATCH", "/api/config/cameras/hs-cam", body={"name": "x"})
     assert status == 409 and "not valid TOML" in body["detail"]
     assert source(api).read_bytes() == before
+
+
+async def test_concurrent_edits_end_with_the_running_cameras_as_the_file_says(api: Api) -> None:
+    """Edits sent together are written one at a time, each from the file as the one before left it
+    (the file lock and LiveConfig.editing): none is lost (without the locks two edits read the same
+    text and one vanishes), and the running configuration is what the file holds at the end."""
+    names = [f"Entrance {i}" for i in range(6)]
+    answers = await asyncio.gather(
+        *(call(api, "PATCH", "/api/config/cameras/hs-cam", body={"name": n}) for n in names),
+        *(call(api, "POST", "/api/config/cameras", body=NEW | {"id": f"hs-new-{i}", "url": f"rtsp://192.168.10.{i}/x"})
+          for i in range(4)))
+    assert [status for status, _ in answers] == [200] * 6 + [201] * 4, answers
+    on_disk = load_config(source(api))
+    running = api.services.config
+    assert running.cameras == on_disk.cameras
+    assert {f"hs-new-{i}" for i in range(4)} <= {c.id for c in running.cameras}
+    assert next(c.name for c in running.cameras if c.id == "hs-cam") in names
+    assert len(api.services.env.audit.entries(action="camera.update")) == 6
