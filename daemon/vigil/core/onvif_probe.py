@@ -213,3 +213,33 @@ def propose_camera_id(name: str | None, host: str) -> str:
     if not base[0].isalnum():
         base = "cam-" + base
     return base[:63]
+
+
+RTSP_DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
+
+
+def _stream_key(url: str) -> tuple[str, str, int | None, str] | None:
+    """What makes two stream URLs the same stream: no credentials, the host's case, a default port."""
+    parsed = split_url(url)
+    if parsed is None:
+        return None
+    port = parsed.port if parsed.port is not None else RTSP_DEFAULT_PORTS.get(parsed.scheme)
+    return parsed.scheme, parsed.host.lower(), port, parsed.rest
+
+
+def already_recorded(stream_urls: tuple[str, ...], cameras: tuple[tuple[str, str, str | None], ...]
+                     ) -> tuple[str, ...]:
+    """A warning per probed stream that a configured camera (id, url, substream_url) already uses:
+    saving it again would record the same picture twice (and count twice against the disk)."""
+    used: dict[tuple[str, str, int | None, str], str] = {}
+    for camera_id, url, substream_url in cameras:
+        for role, text in (("records it", url), ("shows it live", substream_url)):
+            key = None if text is None else _stream_key(text)
+            if key is not None:
+                used.setdefault(key, f"camera {camera_id} {role}")
+    warnings = []
+    for url in stream_urls:
+        key = _stream_key(url)
+        if key is not None and key in used:
+            warnings.append(f"the stream {strip_credentials(url)} is already configured: {used[key]}")
+    return tuple(warnings)

@@ -21,7 +21,7 @@ from vigil.camera_setup.probe import ProbeTarget, probe_device
 from vigil.camera_setup.scan import scan
 from vigil.config import Config
 from vigil.core.errors import BadRequestError, CameraSetupError
-from vigil.core.onvif_probe import split_url
+from vigil.core.onvif_probe import already_recorded, split_url
 from vigil.core.permissions import Action, Target
 from vigil.core.probe_networks import IPNetwork, parse_host_port, parse_networks
 from vigil.services import audit as audit_service
@@ -178,4 +178,6 @@ async def probe(env: ServiceEnv, caller: Caller, request: ProbeRequest) -> Probe
         raise
     await audit_service.record(env, caller, "camera_setup.probe", f"device:{request.host}:{request.port}", "ok",
                                detail | {"profiles": len(result.profiles)})
-    return result
+    cameras = tuple((c.id, c.url, c.substream_url) for c in env.config.cameras)
+    twice = already_recorded(tuple(p.stream_url for p in result.profiles if p.stream_url), cameras)
+    return replace(result, warnings=result.warnings + twice) if twice else result

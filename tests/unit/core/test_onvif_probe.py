@@ -7,6 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.core.onvif_probe import (
+    already_recorded,
     Profile,
     choose_profiles,
     clock_report,
@@ -114,3 +115,17 @@ def test_camera_ids() -> None:
     assert propose_camera_id("P3245-V", "10.0.0.5") == "p3245-v"
     assert propose_camera_id(None, "10.0.0.5") == "cam-10-0-0-5"
     assert propose_camera_id("___", "fe80::1") == "cam-fe80-1"
+
+
+def test_a_stream_already_configured_is_named_whatever_its_spelling() -> None:
+    cameras = (("hs-gym", "rtsp://10.0.0.5/axis-media/media.amp", "rtsp://10.0.0.5:554/sub"),
+               ("hs-east", "rtsp://10.0.0.6:8554/main", None))
+    probed = ("rtsp://admin:pw@10.0.0.5:554/axis-media/media.amp",  # credentials and the default port
+              "rtsp://10.0.0.5/sub", "rtsp://10.0.0.6/main", "rtsp://10.0.0.5/other")
+    warnings = already_recorded(probed, cameras)
+    assert warnings == ("the stream rtsp://10.0.0.5:554/axis-media/media.amp is already configured: camera hs-gym"
+                        " records it", "the stream rtsp://10.0.0.5/sub is already configured: camera hs-gym shows"
+                        " it live")
+    assert "pw" not in " ".join(warnings)
+    assert already_recorded(("not a url",), cameras) == ()
+
