@@ -333,6 +333,9 @@ def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browse
     edit = page.get_by_role("form", name="Settings of Spare")
     edit.get_by_label("Name (what people call it)").fill("Spare Room")
     edit.get_by_label("Clear the user name and password").check()
+    edit.get_by_text("More settings").click()
+    assert edit.get_by_label("Motion sensitivity", exact=False).input_value() == "0.5"
+    edit.get_by_label("Motion sensitivity", exact=False).fill("0.8")
     check_axe(page)
     screenshot(page, "camera-setup-edit-desktop")
     edit.get_by_role("button", name="Save").click()
@@ -341,6 +344,7 @@ def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browse
     setting = _setting(webapp, "hs-spare")
     assert setting is not None and setting["name"] == "Spare Room"
     assert setting["password_set"] is False and setting["username"] is None
+    assert setting["motion_sensitivity"] == 0.8
     # Disable, then enable again.
     row.get_by_role("button", name="Disable Spare Room").click()
     row.get_by_role("button", name="Enable Spare Room").wait_for()

@@ -20,23 +20,24 @@ export interface CameraValues {
   timeout_s: string;
   enabled: boolean;
   motion: MotionMode;
+  motion_sensitivity: string;
 }
 
 /** The form's fields in the order they are shown (the first invalid one gets focus). */
 const ORDER = ["id", "building", "name", "url", "substream_url", "username", "password", "transport", "timeout_s",
-               "enabled", "motion"] as const;
+               "enabled", "motion", "motion_sensitivity"] as const;
 type FieldName = typeof ORDER[number];
 
 export function valuesOf(camera: CameraSetting): CameraValues {
   return { id: camera.id, building: camera.building, name: camera.name, url: camera.url,
            substream_url: camera.substream_url ?? "", username: camera.username ?? "", password: "",
            transport: camera.transport, timeout_s: String(camera.timeout_s), enabled: camera.enabled,
-           motion: camera.motion };
+           motion: camera.motion, motion_sensitivity: String(camera.motion_sensitivity) };
 }
 
 export function emptyValues(building: string): CameraValues {
   return { id: "", building, name: "", url: "", substream_url: "", username: "", password: "", transport: "tcp",
-           timeout_s: "5", enabled: true, motion: "auto" };
+           timeout_s: "5", enabled: true, motion: "auto", motion_sensitivity: "0.5" };
 }
 
 function nullable(text: string): string | null {
@@ -50,6 +51,7 @@ function body(values: CameraValues, before: CameraSetting | null, clearPassword:
     id: values.id.trim(), building: values.building, name: values.name.trim(), url: values.url.trim(),
     substream_url: nullable(values.substream_url), username: nullable(values.username), transport: values.transport,
     timeout_s: Number(values.timeout_s), enabled: values.enabled, motion: values.motion,
+    motion_sensitivity: Number(values.motion_sensitivity),
   };
   if (before === null) {
     if (values.password !== "") all["password"] = values.password;
@@ -240,6 +242,11 @@ export function CameraForm({ prefix, initial, before = null, buildings, taken, d
             {MOTION_MODES.map((m) => <option key={m.value} value={m.value}>{m.label}</option>)}
           </select>
           {problem("motion")}
+          <label for={`${prefix}-motion_sensitivity`}>Motion sensitivity (0 to 1; higher finds smaller movement)</label>
+          <input {...field("motion_sensitivity")} type="number" min={0} max={1} step={0.05}
+                 value={values.motion_sensitivity} disabled={values.motion === "off"}
+                 onInput={(e) => set("motion_sensitivity", e.currentTarget.value)} />
+          {problem("motion_sensitivity")}
           <label class="check">
             <input {...field("enabled")} type="checkbox" checked={values.enabled}
                    onChange={(e) => set("enabled", e.currentTarget.checked)} />
