@@ -7,8 +7,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vigil.core.onvif_probe import (
-    already_recorded,
     Profile,
+    already_recorded,
     choose_profiles,
     clock_report,
     fix_xaddr,
