@@ -84,7 +84,9 @@ async def test_scan_then_probe_through_the_daemon(daemon: Daemon, cams: CameraSe
         assert (proposal["url"], proposal["substream_url"]) == (cams.url("main"), cams.url("sub"))
         assert result["media2"] is True
         # hs-cam records this device's main stream already: saying so keeps it from being recorded twice
-        recorded = [w for w in result["warnings"] if "already configured" in w]
+        warnings = result["warnings"]
+        assert isinstance(warnings, list)
+        recorded = [w for w in warnings if "already configured" in w]
         assert recorded == [f"the stream {cams.url('main')} is already configured: camera hs-cam records it"]
         profiles = result["profiles"]
         assert isinstance(profiles, list) and profiles[0]["received"]["codec"] == "h264"
