@@ -203,14 +203,18 @@ async def add_user(env: ServiceEnv, caller: Caller, req: NewUser) -> User:
 
 
 async def set_password(env: ServiceEnv, caller: Caller, name: str, password: str) -> None:
-    """A new password; the user's sessions stay (design/api.md, Limits)."""
+    """A new password, and every browser session of the user signed out (a password is changed
+    when it may be known to someone else; their live views end at the credential watcher's next
+    check). API tokens are credentials of their own and stay (revoke them one by one)."""
     await require(env, caller, Action.MANAGE_USERS, Target())
     password_hash = await asyncio.to_thread(hash_password, password)
 
     def write() -> None:
         with env.index.transaction() as c:
             store.set_password_in(c, name, password_hash)
-            append_in(c, caller.now_ns, caller.actor, "user.passwd", f"user:{name}", "ok", caller.audit_detail())
+            ended = store.revoke_sessions_in(c, name, caller.now_ns)
+            append_in(c, caller.now_ns, caller.actor, "user.passwd", f"user:{name}", "ok",
+                      caller.audit_detail({"sessions_ended": ended}))
 
     await env.run(write)
 

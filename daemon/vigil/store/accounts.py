@@ -115,6 +115,14 @@ def set_password_in(c: sqlite3.Connection, name: str, password_hash: str) -> Non
     _update_user(c, name, "password_hash = ?", password_hash)
 
 
+def revoke_sessions_in(c: sqlite3.Connection, name: str, now_ns: int) -> int:
+    """Revoke the user's browser sessions (not their API tokens); how many were live."""
+    user = _user_named(c, name)
+    cur = c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE user_id = ? AND kind = 'session'"
+                    " AND revoked_wall_ns IS NULL", (now_ns, user.id))
+    return cur.rowcount
+
+
 def set_disabled_in(c: sqlite3.Connection, name: str, disabled: bool, now_ns: int) -> None:
     """Disabling also revokes the user's sessions and tokens."""
     user = _user_named(c, name)

@@ -80,6 +80,23 @@ async def test_sign_out_revokes_a_session_but_not_an_api_token(
     assert [(e.action, e.target) for e in env.audit.entries(action="logout")] == [("logout", "user:hs-admin")] * 2
 
 
+async def test_a_new_password_signs_the_user_out_but_keeps_api_tokens(
+        env: ServiceEnv, subjects: dict[str, UserSubject]) -> None:
+    """A password is changed when someone else may know it: whoever signed in with it is out."""
+    signed = [await accounts.sign_in(env, api_caller(None, via=Via.NONE), accounts.SignIn("hs-admin", PASSWORD),
+                                     LoginThrottle(), _now) for _ in range(2)]
+    other = await accounts.sign_in(env, api_caller(None, via=Via.NONE), accounts.SignIn("hs-viewer", PASSWORD),
+                                   LoginThrottle(), _now)
+    token = (await accounts.create_api_token(env, cli_caller(_now()), "hs-admin", "script")).token
+    await accounts.set_password(env, cli_caller(_now()), "hs-admin", "a new long password")
+    for session in signed:
+        with pytest.raises(AuthenticationError):
+            await accounts.authenticate(env, api_caller(None), session.token)
+    assert (await accounts.authenticate(env, api_caller(None), token)).subject == subjects["hs-admin"]
+    assert (await accounts.authenticate(env, api_caller(None), other.token)).subject == subjects["hs-viewer"]
+    assert [e.detail["sessions_ended"] for e in env.audit.entries(action="user.passwd")] == [2]
+
+
 async def test_add_user_checks_its_input_and_audits(env: ServiceEnv, subjects: dict[str, UserSubject]) -> None:
     cli = cli_caller(_now())
     for req, message in ((accounts.NewUser("bo", Role.VIEWER, ("nope",), PASSWORD), "unknown buildings"),
