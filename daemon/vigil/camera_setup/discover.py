@@ -25,6 +25,7 @@ from wsdiscovery.message import parseSOAPMessage
 from wsdiscovery.namespaces import NS_ACTION_PROBE_MATCH
 from wsdiscovery.qname import QName
 
+from vigil.camera_setup import untrusted_xml
 from vigil.camera_setup.model import Device
 from vigil.core.onvif_probe import fix_xaddr, parse_scopes, split_url
 from vigil.core.probe_networks import IPNetwork, address_allowed
@@ -98,7 +99,7 @@ def devices_from(answers: list[tuple[bytes, str]], message_id: str,
                  networks: tuple[IPNetwork, ...]) -> tuple[Device, ...]:
     found: dict[str, Device] = {}
     for data, source in answers:
-        if b"<!DOCTYPE" in data.upper() or b"<!ENTITY" in data.upper():
+        if untrusted_xml.declares_dtd(data):
             log.info("discovery: an answer from %s declares a DTD; ignored", source)
             continue
         try:

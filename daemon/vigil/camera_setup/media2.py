@@ -14,6 +14,7 @@ from typing import Any
 from lxml import etree
 from zeep.wsse.username import UsernameToken
 
+from vigil.camera_setup import untrusted_xml
 from vigil.camera_setup.onvif_client import GuardedCamera
 from vigil.core.errors import MalformedXmlError, OnvifUnauthorizedError, SoapFaultError
 from vigil.core.onvif_probe import Profile
@@ -21,7 +22,6 @@ from vigil.core.onvif_probe import Profile
 MEDIA2_NS = "http://www.onvif.org/ver20/media/wsdl"
 SOAP_NS = "http://www.w3.org/2003/05/soap-envelope"
 TT_NS = "http://www.onvif.org/ver10/schema"
-_STRICT = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _AUTH = ("notauthorized", "failedauthentication", "invalidsecurity")
 
 
@@ -40,7 +40,7 @@ async def _request(camera: GuardedCamera, post: Any, xaddr: str, operation: str,
     async with asyncio.timeout(timeout_s):
         response, content = await post(xaddr, message, headers)
     try:
-        root = etree.fromstring(content, _STRICT)
+        root = untrusted_xml.parse(content)
     except etree.XMLSyntaxError:
         raise MalformedXmlError(f"Media2 {operation}: the answer is not XML") from None
     fault = root.find(f".//{{{SOAP_NS}}}Fault")

@@ -28,6 +28,7 @@ import aiohttp
 import zeep.exceptions
 from lxml import etree
 
+from vigil.camera_setup import untrusted_xml
 from vigil.camera_setup.onvif_lib import ONVIFCamera, ONVIFError, ONVIFTimeoutError
 from vigil.camera_setup.reach import pin_url
 from vigil.core.errors import (
@@ -90,9 +91,6 @@ class GuardedCamera(ONVIFCamera):  # type: ignore[misc]
         return post
 
 
-_STRICT = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, recover=False)
-
-
 def check_answer(status: int, content_type: str, content: bytes) -> None:
     """Before zeep sees an answer: zeep parses with `recover=True` (a truncated answer would pass as
     an empty one), so well-formedness is checked here, strictly, and a DOCTYPE is refused unexpanded."""
@@ -102,10 +100,10 @@ def check_answer(status: int, content_type: str, content: bytes) -> None:
         raise NotOnvifError(f"the device answers HTTP {status} with a web page, not ONVIF SOAP")
     if not content.strip():
         return
-    if b"<!DOCTYPE" in content[:4096].upper() or b"<!ENTITY" in content[:65536].upper():
+    if untrusted_xml.declares_dtd(content):
         raise MalformedXmlError("the device's answer declares a DTD or entities (an XML bomb?); refused unparsed")
     try:
-        etree.fromstring(content, _STRICT)
+        untrusted_xml.parse(content)
     except etree.XMLSyntaxError as error:
         raise MalformedXmlError(f"the device's answer is not well-formed XML ({str(error)[:120]})") from None
 

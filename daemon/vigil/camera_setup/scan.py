@@ -10,6 +10,7 @@ import asyncio
 import aiohttp
 from lxml import etree
 
+from vigil.camera_setup import untrusted_xml
 from vigil.camera_setup.model import Device
 from vigil.core.probe_networks import IPNetwork, scan_targets
 
@@ -18,7 +19,6 @@ ATTEMPT_TIMEOUT_S = 1.5
 MAX_ANSWER_BYTES = 64 * 1024
 _BODY = ('<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope">'
          '<s:Body><GetSystemDateAndTime xmlns="http://www.onvif.org/ver10/device/wsdl"/></s:Body></s:Envelope>')
-_PARSER = etree.XMLParser(resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False)
 _ANSWER = "{http://www.onvif.org/ver10/device/wsdl}GetSystemDateAndTimeResponse"
 
 
@@ -45,10 +45,10 @@ async def _attempt(session: aiohttp.ClientSession, address: str, port: int) -> D
             content = await response.content.read(MAX_ANSWER_BYTES)
     except (aiohttp.ClientError, OSError, TimeoutError):
         return None
-    if b"<!DOCTYPE" in content.upper() or not content.strip():
+    if untrusted_xml.declares_dtd(content) or not content.strip():
         return None
     try:
-        root = etree.fromstring(content, _PARSER)
+        root = untrusted_xml.parse(content)
     except etree.XMLSyntaxError:
         return None
     if root.find(f".//{_ANSWER}") is None and response.status not in (400, 401):
