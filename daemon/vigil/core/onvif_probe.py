@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from dataclasses import dataclass
 
@@ -218,13 +219,33 @@ def propose_camera_id(name: str | None, host: str) -> str:
 RTSP_DEFAULT_PORTS = {"rtsp": 554, "rtsps": 322}
 
 
+def _host_key(host: str) -> str:
+    """A host as compared: an address in its canonical form, a name in lower case."""
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return host.lower()
+
+
+def configured_by_host(cameras: tuple[tuple[str, str], ...], device_address: str) -> str | None:
+    """The first configured camera (id, url) whose URL names the host of `device_address`
+    ("host:port", "[v6]:port"), or None. A mark for discovery and scans: an NVR's channels share one
+    host, so it is a hint; the probe's `already_recorded` is exact."""
+    host = _host_key(device_address.rsplit(":", 1)[0].strip("[]"))
+    for camera_id, url in cameras:
+        parsed = split_url(url)
+        if parsed is not None and _host_key(parsed.host) == host:
+            return camera_id
+    return None
+
+
 def _stream_key(url: str) -> tuple[str, str, int | None, str] | None:
     """What makes two stream URLs the same stream: no credentials, the host's case, a default port."""
     parsed = split_url(url)
     if parsed is None:
         return None
     port = parsed.port if parsed.port is not None else RTSP_DEFAULT_PORTS.get(parsed.scheme)
-    return parsed.scheme, parsed.host.lower(), port, parsed.rest
+    return parsed.scheme, _host_key(parsed.host), port, parsed.rest
 
 
 def already_recorded(stream_urls: tuple[str, ...], cameras: tuple[tuple[str, str, str | None], ...]

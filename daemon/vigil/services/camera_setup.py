@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import datetime as dt
-import ipaddress
 import weakref
 from dataclasses import dataclass, replace
 from typing import Any
@@ -21,7 +20,7 @@ from vigil.camera_setup.probe import ProbeTarget, probe_device
 from vigil.camera_setup.scan import scan
 from vigil.config import Config
 from vigil.core.errors import BadRequestError, CameraSetupError
-from vigil.core.onvif_probe import already_recorded, split_url
+from vigil.core.onvif_probe import already_recorded, configured_by_host, split_url
 from vigil.core.permissions import Action, Target
 from vigil.core.probe_networks import IPNetwork, parse_host_port, parse_networks
 from vigil.services import audit as audit_service
@@ -115,21 +114,8 @@ def _networks(config: Config) -> tuple[IPNetwork, ...]:
 
 
 def _mark_configured(config: Config, devices: tuple[Device, ...]) -> tuple[Device, ...]:
-    """Which configured camera (if any) streams from each device's host."""
-    by_host: dict[str, str] = {}
-    for camera in config.cameras:
-        url = split_url(camera.url)
-        if url is not None:
-            by_host.setdefault(_norm(url.host), camera.id)
-    return tuple(replace(d, configured_camera=by_host.get(_norm(d.address.rsplit(":", 1)[0].strip("[]"))))
-                 for d in devices)
-
-
-def _norm(host: str) -> str:
-    try:
-        return str(ipaddress.ip_address(host))
-    except ValueError:
-        return host.lower()
+    cameras = tuple((c.id, c.url) for c in config.cameras)
+    return tuple(replace(d, configured_camera=configured_by_host(cameras, d.address)) for d in devices)
 
 
 async def discover_devices(env: ServiceEnv, caller: Caller, timeout_s: float | None) -> tuple[Device, ...]:

@@ -11,6 +11,7 @@ from vigil.core.onvif_probe import (
     already_recorded,
     choose_profiles,
     clock_report,
+    configured_by_host,
     fix_xaddr,
     live_note,
     parse_scopes,
@@ -128,4 +129,13 @@ def test_a_stream_already_configured_is_named_whatever_its_spelling() -> None:
                         " it live")
     assert "pw" not in " ".join(warnings)
     assert already_recorded(("not a url",), cameras) == ()
+
+
+def test_a_device_is_marked_by_the_first_camera_on_its_host() -> None:
+    cameras = (("hs-gym", "rtsp://10.0.0.5/a"), ("hs-gym-2", "rtsp://10.0.0.5:8554/b"),
+               ("hs-v6", "rtsp://[fd00::0:5]/c"), ("hs-name", "rtsp://Cam-East.local/d"))
+    assert configured_by_host(cameras, "10.0.0.5:80") == "hs-gym"
+    assert configured_by_host(cameras, "[fd00::5]:8080") == "hs-v6"  # the address's canonical form
+    assert configured_by_host(cameras, "cam-east.local:80") == "hs-name"
+    assert configured_by_host(cameras, "10.0.0.6:80") is None
 
