@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import zeep.exceptions
 
-from vigil.camera_setup.media2 import media2_profiles
+from vigil.camera_setup.media2 import MEDIA2_NS, media2_profiles
 from vigil.camera_setup.model import Clock, DeviceInfo, Live, ProbeResult, ProfileReport, Proposal
 from vigil.camera_setup.onvif_client import GuardedCamera, classify
 from vigil.camera_setup.reach import pin_url, resolve_allowed
@@ -31,10 +31,9 @@ from vigil.core.errors import (
 )
 from vigil.core.onvif_probe import (
     Profile,
+    advertised_vs_received,
     choose_profiles,
     clock_report,
-    is_h264,
-    is_h265,
     live_note,
     propose_camera_id,
     strip_credentials,
@@ -42,7 +41,6 @@ from vigil.core.onvif_probe import (
 from vigil.core.probe_networks import IPNetwork
 
 T = TypeVar("T")
-MEDIA2_NS = "http://www.onvif.org/ver20/media/wsdl"
 STREAM_READ_S = 2.5  # at most this long reading a stream (enough for a 2 s GOP)
 
 
@@ -65,27 +63,28 @@ async def probe_device(target: ProbeTarget, networks: tuple[IPNetwork, ...], tim
 
 
 async def _call(camera: GuardedCamera, what: str, timeout_s: float, call: Callable[[], Awaitable[T]]) -> T:
-    try:
-        async with asyncio.timeout(timeout_s):
-            return await call()
-    except asyncio.CancelledError:
-        raise
-    except CameraSetupError:
-        raise
-    except Exception as error:
-        raise classify(error, camera.last_status, what) from None
+    # not optional: a fault raises, so what comes back is the call's own value
+    return await _ask(camera, what, timeout_s, call, optional=False)  # type: ignore[return-value]
 
 
 async def _optional(camera: GuardedCamera, what: str, timeout_s: float,
                     call: Callable[[], Awaitable[T]]) -> T | None:
     """An optional operation: a SOAP fault (not implemented) is None; anything else still raises."""
+    return await _ask(camera, what, timeout_s, call, optional=True)
+
+
+async def _ask(camera: GuardedCamera, what: str, timeout_s: float, call: Callable[[], Awaitable[T]], *,
+               optional: bool) -> T | None:
+    """One SOAP operation within timeout_s, its failure told as one of the contract's errors."""
     try:
         async with asyncio.timeout(timeout_s):
             return await call()
     except asyncio.CancelledError:
         raise
-    except zeep.exceptions.Fault:
-        return None
+    except zeep.exceptions.Fault as fault:
+        if optional:
+            return None
+        raise classify(fault, camera.last_status, what) from None
     except CameraSetupError:
         raise
     except Exception as error:
@@ -170,13 +169,7 @@ async def _probe(camera: GuardedCamera, target: ProbeTarget, networks: tuple[IPN
             problem = problem or "the device gave no RTSP address for this profile"
         if received is not None:
             ok, note = live_note(received.codec, received.bframes, profile == choice.main, sub_ok)
-            said = "H264" if is_h264(profile.encoding) else "H265" if is_h265(profile.encoding) else profile.encoding
-            got_name = "H264" if is_h264(received.codec) else "H265" if is_h265(received.codec) else received.codec
-            if said != got_name:
-                warnings.append(f"profile {profile.token} says {profile.encoding} but sends {received.codec}")
-            if (received.width, received.height) != (profile.width, profile.height):
-                warnings.append(f"profile {profile.token} says {profile.width}x{profile.height} but sends"
-                                f" {received.width}x{received.height}")
+            warnings.extend(advertised_vs_received(profile, received.codec, received.width, received.height))
         else:
             ok, note = live_note(profile.encoding, False, profile == choice.main, sub_ok)
         reports.append(ProfileReport(profile.token, profile.name, profile.encoding, profile.width, profile.height,

@@ -172,6 +172,20 @@ def choose_profiles(profiles: tuple[Profile, ...] | list[Profile]) -> Choice:
     return Choice(main, sub, tuple(warnings))
 
 
+def advertised_vs_received(profile: Profile, codec: str, width: int, height: int) -> tuple[str, ...]:
+    """A warning for each way a stream differs from what its profile advertises (the codec family,
+    the picture size): cameras' profiles are not always what they send."""
+    def family(name: str) -> str:
+        return "H264" if is_h264(name) else "H265" if is_h265(name) else name
+
+    found = []
+    if family(profile.encoding) != family(codec):
+        found.append(f"profile {profile.token} says {profile.encoding} but sends {codec}")
+    if (width, height) != (profile.width, profile.height):
+        found.append(f"profile {profile.token} says {profile.width}x{profile.height} but sends {width}x{height}")
+    return tuple(found)
+
+
 def live_note(codec: str, bframes: bool, is_main: bool, sub_ok: bool) -> tuple[bool, str]:
     """Whether a stream, as received, plays live in a browser (WebRTC), and what that means."""
     if is_h265(codec):

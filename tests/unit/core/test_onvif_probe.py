@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 
 from vigil.core.onvif_probe import (
     Profile,
+    advertised_vs_received,
     already_recorded,
     choose_profiles,
     clock_report,
@@ -138,4 +139,11 @@ def test_a_device_is_marked_by_the_first_camera_on_its_host() -> None:
     assert configured_by_host(cameras, "[fd00::5]:8080") == "hs-v6"  # the address's canonical form
     assert configured_by_host(cameras, "cam-east.local:80") == "hs-name"
     assert configured_by_host(cameras, "10.0.0.6:80") is None
+
+
+def test_what_a_stream_sends_against_what_its_profile_says() -> None:
+    profile = Profile("p1", "main", "H264", 1920, 1080, 15.0)
+    assert advertised_vs_received(profile, "h264", 1920, 1080) == ()  # the decoder's name, the same family
+    assert advertised_vs_received(profile, "hevc", 1280, 720) == (
+        "profile p1 says H264 but sends hevc", "profile p1 says 1920x1080 but sends 1280x720")
 
