@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, FilePayload, Page
+from playwright.sync_api import Browser, FilePayload, FloatRect, Locator, Page
 
 from tests.support.browser import wait_decoding
 from tests.support.netns import requires_test_namespace
@@ -69,11 +69,19 @@ def _upload(app: WebApp, building: str, floor: str, width: int = 800, height: in
 def _pin_center(page: Page, key: str) -> tuple[float, float]:
     """The pin's centre on screen, once the page has drawn it again after a change."""
     page.wait_for_load_state("networkidle")
-    pin = page.locator(f'[data-pin="{key}"]')
-    pin.wait_for(state="visible")
-    box = pin.bounding_box()
-    assert box is not None
+    box = _box(page, page.locator(f'[data-pin="{key}"]'))
     return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def _box(page: Page, target: Locator) -> FloatRect:
+    """Where `target` is on screen; the map may draw its pins anew between a wait and a measure."""
+    for _ in range(50):
+        target.wait_for(state="visible")
+        box = target.bounding_box()
+        if box is not None:
+            return box
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{target} has no box")
 
 
 def _drag(page: Page, start: tuple[float, float], dx: float, dy: float) -> None:
@@ -134,8 +142,7 @@ def test_upload_place_drag_reload_aim_and_watch(webapp: WebApp, browser: Browser
     first = wait_decoding(page, 20)[0]["framesDecoded"]
     time.sleep(1.0)
     assert wait_decoding(page, 5)[0]["framesDecoded"] > first + 5, "frames advance"
-    handle = page.locator('[data-aim="camera:hs-east"]').bounding_box()
-    assert handle is not None
+    handle = _box(page, page.locator('[data-aim="camera:hs-east"]'))
     center = _pin_center(page, "camera:hs-east")
     _drag(page, (handle["x"] + handle["width"] / 2, handle["y"] + handle["height"] / 2),
           center[0] + 150 - (handle["x"] + handle["width"] / 2), center[1] - (handle["y"] + handle["height"] / 2))
