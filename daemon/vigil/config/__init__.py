@@ -19,6 +19,7 @@ from vigil.config.model import (
     DoorAdaptersConfig,
     DoorEventsConfig,
     HttpConfig,
+    IncidentsConfig,
     LogConfig,
     MqttConfig,
     OnGuardConfig,
@@ -30,5 +31,5 @@ from vigil.core.door_config import AccessPointConfig, DoorConfig, FlagRulesConfi
 
 __all__ = ["DEFAULT_MIN_FREE_BYTES", "DEFAULT_SEGMENT_S", "ID_PATTERN", "AccessConfig", "AccessPointConfig",
            "ApplianceConfig", "BuildingConfig", "CameraConfig", "Config", "DoorAdaptersConfig", "DoorConfig",
-           "DoorEventsConfig", "FlagRulesConfig", "HttpConfig", "LogConfig", "MqttConfig", "OnGuardConfig",
-           "StorageConfig", "WebrtcConfig", "load_config", "parse_config"]
+           "DoorEventsConfig", "FlagRulesConfig", "HttpConfig", "IncidentsConfig", "LogConfig", "MqttConfig",
+           "OnGuardConfig", "StorageConfig", "WebrtcConfig", "load_config", "parse_config"]

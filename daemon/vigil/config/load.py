@@ -14,12 +14,13 @@ from vigil.config.sections.cameras import read_buildings, read_cameras
 from vigil.config.sections.door_adapters import read_door_adapters
 from vigil.config.sections.doors import read_door_events, read_doors
 from vigil.config.sections.http import read_access, read_http
+from vigil.config.sections.incidents import read_incidents
 from vigil.config.sections.storage import read_storage
 from vigil.config.sections.webrtc import read_webrtc
 from vigil.core.errors import ConfigError
 
 SECTIONS = {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance", "doors", "door_events",
-            "door_adapters", "camera_setup"}
+            "door_adapters", "camera_setup", "incidents"}
 
 
 def parse_config(text: str, source: Path) -> Config:
@@ -42,11 +43,12 @@ def parse_config(text: str, source: Path) -> Config:
     door_events = read_door_events(r, raw.get("door_events"))
     door_adapters = read_door_adapters(r, raw.get("door_adapters"))
     camera_setup = read_camera_setup(r, raw.get("camera_setup"))
+    incidents = read_incidents(r, raw.get("incidents"))
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems), tuple(r.keyed))
     return Config(source=source, storage=storage, buildings=buildings, cameras=cameras, log=log, http=http,
                   access=access, webrtc=webrtc, appliance=appliance, doors=doors, door_events=door_events,
-                  door_adapters=door_adapters, camera_setup=camera_setup)
+                  door_adapters=door_adapters, camera_setup=camera_setup, incidents=incidents)
 
 
 def load_config(path: Path) -> Config:

@@ -15,6 +15,7 @@ from vigil.core.camera_modes import MotionMode, Transport
 from vigil.core.conn_limits import ConnectionLimits
 from vigil.core.door_config import DoorConfig, FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
+from vigil.core.door_rules import Severity
 from vigil.core.onguard import DEFAULT_VERSION, MAX_PAGE_SIZE
 from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS
 from vigil.core.retention import KEEP_NEWEST_S
@@ -213,6 +214,91 @@ class CameraSetupConfig:
 
 
 @dataclass(frozen=True)
+class IncidentWebhookConfig:
+    """A dispatch centre's webhook: POST of the signed JSON body (core/webhook_auth.py's scheme)."""
+
+    name: str
+    url: str
+    secret: str = field(repr=False)  # HMAC-SHA256 key the receiver verifies with
+    timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class IncidentEmailConfig:
+    """The district's SMTP relay: one message to every address of `to`."""
+
+    host: str
+    sender: str
+    to: tuple[str, ...]
+    port: int = 25
+    starttls: bool = False  # STARTTLS on a plain port (587)
+    tls: bool = False  # implicit TLS (465)
+    ca_file: Path | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class IncidentMqttConfig:
+    """The broker incidents use, with credentials of their own (not the door adapter's): a panic
+    button publishes on `declare_topic`; incidents are published on `publish_topic`."""
+
+    host: str = "127.0.0.1"
+    port: int = 1883
+    client_id: str = "vigil-incidents"
+    declare_topic: str | None = None  # None: no MQTT trigger
+    publish_topic: str | None = None  # None: no MQTT delivery
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    tls: bool = False
+    ca_file: Path | None = None
+    keepalive_s: int = 30
+
+
+@dataclass(frozen=True)
+class IncidentDoorRuleConfig:
+    """Door events that declare an incident at their door's building (off unless the site enables
+    it): a flagged event of at least `min_severity` (core.door_rules: duress and a forced open
+    right after a denial are critical), or of one of `kinds`."""
+
+    enabled: bool = False
+    min_severity: Severity = Severity.CRITICAL
+    kinds: tuple[DoorEventKind, ...] = ()
+
+
+@dataclass(frozen=True)
+class IncidentsConfig:
+    """`[incidents]` (design/incidents.md)."""
+
+    lookback_s: float = 600.0  # the holds start this long before the declaration
+    tail_s: float = 300.0  # and end this long after the end
+    link_max_hours: float = 12.0  # the incident's link expires at the end, or this long after the declaration
+    delivery_attempts: int = 12  # a delivery is retried with backoff until it has failed this often
+    webhooks: tuple[IncidentWebhookConfig, ...] = ()
+    email: IncidentEmailConfig | None = None
+    mqtt: IncidentMqttConfig | None = None
+    door_rule: IncidentDoorRuleConfig = IncidentDoorRuleConfig()
+
+    @property
+    def recipients(self) -> tuple[str, ...]:
+        """Every outside recipient, as the delivery rows name them."""
+        out = [f"webhook:{w.name}" for w in self.webhooks]
+        if self.mqtt is not None and self.mqtt.publish_topic is not None:
+            out.append("mqtt")
+        if self.email is not None:
+            out.append("email")
+        return tuple(out)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        found = [w.secret for w in self.webhooks]
+        found += [self.email.password] if self.email is not None and self.email.password else []
+        found += [self.mqtt.password] if self.mqtt is not None and self.mqtt.password else []
+        return tuple(found)
+
+
+@dataclass(frozen=True)
 class Config:
     source: Path
     storage: StorageConfig
@@ -227,6 +313,7 @@ class Config:
     door_events: DoorEventsConfig = field(default_factory=DoorEventsConfig)
     door_adapters: DoorAdaptersConfig = field(default_factory=DoorAdaptersConfig)  # MQTT, OnGuard
     camera_setup: CameraSetupConfig = CameraSetupConfig()  # discovery and probe (issue 15)
+    incidents: IncidentsConfig = IncidentsConfig()  # incident mode (issue 16)
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)
@@ -238,4 +325,5 @@ class Config:
         found += [s.credential for s in self.webrtc.ice_servers if s.credential]
         found += self.door_events.secrets
         found += self.door_adapters.secrets
+        found += self.incidents.secrets
         return tuple(found + ([self.webrtc.turn_secret] if self.webrtc.turn_secret else []))

@@ -11,6 +11,7 @@ from vigil.core.errors import BadRequestError
 from vigil.core.timebase import NS_PER_SECOND
 
 MAX_REASON_CHARS = 500
+LINK_PREFIX = "vigil_l_"  # a responder link's token starts so
 
 
 @dataclass(frozen=True)

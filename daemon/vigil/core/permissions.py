@@ -3,8 +3,8 @@ every request (see api/routes.py, where every route names its Action).
 
 Roles (one per user):
 - district_admin: everything, every building.
-- building_admin: footage, export, camera configuration, responder links, bookmarks and evidence
-  holds in their buildings (and deleting anyone's bookmarks there).
+- building_admin: footage, export, camera configuration, responder links, bookmarks, evidence
+  holds and incidents in their buildings (and deleting anyone's bookmarks there).
 - viewer: live and recorded footage of their buildings; bookmarks (deleting only their own).
 - installer: camera configuration (in their buildings, or all when none are assigned); no footage.
 - door_system: an access-control system's account: posts door events, nothing else.
@@ -44,6 +44,8 @@ class Action(enum.Enum):
     # Bookmarks, evidence holds (issue 7): marking footage is not watching it, so not in FOOTAGE.
     BOOKMARK = "bookmark"  # create bookmarks; delete one's own
     HOLD_EVIDENCE = "hold_evidence"  # place, list and release evidence holds
+    # Incidents (issue 16): declaring one holds the building's footage and makes a responder link.
+    DECLARE_INCIDENT = "declare_incident"  # declare (or join) and end incidents
 
 
 FOOTAGE = frozenset({Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT})
@@ -51,7 +53,7 @@ _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.DISTRICT_ADMIN: frozenset(Action),
     Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS,
                                     Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
-                                    Action.BOOKMARK, Action.HOLD_EVIDENCE}),
+                                    Action.BOOKMARK, Action.HOLD_EVIDENCE, Action.DECLARE_INCIDENT}),
     Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS,
                            Action.BOOKMARK}),
     Role.INSTALLER: frozenset({Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS}),

@@ -1,36 +1,13 @@
 """The per-appliance key under which badge numbers are hashed (HMAC-SHA256), kept like the TLS
-key: made on first start, owner-only (0600) in an owner-only directory, never logged."""
+key (vigil.secret_keys)."""
 
 from __future__ import annotations
 
-import logging
-import secrets
 from pathlib import Path
 
-from vigil.core.errors import StorageError
-from vigil.record.storage import create_new_file
-
-log = logging.getLogger(__name__)
-
-KEY_BYTES = 32
-
-
-def _load(path: Path) -> bytes:
-    key = path.read_bytes()
-    if len(key) != KEY_BYTES:
-        raise StorageError(f"{path}: expected {KEY_BYTES} bytes, found {len(key)}")
-    return key
+from vigil.secret_keys import ensure_key
 
 
 def ensure_door_key(directory: Path) -> bytes:
-    """The key in `directory`, made if there is none: written to a temporary file and linked into
-    place, so a crash never leaves a short key behind. Never overwrites one."""
-    path = directory / "credential.key"
-    if path.exists():
-        return _load(path)
-    directory.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(KEY_BYTES)
-    if not create_new_file(path, key):  # made meanwhile by someone else: theirs is the key
-        return _load(path)
-    log.info("made the door credential key %s", path)
-    return key
+    """The key in `directory`, made if there is none."""
+    return ensure_key(directory / "credential.key", "door credential key")

@@ -16,16 +16,29 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TypeVar
 
 from vigil.config import Config
 from vigil.config.live import LiveConfig
+from vigil.secret_keys import ensure_key
 from vigil.store.accounts import Accounts
 from vigil.store.audit_log import AuditLog
 from vigil.store.index import SERVING_REQUEST, Index
 
 T = TypeVar("T")
+INCIDENT_KEY_RELPATH = Path("keys") / "incident-links.key"
 DB_THREADS = 4  # one writer at a time (the index's lock); the others read on the read connection
+
+
+@dataclass(frozen=True)
+class IncidentChange:
+    """An incident was declared, joined or ended: told to `ServiceEnv.incident_listeners` on the
+    event loop after the change committed (deliveries wake, the alert feed tells the pages)."""
+
+    incident_id: int
+    building_id: str
+    what: str  # "declared", "joined", "ended"
 
 
 @dataclass
@@ -34,6 +47,19 @@ class ServiceEnv:
     index: Index
     _pool: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(DB_THREADS, thread_name_prefix="vigil-db"))
+    incident_listeners: list[Callable[[IncidentChange], None]] = field(default_factory=list)
+    _link_key: bytes | None = None
+
+    def link_key(self) -> bytes:
+        """The incident link key (core.incidents.link_token), made on first use; blocking (a
+        database thread's work)."""
+        if self._link_key is None:
+            self._link_key = ensure_key(self.config.storage.path / INCIDENT_KEY_RELPATH, "incident link key")
+        return self._link_key
+
+    def incident_changed(self, change: IncidentChange) -> None:
+        for listener in list(self.incident_listeners):
+            listener(change)
 
     @property
     def config(self) -> Config:

@@ -63,7 +63,7 @@ def hold_json(row: HoldRow, now_ns: int) -> dict[str, Any]:
             "until": _iso(row.until_wall_ns),
             "state": hold_state(row.until_wall_ns, row.released_wall_ns, now_ns).value,
             "released_at": _iso(row.released_wall_ns), "released_by": row.released_by,
-            "door_event_id": row.door_event_id}
+            "door_event_id": row.door_event_id, "incident_id": row.incident_id}
 
 
 def insert_holds_in(c: sqlite3.Connection, caller: Caller, holds: Sequence[NewHold],

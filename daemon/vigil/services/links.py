@@ -11,14 +11,14 @@ from typing import Any
 
 from vigil.config import Config
 from vigil.core.errors import AuthenticationError, PermissionDeniedError
-from vigil.core.links import LinkGrant
+from vigil.core.links import LINK_PREFIX, LinkGrant
 from vigil.core.permissions import Action, LinkSubject, Target, decide
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.services.authorize import require
 from vigil.services.caller import Caller, Via
 from vigil.services.env import ServiceEnv
 from vigil.store import accounts as store
-from vigil.store.accounts import LINK_PREFIX, LinkRow
+from vigil.store.accounts import LinkRow
 from vigil.store.audit_log import append_in
 
 __all__ = ["CreatedLink", "LinkRow", "create_link", "grant_detail", "list_links", "open_link", "revoke_link"]

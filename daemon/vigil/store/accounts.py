@@ -18,12 +18,12 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from vigil.core.errors import AuthenticationError, ConflictError, NotFoundError
-from vigil.core.links import LinkGrant
+from vigil.core.links import LINK_PREFIX, LinkGrant
 from vigil.core.live_grants import CredentialState
 from vigil.core.permissions import LinkSubject, Role, UserSubject
 from vigil.store.index import Index
 
-SESSION_PREFIX, API_TOKEN_PREFIX, LINK_PREFIX = "vigil_s_", "vigil_t_", "vigil_l_"
+SESSION_PREFIX, API_TOKEN_PREFIX = "vigil_s_", "vigil_t_"
 
 
 def new_token(prefix: str) -> str:
@@ -211,9 +211,11 @@ def use_link_in(c: sqlite3.Connection, token: str, now_ns: int) -> LinkSubject:
     return _link(row).subject()
 
 
-def insert_link(c: sqlite3.Connection, grant: LinkGrant, created_by: str, now_ns: int) -> tuple[int, str]:
-    """(link id, its token). The token is not stored; keep it."""
-    token = new_token(LINK_PREFIX)
+def insert_link(c: sqlite3.Connection, grant: LinkGrant, created_by: str, now_ns: int,
+                token: str | None = None) -> tuple[int, str]:
+    """(link id, its token). The token is not stored; keep it. A new random token unless one is
+    given (an incident's link: core.incidents.link_token)."""
+    token = new_token(LINK_PREFIX) if token is None else token
     cur = c.execute(
         "INSERT INTO links (token_sha256, created_by, reason, cameras, buildings, live, playback,"
         " playback_start_wall_ns, playback_end_wall_ns, created_wall_ns, expires_wall_ns)"

@@ -332,6 +332,54 @@ MIGRATIONS: tuple[str, ...] = (
         UNIQUE (plan_id, kind, item_id)
     );
     """,
+    # 11: incidents (design/incidents.md): at most one open per building; their joins, holds
+    # (evidence_holds.incident_id) and the outbox of their deliveries.
+    """
+    CREATE TABLE incidents (
+        id INTEGER PRIMARY KEY,
+        building_id TEXT NOT NULL,
+        cameras TEXT NOT NULL,  -- JSON list: the cameras held
+        whole_building INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        drill INTEGER NOT NULL,
+        declared_by TEXT NOT NULL,  -- the audit log's actor
+        declared_via TEXT NOT NULL,  -- core.incidents.DeclaredVia
+        declared_wall_ns INTEGER NOT NULL,
+        hold_start_wall_ns INTEGER NOT NULL,
+        link_id INTEGER REFERENCES links(id),
+        ended_wall_ns INTEGER,
+        ended_by TEXT,
+        end_note TEXT,
+        hold_end_wall_ns INTEGER,
+        report_cameras TEXT,  -- JSON list: the cameras whose video the report carries (set at the end)
+        report_export_id INTEGER
+    );
+    CREATE UNIQUE INDEX incidents_open_building ON incidents (building_id) WHERE ended_wall_ns IS NULL;
+    CREATE INDEX incidents_declared ON incidents (declared_wall_ns);
+    CREATE TABLE incident_joins (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        actor TEXT NOT NULL,
+        via TEXT NOT NULL,
+        reason TEXT NOT NULL,
+        wall_ns INTEGER NOT NULL
+    );
+    CREATE TABLE incident_deliveries (
+        id INTEGER PRIMARY KEY,
+        incident_id INTEGER NOT NULL REFERENCES incidents(id),
+        event TEXT NOT NULL CHECK (event IN ('declared', 'ended')),
+        recipient TEXT NOT NULL,  -- 'webhook:<name>', 'mqtt', 'email'
+        state TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'skipped')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_wall_ns INTEGER,
+        last_error TEXT,
+        created_wall_ns INTEGER NOT NULL,
+        delivered_wall_ns INTEGER
+    );
+    CREATE INDEX incident_deliveries_pending ON incident_deliveries (state, next_attempt_wall_ns);
+    ALTER TABLE evidence_holds ADD COLUMN incident_id INTEGER;
+    CREATE INDEX evidence_holds_incident ON evidence_holds (incident_id) WHERE incident_id IS NOT NULL;
+    """,
 )
 
 

@@ -47,10 +47,11 @@ class HoldRow:
     released_wall_ns: int | None
     released_by: str | None
     door_event_id: int | None
+    incident_id: int | None = None
 
 
 _HOLD_COLUMNS = ("id, camera_id, start_wall_ns, end_wall_ns, reason, case_id, created_by, created_wall_ns,"
-                 " until_wall_ns, released_wall_ns, released_by, door_event_id")
+                 " until_wall_ns, released_wall_ns, released_by, door_event_id, incident_id")
 
 
 def _bookmark(row: sqlite3.Row) -> BookmarkRow:

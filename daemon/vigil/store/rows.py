@@ -80,6 +80,7 @@ class NewHold:
     until_wall_ns: int | None = None  # None: until released
     case_id: str | None = None
     door_event_id: int | None = None
+    incident_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -122,9 +123,9 @@ def insert_hold(c: sqlite3.Connection, new: NewHold, now_wall_ns: int) -> int:
     """An evidence hold, inside the caller's transaction (which also writes its audit entry)."""
     cur = c.execute(
         "INSERT INTO evidence_holds (camera_id, start_wall_ns, end_wall_ns, reason, created_by, created_wall_ns,"
-        " until_wall_ns, case_id, door_event_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " until_wall_ns, case_id, door_event_id, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (new.camera_id, new.start_wall_ns, new.end_wall_ns, new.reason, new.created_by, now_wall_ns,
-         new.until_wall_ns, new.case_id, new.door_event_id))
+         new.until_wall_ns, new.case_id, new.door_event_id, new.incident_id))
     return int(cur.lastrowid or 0)
 
 
