@@ -24,7 +24,7 @@ OWN: dict[Role, set[Action]] = {
     Role.DISTRICT_ADMIN: set(Action),
     Role.BUILDING_ADMIN: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.EXPORT, A.CONFIGURE_CAMERAS,
                           A.MANAGE_LINKS, A.VIEW_DOOR_EVENTS, A.ACK_DOOR_EVENTS,
-                          A.BOOKMARK, A.HOLD_EVIDENCE},
+                          A.BOOKMARK, A.HOLD_EVIDENCE, A.DECLARE_INCIDENT},
     Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.VIEW_DOOR_EVENTS, A.BOOKMARK},
     Role.INSTALLER: {A.VIEW_STATUS, A.CONFIGURE_CAMERAS},
     Role.DOOR_SYSTEM: {A.POST_DOOR_EVENTS},
@@ -81,6 +81,7 @@ LINK = LinkSubject(7, frozenset({"hs-cam"}), frozenset(), live=True, playback=Tr
     (A.MANAGE_LINKS, HS, 0, False),
     (A.BOOKMARK, HS, 0, False),
     (A.HOLD_EVIDENCE, HS, 0, False),
+    (A.DECLARE_INCIDENT, HS, 0, False),
     (A.VIEW_AUDIT, Target(), 0, False),
     (A.VIEW_STATUS, Target(), 0, True),
 ])

@@ -29,11 +29,11 @@ def _source_check(value: str) -> str | None:
     return None if SOURCE_PATTERN.match(value) else "lowercase letters, digits, '-', '_'; at most 63"
 
 
-def _topic_check(value: str) -> str | None:
+def topic_check(value: str) -> str | None:
     return None if TOPIC_CHARS.match(value.replace("#", "a").replace("+", "a")) else "not a valid MQTT topic filter"
 
 
-def _prefix_check(value: str) -> str | None:
+def prefix_check(value: str) -> str | None:
     if TOPIC_CHARS.match(value) and not value.endswith("/"):
         return None
     return "a topic without wildcards or a trailing '/'"
@@ -52,8 +52,8 @@ def _read_mqtt(r: Reader, item: Any) -> MqttConfig | None:
         source=r.get(item, key, "source", str, "mqtt", check=_source_check),
         client_id=r.get(item, key, "client_id", str, "vigil",
                         check=lambda v: None if 0 < len(v) <= 23 else "1 to 23 characters (MQTT 3.1.1)"),
-        topic=r.get(item, key, "topic", str, "vigil/door-events/in", check=_topic_check),
-        out_prefix=r.get(item, key, "out_prefix", str, "vigil", check=_prefix_check),
+        topic=r.get(item, key, "topic", str, "vigil/door-events/in", check=topic_check),
+        out_prefix=r.get(item, key, "out_prefix", str, "vigil", check=prefix_check),
         username=r.get(item, key, "username", str),
         password=r.secret(item, key, "password"),
         tls=r.get(item, key, "tls", bool, False),
@@ -65,7 +65,7 @@ def _read_mqtt(r: Reader, item: Any) -> MqttConfig | None:
     return config
 
 
-def _url_check(value: str) -> str | None:
+def url_check(value: str) -> str | None:
     parts = urlsplit(value)
     if parts.scheme not in ("https", "http") or not parts.hostname:
         return "must be an https:// URL (http:// only for a loopback test server)"
@@ -95,7 +95,7 @@ def _read_onguard(r: Reader, key: str, item: dict[str, Any]) -> OnGuardConfig:
         r.problem(f"{key}.password", "missing (required; or password_file)")
     ca_file = r.get(item, key, "ca_file", str)
     config = OnGuardConfig(
-        url=r.get(item, key, "url", str, "", required=True, check=_url_check).rstrip("/"),
+        url=r.get(item, key, "url", str, "", required=True, check=url_check).rstrip("/"),
         application_id=r.get(item, key, "application_id", str, "", required=True),
         user=r.get(item, key, "user", str, "", required=True),
         password=password or "",

@@ -16,7 +16,7 @@ from vigil.config.model import (
     IncidentWebhookConfig,
 )
 from vigil.config.reader import NUMBER, Reader, id_check, positive
-from vigil.config.sections.door_adapters import _prefix_check, _topic_check, _url_check
+from vigil.config.sections.door_adapters import prefix_check, topic_check, url_check
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_rules import Severity
 
@@ -53,7 +53,7 @@ def _webhooks(r: Reader, raw: Any) -> tuple[IncidentWebhookConfig, ...]:
         name = r.get(item, key, "name", str, "", required=True, check=id_check)
         if name and name in {w.name for w in out}:
             r.problem(f"{key}.name", f"duplicate webhook name {name!r}")
-        url = r.get(item, key, "url", str, "", required=True, check=_url_check)
+        url = r.get(item, key, "url", str, "", required=True, check=url_check)
         secret = r.secret(item, key, "secret")
         if secret is None:
             r.problem(key, "a webhook needs a secret (or secret_file) to sign its body with")
@@ -108,8 +108,8 @@ def _mqtt(r: Reader, item: Any) -> IncidentMqttConfig | None:
         port=r.get(item, key, "port", int, 1883, check=_port),
         client_id=r.get(item, key, "client_id", str, "vigil-incidents",
                         check=lambda v: None if 0 < len(v) <= 23 else "1 to 23 characters (MQTT 3.1.1)"),
-        declare_topic=r.get(item, key, "declare_topic", str, None, check=_topic_check),
-        publish_topic=r.get(item, key, "publish_topic", str, None, check=_prefix_check),
+        declare_topic=r.get(item, key, "declare_topic", str, None, check=topic_check),
+        publish_topic=r.get(item, key, "publish_topic", str, None, check=prefix_check),
         username=r.get(item, key, "username", str),
         password=r.secret(item, key, "password"),
         tls=r.get(item, key, "tls", bool, False),
