@@ -157,12 +157,24 @@ async def test_who_sees_an_incident_and_its_alerts(daemon: tuple[Client, Path]) 
             stream.close()
 
 
-def test_the_command_line_declares_lists_shows_and_ends(daemon: tuple[Client, Path]) -> None:
+async def test_the_command_line_declares_lists_shows_and_ends(daemon: tuple[Client, Path]) -> None:
     api, config = daemon
     c = ("--config", str(config))
-    started = run_vigil("incident", "start", "--camera", "ms-a", "--reason", "panic button, room 12", "--drill", *c)
-    assert started.returncode == 0, started.stderr
-    first, link_line = started.stdout.splitlines()
+    async with aiohttp.ClientSession() as session, session.get(
+            api.base + "/api/alerts", headers={"Authorization": f"Bearer {api.tokens['ms-admin']}"}) as stream:
+        assert await stream.content.readline() == b": connected\n"
+        started = await asyncio.to_thread(run_vigil, "incident", "start", "--camera", "ms-a", "--reason",
+                                          "panic button, room 12", "--drill", *c)
+        assert started.returncode == 0, started.stderr
+        # The daemon reads what the command line wrote: the building's watchers are told.
+        assert await _events(stream, 5) == [{"alert": "incident", "kind": "incident", "incident": 1,
+                                             "building": "ms", "what": "declared"}]
+    await asyncio.to_thread(_the_rest, api, config, started.stdout)
+
+
+def _the_rest(api: Client, config: Path, stdout: str) -> None:
+    c = ("--config", str(config))
+    first, link_line = stdout.splitlines()
     assert first.startswith("declared incident 1 (drill) [open] ms ms-a ") and "via cli" in first, first
     assert link_line.startswith("responder link: http") and "/l/vigil_l_" in link_line
     # The daemon sees it: its link opens (the same URL whoever asks) and the building's admin reads it.
