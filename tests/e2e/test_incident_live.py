@@ -93,7 +93,8 @@ async def test_the_responders_live_view_shows_in_activity_and_ends_with_the_inci
                                                    who="hs-admin")
         assert status == 200, activity
         [seen] = activity["viewers"]
-        assert (seen["link_id"], seen["camera"]) == (incident["link_id"], "hs-a") and seen["started_at"]
+        assert (seen["link_id"], seen["camera"], seen["remote"]) == (incident["link_id"], "hs-a", "127.0.0.1")
+        assert seen["started_at"]
         assert ("live.view", "camera:hs-a") in [(a["action"], a["target"]) for a in activity["accesses"]]
 
         status, ended = await asyncio.to_thread(api.call, "POST", f"/api/incidents/{incident['id']}/end",
