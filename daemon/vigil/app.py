@@ -38,6 +38,7 @@ from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings
 from vigil.exports.signing import signing_key_path
+from vigil.incident_alerts import IncidentAlerts
 from vigil.logs import add_secrets
 from vigil.pipelines import CameraPipelines
 from vigil.record.recorder import Recorder
@@ -137,6 +138,7 @@ class Daemon:
         services = Services(cameras, throttle, whep=whep, credential_watch=credentials,
                             exports=exports, doors=doors, alerts=alerts, appliance=appliance,
                             budget_problem=retention.budget_problem, env=env)
+        await parts.start("incident alerts", incident_alerts(parts, env, alerts))
         url = await parts.start("http api", http_api(parts, services, len(cameras.pipelines)))
         if appliance.hotplug is not None:
             await parts.start("hotplug", hotplug(parts, appliance.hotplug))
@@ -269,6 +271,20 @@ async def door_adapters(parts: Parts, config: Config, doors: DoorEventService, i
     sink = PatientSink(doors, index.wait)
     async with parts.tasks(*adapter_tasks(config.door_adapters, sink, alerts)):
         yield
+
+
+@asynccontextmanager
+async def incident_alerts(parts: Parts, env: ServiceEnv, alerts: AlertHub) -> AsyncIterator[None]:
+    """Incident changes (declared, joined, ended) go out on the alert stream to the building's
+    watchers (issue 16): this process's as they commit, the command line's when read
+    (incident_alerts.py)."""
+    feed = IncidentAlerts(env, alerts)
+    env.incident_listeners.append(feed.changed)
+    try:
+        async with parts.tasks(("incident-alerts", feed.run())):
+            yield
+    finally:
+        env.incident_listeners.remove(feed.changed)
 
 
 @asynccontextmanager
