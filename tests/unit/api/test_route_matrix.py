@@ -6,6 +6,7 @@ core.permissions, so a wrong route declaration fails here."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -16,10 +17,13 @@ from vigil.api.openapi import template
 from vigil.api.routes import ROUTES, Route, Scope
 from vigil.config.edit import add_item, validated
 from vigil.config.files import ConfigFile
+from vigil.core.incidents import DeclaredVia
 from vigil.core.permissions import FOOTAGE, Action
 from vigil.core.placements import PinKind, PlacementRequest, PlanRequest
 from vigil.core.plan_image import inspect_plan_image
 from vigil.core.wall_views import ViewRequest
+from vigil.services import incidents
+from vigil.services.caller import worker_caller
 from vigil.store import plans as plans_store
 from vigil.store.accounts import Accounts
 from vigil.store.rows import NewBookmark
@@ -30,7 +34,7 @@ MAY: dict[str, set[Action]] = {
     "district": set(Action),
     "hs-admin": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT,
                  Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS, Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
-                 Action.BOOKMARK, Action.HOLD_EVIDENCE},
+                 Action.BOOKMARK, Action.HOLD_EVIDENCE, Action.DECLARE_INCIDENT},
     "hs-viewer": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS, Action.BOOKMARK},
     "installer": {Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS},
     "hs-link": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK},
@@ -88,6 +92,7 @@ def expected_allowed(route: Route, caller: str, building: str) -> bool:
     # so does reading one plan's image
     names_a_building |= route.method != "GET" and route.path.startswith(("/api/plans", "/api/placements"))
     names_a_building |= route.path == "/api/plans/{plan_id}/image"
+    names_a_building |= route.path.startswith("/api/incidents/{incident_id}")  # the stored incident's building
     if caller == "installer" and route.action is Action.CONFIGURE_CAMERAS:
         return True  # an installer with no buildings assigned configures every building
     if caller == "installer" and route.path == "/api/plans/{plan_id}/image":
@@ -163,6 +168,13 @@ def _plan_ids(api: Api, building: str) -> dict[str, str]:
     return {"plan_id": str(plan), "placement_id": str(pin)}
 
 
+async def _incident_ids(api: Api, building: str) -> dict[str, str]:
+    """The building's open incident (declared once, joined after): asking for its report is a 409."""
+    declared = await incidents.declare(api.services.env, worker_caller(time.time_ns()), building=building,
+                                       cameras=[], reason="matrix", via=DeclaredVia.CLI)
+    return {"incident_id": str(declared.incident.id)}
+
+
 @pytest.mark.parametrize("route", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
 async def test_route_matrix(api: Api, route: Route) -> None:
     _, api.tokens["hs-link"] = await _new_link(api, "hs")
@@ -178,6 +190,7 @@ async def test_route_matrix(api: Api, route: Route) -> None:
             values |= _evidence_ids(api, caller, building)
             values |= _plan_ids(api, building)
             values |= _config_ids(api, building)
+            values |= await _incident_ids(api, building)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None
             sent = EVIDENCE_BODIES[route.path](building) if route.path in EVIDENCE_BODIES else body
