@@ -34,7 +34,6 @@ from vigil.store.incidents import Incidents
 from vigil.store.index import Index
 from vigil.store.rows import NewBookmark
 
-
 MS_ADMIN = Caller(UserSubject(4, "ms-admin", Role.BUILDING_ADMIN, frozenset({"ms"})), Via.TOKEN, NOW)
 
 
