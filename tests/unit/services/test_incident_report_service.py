@@ -5,6 +5,7 @@ declare incidents in the building sees the report."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import zipfile
 from collections.abc import Iterator
@@ -23,6 +24,7 @@ from vigil.core.permissions import Role, UserSubject
 from vigil.exports.incident_report import IncidentDocuments
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import exports_dir
+from vigil.exports.report_part import IncidentReports
 from vigil.exports.verify import verify_package
 from vigil.services import exports, incidents
 from vigil.services.caller import Caller, Via
@@ -120,3 +122,30 @@ async def test_only_who_may_declare_in_the_building_sees_the_report(env: Service
     row = ExportStore(env.index).get(export_id)
     verdict = verify_package(exports_dir(env.config) / (row.package_name or ""), None)
     assert verdict.ok and verdict.summary[0].startswith("DRILL incident") and verdict.summary[-1].startswith("DRILL")
+
+
+async def test_the_report_part_queues_on_end_and_at_start(env: ServiceEnv, jobs: ExportJobs) -> None:
+    unheard = await _ended(env)  # ended before the part ran: found at its start
+    reports = IncidentReports(env, jobs)
+    env.incident_listeners.append(reports.on_change)
+    task = asyncio.create_task(reports.run())
+    try:
+        for _ in range(200):
+            if unheard in reports.made:
+                break
+            await asyncio.sleep(0.01)
+        assert Incidents(env.index).get(unheard).report_export_id == reports.made[unheard]
+        declared = await incidents.declare(env, user("hs-admin", NOW + 100 * S), building="hs", cameras=[],
+                                           reason="second", via=DeclaredVia.API)
+        assert declared.incident.id not in reports.made
+        await incidents.end(env, user("hs-admin", NOW + 160 * S), declared.incident.id, "done")  # heard
+        for _ in range(200):
+            if declared.incident.id in reports.made:
+                break
+            await asyncio.sleep(0.01)
+        assert ExportStore(env.index).get(reports.made[declared.incident.id]).incident_id == declared.incident.id
+        assert len(env.audit.entries(action="incident.report")) == 2  # once each
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
