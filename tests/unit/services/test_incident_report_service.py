@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.audit_failure import count, fail_audit_writes, heal_audit_writes
 from tests.support.service_env import NOW, S, appliance, user
 from vigil.config import Config
 from vigil.core.door_events import DoorEventKind
@@ -149,3 +150,15 @@ async def test_the_report_part_queues_on_end_and_at_start(env: ServiceEnv, jobs:
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task
+
+
+async def test_a_failing_entry_leaves_no_report(env: ServiceEnv, jobs: ExportJobs) -> None:
+    incident_id = await _ended(env)
+    for action in ("export.create", "incident.report"):
+        fail_audit_writes(env.index, action)
+        with pytest.raises(Exception, match="the audit write failed"):
+            await request_report(env, appliance(NOW + 61 * S), jobs, incident_id)
+        assert count(env.index, "SELECT COUNT(*) FROM exports") == 0, action
+        assert Incidents(env.index).get(incident_id).report_export_id is None, action
+    heal_audit_writes(env.index)
+    assert await request_report(env, appliance(NOW + 61 * S), jobs, incident_id) > 0
