@@ -38,6 +38,7 @@ from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings
 from vigil.exports.signing import signing_key_path
+from vigil.incidents.workers import IncidentWorkers, incident_workers
 from vigil.logs import add_secrets
 from vigil.pipelines import CameraPipelines
 from vigil.record.recorder import Recorder
@@ -132,6 +133,7 @@ class Daemon:
         alerts = AlertHub()
         doors = await parts.start("door events", door_events(parts, config, index, alerts))
         await parts.start("door adapters", door_adapters(parts, config, doors, index, alerts))
+        await parts.start("incident deliveries", incident_deliveries(parts, env, doors))
         access = config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         services = Services(cameras, throttle, whep=whep, credential_watch=credentials,
@@ -269,6 +271,18 @@ async def door_adapters(parts: Parts, config: Config, doors: DoorEventService, i
     sink = PatientSink(doors, index.wait)
     async with parts.tasks(*adapter_tasks(config.door_adapters, sink, alerts)):
         yield
+
+
+@asynccontextmanager
+async def incident_deliveries(parts: Parts, env: ServiceEnv, doors: DoorEventService
+                              ) -> AsyncIterator[IncidentWorkers]:
+    """Incidents to outside recipients, the MQTT trigger and the door rule (incidents/workers.py)."""
+    workers = incident_workers(env, doors)
+    try:
+        async with parts.tasks(*workers.tasks()):
+            yield workers
+    finally:
+        workers.detach()
 
 
 @asynccontextmanager
