@@ -4,7 +4,8 @@ declaration's own transaction) to the outside recipients, after the commit, neve
 It wakes when an incident changes (`ServiceEnv.incident_listeners`: the listener only sets an
 event), when the next pending delivery is due (`Incidents.next_due_ns`), and every POLL_S (the
 `vigil incident` command declares from another process). Each due row is one task: a webhook
-that is down does not delay the e-mail. Each attempt is marked in a transaction of its own with
+that is down does not delay the e-mail; only an `ended` waits while its recipient's `declared`
+is still pending, so no recipient hears of the end first. Each attempt is marked in a transaction of its own with
 an audit entry `incident.deliver` (ok/failed, recipient, attempt, error: never a secret):
 delivered, pending again after a backoff (core.incident_messages.DELIVERY_BACKOFF), or failed
 for good after `[incidents] delivery_attempts`. The outbox is in the index, so a delivery pending
@@ -33,7 +34,7 @@ from vigil.core.incident_messages import (
     mqtt_topic,
     next_attempt_ns,
 )
-from vigil.core.incidents import DeliveryState, delivery_state_after_failure, link_token, link_url
+from vigil.core.incidents import DeliveryEvent, DeliveryState, delivery_state_after_failure, link_token, link_url
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.incidents import mail, webhook
 from vigil.incidents.mqtt import IncidentMqtt
@@ -63,6 +64,12 @@ def incident_facts(row: IncidentRow, config: Config, link_key: bytes) -> Inciden
         ended_wall_ns=row.ended_wall_ns, end_note=row.end_note, link_url=url,
         link_expires_wall_ns=row.declared_wall_ns + round(settings.link_max_hours * 3600 * NS_PER_SECOND),
         site_id=config.appliance.site_id)
+
+
+def declared_pending(store: Incidents, incident_ids: set[int]) -> set[tuple[int, str]]:
+    """(incident, recipient) whose `declared` delivery is still pending (blocking)."""
+    return {(d.incident_id, d.recipient) for i in incident_ids for d in store.deliveries(i)
+            if d.event is DeliveryEvent.DECLARED and d.state is DeliveryState.PENDING}
 
 
 class DeliveryWorker:
@@ -103,6 +110,10 @@ class DeliveryWorker:
         if room <= 0:
             return
         due = await self.env.run(lambda: store.due_deliveries(now, MAX_IN_FLIGHT * 2))
+        ended = {r.incident_id for r in due if r.event is DeliveryEvent.ENDED}
+        if ended:  # an `ended` waits for its recipient's `declared` (a dispatch centre hears of it first)
+            waiting = await self.env.run(lambda: declared_pending(store, ended))
+            due = [r for r in due if r.event is DeliveryEvent.DECLARED or (r.incident_id, r.recipient) not in waiting]
         for row in [r for r in due if r.id not in self.in_flight][:room]:
             self.in_flight.add(row.id)
             tasks.create_task(self._attempt(row))

@@ -107,8 +107,8 @@ class Daemonish:
         self.env.close()
         self.index.close()
 
-    def deliveries(self, incident_id: int) -> dict[str, DeliveryRow]:
-        return {d.recipient: d for d in Incidents(self.index).deliveries(incident_id)}
+    def deliveries(self, incident_id: int, event: DeliveryEvent = DeliveryEvent.DECLARED) -> dict[str, DeliveryRow]:
+        return {d.recipient: d for d in Incidents(self.index).deliveries(incident_id) if d.event is event}
 
     def states(self, incident_id: int, event: DeliveryEvent = DeliveryEvent.DECLARED) -> dict[str, DeliveryState]:
         return {d.recipient: d.state for d in Incidents(self.index).deliveries(incident_id) if d.event is event}
@@ -236,10 +236,22 @@ async def test_a_down_webhook_is_retried_with_backoff_without_delaying_the_decla
         failed = [detail for outcome, detail in d.audit("incident.deliver") if outcome == "failed"]
         assert failed and failed[0]["recipient"] == "webhook:dispatch" and failed[0]["attempt"] == 1
         assert failed[0]["error"] == "webhook dispatch: HTTP 503 Service Unavailable"
-        # The receiver comes back: the next attempt delivers, with the same delivery id.
+        # Ended meanwhile: the e-mail says so at once; the webhook's `ended` waits for its `declared`.
+        await incidents.end(d.env, admin(), row.id, "false alarm")
+        await until(lambda: d.states(row.id, DeliveryEvent.ENDED)["email"] is DeliveryState.DELIVERED, 10,
+                    "the ended mail")
+        await asyncio.sleep(1.5)
+        ended_hook = d.deliveries(row.id, DeliveryEvent.ENDED)["webhook:dispatch"]
+        assert ended_hook.attempts == 0 and ended_hook.state is DeliveryState.PENDING
+        # The receiver comes back: the next attempt delivers, with the same delivery id; then the end.
         receiver.status = 200
-        await until(lambda: d.states(row.id)["webhook:dispatch"] is DeliveryState.DELIVERED, 15, "the retry")
-        assert len({r.headers["Vigil-Delivery"] for r in receiver.received}) == 1
+        await until(lambda: d.states(row.id, DeliveryEvent.ENDED)["webhook:dispatch"] is DeliveryState.DELIVERED, 15,
+                    "the retry and the end")
+        assert d.states(row.id)["webhook:dispatch"] is DeliveryState.DELIVERED
+        declared_ids = {r.headers["Vigil-Delivery"] for r in receiver.received[:-1]}
+        assert declared_ids == {str(d.deliveries(row.id)["webhook:dispatch"].id)}
+        assert [b["type"] for b in receiver.bodies()[-2:]] == ["vigil.incident.declared", "vigil.incident.ended"]
+        assert receiver.answered[-2:] == [200, 200]
         assert d.audit("incident.deliver")[-1][0] == "ok"
     finally:
         await d.stop()
