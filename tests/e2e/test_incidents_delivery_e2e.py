@@ -178,6 +178,14 @@ def test_a_delivery_pending_at_the_stop_is_delivered_after_the_restart(tmp_path:
         assert json.loads(got.body)["incident"] == incident_id
         rows = index_of(config).query("SELECT outcome FROM audit WHERE action = 'incident.deliver' ORDER BY id")
         assert [r["outcome"] for r in rows][-1] == "ok" and "failed" in [r["outcome"] for r in rows]
+        # `vigil incident start` writes from another process: the daemon's worker finds it by polling.
+        started = time.monotonic()
+        done = run_vigil("incident", "start", "--building", "ms", "--reason", "from the console", "--config",
+                         str(config))
+        assert done.returncode == 0, done.stderr
+        wait_for(lambda: len(receiver.received) == 2, 10, "the CLI's declaration delivered")
+        assert time.monotonic() - started < 5.0
+        assert json.loads(receiver.received[1].body)["declared_by"].startswith("cli:")
     finally:
         vigil.terminate()
         vigil.close()

@@ -24,6 +24,7 @@ from collections.abc import Callable
 import aiohttp
 
 from vigil.config import Config
+from vigil.core.errors import VigilError
 from vigil.core.incident_messages import (
     IncidentFacts,
     canonical_json,
@@ -81,6 +82,7 @@ class DeliveryWorker:
         self.jitter = jitter
         self.wake = asyncio.Event()
         self.in_flight: set[int] = set()
+        self.finished: set[int] = set()  # attempts ended since the last query of due rows began
         self.attempts_made = 0
         self._session: aiohttp.ClientSession | None = None
 
@@ -101,20 +103,26 @@ class DeliveryWorker:
                 if next_due is not None and next_due > now:
                     wait_s = min(wait_s, (next_due - self.clock()) / NS_PER_SECOND)
                 if wait_s > 0:
+                    # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation
+                    # that comes as the event is set, and the worker would outlive its part
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), wait_s)
+                        async with asyncio.timeout(wait_s):
+                            await self.wake.wait()
 
     async def _start_due(self, store: Incidents, tasks: asyncio.TaskGroup, now: int) -> None:
         """One task per due delivery not in flight yet (at most MAX_IN_FLIGHT at a time)."""
         room = MAX_IN_FLIGHT - len(self.in_flight)
         if room <= 0:
             return
+        # An attempt that ends while the query runs was read before its mark: not due again yet.
+        self.finished.clear()
         due = await self.env.run(lambda: store.due_deliveries(now, MAX_IN_FLIGHT * 2))
         ended = {r.incident_id for r in due if r.event is DeliveryEvent.ENDED}
         if ended:  # an `ended` waits for its recipient's `declared` (a dispatch centre hears of it first)
             waiting = await self.env.run(lambda: declared_pending(store, ended))
             due = [r for r in due if r.event is DeliveryEvent.DECLARED or (r.incident_id, r.recipient) not in waiting]
-        for row in [r for r in due if r.id not in self.in_flight][:room]:
+        # (after the last await: an attempt that ended meanwhile is in `finished`, not `in_flight`)
+        for row in [r for r in due if r.id not in self.in_flight and r.id not in self.finished][:room]:
             self.in_flight.add(row.id)
             tasks.create_task(self._attempt(row))
 
@@ -125,12 +133,15 @@ class DeliveryWorker:
                 await self._send(row)
             except DeliveryError as failure:
                 error = error_text(str(failure), self.env.config.incidents.secrets)
+            except VigilError as failure:  # reading the incident (a busy index): an attempt like any other
+                error = error_text(f"{type(failure).__name__}: {failure}", self.env.config.incidents.secrets)
             await self._mark(row, error)
-        except Exception:  # a database fault on one row must not end the worker; the row stays due
-            log.exception("incident delivery %d to %s: not recorded", row.id, row.recipient)
+        except VigilError as failure:  # the mark was not written (busy or full index): the row stays due
+            log.warning("incident delivery %d to %s: attempt not recorded: %s", row.id, row.recipient, failure)
             await asyncio.sleep(POLL_S)
         finally:
             self.in_flight.discard(row.id)
+            self.finished.add(row.id)
             self.wake.set()
 
     async def _send(self, row: DeliveryRow) -> None:

@@ -85,15 +85,17 @@ class IncidentMqtt:
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Publish at QoS 1 and wait for the broker's acknowledgement, or DeliveryError."""
-        try:
-            await asyncio.wait_for(self.connected.wait(), PUBLISH_WAIT_S)
+        try:  # asyncio.timeout: 3.11's wait_for can swallow a cancellation
+            async with asyncio.timeout(PUBLISH_WAIT_S):
+                await self.connected.wait()
         except TimeoutError:
             raise DeliveryError(f"mqtt: not connected ({self.last_error or 'connecting'})") from None
         client = self._client
         if client is None:
             raise DeliveryError("mqtt: the connection was lost")
         try:
-            await asyncio.wait_for(client.publish(topic, payload, qos=1), PUBLISH_WAIT_S)
+            async with asyncio.timeout(PUBLISH_WAIT_S):
+                await client.publish(topic, payload, qos=1)
         except TimeoutError:
             raise DeliveryError(f"mqtt: the broker did not acknowledge within {PUBLISH_WAIT_S:g} s") from None
         except aiomqtt.MqttError as error:

@@ -205,6 +205,9 @@ async def test_webhook_mail_and_mqtt_receive_the_declaration_and_the_end(tmp_pat
         assert "link" not in ended and ended["ended_at"] is not None
         assert mail.messages[1][2]["Subject"] == f"Incident ended at High School (#{row.id})"
         await until(lambda: len(subscriber.received("site/incidents/hs")) == 2, 10, "the ended publish")
+        await asyncio.sleep(1.2)  # more than the worker's poll: nothing is sent twice
+        assert len(d.audit("incident.deliver")) == 6 and len(receiver.received) == 2 and len(mail.messages) == 2
+        assert len(subscriber.received("site/incidents/hs")) == 2
         text = "".join(str(detail) for _, detail in d.audit("incident.deliver"))
         assert SECRET not in text and "smtp-pw-4" not in text and MQTT_USERS["vigil-incidents"] not in text
     finally:
