@@ -323,6 +323,26 @@ async def test_the_panic_button_declares_over_mqtt_with_its_credentials(tmp_path
         await d.stop()
 
 
+async def test_a_press_while_vigil_restarts_is_declared_after_it(tmp_path: Path, broker: Broker) -> None:
+    """The incidents' connection keeps a persistent session: the broker holds the QoS 1 message."""
+    first = Daemonish(tmp_path, mqtt_section(broker.port)).start()
+    mqtt = first.workers.mqtt
+    assert mqtt is not None
+    await until(mqtt.connected.is_set, 10, "the first connection")
+    await first.stop()
+    await asyncio.to_thread(broker.pub, "site/panic", '{"building": "hs", "reason": "pressed during restart"}',
+                            user=("panic", MQTT_USERS["panic"]))
+    second = Daemonish(tmp_path, mqtt_section(broker.port)).start()
+    try:
+        trigger = second.workers.mqtt_trigger
+        assert trigger is not None
+        await until(lambda: trigger.declared == 1, 10, "the held message's declaration")
+        [row] = Incidents(second.index).incidents()
+        assert row.reason == "pressed during restart"
+    finally:
+        await second.stop()
+
+
 async def test_wrong_incident_credentials_are_refused_by_the_broker(tmp_path: Path, broker: Broker) -> None:
     d = Daemonish(tmp_path, mqtt_section(broker.port, password="not-the-password")).start()
     try:
