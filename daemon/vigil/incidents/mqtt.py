@@ -46,8 +46,12 @@ class IncidentMqtt:
         tls = None
         if c.tls:
             tls = ssl.create_default_context(cafile=None if c.ca_file is None else str(c.ca_file))
-        return aiomqtt.Client(c.host, c.port, identifier=c.client_id, clean_session=False, username=c.username,
-                              password=c.password, keepalive=c.keepalive_s, tls_context=tls, timeout=10.0)
+        client = aiomqtt.Client(c.host, c.port, identifier=c.client_id, clean_session=False, username=c.username,
+                                password=c.password, keepalive=c.keepalive_s, tls_context=tls, timeout=10.0)
+        # Acknowledge a declaration only once it is handled (as doors/mqtt/adapter.py): a crash
+        # before the commit leaves it with the broker, which delivers it again.
+        client._client.manual_ack_set(True)
+        return client
 
     async def run(self) -> None:
         attempt = 0
@@ -77,11 +81,12 @@ class IncidentMqtt:
         self._client = client
         self.connected.set()
         async for message in client.messages:
-            if topic is None or self.receiver is None or not message.topic.matches(topic):
-                continue  # a subscription of an older session
-            payload = message.payload
-            data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload).encode()
-            await self.receiver(str(message.topic), data)
+            if topic is not None and self.receiver is not None and message.topic.matches(topic):
+                payload = message.payload
+                data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload).encode()
+                await self.receiver(str(message.topic), data)
+            # handled, or refused (counted; a redelivery would be refused again), or not ours: acknowledged
+            client._client.ack(message.mid, message.qos)
 
     async def publish(self, topic: str, payload: bytes) -> None:
         """Publish at QoS 1 and wait for the broker's acknowledgement, or DeliveryError."""
