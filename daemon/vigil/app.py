@@ -40,7 +40,8 @@ from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings
 from vigil.exports.report_part import IncidentReports
 from vigil.exports.signing import signing_key_path
-from vigil.incident_alerts import IncidentAlerts
+from vigil.incidents.alerts import IncidentAlerts
+from vigil.incidents.workers import IncidentWorkers, incident_workers
 from vigil.logs import add_secrets
 from vigil.pipelines import CameraPipelines
 from vigil.record.recorder import Recorder
@@ -136,6 +137,7 @@ class Daemon:
         alerts = AlertHub()
         doors = await parts.start("door events", door_events(parts, config, index, alerts))
         await parts.start("door adapters", door_adapters(parts, config, doors, index, alerts))
+        await parts.start("incident deliveries", incident_deliveries(parts, env, doors))
         access = config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         services = Services(cameras, throttle, whep=whep, credential_watch=credentials,
@@ -289,10 +291,22 @@ async def door_adapters(parts: Parts, config: Config, doors: DoorEventService, i
 
 
 @asynccontextmanager
+async def incident_deliveries(parts: Parts, env: ServiceEnv, doors: DoorEventService
+                              ) -> AsyncIterator[IncidentWorkers]:
+    """Incidents to outside recipients, the MQTT trigger and the door rule (incidents/workers.py)."""
+    workers = incident_workers(env, doors)
+    try:
+        async with parts.tasks(*workers.tasks()):
+            yield workers
+    finally:
+        workers.detach()
+
+
+@asynccontextmanager
 async def incident_alerts(parts: Parts, env: ServiceEnv, alerts: AlertHub) -> AsyncIterator[None]:
     """Incident changes (declared, joined, ended) go out on the alert stream to the building's
     watchers (issue 16): this process's as they commit, the command line's when read
-    (incident_alerts.py)."""
+    (incidents/alerts.py)."""
     feed = IncidentAlerts(env, alerts)
     env.incident_listeners.append(feed.changed)
     try:

@@ -13,12 +13,13 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from vigil.config import Config
 from vigil.core.door_events import DoorEventKind, IncomingDoorEvent, check_occurred
 from vigil.core.door_map import DoorMap
 from vigil.core.door_record import credential_hash, to_record
-from vigil.core.door_rules import FlagRules, RuleInput, adapter_offline, skew_is_large
+from vigil.core.door_rules import Flagging, FlagRules, RuleInput, adapter_offline, skew_is_large
 from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.doors.alerts import AlertHub, door_event_body
@@ -28,6 +29,19 @@ from vigil.store.door_events import DoorStore
 log = logging.getLogger(__name__)
 
 TICK_S = 5.0
+
+
+@dataclass(frozen=True)
+class StoredDoorEvent:
+    """A new door event at a mapped door, as told to `DoorEventService.stored_listeners` (the
+    incidents' door rule) after it was stored."""
+
+    id: int
+    kind: DoorEventKind
+    flagging: Flagging
+    door_id: str
+    door_name: str
+    building: str
 
 
 class DoorEventService:
@@ -41,6 +55,8 @@ class DoorEventService:
         self._key = credential_key
         self.clock_ns = clock_ns
         self._lock = asyncio.Lock()
+        # told of each new event at a mapped door; on the event loop, must not block (a queue's put_nowait)
+        self.stored_listeners: list[Callable[[StoredDoorEvent], None]] = []
         self._skew_alerted: set[str] = set()
         self._unmapped_logged: set[tuple[str, str | None]] = set()
         buildings: dict[str, set[str]] = {}
@@ -159,6 +175,11 @@ class DoorEventService:
             log.warning("door events from %s at access point %r are not in the door map (kept as unmapped)",
                         event.source, event.access_point)
         self._check_skew(event.source, record.skew_ns)
+        if mapped is not None:
+            stored = StoredDoorEvent(inserted.id, event.kind, flagging, mapped.door_id, mapped.door_name,
+                                     mapped.building)
+            for listener in list(self.stored_listeners):
+                listener(stored)
         if record.flagged:
             log.info("door event %d flagged: %s at %s (%s); %d holds", inserted.id, event.kind.value,
                      record.door_id or event.access_point, "; ".join(record.flag_reasons), len(inserted.hold_ids))

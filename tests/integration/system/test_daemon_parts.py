@@ -34,7 +34,8 @@ PARTS = [("supervision", "supervision"), ("stop signals", "stop_signals"), ("sto
          ("service env", "database_threads"), ("retention", "retention_worker"), ("exports", "export_jobs"),
          ("incident reports", "incident_reports"), ("credential watch", "credential_watch"),
          ("live sessions", "live_sessions"),
-         ("door events", "door_events"), ("door adapters", "door_adapters"), ("incident alerts", "incident_alerts"),
+         ("door events", "door_events"), ("door adapters", "door_adapters"),
+         ("incident deliveries", "incident_deliveries"), ("incident alerts", "incident_alerts"),
          ("http api", "http_api"),
          ("hotplug", "hotplug"), ("recording", "recording"), ("reload", "reloading")]
 NAMES = [name for name, _ in PARTS]

@@ -1,4 +1,4 @@
-"""incident_alerts.py over a real index and AlertHub: this process's incident changes are told as
+"""incidents/alerts.py over a real index and AlertHub: this process's incident changes are told as
 they commit, once; those of another process (the command line) when the open incidents are read."""
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from vigil.config.live import LiveConfig
 from vigil.core.incidents import DeclaredVia
 from vigil.doors.alerts import AlertHub
 from vigil.doors.sink import Alert, AlertKind
-from vigil.incident_alerts import IncidentAlerts
+from vigil.incidents.alerts import IncidentAlerts
 from vigil.services import incidents
 from vigil.services.env import ServiceEnv
 from vigil.store.index import Index
