@@ -26,6 +26,8 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     health,
     holds,
     holds_schemas,
+    incidents,
+    incidents_schemas,
     links,
     live,
     motion,
@@ -247,8 +249,40 @@ ROUTES: tuple[Route, ...] = (
           per_item=PerItem("services.door_events.ack_door_event",
                            "the stored event names its door, and so its building")),
     Route("GET", "/api/alerts", door_events.alerts_stream, Action.VIEW_DOOR_EVENTS, Scope.APPLIANCE,
-          "Server-sent events: flagged door events and adapter health of the caller's buildings", None,
+          "Server-sent events: flagged door events, adapter health and incident changes (event: incident) of the"
+          " caller's buildings", None,
           content_type="text/event-stream"),
+    # --- incidents (issue 16; api/incidents.py, services/incidents.py, design/incidents.md) ---
+    Route("POST", "/api/incidents", incidents.declare, Action.DECLARE_INCIDENT, Scope.PER_ITEM,
+          "Declare an incident for a building (or some of its cameras) with a reason: holds its footage from the"
+          " look-back, makes its responder link, queues the deliveries; 201, or 200 with joined: true when the"
+          " building's open incident was joined", incidents_schemas.DECLARED, status=201,
+          body=incidents_schemas.DECLARE_BODY,
+          per_item=PerItem("services.incidents.declare", "the body names the building or its cameras")),
+    Route("GET", "/api/incidents", incidents.list_incidents, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "Incidents the caller may see, newest first (a responder link: its own)", incidents_schemas.INCIDENTS,
+          query=(Param("state", "open, ended or all (default)", {"enum": ["open", "ended", "all"]}),),
+          per_item=PerItem("services.incidents.list_incidents",
+                           "a listing: each incident is shown only to who sees its building, or to its own link")),
+    Route("GET", "/api/incidents/{incident_id}", incidents.get_incident, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "One incident with its joins and deliveries; its link's URL for who may manage links there while it is"
+          " open", incidents_schemas.INCIDENT,
+          per_item=PerItem("services.incidents.get_incident",
+                           "the stored incident names its building and link (anyone else: not found)")),
+    Route("POST", "/api/incidents/{incident_id}/end", incidents.end, Action.DECLARE_INCIDENT, Scope.PER_ITEM,
+          "End an open incident with a note (409 if ended): the holds end after the tail, the link is revoked at"
+          " once, the report follows", incidents_schemas.INCIDENT, body=incidents_schemas.END_BODY,
+          per_item=PerItem("services.incidents.end", "the stored incident names its building")),
+    Route("GET", "/api/incidents/{incident_id}/activity", incidents.activity, Action.MANAGE_LINKS,
+          Scope.PER_ITEM, "The incident link's live viewers now and its audited uses since the declaration",
+          incidents_schemas.ACTIVITY,
+          per_item=PerItem("services.incident_activity.incident_activity",
+                           "the stored incident names its building: manage_links is needed there")),
+    Route("GET", "/api/incidents/{incident_id}/door_events", incidents.door_events, Action.VIEW_STATUS,
+          Scope.PER_ITEM, "Door events at the incident's building since its hold's start (for its responder too)",
+          incidents_schemas.DOOR_EVENTS,
+          per_item=PerItem("services.incident_activity.incident_door_events",
+                           "the stored incident names its building (view_door_events there) and its own link")),
     # The appliance: USB/V4L2 cameras found by hot-plug, for the installer (recording them transcodes).
     Route("GET", "/api/devices/cameras", devices.available_cameras, Action.CONFIGURE_CAMERAS, Scope.APPLIANCE,
           "Local USB/V4L2 cameras, with whether they can be added (addable, why_not: recording one needs a hardware"

@@ -1,5 +1,5 @@
 """The `vigil` command: run, demo, check, segments, motion, fsck; the verbs of cli/admin.py,
-cli/exports.py, cli/holds.py, cli/reload.py, cli/storage.py and cli/camera_setup.py."""
+cli/exports.py, cli/holds.py, cli/incidents.py, cli/reload.py, cli/storage.py and cli/camera_setup.py."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from vigil.cli.admin import add_admin_verbs, run_admin
 from vigil.cli.camera_setup import add_camera_setup_verbs, run_camera_setup
 from vigil.cli.exports import add_evidence_verbs, run_key, run_verify
 from vigil.cli.holds import add_hold_verbs, run_holds
+from vigil.cli.incidents import add_incident_verbs, run_incidents
 from vigil.cli.reload import add_reload_verb, run_reload
 from vigil.cli.storage import add_storage_verb, run_storage
 from vigil.config import Config, load_config
@@ -66,6 +67,7 @@ def _parser() -> argparse.ArgumentParser:
     add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
     add_storage_verb(verbs, common)  # the storage report (issue 7)
     add_hold_verbs(verbs, common)  # hold (issue 7)
+    add_incident_verbs(verbs, common)  # incident start|end|list|show (issue 16)
     add_reload_verb(verbs, common)  # reload: the running daemon re-reads the file (issue 15)
     add_camera_setup_verbs(verbs, common)  # cameras discover|scan|probe (issue 15)
     return parser
@@ -195,6 +197,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_storage(config, args)
         if args.verb == "hold":
             return run_holds(config, args)
+        if args.verb == "incident":
+            return run_incidents(config, args)
         if args.verb == "key":
             return run_key(config, args)
         if args.verb == "cameras":

@@ -1,4 +1,4 @@
-"""The live alert feed: flagged door events and adapter health, fanned out to every watcher
+"""The live alert feed: flagged door events, adapter health and incident changes, fanned out to every watcher
 (server-sent events, MQTT) through a bounded queue per subscriber.
 
 Publishing never blocks: a watcher that falls behind loses its oldest alerts and is then told how
@@ -115,6 +115,12 @@ def door_event_body(row: DoorEventRow, *, include_raw: bool = False) -> dict[str
         body["raw"] = row.raw
         body["raw_truncated"] = row.raw_truncated
     return body
+
+
+def incident_alert(incident_id: int, building_id: str, what: str) -> Alert:
+    """What the alert stream tells the building's watchers of an incident change (ids only)."""
+    return Alert(AlertKind.INCIDENT, {"kind": "incident", "incident": incident_id, "building": building_id,
+                                      "what": what})
 
 
 def alert_buildings(alert: Alert) -> list[str] | None:

@@ -46,6 +46,9 @@ class AlertKind(enum.Enum):
     DOOR_EVENT_FLAGGED = "door_event_flagged"
     ADAPTER_HEALTH = "adapter_health"
     ALERTS_LOST = "alerts_lost"  # this watcher fell behind; body {"lost": n}
+    # an incident was declared, joined or ended (issue 16); body {"kind": "incident", "incident": id,
+    # "building": id, "what": "declared"|"joined"|"ended"}: the pages' banner asks the API for the rest
+    INCIDENT = "incident"
 
 
 @dataclass(frozen=True)

@@ -63,7 +63,7 @@ from vigil.store.incidents import (
 )
 
 __all__ = ["Declared", "IncidentView", "declare", "end", "get_incident", "incident_json", "link_base_url",
-           "list_incidents"]
+           "list_incidents", "visible_incident"]
 
 
 @dataclass(frozen=True)
@@ -223,6 +223,11 @@ async def _visible(env: ServiceEnv, caller: Caller, incident_id: int) -> Inciden
     if not _may_see(caller, env.config, row):
         raise NotFoundError(f"no incident {incident_id}")  # one answer for unknown and not yours
     return row
+
+
+async def visible_incident(env: ServiceEnv, caller: Caller, incident_id: int) -> IncidentRow:
+    """The incident if the caller may see it; NotFoundError for unknown and not yours alike."""
+    return await _visible(env, caller, incident_id)
 
 
 async def list_incidents(env: ServiceEnv, caller: Caller, state: IncidentState | None) -> list[IncidentRow]:

@@ -16,10 +16,13 @@ from vigil.api.openapi import template
 from vigil.api.routes import ROUTES, Route, Scope
 from vigil.config.edit import add_item, validated
 from vigil.config.files import ConfigFile
+from vigil.core.incidents import DeclaredVia
 from vigil.core.permissions import FOOTAGE, Action
 from vigil.core.placements import PinKind, PlacementRequest, PlanRequest
 from vigil.core.plan_image import inspect_plan_image
 from vigil.core.wall_views import ViewRequest
+from vigil.services import incidents
+from vigil.services.caller import worker_caller
 from vigil.store import plans as plans_store
 from vigil.store.accounts import Accounts
 from vigil.store.rows import NewBookmark
@@ -30,7 +33,7 @@ MAY: dict[str, set[Action]] = {
     "district": set(Action),
     "hs-admin": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT,
                  Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS, Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
-                 Action.BOOKMARK, Action.HOLD_EVIDENCE},
+                 Action.BOOKMARK, Action.HOLD_EVIDENCE, Action.DECLARE_INCIDENT},
     "hs-viewer": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS, Action.BOOKMARK},
     "installer": {Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS},
     "hs-link": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK},
@@ -63,6 +66,46 @@ async def test_registered_routes_are_exactly_the_table(api: Api) -> None:
 # for district admins and installers of every building; the rest per building.
 EVERY_BUILDING = {("POST", "/api/config/buildings"), ("DELETE", "/api/config/buildings/{building}"),
                   ("POST", "/api/config/reload")}
+
+
+# Incidents (issue 16): who sees an incident sees its building (or is its own link; the matrix's
+# link is another one); to everyone else an incident is "not found", even where the role has the
+# route's action. Declaring and ending need declare_incident, the link's viewers manage_links, the
+# door events view_door_events (or being the incident's own link).
+INCIDENT_ROUTES = {
+    # (method, path): caller -> "ok" / 403 / 404 for an incident in building "hs"; in "ms" the
+    # building-scoped callers' "ok" becomes 404 (403 for declaring: the body names the building)
+    ("POST", "/api/incidents"): {"district": "ok", "hs-admin": "ok"},
+    ("GET", "/api/incidents"): {"district": "ok", "hs-admin": "ok", "hs-viewer": "ok", "installer": "ok",
+                                "hs-link": "ok"},
+    ("GET", "/api/incidents/{incident_id}"): {"district": "ok", "hs-admin": "ok", "hs-viewer": "ok",
+                                              "installer": "ok", "hs-link": 404},
+    ("POST", "/api/incidents/{incident_id}/end"): {"district": "ok", "hs-admin": "ok"},
+    ("GET", "/api/incidents/{incident_id}/activity"): {"district": "ok", "hs-admin": "ok"},
+    ("GET", "/api/incidents/{incident_id}/door_events"): {"district": "ok", "hs-admin": "ok", "hs-viewer": "ok",
+                                                          "installer": 403, "hs-link": 404},
+}
+
+
+def expected_incident(route: Route, caller: str, building: str) -> str | int:
+    outcome = INCIDENT_ROUTES[(route.method, route.path)].get(caller, 403)
+    if outcome == "ok" and building == "ms" and caller not in ("district", "installer"):
+        if route.path == "/api/incidents":
+            return 403 if route.method == "POST" else "ok"
+        return 404
+    return outcome
+
+
+async def _incident_ids(api: Api, building: str) -> dict[str, str]:
+    """A fresh open incident of the building (ending the one open there, if any)."""
+    env, now = api.services.env, api.clock.now_ns
+    for row in await incidents.list_incidents(env, worker_caller(now), None):
+        if row.building_id == building and row.ended_wall_ns is None:
+            await incidents.end(env, worker_caller(now), row.id, "matrix: next caller")
+    declared = await incidents.declare(env, worker_caller(now), building=building, cameras=[], reason="matrix",
+                                       via=DeclaredVia.API)
+    assert not declared.joined
+    return {"incident_id": str(declared.incident.id)}
 
 
 def expected_allowed(route: Route, caller: str, building: str) -> bool:
@@ -120,6 +163,8 @@ EVIDENCE_BODIES: dict[str, Callable[[str], dict[str, object] | None]] = {
     "/api/setup/discover": lambda b: {"timeout_s": 0},
     "/api/setup/scan": lambda b: {"range": "matrix"},
     "/api/setup/probe": lambda b: {},
+    "/api/incidents": lambda b: {"building": b, "reason": "matrix", "drill": True},
+    "/api/incidents/{incident_id}/end": lambda b: {"note": "matrix"},
 }
 
 
@@ -178,6 +223,7 @@ async def test_route_matrix(api: Api, route: Route) -> None:
             values |= _evidence_ids(api, caller, building)
             values |= _plan_ids(api, building)
             values |= _config_ids(api, building)
+            values |= await _incident_ids(api, building)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = {"buildings": [building], "reason": "matrix"} if route.method == "POST" else None
             sent = EVIDENCE_BODIES[route.path](building) if route.path in EVIDENCE_BODIES else body
@@ -198,6 +244,12 @@ async def test_route_matrix(api: Api, route: Route) -> None:
             where = f"{caller} {route.method} {path} -> {response.status} {text}"
             if caller == "anonymous":
                 assert response.status == 401, where
+            elif (route.method, route.path) in INCIDENT_ROUTES:
+                expected = expected_incident(route, caller, building)
+                if expected == "ok":
+                    assert response.status in (200, 201), where
+                else:
+                    assert response.status == expected, where
             elif expected_allowed(route, caller, building):
                 assert response.status not in (401, 403) and response.status < 500, where
             else:
