@@ -33,7 +33,7 @@ export interface IncidentAlert { kind?: string; incident: number; building: stri
 export interface Declaration { building: string; cameras?: string[]; reason: string; drill: boolean }
 
 export const REASON_MAX = 500;
-export const NOTE_MAX = 2000;
+export const NOTE_MAX = 4000;
 
 export async function listIncidents(state: "open" | "ended" | "all", signal?: AbortSignal): Promise<Incident[]> {
   const answer = await api<{ incidents: Incident[] }>("GET", `/api/incidents${query({ state })}`, null,
