@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -264,7 +265,7 @@ def test_responder_link_on_a_phone_plays_live_and_lists_the_incidents_door_event
     plan = json.loads(body)
     webapp.json("PUT", "/api/placements", {"plan": plan["id"], "kind": "camera", "item": "hs-east", "x": 300,
                                            "y": 200})
-    before = _door_event(webapp, "inc-1", "r1", "forced_open")
+    before = _door_event(webapp, "inc-1", "r1", "door_forced_open")
     admin, _ = new_page(browser, "desktop")
     webapp.sign_in(admin, "hs-admin", f"#/incidents/{incident['id']}")
     admin.get_by_text("Nobody is watching through the link now.").wait_for()
@@ -281,7 +282,7 @@ def test_responder_link_on_a_phone_plays_live_and_lists_the_incidents_door_event
     assert "East Entrance Door" in panel.locator(f"[data-event='{before['id']}']").inner_text()
     # A new event arrives without a reload; the other building's never shows.
     later = _door_event(webapp, "inc-2", "r1", "access_denied")
-    elsewhere = _door_event(webapp, "inc-3", "r2", "forced_open")
+    elsewhere = _door_event(webapp, "inc-3", "r2", "door_forced_open")
     panel.locator(f"[data-event='{later['id']}']").wait_for(timeout=10_000)
     order = panel.locator("[data-event]").evaluate_all("els => els.map(e => Number(e.dataset.event))")
     assert order[:2] == [later["id"], before["id"]], order
@@ -312,7 +313,7 @@ def test_demo_drill_banner_is_marked_and_calmer(webapp: WebApp, browser: Browser
     page.get_by_role("button", name="Declare incident").wait_for()
     page.goto(webapp.base + "/?demo=1#/incidents")
     page.get_by_role("button", name="Declare drill").click()
-    page.wait_for_url("**/#/incidents/*")
+    page.wait_for_url(re.compile(r"/\?demo=1#/incidents/\d+$"))
     drill = _open_incident(webapp, "ms")
     assert (drill["reason"], drill["drill"], drill["declared_by"]) == ("Drill", True, "user:ms-admin")
     assert all(d["state"] in ("skipped", "pending") for d in drill["deliveries"]), drill["deliveries"]
@@ -376,6 +377,7 @@ def test_end_with_a_note_then_the_report(webapp: WebApp, browser: Browser) -> No
     page.locator(f".incidents-banner [data-incident='{incident['id']}']").wait_for(state="detached")
     assert page.get_by_label("Responder link (valid while the incident is open)").count() == 0
     # The report: its export appears once the appliance made it, then its download.
+    page.locator(".incident-report, [role=status]:has-text('The incident report is being prepared')").first.wait_for()
     deadline = time.monotonic() + 60
     export_id = None
     while export_id is None and time.monotonic() < deadline:

@@ -62,7 +62,7 @@ export function Deliveries({ incident }: { incident: Incident }) {
     return <p class="muted">No outside recipients are configured: share the link yourself.</p>;
   }
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0} role="region" aria-label="Deliveries (scrolls sideways on a small screen)">
       <table class="deliveries">
         <caption class="visually-hidden">Delivery of the responder link to each recipient</caption>
         <thead><tr><th scope="col">Recipient</th><th scope="col">Message</th><th scope="col">State</th>
