@@ -125,8 +125,8 @@ export function LinkActivity({ incident }: { incident: Incident }) {
 }
 
 /** The incident's door events, newest first, asked again every few seconds while it is open. */
-export function IncidentDoorEvents({ incident, heading = "h2" }: {
-  incident: Pick<Incident, "id" | "state">; heading?: "h2" | "h3";
+export function IncidentDoorEvents({ incident, heading = "h2", compact = false }: {
+  incident: Pick<Incident, "id" | "state">; heading?: "h2" | "h3"; compact?: boolean;
 }) {
   const app = useApp();
   const [loaded, reload] = useLoad((signal) => incidentDoorEvents(incident.id, signal), [incident.id]);
@@ -140,7 +140,8 @@ export function IncidentDoorEvents({ incident, heading = "h2" }: {
       {loaded.state === "ok" && (loaded.value.length === 0
         ? <p class="muted">No door events since the incident’s hold began.</p>
         : (
-          <ul class="door-events">
+          <ul class={compact ? "door-events compact" : "door-events"} tabIndex={compact ? 0 : undefined}
+              aria-label={compact ? "Door events, newest first (scrolls)" : undefined}>
             {[...loaded.value].sort((a, b) => b.occurred_wall_ns - a.occurred_wall_ns).map((e) => (
               <li key={e.id} data-event={e.id} class={e.flagged ? "flagged" : undefined}>
                 <span>{formatTime(parseIso(e.occurred_at))}</span>{" "}
@@ -206,7 +207,7 @@ export function ResponderIncident({ building }: { building: string | null }) {
   if (!incident) return null;
   return (
     <aside class="responder-incident" aria-label={`${incident.drill ? "Drill" : "Incident"} ${incident.id}`}>
-      <IncidentDoorEvents incident={incident} />
+      <IncidentDoorEvents incident={incident} compact />
     </aside>
   );
 }

@@ -278,6 +278,7 @@ export default function MapPage({ route }: PageProps) {
               <PageTitle>{plan && building !== null && floors.length > 1 ? `${name}, floor ${plan.floor}` : name}</PageTitle>
               <FloorSwitcher app={app} plans={data.plans} plan={plan} building={building} />
               {known && <IncidentControls building={building} />}
+              {known && app.me.kind === "link" && <ResponderIncident building={building} />}
               {!known && <ErrorNote error={new Error(`There is no building “${building}” you may see.`)} />}
               {known && plan && <PlanView key={plan.id} app={app} data={data} plan={plan} reload={reload}
                                                  place={route.params.get("place")} />}
@@ -285,7 +286,6 @@ export default function MapPage({ route }: PageProps) {
               {known && !plan && building === null && (
                 <p class="muted">There is no campus plan yet: choose a building above.</p>
               )}
-              {known && app.me.kind === "link" && <ResponderIncident building={building} />}
               {known && mayConfigure(app, building) && (
                 <UploadPlan building={building} onDone={(p) => {
                   reload();
