@@ -298,7 +298,8 @@ def test_responder_link_on_a_phone_plays_live_and_lists_the_incidents_door_event
     screenshot(page, "incident-responder-live-phone")
     # The admin sees who watches which camera, and what the link opened.
     admin.locator(".viewers [data-camera='hs-east']").wait_for(timeout=10_000)
-    assert admin.locator(".accesses li").count() > 0
+    admin.locator(".link-activity .accesses li[data-action='live.view']").first.wait_for(timeout=10_000)
+    assert "camera:hs-east" in admin.locator(".link-activity .accesses li[data-action='live.view']").first.inner_text()
     check_axe(admin)
     screenshot(admin, "incident-activity-desktop")
     assert console.csp_violations() == []

@@ -7,7 +7,7 @@ import { api } from "../lib/api";
 import { useApp } from "../lib/app_context";
 import type { ExportJson } from "../lib/evidence";
 import {
-  type Incident, actorName, incidentActivity, incidentDoorEvents, listIncidents, recipientName,
+  type Access, type Incident, actorName, incidentActivity, incidentDoorEvents, listIncidents, recipientName,
 } from "../lib/incidents";
 import { href } from "../lib/router";
 import { can, doorName } from "../lib/session";
@@ -89,6 +89,16 @@ export function Deliveries({ incident }: { incident: Incident }) {
   );
 }
 
+function AccessList({ items }: { items: Access[] }) {
+  return (
+    <ul class="accesses">
+      {[...items].reverse().slice(0, 50).map((a, i) => (
+        <li key={`${a.at}-${i}`} data-action={a.action}>{formatTime(parseIso(a.at))} · {a.action} · {a.target}</li>
+      ))}
+    </ul>
+  );
+}
+
 export function LinkActivity({ incident }: { incident: Incident }) {
   const app = useApp();
   const [loaded, reload] = useLoad((signal) => incidentActivity(incident.id, signal), [incident.id]);
@@ -97,6 +107,10 @@ export function LinkActivity({ incident }: { incident: Incident }) {
   if (loaded.state === "loading") return <Loading what="Loading the link's activity" />;
   if (loaded.state === "error") return <ErrorNote error={loaded.error} />;
   const { viewers, accesses } = loaded.value;
+  // Video opened (live, playback, clips, exports) first; the link's other requests (the map, the
+  // door-event polls) folded away.
+  const video = accesses.filter((a) => !a.action.startsWith("link.use"));
+  const requests = accesses.filter((a) => a.action.startsWith("link.use"));
   return (
     <div class="link-activity">
       <h3>Watching now</h3>
@@ -112,13 +126,15 @@ export function LinkActivity({ incident }: { incident: Incident }) {
       )}
       <h3>What the link opened</h3>
       {accesses.length === 0 ? <p class="muted">The link has not been used yet.</p> : (
-        <ul class="accesses">
-          {[...accesses].reverse().slice(0, 50).map((a, i) => (
-            <li key={`${a.at}-${i}`} data-action={a.action}>
-              {formatTime(parseIso(a.at))} · {a.action.replaceAll("_", " ")} · {a.target}
-            </li>
-          ))}
-        </ul>
+        <>
+          {video.length === 0 ? <p class="muted">No video opened yet.</p> : <AccessList items={video} />}
+          {requests.length > 0 && (
+            <details>
+              <summary>{requests.length} other request{requests.length > 1 ? "s" : ""} through the link</summary>
+              <AccessList items={requests} />
+            </details>
+          )}
+        </>
       )}
     </div>
   );
@@ -144,9 +160,9 @@ export function IncidentDoorEvents({ incident, heading = "h2", compact = false }
               aria-label={compact ? "Door events, newest first (scrolls)" : undefined}>
             {[...loaded.value].sort((a, b) => b.occurred_wall_ns - a.occurred_wall_ns).map((e) => (
               <li key={e.id} data-event={e.id} class={e.flagged ? "flagged" : undefined}>
-                <span>{formatTime(parseIso(e.occurred_at))}</span>{" "}
-                <strong>{doorName(app.doors, e.door) ?? "an unmapped door"}</strong>:{" "}
-                {e.kind.replaceAll("_", " ")}{e.reason ? ` (${e.reason})` : ""}
+                <span>{formatTime(parseIso(e.occurred_at))}</span>
+                <span><strong>{doorName(app.doors, e.door) ?? "an unmapped door"}</strong>:{" "}
+                  {e.kind.replaceAll("_", " ")}{e.reason ? ` (${e.reason})` : ""}</span>
                 {e.flagged && <span class="badge">flagged</span>}
               </li>
             ))}
