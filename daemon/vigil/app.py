@@ -31,13 +31,14 @@ from vigil.core.live_grants import ViewerLimits
 from vigil.core.ratelimit import LoginThrottle
 from vigil.credential_watch import CredentialWatch
 from vigil.doors.adapters import adapter_tasks
-from vigil.doors.alerts import AlertHub, incident_alert
+from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.patient_sink import PatientSink
 from vigil.doors.service import DoorEventService
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings
 from vigil.exports.signing import signing_key_path
+from vigil.incident_alerts import IncidentAlerts
 from vigil.logs import add_secrets
 from vigil.pipelines import CameraPipelines
 from vigil.record.recorder import Recorder
@@ -48,7 +49,7 @@ from vigil.record.storage import StorageDir, open_storage_dir
 from vigil.services import audit as audit_service
 from vigil.services import camera_config
 from vigil.services.caller import worker_caller
-from vigil.services.env import IncidentChange, ServiceEnv
+from vigil.services.env import ServiceEnv
 from vigil.store.accounts import Accounts
 from vigil.store.audit_log import AuditLog
 from vigil.store.door_events import DoorStore
@@ -137,7 +138,7 @@ class Daemon:
         services = Services(cameras, throttle, whep=whep, credential_watch=credentials,
                             exports=exports, doors=doors, alerts=alerts, appliance=appliance,
                             budget_problem=retention.budget_problem, env=env)
-        await parts.start("incident alerts", incident_alerts(env, alerts))
+        await parts.start("incident alerts", incident_alerts(parts, env, alerts))
         url = await parts.start("http api", http_api(parts, services, len(cameras.pipelines)))
         if appliance.hotplug is not None:
             await parts.start("hotplug", hotplug(parts, appliance.hotplug))
@@ -273,17 +274,17 @@ async def door_adapters(parts: Parts, config: Config, doors: DoorEventService, i
 
 
 @asynccontextmanager
-async def incident_alerts(env: ServiceEnv, alerts: AlertHub) -> AsyncIterator[None]:
-    """Incident changes (declared, joined, ended; from the API, the CLI's daemon-side workers, MQTT,
-    the door rule) go out on the alert stream to the building's watchers (issue 16)."""
-    def publish(change: IncidentChange) -> None:
-        alerts.publish(incident_alert(change.incident_id, change.building_id, change.what))
-
-    env.incident_listeners.append(publish)
+async def incident_alerts(parts: Parts, env: ServiceEnv, alerts: AlertHub) -> AsyncIterator[None]:
+    """Incident changes (declared, joined, ended) go out on the alert stream to the building's
+    watchers (issue 16): this process's as they commit, the command line's when read
+    (incident_alerts.py)."""
+    feed = IncidentAlerts(env, alerts)
+    env.incident_listeners.append(feed.changed)
     try:
-        yield
+        async with parts.tasks(("incident-alerts", feed.run())):
+            yield
     finally:
-        env.incident_listeners.remove(publish)
+        env.incident_listeners.remove(feed.changed)
 
 
 @asynccontextmanager

@@ -33,7 +33,8 @@ from vigil.system import parts as parts_module
 PARTS = [("supervision", "supervision"), ("stop signals", "stop_signals"), ("storage", "open_storage"),
          ("service env", "database_threads"), ("retention", "retention_worker"), ("exports", "export_jobs"),
          ("credential watch", "credential_watch"), ("live sessions", "live_sessions"),
-         ("door events", "door_events"), ("door adapters", "door_adapters"), ("http api", "http_api"),
+         ("door events", "door_events"), ("door adapters", "door_adapters"), ("incident alerts", "incident_alerts"),
+         ("http api", "http_api"),
          ("hotplug", "hotplug"), ("recording", "recording"), ("reload", "reloading")]
 NAMES = [name for name, _ in PARTS]
 CAM = "name=a,width=320,height=240,fps=15,gop=15,bitrate=300"

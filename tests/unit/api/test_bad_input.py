@@ -8,6 +8,9 @@ import pytest
 
 from tests.support.api_harness import PASSWORD, Api
 from vigil.api.routes import ROUTES
+from vigil.core.incidents import DeclaredVia
+from vigil.services import incidents
+from vigil.services.caller import worker_caller
 
 
 @pytest.mark.parametrize(("method", "path", "kwargs", "status", "needle"), [
@@ -111,6 +114,10 @@ async def test_deeply_nested_json_is_400_on_every_json_post(api: Api, path: str,
     (the routes come from the route table, so a new JSON POST is covered too); lone surrogates too."""
     hold_id = api.services.env.index.add_hold("hs-cam", 0, 10**9, "deep json", "user:district", api.clock.now_ns)
     url = path.replace("{hold_id}", str(hold_id))
+    if "{incident_id}" in url:  # an open incident, so that only the body can be wrong
+        declared = await incidents.declare(api.services.env, worker_caller(api.clock.now_ns), building="hs",
+                                           cameras=[], reason="deep json", via=DeclaredVia.API)
+        url = url.replace("{incident_id}", str(declared.incident.id))
     headers = {"Content-Type": "application/json"} | ({} if path == "/api/login" else api.auth(
         "door-system" if path == "/api/door-events" else "district"))
     response = await api.client.post(url, data=body, headers=headers)

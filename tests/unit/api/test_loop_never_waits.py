@@ -20,9 +20,12 @@ from tests.support.api_harness import Api
 from tests.support.index_rows import T0, record
 from tests.support.plan_images import png_bytes
 from vigil.api.routes import ROUTES
+from vigil.core.incidents import DeclaredVia, IncidentState
 from vigil.core.placements import PinKind, PlacementRequest, PlanRequest
 from vigil.core.plan_image import inspect_plan_image
 from vigil.core.wall_views import ViewRequest
+from vigil.services import incidents
+from vigil.services.caller import worker_caller
 from vigil.store import plans as plans_store
 from vigil.store.accounts import Accounts
 from vigil.store.index import SERVING_REQUEST, Index
@@ -42,6 +45,8 @@ BODIES: dict[str, dict[str, object]] = {
     "/api/users": {"name": "loop-user", "role": "viewer", "buildings": ["hs"], "password": "a long enough password"},
     "/api/users/{user_name}": {"role": "viewer", "buildings": ["ms"]},
     "/api/tokens": {"user": "installer", "label": "loop"},
+    "/api/incidents": {"building": "hs", "reason": "loop"},
+    "/api/incidents/{incident_id}/end": {"note": "loop"},
 }
 
 
@@ -86,6 +91,16 @@ def on_the_loop(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
     yield calls
 
 
+async def _open_incident(api: Api) -> str:
+    """An open incident of building hs (a fresh one if a route ended the last)."""
+    env, caller = api.services.env, worker_caller(api.clock.now_ns)
+    open_now = await incidents.list_incidents(env, caller, IncidentState.OPEN)
+    if open_now:
+        return str(open_now[0].id)
+    declared = await incidents.declare(env, caller, building="hs", cameras=[], reason="loop", via=DeclaredVia.API)
+    return str(declared.incident.id)
+
+
 def _new_token_id(index: Index) -> str:
     """An API token of the installer, for DELETE /api/tokens/{token_id} to revoke."""
     installer = Accounts(index).user("installer")
@@ -113,6 +128,7 @@ async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[
                       "user_name": "loop-user", "token_id": _new_token_id(index),
                       "camera": "ms-cam", "building": "ms"}  # the configuration routes (issue 15; ms is spare)
             values |= _plan_and_pin(index)
+            values["incident_id"] = await _open_incident(api)
             path = re.sub(r"{(\w+)}", lambda m, v=values: v[m.group(1)], route.path)  # type: ignore[misc]
             body = BODIES.get(route.path, {} if route.method == "POST" else None)
             headers = {} if caller == "anonymous" else api.auth(caller)

@@ -72,7 +72,7 @@ EVERY_BUILDING = {("POST", "/api/config/buildings"), ("DELETE", "/api/config/bui
 # link is another one); to everyone else an incident is "not found", even where the role has the
 # route's action. Declaring and ending need declare_incident, the link's viewers manage_links, the
 # door events view_door_events (or being the incident's own link).
-INCIDENT_ROUTES = {
+INCIDENT_ROUTES: dict[tuple[str, str], dict[str, str | int]] = {
     # (method, path): caller -> "ok" / 403 / 404 for an incident in building "hs"; in "ms" the
     # building-scoped callers' "ok" becomes 404 (403 for declaring: the body names the building)
     ("POST", "/api/incidents"): {"district": "ok", "hs-admin": "ok"},
