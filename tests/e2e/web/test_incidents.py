@@ -97,8 +97,12 @@ def hook() -> Iterator[WebhookReceiver]:
 
 @pytest.fixture(scope="module")
 def webapp(tmp_path_factory: pytest.TempPathFactory, hook: WebhookReceiver) -> Iterator[WebApp]:
-    """The web app with a door in each building, a dispatch webhook and an access-control account."""
+    """The web app with a door in each building, a dispatch webhook and an access-control account; a short
+    look-back and tail keep the report small and soon made."""
     extra = DOORS + f"""
+[incidents]
+lookback_s = 30
+tail_s = 2
 [[incidents.webhooks]]
 name = "dispatch"
 url = "{hook.url}"
