@@ -7,11 +7,11 @@ import { api } from "../lib/api";
 import { useApp } from "../lib/app_context";
 import type { ExportJson } from "../lib/evidence";
 import {
-  type Access, type Incident, actorName, incidentActivity, incidentDoorEvents, listIncidents, recipientName,
+  type Access, type Incident, incidentActivity, incidentDoorEvents, listIncidents, recipientName,
 } from "../lib/incidents";
 import { href } from "../lib/router";
 import { can, doorName } from "../lib/session";
-import { formatDateTime, formatTime, parseIso } from "../lib/time";
+import { formatTime, parseIso } from "../lib/time";
 
 export const LIVE_POLL_MS = 3000;
 
@@ -208,7 +208,6 @@ export function IncidentReport({ incident, onWaiting }: { incident: Incident; on
           </p>
         </>
       )}
-      {incident.ended_at && <p class="muted">Ended {formatDateTime(parseIso(incident.ended_at))} by {actorName(incident.ended_by)}.</p>}
     </div>
   );
 }
