@@ -320,7 +320,14 @@ def test_demo_drill_banner_is_marked_and_calmer(webapp: WebApp, browser: Browser
     page, console = new_page(browser, "phone")
     webapp.sign_in(page, "ms-admin", "#/incidents")
     assert page.get_by_role("button", name="Declare drill").count() == 0  # not outside the demo
-    page.get_by_role("button", name="Declare incident").wait_for()
+    page.get_by_role("button", name="Declare incident").click()
+    dialog = page.get_by_role("dialog", name="Declare an incident")
+    assert dialog.get_by_label("Building").input_value() == "ms"  # the only building ms-admin may declare in
+    assert dialog.get_by_label("Front Office").is_visible()
+    check_axe(page)
+    screenshot(page, "incident-declare-phone")
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
     page.goto(webapp.base + "/?demo=1#/incidents")
     page.get_by_role("button", name="Declare drill").click()
     page.wait_for_url(re.compile(r"/\?demo=1#/incidents/\d+$"))
