@@ -35,8 +35,10 @@ from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
 from vigil.doors.patient_sink import PatientSink
 from vigil.doors.service import DoorEventService
+from vigil.exports.incident_report import IncidentDocuments
 from vigil.exports.jobs import ExportJobs
 from vigil.exports.package import clip_from_recordings
+from vigil.exports.report_part import IncidentReports
 from vigil.exports.signing import signing_key_path
 from vigil.incident_alerts import IncidentAlerts
 from vigil.logs import add_secrets
@@ -126,6 +128,7 @@ class Daemon:
         retention = await parts.start("retention", retention_worker(
             parts, config, index, storage, reserve, lambda: cameras.recorders, appliance.storage_state))
         exports = await parts.start("exports", export_jobs(parts, config, index))
+        await parts.start("incident reports", incident_reports(parts, env, exports))
         accounts, audit = Accounts(index), AuditLog(index)
         credentials = await parts.start("credential watch", credential_watch(parts, accounts))
         whep = await parts.start("live sessions", live_sessions(parts, config, credentials, audit))
@@ -222,9 +225,21 @@ async def retention_worker(parts: Parts, config: Config, index: Index, storage: 
 async def export_jobs(parts: Parts, config: Config, index: Index) -> AsyncIterator[ExportJobs]:
     """Evidence exports (issue 7): the worker thread."""
     jobs = await asyncio.to_thread(ExportJobs, config, index, signing_key_path(config.storage.path),
-                                   clip_from_recordings)
+                                   clip_from_recordings, IncidentDocuments(config, index))
     async with parts.threads(jobs.stop, ("exports", jobs.run), grace_s=EXPORT_GRACE_S):
         yield jobs
+
+
+@asynccontextmanager
+async def incident_reports(parts: Parts, env: ServiceEnv, jobs: ExportJobs) -> AsyncIterator[IncidentReports]:
+    """Issue 16: an ended incident's report is queued for the export worker (exports/report_part.py)."""
+    reports = IncidentReports(env, jobs)
+    env.incident_listeners.append(reports.on_change)
+    try:
+        async with parts.tasks(("incident-reports", reports.run())):
+            yield reports
+    finally:
+        env.incident_listeners.remove(reports.on_change)
 
 
 @asynccontextmanager

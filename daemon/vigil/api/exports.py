@@ -28,7 +28,8 @@ def _export_json(row: ExportRow) -> dict[str, Any]:
             "bytes_total": row.bytes_total, "bytes_done": row.bytes_done, "error": row.error,
             "finished_at": iso(row.finished_wall_ns), "size_bytes": row.package_size_bytes,
             "manifest_sha256": row.manifest_sha256,
-            "download": f"/api/exports/{row.id}/download" if row.state == "done" else None}
+            "download": f"/api/exports/{row.id}/download" if row.state == "done" else None,
+            "incident": row.incident_id}  # the export is this incident's report
 
 
 async def create_export(ctx: Ctx) -> web.StreamResponse:

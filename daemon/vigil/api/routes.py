@@ -26,6 +26,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     health,
     holds,
     holds_schemas,
+    incident_report,
     incidents,
     incidents_schemas,
     links,
@@ -379,6 +380,14 @@ ROUTES: tuple[Route, ...] = (
           "The finished export package (zip)", None, content_type="application/zip",
           per_item=PerItem("services.exports.download",
                            "the stored export names its cameras: export is needed on every one")),
+    # --- incident reports (issue 16; api/incident_report.py): made when an incident ends; asked again here ---
+    Route("POST", "/api/incidents/{incident_id}/report", incident_report.ask_report, Action.DECLARE_INCIDENT,
+          Scope.PER_ITEM, "Ask (again) for an ended incident's report: a signed export package with its door events,"
+          " bookmarks, video access and the video of its report cameras (202 with the export's id)",
+          incident_report.REPORT, status=202,
+          per_item=PerItem("services.incident_report.request_report",
+                           "the stored incident names its building: declare_incident is needed there, and export"
+                           " on each camera whose video the report carries")),
     # --- saved live-wall views (issue 14; api/wall_views.py): each user's own ---
     Route("GET", "/api/views", wall_views.list_views, Action.VIEW_STATUS, Scope.PER_ITEM,
           "The caller's saved live-wall views (cameras they may not watch are shown as empty tiles)",

@@ -85,7 +85,7 @@ EXPORT = obj({"id": INT, "state": {"enum": ["queued", "running", "done", "failed
               "created_at": STR, "cameras": IDS, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT,
               "reason": STR, "case_id": NSTR, "segments_total": INT, "segments_done": INT, "bytes_total": INT,
               "bytes_done": INT, "error": NSTR, "finished_at": NSTR, "size_bytes": NINT, "manifest_sha256": NSTR,
-              "download": NSTR})
+              "download": NSTR, "incident": NINT})
 EXPORT_BODY = obj({"reason": REASON, "start": {"type": ["string", "integer"]}, "end": {"type": ["string", "integer"]}},
                   {"cameras": IDS, "buildings": IDS, "case_id": {"type": "string", "minLength": 1, "maxLength": 100}})
 # saved live-wall views (api/wall_views.py)

@@ -49,6 +49,8 @@ def run_verify(args: Namespace) -> int:
         return 2
     for problem in result.problems:
         print(f"FAIL {problem}")
+    for line in result.summary:  # an incident report: which incident (signed with the manifest)
+        print(f"INCIDENT {line}" if result.ok else f"INCIDENT (not verified) {line}")
     if result.ok and result.key_pinned:
         print(f"OK {args.package}: signature, key {expected}, every file and every clip frame verified")
     elif result.ok:

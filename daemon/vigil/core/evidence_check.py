@@ -47,6 +47,7 @@ class FileSeen:
 class Verdict:
     problems: tuple[Problem, ...]
     key_pinned: bool  # the signing key was compared with one the verifier trusts
+    summary: tuple[str, ...] = ()  # what the package is about, for people (an incident report's incident)
 
     @property
     def ok(self) -> bool:
@@ -158,5 +159,5 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
-def verdict(problem_lists: Sequence[Sequence[Problem]], key_pinned: bool) -> Verdict:
-    return Verdict(tuple(p for problems in problem_lists for p in problems), key_pinned)
+def verdict(problem_lists: Sequence[Sequence[Problem]], key_pinned: bool, summary: Sequence[str] = ()) -> Verdict:
+    return Verdict(tuple(p for problems in problem_lists for p in problems), key_pinned, tuple(summary))

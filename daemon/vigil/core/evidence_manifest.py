@@ -164,13 +164,26 @@ def _segment_json(s: SegmentInfo) -> dict[str, Any]:
 
 
 def build_manifest(facts: ExportFacts, cameras: Sequence[CameraInfo], segments: Sequence[SegmentInfo],
-                   gaps: Sequence[Gap], files: Sequence[FileInfo], clips: Mapping[str, ClipInfo]) -> dict[str, Any]:
+                   gaps: Sequence[Gap], files: Sequence[FileInfo], clips: Mapping[str, ClipInfo],
+                   members: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The manifest as a JSON value. `files` lists every file of the package but the manifest and
-    its signature; `clips` maps camera id -> its clip."""
+    its signature; `clips` maps camera id -> its clip; `members`: more top-level members (an
+    incident report's `incident`), which may not replace the standard ones."""
     names = [f.name for f in files]
     if len(set(names)) != len(names) or {MANIFEST_NAME, SIGNATURE_NAME} & set(names):
         raise ValueError("package file names must be unique and not the manifest's")
     buildings = sorted({(c.building, c.building_name) for c in cameras})
+    manifest = _standard_members(facts, cameras, segments, gaps, files, clips, buildings)
+    for key, value in (members or {}).items():
+        if key in manifest:
+            raise ValueError(f"manifest member {key!r} is a standard one")
+        manifest[key] = value
+    return manifest
+
+
+def _standard_members(facts: ExportFacts, cameras: Sequence[CameraInfo], segments: Sequence[SegmentInfo],
+                      gaps: Sequence[Gap], files: Sequence[FileInfo], clips: Mapping[str, ClipInfo],
+                      buildings: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return {
         "format": FORMAT,
         "export_id": facts.export_id,

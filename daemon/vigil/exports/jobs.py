@@ -11,6 +11,7 @@ import random
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -20,12 +21,12 @@ from vigil.core.errors import DiskFullError, IndexBusyError, NotFoundError, TooM
 from vigil.core.export_request import ExportRequest, require_complete_footage
 from vigil.core.index_wait import RetryState
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
-from vigil.exports.package import ClipSource, PackageWriter, check_space, exports_dir, plan_export
+from vigil.exports.package import ClipSource, Documents, PackageWriter, check_space, exports_dir, plan_export
 from vigil.exports.signing import ensure_signing_key
 from vigil.services.caller import Caller
 from vigil.services.holds import insert_holds_in
 from vigil.store.audit_log import append_in
-from vigil.store.exports import ExportStore, Progress, fail_in, finish_in, insert_export
+from vigil.store.exports import ExportRow, ExportStore, Progress, fail_in, finish_in, insert_export
 from vigil.store.holds import NewHold
 from vigil.store.index import Index
 
@@ -34,13 +35,21 @@ log = logging.getLogger(__name__)
 MAX_QUEUED = 8
 POLL_S = 0.5
 
+# An incident report's documents (exports/incident_report.py): the export's row and the time -> what
+# the package carries besides video. Blocking (the worker thread's).
+DocumentSource = Callable[[ExportRow, int], Documents]
+# More to write in the transaction that queues an export (its id given): an incident's report link.
+AlsoIn = Callable[[sqlite3.Connection, int], None]
+
 
 class ExportJobs:
     """`run` (the worker thread) first loads the signing key, making it on the first start: that
     fsync waits on the worker, not on the recorders' start."""
 
-    def __init__(self, config: Config, index: Index, key_path: Path, clips: ClipSource | None = None) -> None:
+    def __init__(self, config: Config, index: Index, key_path: Path, clips: ClipSource | None = None,
+                 documents: DocumentSource | None = None) -> None:
         self.config, self.index, self.key_path, self.clips = config, index, key_path, clips
+        self.documents = documents
         self.key: Ed25519PrivateKey | None = None
         self.store = ExportStore(index)
         self.stop_event = threading.Event()
@@ -53,13 +62,16 @@ class ExportJobs:
         except DiskFullError as error:  # start anyway; the next start marks them
             log.error("exports: cannot mark interrupted exports failed: %s", error)
 
-    def submit(self, request: ExportRequest, caller: Caller) -> int:
+    def submit(self, request: ExportRequest, caller: Caller, *, incident_id: int | None = None,
+               also_in: AlsoIn | None = None) -> int:
         """Queue an export for the caller (checked for space first); returns its id. A range
         reaching into a segment still being written is refused with the time it can be exported
-        (NotReadyError). The caller's permission on each camera is checked before (services/exports.py)."""
+        (NotReadyError). The caller's permission on each camera is checked before (services/exports.py).
+        An incident's report (`incident_id`) carries its documents even with no video (no camera
+        chosen, or nothing recorded); `also_in` writes more in the same transaction."""
         now_wall_ns = caller.now_ns
         plan = plan_export(self.config, self.index, request.cameras, request.start_wall_ns, request.end_wall_ns)
-        if not plan.segment_count and not plan.open_segment_starts:
+        if incident_id is None and not plan.segment_count and not plan.open_segment_starts:
             raise NotFoundError("nothing was recorded by these cameras in this range")
         require_complete_footage(request, plan.open_segment_starts,
                                  round(self.config.storage.segment_duration_s * NS_PER_SECOND), now_wall_ns)
@@ -69,13 +81,17 @@ class ExportJobs:
             if self._queue.full():
                 raise TooManyRequestsError(f"{MAX_QUEUED} exports are already waiting; try again when one is done")
             with self.index.transaction() as c:
-                export_id = insert_export(c, request, caller.actor, now_wall_ns)
+                export_id = insert_export(c, request, caller.actor, now_wall_ns, incident_id)
                 self._hold_originals_in(c, export_id, request, caller)
+                if also_in is not None:
+                    also_in(c, export_id)
+                detail = {"cameras": list(request.cameras), "start": wall_ns_to_iso(request.start_wall_ns),
+                          "end": wall_ns_to_iso(request.end_wall_ns), "start_ns": request.start_wall_ns,
+                          "end_ns": request.end_wall_ns, "reason": request.reason, "case_id": request.case_id}
+                if incident_id is not None:
+                    detail["incident"] = incident_id
                 append_in(c, now_wall_ns, caller.actor, "export.create", f"export:{export_id}", "ok",
-                          caller.audit_detail({
-                              "cameras": list(request.cameras), "start": wall_ns_to_iso(request.start_wall_ns),
-                              "end": wall_ns_to_iso(request.end_wall_ns), "start_ns": request.start_wall_ns,
-                              "end_ns": request.end_wall_ns, "reason": request.reason, "case_id": request.case_id}))
+                          caller.audit_detail(detail))
             self._queue.put_nowait(export_id)
         log.info("export %d queued by %s: %d segments, %d bytes", export_id, caller.actor, plan.segment_count,
                  plan.segment_bytes)
@@ -140,7 +156,13 @@ class ExportJobs:
                 self.key = ensure_signing_key(self.key_path)
             writer = PackageWriter(self.config, self.index, self.key, self.clips, self.stop_event,
                                    lambda p: self.store.progress(export_id, p))
-            name, size, manifest_sha256 = writer.write(row, plan, row.created_by, time.time_ns())
+            now = time.time_ns()
+            documents = None
+            if row.incident_id is not None:
+                if self.documents is None:
+                    raise VigilError("incident reports are not available here (no document source)")
+                documents = self.documents(row, now)
+            name, size, manifest_sha256 = writer.write(row, plan, row.created_by, now, documents)
         except Exception as error:  # one export's failure must not stop the worker (nor, with it, the daemon)
             if isinstance(error, IndexBusyError):  # not the export's fault: run it again later
                 raise

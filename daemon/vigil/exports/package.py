@@ -15,10 +15,10 @@ import shutil
 import socket
 import threading
 import zipfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -62,6 +62,15 @@ class ClipSource(Protocol):
 
     def __call__(self, camera_id: str, file_name: str, segments: Sequence[tuple[SegmentRow, Path]],
                  start_wall_ns: int, end_wall_ns: int) -> tuple[ClipInfo, Iterator[bytes]]: ...
+
+
+@dataclass(frozen=True)
+class Documents:
+    """What a package carries besides video (an incident report's documents): files (name -> bytes),
+    written after the clips and listed in the manifest's `files`, and more manifest members."""
+
+    files: Mapping[str, bytes]
+    members: Mapping[str, Any]
 
 
 @dataclass(frozen=True)
@@ -182,7 +191,8 @@ class PackageWriter:
         self._advance(1, 0)
         self.on_progress(self.progress)
 
-    def write(self, row: ExportRow, plan: PlannedExport, exporter: str, now_wall_ns: int) -> tuple[str, int, str]:
+    def write(self, row: ExportRow, plan: PlannedExport, exporter: str, now_wall_ns: int,
+              documents: Documents | None = None) -> tuple[str, int, str]:
         """Writes the package; returns (file name, size, manifest SHA-256)."""
         request = row.request
         directory = exports_dir(self.config)
@@ -206,13 +216,16 @@ class PackageWriter:
                                                   request.start_wall_ns, request.end_wall_ns)
                         self._add(zf, clip.file, chunks)
                         clips[camera.id] = clip
+                for doc_name, data in sorted((documents.files if documents else {}).items()):
+                    self._add(zf, doc_name, iter((data,)))
                 public = public_info(self.key.public_key())
                 facts = ExportFacts(row.id, ExportStore(self.index).appliance_id(), self.config.appliance.site_id,
                                     socket.gethostname(), exporter, request.reason, request.case_id,
                                     request.start_wall_ns, request.end_wall_ns, now_wall_ns, __version__, public.pem,
                                     public.fingerprint)
                 segments = [_segment_info(s) for rows in plan.segments.values() for s in rows]
-                manifest = canonical_json(build_manifest(facts, plan.cameras, segments, plan.gaps, self.files, clips))
+                manifest = canonical_json(build_manifest(facts, plan.cameras, segments, plan.gaps, self.files, clips,
+                                                         documents.members if documents else None))
                 zf.writestr(zipfile.ZipInfo(MANIFEST_NAME, date_time=(2000, 1, 1, 0, 0, 0)), manifest)
                 zf.writestr(zipfile.ZipInfo(SIGNATURE_NAME, date_time=(2000, 1, 1, 0, 0, 0)), sign(self.key, manifest))
             with tmp.open("rb") as f:

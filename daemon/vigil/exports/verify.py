@@ -30,6 +30,7 @@ from vigil.core.evidence_check import (
     verdict,
 )
 from vigil.core.evidence_manifest import MANIFEST_NAME, SIGNATURE_NAME
+from vigil.core.incident_report import member_problems, summary_lines
 from vigil.core.timebase import TICKS_PER_SECOND
 from vigil.exports.signing import parse_public_pem, signature_valid
 
@@ -152,6 +153,7 @@ def _clip_problems(zf: zipfile.ZipFile, package: Path, manifest: Mapping[str, An
 
 
 def verify_package(package: Path, expected_fingerprint: str | None) -> Verdict:
+    """What the package's checks found; an incident report's summary lines (for people) in `summary`."""
     pinned = expected_fingerprint is not None
     if not package.is_file():
         raise BadRequestError(f"{package}: no such file")
@@ -183,5 +185,6 @@ def verify_package(package: Path, expected_fingerprint: str | None) -> Verdict:
                                                                " (the manifest was altered, or signed by another key)"))
         seen = _hash_entries(zf, package)
         file_problems = check_files(manifest, seen)
+        file_problems += [Problem(ProblemKind.MANIFEST, message) for message in member_problems(manifest)]
         clip_problems = _clip_problems(zf, package, manifest, set(names)) if not file_problems else []
-        return verdict([key_problems, problems, file_problems, clip_problems], pinned)
+        return verdict([key_problems, problems, file_problems, clip_problems], pinned, summary_lines(manifest))

@@ -1,7 +1,9 @@
 """Evidence exports: create (queued for the export worker), status, download.
 
 Who may: EXPORT on every camera of the export; one refusal refuses the whole export (and an
-export's status and package are the business of those who may export all of its cameras). A
+export's status and package are the business of those who may export all of its cameras). An
+incident's report (`ExportRow.incident_id`; services/incident_report.py) is also, and even with no
+camera, the business of who may declare incidents in the incident's building only. A
 listing shows each export only to who may export all of its cameras; an export naming a camera
 no longer configured (so of no known building) only to district admins.
 Creating writes the export, the holds on its originals and the audit entries in ONE transaction
@@ -24,6 +26,7 @@ from vigil.services.caller import Caller
 from vigil.services.env import ServiceEnv
 from vigil.store.audit_log import append_in
 from vigil.store.exports import ExportRow, ExportStore
+from vigil.store.incidents import Incidents
 
 __all__ = ["EXPORT_STATES", "MAX_LISTED", "Download", "ExportQuery", "ExportRow", "create_export", "download",
            "export_status", "list_exports"]
@@ -69,8 +72,18 @@ async def create_export(env: ServiceEnv, caller: Caller, jobs: ExportJobs | None
     return await env.run(lambda: jobs.store.get(jobs.submit(request, caller)))
 
 
-def _may_see(env: ServiceEnv, caller: Caller, row: ExportRow) -> bool:
-    """Whether the caller may export every camera of the export (pure: no audit entry)."""
+def _report_buildings(env: ServiceEnv, rows: list[ExportRow]) -> dict[int, str]:
+    """Incident id -> its building, for the rows that are incident reports (blocking)."""
+    store = Incidents(env.index)
+    return {i: store.get(i).building_id for i in {r.incident_id for r in rows if r.incident_id is not None}}
+
+
+def _may_see(env: ServiceEnv, caller: Caller, row: ExportRow, report_buildings: dict[int, str]) -> bool:
+    """Whether the caller may export every camera of the export, and for an incident's report
+    declare incidents in its building (pure: no audit entry)."""
+    if row.incident_id is not None and denial_or_none(
+            caller, Action.DECLARE_INCIDENT, Target(building=report_buildings[row.incident_id])) is not None:
+        return False
     for camera in row.request.cameras:
         # a camera no longer configured has no building: core.permissions leaves it to district staff
         building = env.config.building_of(camera)
@@ -81,12 +94,20 @@ def _may_see(env: ServiceEnv, caller: Caller, row: ExportRow) -> bool:
 
 async def list_exports(env: ServiceEnv, caller: Caller, query: ExportQuery) -> list[ExportRow]:
     """The exports the caller may see (those whose every camera they may export), newest first."""
-    rows = await env.run(lambda: ExportStore(env.index).newest_first(query.state))
-    return [r for r in rows if _may_see(env, caller, r)][:query.limit]
+    def read() -> tuple[list[ExportRow], dict[int, str]]:
+        rows = ExportStore(env.index).newest_first(query.state)
+        return rows, _report_buildings(env, rows)
+
+    rows, report_buildings = await env.run(read)
+    return [r for r in rows if _may_see(env, caller, r, report_buildings)][:query.limit]
 
 
 async def export_status(env: ServiceEnv, caller: Caller, export_id: int) -> ExportRow:
     row = await env.run(lambda: ExportStore(env.index).get(export_id))
+    if row.incident_id is not None:
+        incident_id = row.incident_id
+        building = await env.run(lambda: Incidents(env.index).get(incident_id).building_id)
+        await require(env, caller, Action.DECLARE_INCIDENT, Target(building=building))
     await _require_cameras(env, caller, row.request.cameras)
     return row
 

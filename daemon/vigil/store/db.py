@@ -380,6 +380,10 @@ MIGRATIONS: tuple[str, ...] = (
     ALTER TABLE evidence_holds ADD COLUMN incident_id INTEGER;
     CREATE INDEX evidence_holds_incident ON evidence_holds (incident_id) WHERE incident_id IS NOT NULL;
     """,
+    # 12: an export that is an incident's report names it (who may see it, what documents it carries).
+    """
+    ALTER TABLE exports ADD COLUMN incident_id INTEGER REFERENCES incidents(id);
+    """,
 )
 
 

@@ -31,6 +31,7 @@ class ExportRow:
     package_size_bytes: int | None
     manifest_sha256: str | None
     finished_wall_ns: int | None
+    incident_id: int | None = None  # the export is this incident's report
 
 
 @dataclass(frozen=True)
@@ -46,16 +47,17 @@ def _row(r: sqlite3.Row) -> ExportRow:
                             r["case_id"])
     return ExportRow(r["id"], r["created_by"], r["created_wall_ns"], request, r["state"], r["segments_total"],
                      r["segments_done"], r["bytes_total"], r["bytes_done"], r["error"], r["package_name"],
-                     r["package_size_bytes"], r["manifest_sha256"], r["finished_wall_ns"])
+                     r["package_size_bytes"], r["manifest_sha256"], r["finished_wall_ns"], r["incident_id"])
 
 
-def insert_export(c: sqlite3.Connection, request: ExportRequest, created_by: str, now_wall_ns: int) -> int:
-    """A queued export, inside the caller's transaction."""
+def insert_export(c: sqlite3.Connection, request: ExportRequest, created_by: str, now_wall_ns: int,
+                  incident_id: int | None = None) -> int:
+    """A queued export (an incident's report if `incident_id`), inside the caller's transaction."""
     cur = c.execute(
         "INSERT INTO exports (created_by, created_wall_ns, cameras, start_wall_ns, end_wall_ns, reason, case_id,"
-        " state) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued')",
+        " state, incident_id) VALUES (?, ?, ?, ?, ?, ?, ?, 'queued', ?)",
         (created_by, now_wall_ns, json.dumps(list(request.cameras)), request.start_wall_ns, request.end_wall_ns,
-         request.reason, request.case_id))
+         request.reason, request.case_id, incident_id))
     return int(cur.lastrowid or 0)
 
 

@@ -32,7 +32,8 @@ from vigil.system import parts as parts_module
 # (part name in the log, the factory in vigil.app that starts it), in start order
 PARTS = [("supervision", "supervision"), ("stop signals", "stop_signals"), ("storage", "open_storage"),
          ("service env", "database_threads"), ("retention", "retention_worker"), ("exports", "export_jobs"),
-         ("credential watch", "credential_watch"), ("live sessions", "live_sessions"),
+         ("incident reports", "incident_reports"), ("credential watch", "credential_watch"),
+         ("live sessions", "live_sessions"),
          ("door events", "door_events"), ("door adapters", "door_adapters"), ("incident alerts", "incident_alerts"),
          ("http api", "http_api"),
          ("hotplug", "hotplug"), ("recording", "recording"), ("reload", "reloading")]

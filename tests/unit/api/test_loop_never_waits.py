@@ -119,7 +119,7 @@ async def test_no_route_waits_on_sqlite_on_the_loop(api: Api, on_the_loop: list[
             link = await api.client.post("/api/links", headers=api.auth("district"), json=BODIES["/api/links"])
             link_body = await link.json()
             values = {"camera_id": "hs-cam", "link_id": str(link_body["id"]), "session_id": "ended",
-                      "export_id": "1", "event_id": "1", "segment_id": "1",
+                      "export_id": "1", "event_id": "1", "segment_id": "1", "incident_id": "1",
                       "token": str(link_body["url"]).rsplit("/", 1)[1],
                       "bookmark_id": str(index.add_bookmark(NewBookmark("hs-cam", "hs", 0, 10, "x", f"user:{caller}"),
                                                             0)),

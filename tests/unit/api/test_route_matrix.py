@@ -6,6 +6,7 @@ core.permissions, so a wrong route declaration fails here."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Callable
 
 import pytest
@@ -131,6 +132,7 @@ def expected_allowed(route: Route, caller: str, building: str) -> bool:
     # so does reading one plan's image
     names_a_building |= route.method != "GET" and route.path.startswith(("/api/plans", "/api/placements"))
     names_a_building |= route.path == "/api/plans/{plan_id}/image"
+    names_a_building |= route.path.startswith("/api/incidents/{incident_id}")  # the stored incident's building
     if caller == "installer" and route.action is Action.CONFIGURE_CAMERAS:
         return True  # an installer with no buildings assigned configures every building
     if caller == "installer" and route.path == "/api/plans/{plan_id}/image":
@@ -206,6 +208,13 @@ def _plan_ids(api: Api, building: str) -> dict[str, str]:
         pin = plans_store.upsert_placement(c, PlacementRequest(plan, PinKind.CAMERA, f"{building}-cam", 1, 1, 0,
                                                                90, 10), "user:district", 0)
     return {"plan_id": str(plan), "placement_id": str(pin)}
+
+
+async def _incident_ids(api: Api, building: str) -> dict[str, str]:
+    """The building's open incident (declared once, joined after): asking for its report is a 409."""
+    declared = await incidents.declare(api.services.env, worker_caller(time.time_ns()), building=building,
+                                       cameras=[], reason="matrix", via=DeclaredVia.CLI)
+    return {"incident_id": str(declared.incident.id)}
 
 
 @pytest.mark.parametrize("route", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
