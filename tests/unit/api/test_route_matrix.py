@@ -6,7 +6,6 @@ core.permissions, so a wrong route declaration fails here."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 import pytest
@@ -208,13 +207,6 @@ def _plan_ids(api: Api, building: str) -> dict[str, str]:
         pin = plans_store.upsert_placement(c, PlacementRequest(plan, PinKind.CAMERA, f"{building}-cam", 1, 1, 0,
                                                                90, 10), "user:district", 0)
     return {"plan_id": str(plan), "placement_id": str(pin)}
-
-
-async def _incident_ids(api: Api, building: str) -> dict[str, str]:
-    """The building's open incident (declared once, joined after): asking for its report is a 409."""
-    declared = await incidents.declare(api.services.env, worker_caller(time.time_ns()), building=building,
-                                       cameras=[], reason="matrix", via=DeclaredVia.CLI)
-    return {"incident_id": str(declared.incident.id)}
 
 
 @pytest.mark.parametrize("route", PROTECTED, ids=lambda r: f"{r.method} {r.path}")
