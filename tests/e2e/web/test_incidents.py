@@ -243,7 +243,8 @@ def test_incident_page_link_deliveries_copy(webapp: WebApp, browser: Browser, ho
     assert row.locator("td").nth(3).inner_text() == str(api_row["attempts"])
     if api_row["state"] == "delivered":  # the delivery worker is there: the receiver has the link's body
         assert row.locator("td").nth(2).inner_text().startswith("Delivered")
-        assert any(json.dumps(b).find(str(incident["id"])) >= 0 for b in hook.bodies), hook.bodies
+        assert any(b.get("incident") == incident["id"] and b.get("link") == mine["link_url"] for b in hook.bodies), \
+            hook.bodies
     # Copy: to the clipboard.
     page.get_by_role("button", name="Copy").click()
     page.get_by_role("status").filter(has_text="Copied to the clipboard.").wait_for()
