@@ -5,18 +5,22 @@ another building's admin, and is not re-announced on a re-poll; the incident pag
 responder link (copied by the Copy button, or selected when the clipboard refuses) and the delivery
 to the dispatch webhook (a real HTTP receiver on loopback) as the API reports it; the responder
 link on a phone opens the building's map, plays live and lists the incident's door events as they
-arrive, while the admin's page shows who watches; the demo's one-click drill gives a banner marked
-DRILL in another style; ending with a note shows the report's export. axe is clean, screenshots
-are written at both sizes."""
+arrive, while the admin's page shows who watches; the one-click drill (`?demo=1`, and `vigil demo`
+itself) gives a banner marked DRILL in another style; ending with a note shows the report's export
+and its download. axe is clean, screenshots are written at both sizes."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -26,7 +30,7 @@ from playwright.sync_api import Browser, Page
 from tests.support.browser import wait_decoding
 from tests.support.netns import requires_test_namespace
 from tests.support.plan_images import png_bytes
-from tests.support.vigil_proc import run_vigil, vigil_stdin
+from tests.support.vigil_proc import DAEMON_DIR, run_vigil, vigil_stdin
 from tests.support.webapp import PASSWORD, WebApp, check_axe, free_port, new_page, running_webapp, screenshot
 from vigil.core.timebase import wall_ns_to_iso
 
@@ -413,3 +417,44 @@ def test_end_with_a_note_then_the_report(webapp: WebApp, browser: Browser) -> No
     screenshot(page, "incident-ended-report-desktop")
     assert console.csp_violations() == []
     page.context.close()
+
+
+def test_the_demo_offers_a_one_click_drill(tmp_path: Path, browser: Browser) -> None:
+    """`vigil demo` as the README runs it: the address it prints opens the app with "Declare drill" on
+    the map; one click declares a drill of the demo building and its banner says DRILL."""
+    env = dict(os.environ, PYTHONPATH=str(DAEMON_DIR))
+    demo = subprocess.Popen([sys.executable, "-m", "vigil", "demo", "--data", str(tmp_path / "demo"), "--duration",
+                             "120", "--http-port", "0"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env)
+    try:
+        assert demo.stdout is not None
+        opened = None
+        for line in demo.stdout:
+            opened = re.search(r"open (https://\S+/\?demo=1) .* sign in as demo / (\S+)", line)
+            if opened is not None:
+                break
+        assert opened is not None, "the demo never printed where to open the app"
+        assert "Declare drill" in demo.stdout.readline()  # the next line says where incident mode is
+        url, password = opened.groups()
+        page, console = new_page(browser, "desktop")
+        page.goto(url)
+        page.get_by_label("User name").fill("demo")
+        page.get_by_label("Password").fill(password)
+        page.get_by_role("button", name="Sign in").click()
+        page.locator(".plan-map").wait_for()  # the home page: the campus map
+        with page.expect_response(lambda r: r.url.endswith("/api/incidents") and r.request.method == "POST") as posted:
+            page.get_by_role("button", name="Declare drill").click()
+        assert posted.value.status == 201, posted.value.text()
+        drill = posted.value.json()["incident"]
+        assert (drill["building"], drill["reason"], drill["drill"]) == ("demo", "Drill", True)
+        page.wait_for_url(re.compile(rf"/\?demo=1#/incidents/{drill['id']}$"))
+        banner = page.locator(f".incidents-banner [data-incident='{drill['id']}']")
+        banner.wait_for()
+        assert banner.inner_text().startswith("DRILL — not a real emergency")
+        assert "Demo Building" in banner.inner_text()
+        screenshot(page, "demo-drill-desktop")
+        assert console.csp_violations() == []
+        page.context.close()
+    finally:
+        demo.terminate()
+        demo.wait(30)
