@@ -102,7 +102,7 @@ function Body({ incident, reload, joined }: { incident: Incident; reload: () => 
       {joined && <p role="status">This building already had an open incident: your declaration joined it.</p>}
       <Facts incident={shown} />
       {open && can(app.me, "declare_incident", shown.building) && (
-        <p class="actions"><button type="button" class="danger" onClick={() => setEnding(true)}>End incident…</button></p>
+        <p class="actions"><button type="button" class="danger" onClick={() => setEnding(true)}>End {shown.drill ? "drill" : "incident"}…</button></p>
       )}
       {ending && <EndDialog incident={shown} onClose={() => setEnding(false)} onEnded={(i) => { setCurrent(i); reload(); }} />}
       {!open && (
