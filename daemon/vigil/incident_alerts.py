@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 
 from vigil.core.errors import VigilError
@@ -59,14 +60,14 @@ class IncidentAlerts:
         load); then what other processes changed."""
         try:
             self.known_open = await self._open_now()
-        except VigilError as error:
+        except (sqlite3.Error, VigilError) as error:
             log.warning("incident alerts: open incidents not read at the start: %s", error)
         while True:
             await asyncio.sleep(self.poll_interval_s)
             heard = self.heard
             try:
                 now = await self._open_now()
-            except VigilError as error:  # a busy index: the next round
+            except (sqlite3.Error, VigilError) as error:  # a busy index: the next round
                 log.warning("incident alerts: open incidents not read: %s", error)
                 continue
             if self.heard != heard:  # a change committed here while reading: the read may predate it

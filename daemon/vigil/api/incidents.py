@@ -79,8 +79,8 @@ def _live_views(ctx: Ctx) -> list[LiveView]:
     if whep is None:
         return []
     now_mono = time.monotonic()
-    return [LiveView(s.actor, s.camera_id, ctx.now_ns - round((now_mono - s.created_monotonic) * NS_PER_SECOND))
-            for s in list(whep.sessions.values())]
+    return [LiveView(s.actor, s.camera_id, ctx.now_ns - round((now_mono - s.created_monotonic) * NS_PER_SECOND),
+                     s.remote) for s in list(whep.sessions.values())]
 
 
 async def activity(ctx: Ctx) -> web.StreamResponse:

@@ -65,6 +65,7 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
     # Bound to the credential it was opened with: it ends when that is revoked or expires.
     session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor, ctx.credential, target,
                                link=ctx.is_link())
+    session.remote = ctx.request.remote
     location = f"/api/whep/{session.id}"
     detail: dict[str, object] = {"quality": quality, "session": session.id[:8]}
     if screened.candidates_dropped:

@@ -31,8 +31,9 @@ def add_incident_verbs(verbs: _SubParsersAction[ArgumentParser], common: Argumen
         "start", parents=[common], formatter_class=RawDescriptionHelpFormatter,
         help="declare an incident (or join the building's open one); prints its responder link",
         description="Declare an incident: hold the building's footage (or the named cameras') from the configured"
-                    " look-back until it ends, and make its responder link (printed for copying). A building with"
-                    " an open incident gets a join instead.\n\n" + _DAEMON_NOTE)
+                    " look-back until it ends, and make its responder link (printed for copying; its address is"
+                    " [http] public_url, else this host's name and port). A building with an open incident gets a"
+                    " join instead.\n\n" + _DAEMON_NOTE)
     start.add_argument("--building", help="the building (default: the named cameras' building)")
     start.add_argument("--camera", action="append", default=[], help="hold only these cameras (repeat)")
     start.add_argument("--reason", required=True, help="why (1-500 characters)")

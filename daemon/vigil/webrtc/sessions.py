@@ -63,6 +63,7 @@ class WhepSession:
     sender: RTCRtpSender
     created_monotonic: float = field(default_factory=time.monotonic)
     binding: int = 0  # its key in the CredentialWatch
+    remote: str | None = None  # the viewer's address, as the API saw it (an incident's activity shows it)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
 
