@@ -396,6 +396,7 @@ def test_end_with_a_note_then_the_report(webapp: WebApp, browser: Browser) -> No
     assert (body["state"], body["end_note"], body["report_cameras"]) == (
         "ended", "Door secured; police on site at 10:40.", ["hs-east"])
     page.locator(".incident-page[data-state='ended']").wait_for()
+    page.wait_for_function("() => document.activeElement?.id === 'report-title'")  # focus is not lost
     page.locator(f".incidents-banner [data-incident='{incident['id']}']").wait_for(state="detached")
     assert page.get_by_label("Responder link (valid while the incident is open)").count() == 0
     # The report: its export appears once the appliance made it, then its download.

@@ -2,7 +2,7 @@
 // delivery status (asked again every few seconds while any is pending), joins, the link's activity
 // (for who manages links there), the incident's door events, "End incident" with a required note
 // and the cameras whose video the report carries, and after the end the report's export.
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { Dialog } from "./Dialog";
 import {
   Deliveries, IncidentDoorEvents, IncidentReport, LIVE_POLL_MS, LinkActivity, LinkCopy, useEvery,
@@ -91,6 +91,8 @@ function Body({ incident, reload, joined }: { incident: Incident; reload: () => 
   const pending = shown.deliveries.some((d) => d.state === "pending");
   useEvery(pending, LIVE_POLL_MS, reload);
   const open = shown.state === "open";
+  // Ended here: focus goes to the report (the button that opened the dialog is gone).
+  useEffect(() => { if (current !== null) document.getElementById("report-title")?.focus(); }, [current]);
   const kind = shown.drill ? "Drill" : "Incident";
   return (
     <div class={shown.drill ? "incident-page drill" : "incident-page"} data-incident={shown.id} data-state={shown.state}>
@@ -107,7 +109,7 @@ function Body({ incident, reload, joined }: { incident: Incident; reload: () => 
       {ending && <EndDialog incident={shown} onClose={() => setEnding(false)} onEnded={(i) => { setCurrent(i); reload(); }} />}
       {!open && (
         <section aria-labelledby="report-title">
-          <h2 id="report-title">Report</h2>
+          <h2 id="report-title" tabIndex={-1}>Report</h2>
           <IncidentReport incident={shown} onWaiting={reload} />
         </section>
       )}

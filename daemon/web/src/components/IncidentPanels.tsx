@@ -185,7 +185,8 @@ function exportText(row: ExportJson): string {
 export function IncidentReport({ incident, onWaiting }: { incident: Incident; onWaiting: () => void }) {
   const app = useApp();
   const id = incident.report_export_id;
-  const mayExport = can(app.me, "export", incident.building);
+  // An incident's report is for who may export there and declare incidents there (services/exports).
+  const mayExport = can(app.me, "export", incident.building) && can(app.me, "declare_incident", incident.building);
   const [loaded, reload] = useLoad((signal) => (id === null || !mayExport ? Promise.resolve(null)
     : api<ExportJson>("GET", `/api/exports/${id}`, null, { signal })), [id, mayExport]);
   const busy = loaded.state === "ok" && loaded.value !== null
@@ -195,7 +196,7 @@ export function IncidentReport({ incident, onWaiting }: { incident: Incident; on
   if (id === null) return <p class="muted" role="status">The incident report is being prepared…</p>;
   return (
     <div class="incident-report" data-export={id}>
-      <p>Report: export {id}{mayExport ? "" : " (ask who may export in this building for a copy)"}</p>
+      <p>Report: export {id}{mayExport ? "" : " (the building's administrators may download it)"}</p>
       {loaded.state === "error" && <ErrorNote error={loaded.error} />}
       {loaded.state === "ok" && loaded.value !== null && (
         <>
