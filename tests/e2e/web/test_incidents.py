@@ -112,6 +112,11 @@ name = "dispatch"
 url = "{hook.url}"
 secret = "{HOOK_SECRET}"
 timeout_s = 3
+[[incidents.webhooks]]
+name = "down"
+url = "http://127.0.0.1:{free_port()}/nobody-listens"
+secret = "{HOOK_SECRET}"
+timeout_s = 3
 """
     with running_webapp(tmp_path_factory.mktemp("webapp-incidents"), extra) as app:
         added = vigil_stdin(PASSWORD + "\n", "user", "add", "lenel", "--role", "door_system", "--password-stdin",
@@ -249,6 +254,24 @@ def test_incident_page_link_deliveries_copy(webapp: WebApp, browser: Browser, ho
         assert row.locator("td").nth(2).inner_text().startswith("Delivered")
         assert any(b.get("incident") == incident["id"] and b.get("link") == mine["link_url"] for b in hook.bodies), \
             hook.bodies
+    # A recipient that is down: once tried, the page shows the attempts and the last error the appliance keeps.
+    deadline = time.monotonic() + 20
+    down = None
+    while time.monotonic() < deadline:
+        down = next(d for d in webapp.json("GET", f"/api/incidents/{incident['id']}", user="hs-admin")["deliveries"]
+                    if d["recipient"] == "webhook:down" and d["event"] == "declared")
+        if down["attempts"] > 0 or not hook.bodies:  # no delivery worker: nothing is ever tried
+            break
+        time.sleep(0.5)
+    assert down is not None and down["state"] != "delivered", down
+    if down["attempts"] > 0:
+        cells = "tr[data-recipient='webhook:down'][data-event='declared'] td"
+        page.wait_for_function("([cells, n]) => { const td = document.querySelectorAll(cells);"
+                               " return Number(td[3]?.textContent) >= n && td[4]?.textContent !== '—'; }",
+                               arg=[cells, down["attempts"]], timeout=10_000)
+        assert down["last_error"], down
+        shown = page.locator(cells).nth(4).inner_text()
+        assert shown and shown != "—", shown
     # Copy: to the clipboard.
     page.get_by_role("button", name="Copy").click()
     page.get_by_role("status").filter(has_text="Copied to the clipboard.").wait_for()
