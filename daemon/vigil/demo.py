@@ -149,8 +149,11 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
         daemon = Daemon(config)
 
         def ready() -> None:
-            print(f"vigil demo: open {daemon.url} (self-signed certificate: accept it once)"
-                  f" and sign in as demo / {password}", flush=True)
+            # ?demo=1: the web app offers a one-click "Declare drill" (lib/incidents.ts isDemo).
+            print(f"vigil demo: open {(daemon.url or '').rstrip('/')}/?demo=1 (self-signed certificate: accept it"
+                  f" once) and sign in as demo / {password}", flush=True)
+            print("vigil demo: try incident mode: \"Declare drill\" on the map or the Incidents page (a drill"
+                  " sends nothing outside)", flush=True)
 
         device = OnvifDevice("axis", ONVIF_USER, ONVIF_PASSWORD, {
             "profile_1_h264": f"rtsp://127.0.0.1:{port}/lobby", "profile_2_h264": f"rtsp://127.0.0.1:{port}/lobby-sub"})

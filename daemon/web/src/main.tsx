@@ -1,7 +1,8 @@
-// The shell: sign-in, the navigation bar, the responder banner, and the page the #route names.
+// The shell: sign-in, the navigation bar, the responder banner, the incident banner, and the page the #route names.
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
 import { AlertBanner } from "./components/AlertBanner";
+import { IncidentBanner } from "./components/IncidentBanner";
 import { ErrorNote, Loading } from "./components/common";
 import { ApiError, describeError } from "./lib/api";
 import { AppContext, type AppState } from "./lib/app_context";
@@ -125,6 +126,7 @@ function App() {
     <>
       <Header me={me} onSignOut={out} />
       {me.kind === "link" && <LinkBanner me={me} />}
+      <IncidentBanner me={me} />
       <div id="alerts"><AlertBanner me={me} doors={lists?.doors ?? []} /></div>
       <main id="content" tabIndex={-1}>
         {lists === null ? <Loading /> : (

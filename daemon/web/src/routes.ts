@@ -24,12 +24,14 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   exports: () => import("./pages/exports"),
   map: () => import("./pages/map"),
   timeline: () => import("./pages/timeline"),
+  incidents: () => import("./pages/incidents"),
 };
 
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */
 export interface NavItem { label: string; path: string; needs: Action }
 export const NAV: NavItem[] = [
   { label: "Map", path: "map", needs: "view_status" },
+  { label: "Incidents", path: "incidents", needs: "view_status" },
   { label: "Cameras", path: "cameras", needs: "view_status" },
   { label: "Wall", path: "wall", needs: "view_live" },
   { label: "Timeline", path: "timeline", needs: "view_playback" },

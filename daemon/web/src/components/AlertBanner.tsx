@@ -1,8 +1,9 @@
 // The shell's door-alert banner: flagged door events of the caller's buildings arrive live over
-// server-sent events (GET /api/alerts) and stay until acknowledged (one click, audited by the
+// server-sent events (GET /api/alerts, lib/alert_stream) and stay until acknowledged (one click, audited by the
 // appliance as door_event.ack) or hidden. Sound is off until the person turns it on (kept in this
 // browser); it is a short tone made by the page itself (no audio file, no request).
 import { useEffect, useRef, useState } from "preact/hooks";
+import { onAlert, onStreamState } from "../lib/alert_stream";
 import { api, describeError } from "../lib/api";
 import { href } from "../lib/router";
 import { type Door, type Me, can, doorName } from "../lib/session";
@@ -94,22 +95,22 @@ export function AlertBanner({ me, doors }: { me: Me; doors: Door[] }) {
 
   useEffect(() => {
     if (!watching) return;
-    const source = new EventSource("/api/alerts");
-    source.addEventListener("door_event_flagged", (event) => {
-      const alert = JSON.parse((event as MessageEvent<string>).data) as DoorAlert;
-      setAlerts((list) => [alert, ...list.filter((a) => a.id !== alert.id)].slice(0, KEEP_ALERTS));
-      if (soundOn.current && audio.current) tone(audio.current);
-    });
-    source.addEventListener("alerts_lost", (event) => {
-      const body = JSON.parse((event as MessageEvent<string>).data) as { lost?: number };
-      setLost((n) => n + (body.lost ?? 0));
-    });
-    source.addEventListener("open", () => { setStopped(false); setConnected(true); });
-    source.addEventListener("error", () => {
-      setConnected(false);
-      setStopped(source.readyState === EventSource.CLOSED);
-    });
-    return () => source.close();
+    const offs = [
+      onAlert("door_event_flagged", (event) => {
+        const alert = JSON.parse(event.data) as DoorAlert;
+        setAlerts((list) => [alert, ...list.filter((a) => a.id !== alert.id)].slice(0, KEEP_ALERTS));
+        if (soundOn.current && audio.current) tone(audio.current);
+      }),
+      onAlert("alerts_lost", (event) => {
+        const body = JSON.parse(event.data) as { lost?: number };
+        setLost((n) => n + (body.lost ?? 0));
+      }),
+      onStreamState((state) => {
+        setConnected(state === "open");
+        setStopped(state === "closed");
+      }),
+    ];
+    return () => { for (const off of offs) off(); };
   }, [watching]);
 
   if (!watching) return null;

@@ -4,7 +4,8 @@ import { ApiError, api, setCsrfToken } from "./api";
 
 export type Action =
   | "view_status" | "view_live" | "view_playback" | "export" | "configure_cameras" | "manage_links"
-  | "manage_users" | "view_audit" | "view_door_events" | "ack_door_events" | "bookmark" | "hold_evidence";
+  | "manage_users" | "view_audit" | "view_door_events" | "ack_door_events" | "bookmark" | "hold_evidence"
+  | "declare_incident";
 
 export interface Me {
   kind: "user" | "link";

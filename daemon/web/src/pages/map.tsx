@@ -2,13 +2,16 @@
 // floor switcher; cameras (field of view) and doors (last state) as pins. Selecting a camera plays
 // it live in place; selecting a door lists its recent events with links to the video at each
 // moment. Who may configure the building drags pins to place and aim them, or types the numbers.
-// A building without a plan shows its cameras and doors as a list.
+// A building without a plan shows its cameras and doors as a list. Who may declare an incident there
+// gets the button; a responder link of an open incident gets the incident's door events, live.
 import { useEffect, useState } from "preact/hooks";
 import { ErrorNote, PageTitle, Show, useLoad } from "../components/common";
 import {
   CameraDetail, type Door, DoorDetail, type DoorEvent, type DoorEventPage, PinEditor, PlaceItem, type Placeable,
   UploadPlan, eventText,
 } from "../components/MapPanels";
+import { IncidentControls } from "../components/IncidentControls";
+import { ResponderIncident } from "../components/IncidentPanels";
 import { type MapPin, PlanMap, type Placement, type Plan } from "../components/PlanMap";
 import { api, query, request } from "../lib/api";
 import { type AppState, cameraById, useApp } from "../lib/app_context";
@@ -274,6 +277,8 @@ export default function MapPage({ route }: PageProps) {
             <>
               <PageTitle>{plan && building !== null && floors.length > 1 ? `${name}, floor ${plan.floor}` : name}</PageTitle>
               <FloorSwitcher app={app} plans={data.plans} plan={plan} building={building} />
+              {known && <IncidentControls building={building} />}
+              {known && app.me.kind === "link" && <ResponderIncident building={building} />}
               {!known && <ErrorNote error={new Error(`There is no building “${building}” you may see.`)} />}
               {known && plan && <PlanView key={plan.id} app={app} data={data} plan={plan} reload={reload}
                                                  place={route.params.get("place")} />}
