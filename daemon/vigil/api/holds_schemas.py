@@ -17,7 +17,8 @@ BOOKMARK_BODY = obj({"start": TIME, "headline": {"type": "string", "minLength": 
                     {"camera": STR, "building": STR, "end": TIME, "description": {"type": "string", "maxLength": 4000}})
 HOLD_STATE = {"enum": ["active", "expired", "released"]}
 HOLD = obj(SPAN | {"id": INT, "camera": NSTR, "until": NSTR, "state": HOLD_STATE, "released_at": NSTR,
-                  "created_at": STR, "door_event_id": NINT, "incident_id": NINT},
+                  "created_at": STR, "door_event_id": NINT, "incident_id": NINT,
+                  "until_incident_ends": BOOL},
            {"reason": STR, "case_id": NSTR, "created_by": STR, "released_by": NSTR})
 HOLDS = {"type": "array", "items": HOLD}
 HOLD_BODY = obj({"start": TIME, "end": TIME, "reason": REASON},

@@ -18,8 +18,7 @@ from typing import Any
 
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.incidents import DeliveryEvent
-from vigil.core.json_text import JsonTextError, parse_json
-from vigil.core.mqtt_messages import MalformedError
+from vigil.core.mqtt_messages import MalformedError, json_payload
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 
 __all__ = ["DELIVERY_BACKOFF", "MAX_ERROR_CHARS", "DeclareMessage", "IncidentFacts", "MalformedError",
@@ -133,14 +132,7 @@ def parse_declare_message(payload: bytes) -> DeclareMessage:
     not_object, invalid:<field>, unknown_field)."""
     if len(payload) > MAX_MESSAGE_BYTES:
         raise MalformedError("too_large", f"the message is over {MAX_MESSAGE_BYTES} bytes")
-    try:
-        text = payload.decode("utf-8")
-    except UnicodeDecodeError:
-        raise MalformedError("not_utf8", "the payload is not UTF-8") from None
-    try:
-        doc = parse_json(text)
-    except JsonTextError as error:
-        raise MalformedError("not_json", f"the payload is not JSON ({error})") from None
+    doc = json_payload(payload)
     if not isinstance(doc, dict):
         raise MalformedError("not_object", "the payload must be a JSON object")
     extra = sorted(set(doc) - {"building", "reason", "cameras", "drill"})

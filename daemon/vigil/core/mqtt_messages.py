@@ -34,16 +34,21 @@ class MalformedError(Exception):
         self.kind = kind
 
 
-def parse_message(payload: bytes, source: str) -> IncomingDoorEvent:
-    """A message's door event, or MalformedError naming what is wrong."""
+def json_payload(payload: bytes) -> object:
+    """A message's JSON document, or MalformedError (not_utf8, not_json)."""
     try:
         text = payload.decode("utf-8")
     except UnicodeDecodeError:
         raise MalformedError("not_utf8", "the payload is not UTF-8") from None
     try:
-        doc = parse_json(text)
+        return parse_json(text)
     except JsonTextError as error:
         raise MalformedError("not_json", f"the payload is not JSON ({error})") from None
+
+
+def parse_message(payload: bytes, source: str) -> IncomingDoorEvent:
+    """A message's door event, or MalformedError naming what is wrong."""
+    doc = json_payload(payload)
     try:
         return parse_door_event_v1(doc, source=source)
     except BadRequestError as error:

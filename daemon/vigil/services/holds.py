@@ -16,6 +16,7 @@ from typing import Any
 from vigil.config import Config
 from vigil.core.errors import BadRequestError, NotFoundError
 from vigil.core.holds import MAX_REASON_CHARS, HoldRequest, check_text
+from vigil.core.incidents import OPEN_HOLD_END_WALL_NS
 from vigil.core.permissions import Action, Target
 from vigil.core.timebase import wall_ns_to_iso
 from vigil.core.timeline import HoldState, hold_state
@@ -63,7 +64,8 @@ def hold_json(row: HoldRow, now_ns: int) -> dict[str, Any]:
             "until": _iso(row.until_wall_ns),
             "state": hold_state(row.until_wall_ns, row.released_wall_ns, now_ns).value,
             "released_at": _iso(row.released_wall_ns), "released_by": row.released_by,
-            "door_event_id": row.door_event_id, "incident_id": row.incident_id}
+            "door_event_id": row.door_event_id, "incident_id": row.incident_id,
+            "until_incident_ends": row.end_wall_ns == OPEN_HOLD_END_WALL_NS}
 
 
 def insert_holds_in(c: sqlite3.Connection, caller: Caller, holds: Sequence[NewHold],

@@ -16,6 +16,7 @@ from vigil.core.errors import BadRequestError, ConflictError, NotFoundError, Per
 from vigil.core.incidents import OPEN_HOLD_END_WALL_NS, DeclaredVia, DeliveryState, IncidentState, link_token
 from vigil.services import incidents
 from vigil.services.env import IncidentChange, ServiceEnv
+from vigil.services.holds import hold_json
 from vigil.store.holds import EvidenceStore
 from vigil.store.incidents import Incidents
 
@@ -69,6 +70,8 @@ async def test_ending_fixes_the_holds_end_and_revokes_the_link(env: ServiceEnv) 
     with_webhook(env)
     row = (await incidents.declare(env, user("hs-admin"), building="hs", cameras=[], reason="lockdown",
                                    via=DeclaredVia.API)).incident
+    [open_hold] = EvidenceStore(env.index).holds("hs-cam")
+    assert hold_json(open_hold, NOW)["until_incident_ends"] is True  # the pages say so, not a date in 2262
     with pytest.raises(BadRequestError):
         await incidents.end(env, user("hs-admin", NOW + 10 * S), row.id, "  ")
     ended = await incidents.end(env, user("hs-admin", NOW + 10 * S), row.id, "all clear")
@@ -76,6 +79,7 @@ async def test_ending_fixes_the_holds_end_and_revokes_the_link(env: ServiceEnv) 
                                                                           NOW + 70 * S)
     [hold] = EvidenceStore(env.index).holds("hs-cam")
     assert hold.end_wall_ns == NOW + 70 * S and hold.released_wall_ns is None
+    assert hold_json(hold, NOW)["until_incident_ends"] is False
     assert env.accounts.link(row.link_id or 0).revoked_wall_ns == NOW + 10 * S
     assert [d.event.value for d in Incidents(env.index).deliveries(row.id)] == ["declared", "ended"]
     with pytest.raises(ConflictError):

@@ -14,6 +14,7 @@ export interface HoldJson {
   id: number; camera: string | null; start: string; end: string; start_wall_ns: number; end_wall_ns: number;
   reason: string; case_id: string | null; created_by: string; created_at: string; until: string | null;
   state: "active" | "expired" | "released"; released_at: string | null; released_by: string | null;
+  incident_id: number | null; until_incident_ends: boolean; // an open incident's hold: its end is not known yet
 }
 
 export interface ExportJson {

@@ -34,7 +34,7 @@ function Hit({ hit }: { hit: SearchHit }) {
         <Snippet hit={hit} />
         <p class="muted">
           {hit.kind === "bookmark" ? "Bookmark" : "Evidence hold"} · {cameraName(app.cameras, camera)} ·{" "}
-          {formatDateTime(start)} – {formatDateTime(parseIso(hit.item.end))}
+          {formatDateTime(start)} – {hold?.until_incident_ends ? "until the incident ends" : formatDateTime(parseIso(hit.item.end))}
           {hold && <> · {hold.state}{hold.case_id ? ` · case ${hold.case_id}` : ""}</>}
         </p>
         {cameras.length > 0 && <p class="actions"><a class="button" href={timelineHref(cameras, start)}>Open in the timeline</a></p>}
