@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_rules import Flagging, Severity
 from vigil.core.errors import BadRequestError, NotFoundError
+from vigil.core.holds import check_text
 from vigil.core.links import LINK_PREFIX, LinkGrant
 from vigil.core.timebase import NS_PER_SECOND
 
@@ -72,10 +73,10 @@ class Declaration:
     drill: bool
 
 
-def check_text(name: str, value: object, max_chars: int) -> str:
-    if not isinstance(value, str) or not value.strip() or len(value) > max_chars:
-        raise BadRequestError(f"{name} is required: text of 1-{max_chars} characters")
-    return value.strip()
+def _required_text(name: str, value: object, max_chars: int) -> str:
+    text = check_text(name, value, max_chars, required=True)
+    assert text is not None  # required: never None
+    return text
 
 
 def make_declaration(*, building: object, cameras: Sequence[object], reason: object, drill: object,
@@ -83,7 +84,7 @@ def make_declaration(*, building: object, cameras: Sequence[object], reason: obj
     """A valid declaration, or BadRequestError / NotFoundError saying what is wrong.
     `camera_buildings`: every configured camera's building. Without a building, the named
     cameras' building is the incident's."""
-    text = check_text("reason", reason, MAX_REASON_CHARS)
+    text = _required_text("reason", reason, MAX_REASON_CHARS)
     if not isinstance(drill, bool):
         raise BadRequestError("drill must be true or false")
     named: list[str] = []
@@ -114,7 +115,7 @@ def make_declaration(*, building: object, cameras: Sequence[object], reason: obj
 
 def check_note(note: object) -> str:
     """Ending needs a note (what happened, who ended it and why)."""
-    return check_text("note", note, MAX_NOTE_CHARS)
+    return _required_text("note", note, MAX_NOTE_CHARS)
 
 
 def check_report_cameras(cameras: Sequence[object], held: Collection[str]) -> tuple[str, ...]:
