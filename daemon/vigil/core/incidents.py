@@ -164,6 +164,13 @@ def holds_to_add(declaration: Declaration, already_held: Collection[str]) -> tup
     return tuple(c for c in declaration.cameras if c not in set(already_held))
 
 
+def waits_for_declared(event: DeliveryEvent, incident_id: int, recipient: str,
+                       declared_pending: Collection[tuple[int, str]]) -> bool:
+    """An `ended` delivery waits while the same recipient's `declared` one (`declared_pending`:
+    (incident, recipient) pairs) is still pending: no recipient hears of the end first."""
+    return event is DeliveryEvent.ENDED and (incident_id, recipient) in declared_pending
+
+
 def delivery_state_after_failure(attempts: int, max_attempts: int) -> DeliveryState:
     """After a failed attempt (`attempts` counts it): retry, or give up."""
     return DeliveryState.FAILED if attempts >= max_attempts else DeliveryState.PENDING

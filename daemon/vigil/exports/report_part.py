@@ -50,7 +50,10 @@ class IncidentReports:
                 await self._ask(incident_id, loop)
             wait = min([*(d - loop.time() for d in self._due.values()), MAX_WAIT_S])
             try:
-                incident_id = await asyncio.wait_for(self._ended.get(), max(0.0, wait))
+                # asyncio.timeout, not wait_for: 3.11's wait_for can swallow a cancellation that
+                # comes as the queue yields, and the part would outlive the daemon's stop
+                async with asyncio.timeout(max(0.0, wait)):
+                    incident_id = await self._ended.get()
             except TimeoutError:
                 continue
             self._due[incident_id] = loop.time()

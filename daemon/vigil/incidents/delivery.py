@@ -35,7 +35,14 @@ from vigil.core.incident_messages import (
     mqtt_topic,
     next_attempt_ns,
 )
-from vigil.core.incidents import DeliveryEvent, DeliveryState, delivery_state_after_failure, link_token, link_url
+from vigil.core.incidents import (
+    DeliveryEvent,
+    DeliveryState,
+    delivery_state_after_failure,
+    link_token,
+    link_url,
+    waits_for_declared,
+)
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.incidents import mail, webhook
 from vigil.incidents.mqtt import IncidentMqtt
@@ -55,15 +62,15 @@ MAX_IN_FLIGHT = 16
 ACTOR = "incident_delivery"
 
 
-def incident_facts(row: IncidentRow, config: Config, link_key: bytes) -> IncidentFacts:
+def incident_facts(row: IncidentRow, config: Config, link_key: bytes, link_expires_ns: int | None) -> IncidentFacts:
+    """`link_expires_ns`: the stored link's expiry (None: the incident has no link)."""
     names = {b.id: b.name for b in config.buildings}
-    settings = config.incidents
     url = None if row.link_id is None else link_url(link_base_url(config), link_token(link_key, row.id))
     return IncidentFacts(
         id=row.id, building_id=row.building_id, building_name=names.get(row.building_id, row.building_id),
         reason=row.reason, drill=row.drill, declared_by=row.declared_by, declared_wall_ns=row.declared_wall_ns,
         ended_wall_ns=row.ended_wall_ns, end_note=row.end_note, link_url=url,
-        link_expires_wall_ns=row.declared_wall_ns + round(settings.link_max_hours * 3600 * NS_PER_SECOND),
+        link_expires_wall_ns=link_expires_ns,
         site_id=config.appliance.site_id)
 
 
@@ -120,7 +127,7 @@ class DeliveryWorker:
         ended = {r.incident_id for r in due if r.event is DeliveryEvent.ENDED}
         if ended:  # an `ended` waits for its recipient's `declared` (a dispatch centre hears of it first)
             waiting = await self.env.run(lambda: declared_pending(store, ended))
-            due = [r for r in due if r.event is DeliveryEvent.DECLARED or (r.incident_id, r.recipient) not in waiting]
+            due = [r for r in due if not waits_for_declared(r.event, r.incident_id, r.recipient, waiting)]
         # (after the last await: an attempt that ended meanwhile is in `finished`, not `in_flight`)
         for row in [r for r in due if r.id not in self.in_flight and r.id not in self.finished][:room]:
             self.in_flight.add(row.id)
@@ -147,8 +154,13 @@ class DeliveryWorker:
     async def _send(self, row: DeliveryRow) -> None:
         env = self.env
         config = env.config
-        incident, key = await env.run(lambda: (Incidents(env.index).get(row.incident_id), env.link_key()))
-        facts = incident_facts(incident, config, key)
+        def read() -> tuple[IncidentRow, bytes, int | None]:
+            incident = Incidents(env.index).get(row.incident_id)
+            expires = None if incident.link_id is None else env.accounts.link(incident.link_id).grant.expires_ns
+            return incident, env.link_key(), expires
+
+        incident, key, expires = await env.run(read)
+        facts = incident_facts(incident, config, key, expires)
         settings = config.incidents
         if row.recipient.startswith("webhook:"):
             name = row.recipient.removeprefix("webhook:")

@@ -19,7 +19,7 @@ from vigil.core.incident_messages import (
     next_attempt_ns,
     parse_declare_message,
 )
-from vigil.core.incidents import DeliveryEvent
+from vigil.core.incidents import DeliveryEvent, waits_for_declared
 
 S = 1_000_000_000
 T0 = 1_790_000_000 * S
@@ -99,3 +99,10 @@ def test_malformed_declare_messages_say_what_is_wrong(payload: bytes, kind: str)
     with pytest.raises(MalformedError) as caught:
         parse_declare_message(payload)
     assert caught.value.kind == kind
+
+
+def test_an_end_waits_for_its_recipients_declaration() -> None:
+    pending = {(7, "webhook:dispatch")}
+    assert waits_for_declared(DeliveryEvent.ENDED, 7, "webhook:dispatch", pending)
+    assert not waits_for_declared(DeliveryEvent.ENDED, 7, "email", pending)  # another recipient goes on
+    assert not waits_for_declared(DeliveryEvent.DECLARED, 7, "webhook:dispatch", pending)
