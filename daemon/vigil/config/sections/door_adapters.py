@@ -39,30 +39,38 @@ def prefix_check(value: str) -> str | None:
     return "a topic without wildcards or a trailing '/'"
 
 
+def broker_fields(r: Reader, item: dict[str, Any], key: str, client_id: str) -> dict[str, Any]:
+    """The connection to an MQTT broker, as the door adapter and the incidents read it: host,
+    port, client_id, username, password (or password_file), tls, ca_file, keepalive_s."""
+    ca_file = r.get(item, key, "ca_file", str)
+    fields: dict[str, Any] = {
+        "host": r.get(item, key, "host", str, "127.0.0.1"),
+        "port": r.get(item, key, "port", int, 1883, check=lambda v: None if 0 < v < 65536 else "must be 1..65535"),
+        "client_id": r.get(item, key, "client_id", str, client_id,
+                           check=lambda v: None if 0 < len(v) <= 23 else "1 to 23 characters (MQTT 3.1.1)"),
+        "username": r.get(item, key, "username", str),
+        "password": r.secret(item, key, "password"),
+        "tls": r.get(item, key, "tls", bool, False),
+        "ca_file": None if ca_file is None else Path(ca_file),
+        "keepalive_s": r.get(item, key, "keepalive_s", int, 30, check=positive),
+    }
+    if fields["password"] is not None and fields["username"] is None:
+        r.problem(key, "a password needs a username")
+    return fields
+
+
 def _read_mqtt(r: Reader, item: Any) -> MqttConfig | None:
     key = "door_adapters.mqtt"
     if not isinstance(item, dict):
         r.problem(key, "expected a table")
         return None
     r.table(item, key, MQTT_KEYS)
-    ca_file = r.get(item, key, "ca_file", str)
-    config = MqttConfig(
-        host=r.get(item, key, "host", str, "127.0.0.1"),
-        port=r.get(item, key, "port", int, 1883, check=lambda v: None if 0 < v < 65536 else "must be 1..65535"),
+    return MqttConfig(
         source=r.get(item, key, "source", str, "mqtt", check=_source_check),
-        client_id=r.get(item, key, "client_id", str, "vigil",
-                        check=lambda v: None if 0 < len(v) <= 23 else "1 to 23 characters (MQTT 3.1.1)"),
         topic=r.get(item, key, "topic", str, "vigil/door-events/in", check=topic_check),
         out_prefix=r.get(item, key, "out_prefix", str, "vigil", check=prefix_check),
-        username=r.get(item, key, "username", str),
-        password=r.secret(item, key, "password"),
-        tls=r.get(item, key, "tls", bool, False),
-        ca_file=None if ca_file is None else Path(ca_file),
-        keepalive_s=r.get(item, key, "keepalive_s", int, 30, check=positive),
+        **broker_fields(r, item, key, "vigil"),
     )
-    if config.password is not None and config.username is None:
-        r.problem(key, "a password needs a username")
-    return config
 
 
 def url_check(value: str) -> str | None:

@@ -16,7 +16,7 @@ from vigil.config.model import (
     IncidentWebhookConfig,
 )
 from vigil.config.reader import NUMBER, Reader, id_check, positive
-from vigil.config.sections.door_adapters import prefix_check, topic_check, url_check
+from vigil.config.sections.door_adapters import broker_fields, prefix_check, topic_check, url_check
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_rules import Severity
 
@@ -102,24 +102,13 @@ def _mqtt(r: Reader, item: Any) -> IncidentMqttConfig | None:
         r.problem(key, "expected a table")
         return None
     r.table(item, key, MQTT_KEYS)
-    ca_file = r.get(item, key, "ca_file", str)
     config = IncidentMqttConfig(
-        host=r.get(item, key, "host", str, "127.0.0.1"),
-        port=r.get(item, key, "port", int, 1883, check=_port),
-        client_id=r.get(item, key, "client_id", str, "vigil-incidents",
-                        check=lambda v: None if 0 < len(v) <= 23 else "1 to 23 characters (MQTT 3.1.1)"),
         declare_topic=r.get(item, key, "declare_topic", str, None, check=topic_check),
         publish_topic=r.get(item, key, "publish_topic", str, None, check=prefix_check),
-        username=r.get(item, key, "username", str),
-        password=r.secret(item, key, "password"),
-        tls=r.get(item, key, "tls", bool, False),
-        ca_file=None if ca_file is None else Path(ca_file),
-        keepalive_s=r.get(item, key, "keepalive_s", int, 30, check=positive),
+        **broker_fields(r, item, key, "vigil-incidents"),
     )
     if config.declare_topic is not None and config.username is None:
         r.problem(key, "the MQTT trigger needs credentials of its own (username and password)")
-    if config.password is not None and config.username is None:
-        r.problem(key, "a password needs a username")
     return config
 
 
