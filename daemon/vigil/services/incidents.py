@@ -21,6 +21,7 @@ from typing import Any
 
 from vigil.config import Config
 from vigil.core.errors import NotFoundError
+from vigil.core.holds import MAX_REASON_CHARS as HOLD_REASON_CHARS
 from vigil.core.incidents import (
     OPEN_HOLD_END_WALL_NS,
     DeclaredVia,
@@ -102,7 +103,7 @@ def _camera_buildings(config: Config) -> dict[str, str]:
 
 
 def _hold_reason(incident_id: int, reason: str, drill: bool) -> str:
-    return f"incident {incident_id}{' (drill)' if drill else ''}: {reason}"[:500]
+    return f"incident {incident_id}{' (drill)' if drill else ''}: {reason}"[:HOLD_REASON_CHARS]
 
 
 def _new_holds(caller: Caller, incident_id: int, cameras: tuple[str, ...], start_ns: int, end_ns: int, reason: str,
