@@ -384,6 +384,16 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE exports ADD COLUMN incident_id INTEGER REFERENCES incidents(id);
     """,
+    # 13: the district (design/district.md): each hub token that signed someone in, so that a token
+    # starts one session only (a token copied from a browser's history signs nobody in again).
+    """
+    CREATE TABLE district_sign_ins (
+        token_id TEXT PRIMARY KEY,
+        hub_user TEXT NOT NULL,
+        used_wall_ns INTEGER NOT NULL,
+        expires_wall_ns INTEGER NOT NULL
+    );
+    """,
 )
 
 
@@ -430,17 +440,18 @@ def statements(script: str) -> list[str]:
     return done
 
 
-def migrate(conn: sqlite3.Connection, now_wall_ns: int) -> int:
-    """Apply pending migrations; returns the schema version. Creates the meta row on a new index."""
+def migrate(conn: sqlite3.Connection, now_wall_ns: int, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+    """Apply pending migrations; returns the schema version. Creates the meta row on a new index
+    (the first migration of every database we keep makes `meta`: the index's, the hub's)."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
-    if version > len(MIGRATIONS):
+    if version > len(migrations):
         raise IndexStateError(
-            f"index schema version {version} is newer than this vigil understands ({len(MIGRATIONS)})"
+            f"index schema version {version} is newer than this vigil understands ({len(migrations)})"
         )
-    for number in range(version, len(MIGRATIONS)):
+    for number in range(version, len(migrations)):
         conn.execute("BEGIN IMMEDIATE")
         try:
-            for statement in statements(MIGRATIONS[number]):
+            for statement in statements(migrations[number]):
                 conn.execute(statement)
             if number == 0:
                 conn.execute("INSERT INTO meta (db_uuid, created_wall_ns) VALUES (?, ?)",
@@ -450,4 +461,4 @@ def migrate(conn: sqlite3.Connection, now_wall_ns: int) -> int:
         except BaseException:
             conn.execute("ROLLBACK")
             raise
-    return len(MIGRATIONS)
+    return len(migrations)

@@ -26,7 +26,7 @@ from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.index_wait import IndexWaitPolicy
 from vigil.core.retention import Hold, SegmentUsage
 from vigil.core.write_failure import WriteFailure, classify_write_error
-from vigil.store.db import connect, is_busy, migrate
+from vigil.store.db import MIGRATIONS, connect, is_busy, migrate
 from vigil.store.rows import (
     EventRow,
     FinishedSegment,
@@ -77,13 +77,13 @@ class Index:
         self._next_ids: dict[str, int] = {}  # table -> next id the recorders may use (allocate_id)
 
     @classmethod
-    def open(cls, path: Path, now_wall_ns: int) -> Index:
+    def open(cls, path: Path, now_wall_ns: int, migrations: tuple[str, ...] = MIGRATIONS) -> Index:
         path.parent.mkdir(parents=True, exist_ok=True)
         if not path.exists():  # credentials' hashes and the audit log: owner only
             path.touch(mode=0o600)
         conn = connect(path)
         try:
-            migrate(conn, now_wall_ns)
+            migrate(conn, now_wall_ns, migrations)
         except sqlite3.OperationalError as error:
             conn.close()
             if is_busy(error):
