@@ -93,15 +93,20 @@ HUB_MIGRATIONS: tuple[str, ...] = (
         finished_wall_ns INTEGER
     );
     -- The hub's audit log: sign-ins, tokens issued, enrolments, removals, user changes, pulls.
-    CREATE TABLE hub_audit (
-        id INTEGER PRIMARY KEY,
-        at_wall_ns INTEGER NOT NULL,
+    -- The appliance's chained table (store/audit_log.append_in writes both; `vigil audit verify`
+    -- checks both).
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        wall_ns INTEGER NOT NULL,
         actor TEXT NOT NULL,
         action TEXT NOT NULL,
         target TEXT NOT NULL,
         outcome TEXT NOT NULL,
-        detail TEXT  -- JSON
+        detail TEXT NOT NULL,  -- canonical JSON
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
     );
+    CREATE INDEX audit_time ON audit (wall_ns);
     """,
 )
 
