@@ -40,6 +40,7 @@ def add_hub_verb(verbs: Any) -> None:
     enroll = verb("enroll", "print a one-time code that enrols the site SITE_ID")
     enroll.add_argument("site_id", metavar="SITE_ID")
     enroll.add_argument("--name", required=True, help="the site's name as the district sees it")
+    enroll.add_argument("--hours", type=float, help="the code expires after this long (default: enrol_code_hours)")
     user = sub.add_parser("user", help="hub users").add_subparsers(dest="user_verb", required=True, metavar="VERB")
     add = user.add_parser("add", help="add a hub user")
     add.add_argument("name")
@@ -88,7 +89,7 @@ def run_hub_cli(args: argparse.Namespace) -> int:
     now_ns, actor = time.time_ns(), _cli_actor()
     try:
         if verb == "enroll":
-            made = sites.create_enrol_code(env, actor, args.site_id, args.name, now_ns)
+            made = sites.create_enrol_code(env, actor, args.site_id, args.name, now_ns, args.hours)
             print(f"enrolment code for site {made.site_id}: {made.code.text}")
             print(f"expires {wall_ns_to_iso(made.expires_ns)}; it works once")
         elif verb == "user" and args.user_verb == "add":

@@ -57,6 +57,14 @@ def issue_token(env: HubEnv, user: HubUser, site_id: str, now_ns: int, *, purpos
     return token, claims
 
 
+def _same_serial(stored: str | None, presented: str) -> bool:
+    """Serial numbers in hex, as stored (no leading zeros) and as ssl's getpeercert gives them."""
+    try:
+        return stored is not None and int(stored, 16) == int(presented, 16)
+    except ValueError:
+        return False
+
+
 def renew_token(env: HubEnv, site_id: str, cert_serial: str, user_name: str, old_token_id: str, now_ns: int
                 ) -> tuple[str, HubClaims]:
     """A fresh token for hub user `user_name` at the site whose certificate (`cert_serial`, CN
@@ -65,7 +73,7 @@ def renew_token(env: HubEnv, site_id: str, cert_serial: str, user_name: str, old
     try:
         with env.db.transaction() as c:
             site = _site_for_token(c, site_id)
-            if (site.cert_serial or "").lower() != cert_serial.lower():
+            if not _same_serial(site.cert_serial, cert_serial):
                 raise PermissionDeniedError(f"the certificate is not site {site_id}'s current one")
             user = hub_accounts.user_in(c, user_name)
             if user is None:

@@ -34,6 +34,7 @@ from vigil.store import hub_sites
 from vigil.store.audit_log import append_in
 
 MAX_URL_CHARS = 2048
+MAX_CODE_HOURS = 720.0
 
 
 def _iso(ns: int | None) -> str | None:
@@ -54,14 +55,18 @@ class NewCode:
     expires_ns: int
 
 
-def create_enrol_code(env: HubEnv, actor: str, site_id: str, name: str, now_ns: int) -> NewCode:
-    """A one-time code for enrolling `site_id` (blocking; `await env.run(...)`). Audited
-    `hub.enrol_code` with the code's id, never its secret."""
+def create_enrol_code(env: HubEnv, actor: str, site_id: str, name: str, now_ns: int, hours: float | None = None
+                      ) -> NewCode:
+    """A one-time code for enrolling `site_id`, expiring after `hours` (default: enrol_code_hours)
+    (blocking; `await env.run(...)`). Audited `hub.enrol_code` with the code's id, never its secret."""
     check_site_id(site_id)
     name = name.strip()
     if not name or len(name) > 200:
         raise BadRequestError("a site name is 1-200 characters")
-    expires_ns = now_ns + round(env.config.enrol_code_hours * 3600 * NS_PER_SECOND)
+    hours = env.config.enrol_code_hours if hours is None else hours
+    if not 0 < hours <= MAX_CODE_HOURS:
+        raise BadRequestError(f"an enrolment code lives more than 0 and at most {MAX_CODE_HOURS:g} hours")
+    expires_ns = now_ns + round(hours * 3600 * NS_PER_SECOND)
     with env.db.transaction() as c:
         site = hub_sites.site_in(c, site_id)
         if site is not None and site.enrolled_ns is not None and site.removed_ns is None:
