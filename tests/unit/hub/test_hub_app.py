@@ -6,13 +6,16 @@ from __future__ import annotations
 import json
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import ec
 
 from tests.support.hub_app import Hub
-from vigil.core.district import ENROL_REQUEST, EnrolCode, enrol_mac
+from tests.support.hub_proc import csr_for
+from vigil.core.district import ENROL_ANSWER, ENROL_REQUEST, EnrolCode, enrol_mac, enrol_mac_ok
 from vigil.core.errors import PermissionDeniedError
 from vigil.hub.http import HUB_SESSION_COOKIE
 from vigil.hub.site_tokens import issue_token
-from vigil.store import hub_accounts
+from vigil.hub.sites import create_enrol_code
+from vigil.store import hub_accounts, hub_sites
 
 
 def _headers(hub: Hub, caller: str) -> dict[str, str]:
@@ -79,3 +82,16 @@ async def test_refused_enrolments_are_bounded_per_address(hub: Hub) -> None:
     assert statuses == [403] * 20 + [429]
     audited = hub.env.db.query("SELECT COUNT(*) FROM audit WHERE action = 'hub.enrol'")[0][0]
     assert audited == 20
+
+
+async def test_an_enrolment_without_site_id_enrols_the_codes_site(hub: Hub) -> None:
+    made = create_enrol_code(hub.env, "cli:test", "s7", "Site seven", hub.env.clock_ns())
+    body = json.dumps({"code_id": made.code.code_id, "csr_pem": csr_for(ec.generate_private_key(ec.SECP256R1()), "x"),
+                       "url": "https://s7.example", "evidence_key": None}).encode()
+    r = await hub.client.post("/api/enrol", data=body, headers={
+        "Content-Type": "application/json", "Vigil-Enrol-Mac": enrol_mac(made.code, ENROL_REQUEST, body)})
+    assert r.status == 200, await r.text()
+    answer = await r.read()
+    assert enrol_mac_ok(made.code, ENROL_ANSWER, answer, r.headers["Vigil-Enrol-Mac"])
+    assert json.loads(answer)["site_id"] == "s7"
+    assert "s7" in hub_sites.active_site_ids(hub.env.db)
