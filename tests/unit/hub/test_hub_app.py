@@ -95,3 +95,19 @@ async def test_an_enrolment_without_site_id_enrols_the_codes_site(hub: Hub) -> N
     assert enrol_mac_ok(made.code, ENROL_ANSWER, answer, r.headers["Vigil-Enrol-Mac"])
     assert json.loads(answer)["site_id"] == "s7"
     assert "s7" in hub_sites.active_site_ids(hub.env.db)
+
+
+async def test_a_second_code_for_an_enrolled_site_does_not_replace_it(hub: Hub) -> None:
+    first, second = (create_enrol_code(hub.env, "cli:test", "s8", "Site eight", hub.env.clock_ns()) for _ in "12")
+    statuses = []
+    for made in (first, second):
+        body = json.dumps({"code_id": made.code.code_id, "site_id": "s8", "url": "https://s8.example",
+                           "csr_pem": csr_for(ec.generate_private_key(ec.SECP256R1()), "s8")}).encode()
+        r = await hub.client.post("/api/enrol", data=body, headers={
+            "Content-Type": "application/json", "Vigil-Enrol-Mac": enrol_mac(made.code, ENROL_REQUEST, body)})
+        statuses.append((r.status, (await r.json()).get("detail")))
+    assert statuses[0] == (200, None)
+    assert statuses[1][0] == 403 and "enrolled already" in statuses[1][1]
+    serial = hub_sites.get_site(hub.env.db, "s8")
+    audited = hub.env.db.query("SELECT detail FROM audit WHERE action = 'hub.enrol' AND outcome = 'ok'")
+    assert serial is not None and [json.loads(a["detail"])["cert_serial"] for a in audited] == [serial.cert_serial]
