@@ -44,7 +44,7 @@ MAX_BODY_BYTES = 1 << 20
 async def _denied(ctx: HubCtx, route: HubRoute, reason: str) -> PermissionDeniedError:
     site = ctx.request.match_info.get("site_id")
     await audit(ctx.env, ctx.now_ns, ctx.actor, "hub.denied", f"site:{site}" if site else "hub", "denied",
-                         {"route": f"{route.method} {route.path}", "reason": reason})
+                {"route": f"{route.method} {route.path}", "reason": reason})
     return PermissionDeniedError(reason)
 
 
