@@ -46,7 +46,7 @@ def test_the_publisher_tells_the_local_broker(tmp_path: Path) -> None:
             time.sleep(2)
             assert not [t for t, _ in sub.lines if t.startswith("district/")]  # not enrolled: silent
             enrol_test_hub(tmp_path / "data", "site-a")
-            wait_for(lambda: len(_messages(sub, "health")) >= 2 and _messages(sub, "inventory"), 20,
+            wait_for(lambda: len(_messages(sub, "health")) >= 2 and bool(_messages(sub, "inventory")), 20,
                      "health and inventory")
             inventory = _messages(sub, "inventory")[0]
             assert inventory["site"] == "site-a" and inventory["v"] == 1
@@ -58,7 +58,7 @@ def test_the_publisher_tells_the_local_broker(tmp_path: Path) -> None:
             assert health["cameras_total"] == 3 and health["cameras_up"] == 3 and health["state"] == "ok"
             # retained: a subscriber that comes later gets the latest health and the inventory at once
             late = broker.subscriber("district/+").ready()
-            wait_for(lambda: late.received("district/health") and late.received("district/inventory"), 10,
+            wait_for(lambda: bool(late.received("district/health") and late.received("district/inventory")), 10,
                      "retained health and inventory")
             late.close()
             # a denied badge at the door
@@ -71,7 +71,7 @@ def test_the_publisher_tells_the_local_broker(tmp_path: Path) -> None:
                    "credential": "0049912345"}
             status, body, _ = web.request("POST", "/api/door-events", doc, headers={"Authorization": f"Bearer {token}"})
             assert status in (200, 201), body
-            wait_for(lambda: _messages(sub, "door_event"), 10, "the door event")
+            wait_for(lambda: bool(_messages(sub, "door_event")), 10, "the door event")
             event = _messages(sub, "door_event")[0]["data"]
             assert event["door"] == "hs-door" and event["building"] == "hs" and event["kind"] == "access_denied"
             assert event["badge"] == "2345" and "0049912345" not in json.dumps(event)
