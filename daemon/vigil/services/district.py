@@ -76,6 +76,8 @@ async def sign_in(env: ServiceEnv, caller: Caller, token: str) -> SignedIn:
             _, claims, buildings = _claims(env, token, caller.now_ns)
             target = f"user:{claims.shadow_user}"
             with env.index.transaction() as c:
+                # tokens expired beyond the skew can never be taken again: their rows are not needed
+                store.forget_expired_sign_ins_in(c, caller.now_ns - round(env.config.district.skew_s * 1e9) - 1)
                 store.record_sign_in_in(c, claims, caller.now_ns)
                 user, _ = store.upsert_shadow_user_in(c, claims.shadow_user, claims.role, buildings, caller.now_ns)
                 if user.disabled:

@@ -125,3 +125,11 @@ async def test_renewing_a_local_session_is_a_conflict(env: ServiceEnv, hub_key: 
     with pytest.raises(ConflictError):
         await district.renew(env, caller, "vigil_s_not-a-session")
 
+
+
+async def test_sign_ins_of_long_expired_tokens_are_forgotten(env: ServiceEnv, hub_key: Ed25519PrivateKey) -> None:
+    with env.index.transaction() as c:  # as if it had signed in an hour ago
+        c.execute("INSERT INTO district_sign_ins VALUES ('old', 'dana', ?, ?)",
+                  (time.time_ns() - 3600 * 10**9, time.time_ns() - 3300 * 10**9))
+    await district.sign_in(env, _anonymous(), hub_token(hub_key, time.time_ns(), token_id="new"))
+    assert [r[0] for r in env.index.query("SELECT token_id FROM district_sign_ins")] == ["new"]
