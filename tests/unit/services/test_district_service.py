@@ -57,6 +57,7 @@ async def test_a_token_signs_in_once_as_the_shadow_user(env: ServiceEnv, hub_key
 @pytest.mark.parametrize(("kwargs", "why"), [
     ({"site": "site-b"}, "not this appliance"),
     ({"issued_ago_s": 400, "lifetime_s": 300}, "expired"),
+    ({"issued_ago_s": -120}, "in this appliance's future: check both clocks"),  # a clock off by more than skew_s
     ({"lifetime_s": 3600}, "lives longer"),
     ({"hub": "other-hub"}, "enrolled with"),
     ({"role": Role.VIEWER, "buildings": ("elsewhere",)}, "no building of this appliance"),
