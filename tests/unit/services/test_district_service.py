@@ -15,8 +15,9 @@ from tests.support.district import HUB_NAME, enrol_test_hub, hub_token
 from tests.support.service_env import api_caller
 from vigil.config import Config, DistrictConfig
 from vigil.config.live import LiveConfig
-from vigil.core.errors import AuthenticationError, ConflictError
+from vigil.core.errors import AuthenticationError, ConflictError, TooManyRequestsError
 from vigil.core.permissions import Role, UserSubject
+from vigil.core.ratelimit import LoginThrottle
 from vigil.services import accounts, district
 from vigil.services.caller import Via
 from vigil.services.env import ServiceEnv
@@ -134,3 +135,14 @@ async def test_sign_ins_of_long_expired_tokens_are_forgotten(env: ServiceEnv, hu
                   (time.time_ns() - 3600 * 10**9, time.time_ns() - 3300 * 10**9))
     await district.sign_in(env, _anonymous(), hub_token(hub_key, time.time_ns(), token_id="new"))
     assert [r[0] for r in env.index.query("SELECT token_id FROM district_sign_ins")] == ["new"]
+
+
+async def test_made_up_tokens_are_throttled(env: ServiceEnv, hub_key: Ed25519PrivateKey) -> None:
+    throttle = LoginThrottle(max_failures=2, lockout_s=60)
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            await district.sign_in(env, _anonymous(), "vh1.made.up", throttle)
+    entries = len(env.audit.entries())
+    with pytest.raises(TooManyRequestsError):  # even a good token, from there, for now
+        await district.sign_in(env, _anonymous(), hub_token(hub_key, time.time_ns()), throttle)
+    assert len(env.audit.entries()) == entries  # a locked address writes nothing more
