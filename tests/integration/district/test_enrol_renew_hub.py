@@ -90,6 +90,7 @@ def test_enrol_sign_in_renew_refuse_and_leave(tmp_path: Path) -> None:
             assert [e["outcome"] for e in audit] == ["ok", "refused"]
             left = run_vigil("district", "leave", "--config", config)
             assert left.returncode == 0, left.stderr
+            assert web.request("GET", "/api/me", headers={"Cookie": cookie})[0] == 401  # the hub's sessions end
             assert not (keys / "hub.json").exists() and not conf.exists()
             assert web.json("GET", "/api/district")["enrolled"] is False
             # the code again, now that nothing here stops it: the hub refuses a used code, nothing is written
