@@ -1,0 +1,62 @@
+"""The district publisher never stops the daemon: a task of it that fails is logged and started
+again (the camera status source here fails once, then answers)."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from typing import Any
+
+import pytest
+
+from tests.support.district import enrol_test_hub
+from tests.support.http_call import free_port
+from vigil.api.context import CameraStatus
+from vigil.config import Config, DistrictConfig
+from vigil.config.live import LiveConfig
+from vigil.core.hotplug import StorageState
+from vigil.district import publisher
+from vigil.doors.alerts import AlertHub
+from vigil.services.env import ServiceEnv
+from vigil.store.index import Index
+
+pytest_plugins = ["tests.unit.services.conftest"]
+
+
+class FailingOnce:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.asked_again = asyncio.Event()
+
+    def camera_status(self, camera_id: str) -> Any:
+        self.calls += 1
+        if self.calls == 1:
+            raise RuntimeError("status source broken once")
+        if self.calls >= 3:  # failed, started again, looked again
+            self.asked_again.set()
+        return CameraStatus("up", None, True, None)
+
+
+async def test_a_failing_task_is_started_again(config: Config, index: Index, monkeypatch: pytest.MonkeyPatch,
+                                               caplog: pytest.LogCaptureFixture) -> None:
+    monkeypatch.setattr(publisher, "RESTART_S", 0.05)
+    enrol_test_hub(config.storage.path)
+    # no broker listens there: the sender backs off, the rest goes on
+    env = ServiceEnv(LiveConfig(dataclasses.replace(config, district=DistrictConfig(broker_port=free_port()))), index)
+    cameras = FailingOnce()
+    alerts = AlertHub()
+    part = publisher.DistrictPublisher(env, cameras, alerts, lambda: None, lambda: StorageState.OK)
+    task = asyncio.create_task(part.run())
+    try:
+        async with asyncio.timeout(10):
+            await cameras.asked_again.wait()
+        await asyncio.sleep(0.5)  # the rest of that look: inventory and health queued
+        assert "district publisher: watch failed; starting it again" in caplog.text
+        assert not task.done()
+        assert len(part.queue) > 0  # after the restart it queued what it saw (no broker here)
+    finally:
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        alerts.close()
+        env.close()
