@@ -1,5 +1,6 @@
-"""The district publisher never stops the daemon: a task of it that fails is logged and started
-again (the camera status source here fails once, then answers)."""
+"""The district publisher in-process (no broker: what it queues): it never stops the daemon (a task
+of it that fails is logged and started again; the camera status source here fails once, then
+answers), and a storage problem and its end are published once each."""
 
 from __future__ import annotations
 
@@ -14,8 +15,11 @@ from tests.support.http_call import free_port
 from vigil.api.context import CameraStatus
 from vigil.config import Config, DistrictConfig
 from vigil.config.live import LiveConfig
+from vigil.core.district import SiteTopic
 from vigil.core.hotplug import StorageState
+from vigil.core.storage_report import BudgetProblem
 from vigil.district import publisher
+from vigil.district.state import load_enrolment
 from vigil.doors.alerts import AlertHub
 from vigil.services.env import ServiceEnv
 from vigil.store.index import Index
@@ -60,3 +64,26 @@ async def test_a_failing_task_is_started_again(config: Config, index: Index, mon
             await task
         alerts.close()
         env.close()
+
+
+async def test_a_storage_problem_and_its_end_are_published(config: Config, index: Index) -> None:
+    enrol_test_hub(config.storage.path)
+    env = ServiceEnv(LiveConfig(dataclasses.replace(config, district=DistrictConfig(broker_port=free_port()))), index)
+    problem: list[BudgetProblem | None] = [BudgetProblem("storage.max_bytes", False, "less than 10 minutes fit")]
+    state = [StorageState.OK]
+    part = publisher.DistrictPublisher(env, FailingOnce(), AlertHub(), lambda: problem[0], lambda: state[0])
+    part.enrolment = load_enrolment(config.storage.path)
+    part._check_storage()
+    problem[0] = None
+    part._check_storage()
+    part._check_storage()  # no change: nothing new
+    state[0] = StorageState.MISSING
+    part._check_storage()
+    sent = []
+    while (item := part.queue.peek()) is not None:
+        sent.append((item.kind, dict(item.data)))
+        part.queue.done(item)
+    assert sent == [(SiteTopic.STORAGE, {"problem": "storage.max_bytes", "detail": "less than 10 minutes fit"}),
+                    (SiteTopic.STORAGE, {"problem": None, "detail": None}),
+                    (SiteTopic.STORAGE, {"problem": "disk_missing", "detail": "the recording disk is missing"})]
+    env.close()
