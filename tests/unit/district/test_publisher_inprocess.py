@@ -24,7 +24,6 @@ from vigil.doors.alerts import AlertHub
 from vigil.services.env import ServiceEnv
 from vigil.store.index import Index
 
-pytest_plugins = ["tests.unit.services.conftest"]
 
 
 class FailingOnce:
