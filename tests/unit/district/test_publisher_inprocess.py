@@ -25,7 +25,6 @@ from vigil.services.env import ServiceEnv
 from vigil.store.index import Index
 
 
-
 class FailingOnce:
     def __init__(self) -> None:
         self.calls = 0
