@@ -53,6 +53,33 @@ class StoreResult:
     event: StoredEvent | None  # None: not enrolled, or a duplicate (QoS 1 delivers at least once)
 
 
+@dataclass(frozen=True)
+class SiteTarget:
+    """What the hub needs to call a site's API."""
+
+    id: str
+    url: str | None
+    removed: bool
+    evidence_key: str | None
+    reachable_hint: bool  # its bridge was last heard up (search skips the others at once)
+
+
+def site_target(index: Index, site: str) -> SiteTarget | None:
+    rows = index.query("SELECT id, url, removed_wall_ns, evidence_key, bridge_up FROM sites WHERE id = ?", (site,))
+    if not rows:
+        return None
+    r = rows[0]
+    return SiteTarget(str(r[0]), r[1], r[2] is not None, r[3], r[4] == 1)
+
+
+def site_targets(index: Index, sites: frozenset[str] | None) -> list[SiteTarget]:
+    """The enrolled, not removed sites among `sites` (None: all)."""
+    rows = index.query("SELECT id FROM sites WHERE enrolled_wall_ns IS NOT NULL AND removed_wall_ns IS NULL"
+                       " ORDER BY id")
+    found = [site_target(index, str(r[0])) for r in rows if sites is None or str(r[0]) in sites]
+    return [t for t in found if t is not None]
+
+
 def store_message(index: Index, message: SiteMessage, received_ns: int) -> StoreResult:
     """Keep a site's message with its building and headline (names from the site's inventory).
     The site's last_message time moves for a duplicate too."""
