@@ -62,6 +62,18 @@ class DistrictPki:
         self.ca_key = directory / "ca.key"
         _write_key(self.ca_key, self._key)
 
+    @classmethod
+    def load(cls, directory: Path) -> DistrictPki:
+        """The CA another process made in `directory` (the bench's hub child issues with it)."""
+        pki = cls.__new__(cls)
+        pki.dir, pki.ca_cert, pki.ca_key = directory, directory / "ca.crt", directory / "ca.key"
+        key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise TypeError("the district CA's key is not an EC key")
+        pki._key = key
+        pki._ca = x509.load_pem_x509_certificate(pki.ca_cert.read_bytes())
+        return pki
+
     def issue(self, cn: str, *, server_ips: tuple[str, ...] = (), server_names: tuple[str, ...] = ()) -> CertFiles:
         key = ec.generate_private_key(ec.SECP256R1())
         now = dt.datetime.now(dt.UTC)
