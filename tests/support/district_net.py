@@ -205,21 +205,22 @@ class SiteBroker:
         self.proc = None
 
 
-def hub_keys(directory: Path, pki: DistrictPki) -> HubKeys:
+def hub_keys(directory: Path, pki: DistrictPki, token_key: Ed25519PrivateKey | None = None) -> HubKeys:
     """The hub's keys as hub/keys.py lays them out, for a hub whose broker is a HubBroker."""
     client = pki.issue(HUB_MQTT_USER)
     https = pki.issue("hub-https", server_ips=("127.0.0.1",), server_names=("localhost",))
-    return HubKeys(token_key=Ed25519PrivateKey.generate(), ca_cert=pki.ca_cert, ca_key=pki.ca_key,
+    return HubKeys(token_key=token_key or Ed25519PrivateKey.generate(), ca_cert=pki.ca_cert, ca_key=pki.ca_key,
                    https_cert=https.cert, https_key=https.key, broker_cert=directory / "unused.crt",
                    broker_key=directory / "unused.key", client_cert=client.cert, client_key=client.key)
 
 
-def hub_env(directory: Path, pki: DistrictPki, broker_port: int, *, silent_after_s: float = 90.0) -> HubEnv:
+def hub_env(directory: Path, pki: DistrictPki, broker_port: int, *, silent_after_s: float = 90.0,
+            hub_id: str = "district", token_key: Ed25519PrivateKey | None = None) -> HubEnv:
     directory.mkdir(parents=True, exist_ok=True)
-    config = HubConfig(hub_id="district", name="Test district", data_dir=directory,
+    config = HubConfig(hub_id=hub_id, name="Test district", data_dir=directory,
                        public_url="https://127.0.0.1:9443", broker_client_host="127.0.0.1",
                        broker_client_port=broker_port, silent_after_s=silent_after_s)
-    return HubEnv(config, open_hub_db(config.db_path, time.time_ns()), hub_keys(directory, pki))
+    return HubEnv(config, open_hub_db(config.db_path, time.time_ns()), hub_keys(directory, pki, token_key))
 
 
 def enrol_site_row(env: HubEnv, site: str, name: str, url: str | None = None) -> None:
