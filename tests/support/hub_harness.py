@@ -5,7 +5,7 @@ hub-core's and tested there). Errors go through the appliance's problem middlewa
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 
 from aiohttp import web
@@ -19,7 +19,8 @@ from vigil.hub.http import HubCtx, HubRoute
 USER_HEADER = "X-Test-User"
 
 
-def _handler(route: HubRoute, env: HubEnv, users: Mapping[str, HubUser]) -> web.Handler:
+def _handler(route: HubRoute, env: HubEnv, users: Mapping[str, HubUser]
+             ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
     async def handle(request: web.Request) -> web.StreamResponse:
         user = users.get(request.headers.get(USER_HEADER, ""))
         return await route.handler(HubCtx(request, env, user, time.time_ns()))

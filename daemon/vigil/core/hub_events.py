@@ -152,6 +152,26 @@ def event_json(event: StoredEvent) -> dict[str, Any]:
             "headline": event.headline, "data": dict(event.data)}
 
 
+def scope_pairs(scopes: tuple[str, ...]) -> frozenset[tuple[str, str]]:
+    """A hub user's scopes `"<site>/<building>"` as (site, building) pairs."""
+    pairs = set()
+    for scope in scopes:
+        site, _, building = scope.partition("/")
+        if site and building:
+            pairs.add((site, building))
+    return frozenset(pairs)
+
+
+def event_visible(pairs: frozenset[tuple[str, str]] | None, site: str, building: str | None) -> bool:
+    """Whether a user with these scopes (None: a district admin, everything) sees an event: one
+    about a building needs that building; one about the whole site (building None), the site."""
+    if pairs is None:
+        return True
+    if building is None:
+        return any(s == site for s, _ in pairs)
+    return (site, building) in pairs
+
+
 def search_words(q: str | None) -> tuple[str, ...]:
     """The words of a search: each must occur in an event's headline (case-insensitive), so
     "denied east" finds "Denied badge at East Entrance (Lincoln HS)"."""

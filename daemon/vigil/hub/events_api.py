@@ -1,9 +1,10 @@
 """The district's events at the hub (contract in the issue-17 brief; design/district.md):
 
 - `GET /api/events?site=&kind=&q=&since=&until=&limit=`: stored site messages, newest first,
-  filtered to the user's sites.
+  filtered to the user's sites and, below a district admin, to the buildings of their scopes
+  (site-wide messages, such as storage warnings, to anyone with the site).
 - `GET /api/events/stream`: Server-Sent Events (`event: message`, data = the Event JSON) of each
-  message as ingest stores it, for the user's sites. Each client has a bounded queue
+  message as ingest stores it, filtered like the list. Each client has a bounded queue
   (STREAM_QUEUE events). Drop policy: a client that falls that far behind loses the newest events
   beyond it (the ingest never waits for a browser) and, before the next one it gets, an
   `event: dropped` with `{"dropped": n}` telling it to reload `/api/events`. A comment line every
@@ -26,7 +27,15 @@ import aiohttp
 from aiohttp import web
 
 from vigil.core.errors import BadRequestError, ConflictError
-from vigil.core.hub_events import SEARCHED_KINDS, event_json, one_line, parse_kind, search_words
+from vigil.core.hub_events import (
+    SEARCHED_KINDS,
+    event_json,
+    event_visible,
+    one_line,
+    parse_kind,
+    scope_pairs,
+    search_words,
+)
 from vigil.core.hub_permissions import HubAction, HubUser
 from vigil.core.timebase import parse_time_ns
 from vigil.hub.http import HubCtx, HubRoute, HubScope
@@ -42,6 +51,12 @@ HEARTBEAT_S = 15.0
 SITE_TIMEOUT_S = 3.0
 MAX_LIMIT = 500
 SITE_RESULTS = 50
+
+
+def _scopes(user: HubUser) -> frozenset[tuple[str, str]] | None:
+    """What of the district's events the user sees: a district admin all, others their buildings'
+    (and their sites' site-wide ones, such as storage warnings)."""
+    return None if user.sites is None else scope_pairs(user.scopes)
 
 
 def _time(ctx: HubCtx, name: str) -> int | None:
@@ -70,7 +85,7 @@ async def list_events(ctx: HubCtx) -> web.StreamResponse:
     kind = parse_kind(ctx.request.query.get("kind"))
     q = ctx.request.query.get("q")
     words = search_words(q) if q is not None and q.strip() else ()
-    f = EventFilter(user.sites, site=site, kinds=(kind,) if kind else (), words=words, since_ns=_time(ctx, "since"),
+    f = EventFilter(_scopes(user), site=site, kinds=(kind,) if kind else (), words=words, since_ns=_time(ctx, "since"),
                     until_ns=_time(ctx, "until"), limit=_limit(ctx))
     events = await ctx.env.run(lambda: hub_messages.list_events(ctx.env.db, f))
     return web.json_response({"events": [event_json(e) for e in events]})
@@ -79,13 +94,13 @@ async def list_events(ctx: HubCtx) -> web.StreamResponse:
 async def stream_events(ctx: HubCtx) -> web.StreamResponse:
     user = ctx.signed_in
     ctx.require(HubAction.VIEW_DISTRICT, None)
-    sites = user.sites
+    scopes = _scopes(user)
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(STREAM_QUEUE)
     dropped = 0
 
     def listener(event: dict[str, Any]) -> None:
         nonlocal dropped
-        if sites is not None and event.get("site") not in sites:
+        if not event_visible(scopes, str(event.get("site")), event.get("building")):
             return
         try:
             queue.put_nowait(event)
@@ -161,7 +176,7 @@ async def search(ctx: HubCtx) -> web.StreamResponse:
     words = search_words(q)
     db = ctx.env.db
     local = await ctx.env.run(lambda: hub_messages.list_events(
-        db, EventFilter(user.sites, kinds=SEARCHED_KINDS, words=words, limit=100)))
+        db, EventFilter(_scopes(user), kinds=SEARCHED_KINDS, words=words, limit=100)))
     results: list[dict[str, Any]] = [
         {"site": e.site, "kind": e.kind, "at": event_json(e)["at"], "headline": e.headline, "building": e.building,
          "data": dict(e.data)} for e in local]

@@ -124,7 +124,8 @@ def set_retained(index: Index, site: str, kind: SiteTopic, data: Mapping[str, An
 
 @dataclass(frozen=True)
 class EventFilter:
-    sites: frozenset[str] | None  # the user's sites; None for all
+    # the user's (site, building) scopes; None for all (core.hub_events.event_visible)
+    scopes: frozenset[tuple[str, str]] | None
     site: str | None = None
     kinds: Sequence[SiteTopic] = ()
     words: tuple[str, ...] = ()  # each in the headline (core.hub_events.search_words)
@@ -143,11 +144,16 @@ def list_events(index: Index, f: EventFilter) -> list[StoredEvent]:
     """Matching site messages, newest first (by the site's time, then arrival)."""
     clauses: list[str] = []
     params: list[object] = []
-    if f.sites is not None:
-        if not f.sites:
+    if f.scopes is not None:
+        if not f.scopes:
             return []
-        clauses.append(f"site_id IN ({','.join('?' * len(f.sites))})")
-        params += sorted(f.sites)
+        sites = sorted({site for site, _ in f.scopes})
+        ors = [f"(building IS NULL AND site_id IN ({','.join('?' * len(sites))}))"]
+        params += sites
+        for site, building in sorted(f.scopes):
+            ors.append("(site_id = ? AND building = ?)")
+            params += [site, building]
+        clauses.append(f"({' OR '.join(ors)})")
     if f.site is not None:
         clauses.append("site_id = ?")
         params.append(f.site)

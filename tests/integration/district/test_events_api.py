@@ -65,12 +65,14 @@ async def test_events_newest_first_filtered_to_the_users_sites(hub: Hub) -> None
     await hub.hear("site1", SiteTopic.INCIDENT, t0 + 2, building="b1", what="declared", reason="smoke", drill=False)
     await hub.hear("site2", SiteTopic.DOOR_EVENT, t0 + 3, door="x", building="a1", kind="door_forced_open")
     await hub.hear("site9", SiteTopic.DOOR_EVENT, t0 + 4, door="x", kind="door_forced_open")  # not enrolled
+    await hub.hear("site1", SiteTopic.DOOR_EVENT, t0 - 10, door="d2", building="b2", kind="duress")  # not viewer's b1
+    await hub.hear("site1", SiteTopic.STORAGE, t0 - 20, problem="disk_low", detail="")  # the whole site
     await hub.ingest.handle(hub_topic("site2", SiteTopic.DOOR_EVENT), b"{not json")
     assert hub.ingest.dropped["site9"] == 1 and hub.ingest.malformed["site2"] == 1
 
     status, body = await hub.get("/api/events", "admin")
-    assert status == 200
-    assert [(e["site"], e["headline"]) for e in body["events"]] == [
+    assert status == 200 and len(body["events"]) == 5
+    assert [(e["site"], e["headline"]) for e in body["events"][:3]] == [
         ("site2", "Door forced open at x (a1)"), ("site1", "Incident declared in Lincoln HS: smoke"),
         ("site1", "Denied badge at East Entrance (Lincoln HS)")]
     event = body["events"][2]
@@ -78,7 +80,8 @@ async def test_events_newest_first_filtered_to_the_users_sites(hub: Hub) -> None
     assert event["building"] == "b1" and event["kind"] == "door_event" and event["data"]["door"] == "d1"
 
     status, body = await hub.get("/api/events", "viewer")
-    assert status == 200 and {e["site"] for e in body["events"]} == {"site1"} and len(body["events"]) == 2
+    assert status == 200 and [(e["site"], e["building"], e["kind"]) for e in body["events"]] == [
+        ("site1", "b1", "incident"), ("site1", "b1", "door_event"), ("site1", None, "storage")]
     status, body = await hub.get("/api/events?kind=door_event&q=EAST%20denied", "viewer")
     assert [e["headline"] for e in body["events"]] == ["Denied badge at East Entrance (Lincoln HS)"]
     status, body = await hub.get("/api/events?q=west", "viewer")
@@ -104,6 +107,7 @@ async def test_the_stream_sends_each_stored_event_of_the_users_sites(hub: Hub) -
         assert await r.content.readline() == b"\n"
         assert hub.env.message_listeners
         await hub.hear("site2", SiteTopic.DOOR_EVENT, time.time_ns(), door="x", kind="duress")  # not the viewer's
+        await hub.hear("site1", SiteTopic.DOOR_EVENT, time.time_ns(), door="x", building="b2", kind="duress")  # nor
         await hub.hear("site1", SiteTopic.DOOR_EVENT, time.time_ns(), door="d9", building="b1", kind="tamper")
         await hub.hear("site1", SiteTopic.DOOR_EVENT, time.time_ns(), door="d9", building="b1", kind="tamper")
         async with asyncio.timeout(5):

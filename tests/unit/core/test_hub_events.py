@@ -13,10 +13,12 @@ from vigil.core.hub_events import (
     StoredEvent,
     building_of,
     event_json,
+    event_visible,
     headline,
     like_pattern,
     matches,
     parse_kind,
+    scope_pairs,
     search_words,
     site_names,
 )
@@ -91,3 +93,11 @@ def test_parse_kind() -> None:
     for bad in ("health", "bridge", "nope"):
         with pytest.raises(BadRequestError):
             parse_kind(bad)
+
+
+def test_which_events_a_user_sees() -> None:
+    pairs = scope_pairs(("lincoln/hs", "lincoln/ms", "adams/x", "bad", "nosite/"))
+    assert pairs == {("lincoln", "hs"), ("lincoln", "ms"), ("adams", "x")}
+    assert event_visible(pairs, "lincoln", "hs") and event_visible(pairs, "lincoln", None)
+    assert not event_visible(pairs, "lincoln", "es") and not event_visible(pairs, "grant", None)
+    assert event_visible(None, "grant", "anything")
