@@ -5,7 +5,8 @@ CN = `hub`, whom the ACL lets read `vigil/#`), client id `vigil-hub-<hub_id>`, c
 and QoS 1: the broker keeps the hub's session, so what sites publish while the hub restarts is
 delivered when it is back. A message is acknowledged only once it is stored (paho's manual
 acknowledgement, as doors/mqtt/adapter.py), so a crash between the two redelivers it; the store
-keeps one copy per (site, boot, seq).
+keeps one copy per (site, boot, seq). Messages that have already arrived are taken together
+(at most BATCH) and stored in one transaction, in order.
 
 Per message: the topic names the site and kind (core.district.parse_hub_topic). A site that is not
 enrolled, or was removed, is dropped and counted (logged once per site). The bridge's "1"/"0"
@@ -23,11 +24,12 @@ import random
 import ssl
 import time
 from collections.abc import Callable
+from typing import Any
 
 import aiomqtt
 
 from vigil.core.backoff import BackoffPolicy
-from vigil.core.district import HUB_PREFIX, SiteTopic, parse_hub_topic, parse_message
+from vigil.core.district import HUB_PREFIX, SiteMessage, SiteTopic, parse_hub_topic, parse_message
 from vigil.core.errors import BadRequestError
 from vigil.core.hub_events import STORED_KINDS, event_json
 from vigil.hub.env import HubEnv
@@ -38,6 +40,11 @@ log = logging.getLogger(__name__)
 BACKOFF = BackoffPolicy(first_delay_s=0.5, max_delay_s=15.0)
 SUBSCRIPTION = HUB_PREFIX + "+/+"
 KEEPALIVE_S = 30
+BATCH = 200  # messages already received are stored in one transaction, at most this many
+
+
+def _payload(payload: object) -> bytes:
+    return bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload).encode()
 
 
 def client_id(hub_id: str) -> str:
@@ -91,20 +98,41 @@ class Ingest:
                  client_id(self.env.config.hub_id), SUBSCRIPTION)
         self.last_error = None
         self.connected.set()
-        async for message in client.messages:
-            payload = message.payload
-            data = bytes(payload) if isinstance(payload, bytes | bytearray) else str(payload).encode()
-            await self.handle(str(message.topic), data)
-            # stored, or dropped for good (redelivering it would not help): acknowledge
-            client._client.ack(message.mid, message.qos)
+        messages = client.messages
+        while True:  # ends with MqttError when the broker goes
+            batch = [await anext(messages)]
+            while len(messages) and len(batch) < BATCH:  # what already waits: one transaction
+                batch.append(await anext(messages))
+            await self.handle_batch([(str(m.topic), _payload(m.payload)) for m in batch])
+            for message in batch:  # stored, or dropped for good (redelivering would not help)
+                client._client.ack(message.mid, message.qos)
 
     async def handle(self, topic: str, payload: bytes) -> None:
-        """One message from the broker; raises nothing but a lost database (then it is redelivered)."""
-        parsed = parse_hub_topic(topic)
-        if parsed is None:
-            self._malformed("?", f"not a district topic: {topic[:120]!r}")
-            return
-        site, kind = parsed
+        await self.handle_batch([(topic, payload)])
+
+    async def handle_batch(self, items: list[tuple[str, bytes]]) -> None:
+        """Messages from the broker, in order; raises nothing but a lost database (then they are
+        redelivered, being unacknowledged)."""
+        run: list[SiteMessage] = []
+        for topic, payload in items:
+            parsed = parse_hub_topic(topic)
+            if parsed is None:
+                self._malformed("?", f"not a district topic: {topic[:120]!r}")
+                continue
+            site, kind = parsed
+            if kind in STORED_KINDS:
+                try:
+                    run.append(parse_message(site, kind, payload))
+                except BadRequestError as error:
+                    self._malformed(site, f"{kind.value}: {error}")
+                continue
+            await self._store(run)
+            run = []
+            await self._update_site(site, kind, payload)
+        await self._store(run)
+
+    async def _update_site(self, site: str, kind: SiteTopic, payload: bytes) -> None:
+        """The bridge's "1"/"0", or the retained health or inventory: the site's row."""
         now_ns = self.env.clock_ns()
         db = self.env.db
         if kind is SiteTopic.BRIDGE:
@@ -116,27 +144,29 @@ class Ingest:
                 self._drop(site)
             return
         try:
-            parsed_message = parse_message(site, kind, payload)
+            data = parse_message(site, kind, payload).data
         except BadRequestError as error:
             self._malformed(site, f"{kind.value}: {error}")
             return
-        if kind in (SiteTopic.HEALTH, SiteTopic.INVENTORY):
-            data = parsed_message.data
-            if not await self.env.run(lambda: hub_messages.set_retained(db, site, kind, data, now_ns)):
-                self._drop(site)
-            return
-        if kind not in STORED_KINDS:
-            self._malformed(site, f"{kind.value} is not a stored kind")
-            return
-        result = await self.env.run(lambda: hub_messages.store_message(db, parsed_message, now_ns))
-        if not result.enrolled:
+        if not await self.env.run(lambda: hub_messages.set_retained(db, site, kind, data, now_ns)):
             self._drop(site)
+
+    async def _store(self, run: list[SiteMessage]) -> None:
+        if not run:
             return
-        if result.event is None:
-            self.duplicates += 1
-            return
-        self.stored += 1
-        event = event_json(result.event)
+        now_ns = self.env.clock_ns()
+        db = self.env.db
+        results = await self.env.run(lambda: hub_messages.store_messages(db, run, now_ns))
+        for message, result in zip(run, results, strict=True):
+            if not result.enrolled:
+                self._drop(message.site)
+            elif result.event is None:
+                self.duplicates += 1
+            else:
+                self.stored += 1
+                self._tell(event_json(result.event))
+
+    def _tell(self, event: dict[str, Any]) -> None:
         for listener in list(self.env.message_listeners):
             try:
                 listener(event)

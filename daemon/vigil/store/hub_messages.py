@@ -80,25 +80,33 @@ def site_targets(index: Index, sites: frozenset[str] | None) -> list[SiteTarget]
     return [t for t in found if t is not None]
 
 
-def store_message(index: Index, message: SiteMessage, received_ns: int) -> StoreResult:
-    """Keep a site's message with its building and headline (names from the site's inventory).
-    The site's last_message time moves for a duplicate too."""
+def _store_in(c: sqlite3.Connection, message: SiteMessage, received_ns: int,
+              sites: dict[str, SiteRow | None]) -> StoreResult:
+    if message.site not in sites:
+        sites[message.site] = site_row(c, message.site)
+    site = sites[message.site]
+    if site is None or not site.enrolled:
+        return StoreResult(False, None)
+    c.execute("UPDATE sites SET last_message_wall_ns = ? WHERE id = ?", (received_ns, message.site))
+    building = building_of(message)
+    line = headline(message, site_names(site.name, site.inventory))
+    cur = c.execute(
+        "INSERT OR IGNORE INTO site_messages (site_id, kind, boot, seq, at_wall_ns, received_wall_ns, building,"
+        " headline, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (message.site, message.kind.value, message.boot, message.seq, message.at_ns, received_ns, building,
+         line, _dumps(message.data)))
+    if cur.rowcount == 0:
+        return StoreResult(True, None)
+    return StoreResult(True, StoredEvent(int(cur.lastrowid or 0), message.site, message.kind.value,
+                                         message.at_ns, received_ns, building, line, dict(message.data)))
+
+
+def store_messages(index: Index, messages: Sequence[SiteMessage], received_ns: int) -> list[StoreResult]:
+    """Keep sites' messages, in order and in one transaction, each with its building and headline
+    (names from its site's inventory). The site's last_message time moves for a duplicate too."""
+    sites: dict[str, SiteRow | None] = {}
     with index.transaction() as c:
-        site = site_row(c, message.site)
-        if site is None or not site.enrolled:
-            return StoreResult(False, None)
-        c.execute("UPDATE sites SET last_message_wall_ns = ? WHERE id = ?", (received_ns, message.site))
-        building = building_of(message)
-        line = headline(message, site_names(site.name, site.inventory))
-        cur = c.execute(
-            "INSERT OR IGNORE INTO site_messages (site_id, kind, boot, seq, at_wall_ns, received_wall_ns, building,"
-            " headline, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (message.site, message.kind.value, message.boot, message.seq, message.at_ns, received_ns, building,
-             line, _dumps(message.data)))
-        if cur.rowcount == 0:
-            return StoreResult(True, None)
-        return StoreResult(True, StoredEvent(int(cur.lastrowid or 0), message.site, message.kind.value,
-                                             message.at_ns, received_ns, building, line, dict(message.data)))
+        return [_store_in(c, message, received_ns, sites) for message in messages]
 
 
 def set_bridge(index: Index, site: str, up: bool, now_ns: int) -> bool:
