@@ -91,44 +91,55 @@ async def list_events(ctx: HubCtx) -> web.StreamResponse:
     return web.json_response({"events": [event_json(e) for e in events]})
 
 
+class StreamQueue:
+    """One browser's events, bounded: what does not fit is dropped and counted (the drop policy above)."""
+
+    def __init__(self, scopes: frozenset[tuple[str, str]] | None, size: int = STREAM_QUEUE) -> None:
+        self.scopes = scopes
+        self.queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(size)
+        self.dropped = 0
+
+    def offer(self, event: dict[str, Any]) -> None:
+        """A message listener (hub/ingest.py calls it on the loop for each stored message)."""
+        if not event_visible(self.scopes, str(event.get("site")), event.get("building")):
+            return
+        try:
+            self.queue.put_nowait(event)
+        except asyncio.QueueFull:
+            self.dropped += 1
+
+    async def next_chunk(self, wait_s: float) -> bytes:
+        """The next SSE text to send: an event (after an `event: dropped` if some were lost), or a
+        keepalive comment after `wait_s` without one."""
+        try:
+            async with asyncio.timeout(wait_s):
+                event = await self.queue.get()
+        except TimeoutError:
+            return b": keepalive\n\n"
+        chunk = b""
+        if self.dropped:
+            chunk = f"event: dropped\ndata: {json.dumps({'dropped': self.dropped})}\n\n".encode()
+            self.dropped = 0
+        data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+        return chunk + f"event: message\ndata: {data}\n\n".encode()
+
+
 async def stream_events(ctx: HubCtx) -> web.StreamResponse:
     user = ctx.signed_in
     ctx.require(HubAction.VIEW_DISTRICT, None)
-    scopes = _scopes(user)
-    queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue(STREAM_QUEUE)
-    dropped = 0
-
-    def listener(event: dict[str, Any]) -> None:
-        nonlocal dropped
-        if not event_visible(scopes, str(event.get("site")), event.get("building")):
-            return
-        try:
-            queue.put_nowait(event)
-        except asyncio.QueueFull:
-            dropped += 1
-
+    stream = StreamQueue(_scopes(user))
     response = web.StreamResponse(headers={"Content-Type": "text/event-stream", "Cache-Control": "no-store",
                                            "X-Accel-Buffering": "no"})
     await response.prepare(ctx.request)
-    ctx.env.message_listeners.append(listener)
+    ctx.env.message_listeners.append(stream.offer)
     try:
         await response.write(b": connected\n\n")
         while True:
-            try:
-                async with asyncio.timeout(HEARTBEAT_S):
-                    event = await queue.get()
-            except TimeoutError:
-                await response.write(b": keepalive\n\n")
-                continue
-            if dropped:
-                lost, dropped = dropped, 0
-                await response.write(f"event: dropped\ndata: {json.dumps({'dropped': lost})}\n\n".encode())
-            data = json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-            await response.write(f"event: message\ndata: {data}\n\n".encode())
+            await response.write(await stream.next_chunk(HEARTBEAT_S))
     except ConnectionResetError:  # the browser went away
         return response
     finally:
-        ctx.env.message_listeners.remove(listener)
+        ctx.env.message_listeners.remove(stream.offer)
 
 
 def _site_result(site: str, match: Any) -> dict[str, Any] | None:
