@@ -157,8 +157,9 @@ def _run(*args: str) -> None:
 
 
 class SiteBroker:
-    """An appliance's mosquitto inside its namespace: a plain listener on its loopback (what the
-    daemon publishes to) and the bridge to the hub's broker (core.district.bridge_conf)."""
+    """An appliance's mosquitto inside its namespace: plain listeners on its loopback and on its
+    veth address (what a daemon publishes to) and the bridge to the hub's broker
+    (core.district.bridge_conf)."""
 
     PORT = 1883
 
@@ -171,7 +172,9 @@ class SiteBroker:
                                             str(cert.key)))
         self.config = self.dir / "mosquitto.conf"
         self.config.write_text("\n".join([
-            f"listener {self.PORT} 127.0.0.1", "allow_anonymous true", "persistence true",
+            f"listener {self.PORT} 127.0.0.1",
+            # the same port on the site's end of the veth: a daemon outside the namespace reaches it
+            f"listener {self.PORT} {ns.site_ip}", "allow_anonymous true", "persistence true",
             f"persistence_location {self.dir}/", "autosave_interval 1",
             f"user {pwd.getpwuid(os.getuid()).pw_name}", "log_dest stderr", "log_type error", "log_type warning",
             "log_type notice", "", bridge]))

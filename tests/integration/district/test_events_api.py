@@ -121,3 +121,17 @@ async def test_the_stream_sends_each_stored_event_of_the_users_sites(hub: Hub) -
         while hub.env.message_listeners:
             await asyncio.sleep(0.05)
             await hub.hear("site1", SiteTopic.DOOR_EVENT, time.time_ns(), door="d9", building="b1", kind="tamper")
+
+
+async def test_a_removed_site_is_dropped_and_counted(hub: Hub) -> None:
+    with hub.env.db.transaction() as c:
+        c.execute("UPDATE sites SET removed_wall_ns = ? WHERE id = 'site1'", (time.time_ns(),))
+    await hub.hear("site1", SiteTopic.DOOR_EVENT, time.time_ns(), door="d1", building="b1", kind="duress")
+    await hub.ingest.handle(hub_topic("site1", SiteTopic.BRIDGE), b"1")
+    await hub.hear("site1", SiteTopic.HEALTH, time.time_ns(), state="ok")
+    await hub.ingest.handle(hub_topic("site2", SiteTopic.BRIDGE), b"maybe")
+    assert hub.ingest.dropped["site1"] == 3 and hub.ingest.malformed["site2"] == 1 and hub.ingest.stored == 0
+    rows = await hub.env.run(lambda: hub.env.db.query("SELECT bridge_up, health FROM sites WHERE id = 'site1'"))
+    assert tuple(rows[0]) == (None, None)
+    status, body = await hub.get("/api/events", "admin")
+    assert status == 200 and body["events"] == []
