@@ -37,7 +37,10 @@ async def test_a_denied_badge_at_site_2s_appliance_reaches_the_hub_within_2_s(di
     # The daemon runs in the test's namespace and reaches site 2's broker over site 2's veth (the
     # appliance's camera simulator stays on the loopback it knows).
     extra = SITE2.format(host=ns.site_ip, port=broker.PORT)
-    with running_webapp(district.tmp / "appliance2", extra) as web:
+    (district.tmp / "appliance2").mkdir()
+    appliance = running_webapp(district.tmp / "appliance2", extra)
+    web = await asyncio.to_thread(appliance.__enter__)  # its start blocks: off the loop the ingest runs on
+    try:
         enrol_test_hub(district.tmp / "appliance2" / "data", "site2")
 
         async def inventory_heard() -> bool:
@@ -68,3 +71,5 @@ async def test_a_denied_badge_at_site_2s_appliance_reaches_the_hub_within_2_s(di
         event = door_events()[0]
         assert event["headline"] == "Denied badge at East Doors (High School)" and event["building"] == "hs"
         assert "0049912345" not in str(event["data"])
+    finally:
+        await asyncio.to_thread(appliance.__exit__, None, None, None)
