@@ -61,7 +61,7 @@ class SiteTarget:
     url: str | None
     removed: bool
     evidence_key: str | None
-    reachable_hint: bool  # its bridge was last heard up (search skips the others at once)
+    reachable_hint: bool  # its bridge was not last heard down (search skips those at once)
 
 
 def site_target(index: Index, site: str) -> SiteTarget | None:
@@ -69,7 +69,7 @@ def site_target(index: Index, site: str) -> SiteTarget | None:
     if not rows:
         return None
     r = rows[0]
-    return SiteTarget(str(r[0]), r[1], r[2] is not None, r[3], r[4] == 1)
+    return SiteTarget(str(r[0]), r[1], r[2] is not None, r[3], r[4] != 0)
 
 
 def site_targets(index: Index, sites: frozenset[str] | None) -> list[SiteTarget]:
