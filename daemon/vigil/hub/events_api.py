@@ -26,7 +26,7 @@ from typing import Any
 import aiohttp
 from aiohttp import web
 
-from vigil.core.errors import BadRequestError, ConflictError
+from vigil.core.errors import BadRequestError, VigilError
 from vigil.core.hub_events import (
     SEARCHED_KINDS,
     event_json,
@@ -171,7 +171,7 @@ async def _search_site(ctx: HubCtx, user: HubUser, http: aiohttp.ClientSession, 
                     log.info("hub search: site %s answered %d", target.id, answer.status)
                     return None
                 body = await answer.json()
-    except (aiohttp.ClientError, TimeoutError, ConflictError, ValueError) as error:
+    except (aiohttp.ClientError, TimeoutError, VigilError, ValueError) as error:  # VigilError: no token
         log.info("hub search: site %s did not answer: %s", target.id, type(error).__name__)
         return None
     matches = body.get("results") if isinstance(body, dict) else None

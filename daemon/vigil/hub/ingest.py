@@ -30,7 +30,7 @@ import aiomqtt
 
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.district import HUB_PREFIX, SiteMessage, SiteTopic, parse_hub_topic, parse_message
-from vigil.core.errors import BadRequestError
+from vigil.core.errors import BadRequestError, VigilError
 from vigil.core.hub_events import STORED_KINDS, event_json
 from vigil.hub.env import HubEnv
 from vigil.store import hub_messages
@@ -82,7 +82,9 @@ class Ingest:
             try:
                 async with self._client() as client:
                     await self._session(client)
-            except aiomqtt.MqttError as error:
+            except (aiomqtt.MqttError, VigilError) as error:
+                # VigilError: the database is full or busy; the batch was not acknowledged, so the
+                # broker delivers it again after the reconnect (the session is persistent)
                 reason = f"district broker {c.broker_client_host}:{c.broker_client_port}: {error}"
                 if self.last_error != reason:
                     log.warning("hub ingest: %s; reconnecting with backoff", reason)

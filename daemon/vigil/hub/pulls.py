@@ -114,17 +114,20 @@ async def _download(env: HubEnv, http: aiohttp.ClientSession, pull: PullRow) -> 
     digest = hashlib.sha256()
     size = 0
     url = f"{call.url}/api/exports/{pull.export_id}/download"
-    async with http.get(url, headers=dict(call.headers), ssl=site_ssl_context(env)) as answer:
-        if answer.status == 409:
-            raise NotReadyError(f"site answered 409: {(await answer.text())[:200]}")
-        if answer.status != 200:
-            return Outcome(False, None, None, None, f"the site answered {answer.status} to the download")
-        with part.open("wb") as out:
-            async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
-                digest.update(chunk)
-                size += len(chunk)
-                out.write(chunk)
-    await asyncio.to_thread(part.replace, final)
+    try:
+        async with http.get(url, headers=dict(call.headers), ssl=site_ssl_context(env)) as answer:
+            if answer.status == 409:
+                raise NotReadyError(f"site answered 409: {(await answer.text())[:200]}")
+            if answer.status != 200:
+                return Outcome(False, None, None, None, f"the site answered {answer.status} to the download")
+            with part.open("wb") as out:
+                async for chunk in answer.content.iter_chunked(CHUNK_BYTES):
+                    digest.update(chunk)
+                    size += len(chunk)
+                    await asyncio.to_thread(out.write, chunk)
+        await asyncio.to_thread(part.replace, final)
+    finally:
+        part.unlink(missing_ok=True)  # a download cut short leaves nothing behind
     if not target.evidence_key:
         return Outcome(False, final, digest.hexdigest(), size,
                        "the site sent no evidence key at enrolment: who signed the package cannot be checked")
