@@ -32,6 +32,7 @@ class District:
     sites: dict[str, SiteBroker]
     env: HubEnv
     ingest: Ingest
+    ingest_task: asyncio.Task[None]
     heard: list[tuple[float, dict[str, Any]]] = field(default_factory=list)  # (monotonic, Event JSON)
     boots: dict[str, str] = field(default_factory=dict)
     seqs: dict[str, int] = field(default_factory=dict)
@@ -86,18 +87,18 @@ async def district(tmp_path: Path) -> AsyncIterator[District]:
             enrol_site_row(env, site, f"School {number}")
             sites[site] = SiteBroker(tmp_path, site, nets[site], pki, port).start()
         ingest = Ingest(env)
-        d = District(tmp_path, pki, broker, nets, sites, env, ingest,
+        task = asyncio.create_task(ingest.run())
+        d = District(tmp_path, pki, broker, nets, sites, env, ingest, task,
                      boots={site: str(uuid.uuid4()) for site in SITES})
         env.message_listeners.append(lambda event: d.heard.append((time.monotonic(), event)))
-        task = asyncio.create_task(ingest.run())
         try:
             async with asyncio.timeout(20):
                 await ingest.connected.wait()
             await d.bridges_up()
             yield d
         finally:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+            d.ingest_task.cancel()
+            await asyncio.gather(d.ingest_task, return_exceptions=True)
             env.db.close()
             env.close()
     finally:

@@ -1,7 +1,8 @@
 """Site brokers bridged to the district broker (core.district.bridge_conf, broker_acl), each site in
 its own network namespace, into the hub's real ingest: delivery within 2 s, a cut link (nothing
 lost, order kept, the site shown unreachable with since-when meanwhile), a restart of the district
-broker, and a site refused when it writes another site's topics."""
+broker, the hub away for a while (its persistent session keeps what came meanwhile), and a site
+refused when it writes another site's topics."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 
 from tests.integration.district.conftest import SITES, District
 from vigil.core.district import Reachability, SiteMessage, SiteTopic, hub_topic, message_bytes, site_state
+from vigil.hub.ingest import Ingest
 
 
 async def test_door_events_at_each_site_reach_the_hub_within_2_s(district: District) -> None:
@@ -95,3 +97,19 @@ async def test_a_site_cannot_publish_for_another_site(district: District) -> Non
     assert district.seqs_heard("site1") == []
     rows = await district.env.run(lambda: district.env.db.query("SELECT site_id, boot FROM site_messages"))
     assert [tuple(r) for r in rows] == [("site2", "direct-boot")]
+
+
+async def test_what_sites_publish_while_the_hub_is_down_arrives_when_it_is_back(district: District) -> None:
+    # The district fixture's ingest stands for the hub process: stop it (its session stays with
+    # the broker: clean_session false, the same client id), publish, start a new one.
+    await district.publish("site1", [district.door_event("site1")])
+    await district.wait_for("the first event", lambda: district.seqs_heard("site1") == [1], 2.0)
+    district.ingest_task.cancel()
+    await asyncio.gather(district.ingest_task, return_exceptions=True)
+    await district.publish("site1", [district.door_event("site1") for _ in range(30)])
+    await asyncio.sleep(1.0)
+    assert district.seqs_heard("site1") == [1]
+    restarted = Ingest(district.env)
+    district.ingest_task = asyncio.create_task(restarted.run())
+    await district.wait_for("the 30 queued at the broker", lambda: len(district.seqs_heard("site1")) >= 31, 10.0)
+    assert district.seqs_heard("site1") == list(range(1, 32)) and restarted.duplicates == 0
