@@ -8,7 +8,8 @@
   (STREAM_QUEUE events). Drop policy: a client that falls that far behind loses the newest events
   beyond it (the ingest never waits for a browser) and, before the next one it gets, an
   `event: dropped` with `{"dropped": n}` telling it to reload `/api/events`. A comment line every
-  HEARTBEAT_S keeps proxies from closing an idle stream.
+  HEARTBEAT_S keeps proxies from closing an idle stream; then the session is looked at again, and
+  a stream whose session ended (signed out, expired, user disabled) gets `event: ended` and closes.
 - `GET /api/search?q=`: door events and incidents from the hub's own store (every word in the
   headline), plus bookmarks and holds from each of the user's sites' own text search
   (`GET <site>/api/search`), called with a hub token for this user (audience = that site, audited
@@ -38,7 +39,8 @@ from vigil.core.hub_events import (
 )
 from vigil.core.hub_permissions import HubAction, HubUser
 from vigil.core.timebase import parse_time_ns
-from vigil.hub.http import HubCtx, HubRoute, HubScope
+from vigil.hub import accounts
+from vigil.hub.http import HUB_SESSION_COOKIE, HubCtx, HubRoute, HubScope
 from vigil.hub.pulls import PULL_ROUTES
 from vigil.hub.site_calls import site_call, site_ssl_context
 from vigil.store import hub_messages
@@ -91,6 +93,16 @@ async def list_events(ctx: HubCtx) -> web.StreamResponse:
     return web.json_response({"events": [event_json(e) for e in events]})
 
 
+KEEPALIVE = b": keepalive\n\n"
+
+
+async def _session_lasts(ctx: HubCtx) -> bool:
+    """Whether the session the stream was opened with still holds (not signed out, expired, or
+    its user disabled): looked at on each keepalive, so a stream outlives it by HEARTBEAT_S at most."""
+    token = ctx.request.cookies.get(HUB_SESSION_COOKIE, "")
+    return bool(token) and await accounts.session_user(ctx.env, token, ctx.env.clock_ns()) is not None
+
+
 class StreamQueue:
     """One browser's events, bounded: what does not fit is dropped and counted (the drop policy above)."""
 
@@ -115,7 +127,7 @@ class StreamQueue:
             async with asyncio.timeout(wait_s):
                 event = await self.queue.get()
         except TimeoutError:
-            return b": keepalive\n\n"
+            return KEEPALIVE
         chunk = b""
         if self.dropped:
             chunk = f"event: dropped\ndata: {json.dumps({'dropped': self.dropped})}\n\n".encode()
@@ -135,7 +147,11 @@ async def stream_events(ctx: HubCtx) -> web.StreamResponse:
     try:
         await response.write(b": connected\n\n")
         while True:
-            await response.write(await stream.next_chunk(HEARTBEAT_S))
+            chunk = await stream.next_chunk(HEARTBEAT_S)
+            if chunk == KEEPALIVE and not await _session_lasts(ctx):
+                await response.write(b"event: ended\ndata: {}\n\n")
+                return response
+            await response.write(chunk)
     except ConnectionResetError:  # the browser went away
         return response
     finally:

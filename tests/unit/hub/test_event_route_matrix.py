@@ -4,6 +4,7 @@ for hub-core's. Expected statuses come from the table below, not from core.hub_p
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import time
 from collections.abc import AsyncIterator
@@ -15,6 +16,7 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from vigil.core.permissions import Role
+from vigil.hub import events_api
 from vigil.hub.app import build_app
 from vigil.hub.env import HubConfig, HubEnv
 from vigil.hub.events_api import EVENT_ROUTES
@@ -118,3 +120,18 @@ async def test_event_route_matrix(hub: Hub, caller: str, key: Key, site: str | N
     if expected == 202:
         pulls = hub.env.db.query("SELECT site_id, export_id, requested_by, state FROM pulls")
         assert [tuple(p) for p in pulls] == [(site, 7, caller, "pending")]
+
+
+async def test_a_stream_ends_with_its_session(hub: Hub, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(events_api, "HEARTBEAT_S", 0.2)
+    token, _ = hub.sessions["s1-viewer"]
+    r = await hub.client.get("/api/events/stream", headers={"Cookie": f"{HUB_SESSION_COOKIE}={token}"})
+    assert r.status == 200 and await r.content.readline() == b": connected\n"
+    assert await r.content.readline() == b"\n"
+    assert await r.content.readline() == b": keepalive\n"  # still signed in
+    with hub.env.db.transaction() as c:
+        hub_accounts.revoke_session_in(c, token, time.time_ns())  # signed out elsewhere
+    async with asyncio.timeout(5):
+        rest = await r.content.read()
+    assert rest.endswith(b"event: ended\ndata: {}\n\n")
+    assert not hub.env.message_listeners
