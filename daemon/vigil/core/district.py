@@ -205,6 +205,7 @@ RETAINED = frozenset({SiteTopic.HEALTH, SiteTopic.INVENTORY, SiteTopic.BRIDGE})
 LOCAL_PREFIX = "district/"
 HUB_PREFIX = "vigil/"
 MESSAGE_VERSION = 1
+BRIDGE_QUEUE_MESSAGES = 100_000  # what a site's broker keeps for the bridge while the link is down
 
 
 def local_topic(kind: SiteTopic) -> str:
@@ -309,6 +310,10 @@ def bridge_conf(settings: BridgeSettings) -> str:
         "restart_timeout 2 30",
         "keepalive_interval 30",
         f"topic # out 1 {LOCAL_PREFIX} {HUB_PREFIX}{site}/",
+        # mosquitto keeps at most 1000 QoS 1 messages for a client by default, the bridge included,
+        # and drops the rest: a long cut would lose events. Global in mosquitto; the appliance's
+        # broker serves only the appliance. 100 000 messages of ~0.5 KB: ~50 MB at worst.
+        f"max_queued_messages {BRIDGE_QUEUE_MESSAGES}",
         "",
     ])
 

@@ -77,6 +77,17 @@ async def test_a_restart_of_the_district_broker_loses_nothing(district: District
     assert [r[0] for r in stored] == list(range(1, 41))
 
 
+async def test_a_long_outage_queues_more_than_mosquittos_default_1000_messages(district: District) -> None:
+    # mosquitto keeps at most max_queued_messages (default 1000) for a client, the bridge included:
+    # the bridge conf raises it, or a long cut would drop what the site published beyond that.
+    site = "site2"
+    district.broker.stop()
+    await district.publish(site, [district.door_event(site) for _ in range(1500)])
+    district.broker.start()
+    await district.wait_for("1500 events after the outage", lambda: len(district.seqs_heard(site)) >= 1500, 90)
+    assert district.seqs_heard(site) == list(range(1, 1501))
+
+
 async def test_a_site_cannot_publish_for_another_site(district: District) -> None:
     ns, cert = district.nets["site2"], district.sites["site2"].cert
     forged = message_bytes(SiteMessage(SiteTopic.DOOR_EVENT, "site1", "forged-boot", 1, time.time_ns(),
