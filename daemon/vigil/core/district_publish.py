@@ -112,10 +112,13 @@ def health_data(version: str, cameras: Sequence[CameraLine], free_bytes: int | N
 
 
 def inventory_data(url: str | None, buildings: Iterable[tuple[str, str]], cameras: Iterable[tuple[str, str, str]],
-                   doors: Iterable[tuple[str, str, str]], plans: Iterable[tuple[str | None, int]]) -> dict[str, Any]:
+                   doors: Iterable[tuple[str, str, str]], plans: Iterable[tuple[str | None, int]],
+                   https_sha256: str | None = None) -> dict[str, Any]:
     """buildings (id, name); cameras and doors (id, name, building); plans (building or None for the
-    campus plan, plan id)."""
-    return {"url": url, "buildings": [{"id": i, "name": n} for i, n in buildings],
+    campus plan, plan id); `https_sha256`: the SHA-256 (hex) of the certificate the appliance's HTTPS
+    presents, which the hub pins when it calls the appliance (hub/site_calls.py): the message comes
+    over the bridge under the site's own certificate, so it vouches for it."""
+    return {"url": url, "https_sha256": https_sha256, "buildings": [{"id": i, "name": n} for i, n in buildings],
             "cameras": [{"id": i, "name": n, "building": b} for i, n, b in cameras],
             "doors": [{"id": i, "name": n, "building": b} for i, n, b in doors],
             "plans": [{"building": b, "id": i} for b, i in plans]}

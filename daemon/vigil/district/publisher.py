@@ -30,6 +30,8 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import aiomqtt
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from vigil import __version__
 from vigil.config import Config
@@ -69,6 +71,19 @@ CLIENT_ID = "vigil-district"
 RESTART_S = 5.0  # a failed task of the publisher starts again after this
 
 
+
+def https_sha256(config: Config) -> str | None:
+    """The SHA-256 (hex) of the certificate this appliance's HTTPS presents (the configured one, or
+    the self-signed one the daemon makes under storage/tls), None before it exists or without TLS."""
+    if not config.http.tls:
+        return None
+    path = config.http.cert_file or config.storage.path / "tls" / "cert.pem"
+    try:
+        cert = x509.load_pem_x509_certificate(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return cert.fingerprint(hashes.SHA256()).hex()
+
 class CameraStatuses(Protocol):
     """What the API shows of a camera (api.context.CameraStatusSource; vigil.pipelines)."""
 
@@ -96,6 +111,7 @@ class DistrictPublisher:
         self._reported: dict[str, str] = {}
         self._storage: tuple[str | None, str | None] = (None, None)
         self._inventory_due = True
+        self._https_told = False  # the last inventory carried the HTTPS certificate's fingerprint
         self._incidents: asyncio.Queue[tuple[IncidentChange, int]] = asyncio.Queue(INCIDENT_CHANGES)
         self._lost_changes = 0
 
@@ -164,12 +180,18 @@ class DistrictPublisher:
                 if self._inventory_due:
                     self._inventory_due = False  # (a reload meanwhile asks again)
                     try:
-                        self.offer(SiteTopic.INVENTORY, await self._inventory())
+                        inventory = await self._inventory()
+                        self.offer(SiteTopic.INVENTORY, inventory)
+                        self._https_told = inventory["https_sha256"] is not None
                     except VigilError as error:  # a busy index: the next look tries again
                         self._inventory_due = True
                         self.last_error = f"inventory: {error}"
                 if now >= next_health:
                     next_health = now + self.env.config.district.health_interval_s
+                    # the first start makes the HTTPS certificate while this part starts: tell its
+                    # fingerprint (which the hub pins) once it is there
+                    self._inventory_due = self._inventory_due or (
+                        self.env.config.http.tls and not self._https_told)
                     self.offer(SiteTopic.HEALTH, await self._health(lines))
             await asyncio.sleep(TICK_S)
 
@@ -226,7 +248,8 @@ class DistrictPublisher:
                               ((b.id, b.name) for b in config.buildings),
                               ((c.id, c.name, c.building) for c in config.cameras),
                               ((d.id, d.name, d.building) for d in config.doors),
-                              ((p.building_id, p.id) for p in plans))
+                              ((p.building_id, p.id) for p in plans),
+                              await asyncio.to_thread(https_sha256, config))
 
     async def _door_events(self) -> None:
         subscription = self.alerts.subscribe()

@@ -42,7 +42,7 @@ from vigil.core.timebase import parse_time_ns
 from vigil.hub import accounts
 from vigil.hub.http import HUB_SESSION_COOKIE, HubCtx, HubRoute, HubScope
 from vigil.hub.pulls import PULL_ROUTES
-from vigil.hub.site_calls import site_call, site_ssl_context
+from vigil.hub.site_calls import site_call
 from vigil.store import hub_messages
 from vigil.store.hub_messages import EventFilter, SiteTarget
 
@@ -182,7 +182,7 @@ async def _search_site(ctx: HubCtx, user: HubUser, http: aiohttp.ClientSession, 
         call = await site_call(ctx.env, user, target.id, ctx.now_ns, "search")
         async with asyncio.timeout(SITE_TIMEOUT_S):
             async with http.get(f"{call.url}/api/search", params={"q": q, "limit": str(SITE_RESULTS)},
-                                headers=dict(call.headers), ssl=site_ssl_context(ctx.env)) as answer:
+                                headers=dict(call.headers), ssl=call.ssl) as answer:
                 if answer.status != 200:
                     log.info("hub search: site %s answered %d", target.id, answer.status)
                     return None

@@ -33,7 +33,7 @@ from vigil.exports.signing import expected_fingerprint
 from vigil.exports.verify import verify_package
 from vigil.hub.env import HubEnv
 from vigil.hub.http import HubCtx, HubRoute, HubScope
-from vigil.hub.site_calls import site_call, site_ssl_context
+from vigil.hub.site_calls import site_call
 from vigil.store import hub_messages, hub_pulls
 from vigil.store.hub_pulls import PullRow
 
@@ -115,7 +115,7 @@ async def _download(env: HubEnv, http: aiohttp.ClientSession, pull: PullRow) -> 
     size = 0
     url = f"{call.url}/api/exports/{pull.export_id}/download"
     try:
-        async with http.get(url, headers=dict(call.headers), ssl=site_ssl_context(env)) as answer:
+        async with http.get(url, headers=dict(call.headers), ssl=call.ssl) as answer:
             if answer.status == 409:
                 raise NotReadyError(f"site answered 409: {(await answer.text())[:200]}")
             if answer.status != 200:

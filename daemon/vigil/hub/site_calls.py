@@ -2,17 +2,21 @@
 token for that user with the site as audience (hub/site_tokens.py, hub-core's) as the bearer, so
 the appliance decides and audits the request as that user, never as "the hub".
 
-TLS: the appliance's certificate is verified. An appliance's HTTPS certificate is self-signed and
-the enrolment does not carry it (the site sends only its URL, CSR and evidence key), so the hub
-trusts the system's CAs plus `<data>/keys/site-ca.pem` when present: the operator puts each
-appliance's certificate (or the CA that signed them) there. Pinning the certificate the site
-presents at enrolment is left to a later enrolment version (notes in design/district.md)."""
+TLS: the appliance's certificate is checked. An appliance's HTTPS certificate is usually
+self-signed, so the hub pins it: the site's retained inventory (published over the bridge under the
+site's own certificate, so the site vouches for it) carries the SHA-256 of the certificate its HTTPS
+presents, and the call accepts exactly that certificate (`aiohttp.Fingerprint`; the name in the URL
+is not checked, since the pin is stronger). Before the hub has heard that inventory it trusts the
+system's CAs plus `<data>/keys/site-ca.pem` when present (the operator's fallback)."""
 
 from __future__ import annotations
 
+import asyncio
 import ssl
 from collections.abc import Mapping
 from dataclasses import dataclass
+
+import aiohttp
 
 from vigil.core.errors import ConflictError
 from vigil.core.hub_permissions import HubUser
@@ -31,11 +35,19 @@ def site_ssl_context(env: HubEnv) -> ssl.SSLContext:
     return context
 
 
+def site_ssl(env: HubEnv, https_sha256: str | None) -> ssl.SSLContext | aiohttp.Fingerprint:
+    """How to check the site's certificate: its pinned fingerprint, else the CAs."""
+    if https_sha256 is not None:
+        return aiohttp.Fingerprint(bytes.fromhex(https_sha256))
+    return site_ssl_context(env)
+
+
 @dataclass(frozen=True)
 class SiteCall:
     site: str
     url: str  # the appliance's base URL
     headers: Mapping[str, str]  # Authorization: Bearer <hub token> (never logged)
+    ssl: ssl.SSLContext | aiohttp.Fingerprint  # pass as aiohttp's ssl=
 
 
 async def site_call(env: HubEnv, user: HubUser, site: str, now_ns: int, purpose: str) -> SiteCall:
@@ -45,4 +57,5 @@ async def site_call(env: HubEnv, user: HubUser, site: str, now_ns: int, purpose:
     if target is None or target.removed or not target.url:
         raise ConflictError(f"site {site} is removed or has no URL")
     token, _claims = await env.run(lambda: issue_token(env, user, site, now_ns, purpose=purpose))
-    return SiteCall(site, target.url.rstrip("/"), {"Authorization": f"Bearer {token}"})
+    return SiteCall(site, target.url.rstrip("/"), {"Authorization": f"Bearer {token}"},
+                    await asyncio.to_thread(site_ssl, env, target.https_sha256))

@@ -62,14 +62,31 @@ class SiteTarget:
     removed: bool
     evidence_key: str | None
     reachable_hint: bool  # its bridge was not last heard down (search skips those at once)
+    https_sha256: str | None = None  # its HTTPS certificate's, as its inventory says (hub/site_calls.py)
+
+
+def _https_sha256(inventory: str | None) -> str | None:
+    try:
+        value = json.loads(inventory) if inventory else None
+    except ValueError:
+        return None
+    found = value.get("https_sha256") if isinstance(value, dict) else None
+    if not isinstance(found, str) or len(found) != 64:
+        return None
+    try:
+        bytes.fromhex(found)
+    except ValueError:
+        return None
+    return found.lower()
 
 
 def site_target(index: Index, site: str) -> SiteTarget | None:
-    rows = index.query("SELECT id, url, removed_wall_ns, evidence_key, bridge_up FROM sites WHERE id = ?", (site,))
+    rows = index.query("SELECT id, url, removed_wall_ns, evidence_key, bridge_up, inventory FROM sites WHERE id = ?",
+                       (site,))
     if not rows:
         return None
     r = rows[0]
-    return SiteTarget(str(r[0]), r[1], r[2] is not None, r[3], r[4] != 0)
+    return SiteTarget(str(r[0]), r[1], r[2] is not None, r[3], r[4] != 0, _https_sha256(r[5]))
 
 
 def site_targets(index: Index, sites: frozenset[str] | None) -> list[SiteTarget]:

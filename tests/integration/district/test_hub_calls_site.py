@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-import shutil
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -17,6 +16,8 @@ from typing import Any
 
 import aiohttp
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from tests.support.district import HUB_ID, enrol_test_hub
@@ -33,7 +34,7 @@ from vigil.hub.env import HubEnv
 from vigil.hub.events_api import EVENT_ROUTES
 from vigil.hub.ingest import Ingest
 from vigil.hub.pulls import run_pulls
-from vigil.hub.site_calls import SITE_CA_NAME
+
 
 pytestmark = pytest.mark.slow
 
@@ -71,16 +72,17 @@ class Hub:
 @pytest.fixture
 async def hub(appliance: Appliance, tmp_path: Path) -> AsyncIterator[Hub]:
     env = hub_env(tmp_path / "hub", DistrictPki(tmp_path / "pki"), 1, hub_id=HUB_ID, token_key=appliance.key)
-    env.config.keys_dir.mkdir(parents=True, exist_ok=True)
-    shutil.copy(appliance.web.ca, env.config.keys_dir / SITE_CA_NAME)  # the appliance's self-signed certificate
+    # The hub pins the appliance's self-signed certificate as site-a's inventory tells it (no CA would
+    # vouch for it); the certificate of the other sites is never heard of.
+    pin = x509.load_pem_x509_certificate(appliance.web.ca.read_bytes()).fingerprint(hashes.SHA256()).hex()
     fingerprint = public_info(load_signing_key(signing_key_path(appliance.data)).public_key()).fingerprint
     now = time.time_ns()
     with env.db.transaction() as c:
-        c.executemany("INSERT INTO sites (id, name, url, evidence_key, enrolled_wall_ns, bridge_up) VALUES"
-                      " (?, ?, ?, ?, ?, ?)",
-                      [("site-a", "Lincoln", appliance.web.base, fingerprint, now, 1),
-                       ("site-b", "Adams", f"https://127.0.0.1:{free_port()}", None, now, 1),  # nothing listens
-                       ("site-c", "Grant", "https://127.0.0.1:1", None, now, 0)])  # its bridge is down
+        c.executemany("INSERT INTO sites (id, name, url, evidence_key, enrolled_wall_ns, bridge_up, inventory) VALUES"
+                      " (?, ?, ?, ?, ?, ?, ?)",
+                      [("site-a", "Lincoln", appliance.web.base, fingerprint, now, 1, json.dumps({"https_sha256": pin})),
+                       ("site-b", "Adams", f"https://127.0.0.1:{free_port()}", None, now, 1, None),  # nothing listens
+                       ("site-c", "Grant", "https://127.0.0.1:1", None, now, 0, None)])  # its bridge is down
         for user in USERS.values():
             c.execute("INSERT INTO hub_users (id, name, role, scopes, password_hash, created_wall_ns)"
                       " VALUES (?, ?, ?, ?, 'x', ?)", (user.user_id, user.name, user.role.value,
@@ -162,3 +164,18 @@ async def _finished(hub: Hub, pull_id: int) -> dict[str, Any]:
             if pull["state"] != "pending":
                 return dict(pull)
             await asyncio.sleep(0.3)
+
+
+async def test_a_site_presenting_another_certificate_than_its_pin_is_not_asked(appliance: Appliance,
+                                                                              hub: Hub) -> None:
+    # site-a's inventory now names another certificate: the appliance answering at its URL is not it
+    await hub.env.run(lambda: _set_pin(hub.env, "site-a", "00" * 32))
+    status, body = await hub.call("GET", "/api/search?q=gym", "dana")
+    assert status == 200, body
+    assert "site-a" in body["unreachable"]
+    assert not [r for r in body["results"] if r["kind"] == "bookmark"]
+
+
+def _set_pin(env: HubEnv, site: str, pin: str) -> None:
+    with env.db.transaction() as c:
+        c.execute("UPDATE sites SET inventory = ? WHERE id = ?", (json.dumps({"https_sha256": pin}), site))

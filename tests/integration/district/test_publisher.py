@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 
 from tests.support.district import enrol_test_hub
 from tests.support.mosquitto import Broker, Subscriber
@@ -54,6 +56,9 @@ def test_the_publisher_tells_the_local_broker(tmp_path: Path) -> None:
             assert {c["id"] for c in data["cameras"]} == {"hs-east", "hs-gym", "ms-front"}
             assert data["doors"] == [{"id": "hs-door", "name": "East Doors", "building": "hs"}]
             assert data["url"] == web.base
+            # the certificate the appliance's HTTPS presents, which the hub pins (hub/site_calls.py)
+            served = x509.load_pem_x509_certificate(web.ca.read_bytes()).fingerprint(hashes.SHA256()).hex()
+            assert data["https_sha256"] == served
             health = _messages(sub, "health")[-1]["data"]
             assert health["cameras_total"] == 3 and health["cameras_up"] == 3 and health["state"] == "ok"
             # retained: a subscriber that comes later gets the latest health and the inventory at once
