@@ -35,7 +35,6 @@ from vigil.hub.events_api import EVENT_ROUTES
 from vigil.hub.ingest import Ingest
 from vigil.hub.pulls import run_pulls
 
-
 pytestmark = pytest.mark.slow
 
 USERS = {"dana": HubUser(1, "dana", Role.DISTRICT_ADMIN, ()),
