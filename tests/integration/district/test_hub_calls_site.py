@@ -79,7 +79,8 @@ async def hub(appliance: Appliance, tmp_path: Path) -> AsyncIterator[Hub]:
     with env.db.transaction() as c:
         c.executemany("INSERT INTO sites (id, name, url, evidence_key, enrolled_wall_ns, bridge_up, inventory) VALUES"
                       " (?, ?, ?, ?, ?, ?, ?)",
-                      [("site-a", "Lincoln", appliance.web.base, fingerprint, now, 1, json.dumps({"https_sha256": pin})),
+                      [("site-a", "Lincoln", appliance.web.base, fingerprint, now, 1,
+                        json.dumps({"https_sha256": pin})),
                        ("site-b", "Adams", f"https://127.0.0.1:{free_port()}", None, now, 1, None),  # nothing listens
                        ("site-c", "Grant", "https://127.0.0.1:1", None, now, 0, None)])  # its bridge is down
         for user in USERS.values():
