@@ -1,0 +1,200 @@
+"""The district in Chromium (issue 17): a real `vigil hub run` and two appliances recording simulated
+cameras, enrolled through `vigil hub enroll` + `vigil district enroll`, their messages carried by
+real mosquitto bridges to the hub's broker. A district user signs in once at the hub, opens live
+video of a camera at site 1 (frames advance) and playback at site 2 (the timeline plays) without
+signing in again; a token for site 1 is refused by site 2; after `vigil hub user disable` the next
+token request fails. The hub's pages: axe-clean and screenshots at a phone and a desktop size."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import quote
+
+import pytest
+from playwright.sync_api import Browser, Locator, Page
+
+from tests.support.browser import peer_stats, wait_decoding
+from tests.support.camsim import CameraServer
+from tests.support.district_web import (
+    PASSWORD,
+    Hub,
+    HubSession,
+    Site,
+    call,
+    running_hub,
+    running_site,
+    wait_recording,
+)
+from tests.support.netns import requires_test_namespace
+from tests.support.vigil_proc import wait_for
+from tests.support.webapp import check_axe, new_page, screenshot
+
+pytestmark = [requires_test_namespace, pytest.mark.slow]
+
+SPECS = ("name=north,width=640,height=360,fps=15,gop=15,bitrate=500,clock=1,pattern=ball",
+         "name=south,width=640,height=360,fps=15,gop=15,bitrate=500,clock=1")
+USER = "dora"  # signs in, opens video, is disabled at the end
+PAGES_USER = "ada"  # looks at the hub's pages
+HUB_NAME = "Test District"
+
+
+@dataclass
+class District:
+    hub: Hub
+    north: Site
+    south: Site
+
+
+@pytest.fixture(scope="module")
+def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
+    tmp = tmp_path_factory.mktemp("district")
+    with CameraServer(*SPECS) as cams, running_hub(tmp) as hub:
+        hub.add_user(USER, "district_admin")
+        hub.add_user(PAGES_USER, "district_admin")
+        with running_site(tmp / "north", hub, cams, "north-campus", "North Campus", {"nhs": "North High"},
+                          {"nhs-door": ("nhs", "North Door", "north")}) as north, \
+             running_site(tmp / "south", hub, cams, "south-campus", "South Campus", {"sms": "South Middle"},
+                          {"sms-gym": ("sms", "South Gym", "south")}) as south:
+            admin = HubSession(hub.base, USER, PASSWORD)
+
+            def inventories() -> bool:
+                status, answer = admin.get("/api/sites")
+                assert status == 200, answer
+                sites = {s["id"]: s for s in answer["sites"]}
+                return all((sites.get(s.id) or {}).get("inventory") and sites[s.id]["reachability"] == "reachable"
+                           for s in (north, south))
+            wait_for(inventories, 60, "both sites' inventories at the hub", interval_s=1.0)
+            yield District(hub, north, south)
+
+
+def hub_sign_in(page: Page, hub: Hub, user: str = USER) -> None:
+    page.goto(hub.base + "/")
+    page.get_by_label("User name").fill(user)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Sign out").wait_for()
+
+
+def site_card(page: Page, name: str) -> Locator:
+    return page.locator("li.site-card").filter(has=page.get_by_role("heading", name=name, exact=True))
+
+
+def test_sign_in_once_then_live_at_one_site_and_playback_at_another(district: District, browser: Browser) -> None:
+    hub, north, south = district.hub, district.north, district.south
+    page, console = new_page(browser, "desktop")
+    # A wrong password is said so, and nothing else happens.
+    page.goto(hub.base + "/")
+    page.get_by_label("User name").fill(USER)
+    page.get_by_label("Password").fill("not the password")
+    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("alert").wait_for()
+    hub_sign_in(page, hub)
+    card = site_card(page, "North Campus")
+    card.get_by_text("Reachable").wait_for()
+    assert "1/1 up" in card.inner_text() or "Cameras" in card.inner_text()
+
+    # Live at North: the camera's "Live" leaves for the appliance, which signs in with the token.
+    row = card.locator("li[data-camera='nhs-door']")
+    row.get_by_role("button", name="Live").click()
+    page.wait_for_url(f"{north.base}/#/live/nhs-door", timeout=20_000)
+    assert "token=" not in page.url
+    page.get_by_role("heading", name="North Door").wait_for()
+    page.get_by_text(f"Signed in through {HUB_NAME}").wait_for()
+    (first,) = wait_decoding(page, 20.0)
+    time.sleep(1.5)
+    (later,) = [s for s in peer_stats(page) if s["state"] == "connected"]
+    assert later["framesDecoded"] > first["framesDecoded"], (first, later)  # the video plays
+    # The link with the token left no entry in history: one step back is the hub.
+    page.go_back()
+    page.wait_for_url(hub.base + "/")
+
+    # Playback at South, from the hub again: no password asked.
+    page.goto(hub.base + "/")
+    wait_recording_at(district, south, 12)
+    site_card(page, "South Campus").locator("li[data-camera='sms-gym']").get_by_role("button", name="Playback").click()
+    page.wait_for_url(f"{south.base}/#/timeline?cameras=sms-gym", timeout=20_000)
+    page.wait_for_function("() => window.vigilTimeline && window.vigilTimeline.ready()", timeout=30_000)
+    page.evaluate("(t) => window.vigilTimeline.seek(t)", time.time() * 1000 - 10_000)
+    wait_for(lambda: page.evaluate("() => window.vigilTimeline.wallTimes()[0]") is not None, 20, "a frame shown")
+    shown = page.evaluate("() => window.vigilTimeline.wallTimes()[0]")
+    wait_for(lambda: (page.evaluate("() => window.vigilTimeline.wallTimes()[0]") or 0) > shown + 500, 20,
+             "the timeline to play")
+    assert page.get_by_label("User name").count() == 0
+    assert console.csp_violations() == []
+    page.context.close()
+
+
+def wait_recording_at(district: District, site: Site, seconds: float) -> None:
+    token = HubSession(district.hub.base, USER, PASSWORD).post(f"/api/sites/{site.id}/token", {})[1]["token"]
+    wait_recording(site, token, seconds)
+
+
+def test_a_token_is_for_one_appliance_and_a_disabled_user_gets_no_more(district: District, browser: Browser) -> None:
+    hub, north, south = district.hub, district.north, district.south
+    session = HubSession(hub.base, USER, PASSWORD)
+    status, answer = session.post(f"/api/sites/{north.id}/token", {"next": "/#/map/nhs"})
+    assert status == 200, answer
+    token = answer["token"]
+    assert answer["signin_url"] == f"{north.base}/#/district-signin?token={token}&next={quote('/#/map/nhs', safe='')}"
+    # Site 2 refuses site 1's token, as a sign-in and as a bearer token.
+    status, problem = south.json("POST", "/api/district/session", {"token": token})
+    assert status == 401, problem
+    assert "audience" in str(problem).lower() or "another" in str(problem).lower(), problem
+    assert south.json("GET", "/api/cameras", headers={"Authorization": f"Bearer {token}"})[0] == 401
+    # ...and the appliance's page says what to do, without keeping the token in the address.
+    page, _ = new_page(browser, "phone")
+    page.goto(f"{south.base}/#/district-signin?token={token}&next={quote('/#/map/sms', safe='')}")
+    page.get_by_role("alert").filter(has_text="Ask the hub for a new link").wait_for()
+    assert "token" not in page.url
+    # Site 1 takes it once; the second use is refused ("already used").
+    assert north.json("POST", "/api/district/session", {"token": token})[0] == 200
+    status, problem = north.json("POST", "/api/district/session", {"token": token})
+    assert status == 401 and "used" in str(problem), problem
+    # A `next` that would leave the appliance goes home instead.
+    fresh = session.post(f"/api/sites/{north.id}/token", {})[1]["token"]
+    page.goto(f"{north.base}/#/district-signin?token={fresh}&next={quote('https://evil.example/#/x', safe='')}")
+    page.wait_for_url(f"{north.base}/#/", timeout=20_000)
+    page.get_by_role("button", name="Sign out").wait_for()
+    page.context.close()
+
+    hub.cli("user", "disable", USER)
+    status, problem = session.post(f"/api/sites/{north.id}/token", {})
+    assert status in (401, 403), (status, problem)
+    status, problem = call(hub.base, "POST", "/api/session", {"name": USER, "password": PASSWORD})
+    assert status in (401, 403), (status, problem)
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_hub_pages_are_accessible(district: District, browser: Browser, size: str) -> None:
+    hub = district.hub
+    page, console = new_page(browser, size)
+    page.goto(hub.base + "/")
+    page.get_by_role("button", name="Sign in").wait_for()
+    check_axe(page)
+    screenshot(page, f"hub-sign-in-{size}")
+    hub_sign_in(page, hub, PAGES_USER)
+    site_card(page, "South Campus").get_by_role("button", name="Playback").wait_for()
+    check_axe(page)
+    screenshot(page, f"hub-district-{size}")
+    page.get_by_role("link", name="Events").click()
+    page.get_by_role("heading", name="Events").wait_for()
+    page.locator(".stream-state").filter(has_text="live").wait_for()
+    check_axe(page)
+    screenshot(page, f"hub-events-{size}")
+    page.get_by_label("Search every site").fill("door")
+    page.get_by_label("Search every site").press("Enter")
+    page.get_by_role("heading", name="Found for “door”").wait_for()
+    page.get_by_role("button", name="Clear").wait_for()
+    check_axe(page)
+    page.get_by_role("link", name="Archive").click()
+    page.get_by_role("heading", name="Pulled exports").wait_for()
+    check_axe(page)
+    screenshot(page, f"hub-archive-{size}")
+    # Keyboard: the skip link then the navigation, reachable by Tab.
+    page.keyboard.press("Tab")
+    assert page.evaluate("() => document.activeElement.textContent") == "Skip to content"
+    assert console.csp_violations() == []
+    page.context.close()
+
