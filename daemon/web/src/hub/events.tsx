@@ -23,6 +23,13 @@ function siteName(sites: Site[], id: string): string {
   return sites.find((s) => s.id === id)?.name ?? id;
 }
 
+/** "North Campus · North High": the site and building names the site's inventory gives. */
+function where(sites: Site[], site: string, building: string | null): string {
+  if (!building) return siteName(sites, site);
+  const name = sites.find((s) => s.id === site)?.inventory?.buildings?.find((b) => b.id === building)?.name;
+  return `${siteName(sites, site)} · ${name ?? building}`;
+}
+
 function EventList({ events, sites }: { events: HubEvent[]; sites: Site[] }) {
   if (events.length === 0) return <p>No events.</p>;
   return (
@@ -30,7 +37,7 @@ function EventList({ events, sites }: { events: HubEvent[]; sites: Site[] }) {
       {events.map((e) => (
         <li key={e.id} class={`hub-event kind-${e.kind}`} data-kind={e.kind} data-site={e.site}>
           <time datetime={e.at}>{formatDateTime(parseIso(e.at))}</time>
-          <span class="event-where">{siteName(sites, e.site)}{e.building ? ` · ${e.building}` : ""}</span>
+          <span class="event-where">{where(sites, e.site, e.building)}</span>
           <span class="event-kind">{KINDS[e.kind] ?? e.kind}</span>
           <span class="event-headline">{e.headline}</span>
         </li>
@@ -53,7 +60,7 @@ function SearchResults({ answer, sites }: { answer: SearchAnswer; sites: Site[] 
           {answer.results.map((r, i) => (
             <li key={`${r.site}-${r.kind}-${r.at}-${i}`} class="hub-event" data-kind={r.kind} data-site={r.site}>
               <time datetime={r.at}>{formatDateTime(parseIso(r.at))}</time>
-              <span class="event-where">{siteName(sites, r.site)}{r.building ? ` · ${r.building}` : ""}</span>
+              <span class="event-where">{where(sites, r.site, r.building)}</span>
               <span class="event-kind">{SEARCH_KINDS[r.kind] ?? r.kind}</span>
               <span class="event-headline">{r.headline}</span>
             </li>
