@@ -27,16 +27,22 @@ export function safeNext(next: string | null, origin: string): string {
   }
 }
 
+// The appliance's 401 detail (services/district.py, core/district.accept_claims) → what to say.
+const REASONS: [string[], string][] = [
+  [["expired"], "the link has expired"],
+  [["already used"], "the link was already used"],
+  [["not this appliance", "audience"], "the link was made for another appliance"],
+  [["signature", "malformed", "not a hub token"], "the link is damaged or was not made by this appliance's hub"],
+  [["not enrolled"], "this appliance is not enrolled in a district"],
+  [["disabled"], "your account is disabled on this appliance"],
+];
+
 /** What the person should read when the appliance refused the link (the 401 names why). */
 export function refusalText(error: unknown): string {
   if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
     const why = error.detail.toLowerCase();
-    let reason = error.detail || "the appliance refused it";
-    if (why.includes("expired")) reason = "the link has expired";
-    else if (why.includes("used")) reason = "the link was already used";
-    else if (why.includes("audience") || why.includes("another") || why.includes("other appliance")) {
-      reason = "the link was made for another appliance";
-    } else if (why.includes("not enrolled")) reason = "this appliance is not enrolled in a district";
+    const known = REASONS.find(([words]) => words.some((w) => why.includes(w)));
+    const reason = known ? known[1] : error.detail || "the appliance refused it";
     return `This sign-in link cannot be used: ${reason}. Ask the hub for a new link.`;
   }
   if (error instanceof ApiError) return `The appliance could not sign you in (${error.title}). Ask the hub for a new link.`;
