@@ -85,14 +85,20 @@ export default function EventsPage({ route }: { me: HubMe; route: Route }) {
   const [stream, setStream] = useState<StreamState>("connecting");
   const [found] = useLoad((signal) => (q ? search(q, signal) : Promise.resolve(null)), [q]);
 
+  const [round, setRound] = useState(0);
   useEffect(() => {
     const abort = new AbortController();
-    setEvents(null);
     setError(null);
     loadEvents({ site, kind }, abort.signal).then(
       (list) => { if (!abort.signal.aborted) setEvents(list.filter((e) => matches(e, site, kind))); },
       (e: unknown) => { if (!abort.signal.aborted) setError(e); });
+    return () => abort.abort();
+  }, [site, kind, round]);
+  useEffect(() => {
+    setEvents(null);
     const source = new EventSource("/api/events/stream");
+    // The hub dropped events this page was too slow for: the list is fetched again.
+    source.addEventListener("dropped", () => setRound((r) => r + 1));
     source.onopen = () => setStream("live");
     source.onerror = () => setStream("retrying");
     source.onmessage = (message: MessageEvent<string>) => {
@@ -101,7 +107,7 @@ export default function EventsPage({ route }: { me: HubMe; route: Route }) {
       setEvents((list) => list === null ? list
         : [event, ...list.filter((e) => e.id !== event.id)].slice(0, MAX_SHOWN));
     };
-    return () => { abort.abort(); source.close(); };
+    return () => source.close();
   }, [site, kind]);
 
   const params = (change: Record<string, string>): Record<string, string | undefined> => {
