@@ -119,7 +119,8 @@ def running_hub(tmp: Path) -> Iterator[Hub]:
         f'public_url = "https://127.0.0.1:{port}"', 'listen_host = "127.0.0.1"', f"port = {port}",
         'broker_host = "127.0.0.1"', f"broker_port = {broker_port}", 'broker_client_host = "127.0.0.1"',
         f"broker_client_port = {broker_port}", f'broker_pid_file = "{tmp / "hub-broker.pid"}"',
-        "token_lifetime_s = 120", "silent_after_s = 60",
+        # tokens live 70 s: the appliance page renews its session 60 s before the end, 10 s in
+        "token_lifetime_s = 70", "silent_after_s = 60",
     ]) + "\n")
     env = dict(os.environ, PYTHONPATH=str(DAEMON_DIR))
     with ExitStack() as stack:

@@ -106,6 +106,11 @@ def test_sign_in_once_then_live_at_one_site_and_playback_at_another(district: Di
     time.sleep(1.5)
     (later,) = [s for s in peer_stats(page) if s["state"] == "connected"]
     assert later["framesDecoded"] > first["framesDecoded"], (first, later)  # the video plays
+    # The session ends with the token unless renewed: the page renews it (the appliance asks the hub).
+    with page.expect_response(lambda r: r.url == f"{north.base}/api/district/renew", timeout=30_000) as renewed:
+        pass
+    assert renewed.value.status == 200, renewed.value.text()
+    assert wait_decoding(page, 5.0)  # still playing
     # The link with the token left no entry in history: one step back is the hub.
     page.go_back()
     page.wait_for_url(hub.base + "/")
@@ -157,13 +162,17 @@ def test_a_token_is_for_one_appliance_and_a_disabled_user_gets_no_more(district:
     page.goto(f"{north.base}/#/district-signin?token={fresh}&next={quote('https://evil.example/#/x', safe='')}")
     page.wait_for_url(f"{north.base}/#/", timeout=20_000)
     page.get_by_role("button", name="Sign out").wait_for()
-    page.context.close()
 
+    # Disabled at the hub: no more tokens, no more sign-in there, and the appliance session's next
+    # renewal is refused, which ends it.
     hub.cli("user", "disable", USER)
     status, problem = session.post(f"/api/sites/{north.id}/token", {})
     assert status in (401, 403), (status, problem)
     status, problem = call(hub.base, "POST", "/api/session", {"name": USER, "password": PASSWORD})
     assert status in (401, 403), (status, problem)
+    page.get_by_role("alert").filter(has_text="The district hub ended your sign-in here").wait_for(timeout=30_000)
+    page.get_by_label("User name").wait_for()
+    page.context.close()
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
