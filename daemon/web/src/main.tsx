@@ -6,7 +6,7 @@ import { IncidentBanner } from "./components/IncidentBanner";
 import { ErrorNote, Loading } from "./components/common";
 import { ApiError, describeError } from "./lib/api";
 import { AppContext, type AppState } from "./lib/app_context";
-import { href, parseHash, useRoute } from "./lib/router";
+import { href, useRoute } from "./lib/router";
 import { rememberedExpiry, renewDelayMs, renewDistrictSession } from "./lib/district";
 import { type Me, can, loadBuildings, loadCameras, loadDoors, loadMe, signIn, signOut } from "./lib/session";
 import { formatRemaining, parseIso } from "./lib/time";
@@ -145,10 +145,11 @@ function App() {
   const [error, setError] = useState<unknown>(null);
   const [lists, setLists] = useState<Pick<AppState, "buildings" | "cameras" | "doors"> | null>(null);
   const [round, setRound] = useState(0);
-  const [signedOutPage, setSignedOutPage] = useState<string | null>(() => {
-    const first = parseHash(window.location.hash).path[0];
-    return first !== undefined && SIGNED_OUT_PAGES[first] ? first : null;
-  });
+  // A hub sign-in link (#/district-signin?...) is handled whoever is signed in, also when it is
+  // pasted into a tab that has the app open (a hash change): keyed by its query, it runs once.
+  const route = useRoute();
+  const first = route.path[0];
+  const signedOutPage = first !== undefined && SIGNED_OUT_PAGES[first] ? first : null;
   const [note, setNote] = useState<string | null>(null);
   useEffect(() => { if (signedOutPage === null) loadMe().then(setMe, setError); }, [signedOutPage]);
   useDistrictRenewal(me, () => {
@@ -162,10 +163,10 @@ function App() {
       ([buildings, cameras, doors]) => setLists({ buildings, cameras, doors }), setError);
   }, [me, round]);
   if (signedOutPage !== null) {
-    return <SignedOutPage name={signedOutPage} onSignedIn={(next) => {
+    return <SignedOutPage key={route.params.toString()} name={signedOutPage} onSignedIn={(next) => {
       setMe(undefined);
+      setLists(null);
       window.location.replace(next); // a hash change: the app stays, the route follows
-      setSignedOutPage(null);
     }} />;
   }
   if (error) return <main id="content"><ErrorNote error={error} /></main>;
