@@ -27,6 +27,7 @@ from vigil.core.district import (
 from vigil.core.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.district.tokens import public_key_text
+from vigil.hub.audit import audit_alone
 from vigil.hub.broker_conf import reload_broker
 from vigil.hub.env import HUB_MQTT_USER, HubEnv
 from vigil.hub.keys import cert_facts, sign_site_csr
@@ -87,9 +88,8 @@ class EnrolAnswer:
 
 
 def _refuse(env: HubEnv, now_ns: int, remote: str | None, code_id: str, site_id: object, reason: str) -> None:
-    with env.db.transaction() as c:
-        append_in(c, now_ns, "anonymous", "hub.enrol", f"site:{site_id}", "denied",
-                  {"code_id": code_id, "remote": remote, "reason": reason})
+    audit_alone(env, now_ns, "anonymous", "hub.enrol", f"site:{site_id}", "denied",
+                {"code_id": code_id, "remote": remote, "reason": reason})
     raise PermissionDeniedError(f"enrolment refused: {reason}")
 
 
