@@ -132,7 +132,7 @@ def enrol(env: HubEnv, raw: bytes, mac: str, remote: str | None, now_ns: int) ->
         _refuse(env, now_ns, remote, code_id, site_id, "the enrolment code was already used")
     if code_row.expires_ns <= now_ns:
         _refuse(env, now_ns, remote, code_id, site_id, "the enrolment code expired")
-    if site_id != code_row.site_id:
+    if site_id is not None and site_id != code_row.site_id:  # none given: the code's (`--site-id` is optional)
         _refuse(env, now_ns, remote, code_id, site_id, "the enrolment code is for another site id")
     csr, url, evidence_key = _checked_fields(body)
     now = dt.datetime.fromtimestamp(now_ns / NS_PER_SECOND, dt.UTC)
