@@ -177,7 +177,7 @@ class Site:
 
 def site_config(data: Path, port: int, cams: CameraServer, buildings: dict[str, str],
                 cameras: dict[str, tuple[str, str, str]], broker_port: int, bridge_conf: Path) -> str:
-    lines = ["[storage]", f'path = "{data}"', "min_free_bytes = 0", "segment_duration_s = 4",
+    lines = ["[storage]", f'path = "{data}"', "min_free_bytes = 0", "segment_duration_s = 10",
              "[http]", f'listen = "127.0.0.1:{port}"', f'public_url = "https://127.0.0.1:{port}"',
              "[district]", 'broker_host = "127.0.0.1"', f"broker_port = {broker_port}", "health_interval_s = 2",
              f'bridge_conf_path = "{bridge_conf}"', f'public_url = "https://127.0.0.1:{port}"']
@@ -210,7 +210,13 @@ def running_site(tmp: Path, hub: Hub, cams: CameraServer, site_id: str, name: st
     try:
         site = Site(site_id, name, f"https://127.0.0.1:{port}", config, vigil, broker, buildings,
                     {c: (b, n) for c, (b, n, _) in cameras.items()})
-        wait_for(lambda: site.json("GET", "/api/cameras")[0] == 401, 30, f"{site_id}'s API")
+        def up() -> bool:
+            assert vigil.proc.poll() is None, vigil.log
+            try:
+                return site.json("GET", "/api/cameras")[0] == 401
+            except OSError:
+                return False
+        wait_for(up, 30, f"{site_id}'s API")
         yield site
         assert vigil.terminate() == 0, vigil.log
     finally:
