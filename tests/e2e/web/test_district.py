@@ -194,6 +194,24 @@ def test_hub_pages_are_accessible(district: District, browser: Browser, size: st
     page.get_by_role("link", name="Events").click()
     page.get_by_role("heading", name="Events", exact=True).wait_for()
     page.locator(".stream-state").filter(has_text="live").wait_for()
+    if size == "desktop":
+        # An incident declared at North (a drill, with a hub token as the bearer) reaches this open
+        # list live: the appliance publishes it, its bridge carries it, the hub stores and streams it.
+        north = district.north
+        token = HubSession(hub.base, PAGES_USER, PASSWORD).post(f"/api/sites/{north.id}/token", {})[1]["token"]
+        drill = {"building": "nhs", "reason": "district drill", "drill": True}
+        status, answer = north.json("POST", "/api/incidents", drill, headers={"Authorization": f"Bearer {token}"})
+        assert status in (200, 201), answer
+        item = page.locator(f"li.hub-event[data-kind='incident'][data-site='{north.id}']")
+        item.first.wait_for(timeout=20_000)
+        assert "North Campus · North High" in item.first.inner_text()
+        # Filtered to South, it is not there; to incidents, it is.
+        page.get_by_label("Site").select_option(label="South Campus")
+        page.wait_for_url("**site=south-campus**")
+        item.first.wait_for(state="detached")
+        page.get_by_label("Site").select_option(label="Every site")
+        page.get_by_label("Kind").select_option(label="Incidents")
+        item.first.wait_for()
     check_axe(page)
     screenshot(page, f"hub-events-{size}")
     page.get_by_label("Search every site").fill("door")
