@@ -99,6 +99,9 @@ export default function EventsPage({ route }: { me: HubMe; route: Route }) {
     const source = new EventSource("/api/events/stream");
     // The hub dropped events this page was too slow for: the list is fetched again.
     source.addEventListener("dropped", () => setRound((r) => r + 1));
+    // The sign-in ended (signed out elsewhere, expired, user disabled): the page starts over, at
+    // the sign-in form.
+    source.addEventListener("ended", () => { source.close(); window.location.reload(); });
     source.onopen = () => setStream("live");
     source.onerror = () => setStream("retrying");
     source.onmessage = (message: MessageEvent<string>) => {
