@@ -6,7 +6,7 @@ import { useEffect, useState } from "preact/hooks";
 import { ErrorNote, PageTitle, Show, useLoad } from "../components/common";
 import type { Route } from "../lib/router";
 import { formatSince, parseIso } from "../lib/time";
-import { type HubMe, type InventoryItem, type Site, loadSites, openAtSite } from "./api";
+import { type HubMe, type HubUser, type InventoryItem, type Site, loadSites, openAtSite } from "./api";
 
 const REFRESH_MS = 15_000;
 
@@ -43,10 +43,18 @@ function OpenButton({ site, next, label, describedBy, onError }: {
   );
 }
 
-function SiteCard({ site }: { site: Site }) {
+/** The buildings of a site the user's scopes name ("<site>/<building>"; a district admin: all):
+ * the appliance would refuse the others, so the card offers only these. */
+export function buildingsFor(user: HubUser, site: Site): InventoryItem[] {
+  const all = site.inventory?.buildings ?? [];
+  if (user.role === "district_admin") return all;
+  return all.filter((b) => user.scopes.includes(`${site.id}/${b.id}`));
+}
+
+function SiteCard({ site, user }: { site: Site; user: HubUser }) {
   const [error, setError] = useState<unknown>(null);
   const inv = site.inventory;
-  const buildings: InventoryItem[] = inv?.buildings ?? [];
+  const buildings = buildingsFor(user, site);
   const cameras: InventoryItem[] = inv?.cameras ?? [];
   const head = `site-${site.id}`;
   const state = site.removed_at !== null ? "removed" : site.reachability;
@@ -70,7 +78,9 @@ function SiteCard({ site }: { site: Site }) {
           ))}
         </ul>
         {error !== null && <ErrorNote error={error} />}
-        {buildings.length === 0 && <p class="muted">No buildings reported yet.</p>}
+        {buildings.length === 0 && (
+          <p class="muted">{inv?.buildings?.length ? "None of your buildings is at this site." : "No buildings reported yet."}</p>
+        )}
         {buildings.map((b) => {
           const bHead = `${head}-b-${b.id}`;
           const own = cameras.filter((c) => c.building === b.id);
@@ -120,7 +130,7 @@ export default function DistrictPage({ me }: { me: HubMe; route: Route }) {
       <Show loaded={sites}>
         {(list) => list.length === 0
           ? <p>No sites yet{me.user.role === "district_admin" ? ": enrol one with `vigil hub enroll`." : "."}</p>
-          : <ul class="cards sites">{list.map((s) => <SiteCard key={s.id} site={s} />)}</ul>}
+          : <ul class="cards sites">{list.map((s) => <SiteCard key={s.id} site={s} user={me.user} />)}</ul>}
       </Show>
     </section>
   );
