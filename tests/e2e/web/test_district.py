@@ -40,6 +40,7 @@ SPECS = ("name=north,width=640,height=360,fps=15,gop=15,bitrate=500,clock=1,patt
          "name=south,width=640,height=360,fps=15,gop=15,bitrate=500,clock=1")
 USER = "dora"  # signs in, opens video, is disabled at the end
 PAGES_USER = "ada"  # looks at the hub's pages
+VIEWER = "vic"  # a viewer of North High only
 HUB_NAME = "Test District"
 
 
@@ -56,6 +57,7 @@ def district(tmp_path_factory: pytest.TempPathFactory) -> Iterator[District]:
     with CameraServer(*SPECS) as cams, running_hub(tmp) as hub:
         hub.add_user(USER, "district_admin")
         hub.add_user(PAGES_USER, "district_admin")
+        hub.add_user(VIEWER, "viewer", "north-campus/nhs")
         with running_site(tmp / "north", hub, cams, "north-campus", "North Campus", {"nhs": "North High"},
                           {"nhs-door": ("nhs", "North Door", "north")}) as north, \
              running_site(tmp / "south", hub, cams, "south-campus", "South Campus", {"sms": "South Middle"},
@@ -242,3 +244,16 @@ def test_hub_pages_are_accessible(district: District, browser: Browser, size: st
     assert console.csp_violations() == []
     page.context.close()
 
+
+
+def test_a_viewer_sees_only_their_buildings(district: District, browser: Browser) -> None:
+    page, console = new_page(browser, "phone")
+    hub_sign_in(page, district.hub, VIEWER)
+    card = site_card(page, "North Campus")
+    card.locator("li[data-camera='nhs-door']").get_by_role("button", name="Live").wait_for()
+    assert site_card(page, "South Campus").count() == 0 and "South" not in page.locator("main").inner_text()
+    # A token for a site outside the viewer's scopes is refused by the hub.
+    status, _ = HubSession(district.hub.base, VIEWER, PASSWORD).post(f"/api/sites/{district.south.id}/token", {})
+    assert status == 403
+    assert console.csp_violations() == []
+    page.context.close()
