@@ -137,6 +137,27 @@ def test_sign_in_once_then_live_at_one_site_and_playback_at_another(district: Di
     page.context.close()
 
 
+def make_export(district: District, site: Site, camera: str) -> int:
+    """An export of the camera's first whole segment at `site` (made with a hub token as the bearer),
+    once it is done; its id."""
+    token = HubSession(district.hub.base, PAGES_USER, PASSWORD).post(f"/api/sites/{site.id}/token", {})[1]["token"]
+    bearer = {"Authorization": f"Bearer {token}"}
+
+    def whole() -> list[dict[str, str]]:
+        status, answer = site.json("GET", f"/api/cameras/{camera}/segments", headers=bearer)
+        assert status == 200, answer
+        return [s for s in answer["segments"] if s.get("end")]
+    wait_for(lambda: bool(whole()), 30, "a whole segment")
+    first = whole()[0]
+    status, made = site.json("POST", "/api/exports", {"cameras": [camera], "start": first["start"], "end": first["end"],
+                                                      "reason": "district archive test"}, headers=bearer)
+    assert status == 202, made
+    export_id = int(made["id"])
+    wait_for(lambda: site.json("GET", f"/api/exports/{export_id}", headers=bearer)[1]["state"] == "done", 60,
+             "the export at the site")
+    return export_id
+
+
 def wait_recording_at(district: District, site: Site, seconds: float) -> None:
     token = HubSession(district.hub.base, USER, PASSWORD).post(f"/api/sites/{site.id}/token", {})[1]["token"]
     wait_recording(site, token, seconds)
@@ -223,6 +244,15 @@ def test_hub_pages_are_accessible(district: District, browser: Browser, size: st
     check_axe(page)
     page.get_by_role("link", name="Archive").click()
     page.get_by_role("heading", name="Pulled exports").wait_for()
+    if size == "desktop":
+        # An export made at North is pulled into the district archive and verified there.
+        export_id = make_export(district, district.north, "nhs-door")
+        page.get_by_label("Site", exact=True).select_option(label="North Campus")
+        page.get_by_label("Export number").fill(str(export_id))
+        page.get_by_role("button", name="Pull export").click()
+        row = page.locator(f"tr[data-state='verified']:has(td:text-is('{export_id}'))")
+        row.wait_for(timeout=60_000)
+        assert "North Campus" in row.inner_text() and "sha256" in row.inner_text()
     check_axe(page)
     screenshot(page, f"hub-archive-{size}")
     # Keyboard: from a fresh load, Tab reaches the skip link first, which moves focus to the content;
