@@ -109,9 +109,9 @@ fi
 
 # ---- 2. vigil's wheels, built on the host (Debian's Python 3.11, as in the image) -----------------
 log "building wheels"
-# The web app is bundled into the package by .ci/install (npm + esbuild on the host); the wheel
-# carries the built files, so the image needs no node.
-[ -f "$REPO/daemon/vigil/api/static/app/main.js" ] \
+# The web app and the district hub's page are bundled into the package by .ci/install (npm +
+# esbuild on the host); the wheel carries the built files, so the image needs no node.
+[ -f "$REPO/daemon/vigil/api/static/app/main.js" ] && [ -f "$REPO/daemon/vigil/api/static/hub/hub.js" ] \
   || (cd "$REPO/daemon/web" && npm ci --no-audit --no-fund --loglevel=error && node build.mjs) \
   || die "cannot build the web app (daemon/web): run bash .ci/install first"
 rm -rf "$OUT/wheels"

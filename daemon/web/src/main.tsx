@@ -7,12 +7,13 @@ import { ErrorNote, Loading } from "./components/common";
 import { ApiError, describeError } from "./lib/api";
 import { AppContext, type AppState } from "./lib/app_context";
 import { href, useRoute } from "./lib/router";
+import { rememberedExpiry, renewDelayMs, renewDistrictSession } from "./lib/district";
 import { type Me, can, loadBuildings, loadCameras, loadDoors, loadMe, signIn, signOut } from "./lib/session";
 import { formatRemaining, parseIso } from "./lib/time";
-import { NAV, PAGES, type PageModule, pageKey } from "./routes";
+import { NAV, PAGES, type PageModule, SIGNED_OUT_PAGES, type SignedOutModule, pageKey } from "./routes";
 import { formText } from "./lib/forms";
 
-function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
+function SignIn({ onSignedIn, note }: { onSignedIn: (me: Me) => void; note?: string | null }) {
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
   const submit = (event: Event): void => {
@@ -28,6 +29,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (me: Me) => void }) {
   return (
     <main id="content" class="sign-in">
       <h1>Vigil</h1>
+      {note && <p class="error" role="alert">{note}</p>}
       <form onSubmit={submit} aria-describedby={error ? "sign-in-error" : undefined}>
         <label for="name">User name</label>
         <input id="name" name="name" autocomplete="username" required />
@@ -77,6 +79,7 @@ function Header({ me, onSignOut }: { me: Me; onSignOut: () => void }) {
       </nav>
       {me.kind === "user" && (
         <span class="who">
+          {me.district && <span class="via-hub">Signed in through {me.district.hub_name}</span>}
           <span>{me.name}</span>
           <button type="button" class="link-button" onClick={onSignOut}>Sign out</button>
         </span>
@@ -105,20 +108,70 @@ function Page({ me }: { me: Me }) {
   return <Module route={route} />;
 }
 
+/** The hub's sign-in link, before anyone is signed in (routes.ts SIGNED_OUT_PAGES). */
+function SignedOutPage({ name, onSignedIn }: { name: string; onSignedIn: (next: string) => void }) {
+  const [module, setModule] = useState<SignedOutModule | null>(null);
+  const [error, setError] = useState<unknown>(null);
+  useEffect(() => { SIGNED_OUT_PAGES[name]?.().then(setModule, setError); }, [name]);
+  if (error) return <main id="content"><ErrorNote error={error} /></main>;
+  if (module === null) return <main id="content"><Loading /></main>;
+  return <module.default onSignedIn={onSignedIn} />;
+}
+
+/** A session from a district hub token is renewed ~60 s before it ends; when the hub refuses
+ * (the user was disabled there), the session is over. */
+function useDistrictRenewal(me: Me | null | undefined, onRefused: () => void): void {
+  const [round, setRound] = useState<{ expiresAt: string | null; failed: boolean }>({ expiresAt: null, failed: false });
+  const district = me?.district ?? null;
+  useEffect(() => {
+    if (!district) return;
+    const end = round.expiresAt ?? district.expires_at ?? me?.expires_at ?? rememberedExpiry();
+    if (!end) return;
+    const endMs = parseIso(end);
+    if (Number.isNaN(endMs) || endMs <= Date.now()) return;
+    const timer = window.setTimeout(() => {
+      renewDistrictSession().then((outcome) => {
+        if (outcome.kind === "renewed") setRound({ expiresAt: outcome.expiresAt, failed: false });
+        else if (outcome.kind === "refused") onRefused();
+        else setRound((r) => ({ expiresAt: r.expiresAt ?? end, failed: true }));
+      }, () => setRound((r) => ({ ...r, failed: true })));
+    }, renewDelayMs(endMs, Date.now(), round.failed));
+    return () => window.clearTimeout(timer);
+  }, [district, round]);
+}
+
 function App() {
   const [me, setMe] = useState<Me | null | undefined>(undefined);
   const [error, setError] = useState<unknown>(null);
   const [lists, setLists] = useState<Pick<AppState, "buildings" | "cameras" | "doors"> | null>(null);
   const [round, setRound] = useState(0);
-  useEffect(() => { loadMe().then(setMe, setError); }, []);
+  // A hub sign-in link (#/district-signin?...) is handled whoever is signed in, also when it is
+  // pasted into a tab that has the app open (a hash change): keyed by its query, it runs once.
+  const route = useRoute();
+  const first = route.path[0];
+  const signedOutPage = first !== undefined && SIGNED_OUT_PAGES[first] ? first : null;
+  const [note, setNote] = useState<string | null>(null);
+  useEffect(() => { if (signedOutPage === null) loadMe().then(setMe, setError); }, [signedOutPage]);
+  useDistrictRenewal(me, () => {
+    setMe(null);
+    setLists(null);
+    setNote("The district hub ended your sign-in here. Sign in again at the hub.");
+  });
   useEffect(() => {
     if (!me) return;
     Promise.all([loadBuildings(), loadCameras(), loadDoors()]).then(
       ([buildings, cameras, doors]) => setLists({ buildings, cameras, doors }), setError);
   }, [me, round]);
+  if (signedOutPage !== null) {
+    return <SignedOutPage key={route.params.toString()} name={signedOutPage} onSignedIn={(next) => {
+      setMe(undefined);
+      setLists(null);
+      window.location.replace(next); // a hash change: the app stays, the route follows
+    }} />;
+  }
   if (error) return <main id="content"><ErrorNote error={error} /></main>;
   if (me === undefined) return <main id="content"><Loading /></main>;
-  if (me === null) return <SignIn onSignedIn={setMe} />;
+  if (me === null) return <SignIn onSignedIn={(m) => { setNote(null); setMe(m); }} note={note} />;
   const out = (): void => {
     signOut().then(() => { setMe(null); setLists(null); }, setError);
   };

@@ -27,6 +27,12 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   incidents: () => import("./pages/incidents"),
 };
 
+/** The pages shown to who is not signed in: the district hub's one-time sign-in link. */
+export interface SignedOutModule { default: FunctionComponent<{ onSignedIn: (next: string) => void }> }
+export const SIGNED_OUT_PAGES: Record<string, () => Promise<SignedOutModule>> = {
+  "district-signin": () => import("./pages/district_signin"),
+};
+
 /** The navigation bar: shown when the page exists and the caller may use it somewhere. */
 export interface NavItem { label: string; path: string; needs: Action }
 export const NAV: NavItem[] = [

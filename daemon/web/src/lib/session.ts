@@ -1,6 +1,7 @@
 // Who is signed in, and what the app may offer them. The server decides every request; this only
 // hides controls the caller could not use (GET /api/me's `can`, from core/permissions.grants).
 import { ApiError, api, setCsrfToken } from "./api";
+import type { DistrictLink } from "./district";
 
 export type Action =
   | "view_status" | "view_live" | "view_playback" | "export" | "configure_cameras" | "manage_links"
@@ -20,6 +21,7 @@ export interface Me {
   playback_start?: string | null; // a responder link's playback window, when it has one
   playback_end?: string | null;
   csrf_token?: string;
+  district?: DistrictLink | null; // a session made from a district hub token (issue 17)
   can: Partial<Record<Action, string[]>>;
 }
 

@@ -39,3 +39,10 @@ export function toLocalInput(ms: number): string {
 export function fromLocalInput(text: string): number {
   return new Date(text).getTime();
 }
+
+/** "10:42" today, "Dec 2, 10:42" another day: when something began. */
+export function formatSince(ms: number, nowMs: number = Date.now()): string {
+  const time = new Date(ms).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  if (new Date(ms).toDateString() === new Date(nowMs).toDateString()) return time;
+  return `${new Date(ms).toLocaleDateString([], { month: "short", day: "numeric" })}, ${time}`;
+}

@@ -79,7 +79,10 @@ export default function TimelinePage({ route }: PageProps) {
   const asked = (route.params.get("cameras") ?? "").split(",").filter((c) => c.length > 0);
   const cameras = asked.filter((id) => playable.some((c) => c.id === id)).slice(0, MAX_CAMERAS);
   const unknown = asked.filter((id) => !playable.some((c) => c.id === id));
-  const startT = Number(route.params.get("t")) || Date.now() - 60_000;
+  // Without t, the last minute as of when the page opened (taken once: a new value each render
+  // would restart the players on every render, and they would never get ready).
+  const [openedMs] = useState(() => Date.now());
+  const startT = Number(route.params.get("t")) || openedMs - 60_000;
   const key = cameras.join(",");
   // A responder link may grant playback only within a window: ask for nothing outside it.
   const allowedFrom = app.me.playback_start ? Date.parse(app.me.playback_start) : -Infinity;
