@@ -217,10 +217,8 @@ def running_site(tmp: Path, hub: Hub, cams: CameraServer, site_id: str, name: st
             except OSError:
                 return False
         wait_for(up, 30, f"{site_id}'s API")
-        # The hub calls the appliance's HTTPS (search, export pulls) verifying its self-signed
-        # certificate against <hub data>/keys/site-ca.pem, which the operator fills (hub/site_calls.py).
-        with (hub.dir / "keys" / "site-ca.pem").open("a") as trusted:
-            trusted.write((tmp / "data" / "tls" / "cert.pem").read_text())
+        # The hub calls the appliance's HTTPS (search, export pulls) pinning its self-signed
+        # certificate by the fingerprint the site's inventory carries (hub/site_calls.py): no CA.
         yield site
         assert vigil.terminate() == 0, vigil.log
     finally:
