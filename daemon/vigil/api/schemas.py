@@ -26,7 +26,7 @@ SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
                # per action: the buildings where the caller may take it (["*"]: appliance-wide)
                "can": {"type": "object", "additionalProperties": IDS},
                # a session made from a district hub token names its hub (issue 17); else null
-               "district": {"oneOf": [{"type": "null"}, obj({"hub_name": STR, "hub_url": STR})]}})
+               "district": {"oneOf": [{"type": "null"}, obj({"hub_name": STR, "hub_url": STR, "expires_at": STR})]}})
 SCOPE: Schema = {"enum": ["appliance", "caller"]}  # core.figure_scope
 HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
               "cameras": obj({"total": INT, "up": INT, "recording": INT},

@@ -67,7 +67,8 @@ async def subject_json(ctx: Ctx) -> dict[str, Any]:
     out = _subject_json(ctx)
     if out["kind"] == "user":
         hub = await district.session_hub(ctx.services.env, ctx.token if ctx.via is Via.SESSION else None)
-        out["district"] = None if hub is None else {"hub_name": hub.hub_name, "hub_url": hub.hub_url}
+        out["district"] = None if hub is None else {"hub_name": hub.hub_name, "hub_url": hub.hub_url,
+                                                    "expires_at": iso(hub.expires_ns)}
     return out
 
 

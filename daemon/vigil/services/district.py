@@ -138,6 +138,7 @@ class HubLink:
 
     hub_name: str
     hub_url: str
+    expires_ns: int  # the session's end (the page renews it shortly before, in any tab)
 
 
 async def session_hub(env: ServiceEnv, token: str | None) -> HubLink | None:
@@ -146,10 +147,12 @@ async def session_hub(env: ServiceEnv, token: str | None) -> HubLink | None:
         return None
 
     def read() -> HubLink | None:
-        if store.hub_session(env.index, token) is None:
+        found = store.hub_session(env.index, token)
+        if found is None:
             return None
         enrolled = enrolment(env)
-        return None if enrolled is None else HubLink(enrolled.info.hub_name, enrolled.info.hub_url)
+        return None if enrolled is None else HubLink(enrolled.info.hub_name, enrolled.info.hub_url,
+                                                     found.expires_wall_ns)
 
     return await env.run(read)
 

@@ -46,7 +46,8 @@ async def test_a_token_signs_in_once_as_the_shadow_user(env: ServiceEnv, hub_key
     assert abs(signed_in.expires_ns - (now + 300 * 10**9)) < 10**9  # the session ends with the token
     found = await accounts.authenticate(env, _anonymous(), signed_in.token)
     assert found.subject == signed_in.subject and found.csrf_token == signed_in.csrf_token
-    assert (await district.session_hub(env, signed_in.token)) == district.HubLink(HUB_NAME, "https://hub.test:9443")
+    assert (await district.session_hub(env, signed_in.token)) == district.HubLink(HUB_NAME, "https://hub.test:9443",
+                                                                                  signed_in.expires_ns)
     entry = _audit(env)[-1]
     assert entry[:4] == ("user:hub:dana", "district.sign_in", "user:hub:dana", "ok")
     assert entry[4]["hub_user"] == "dana" and entry[4]["buildings"] == ["hs"] and token not in str(entry)

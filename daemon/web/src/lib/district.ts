@@ -10,7 +10,7 @@ export const RENEW_BEFORE_MS = 60_000;
 const RETRY_MS = 15_000; // the hub did not answer (503): try again while the session lasts
 const EXPIRES_KEY = "vigil.district.expires_at"; // this tab's session end, for reloads
 
-export interface DistrictLink { hub_name: string; hub_url: string; expires_at?: string }
+export interface DistrictLink { hub_name: string; hub_url: string; expires_at: string }
 
 /** `next` when it is a path of this appliance's app ("/#/..."), else the start page. Anything that
  * could leave the appliance (another origin, "//host", "javascript:", a path outside the app) is
