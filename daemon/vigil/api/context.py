@@ -13,6 +13,7 @@ from aiohttp import web
 
 from vigil.config import Config
 from vigil.core.camera_modes import Stream
+from vigil.core.district import is_hub_token
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.hotplug import ApplianceSource
 from vigil.core.json_text import JsonTextError, parse_json
@@ -30,7 +31,9 @@ from vigil.ingest.fanout import Fanout
 from vigil.services import accounts as accounts_service
 from vigil.services import audit as audit_service
 from vigil.services import authorize
+from vigil.services import district as district_service
 from vigil.services.caller import Caller, Via
+from vigil.services.district import PublisherState
 from vigil.services.env import ServiceEnv
 from vigil.services.playback import PlaybackCaches
 from vigil.webrtc.sessions import WhepSessions
@@ -87,6 +90,8 @@ class Services:
     appliance: ApplianceSource | None = None  # the appliance layer: storage state, local cameras
     # What is wrong with the storage budget (core.storage_report.budget_problems, or retention kept newest footage).
     budget_problem: Callable[[], BudgetProblem | None] = lambda: None
+    # the district publisher's state (district/publisher.py; GET /api/district)
+    district_publisher: Callable[[], PublisherState] = PublisherState
     env: ServiceEnv = field(kw_only=True)  # what the services/ functions work with (the daemon closes it)
 
     @property
@@ -206,8 +211,11 @@ async def authenticate(request: web.Request, services: Services, now_ns: int) ->
     token, via = presented_token(request)
     if token is None:
         raise AuthenticationError("sign in, or open a valid responder link")
-    found = await accounts_service.authenticate(services.env, Caller(None, via, now_ns, remote=request.remote),
-                                                token)
+    anonymous = Caller(None, via, now_ns, remote=request.remote)
+    if via is Via.TOKEN and is_hub_token(token):  # a district hub token (services/district.py)
+        found = await district_service.authenticate_bearer(services.env, anonymous, token)
+    else:
+        found = await accounts_service.authenticate(services.env, anonymous, token)
     subject, csrf = found.subject, found.csrf_token
     if via is Via.LINK and not isinstance(subject, LinkSubject):
         raise AuthenticationError("the link cookie holds no responder link")

@@ -21,6 +21,8 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     cameras,
     clips,
     devices,
+    district,
+    district_schemas,
     door_events,
     exports,
     health,
@@ -153,6 +155,19 @@ ROUTES: tuple[Route, ...] = (
           status=303, content_type="text/html", public_reason="the capability token in the path is the credential"),
     Route("POST", "/api/logout", session.logout, Action.VIEW_STATUS, Scope.APPLIANCE, "Sign out",
           schemas.SIGNED_OUT),
+    # --- the district hub (issue 17; api/district.py, services/district.py) ---
+    Route("POST", "/api/district/session", district.sign_in, None, Scope.PUBLIC,
+          "Sign in with a token from the district hub this appliance is enrolled with (once per token); sets the"
+          " session cookie, which expires with the token (401 naming why a token is refused)",
+          district_schemas.SESSION, body=district_schemas.SESSION_BODY,
+          public_reason="the hub's signed token in the body is the credential (checked as a bearer token is)"),
+    Route("POST", "/api/district/renew", district.renew, Action.VIEW_STATUS, Scope.APPLIANCE,
+          "Renew a session made from a hub token: the appliance asks the hub (with its site certificate) for a"
+          " fresh token; 401 and the session ended when the hub refuses, 503 when it cannot be reached, 409 for"
+          " any other session", district_schemas.RENEWED),
+    Route("GET", "/api/district", district.status, Action.VIEW_STATUS, Scope.APPLIANCE,
+          "Whether this appliance is enrolled with a district hub, which, and its publisher's state",
+          district_schemas.DISTRICT),
     Route("GET", "/api/me", session.me, Action.VIEW_STATUS, Scope.APPLIANCE, "Who the caller is", schemas.SUBJECT),
     Route("GET", "/api/health", health.health, Action.VIEW_STATUS, Scope.APPLIANCE, "Appliance health",
           schemas.HEALTH),

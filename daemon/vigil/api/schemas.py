@@ -24,7 +24,9 @@ SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
               {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
                "playback": BOOL, "expires_at": STR, "playback_start": NSTR, "playback_end": NSTR, "csrf_token": STR,
                # per action: the buildings where the caller may take it (["*"]: appliance-wide)
-               "can": {"type": "object", "additionalProperties": IDS}})
+               "can": {"type": "object", "additionalProperties": IDS},
+               # a session made from a district hub token names its hub (issue 17); else null
+               "district": {"oneOf": [{"type": "null"}, obj({"hub_name": STR, "hub_url": STR})]}})
 SCOPE: Schema = {"enum": ["appliance", "caller"]}  # core.figure_scope
 HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
               "cameras": obj({"total": INT, "up": INT, "recording": INT},

@@ -9,7 +9,8 @@ from aiohttp import web
 from vigil.api.context import SESSION_COOKIE, Ctx, iso
 from vigil.core.errors import BadRequestError
 from vigil.core.permissions import LinkSubject, grants
-from vigil.services import accounts
+from vigil.services import accounts, district
+from vigil.services.caller import Via
 
 
 def _subject_json(ctx: Ctx) -> dict[str, Any]:
@@ -60,5 +61,15 @@ async def logout(ctx: Ctx) -> web.StreamResponse:
     return response
 
 
+async def subject_json(ctx: Ctx) -> dict[str, Any]:
+    """The caller as /api/me shows it: a user's `district` names the hub their session came from
+    (null for local sign-ins and API tokens; the web app renews hub sessions before they expire)."""
+    out = _subject_json(ctx)
+    if out["kind"] == "user":
+        hub = await district.session_hub(ctx.services.env, ctx.token if ctx.via is Via.SESSION else None)
+        out["district"] = None if hub is None else {"hub_name": hub.hub_name, "hub_url": hub.hub_url}
+    return out
+
+
 async def me(ctx: Ctx) -> web.StreamResponse:
-    return web.json_response(_subject_json(ctx))
+    return web.json_response(await subject_json(ctx))

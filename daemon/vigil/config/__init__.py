@@ -16,6 +16,7 @@ from vigil.config.model import (
     BuildingConfig,
     CameraConfig,
     Config,
+    DistrictConfig,
     DoorAdaptersConfig,
     DoorEventsConfig,
     HttpConfig,
@@ -30,6 +31,7 @@ from vigil.config.reader import ID_PATTERN
 from vigil.core.door_config import AccessPointConfig, DoorConfig, FlagRulesConfig
 
 __all__ = ["DEFAULT_MIN_FREE_BYTES", "DEFAULT_SEGMENT_S", "ID_PATTERN", "AccessConfig", "AccessPointConfig",
-           "ApplianceConfig", "BuildingConfig", "CameraConfig", "Config", "DoorAdaptersConfig", "DoorConfig",
+           "ApplianceConfig", "BuildingConfig", "CameraConfig", "Config", "DistrictConfig", "DoorAdaptersConfig",
+           "DoorConfig",
            "DoorEventsConfig", "FlagRulesConfig", "HttpConfig", "IncidentsConfig", "LogConfig", "MqttConfig",
            "OnGuardConfig", "StorageConfig", "WebrtcConfig", "load_config", "parse_config"]

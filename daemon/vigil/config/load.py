@@ -11,6 +11,7 @@ from vigil.config.reader import Reader
 from vigil.config.sections.appliance import read_appliance, read_log
 from vigil.config.sections.camera_setup import read_camera_setup
 from vigil.config.sections.cameras import read_buildings, read_cameras
+from vigil.config.sections.district import read_district
 from vigil.config.sections.door_adapters import read_door_adapters
 from vigil.config.sections.doors import read_door_events, read_doors
 from vigil.config.sections.http import read_access, read_http
@@ -20,7 +21,7 @@ from vigil.config.sections.webrtc import read_webrtc
 from vigil.core.errors import ConfigError
 
 SECTIONS = {"storage", "buildings", "cameras", "log", "http", "access", "webrtc", "appliance", "doors", "door_events",
-            "door_adapters", "camera_setup", "incidents"}
+            "door_adapters", "camera_setup", "incidents", "district"}
 
 
 def parse_config(text: str, source: Path) -> Config:
@@ -44,11 +45,13 @@ def parse_config(text: str, source: Path) -> Config:
     door_adapters = read_door_adapters(r, raw.get("door_adapters"))
     camera_setup = read_camera_setup(r, raw.get("camera_setup"))
     incidents = read_incidents(r, raw.get("incidents"))
+    district = read_district(r, raw.get("district"))
     if r.problems:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(r.problems), tuple(r.keyed))
     return Config(source=source, storage=storage, buildings=buildings, cameras=cameras, log=log, http=http,
                   access=access, webrtc=webrtc, appliance=appliance, doors=doors, door_events=door_events,
-                  door_adapters=door_adapters, camera_setup=camera_setup, incidents=incidents)
+                  door_adapters=door_adapters, camera_setup=camera_setup, incidents=incidents,
+                  district=district)
 
 
 def load_config(path: Path) -> Config:

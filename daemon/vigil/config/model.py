@@ -17,6 +17,7 @@ from vigil.core.door_config import DoorConfig, FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
 from vigil.core.door_rules import Severity
 from vigil.core.onguard import DEFAULT_VERSION, MAX_PAGE_SIZE
+from vigil.core.permissions import Role
 from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS
 from vigil.core.retention import KEEP_NEWEST_S
 from vigil.core.turn import IceServer, ice_servers_for
@@ -298,6 +299,26 @@ class IncidentsConfig:
         return tuple(found)
 
 
+DEFAULT_BRIDGE_CONF = Path("/etc/mosquitto/conf.d/vigil-district.conf")
+
+
+@dataclass(frozen=True)
+class DistrictConfig:
+    """`[district]` (design/district.md): what this appliance accepts from the hub it is enrolled
+    with, and where its publisher and bridge go. Whether it is enrolled is not configuration: it is
+    the files under `<storage>/keys/district/` (`vigil district enroll`)."""
+
+    max_role: Role = Role.DISTRICT_ADMIN  # the highest role a hub token may carry here
+    skew_s: float = 60.0  # clock difference tolerated on a hub token's issue and expiry times
+    max_token_lifetime_s: float = 900.0  # a longer-lived hub token is refused
+    publish: bool = True  # publish events for the district (only when enrolled)
+    broker_host: str = "127.0.0.1"  # the appliance's own mosquitto, which the bridge forwards from
+    broker_port: int = 1883
+    health_interval_s: float = 30.0
+    bridge_conf_path: Path = DEFAULT_BRIDGE_CONF
+    public_url: str | None = None  # how browsers reach this appliance; None: from [http]
+
+
 @dataclass(frozen=True)
 class Config:
     source: Path
@@ -314,6 +335,7 @@ class Config:
     door_adapters: DoorAdaptersConfig = field(default_factory=DoorAdaptersConfig)  # MQTT, OnGuard
     camera_setup: CameraSetupConfig = CameraSetupConfig()  # discovery and probe (issue 15)
     incidents: IncidentsConfig = IncidentsConfig()  # incident mode (issue 16)
+    district: DistrictConfig = DistrictConfig()  # the district hub (issue 17)
 
     def building_of(self, camera_id: str) -> str | None:
         return next((c.building for c in self.cameras if c.id == camera_id), None)

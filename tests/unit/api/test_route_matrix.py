@@ -89,6 +89,14 @@ INCIDENT_ROUTES: dict[tuple[str, str], dict[str, str | int]] = {
 }
 
 
+# The district (issue 17): a status for everyone who may view status; renewing is only for sessions
+# made from a hub token (the matrix's callers are local bearer tokens and links: 409, not 401/403).
+DISTRICT_ROUTES: dict[tuple[str, str], int] = {
+    ("GET", "/api/district"): 200,
+    ("POST", "/api/district/renew"): 409,
+}
+
+
 def expected_incident(route: Route, caller: str, building: str) -> str | int:
     outcome = INCIDENT_ROUTES[(route.method, route.path)].get(caller, 403)
     if outcome in ("ok", 409) and building == "ms" and caller not in ("district", "installer"):
@@ -247,6 +255,9 @@ async def test_route_matrix(api: Api, route: Route) -> None:
             where = f"{caller} {route.method} {path} -> {response.status} {text}"
             if caller == "anonymous":
                 assert response.status == 401, where
+            elif (route.method, route.path) in DISTRICT_ROUTES:
+                may = Action.VIEW_STATUS in MAY[caller]
+                assert response.status == (DISTRICT_ROUTES[(route.method, route.path)] if may else 403), where
             elif (route.method, route.path) in INCIDENT_ROUTES:
                 expected = expected_incident(route, caller, building)
                 if expected == "ok":

@@ -1,0 +1,112 @@
+"""What an enrolled appliance keeps about its district hub (design/district.md), under
+`<storage>/keys/district/`: `hub.json` (core.district_site.HubInfo), the district CA `ca.crt`, this
+site's client certificate `site.crt` and its key `site.key` (0600). Enrolled means hub.json is
+there; every reader reads it again (a few hundred bytes), so `vigil district enroll|leave` on
+the command line takes effect in the running daemon without a restart."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from vigil.core.district_site import EnrolAnswer, HubInfo, hub_info_json, parse_hub_info
+from vigil.core.errors import BadRequestError, StorageError
+from vigil.district.tokens import public_key_from_text
+from vigil.record.storage import fsync_dir
+
+DISTRICT_RELPATH = Path("keys") / "district"
+
+
+@dataclass(frozen=True)
+class DistrictFiles:
+    dir: Path
+
+    @property
+    def hub_json(self) -> Path:
+        return self.dir / "hub.json"
+
+    @property
+    def ca(self) -> Path:
+        return self.dir / "ca.crt"
+
+    @property
+    def cert(self) -> Path:
+        return self.dir / "site.crt"
+
+    @property
+    def key(self) -> Path:
+        return self.dir / "site.key"
+
+
+def district_files(storage_path: Path) -> DistrictFiles:
+    return DistrictFiles(storage_path / DISTRICT_RELPATH)
+
+
+@dataclass(frozen=True)
+class Enrolment:
+    info: HubInfo
+    public_key: Ed25519PublicKey  # the hub's token key
+    files: DistrictFiles
+
+
+def load_enrolment(storage_path: Path) -> Enrolment | None:
+    """The enrolment, or None when this appliance is not enrolled (blocking: a file read)."""
+    files = district_files(storage_path)
+    try:
+        text = files.hub_json.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError) as error:
+        raise StorageError(f"{files.hub_json}: unreadable ({getattr(error, 'strerror', None) or error})") from None
+    try:
+        info = parse_hub_info(text)
+        return Enrolment(info, public_key_from_text(info.token_public_key), files)
+    except (BadRequestError, ValueError) as error:
+        raise StorageError(f"{files.hub_json}: {error}") from None
+
+
+def _write(path: Path, data: bytes, mode: int) -> None:
+    """Replace `path` atomically with `data`, `mode` whatever the umask (temp, fsync, rename)."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            os.fchmod(f.fileno(), mode)
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def write_enrolment(files: DistrictFiles, answer: EnrolAnswer, key_pem: bytes) -> None:
+    """Write the key and certificates first and hub.json last: hub.json present means the rest is."""
+    files.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    files.dir.chmod(0o700)
+    _write(files.key, key_pem, 0o600)
+    _write(files.cert, answer.cert_pem.encode(), 0o644)
+    _write(files.ca, answer.ca_pem.encode(), 0o644)
+    _write(files.hub_json, hub_info_json(answer.info).encode(), 0o644)
+    fsync_dir(files.dir)
+
+
+def write_text_file(path: Path, text: str) -> None:
+    """The bridge configuration (readable by mosquitto; it names files, holds no secret)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    _write(path, text.encode(), 0o644)
+
+
+def remove_enrolment(files: DistrictFiles) -> list[Path]:
+    """Remove hub.json first (then the appliance is no longer enrolled), then the rest; what was removed."""
+    removed = []
+    for path in (files.hub_json, files.key, files.cert, files.ca):
+        try:
+            path.unlink()
+            removed.append(path)
+        except FileNotFoundError:
+            pass
+    return removed
