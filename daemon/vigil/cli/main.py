@@ -17,6 +17,7 @@ from vigil.cli.admin import add_admin_verbs, run_admin
 from vigil.cli.camera_setup import add_camera_setup_verbs, run_camera_setup
 from vigil.cli.exports import add_evidence_verbs, run_key, run_verify
 from vigil.cli.holds import add_hold_verbs, run_holds
+from vigil.cli.hub import add_hub_verb, run_hub_cli
 from vigil.cli.incidents import add_incident_verbs, run_incidents
 from vigil.cli.reload import add_reload_verb, run_reload
 from vigil.cli.storage import add_storage_verb, run_storage
@@ -77,6 +78,7 @@ def _parser() -> argparse.ArgumentParser:
     add_incident_verbs(verbs, common)  # incident start|end|list|show (issue 16)
     add_reload_verb(verbs, common)  # reload: the running daemon re-reads the file (issue 15)
     add_camera_setup_verbs(verbs, common)  # cameras discover|scan|probe (issue 15)
+    add_hub_verb(verbs)  # the district hub: hub run|enroll|user|site|broker-config (issue 17)
     return parser
 
 
@@ -186,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                             building_name=args.building_name, door_period_s=args.door_period)
         if args.verb == "verify":  # offline: needs no configuration
             return run_verify(args)
+        if args.verb == "hub":  # its own configuration file ([hub])
+            return run_hub_cli(args)
         if args.verb == "provision":
             setup_logging("info")
             return run_provision(args)
