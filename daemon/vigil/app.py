@@ -30,6 +30,7 @@ from vigil.core.hotplug import StorageState
 from vigil.core.live_grants import ViewerLimits
 from vigil.core.ratelimit import LoginThrottle
 from vigil.credential_watch import CredentialWatch
+from vigil.district.publisher import DistrictPublisher
 from vigil.doors.adapters import adapter_tasks
 from vigil.doors.alerts import AlertHub
 from vigil.doors.keys import ensure_door_key
@@ -140,10 +141,12 @@ class Daemon:
         await parts.start("incident deliveries", incident_deliveries(parts, env, doors))
         access = config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
+        publisher = DistrictPublisher(env, cameras, alerts, retention.budget_problem, appliance.storage_state)
         services = Services(cameras, throttle, whep=whep, credential_watch=credentials,
                             exports=exports, doors=doors, alerts=alerts, appliance=appliance,
-                            budget_problem=retention.budget_problem, env=env)
+                            budget_problem=retention.budget_problem, district_publisher=publisher.state, env=env)
         await parts.start("incident alerts", incident_alerts(parts, env, alerts))
+        await parts.start("district publisher", district_publisher(parts, env, publisher))
         url = await parts.start("http api", http_api(parts, services, len(cameras.pipelines)))
         if appliance.hotplug is not None:
             await parts.start("hotplug", hotplug(parts, appliance.hotplug))
@@ -314,6 +317,20 @@ async def incident_alerts(parts: Parts, env: ServiceEnv, alerts: AlertHub) -> As
             yield
     finally:
         env.incident_listeners.remove(feed.changed)
+
+
+@asynccontextmanager
+async def district_publisher(parts: Parts, env: ServiceEnv, publisher: DistrictPublisher) -> AsyncIterator[None]:
+    """What happens here, for the district hub (issue 17, district/publisher.py): idle unless the
+    appliance is enrolled and [district] publish is true."""
+    env.incident_listeners.append(publisher.incident_changed)
+    env.live.on_applied.append(publisher.config_applied)
+    try:
+        async with parts.tasks(("district-publisher", publisher.run())):
+            yield
+    finally:
+        env.incident_listeners.remove(publisher.incident_changed)
+        env.live.on_applied.remove(publisher.config_applied)
 
 
 @asynccontextmanager

@@ -15,6 +15,7 @@ from pathlib import Path
 from vigil import __version__
 from vigil.cli.admin import add_admin_verbs, run_admin
 from vigil.cli.camera_setup import add_camera_setup_verbs, run_camera_setup
+from vigil.cli.district import add_district_verbs, run_district
 from vigil.cli.exports import add_evidence_verbs, run_key, run_verify
 from vigil.cli.holds import add_hold_verbs, run_holds
 from vigil.cli.hub import add_hub_verb, run_hub_cli
@@ -79,6 +80,7 @@ def _parser() -> argparse.ArgumentParser:
     add_reload_verb(verbs, common)  # reload: the running daemon re-reads the file (issue 15)
     add_camera_setup_verbs(verbs, common)  # cameras discover|scan|probe (issue 15)
     add_hub_verb(verbs)  # the district hub: hub run|enroll|user|site|broker-config (issue 17)
+    add_district_verbs(verbs, common)  # district enroll|status|leave (issue 17)
     return parser
 
 
@@ -219,6 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return run_key(config, args)
         if args.verb == "cameras":
             return run_camera_setup(config, args)
+        if args.verb == "district":
+            return run_district(config, args)
     except VigilError as error:
         print(f"vigil: {error}", file=sys.stderr)
         return 2

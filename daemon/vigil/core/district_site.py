@@ -77,8 +77,9 @@ def parse_hub_info(text: str) -> HubInfo:
     return _info(value, "hub.json")
 
 
-def enrol_request_body(code_id: str, site_id: str, csr_pem: str, url: str, evidence_key: str) -> bytes:
-    """The body of `POST /api/enrol` (its MAC is over exactly these bytes)."""
+def enrol_request_body(code_id: str, site_id: str | None, csr_pem: str, url: str, evidence_key: str) -> bytes:
+    """The body of `POST /api/enrol` (its MAC is over exactly these bytes); `site_id` None: the
+    code's (the hub's answer names it)."""
     return json.dumps({"code_id": code_id, "site_id": site_id, "csr_pem": csr_pem, "url": url,
                        "evidence_key": evidence_key}, separators=(",", ":")).encode()
 

@@ -1,0 +1,56 @@
+"""`vigil district enroll|status|leave --config F` (issue 17, services/enrolment.py): enrol this
+appliance with a district hub using the one-time code `vigil hub enroll` printed there, show the
+enrolment, or leave the district."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import time
+
+from vigil.config import Config
+from vigil.services import district, enrolment
+from vigil.services.caller import cli_caller
+from vigil.services.env import service_env
+
+
+def add_district_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser],
+                       common: argparse.ArgumentParser) -> None:
+    parser = verbs.add_parser("district", help="enrol this appliance with a district hub, show it, leave it")
+    sub = parser.add_subparsers(dest="district_verb", required=True, metavar="ACTION")
+    enroll = sub.add_parser("enroll", parents=[common], help="enrol with a hub using its one-time code")
+    enroll.add_argument("--hub", required=True, help="the hub's URL, https://...")
+    enroll.add_argument("--code", required=True, help="the enrolment code `vigil hub enroll` printed")
+    enroll.add_argument("--site-id", help="this appliance's site id at the hub (default: the code's)")
+    enroll.add_argument("--url", help="how browsers reach this appliance (default: [district] or [http] public_url)")
+    sub.add_parser("status", parents=[common], help="the hub this appliance is enrolled with")
+    sub.add_parser("leave", parents=[common], help="forget the hub: its keys and the bridge configuration")
+
+
+def run_district(config: Config, args: argparse.Namespace) -> int:
+    now = time.time_ns()
+    caller = cli_caller(now)
+    with service_env(config, now) as env:
+        if args.district_verb == "enroll":
+            done = asyncio.run(enrolment.enroll(env, caller, enrolment.EnrolRequest(args.hub, args.code, args.site_id,
+                                                                                     args.url)))
+            info = done.info
+            print(f"enrolled with hub {info.hub_name!r} ({info.hub_url}) as site {info.site_id!r}")
+            if done.bridge_error is not None:
+                print(f"the bridge to the district broker is NOT configured: {done.bridge_error}")
+                return 1
+            print(f"bridge to {info.broker_host}:{info.broker_port} written to {done.bridge_conf}; {done.next_step}")
+            return 0
+        if args.district_verb == "status":
+            found = asyncio.run(district.status(env, caller))
+            if not found.enrolled:
+                print("not enrolled with a district hub")
+                return 1
+            print(f"site {found.site_id!r} of hub {found.hub_name!r} ({found.hub_id}) at {found.hub_url}; district "
+                  f"broker {found.broker_host}:{found.broker_port}; bridge {config.district.bridge_conf_path} "
+                  f"{'present' if config.district.bridge_conf_path.exists() else 'MISSING'}")
+            return 0
+        removed = asyncio.run(enrolment.leave(env, caller))
+        print("left the district; removed " + ", ".join(str(p) for p in removed))
+        print("restart mosquitto to end the bridge: systemctl restart mosquitto")
+        return 0
