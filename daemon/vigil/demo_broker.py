@@ -43,17 +43,18 @@ def wait_listening(port: int, proc: subprocess.Popen[bytes] | None, what: str, t
 
 
 def broker_conf(directory: Path, include_dir: Path, listener_port: int | None) -> Path:
-    """`directory`/mosquitto.conf: its pid file and log in `directory`, every `*.conf` of
-    `include_dir` included, and (for a site) a plain listener on loopback. Run as root, mosquitto
-    would switch to the user 'mosquitto', which cannot read the keys the demo made: it stays the
-    demo's user."""
+    """`directory`/mosquitto.conf: its log in `directory` and every `*.conf` of `include_dir`
+    included. For an appliance (`listener_port`), also the plain loopback listener its daemon
+    publishes to, persistence, a pid file, and this user (run as root, mosquitto would switch to
+    'mosquitto', which cannot read the keys the demo made); the hub's generated conf already says
+    its user, pid file, listener and persistence (mosquitto refuses a setting given twice)."""
     directory.mkdir(parents=True, exist_ok=True)
     include_dir.mkdir(parents=True, exist_ok=True)
-    lines = ["# Written by the vigil demo.", f"user {pwd.getpwuid(os.getuid()).pw_name}",
-             f"pid_file {directory / 'mosquitto.pid'}", f"log_dest file {directory / 'mosquitto.log'}",
+    lines = ["# Written by the vigil demo.", f"log_dest file {directory / 'mosquitto.log'}",
              "log_type error", "log_type warning", "log_type notice"]
-    if listener_port is not None:  # the appliance's own broker: its daemon publishes here, unauthenticated
-        lines += [f"listener {listener_port} {LOOPBACK}", "allow_anonymous true", "persistence true",
+    if listener_port is not None:
+        lines += [f"user {pwd.getpwuid(os.getuid()).pw_name}", f"pid_file {directory / 'mosquitto.pid'}",
+                  f"listener {listener_port} {LOOPBACK}", "allow_anonymous true", "persistence true",
                   f"persistence_location {directory}/", "autosave_interval 5"]
     lines += [f"include_dir {include_dir}", ""]
     conf = directory / "mosquitto.conf"

@@ -41,6 +41,7 @@ listen_host = "{host}"
 port = {port}
 broker_host = "{host}"
 broker_port = {broker_port}
+broker_listen_host = "{host}"
 broker_client_host = "{host}"
 broker_client_port = {broker_port}
 broker_pid_file = "{pid_file}"
