@@ -6,12 +6,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import time
+from pathlib import Path
 
 from vigil.config import Config
+from vigil.core.errors import ConflictError, UnavailableError, VigilError
+from vigil.district.state import district_files, read_pending, remove_pending
 from vigil.services import district, enrolment
-from vigil.services.caller import cli_caller
-from vigil.services.env import service_env
+from vigil.services.caller import Caller, cli_caller
+from vigil.services.env import ServiceEnv, service_env
 
 
 def add_district_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser],
@@ -23,14 +27,55 @@ def add_district_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser
     enroll.add_argument("--code", required=True, help="the enrolment code `vigil hub enroll` printed")
     enroll.add_argument("--site-id", help="this appliance's site id at the hub (default: the code's)")
     enroll.add_argument("--url", help="how browsers reach this appliance (default: [district] or [http] public_url)")
+    pending = sub.add_parser("enroll-pending", parents=[common],
+                             help="the enrolment provisioning asked for (vigil-district-enrol.service)")
+    pending.add_argument("--console", type=Path, help="also report there (e.g. /dev/console)")
     sub.add_parser("status", parents=[common], help="the hub this appliance is enrolled with")
     sub.add_parser("leave", parents=[common], help="forget the hub: its keys and the bridge configuration")
+
+
+def _report(console: Path | None, message: str) -> None:
+    print(message, flush=True)
+    if console is not None:  # the installer at the box sees how it went
+        with contextlib.suppress(OSError), console.open("a") as out:
+            print(f"\n*** Vigil district enrolment: {message}\n", file=out, flush=True)
+
+
+def _enroll_pending(config: Config, env: ServiceEnv, caller: Caller, console: Path | None) -> int:
+    """The provisioning's request: done once; a refusal (wrong, used or expired code) forgets it,
+    an unreachable hub keeps it for the next boot. Recording never waits for this."""
+    files = district_files(config.storage.path)
+    pending = read_pending(files)
+    if pending is None:
+        print("no enrolment waiting")
+        return 0
+    try:
+        done = asyncio.run(enrolment.enroll(env, caller, enrolment.EnrolRequest(
+            pending.hub_url, pending.enrol_code, pending.site_id, pending.url)))
+    except ConflictError as error:  # enrolled meanwhile
+        remove_pending(files)
+        _report(console, str(error))
+        return 0
+    except UnavailableError as error:
+        _report(console, f"not done yet, tried again at the next boot: {error}")
+        return 1
+    except VigilError as error:
+        remove_pending(files)
+        _report(console, f"FAILED, ask the hub for a new code (vigil district enroll): {error}")
+        return 1
+    remove_pending(files)
+    info = done.info
+    _report(console, f"enrolled with hub {info.hub_name!r} ({info.hub_url}) as site {info.site_id!r}"
+            + (f"; the bridge is NOT configured: {done.bridge_error}" if done.bridge_error else ""))
+    return 0 if done.bridge_error is None else 1
 
 
 def run_district(config: Config, args: argparse.Namespace) -> int:
     now = time.time_ns()
     caller = cli_caller(now)
     with service_env(config, now) as env:
+        if args.district_verb == "enroll-pending":
+            return _enroll_pending(config, env, caller, args.console)
         if args.district_verb == "enroll":
             done = asyncio.run(enrolment.enroll(env, caller, enrolment.EnrolRequest(args.hub, args.code, args.site_id,
                                                                                      args.url)))

@@ -79,8 +79,8 @@ def _parser() -> argparse.ArgumentParser:
     add_incident_verbs(verbs, common)  # incident start|end|list|show (issue 16)
     add_reload_verb(verbs, common)  # reload: the running daemon re-reads the file (issue 15)
     add_camera_setup_verbs(verbs, common)  # cameras discover|scan|probe (issue 15)
-    add_hub_verb(verbs)  # the district hub: hub run|enroll|user|site|broker-config (issue 17)
     add_district_verbs(verbs, common)  # district enroll|status|leave (issue 17)
+    add_hub_verb(verbs)  # the district hub: hub run|enroll|user|site|broker-config (issue 17)
     return parser
 
 

@@ -6,8 +6,9 @@ the command line takes effect in the running daemon without a restart."""
 
 from __future__ import annotations
 
+import json
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -110,3 +111,47 @@ def remove_enrolment(files: DistrictFiles) -> list[Path]:
         except FileNotFoundError:
             pass
     return removed
+
+
+# --- an enrolment asked for by provisioning, done once the network is up ------------------------
+
+PENDING_NAME = "pending-enrolment.json"
+
+
+@dataclass(frozen=True)
+class PendingEnrolment:
+    hub_url: str
+    enrol_code: str = field(repr=False)  # a one-time secret: the file is 0600 and removed once used
+    site_id: str | None
+    url: str | None
+
+
+def pending_path(files: DistrictFiles) -> Path:
+    return files.dir / PENDING_NAME
+
+
+def write_pending(files: DistrictFiles, pending: PendingEnrolment) -> Path:
+    files.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    path = pending_path(files)
+    _write(path, json.dumps({"hub_url": pending.hub_url, "enrol_code": pending.enrol_code,
+                             "site_id": pending.site_id, "url": pending.url}).encode(), 0o600)
+    return path
+
+
+def read_pending(files: DistrictFiles) -> PendingEnrolment | None:
+    try:
+        value = json.loads(pending_path(files).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, UnicodeDecodeError, ValueError) as error:
+        raise StorageError(f"{pending_path(files)}: unreadable ({error})") from None
+    texts = (value.get("hub_url"), value.get("enrol_code")) if isinstance(value, dict) else (None, None)
+    if not all(isinstance(t, str) for t in texts):
+        raise StorageError(f"{pending_path(files)}: no hub_url or enrol_code")
+    site_id, url = value.get("site_id"), value.get("url")
+    return PendingEnrolment(str(texts[0]), str(texts[1]), site_id if isinstance(site_id, str) else None,
+                            url if isinstance(url, str) else None)
+
+
+def remove_pending(files: DistrictFiles) -> None:
+    pending_path(files).unlink(missing_ok=True)

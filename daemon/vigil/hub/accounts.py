@@ -15,6 +15,7 @@ from vigil.core.hub_permissions import HubUser
 from vigil.core.permissions import Role
 from vigil.core.ratelimit import LoginThrottle, Outcome
 from vigil.core.timebase import NS_PER_SECOND
+from vigil.hub.audit import audit
 from vigil.hub.env import HubEnv
 from vigil.passwords import hash_password, verify_password
 from vigil.store import hub_accounts
@@ -29,18 +30,6 @@ class SignedIn:
     token: str  # the session cookie's value: never logged
     csrf_token: str
     expires_ns: int
-
-
-def _audit_alone(env: HubEnv, now_ns: int, actor: str, action: str, target: str, outcome: str,
-                 detail: dict[str, object]) -> None:
-    with env.db.transaction() as c:
-        append_in(c, now_ns, actor, action, target, outcome, detail)
-
-
-async def audit(env: HubEnv, now_ns: int, actor: str, action: str, target: str, outcome: str,
-                detail: dict[str, object] | None = None) -> None:
-    """An audit entry that records no change of its own (a denial, a refused request)."""
-    await env.run(lambda: _audit_alone(env, now_ns, actor, action, target, outcome, detail or {}))
 
 
 async def sign_in(env: HubEnv, name: str, password: str, remote: str | None, throttle: LoginThrottle,

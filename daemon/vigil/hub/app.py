@@ -22,6 +22,7 @@ from vigil.core.hub_permissions import hub_decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.hub import accounts
 from vigil.hub.api import THROTTLE
+from vigil.hub.audit import audit
 from vigil.hub.boot import close_hub, open_hub
 from vigil.hub.broker_conf import write_acl
 from vigil.hub.config import load_hub_config
@@ -42,7 +43,7 @@ MAX_BODY_BYTES = 1 << 20
 
 async def _denied(ctx: HubCtx, route: HubRoute, reason: str) -> PermissionDeniedError:
     site = ctx.request.match_info.get("site_id")
-    await accounts.audit(ctx.env, ctx.now_ns, ctx.actor, "hub.denied", f"site:{site}" if site else "hub", "denied",
+    await audit(ctx.env, ctx.now_ns, ctx.actor, "hub.denied", f"site:{site}" if site else "hub", "denied",
                          {"route": f"{route.method} {route.path}", "reason": reason})
     return PermissionDeniedError(reason)
 

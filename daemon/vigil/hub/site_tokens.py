@@ -15,6 +15,7 @@ from vigil.core.hub_permissions import HubAction, HubUser, hub_decide
 from vigil.core.permissions import Role
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.district.tokens import sign_token
+from vigil.hub.audit import audit_alone
 from vigil.hub.env import HubEnv
 from vigil.store import hub_accounts, hub_sites
 from vigil.store.audit_log import append_in
@@ -84,7 +85,6 @@ def renew_token(env: HubEnv, site_id: str, cert_serial: str, user_name: str, old
                       {"token_id": claims.token_id, "renews": old_token_id, "expires_ns": claims.expires_ns})
         return token, claims
     except (PermissionDeniedError, ConflictError, NotFoundError) as error:
-        with env.db.transaction() as c:
-            append_in(c, now_ns, actor, "hub.token.renew", f"hub_user:{user_name}", "denied",
-                      {"renews": old_token_id, "reason": str(error)})
+        audit_alone(env, now_ns, actor, "hub.token.renew", f"hub_user:{user_name}", "denied",
+                    {"renews": old_token_id, "reason": str(error)})
         raise PermissionDeniedError(str(error)) from None

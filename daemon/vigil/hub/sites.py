@@ -27,6 +27,7 @@ from vigil.core.district import (
 from vigil.core.errors import BadRequestError, ConflictError, NotFoundError, PermissionDeniedError
 from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.district.tokens import public_key_text
+from vigil.hub.audit import audit_alone
 from vigil.hub.broker_conf import reload_broker
 from vigil.hub.env import HUB_MQTT_USER, HubEnv
 from vigil.hub.keys import cert_facts, sign_site_csr
@@ -87,9 +88,8 @@ class EnrolAnswer:
 
 
 def _refuse(env: HubEnv, now_ns: int, remote: str | None, code_id: str, site_id: object, reason: str) -> None:
-    with env.db.transaction() as c:
-        append_in(c, now_ns, "anonymous", "hub.enrol", f"site:{site_id}", "denied",
-                  {"code_id": code_id, "remote": remote, "reason": reason})
+    audit_alone(env, now_ns, "anonymous", "hub.enrol", f"site:{site_id}", "denied",
+                {"code_id": code_id, "remote": remote, "reason": reason})
     raise PermissionDeniedError(f"enrolment refused: {reason}")
 
 
@@ -132,7 +132,7 @@ def enrol(env: HubEnv, raw: bytes, mac: str, remote: str | None, now_ns: int) ->
         _refuse(env, now_ns, remote, code_id, site_id, "the enrolment code was already used")
     if code_row.expires_ns <= now_ns:
         _refuse(env, now_ns, remote, code_id, site_id, "the enrolment code expired")
-    if site_id != code_row.site_id:
+    if site_id is not None and site_id != code_row.site_id:  # none given: the code's (`--site-id` is optional)
         _refuse(env, now_ns, remote, code_id, site_id, "the enrolment code is for another site id")
     csr, url, evidence_key = _checked_fields(body)
     now = dt.datetime.fromtimestamp(now_ns / NS_PER_SECOND, dt.UTC)

@@ -12,12 +12,14 @@ import grp
 import json
 import os
 import pwd
+import socket
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
 from vigil.config import Config, parse_config
+from vigil.district.state import PendingEnrolment, district_files, load_enrolment, pending_path, write_pending
 from vigil.record.storage import create_new_file
 from vigil.services import accounts
 from vigil.services.caller import Caller, Via
@@ -81,6 +83,8 @@ def render_config(spec: ProvisionInput, paths: ProvisionPaths, source: Provision
         "[[buildings]]", f"id = {_q(spec.building_id)}", f"name = {_q(spec.building_name)}", "",
         "[http]", 'listen = "0.0.0.0:8443"', "",
     ]
+    if spec.district is not None and spec.district.url is not None:
+        lines += ["[district]", f"public_url = {_q(spec.district.url)}", ""]
     if spec.demo_camera:
         lines += ["[[cameras]]", 'id = "demo-cam"', f"building = {_q(spec.building_id)}",
                   'name = "Synthetic demo camera"', f"url = {_q(DEMO_RTSP_URL)}", ""]
@@ -107,12 +111,32 @@ class Provisioner:
         if spec.signing_key_pem is not None:
             self._secret_file(self.paths.signing_key, spec.signing_key_pem, "evidence signing key")
         self._admin(config, spec.admin_name)
+        if spec.district is not None:
+            self._district(config, spec)
         if spec.demo_camera:
             self._new_file(self.paths.demo_marker, b"demo camera requested by provisioning\n", 0o644, chown=False)
         if self._config_file(text.encode()):
             self.say(f"wrote {self.paths.config_file}")
         else:
             self.say(f"kept the existing {self.paths.config_file}")
+
+    def _district(self, config: Config, spec: ProvisionInput) -> None:
+        """Enrolment needs the network, which provisioning runs without: the request waits in a
+        file (0600, the code is a secret) for vigil-district-enrol.service (`vigil district
+        enroll-pending`), which reports how it went on the console and in the journal."""
+        district = spec.district
+        assert district is not None
+        files = district_files(config.storage.path)
+        enrolled = load_enrolment(config.storage.path)
+        if enrolled is not None:
+            self.say(f"kept the existing enrolment with hub {enrolled.info.hub_name!r} ({enrolled.info.hub_url})")
+            return
+        url = district.url or f"https://{socket.getfqdn()}:8443"
+        path = write_pending(files, PendingEnrolment(district.hub_url, district.enrol_code, district.site_id, url))
+        for made in (files.dir.parent, files.dir, path):
+            self._chown(made)
+        self.say(f"enrolment with the district hub {district.hub_url} (as {url}) waits for the network in "
+                 f"{pending_path(files)}: vigil-district-enrol.service does it and reports on the console")
 
     def _config_file(self, data: bytes) -> bool:
         """The configuration, owned by the daemon's user, mode 0600 (camera passwords; the daemon

@@ -13,6 +13,11 @@ Format (design/appliance.md "Provisioning"):
     key = '''-----BEGIN PRIVATE KEY-----...'''
     [signing]                            # optional; the appliance's Ed25519 evidence signing key
     key = '''-----BEGIN PRIVATE KEY-----...'''
+    [district]                           # optional; enrol with a district hub on first boot (issue 17)
+    hub_url = "https://hub.district.example:9443"
+    enrol_code = "XXXX-XXXX-XXXX-XXXX-XXXX"   # printed by `vigil hub enroll` at the hub; one use
+    site_id = "lincoln-hs"               # optional: the code's
+    url = "https://lincoln-hs.district.example:8443"   # optional: how browsers reach this appliance
     [options]
     demo_camera = false                  # record the built-in synthetic camera
     recording_disk = true                # recordings on the VIGIL-DATA disk (/srv/vigil), else in /var/lib/vigil
@@ -30,16 +35,28 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from vigil.config.reader import Reader, id_check  # the configuration's TOML walker serves here too
-from vigil.core.errors import ConfigError
+from vigil.core.district import parse_enrol_code
+from vigil.core.errors import BadRequestError, ConfigError
 
 _ALLOWED = {
-    "": {"site_id", "building", "admin", "tls", "signing", "options"},
+    "": {"site_id", "building", "admin", "tls", "signing", "options", "district"},
     "building": {"id", "name"},
     "admin": {"name"},
     "tls": {"cert", "key"},
     "signing": {"key"},
     "options": {"demo_camera", "recording_disk"},
+    "district": {"hub_url", "enrol_code", "site_id", "url"},
 }
+
+
+@dataclass(frozen=True)
+class DistrictInput:
+    """Enrol with a district hub once the network is up (vigil-district-enrol.service)."""
+
+    hub_url: str
+    enrol_code: str = field(repr=False)  # a one-time secret: never logged
+    site_id: str | None = None  # None: the code's
+    url: str | None = None  # None: https://<host name>:8443
 
 
 @dataclass(frozen=True)
@@ -53,6 +70,7 @@ class ProvisionInput:
     signing_key_pem: bytes | None = field(default=None, repr=False)
     demo_camera: bool = False
     recording_disk: bool = True
+    district: DistrictInput | None = None
 
 
 def _table(r: Reader, raw: dict[str, Any], name: str, *, required: bool = False) -> dict[str, Any]:
@@ -90,6 +108,29 @@ def _check_signing(r: Reader, key: str | None) -> None:
         r.problem("signing.key", "must be an Ed25519 private key")
 
 
+def _code_check(value: str) -> str | None:
+    try:
+        parse_enrol_code(value)
+    except BadRequestError as error:
+        return str(error)
+    return None
+
+
+def _district(r: Reader, raw: dict[str, Any]) -> DistrictInput | None:
+    if "district" not in raw:
+        return None
+    table = _table(r, raw, "district")
+    hub_url = r.get(table, "district", "hub_url", str, required=True,
+                    check=lambda v: None if v.startswith("https://") else "must be an https:// URL")
+    code = r.get(table, "district", "enrol_code", str, required=True, check=_code_check)
+    site_id = r.get(table, "district", "site_id", str, check=id_check)
+    url = r.get(table, "district", "url", str,
+                check=lambda v: None if v.startswith(("https://", "http://")) else "must be an http(s) URL")
+    if hub_url is None or code is None:
+        return None
+    return DistrictInput(hub_url.rstrip("/"), code, site_id, None if url is None else url.rstrip("/"))
+
+
 def parse_provision_input(text: str, source: str) -> ProvisionInput:
     """Validate the whole document; raise ConfigError listing every problem (never a secret)."""
     try:
@@ -112,6 +153,7 @@ def parse_provision_input(text: str, source: str) -> ProvisionInput:
     options = _table(r, raw, "options")
     demo = r.get(options, "options", "demo_camera", bool, False)
     disk = r.get(options, "options", "recording_disk", bool, True)
+    district = _district(r, raw)
     if r.problems:
         raise ConfigError("invalid provisioning input:\n  " + "\n  ".join(r.problems))
     assert site_id is not None and building_id is not None and building_name is not None
@@ -120,5 +162,5 @@ def parse_provision_input(text: str, source: str) -> ProvisionInput:
         tls_cert_pem=None if cert_pem is None else cert_pem.encode(),
         tls_key_pem=None if key_pem is None else key_pem.encode(),
         signing_key_pem=None if signing_key is None else signing_key.encode(), demo_camera=demo,
-        recording_disk=disk,
+        recording_disk=disk, district=district,
     )

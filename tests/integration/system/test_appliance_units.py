@@ -24,6 +24,8 @@ EXPOSURE_MAX = {
                                      " /run/credentials and chown what it writes (CAP_CHOWN/FOWNER/DAC_*)"),
     "vigil-demo-camera.service": (1.6, "measured 1.5: a GStreamer RTSP server on 127.0.0.1 (AF_INET/6;"
                                        " IPAddressAllow=localhost only)"),
+    "vigil-district-enrol.service": (2.7, "measured 2.6: root, to write mosquitto's bridge configuration and"
+                                          " chown the keys (CAP_CHOWN/FOWNER/DAC_*), and the network to the hub"),
     "vigil-data-prepare.service": (1.5, "measured 1.4: root, to chown the fresh disk's root to vigil"
                                         " (CAP_CHOWN/FOWNER/DAC_*, the @privileged chown calls)"),
 }
