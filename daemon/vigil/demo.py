@@ -28,6 +28,7 @@ from vigil.config import load_config
 from vigil.core.errors import ConflictError, VigilError
 from vigil.core.placements import CAMPUS_FLOOR, PlanRequest
 from vigil.demo_broker import broker_conf, free_port, start_broker, stop
+from vigil.district.state import district_files
 from vigil.plans import sample
 from vigil.services import accounts, plans
 from vigil.services.caller import Caller, Via
@@ -95,11 +96,16 @@ DOOR_PERIOD_S = 30.0
 
 @dataclass(frozen=True)
 class DemoDistrict:
-    """`vigil demo --district-hub URL --enrol-code CODE [--site-id ID]`."""
+    """`vigil demo --district-hub URL --enrol-code CODE [--site-id ID]`; the code only once per data dir."""
 
     hub_url: str
-    enrol_code: str
+    enrol_code: str | None  # None: the data dir enrolled at an earlier run
     site_id: str | None = None
+
+
+def enrolled(data: Path) -> bool:
+    """Whether a demo data dir's appliance enrolled with a hub (at an earlier run)."""
+    return district_files(data).hub_json.exists()
 
 
 def _start_camera() -> tuple[subprocess.Popen[str], int]:
@@ -157,7 +163,9 @@ def _join_district(config_path: Path, district: DemoDistrict, url: str, broker_p
     """Enrol through `vigil district enroll` (unless this data dir already did), then start the
     appliance's own mosquitto with the bridge conf the enrolment wrote."""
     config = load_config(config_path)
-    if not (config.storage.path / "keys" / "district" / "hub.json").exists():
+    if not enrolled(config.storage.path):
+        if district.enrol_code is None:
+            raise VigilError(f"{config_path.parent} is not enrolled with a hub yet: --enrol-code CODE is needed")
         args = [sys.executable, "-m", "vigil", "district", "enroll", "--hub", district.hub_url, "--code",
                 district.enrol_code, "--url", url, "--config", str(config_path)]
         args += ["--site-id", district.site_id] if district.site_id else []

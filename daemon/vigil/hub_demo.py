@@ -5,7 +5,8 @@ order (buildings, hub, broker) and then kills whatever any of them left behind:
 - the hub's broker: mosquitto with the conf `vigil hub broker-config` writes (TLS, site
   certificates, the generated ACL), included from a small conf of ours that adds its pid file (the
   hub sends it SIGHUP after each enrolment) and keeps it running as this user;
-- the hub: `vigil hub run`, and a hub district admin `demo` with a random password (printed once);
+- the hub: `vigil hub run`, and a hub district admin `demo` with a random password (printed once;
+  a data dir used again keeps its hub, its user and the buildings' enrolments);
 - each building: `vigil demo --district-hub URL --enrol-code CODE` (vigil/demo.py) with its own data
   dir, HTTPS port, simulated camera, door panel and sample map, enrolled with a code from `vigil hub
   enroll` through the real enrolment, its own mosquitto bridging to the hub's broker.
@@ -27,8 +28,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from types import FrameType
 
+from vigil.config import load_config
 from vigil.core.errors import VigilError
 from vigil.demo_broker import LOOPBACK, broker_conf, free_port, start_broker, stop, stop_group, wait_listening
+from vigil.district.state import district_files
+from vigil.hub.config import load_hub_config
 
 HUB_TEMPLATE = """\
 # Written by `vigil hub demo`: a hub on loopback.
@@ -134,7 +138,11 @@ def _start(data: Path, site_count: int, stops: list[Callable[[], None]]) -> list
     hub_dir = data / "hub"
     hub_dir.mkdir(exist_ok=True)
     hub_config = hub_dir / "hub.toml"
-    hub_port, broker_port = free_port(), free_port()
+    if hub_config.exists():  # a data dir used before: the buildings know the hub and its broker at these ports
+        previous = load_hub_config(hub_config)
+        hub_port, broker_port = previous.port, previous.broker_port
+    else:
+        hub_port, broker_port = free_port(), free_port()
     pid_file = hub_dir / "broker-demo" / "mosquitto.pid"
     hub_config.write_text(HUB_TEMPLATE.format(data=hub_dir, host=LOOPBACK, port=hub_port, broker_port=broker_port,
                                               pid_file=pid_file), encoding="utf-8")
@@ -149,10 +157,15 @@ def _start(data: Path, site_count: int, stops: list[Callable[[], None]]) -> list
     generated = Path(_vigil("hub", "broker-config", "--config", str(hub_config)).strip().splitlines()[-1])
     broker = start_broker(broker_conf(pid_file.parent, generated.parent, None), broker_port, "the hub's mosquitto")
     stops.append(lambda: stop(broker))
-    password = secrets.token_urlsafe(12)
-    _vigil("hub", "user", "add", HUB_USER, "--role", "district_admin", "--password-stdin", "--config",
-           str(hub_config), stdin=password + "\n")
-    sites = [Site(site_id, name, data / site_id, free_port()) for site_id, name in site_names(site_count)]
+    password: str | None = secrets.token_urlsafe(12)
+    try:
+        _vigil("hub", "user", "add", HUB_USER, "--role", "district_admin", "--password-stdin", "--config",
+               str(hub_config), stdin=f"{password}\n")
+    except VigilError as error:
+        if "exists" not in str(error):
+            raise
+        password = None  # the hub's users have no password reset: the one printed at the first run stands
+    sites = [_site(data / site_id, site_id, name) for site_id, name in site_names(site_count)]
     for site in sites:
         _start_site(site, hub_url, hub_config, stops)
     deadline = time.monotonic() + SITE_READY_S
@@ -164,26 +177,34 @@ def _start(data: Path, site_count: int, stops: list[Callable[[], None]]) -> list
     return sites
 
 
+def _site(data: Path, site_id: str, name: str) -> Site:
+    """A building; one of a data dir used before keeps its HTTPS port (the hub has its URL)."""
+    config = data / "vigil.toml"
+    return Site(site_id, name, data, load_config(config).http.port if config.exists() else free_port())
+
+
 def _start_site(site: Site, hub_url: str, hub_config: Path, stops: list[Callable[[], None]]) -> None:
-    answer = _vigil("hub", "enroll", site.site_id, "--name", site.name, "--config", str(hub_config))
-    code = CODE.search(answer)
-    if code is None:
-        raise VigilError(f"`vigil hub enroll {site.site_id}` printed no enrolment code")
+    args = ["--data", str(site.data), "--http-port", str(site.http_port), "--district-hub", hub_url, "--site-id",
+            site.site_id, "--building-name", site.name, "--door-period", str(DOOR_PERIOD_S)]
+    if not district_files(site.data).hub_json.exists():  # a data dir used before enrolled then
+        answer = _vigil("hub", "enroll", site.site_id, "--name", site.name, "--config", str(hub_config))
+        code = CODE.search(answer)
+        if code is None:
+            raise VigilError(f"`vigil hub enroll {site.site_id}` printed no enrolment code")
+        args += ["--enrol-code", code.group(0)]
     site.data.mkdir(parents=True, exist_ok=True)
     with (site.data / "vigil.log").open("ab") as log:
-        site.proc = subprocess.Popen(
-            [sys.executable, "-m", "vigil", "demo", "--data", str(site.data), "--http-port", str(site.http_port),
-             "--district-hub", hub_url, "--enrol-code", code.group(0), "--site-id", site.site_id,
-             "--building-name", site.name, "--door-period", str(DOOR_PERIOD_S)],
-            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+        site.proc = subprocess.Popen([sys.executable, "-m", "vigil", "demo", *args], stdin=subprocess.DEVNULL,
+                                     stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
     proc = site.proc
     stops.append(lambda: stop_group(proc))
     threading.Thread(target=site.echo, name=f"echo-{site.site_id}", daemon=True).start()
 
 
-def _banner(hub_url: str, password: str, hub_config: Path, broker_pid: int, sites: list[Site]) -> None:
+def _banner(hub_url: str, password: str | None, hub_config: Path, broker_pid: int, sites: list[Site]) -> None:
+    said = password or "(the password printed when this data dir was first used)"
     lines = [f"the district hub: open {hub_url}/ (self-signed certificate: accept it once) and sign in as "
-             f"{HUB_USER} / {password}",
+             f"{HUB_USER} / {said}",
              f"the hub's broker: mosquitto pid {broker_pid}; the hub's commands: vigil hub site list --config "
              f"{hub_config}"]
     for site in sites:

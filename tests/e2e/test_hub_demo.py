@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from tests.support.http_call import call
-from tests.support.vigil_proc import DAEMON_DIR, wait_for
+from tests.support.vigil_proc import DAEMON_DIR, run_vigil, wait_for
 
 DURATION_S = 40
 
@@ -128,6 +128,50 @@ def test_hub_demo_runs_a_district_on_loopback(tmp_path: Path) -> None:
             children |= _descendants(demo.pid)
             demo.send_signal(signal.SIGINT)
             demo.wait(60)
+        for pid, started in children:
+            if _alive(pid, started):
+                os.kill(pid, signal.SIGKILL)
+
+
+def _start(data: Path, stderr: Path, *args: str) -> tuple[subprocess.Popen[str], list[str]]:
+    env = dict(os.environ, PYTHONPATH=str(DAEMON_DIR))
+    with stderr.open("a") as err:
+        demo = subprocess.Popen([sys.executable, "-m", "vigil", "hub", "demo", "--data", str(data), *args],
+                                stdout=subprocess.PIPE, stderr=err, text=True, env=env)
+    lines: list[str] = []
+    threading.Thread(target=lambda: lines.extend(demo.stdout or ()), daemon=True).start()
+    wait_for(lambda: any("stop with Ctrl-C" in line or "stopping after" in line for line in lines)
+             or demo.poll() is not None, 240, "the demo's banner")
+    assert demo.poll() is None, "".join(lines) + stderr.read_text()
+    return demo, lines
+
+
+@pytest.mark.slow
+def test_ctrl_c_stops_the_district_and_a_second_run_keeps_it(tmp_path: Path) -> None:
+    """Ctrl-C (SIGINT) stops every process the demo started; run again on the same data dir, the
+    building is not enrolled again and the hub keeps its one site at the same URL."""
+    data, stderr = tmp_path / "district", tmp_path / "stderr"
+    demo, lines = _start(data, stderr, "--sites", "1")
+    children = _descendants(demo.pid)
+    assert len(children) >= 5  # hub, its broker, the building's vigil demo, its camera and its broker
+    try:
+        demo.send_signal(signal.SIGINT)
+        assert demo.wait(90) == 0, stderr.read_text()
+        wait_for(lambda: not any(_alive(pid, started) for pid, started in children), 10, "the children gone")
+        assert "stopped; everything kept" in "".join(lines)
+        first = json.loads(run_vigil("hub", "site", "list", "--json", "--config", str(data / "hub" / "hub.toml"))
+                           .stdout)
+        demo, lines = _start(data, stderr, "--sites", "1", "--duration", "3")
+        children |= _descendants(demo.pid)
+        assert demo.wait(90) == 0, stderr.read_text()
+        out = "".join(lines)
+        assert "enrolled with the district hub" in out and f"open {first['url'].rstrip('/')}/" in out
+        assert "sign in as demo / (the password printed when this data dir was first used)" in out
+        again = run_vigil("hub", "site", "list", "--json", "--config", str(data / "hub" / "hub.toml")).stdout
+        assert [json.loads(line)["id"] for line in again.splitlines()] == [first["id"]] == ["lincoln-hs"]
+    finally:
+        if demo.poll() is None:
+            demo.kill()
         for pid, started in children:
             if _alive(pid, started):
                 os.kill(pid, signal.SIGKILL)

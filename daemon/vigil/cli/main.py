@@ -47,7 +47,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--http-port", type=int, default=8443, help="HTTPS port on 127.0.0.1 (0: any free port)")
     demo.add_argument("--district-hub", metavar="URL", help="enrol with this district hub (with --enrol-code,"
                       " as `vigil hub demo` does for each building); a mosquitto of its own bridges events to it")
-    demo.add_argument("--enrol-code", metavar="CODE", help="the code `vigil hub enroll` printed for this appliance")
+    demo.add_argument("--enrol-code", metavar="CODE", help="the code `vigil hub enroll` printed for this"
+                      " appliance (not needed again for a data dir that enrolled before)")
     demo.add_argument("--site-id", help="this appliance's site id at the hub (default: the code's)")
     demo.add_argument("--building-name", default="Demo Building", help="the demo building's name")
     demo.add_argument("--door-period", type=float, default=30.0, metavar="S",
@@ -181,8 +182,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "demo":
             from vigil.demo import DemoDistrict, run_demo
 
-            if (args.district_hub is None) != (args.enrol_code is None):
-                raise VigilError("--district-hub and --enrol-code go together")
+            if args.enrol_code is not None and args.district_hub is None:
+                raise VigilError("--enrol-code needs --district-hub")
             district = None if args.district_hub is None else DemoDistrict(args.district_hub, args.enrol_code,
                                                                            args.site_id)
             setup_logging("info")
