@@ -148,15 +148,16 @@ def _start(data: Path, site_count: int, stops: list[Callable[[], None]]) -> list
                                               pid_file=pid_file), encoding="utf-8")
     hub_url = f"https://{LOOPBACK}:{hub_port}"
     print(f"{PREFIX} the hub's configuration: {hub_config}", flush=True)
+    # The broker first (broker-config makes the hub's keys if this is the first start), so that the
+    # hub's ingest finds it at once and the hub can tell it about each enrolment.
+    generated = Path(_vigil("hub", "broker-config", "--config", str(hub_config)).strip().splitlines()[-1])
+    broker = start_broker(broker_conf(pid_file.parent, generated.parent, None), broker_port, "the hub's mosquitto")
+    stops.append(lambda: stop(broker))
     with (hub_dir / "hub.log").open("ab") as log:
         hub = subprocess.Popen([sys.executable, "-m", "vigil", "hub", "run", "--config", str(hub_config)],
                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
     stops.append(lambda: stop_group(hub))
     wait_listening(hub_port, hub, "the hub", 60)
-    # The broker after the hub: broker-config needs the keys the hub made at its first start.
-    generated = Path(_vigil("hub", "broker-config", "--config", str(hub_config)).strip().splitlines()[-1])
-    broker = start_broker(broker_conf(pid_file.parent, generated.parent, None), broker_port, "the hub's mosquitto")
-    stops.append(lambda: stop(broker))
     password: str | None = secrets.token_urlsafe(12)
     try:
         _vigil("hub", "user", "add", HUB_USER, "--role", "district_admin", "--password-stdin", "--config",
@@ -203,7 +204,8 @@ def _start_site(site: Site, hub_url: str, hub_config: Path, stops: list[Callable
 
 def _banner(hub_url: str, password: str | None, hub_config: Path, broker_pid: int, sites: list[Site]) -> None:
     said = password or "(the password printed when this data dir was first used)"
-    lines = [f"the district hub: open {hub_url}/ (self-signed certificate: accept it once) and sign in as "
+    lines = [f"the district hub: open {hub_url}/ (its certificate is from the demo district's own CA: accept it"
+             " once) and sign in as "
              f"{HUB_USER} / {said}",
              f"the hub's broker: mosquitto pid {broker_pid}; the hub's commands: vigil hub site list --config "
              f"{hub_config}"]
