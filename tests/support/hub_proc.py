@@ -83,10 +83,12 @@ class HubProcess:
         out = self.cli("enroll", site_id, "--name", f"Site {site_id}", *extra).stdout
         return out.split(": ", 1)[1].split()[0]
 
-    def start(self) -> HubProcess:
+    def start(self, *, bare: bool = False, environ: dict[str, str] | None = None) -> HubProcess:
+        """`vigil hub run --config F`, or (bare) `vigil hub --config F`; `environ` adds variables."""
         log = self.log_path.open("ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "vigil", "hub", "run", "--config", str(self.config)],
-                                     stdout=log, stderr=log, env=_env())
+        verb = [] if bare else ["run"]
+        self.proc = subprocess.Popen([sys.executable, "-m", "vigil", "hub", *verb, "--config", str(self.config)],
+                                     stdout=log, stderr=log, env=_env() | (environ or {}))
         log.close()
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -99,11 +101,11 @@ class HubProcess:
                 time.sleep(0.1)
         raise RuntimeError("vigil hub did not start listening")
 
-    def stop(self) -> int | None:
+    def stop(self, signum: signal.Signals = signal.SIGTERM) -> int | None:
         if self.proc is None:
             return None
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
+            self.proc.send_signal(signum)
             try:
                 self.proc.wait(30)
             except subprocess.TimeoutExpired:

@@ -71,7 +71,7 @@ def add_hub_verb(verbs: Any) -> None:
 def _config_path(args: argparse.Namespace) -> Path:
     path: Path | None = getattr(args, "config", None) or args.hub_config
     if path is None:
-        raise BadRequestError("vigil hub: --config FILE is required")
+        raise BadRequestError("hub: --config FILE (the hub's TOML file) is required")
     return path
 
 

@@ -11,10 +11,10 @@ from urllib.parse import quote
 
 from aiohttp import web
 
-from vigil.core.errors import AuthenticationError, BadRequestError, ConflictError
+from vigil.core.errors import AuthenticationError, BadRequestError, ConflictError, TooManyRequestsError
 from vigil.core.hub_permissions import HubUser
 from vigil.core.ratelimit import LoginThrottle
-from vigil.core.timebase import wall_ns_to_iso
+from vigil.core.timebase import NS_PER_SECOND, wall_ns_to_iso
 from vigil.hub import accounts, sites
 from vigil.hub.http import HUB_SESSION_COOKIE, HubCtx
 from vigil.hub.keys import peer_common_name
@@ -24,6 +24,12 @@ from vigil.store import hub_sites
 ENROL_MAC_HEADER = "Vigil-Enrol-Mac"
 MAX_MAC_CHARS = 128
 THROTTLE = web.AppKey("hub_login_throttle", LoginThrottle)
+ENROL_THROTTLE = web.AppKey("hub_enrol_throttle", LoginThrottle)
+
+
+def enrol_throttle() -> LoginThrottle:
+    """Refused enrolments per client address (an installer may mistype a few codes)."""
+    return LoginThrottle(max_failures=20, window_s=600.0, lockout_s=600.0)
 
 
 def user_json(user: HubUser) -> dict[str, Any]:
@@ -125,7 +131,17 @@ async def enrol(ctx: HubCtx) -> web.StreamResponse:
     if not mac or len(mac) > MAX_MAC_CHARS:
         raise AuthenticationError(f"the {ENROL_MAC_HEADER} header is missing")
     raw = await ctx.request.read()
-    answer = await ctx.env.run(lambda: sites.enrol(ctx.env, raw, mac, ctx.request.remote, ctx.now_ns))
+    # Refusals are audited: a bound on them per address keeps a stranger from growing the log.
+    throttle, now_s = ctx.request.app[ENROL_THROTTLE], ctx.now_ns / NS_PER_SECOND
+    attempt = throttle.begin((f"remote:{ctx.request.remote}",), now_s)
+    if attempt is None:
+        raise TooManyRequestsError("too many refused enrolments from this address; try again later")
+    ok = False
+    try:
+        answer = await ctx.env.run(lambda: sites.enrol(ctx.env, raw, mac, ctx.request.remote, ctx.now_ns))
+        ok = True
+    finally:
+        throttle.finish(attempt, ok, now_s)
     return web.Response(body=answer.body, content_type="application/json",
                         headers={ENROL_MAC_HEADER: answer.mac, "Cache-Control": "no-store"})
 

@@ -21,7 +21,7 @@ from vigil.core.errors import AuthenticationError, PermissionDeniedError
 from vigil.core.hub_permissions import hub_decide
 from vigil.core.ratelimit import LoginThrottle
 from vigil.hub import accounts
-from vigil.hub.api import THROTTLE
+from vigil.hub.api import ENROL_THROTTLE, THROTTLE, enrol_throttle
 from vigil.hub.audit import audit
 from vigil.hub.boot import close_hub, open_hub
 from vigil.hub.broker_conf import write_acl
@@ -44,7 +44,7 @@ MAX_BODY_BYTES = 1 << 20
 async def _denied(ctx: HubCtx, route: HubRoute, reason: str) -> PermissionDeniedError:
     site = ctx.request.match_info.get("site_id")
     await audit(ctx.env, ctx.now_ns, ctx.actor, "hub.denied", f"site:{site}" if site else "hub", "denied",
-                         {"route": f"{route.method} {route.path}", "reason": reason})
+                {"route": f"{route.method} {route.path}", "reason": reason})
     return PermissionDeniedError(reason)
 
 
@@ -98,6 +98,7 @@ def build_app(env: HubEnv) -> web.Application:
     app = web.Application(middlewares=[problem_middleware], client_max_size=MAX_BODY_BYTES)
     app[HUB_ENV] = env
     app[THROTTLE] = LoginThrottle()
+    app[ENROL_THROTTLE] = enrol_throttle()
     app.on_response_prepare.append(_security_headers)
     for route in HUB_ROUTES:
         if route.action is None and route.scope is not HubScope.NONE:

@@ -46,11 +46,15 @@ def _site_for_token(c: sqlite3.Connection, site_id: str) -> hub_sites.SiteRow:
 
 def issue_token(env: HubEnv, user: HubUser, site_id: str, now_ns: int, *, purpose: str = "sign_in"
                 ) -> tuple[str, HubClaims]:
-    """A token for `user` at `site_id` and its claims, audited `hub.token` (blocking: run it with
-    `await env.run(...)`). `purpose` goes into the audit entry (e.g. "sign_in", "search")."""
+    """A token for `user` at `site_id` and its claims, audited `hub.token`. Blocking (SQLite): run
+    it with `await env.run(lambda: issue_token(...))`. The user is read again in the transaction,
+    so a user disabled meanwhile gets none. `purpose` goes into the audit entry ("sign_in", "search")."""
     with env.db.transaction() as c:
         _site_for_token(c, site_id)
-        claims = _claims(env, user, site_id, now_ns)
+        current = hub_accounts.user_in(c, user.name)  # as it is now: disabled, or its scopes changed
+        if current is None or current.disabled:
+            raise PermissionDeniedError(f"hub user {user.name} is disabled or gone")
+        claims = _claims(env, current, site_id, now_ns)
         token = sign_token(env.keys.token_key, claims)
         append_in(c, now_ns, user.actor, "hub.token", f"site:{site_id}", "ok",
                   {"token_id": claims.token_id, "role": claims.role.value, "buildings": list(claims.buildings),

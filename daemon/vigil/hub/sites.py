@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import sqlite3
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -116,6 +117,16 @@ def _checked_fields(body: dict[str, Any]) -> tuple[str, str, str | None]:
     return csr, url.rstrip("/"), evidence_key
 
 
+def _enrol_in(c: sqlite3.Connection, code_row: hub_sites.CodeRow, url: str, serial: str, not_after: dt.datetime,
+              evidence_key: str | None, remote: str | None, now_ns: int) -> None:
+    site_id = code_row.site_id
+    hub_sites.enrol_site_in(c, site_id, code_row.site_name, url, serial, round(not_after.timestamp()) * NS_PER_SECOND,
+                            evidence_key, now_ns)
+    append_in(c, now_ns, f"site:{site_id}", "hub.enrol", f"site:{site_id}", "ok",
+              {"code_id": code_row.code_id, "url": url, "cert_serial": serial, "remote": remote,
+               "created_by": code_row.created_by})
+
+
 def enrol(env: HubEnv, raw: bytes, mac: str, remote: str | None, now_ns: int) -> EnrolAnswer:
     """The enrolment exchange (blocking; `await env.run(...)`): refusals are audited and raised as
     PermissionDeniedError naming why (unknown code, wrong MAC, already used, expired, other site)."""
@@ -139,14 +150,18 @@ def enrol(env: HubEnv, raw: bytes, mac: str, remote: str | None, now_ns: int) ->
     cert_pem = sign_site_csr(env.keys, csr, code_row.site_id, now)
     serial, not_after = cert_facts(cert_pem)
     with env.db.transaction() as c:
-        if not hub_sites.use_code_in(c, code_id, now_ns):
-            raise PermissionDeniedError("enrolment refused: the enrolment code was already used")
-        hub_sites.enrol_site_in(c, code_row.site_id, code_row.site_name, url, serial,
-                                round(not_after.timestamp()) * NS_PER_SECOND, evidence_key, now_ns)
-        append_in(c, now_ns, f"site:{code_row.site_id}", "hub.enrol", f"site:{code_row.site_id}", "ok",
-                  {"code_id": code_id, "url": url, "cert_serial": serial, "remote": remote,
-                   "created_by": code_row.created_by})
+        current = hub_sites.site_in(c, code_row.site_id)
+        # Two codes made for one site before either was used: the second must not take the
+        # first's place (its certificate would stop working); that takes a removal at the hub.
+        enrolled_already = current is not None and current.enrolled_ns is not None and current.removed_ns is None
+        if not enrolled_already:
+            if not hub_sites.use_code_in(c, code_id, now_ns):
+                raise PermissionDeniedError("enrolment refused: the enrolment code was already used")
+            _enrol_in(c, code_row, url, serial, not_after, evidence_key, remote, now_ns)
         sites = hub_sites.active_site_ids_in(c)
+    if enrolled_already:
+        _refuse(env, now_ns, remote, code_id, site_id, f"site {code_row.site_id} is enrolled already: remove it at "
+                "the hub first")
     reload_broker(env.config, sites)
     answer = json.dumps({
         "hub_id": env.config.hub_id, "hub_name": env.config.name, "hub_url": env.config.public_url,

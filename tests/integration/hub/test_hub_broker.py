@@ -8,10 +8,12 @@ import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import paho.mqtt.client as mqtt
 import pytest
+from paho.mqtt.enums import CallbackAPIVersion
 
 from tests.support.hub_proc import Enrolled, HubProcess, enrol
 
@@ -34,7 +36,7 @@ class TlsSubscriber:
             topic, _, payload = line.rstrip("\n").partition(" ")
             self.lines.append((topic, payload))
 
-    def wait_for(self, topic: str, payload: str, publish: Publish, timeout_s: float = 30) -> None:
+    def wait_for(self, topic: str, payload: str, publish: Callable[[str, str], None], timeout_s: float = 30) -> None:
         """Publish until it arrives (the subscription may not be in place yet)."""
         deadline = time.monotonic() + timeout_s
         while (topic, payload) not in self.lines:
@@ -47,6 +49,26 @@ class TlsSubscriber:
         self.proc.terminate()
         _, err = self.proc.communicate(timeout=10)
         return err
+
+
+class Connected:
+    """A site's long-lived connection (as its bridge keeps one): paho with the site's certificate."""
+
+    def __init__(self, hub: HubProcess, site: Enrolled, client_id: str) -> None:
+        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id)
+        self.client.tls_set(ca_certs=str(site.ca), certfile=str(site.cert), keyfile=str(site.key))
+        self.client.connect("localhost", hub.broker_port)
+        self.client.loop_start()
+
+    def publish(self, topic: str, payload: str) -> None:
+        """QoS 1; a broker that dropped the connection meanwhile leaves it unsent (that is fine too)."""
+        info = self.client.publish(topic, payload, qos=1)
+        if info.rc == mqtt.MQTT_ERR_SUCCESS:
+            info.wait_for_publish(5)
+
+    def close(self) -> None:
+        self.client.loop_stop()
+        self.client.disconnect()
 
 
 class Publish:
@@ -99,6 +121,8 @@ def test_the_district_broker_enforces_the_hubs_acl(district: tuple[HubProcess, d
     subscriber = TlsSubscriber(hub, keys / "hub-client.crt", keys / "hub-client.key")
     try:
         subscriber.wait_for("vigil/a/health", "a-1", a)  # the hub's client receives site a
+        bridge = Connected(hub, sites["a"], "site-a")  # stays connected across the removal
+        subscriber.wait_for("vigil/a/health", "a-bridge-1", bridge.publish)
         a("vigil/b/health", "forged-by-a")  # a may not write b's topics
         subscriber.wait_for("vigil/b/health", "b-1", b)
         assert ("vigil/b/health", "forged-by-a") not in subscriber.lines
@@ -114,9 +138,10 @@ def test_the_district_broker_enforces_the_hubs_acl(district: tuple[HubProcess, d
             assert time.monotonic() < deadline, log_path.read_text()
             time.sleep(0.1)
         a("vigil/a/health", "a-after-removal")
+        bridge.publish("vigil/a/health", "a-bridge-after-removal")
         subscriber.wait_for("vigil/b/health", "b-2", b)
-        assert ("vigil/a/health", "a-after-removal") not in subscriber.lines
-        assert {p for t, p in subscriber.lines if t == "vigil/a/health"} == {"a-1"}
+        assert {p for t, p in subscriber.lines if t == "vigil/a/health"} == {"a-1", "a-bridge-1"}
+        bridge.close()
     finally:
         subscriber.close()
         broker.terminate()
