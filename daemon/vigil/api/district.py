@@ -19,7 +19,7 @@ async def sign_in(ctx: Ctx) -> web.StreamResponse:
     token = (await ctx.json_body()).get("token")
     if not isinstance(token, str) or not token or len(token) > 4096:
         raise BadRequestError('body must be {"token": string}')
-    signed_in = await district.sign_in(ctx.services.env, ctx.caller, token)
+    signed_in = await district.sign_in(ctx.services.env, ctx.caller, token, ctx.services.throttle)
     ctx.subject, ctx.token, ctx.csrf_token = signed_in.subject, signed_in.token, signed_in.csrf_token
     ctx.via = Via.SESSION  # the answer describes the session it starts
     response = web.json_response({"user": await subject_json(ctx), "csrf_token": signed_in.csrf_token,

@@ -17,8 +17,10 @@ from typing import Any
 
 from vigil.core.district import SHADOW_PREFIX, DistrictTokenError, HubClaims, TokenPolicy, local_buildings
 from vigil.core.district_site import token_policy
-from vigil.core.errors import AuthenticationError, ConflictError
+from vigil.core.errors import AuthenticationError, ConflictError, TooManyRequestsError
 from vigil.core.permissions import Action, Role, Target, UserSubject
+from vigil.core.ratelimit import LoginThrottle
+from vigil.core.timebase import NS_PER_SECOND
 from vigil.district.hub_client import HubRefusedError, renew_token, site_tls
 from vigil.district.state import Enrolment, load_enrolment
 from vigil.district.tokens import verify_token
@@ -65,31 +67,47 @@ def _detail(claims: HubClaims, buildings: tuple[str, ...]) -> dict[str, Any]:
             "token_id": claims.token_id}
 
 
-async def sign_in(env: ServiceEnv, caller: Caller, token: str) -> SignedIn:
+async def sign_in(env: ServiceEnv, caller: Caller, token: str, throttle: LoginThrottle | None = None) -> SignedIn:
     """A browser session from a hub token (`POST /api/district/session`), ending when the token
     does; AuthenticationError (401) naming why not: forged, expired, for another appliance, not
-    enrolled, already used to sign in, shadow user disabled here. Refusals are audited."""
+    enrolled, already used to sign in, shadow user disabled here. Refusals are audited and count
+    as failed sign-ins of the client's address in the login throttle (429 once it is locked), so
+    that nobody fills the audit log with made-up tokens."""
+    keys = (f"district:{caller.remote}",)  # its own count: password sign-ins from there go on
+    attempt = None if throttle is None else throttle.begin(keys, caller.now_ns / NS_PER_SECOND)
+    if throttle is not None and attempt is None:
+        raise TooManyRequestsError("too many failed sign-ins; try again later")
+    ok = False
+    try:
+        signed_in = await env.run(lambda: _sign_in(env, caller, token))
+        ok = True
+        return signed_in
+    finally:
+        if throttle is not None and attempt is not None:
+            throttle.finish(attempt, ok, caller.now_ns / NS_PER_SECOND)
 
-    def work() -> SignedIn:
-        target = "district"
-        try:
-            _, claims, buildings = _claims(env, token, caller.now_ns)
-            target = f"user:{claims.shadow_user}"
-            with env.index.transaction() as c:
-                store.record_sign_in_in(c, claims, caller.now_ns)
-                user, _ = store.upsert_shadow_user_in(c, claims.shadow_user, claims.role, buildings, caller.now_ns)
-                if user.disabled:
-                    raise AuthenticationError(f"{claims.shadow_user} is disabled on this appliance")
-                session, csrf = store.insert_hub_session_in(c, user.id, claims, caller.now_ns)
-                signed_in = replace(caller, subject=user.subject())
-                append_in(c, caller.now_ns, signed_in.actor, "district.sign_in", target, "ok",
-                          signed_in.audit_detail(_detail(claims, buildings)))
-                return SignedIn(user.subject(), session, csrf, claims.expires_ns)
-        except AuthenticationError as error:  # the transaction rolled back: the refusal alone
-            _refused(env, caller, "district.sign_in", target, str(error))
-            raise
 
-    return await env.run(work)
+def _sign_in(env: ServiceEnv, caller: Caller, token: str) -> SignedIn:
+    """sign_in's database work (blocking)."""
+    target = "district"
+    try:
+        _, claims, buildings = _claims(env, token, caller.now_ns)
+        target = f"user:{claims.shadow_user}"
+        with env.index.transaction() as c:
+            # tokens expired beyond the skew can never be taken again: their rows are not needed
+            store.forget_expired_sign_ins_in(c, caller.now_ns - round(env.config.district.skew_s * 1e9) - 1)
+            store.record_sign_in_in(c, claims, caller.now_ns)
+            user, _ = store.upsert_shadow_user_in(c, claims.shadow_user, claims.role, buildings, caller.now_ns)
+            if user.disabled:
+                raise AuthenticationError(f"{claims.shadow_user} is disabled on this appliance")
+            session, csrf = store.insert_hub_session_in(c, user.id, claims, caller.now_ns)
+            signed_in = replace(caller, subject=user.subject())
+            append_in(c, caller.now_ns, signed_in.actor, "district.sign_in", target, "ok",
+                      signed_in.audit_detail(_detail(claims, buildings)))
+            return SignedIn(user.subject(), session, csrf, claims.expires_ns)
+    except AuthenticationError as error:  # the transaction rolled back: the refusal alone
+        _refused(env, caller, "district.sign_in", target, str(error))
+        raise
 
 
 async def authenticate_bearer(env: ServiceEnv, caller: Caller, token: str) -> Authenticated:

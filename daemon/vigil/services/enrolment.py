@@ -24,6 +24,7 @@ from vigil.services.caller import Caller
 from vigil.services.district import enrolment
 from vigil.services.env import ServiceEnv
 from vigil.store.audit_log import append_in
+from vigil.store.district import revoke_hub_sessions_in
 
 
 @dataclass(frozen=True)
@@ -51,8 +52,11 @@ def appliance_url(env: ServiceEnv, given: str | None) -> str:
     return url.rstrip("/")
 
 
-def _audit(env: ServiceEnv, caller: Caller, action: str, outcome: str, detail: dict[str, object]) -> None:
+def _audit(env: ServiceEnv, caller: Caller, action: str, outcome: str, detail: dict[str, object],
+           end_hub_sessions: bool = False) -> None:
     with env.index.transaction() as c:
+        if end_hub_sessions:  # granted by a hub this appliance no longer trusts
+            detail = {**detail, "sessions_ended": revoke_hub_sessions_in(c, caller.now_ns)}
         append_in(c, caller.now_ns, caller.actor, action, "district", outcome, caller.audit_detail(detail))
 
 
@@ -91,8 +95,9 @@ async def enroll(env: ServiceEnv, caller: Caller, req: EnrolRequest) -> Enrolled
 
 
 async def leave(env: ServiceEnv, caller: Caller) -> list[Path]:
-    """Forget the hub: its files and the bridge configuration (ConflictError if not enrolled).
-    The hub keeps the site until `vigil hub site remove` there."""
+    """Forget the hub: its files and the bridge configuration (ConflictError if not enrolled), and
+    end the sessions its tokens started (the credential watcher ends their live views at its next
+    check). The hub keeps the site until `vigil hub site remove` there."""
     await require(env, caller, Action.MANAGE_USERS, Target())
     existing = await env.run(lambda: enrolment(env))
     if existing is None:
@@ -103,5 +108,5 @@ async def leave(env: ServiceEnv, caller: Caller) -> list[Path]:
     info = existing.info
     await env.run(lambda: _audit(env, caller, "district.leave", "ok", {
         "hub_id": info.hub_id, "hub_url": info.hub_url, "site_id": info.site_id,
-        "removed": [str(p) for p in removed]}))
+        "removed": [str(p) for p in removed]}, end_hub_sessions=True))
     return removed

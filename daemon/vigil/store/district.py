@@ -99,3 +99,9 @@ def renew_hub_session_in(c: sqlite3.Connection, credential_id: int, claims: HubC
 def revoke_in(c: sqlite3.Connection, credential_id: int, now_ns: int) -> None:
     c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE id = ? AND revoked_wall_ns IS NULL",
               (now_ns, credential_id))
+
+
+def revoke_hub_sessions_in(c: sqlite3.Connection, now_ns: int) -> int:
+    """End every live session made from a hub token (leaving the district); how many."""
+    return c.execute("UPDATE credentials SET revoked_wall_ns = ? WHERE kind = 'session' AND revoked_wall_ns IS NULL"
+                     " AND label LIKE ?", (now_ns, HUB_SESSION_LABEL + "%")).rowcount

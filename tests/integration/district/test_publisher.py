@@ -75,6 +75,16 @@ def test_the_publisher_tells_the_local_broker(tmp_path: Path) -> None:
             event = _messages(sub, "door_event")[0]["data"]
             assert event["door"] == "hs-door" and event["building"] == "hs" and event["kind"] == "access_denied"
             assert event["badge"] == "2345" and "0049912345" not in json.dumps(event)
+            # an incident declared here
+            declared = web.json("POST", "/api/incidents", {"building": "hs", "reason": "fire drill", "drill": True})
+            wait_for(lambda: bool(_messages(sub, "incident")), 10, "the incident")
+            incident = _messages(sub, "incident")[0]["data"]
+            assert incident == {"incident": declared["incident"]["id"], "building": "hs", "what": "declared",
+                                "reason": "fire drill", "drill": True}
+            # a building added through the API (applied as a reload is): the inventory again
+            web.json("POST", "/api/config/buildings", {"id": "es", "name": "Elementary"})
+            wait_for(lambda: any(b["id"] == "es" for b in _messages(sub, "inventory")[-1]["data"]["buildings"]), 10,
+                     "the new inventory")
             # a camera going down
             web.cams.stop()
             wait_for(lambda: len(_messages(sub, "camera")) >= 3, 30, "the cameras going down")

@@ -15,8 +15,9 @@ from tests.support.district import HUB_NAME, enrol_test_hub, hub_token
 from tests.support.service_env import api_caller
 from vigil.config import Config, DistrictConfig
 from vigil.config.live import LiveConfig
-from vigil.core.errors import AuthenticationError, ConflictError
+from vigil.core.errors import AuthenticationError, ConflictError, TooManyRequestsError
 from vigil.core.permissions import Role, UserSubject
+from vigil.core.ratelimit import LoginThrottle
 from vigil.services import accounts, district
 from vigil.services.caller import Via
 from vigil.services.env import ServiceEnv
@@ -57,6 +58,7 @@ async def test_a_token_signs_in_once_as_the_shadow_user(env: ServiceEnv, hub_key
 @pytest.mark.parametrize(("kwargs", "why"), [
     ({"site": "site-b"}, "not this appliance"),
     ({"issued_ago_s": 400, "lifetime_s": 300}, "expired"),
+    ({"issued_ago_s": -120}, "in this appliance's future: check both clocks"),  # a clock off by more than skew_s
     ({"lifetime_s": 3600}, "lives longer"),
     ({"hub": "other-hub"}, "enrolled with"),
     ({"role": Role.VIEWER, "buildings": ("elsewhere",)}, "no building of this appliance"),
@@ -125,3 +127,22 @@ async def test_renewing_a_local_session_is_a_conflict(env: ServiceEnv, hub_key: 
     with pytest.raises(ConflictError):
         await district.renew(env, caller, "vigil_s_not-a-session")
 
+
+
+async def test_sign_ins_of_long_expired_tokens_are_forgotten(env: ServiceEnv, hub_key: Ed25519PrivateKey) -> None:
+    with env.index.transaction() as c:  # as if it had signed in an hour ago
+        c.execute("INSERT INTO district_sign_ins VALUES ('old', 'dana', ?, ?)",
+                  (time.time_ns() - 3600 * 10**9, time.time_ns() - 3300 * 10**9))
+    await district.sign_in(env, _anonymous(), hub_token(hub_key, time.time_ns(), token_id="new"))
+    assert [r[0] for r in env.index.query("SELECT token_id FROM district_sign_ins")] == ["new"]
+
+
+async def test_made_up_tokens_are_throttled(env: ServiceEnv, hub_key: Ed25519PrivateKey) -> None:
+    throttle = LoginThrottle(max_failures=2, lockout_s=60)
+    for _ in range(2):
+        with pytest.raises(AuthenticationError):
+            await district.sign_in(env, _anonymous(), "vh1.made.up", throttle)
+    entries = len(env.audit.entries())
+    with pytest.raises(TooManyRequestsError):  # even a good token, from there, for now
+        await district.sign_in(env, _anonymous(), hub_token(hub_key, time.time_ns()), throttle)
+    assert len(env.audit.entries()) == entries  # a locked address writes nothing more
