@@ -5,6 +5,7 @@ panel; at the end everything the demo started is gone."""
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import re
@@ -73,7 +74,14 @@ class Hub:
         return json.loads(body)
 
 
+# What the hub hears (reachability, inventory, events) is hub-events' ingest and events API, which
+# the hub runs when they exist (hub/app.py): until that branch is merged, the hub hears nothing.
+HUB_HEARS = importlib.util.find_spec("vigil.hub.ingest") is not None and importlib.util.find_spec(
+    "vigil.hub.events_api") is not None
+
+
 @pytest.mark.slow
+@pytest.mark.skipif(not HUB_HEARS, reason="needs vigil.hub.ingest and vigil.hub.events_api (r17/hubevents)")
 def test_hub_demo_runs_a_district_on_loopback(tmp_path: Path) -> None:
     data = tmp_path / "district"
     env = dict(os.environ, PYTHONPATH=str(DAEMON_DIR))
