@@ -127,6 +127,10 @@ def test_hub_demo_runs_a_district_on_loopback(tmp_path: Path) -> None:
         assert event["kind"] == "door_event" and event["building"] == "demo"
         assert event["data"]["door"] == "demo-door"
         assert demo.wait(120) == 0, (tmp_path / "stderr").read_text()
+        # Each building's daemon kept one connection to its own broker (no reconnecting every few seconds).
+        for site_id in site_urls:
+            log = (data / site_id / "mosquitto" / "mosquitto.log").read_text()
+            assert log.count("as vigil-district") == 1, log
         assert "stopped" in "".join(lines)
         reader.join(10)
         left = [pid for pid, started in children if _alive(pid, started)]
