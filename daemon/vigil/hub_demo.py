@@ -57,6 +57,7 @@ DOOR_PERIOD_S = 10.0  # a denied badge (the panel's third event) reaches the hub
 HUB_USER = "demo"
 CODE = re.compile(r"\b[0-9A-Z]{4}(?:-[0-9A-Z]{4}){4}\b")
 SITE_READY_S = 180.0
+STOP_S = 30.0  # SIGTERM, then SIGKILL to what is left of the child's process group
 PREFIX = "vigil hub demo:"
 
 
@@ -128,8 +129,15 @@ def run_hub_demo(data: Path | None, duration_s: float | None, site_count: int = 
     except KeyboardInterrupt:
         print(f"{PREFIX} stopping", flush=True)
     finally:
-        for stop_one in reversed(stops):
-            stop_one()
+        # Stopping takes a few seconds (each child at most STOP_S): a second Ctrl-C must not leave
+        # the children running, so it waits.
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN), signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        try:
+            for stop_one in reversed(stops):
+                stop_one()
+        finally:
+            signal.signal(signal.SIGINT, previous[0])
+            signal.signal(signal.SIGTERM, previous[1])
     print(f"{PREFIX} stopped; everything kept in {data}", flush=True)
     return 0
 
@@ -152,11 +160,11 @@ def _start(data: Path, site_count: int, stops: list[Callable[[], None]]) -> list
     # hub's ingest finds it at once and the hub can tell it about each enrolment.
     generated = Path(_vigil("hub", "broker-config", "--config", str(hub_config)).strip().splitlines()[-1])
     broker = start_broker(broker_conf(pid_file.parent, generated.parent, None), broker_port, "the hub's mosquitto")
-    stops.append(lambda: stop(broker))
+    stops.append(lambda: stop(broker, STOP_S))
     with (hub_dir / "hub.log").open("ab") as log:
         hub = subprocess.Popen([sys.executable, "-m", "vigil", "hub", "run", "--config", str(hub_config)],
                                stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True)
-    stops.append(lambda: stop_group(hub))
+    stops.append(lambda: stop_group(hub, STOP_S))
     wait_listening(hub_port, hub, "the hub", 60)
     password: str | None = secrets.token_urlsafe(12)
     try:
@@ -167,8 +175,10 @@ def _start(data: Path, site_count: int, stops: list[Callable[[], None]]) -> list
             raise
         password = None  # the hub's users have no password reset: the one printed at the first run stands
     sites = [_site(data / site_id, site_id, name) for site_id, name in site_names(site_count)]
+    started: list[subprocess.Popen[str]] = []
+    stops.append(lambda: _stop_all(started))
     for site in sites:
-        _start_site(site, hub_url, hub_config, stops)
+        _start_site(site, hub_url, hub_config, started)
     deadline = time.monotonic() + SITE_READY_S
     for site in sites:
         site.ready.wait(max(0.0, deadline - time.monotonic()))
@@ -184,7 +194,16 @@ def _site(data: Path, site_id: str, name: str) -> Site:
     return Site(site_id, name, data, load_config(config).http.port if config.exists() else free_port())
 
 
-def _start_site(site: Site, hub_url: str, hub_config: Path, stops: list[Callable[[], None]]) -> None:
+def _stop_all(procs: list[subprocess.Popen[str]]) -> None:
+    """The buildings side by side (each finishes its open segments)."""
+    threads = [threading.Thread(target=stop_group, args=(proc, STOP_S)) for proc in procs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+
+def _start_site(site: Site, hub_url: str, hub_config: Path, started: list[subprocess.Popen[str]]) -> None:
     args = ["--data", str(site.data), "--http-port", str(site.http_port), "--district-hub", hub_url, "--site-id",
             site.site_id, "--building-name", site.name, "--door-period", str(DOOR_PERIOD_S)]
     if not district_files(site.data).hub_json.exists():  # a data dir used before enrolled then
@@ -197,8 +216,7 @@ def _start_site(site: Site, hub_url: str, hub_config: Path, stops: list[Callable
     with (site.data / "vigil.log").open("ab") as log:
         site.proc = subprocess.Popen([sys.executable, "-m", "vigil", "demo", *args], stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
-    proc = site.proc
-    stops.append(lambda: stop_group(proc))
+    started.append(site.proc)
     threading.Thread(target=site.echo, name=f"echo-{site.site_id}", daemon=True).start()
 
 
