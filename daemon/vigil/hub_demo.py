@@ -230,6 +230,7 @@ def _banner(hub_url: str, password: str | None, hub_config: Path, broker_pid: in
     for site in sites:
         lines.append(f"building {site.site_id} ({site.name}): {site.url}/ (accept its certificate once too; the hub"
                      " signs you in there)")
+    lines.append(f"logs: {hub_config.parent / 'hub.log'}, " + ", ".join(str(site.data / "vigil.log") for site in sites))
     for site in sites:
         if site.broker_pid is not None:
             lines.append(f"cut {site.site_id}'s link to the hub: kill -STOP {site.broker_pid} (the hub shows it"

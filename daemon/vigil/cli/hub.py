@@ -63,9 +63,11 @@ def add_hub_verb(verbs: Any) -> None:
     verb("broker-config", "write the district broker's mosquitto.conf and ACL; print the conf's path")
     demo = sub.add_parser("demo", help="a district on this machine, loopback only: the hub, its broker and"
                           " buildings enrolled with it, each a `vigil demo` with its own mosquitto")
-    demo.add_argument("--data", type=Path, help="data dir to use (default: a new temporary dir)")
-    demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
-    demo.add_argument("--sites", type=int, default=2, help="how many buildings (default 2)")
+    demo.add_argument("--data", type=Path, metavar="DIR", help="data dir to use (default: a new temporary dir;"
+                      " one used before keeps its hub, user and enrolments)")
+    demo.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds once all run"
+                      " (default: until Ctrl-C)")
+    demo.add_argument("--sites", type=int, default=2, metavar="N", help="how many buildings (default 2)")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
