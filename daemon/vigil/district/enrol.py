@@ -62,8 +62,17 @@ def new_site_key(site_id: str | None) -> SiteKey:
 
 
 def evidence_key(storage_path: Path) -> str:
-    """This appliance's evidence signing key (raw, base64): the hub checks pulled exports with it."""
-    return public_info(ensure_signing_key(signing_key_path(storage_path)).public_key()).raw_base64
+    """This appliance's evidence signing key (raw, base64): the hub checks pulled exports with it.
+    Made here if the daemon has not made it yet, then (when run as root, e.g. by the first-boot
+    enrolment) given to the daemon's account, as the daemon would have made it."""
+    path = signing_key_path(storage_path)
+    made_here = not path.exists()
+    key = ensure_signing_key(path)
+    if made_here and os.geteuid() == 0:
+        uid, gid = _owner_of(storage_path)
+        for made in (path.parent, path):
+            os.chown(made, uid, gid)
+    return public_info(key.public_key()).raw_base64
 
 
 async def exchange(hub_url: str, code_text: str, site_id: str | None, url: str, site_key: SiteKey,

@@ -36,6 +36,7 @@ PARTS = [("supervision", "supervision"), ("stop signals", "stop_signals"), ("sto
          ("live sessions", "live_sessions"),
          ("door events", "door_events"), ("door adapters", "door_adapters"),
          ("incident deliveries", "incident_deliveries"), ("incident alerts", "incident_alerts"),
+         ("district publisher", "district_publisher"),
          ("http api", "http_api"),
          ("hotplug", "hotplug"), ("recording", "recording"), ("reload", "reloading")]
 NAMES = [name for name, _ in PARTS]
