@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import sys
 import time
 from pathlib import Path
 
@@ -24,7 +25,8 @@ def add_district_verbs(verbs: argparse._SubParsersAction[argparse.ArgumentParser
     sub = parser.add_subparsers(dest="district_verb", required=True, metavar="ACTION")
     enroll = sub.add_parser("enroll", parents=[common], help="enrol with a hub using its one-time code")
     enroll.add_argument("--hub", required=True, help="the hub's URL, https://...")
-    enroll.add_argument("--code", required=True, help="the enrolment code `vigil hub enroll` printed")
+    enroll.add_argument("--code", required=True,
+                        help="the enrolment code `vigil hub enroll` printed; '-': read it from stdin (not in ps)")
     enroll.add_argument("--site-id", help="this appliance's site id at the hub (default: the code's)")
     enroll.add_argument("--url", help="how browsers reach this appliance (default: [district] or [http] public_url)")
     pending = sub.add_parser("enroll-pending", parents=[common],
@@ -77,7 +79,8 @@ def run_district(config: Config, args: argparse.Namespace) -> int:
         if args.district_verb == "enroll-pending":
             return _enroll_pending(config, env, caller, args.console)
         if args.district_verb == "enroll":
-            done = asyncio.run(enrolment.enroll(env, caller, enrolment.EnrolRequest(args.hub, args.code, args.site_id,
+            code = sys.stdin.readline().strip() if args.code == "-" else args.code
+            done = asyncio.run(enrolment.enroll(env, caller, enrolment.EnrolRequest(args.hub, code, args.site_id,
                                                                                      args.url)))
             info = done.info
             print(f"enrolled with hub {info.hub_name!r} ({info.hub_url}) as site {info.site_id!r}")

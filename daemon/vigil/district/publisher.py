@@ -26,7 +26,7 @@ import random
 import shutil
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 import aiomqtt
@@ -66,6 +66,7 @@ PUBLISH_TIMEOUT_S = 10.0  # for the broker's PUBACK; then the connection is drop
 INCIDENT_CHANGES = 100
 BACKOFF = BackoffPolicy(first_delay_s=0.5, max_delay_s=15.0)
 CLIENT_ID = "vigil-district"
+RESTART_S = 5.0  # a failed task of the publisher starts again after this
 
 
 class CameraStatuses(Protocol):
@@ -131,10 +132,21 @@ class DistrictPublisher:
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tasks:
-            tasks.create_task(self._watch())
-            tasks.create_task(self._door_events())
-            tasks.create_task(self._incident_changes())
-            tasks.create_task(self._send())
+            for name, body in (("watch", self._watch), ("door events", self._door_events),
+                               ("incidents", self._incident_changes), ("send", self._send)):
+                tasks.create_task(self._guarded(name, body))
+
+    async def _guarded(self, name: str, body: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        """The district is never a reason to stop recording: a task that fails is logged and started
+        again (a cancellation, the daemon stopping, passes through)."""
+        while True:
+            try:
+                await body()
+                return
+            except Exception as error:  # logged with its traceback, then started again
+                log.exception("district publisher: %s failed; starting it again in %g s", name, RESTART_S)
+                self.last_error = f"{name}: {error!r}"
+            await asyncio.sleep(RESTART_S)
 
     async def _watch(self) -> None:
         next_enrolment = next_health = 0.0
@@ -150,8 +162,12 @@ class DistrictPublisher:
                     self.offer(SiteTopic.CAMERA, camera_data(line))
                 self._check_storage()
                 if self._inventory_due:
-                    self._inventory_due = False
-                    self.offer(SiteTopic.INVENTORY, await self._inventory())
+                    self._inventory_due = False  # (a reload meanwhile asks again)
+                    try:
+                        self.offer(SiteTopic.INVENTORY, await self._inventory())
+                    except VigilError as error:  # a busy index: the next look tries again
+                        self._inventory_due = True
+                        self.last_error = f"inventory: {error}"
                 if now >= next_health:
                     next_health = now + self.env.config.district.health_interval_s
                     self.offer(SiteTopic.HEALTH, await self._health(lines))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.hub_proc import HubProcess, sign_in
-from tests.support.vigil_proc import run_vigil
+from tests.support.vigil_proc import run_vigil, vigil_stdin
 from tests.support.webapp import WebApp, running_webapp
 
 pytestmark = pytest.mark.slow
@@ -47,7 +47,8 @@ def test_enrol_sign_in_renew_refuse_and_leave(tmp_path: Path) -> None:
         code = hub.enrol_code("site-a")
         with running_webapp(tmp_path / "site", _bridge_extra(tmp_path)) as web:
             config = str(web.config)
-            enrolled = run_vigil("district", "enroll", "--hub", hub.url, "--code", code, "--config", config)
+            enrolled = vigil_stdin(code + "\n", "district", "enroll", "--hub", hub.url, "--code", "-", "--config",
+                                   config)
             assert enrolled.returncode == 0, enrolled.stdout + enrolled.stderr
             assert "as site 'site-a'" in enrolled.stdout and "restart mosquitto" in enrolled.stdout
             assert code not in enrolled.stdout + enrolled.stderr
