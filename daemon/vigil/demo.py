@@ -166,10 +166,11 @@ def _join_district(config_path: Path, district: DemoDistrict, url: str, broker_p
     if not enrolled(config.storage.path):
         if district.enrol_code is None:
             raise VigilError(f"{config_path.parent} is not enrolled with a hub yet: --enrol-code CODE is needed")
-        args = [sys.executable, "-m", "vigil", "district", "enroll", "--hub", district.hub_url, "--code",
-                district.enrol_code, "--url", url, "--config", str(config_path)]
+        args = [sys.executable, "-m", "vigil", "district", "enroll", "--hub", district.hub_url, "--code", "-",
+                "--url", url, "--config", str(config_path)]  # the code on stdin: not in the process list
         args += ["--site-id", district.site_id] if district.site_id else []
-        done = subprocess.run(args, capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(args, input=f"{district.enrol_code}\n", capture_output=True, text=True, timeout=120,
+                              check=False)
         if done.returncode != 0:
             raise VigilError(f"enrolment with the hub {district.hub_url} failed: {done.stderr.strip()}")
     mosquitto_dir = config_path.parent / "mosquitto"

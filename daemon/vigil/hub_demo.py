@@ -7,9 +7,10 @@ order (buildings, hub, broker) and then kills whatever any of them left behind:
   hub sends it SIGHUP after each enrolment) and keeps it running as this user;
 - the hub: `vigil hub run`, and a hub district admin `demo` with a random password (printed once;
   a data dir used again keeps its hub, its user and the buildings' enrolments);
-- each building: `vigil demo --district-hub URL --enrol-code CODE` (vigil/demo.py) with its own data
-  dir, HTTPS port, simulated camera, door panel and sample map, enrolled with a code from `vigil hub
-  enroll` through the real enrolment, its own mosquitto bridging to the hub's broker.
+- each building: `vigil demo --district-hub URL --enrol-code -` (vigil/demo.py; the code on its
+  stdin, not in the process list) with its own data dir, HTTPS port, simulated camera, door panel
+  and sample map, enrolled with a code from `vigil hub enroll` through the real enrolment, its own
+  mosquitto bridging to the hub's broker.
 Children's logs go to files in the data dir; their standard output is echoed, prefixed."""
 
 from __future__ import annotations
@@ -206,16 +207,20 @@ def _stop_all(procs: list[subprocess.Popen[str]]) -> None:
 def _start_site(site: Site, hub_url: str, hub_config: Path, started: list[subprocess.Popen[str]]) -> None:
     args = ["--data", str(site.data), "--http-port", str(site.http_port), "--district-hub", hub_url, "--site-id",
             site.site_id, "--building-name", site.name, "--door-period", str(DOOR_PERIOD_S)]
+    code = None
     if not district_files(site.data).hub_json.exists():  # a data dir used before enrolled then
         answer = _vigil("hub", "enroll", site.site_id, "--name", site.name, "--config", str(hub_config))
         code = CODE.search(answer)
         if code is None:
             raise VigilError(f"`vigil hub enroll {site.site_id}` printed no enrolment code")
-        args += ["--enrol-code", code.group(0)]
+        args += ["--enrol-code", "-"]  # on its stdin: a code is not for the process list
     site.data.mkdir(parents=True, exist_ok=True)
     with (site.data / "vigil.log").open("ab") as log:
-        site.proc = subprocess.Popen([sys.executable, "-m", "vigil", "demo", *args], stdin=subprocess.DEVNULL,
+        site.proc = subprocess.Popen([sys.executable, "-m", "vigil", "demo", *args], stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE, stderr=log, text=True, start_new_session=True)
+    assert site.proc.stdin is not None
+    with site.proc.stdin:
+        site.proc.stdin.write(f"{code.group(0)}\n" if code is not None else "")
     started.append(site.proc)
     threading.Thread(target=site.echo, name=f"echo-{site.site_id}", daemon=True).start()
 

@@ -48,7 +48,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--district-hub", metavar="URL", help="enrol with this district hub (with --enrol-code,"
                       " as `vigil hub demo` does for each building); a mosquitto of its own bridges events to it")
     demo.add_argument("--enrol-code", metavar="CODE", help="the code `vigil hub enroll` printed for this"
-                      " appliance (not needed again for a data dir that enrolled before)")
+                      " appliance ('-': read from stdin; not needed again for a data dir that enrolled before)")
     demo.add_argument("--site-id", help="this appliance's site id at the hub (default: the code's)")
     demo.add_argument("--building-name", default="Demo Building", help="the demo building's name")
     demo.add_argument("--door-period", type=float, default=30.0, metavar="S",
@@ -184,8 +184,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             if args.enrol_code is not None and args.district_hub is None:
                 raise VigilError("--enrol-code needs --district-hub")
-            district = None if args.district_hub is None else DemoDistrict(args.district_hub, args.enrol_code,
-                                                                           args.site_id)
+            code = sys.stdin.readline().strip() if args.enrol_code == "-" else args.enrol_code
+            district = None if args.district_hub is None else DemoDistrict(args.district_hub, code, args.site_id)
             setup_logging("info")
             return run_demo(args.data, args.duration, args.http_port, district=district,
                             building_name=args.building_name, door_period_s=args.door_period)
