@@ -2,7 +2,12 @@
 
 Starts the simulated camera (GStreamer's RTSP server, loopback only) as a child process, writes
 a configuration into a data dir (with a sample campus plan, the demo camera placed on it), and runs
-the daemon on it exactly as `vigil run` would."""
+the daemon on it exactly as `vigil run` would.
+
+In a district (`--district-hub URL --enrol-code CODE`, what `vigil hub demo` starts for each
+building): the data dir's appliance enrols with the hub through `vigil district enroll` (once per
+data dir), its own mosquitto runs on a free loopback port with the bridge conf the enrolment wrote,
+and the daemon publishes to it (`[district]`)."""
 
 from __future__ import annotations
 
@@ -15,12 +20,15 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 from vigil.app import Daemon
 from vigil.config import load_config
 from vigil.core.errors import ConflictError, VigilError
 from vigil.core.placements import CAMPUS_FLOOR, PlanRequest
+from vigil.demo_broker import broker_conf, free_port, start_broker, stop
+from vigil.district.state import district_files
 from vigil.plans import sample
 from vigil.services import accounts, plans
 from vigil.services.caller import Caller, Via
@@ -48,7 +56,7 @@ segment_duration_s = 10
 
 [[buildings]]
 id = "demo"
-name = "Demo Building"
+name = "{building_name}"
 
 [[cameras]]
 id = "demo-cam"
@@ -74,7 +82,30 @@ webhook_secret = "{door_secret}"
 [camera_setup]
 probe_networks = ["127.0.0.0/8", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "169.254.0.0/16"]
 """
+DISTRICT_TEMPLATE = """
+# The district hub this demo appliance enrolled with: its own broker (below) bridges to the hub's.
+[district]
+broker_host = "127.0.0.1"
+broker_port = {broker_port}
+bridge_conf_path = "{bridge_conf}"
+public_url = "{url}"
+health_interval_s = 10
+"""
 DOOR_PERIOD_S = 30.0
+
+
+@dataclass(frozen=True)
+class DemoDistrict:
+    """`vigil demo --district-hub URL --enrol-code CODE [--site-id ID]`; the code only once per data dir."""
+
+    hub_url: str
+    enrol_code: str | None  # None: the data dir enrolled at an earlier run
+    site_id: str | None = None
+
+
+def enrolled(data: Path) -> bool:
+    """Whether a demo data dir's appliance enrolled with a hub (at an earlier run)."""
+    return district_files(data).hub_json.exists()
 
 
 def _start_camera() -> tuple[subprocess.Popen[str], int]:
@@ -127,19 +158,60 @@ def _sample_map(config_path: Path) -> None:
         asyncio.run(draw(env))
 
 
-def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443) -> int:
+def _join_district(config_path: Path, district: DemoDistrict, url: str, broker_port: int
+                   ) -> subprocess.Popen[bytes]:
+    """Enrol through `vigil district enroll` (unless this data dir already did), then start the
+    appliance's own mosquitto with the bridge conf the enrolment wrote."""
+    config = load_config(config_path)
+    if not enrolled(config.storage.path):
+        if district.enrol_code is None:
+            raise VigilError(f"{config_path.parent} is not enrolled with a hub yet: --enrol-code CODE is needed")
+        args = [sys.executable, "-m", "vigil", "district", "enroll", "--hub", district.hub_url, "--code", "-",
+                "--url", url, "--config", str(config_path)]  # the code on stdin: not in the process list
+        args += ["--site-id", district.site_id] if district.site_id else []
+        done = subprocess.run(args, input=f"{district.enrol_code}\n", capture_output=True, text=True, timeout=120,
+                              check=False)
+        if done.returncode != 0:
+            raise VigilError(f"enrolment with the hub {district.hub_url} failed: {done.stderr.strip()}")
+    mosquitto_dir = config_path.parent / "mosquitto"
+    conf = broker_conf(mosquitto_dir, mosquitto_dir / "conf.d", broker_port)
+    return start_broker(conf, broker_port, "the appliance's mosquitto")
+
+
+def _write_config(data: Path, camera_port: int, http_port: int, building_name: str,
+                  district_broker_port: int | None) -> tuple[Path, str]:
+    config_path = data / "vigil.toml"
+    door_secret = secrets.token_urlsafe(24)
+    text = CONFIG_TEMPLATE.format(data=data, port=camera_port, http_port=http_port, door_secret=door_secret,
+                                  building_name=building_name.replace("\\", "").replace('"', "'"))
+    if district_broker_port is not None:
+        text += DISTRICT_TEMPLATE.format(broker_port=district_broker_port, url=f"https://127.0.0.1:{http_port}",
+                                         bridge_conf=data / "mosquitto" / "conf.d" / "vigil-district.conf")
+    config_path.write_text(text, encoding="utf-8")
+    return config_path, door_secret
+
+
+def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443, *,
+             district: DemoDistrict | None = None, building_name: str = "Demo Building",
+             door_period_s: float = DOOR_PERIOD_S) -> int:
     data = (data or Path(tempfile.mkdtemp(prefix="vigil-demo-"))).resolve()
     data.mkdir(parents=True, exist_ok=True)
+    if district is not None and http_port == 0:
+        http_port = free_port()  # the hub learns the appliance's URL at enrolment, before it listens
     camera, port = _start_camera()
+    broker: subprocess.Popen[bytes] | None = None
     try:
-        config_path = data / "vigil.toml"
-        door_secret = secrets.token_urlsafe(24)
-        config_path.write_text(CONFIG_TEMPLATE.format(data=data, port=port, http_port=http_port,
-                                                      door_secret=door_secret), encoding="utf-8")
+        broker_port = None if district is None else free_port()
+        config_path, door_secret = _write_config(data, port, http_port, building_name, broker_port)
         config = load_config(config_path)
         password = _demo_user(config_path)
         _sample_map(config_path)
         print(f"vigil demo: synthetic camera at rtsp://127.0.0.1:{port}/demo (loopback only)")
+        if district is not None and broker_port is not None:
+            broker = _join_district(config_path, district, f"https://127.0.0.1:{http_port}", broker_port)
+            print(f"vigil demo: enrolled with the district hub {district.hub_url}; this appliance's mosquitto"
+                  f" (pid {broker.pid}, 127.0.0.1:{broker_port}) bridges its events to the hub's broker")
+            print(f"vigil demo: cut the link: kill -STOP {broker.pid}   (restore it: kill -CONT {broker.pid})")
         print(f"vigil demo: recording into {config.storage.recordings_path}")
         print(f"vigil demo: list segments:  vigil segments --config {config_path}")
         print(f"vigil demo: check them:     vigil fsck --config {config_path}")
@@ -157,17 +229,19 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443)
 
         device = OnvifDevice("axis", ONVIF_USER, ONVIF_PASSWORD, {
             "profile_1_h264": f"rtsp://127.0.0.1:{port}/lobby", "profile_2_h264": f"rtsp://127.0.0.1:{port}/lobby-sub"})
-        asyncio.run(_run(daemon, duration_s, ready, door_secret, data / "tls" / "cert.pem", device))
+        asyncio.run(_run(daemon, duration_s, ready, door_secret, data / "tls" / "cert.pem", device, door_period_s))
         print(f"vigil demo: stopped; recordings kept in {data}")
         return 0
     finally:
+        if broker is not None:
+            stop(broker)
         camera.terminate()
         with contextlib.suppress(subprocess.TimeoutExpired):
             camera.wait(5)
 
 
 async def _run(daemon: Daemon, duration_s: float | None, ready: Callable[[], None], door_secret: str,
-               cafile: Path, device: OnvifDevice) -> None:
+               cafile: Path, device: OnvifDevice, door_period_s: float) -> None:
     """The daemon, the simulated ONVIF camera, and once it serves, the simulated door panel (stopped with
     the daemon)."""
     onvif_runner, onvif_port = await start_device(device)
@@ -184,7 +258,7 @@ async def _run(daemon: Daemon, duration_s: float | None, ready: Callable[[], Non
     async def panel() -> None:
         await serving.wait()
         if daemon.url is not None:
-            await run_panel(daemon.url, door_secret, cafile, DOOR_PERIOD_S)
+            await run_panel(daemon.url, door_secret, cafile, door_period_s)
 
     panel_task = asyncio.create_task(panel())
     try:

@@ -1,6 +1,6 @@
 """`vigil hub`: the district hub (issue 17). `vigil hub --config F` (or `vigil hub run`) runs it;
 `enroll` prints a one-time enrolment code (once: it is never logged); `user add|disable`,
-`site list|remove`, `broker-config` (the district broker's mosquitto.conf and ACL)."""
+`site list|remove`, `broker-config` (the district broker's mosquitto.conf and ACL); `demo` (vigil/hub_demo.py)."""
 
 from __future__ import annotations
 
@@ -61,6 +61,13 @@ def add_hub_verb(verbs: Any) -> None:
     remove.add_argument("site_id", metavar="SITE_ID")
     remove.add_argument("--config", "-c", type=Path)
     verb("broker-config", "write the district broker's mosquitto.conf and ACL; print the conf's path")
+    demo = sub.add_parser("demo", help="a district on this machine, loopback only: the hub, its broker and"
+                          " buildings enrolled with it, each a `vigil demo` with its own mosquitto")
+    demo.add_argument("--data", type=Path, metavar="DIR", help="data dir to use (default: a new temporary dir;"
+                      " one used before keeps its hub, user and enrolments)")
+    demo.add_argument("--duration", type=float, metavar="S", help="stop after this many seconds once all run"
+                      " (default: until Ctrl-C)")
+    demo.add_argument("--sites", type=int, default=2, metavar="N", help="how many buildings (default 2)")
 
 
 def _config_path(args: argparse.Namespace) -> Path:
@@ -78,6 +85,10 @@ def run_hub_cli(args: argparse.Namespace) -> int:
     from vigil.hub.config import load_hub_config
     from vigil.logs import setup_logging
 
+    if args.hub_verb == "demo":
+        from vigil.hub_demo import run_hub_demo
+
+        return run_hub_demo(args.data, args.duration, args.sites)
     path = _config_path(args)
     verb = args.hub_verb or "run"
     if verb == "run":

@@ -45,6 +45,14 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--data", type=Path, help="data dir to use (default: a new temporary dir)")
     demo.add_argument("--duration", type=float, help="stop after this many seconds (default: until Ctrl-C)")
     demo.add_argument("--http-port", type=int, default=8443, help="HTTPS port on 127.0.0.1 (0: any free port)")
+    demo.add_argument("--district-hub", metavar="URL", help="enrol with this district hub (with --enrol-code,"
+                      " as `vigil hub demo` does for each building); a mosquitto of its own bridges events to it")
+    demo.add_argument("--enrol-code", metavar="CODE", help="the code `vigil hub enroll` printed for this"
+                      " appliance ('-': read from stdin; not needed again for a data dir that enrolled before)")
+    demo.add_argument("--site-id", help="this appliance's site id at the hub (default: the code's)")
+    demo.add_argument("--building-name", default="Demo Building", help="the demo building's name")
+    demo.add_argument("--door-period", type=float, default=30.0, metavar="S",
+                      help="seconds between the simulated door panel's events (default 30)")
     check = verbs.add_parser("check", help="validate a configuration file")
     _config_arg(check)
     segments = verbs.add_parser("segments", help="list recorded segments")
@@ -172,10 +180,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.verb == "demo":
-            from vigil.demo import run_demo
+            from vigil.demo import DemoDistrict, run_demo
 
+            if args.enrol_code is not None and args.district_hub is None:
+                raise VigilError("--enrol-code needs --district-hub")
+            code = sys.stdin.readline().strip() if args.enrol_code == "-" else args.enrol_code
+            district = None if args.district_hub is None else DemoDistrict(args.district_hub, code, args.site_id)
             setup_logging("info")
-            return run_demo(args.data, args.duration, args.http_port)
+            return run_demo(args.data, args.duration, args.http_port, district=district,
+                            building_name=args.building_name, door_period_s=args.door_period)
         if args.verb == "verify":  # offline: needs no configuration
             return run_verify(args)
         if args.verb == "hub":  # its own configuration file ([hub])

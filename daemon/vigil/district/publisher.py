@@ -201,6 +201,8 @@ class DistrictPublisher:
         except VigilError as error:
             found, self.last_error = None, str(error)
         was = self.enrolment
+        if was is not None and found is not None and was.info == found.info:
+            found = was  # unchanged: the sender keeps its connection (it compares the enrolment by identity)
         self.enrolment = found
         if (was is None) != (found is None) or (was and found and was.info != found.info):
             self.queue.clear()

@@ -38,7 +38,7 @@ def mosquitto_conf(config: HubConfig, keys: HubKeys) -> str:
         f"user {pwd.getpwuid(os.getuid()).pw_name}",
         "allow_anonymous false",
         f"acl_file {acl_path(config)}",
-        f"listener {config.broker_port}",
+        f"listener {config.broker_port} {config.broker_listen_host or ''}".rstrip(),
         f"cafile {keys.ca_cert}",
         f"certfile {keys.broker_cert}",
         f"keyfile {keys.broker_key}",

@@ -14,8 +14,8 @@ from vigil.core.errors import ConfigError
 from vigil.hub.env import HubConfig
 
 _KEYS = {"id", "name", "data", "public_url", "listen_host", "port", "broker_host", "broker_port",
-         "broker_client_host", "broker_client_port", "broker_pid_file", "token_lifetime_s", "session_hours",
-         "enrol_code_hours", "silent_after_s", "archive"}
+         "broker_listen_host", "broker_client_host", "broker_client_port", "broker_pid_file", "token_lifetime_s",
+         "session_hours", "enrol_code_hours", "silent_after_s", "archive"}
 MAX_TOKEN_LIFETIME_S = 900.0  # core.district.TokenPolicy's default: appliances refuse longer tokens
 
 
@@ -58,6 +58,7 @@ def read_hub_config(source: Path, raw: dict[str, Any]) -> HubConfig:
         port=get(hub, "hub", "port", int, defaults.port, check=_port),
         broker_host=get(hub, "hub", "broker_host", str, defaults.broker_host),
         broker_port=get(hub, "hub", "broker_port", int, defaults.broker_port, check=_port),
+        broker_listen_host=get(hub, "hub", "broker_listen_host", str),
         broker_client_host=get(hub, "hub", "broker_client_host", str, defaults.broker_client_host),
         broker_client_port=get(hub, "hub", "broker_client_port", int, defaults.broker_client_port, check=_port),
         broker_pid_file=None if pid_file is None else _path(source, pid_file),

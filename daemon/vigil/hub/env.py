@@ -30,6 +30,7 @@ class HubConfig:
     port: int = 9443
     broker_host: str = "localhost"  # the district broker as sites reach it (their bridges dial it)
     broker_port: int = 8883  # its TLS listener (site certificates)
+    broker_listen_host: str | None = None  # the address that listener binds; None: every interface
     broker_client_host: str = "127.0.0.1"  # how the hub itself reaches the broker
     broker_client_port: int = 8883
     broker_pid_file: Path | None = None  # mosquitto's pid file: SIGHUP after the ACL changes
