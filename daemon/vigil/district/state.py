@@ -7,7 +7,6 @@ the command line takes effect in the running daemon without a restart."""
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from vigil.core.district_site import EnrolAnswer, HubInfo, hub_info_json, parse_hub_info
 from vigil.core.errors import BadRequestError, StorageError
 from vigil.district.tokens import public_key_from_text
-from vigil.record.storage import fsync_dir
+from vigil.record.storage import fsync_dir, write_durably
 
 DISTRICT_RELPATH = Path("keys") / "district"
 
@@ -69,36 +68,22 @@ def load_enrolment(storage_path: Path) -> Enrolment | None:
         raise StorageError(f"{files.hub_json}: {error}") from None
 
 
-def _write(path: Path, data: bytes, mode: int) -> None:
-    """Replace `path` atomically with `data`, `mode` whatever the umask (temp, fsync, rename)."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            os.fchmod(f.fileno(), mode)
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
 
 def write_enrolment(files: DistrictFiles, answer: EnrolAnswer, key_pem: bytes) -> None:
     """Write the key and certificates first and hub.json last: hub.json present means the rest is."""
     files.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     files.dir.chmod(0o700)
-    _write(files.key, key_pem, 0o600)
-    _write(files.cert, answer.cert_pem.encode(), 0o644)
-    _write(files.ca, answer.ca_pem.encode(), 0o644)
-    _write(files.hub_json, hub_info_json(answer.info).encode(), 0o644)
+    write_durably(files.key, key_pem, 0o600)
+    write_durably(files.cert, answer.cert_pem.encode(), 0o644)
+    write_durably(files.ca, answer.ca_pem.encode(), 0o644)
+    write_durably(files.hub_json, hub_info_json(answer.info).encode(), 0o644)
     fsync_dir(files.dir)
 
 
 def write_text_file(path: Path, text: str) -> None:
     """The bridge configuration (readable by mosquitto; it names files, holds no secret)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    _write(path, text.encode(), 0o644)
+    write_durably(path, text.encode(), 0o644)
 
 
 def remove_enrolment(files: DistrictFiles) -> list[Path]:
@@ -133,7 +118,7 @@ def pending_path(files: DistrictFiles) -> Path:
 def write_pending(files: DistrictFiles, pending: PendingEnrolment) -> Path:
     files.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     path = pending_path(files)
-    _write(path, json.dumps({"hub_url": pending.hub_url, "enrol_code": pending.enrol_code,
+    write_durably(path, json.dumps({"hub_url": pending.hub_url, "enrol_code": pending.enrol_code,
                              "site_id": pending.site_id, "url": pending.url}).encode(), 0o600)
     return path
 

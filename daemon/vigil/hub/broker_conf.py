@@ -14,7 +14,7 @@ from pathlib import Path
 
 from vigil.core.district import broker_acl
 from vigil.hub.env import HUB_MQTT_USER, HubConfig, HubKeys
-from vigil.record.storage import fsync_dir
+from vigil.record.storage import write_durably
 
 log = logging.getLogger(__name__)
 
@@ -55,17 +55,7 @@ def mosquitto_conf(config: HubConfig, keys: HubKeys) -> str:
 def _replace(path: Path, text: str) -> None:
     """Write `path` whole or not at all (a broker reading it meanwhile sees the old or the new)."""
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-            f.flush()
-            os.fsync(f.fileno())
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    fsync_dir(path.parent)
+    write_durably(path, text.encode(), 0o600)
 
 
 def write_acl(config: HubConfig, sites: list[str]) -> Path:

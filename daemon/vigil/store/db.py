@@ -11,6 +11,22 @@ from pathlib import Path
 
 from vigil.core.errors import IndexStateError
 
+# The hash-chained audit log (store/audit_log.py): the index's, and the district hub's (store/hub_db.py).
+AUDIT_DDL = """
+    CREATE TABLE audit (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        wall_ns INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        target TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT NOT NULL,  -- canonical JSON
+        prev_hash TEXT NOT NULL,
+        hash TEXT NOT NULL
+    );
+    CREATE INDEX audit_time ON audit (wall_ns);
+"""
+
 MIGRATIONS: tuple[str, ...] = (
     # 1: recordings, runs, events, garbage, evidence holds.
     """
@@ -130,19 +146,7 @@ MIGRATIONS: tuple[str, ...] = (
         use_count INTEGER NOT NULL DEFAULT 0,
         last_used_wall_ns INTEGER
     );
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        wall_ns INTEGER NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        target TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        detail TEXT NOT NULL,  -- canonical JSON
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-    );
-    CREATE INDEX audit_time ON audit (wall_ns);
-    """,
+    """ + AUDIT_DDL,
     # 3: the motion index. Scores are integers in thousandths; heatmaps 16x16 bytes (0-255).
     """
     CREATE TABLE motion_intervals (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from vigil.store.db import AUDIT_DDL
 from vigil.store.index import Index
 
 HUB_MIGRATIONS: tuple[str, ...] = (
@@ -92,22 +93,9 @@ HUB_MIGRATIONS: tuple[str, ...] = (
         created_wall_ns INTEGER NOT NULL,
         finished_wall_ns INTEGER
     );
-    -- The hub's audit log: sign-ins, tokens issued, enrolments, removals, user changes, pulls.
-    -- The appliance's chained table (store/audit_log.append_in writes both; `vigil audit verify`
-    -- checks both).
-    CREATE TABLE audit (
-        id INTEGER PRIMARY KEY AUTOINCREMENT,
-        wall_ns INTEGER NOT NULL,
-        actor TEXT NOT NULL,
-        action TEXT NOT NULL,
-        target TEXT NOT NULL,
-        outcome TEXT NOT NULL,
-        detail TEXT NOT NULL,  -- canonical JSON
-        prev_hash TEXT NOT NULL,
-        hash TEXT NOT NULL
-    );
-    CREATE INDEX audit_time ON audit (wall_ns);
-    """,
+    -- The hub's audit log (sign-ins, tokens issued, enrolments, removals, user changes, pulls) is
+    -- the appliance's chained table: store/audit_log.append_in writes both.
+    """ + AUDIT_DDL,
 )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 from vigil.core.district import SiteMessage, SiteTopic
 from vigil.core.hub_events import StoredEvent, building_of, headline, like_pattern, site_names
 from vigil.store.index import Index
+from vigil.store.rows import json_object_or_none
 
 
 @dataclass(frozen=True)
@@ -25,16 +26,6 @@ class SiteRow:
     inventory: Mapping[str, Any] | None
 
 
-def _json_object(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _dumps(value: Mapping[str, Any]) -> str:
     return json.dumps(dict(value), separators=(",", ":"), ensure_ascii=False)
 
@@ -44,7 +35,7 @@ def site_row(c: sqlite3.Connection, site: str) -> SiteRow | None:
                     (site,)).fetchone()
     if row is None:
         return None
-    return SiteRow(str(row[0]), str(row[1]), row[2] is not None and row[3] is None, _json_object(row[4]))
+    return SiteRow(str(row[0]), str(row[1]), row[2] is not None and row[3] is None, json_object_or_none(row[4]))
 
 
 @dataclass(frozen=True)
@@ -66,11 +57,8 @@ class SiteTarget:
 
 
 def _https_sha256(inventory: str | None) -> str | None:
-    try:
-        value = json.loads(inventory) if inventory else None
-    except ValueError:
-        return None
-    found = value.get("https_sha256") if isinstance(value, dict) else None
+    value = json_object_or_none(inventory)
+    found = value.get("https_sha256") if value is not None else None
     if not isinstance(found, str) or len(found) != 64:
         return None
     try:
@@ -162,7 +150,7 @@ class EventFilter:
 def _event(row: sqlite3.Row) -> StoredEvent:
     return StoredEvent(int(row["id"]), str(row["site_id"]), str(row["kind"]), int(row["at_wall_ns"]),
                        int(row["received_wall_ns"]), row["building"], str(row["headline"]),
-                       _json_object(row["data"]) or {})
+                       json_object_or_none(row["data"]) or {})
 
 
 def list_events(index: Index, f: EventFilter) -> list[StoredEvent]:

@@ -3,12 +3,12 @@ enrol_codes). Writes take the caller's open transaction; reads take the Index.""
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
 from vigil.store.index import Index
+from vigil.store.rows import json_object_or_none
 
 
 @dataclass(frozen=True)
@@ -39,22 +39,12 @@ class CodeRow:
     used_ns: int | None
 
 
-def _json(text: str | None) -> dict[str, Any] | None:
-    if text is None:
-        return None
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return None
-    return value if isinstance(value, dict) else None
-
-
 def _site(row: sqlite3.Row) -> SiteRow:
     up = row["bridge_up"]
     return SiteRow(str(row["id"]), str(row["name"]), row["url"], row["cert_serial"], row["evidence_key"],
                    row["enrolled_wall_ns"], row["removed_wall_ns"], None if up is None else bool(up),
-                   row["bridge_changed_wall_ns"], row["last_message_wall_ns"], _json(row["health"]),
-                   _json(row["inventory"]))
+                   row["bridge_changed_wall_ns"], row["last_message_wall_ns"], json_object_or_none(row["health"]),
+                   json_object_or_none(row["inventory"]))
 
 
 def _code(row: sqlite3.Row) -> CodeRow:

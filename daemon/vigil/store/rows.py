@@ -4,8 +4,10 @@ e.g. an audit entry). store/index.py's `Index` and the per-table stores use them
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -152,3 +154,14 @@ def segment_row(row: sqlite3.Row) -> SegmentRow:
     values = dict(row)
     values["recovered"] = bool(values["recovered"])
     return SegmentRow(**values)
+
+
+def json_object_or_none(text: str | None) -> dict[str, Any] | None:
+    """A JSON column that holds an object, or None (NULL, or not an object: what a site sent)."""
+    if text is None:
+        return None
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
