@@ -14,8 +14,10 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from vigil.core.district import DISTRICT_ROLES, scope_sites
+from vigil.core.district import DISTRICT_ROLES, HubClaims, scope_sites, token_buildings_for
+from vigil.core.errors import PermissionDeniedError
 from vigil.core.permissions import Decision, Role
+from vigil.core.timebase import NS_PER_SECOND
 
 
 class HubAction(enum.Enum):
@@ -68,3 +70,19 @@ def hub_decide(user: HubUser, action: HubAction, site: str | None) -> Decision:
     if site in sites:
         return Decision(True, f"role {user.role.value} in site {site}")
     return Decision(False, f"site {site} is not among the user's sites")
+
+
+def token_claims(hub_id: str, user: HubUser, site: str, now_ns: int, lifetime_s: float, token_id: str) -> HubClaims:
+    """What a token for `user` at `site` says: the user's role and its buildings there (a
+    district admin's: none, meaning all); PermissionDeniedError when the user may not have one
+    (hub_decide), or is a building admin or viewer with no building at that site."""
+    decision = hub_decide(user, HubAction.ISSUE_TOKEN, site)
+    if not decision.allowed:
+        raise PermissionDeniedError(f"no token for {site}: {decision.reason}")
+    buildings: tuple[str, ...] = ()
+    if user.role is not Role.DISTRICT_ADMIN:
+        buildings = token_buildings_for(user.scopes, site)
+        if not buildings:
+            raise PermissionDeniedError(f"hub user {user.name} has no building at site {site}")
+    return HubClaims(hub=hub_id, site=site, user=user.name, role=user.role, buildings=buildings,
+                     issued_ns=now_ns, expires_ns=now_ns + round(lifetime_s * NS_PER_SECOND), token_id=token_id)

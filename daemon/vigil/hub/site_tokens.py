@@ -9,11 +9,9 @@ from __future__ import annotations
 import secrets
 import sqlite3
 
-from vigil.core.district import HubClaims, token_buildings_for
+from vigil.core.district import HubClaims
 from vigil.core.errors import ConflictError, NotFoundError, PermissionDeniedError
-from vigil.core.hub_permissions import HubAction, HubUser, hub_decide
-from vigil.core.permissions import Role
-from vigil.core.timebase import NS_PER_SECOND
+from vigil.core.hub_permissions import HubUser, token_claims
 from vigil.district.tokens import sign_token
 from vigil.hub.audit import audit_alone
 from vigil.hub.env import HubEnv
@@ -22,17 +20,8 @@ from vigil.store.audit_log import append_in
 
 
 def _claims(env: HubEnv, user: HubUser, site_id: str, now_ns: int) -> HubClaims:
-    decision = hub_decide(user, HubAction.ISSUE_TOKEN, site_id)
-    if not decision.allowed:
-        raise PermissionDeniedError(f"no token for {site_id}: {decision.reason}")
-    buildings: tuple[str, ...] = ()
-    if user.role is not Role.DISTRICT_ADMIN:
-        buildings = token_buildings_for(user.scopes, site_id)
-        if not buildings:
-            raise PermissionDeniedError(f"hub user {user.name} has no building at site {site_id}")
-    lifetime_ns = round(env.config.token_lifetime_s * NS_PER_SECOND)
-    return HubClaims(hub=env.config.hub_id, site=site_id, user=user.name, role=user.role, buildings=buildings,
-                     issued_ns=now_ns, expires_ns=now_ns + lifetime_ns, token_id=secrets.token_urlsafe(16))
+    return token_claims(env.config.hub_id, user, site_id, now_ns, env.config.token_lifetime_s,
+                        secrets.token_urlsafe(16))
 
 
 def _site_for_token(c: sqlite3.Connection, site_id: str) -> hub_sites.SiteRow:

@@ -32,8 +32,8 @@ from vigil.core.district import (
     split_token,
     token_buildings_for,
 )
-from vigil.core.errors import BadRequestError
-from vigil.core.hub_permissions import HubAction, HubUser, hub_decide
+from vigil.core.errors import BadRequestError, PermissionDeniedError
+from vigil.core.hub_permissions import HubAction, HubUser, hub_decide, token_claims
 from vigil.core.permissions import Role
 from vigil.district.tokens import public_key_from_text, public_key_text, sign_token, verify_token
 
@@ -178,3 +178,17 @@ def test_hub_permissions(role: Role, action: HubAction, site: str | None) -> Non
     user = HubUser(1, "u", role, scopes)
     assert hub_decide(user, action, site).allowed is HUB_EXPECTED[(role, action, site)]
     assert not hub_decide(dataclasses.replace(user, disabled=True), action, site).allowed
+
+
+def test_a_token_carries_the_users_buildings_at_that_site_only() -> None:
+    viewer = HubUser(1, "vic", Role.VIEWER, ("lincoln/hs", "lincoln/ms", "adams/hs"))
+    claims = token_claims("district", viewer, "lincoln", NOW, 300, "t9")
+    assert (claims.site, claims.role, claims.buildings, claims.token_id) == ("lincoln", Role.VIEWER, ("hs", "ms"), "t9")
+    assert claims.expires_ns - claims.issued_ns == 300 * S
+    admin = token_claims("district", HubUser(2, "ann", Role.DISTRICT_ADMIN, ()), "adams", NOW, 60, "t1")
+    assert admin.buildings == ()
+    with pytest.raises(PermissionDeniedError, match="not among the user's sites"):
+        token_claims("district", viewer, "grant", NOW, 300, "t2")
+    odd = HubUser(3, "odd", Role.VIEWER, ("grant",))  # a scope naming a site but no building
+    with pytest.raises(PermissionDeniedError, match="no building at site grant"):
+        token_claims("district", odd, "grant", NOW, 300, "t3")
