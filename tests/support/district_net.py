@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import itertools
 import os
 import pwd
 import subprocess
@@ -118,23 +119,36 @@ class HubBroker(Broker):
         self.acl.write_text(broker_acl(sites, HUB_MQTT_USER))
 
 
+_INSTANCES = itertools.count(1)
+
+
 class Netns:
     """A network namespace joined to the caller's by a veth pair: `hub_ip` on this side,
     `site_ip` inside. `cut()`/`restore()` take this side's end down and up."""
 
     def __init__(self, number: int) -> None:
-        self.name = f"vigil-{os.getpid()}-{number}"
-        self.hub_if, self.site_if = f"vh{number}", f"vs{number}"
-        self.hub_ip, self.site_ip = f"10.17.{number}.1", f"10.17.{number}.2"
+        # Names and subnet unique per instance, not per site number: the kernel tears a deleted
+        # namespace (and the veth in it) down asynchronously, so the next test's pair must not
+        # need the same names while a loaded machine is still cleaning up the last one.
+        uid = next(_INSTANCES)
+        self.number = number
+        self.name = f"vigil-{os.getpid()}-{uid}"
+        self.hub_if, self.site_if = f"vh{uid}", f"vs{uid}"
+        subnet = f"10.{17 + uid // 250}.{uid % 250}"
+        self.hub_ip, self.site_ip = f"{subnet}.1", f"{subnet}.2"
         run = _run
-        run("ip", "netns", "add", self.name)
-        run("ip", "link", "add", self.hub_if, "type", "veth", "peer", "name", self.site_if)
-        run("ip", "link", "set", self.site_if, "netns", self.name)
-        run("ip", "addr", "add", f"{self.hub_ip}/24", "dev", self.hub_if)
-        run("ip", "link", "set", self.hub_if, "up")
-        self.exec("ip", "link", "set", "lo", "up")
-        self.exec("ip", "addr", "add", f"{self.site_ip}/24", "dev", self.site_if)
-        self.exec("ip", "link", "set", self.site_if, "up")
+        try:
+            run("ip", "netns", "add", self.name)
+            run("ip", "link", "add", self.hub_if, "type", "veth", "peer", "name", self.site_if)
+            run("ip", "link", "set", self.site_if, "netns", self.name)
+            run("ip", "addr", "add", f"{self.hub_ip}/24", "dev", self.hub_if)
+            run("ip", "link", "set", self.hub_if, "up")
+            self.exec("ip", "link", "set", "lo", "up")
+            self.exec("ip", "addr", "add", f"{self.site_ip}/24", "dev", self.site_if)
+            self.exec("ip", "link", "set", self.site_if, "up")
+        except BaseException:
+            self.delete()
+            raise
 
     def command(self, *args: str) -> list[str]:
         return ["ip", "netns", "exec", self.name, *args]
@@ -149,6 +163,8 @@ class Netns:
         _run("ip", "link", "set", self.hub_if, "up")
 
     def delete(self) -> None:
+        # the pair first (at once, with both ends), then the namespace
+        subprocess.run(["ip", "link", "del", self.hub_if], check=False, capture_output=True)
         subprocess.run(["ip", "netns", "del", self.name], check=False, capture_output=True)
 
 
