@@ -5,36 +5,18 @@ for hub-core's. Expected statuses come from the table below, not from core.hub_p
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient, TestServer
 
-from vigil.core.permissions import Role
+from tests.support.hub_app import CALLERS, SITES, Hub
 from vigil.hub import events_api
-from vigil.hub.app import build_app
-from vigil.hub.env import HubConfig, HubEnv
 from vigil.hub.events_api import EVENT_ROUTES
 from vigil.hub.http import HUB_SESSION_COOKIE, HubScope
-from vigil.hub.keys import ensure_hub_keys
 from vigil.hub.routes import HUB_ROUTES
-from vigil.passwords import hash_password
-from vigil.store import hub_accounts, hub_sites
-from vigil.store.hub_db import open_hub_db
+from vigil.store import hub_accounts
 
-HASH = hash_password("correct-horse-battery")
-SITES = ("s1", "s2")
-CALLERS: dict[str, tuple[Role, tuple[str, ...]]] = {
-    "admin": (Role.DISTRICT_ADMIN, ()),
-    "s1-admin": (Role.BUILDING_ADMIN, ("s1/hs",)),
-    "s1-viewer": (Role.VIEWER, ("s1/hs",)),
-    "disabled": (Role.DISTRICT_ADMIN, ()),
-}
 Key = tuple[str, str]
 OK: dict[Key, int] = {
     ("GET", "/api/events"): 200,
@@ -54,34 +36,12 @@ MAY: dict[str, set[tuple[Key, str | None]]] = {
 }
 
 
-@dataclass
-class Hub:
-    client: TestClient  # type: ignore[type-arg]
-    env: HubEnv
-    sessions: dict[str, tuple[str, str]]
-
-
 @pytest.fixture
-async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    config = HubConfig(hub_id="district", name="Test District", data_dir=tmp_path / "hub",
-                       public_url="https://hub.example:9443")
-    now_ns = time.time_ns()
-    env = HubEnv(config, open_hub_db(config.db_path, now_ns), ensure_hub_keys(config, dt.datetime.now(dt.UTC)))
-    sessions = {}
-    with env.db.transaction() as c:
-        for name, (role, scopes) in CALLERS.items():
-            user = hub_accounts.insert_user(c, name, role, scopes, HASH, now_ns)
-            sessions[name] = hub_accounts.insert_session(c, user.user_id, now_ns, now_ns + 3600 * 10**9)
-        for site in SITES:
-            hub_sites.enrol_site_in(c, site, f"Site {site}", f"https://{site}.example", "01", now_ns, None, now_ns)
-        c.execute("UPDATE sites SET bridge_up = 0")  # the search asks no site (none is reachable here)
-        hub_accounts.disable_user_in(c, "disabled", now_ns)
-    client = TestClient(TestServer(build_app(env)))
-    await client.start_server()
-    yield Hub(client, env, sessions)
-    await client.close()
-    env.close()
-    env.db.close()
+async def hub(hub: Hub) -> Hub:
+    """The hub unit tests' app (tests/support/hub_app.py) with no site reachable: the search asks none."""
+    with hub.env.db.transaction() as c:
+        c.execute("UPDATE sites SET bridge_up = 0")
+    return hub
 
 
 def _cases() -> list[tuple[str, Key, str | None, bool]]:
