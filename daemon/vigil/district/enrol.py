@@ -11,7 +11,6 @@ after enrolling it is restarted (`systemctl restart mosquitto`)."""
 
 from __future__ import annotations
 
-import json
 import os
 import pwd
 import shutil
@@ -35,7 +34,7 @@ from vigil.core.district import (
 )
 from vigil.core.district_site import EnrolAnswer, enrol_request_body, parse_enrol_answer
 from vigil.core.errors import BadRequestError, PermissionDeniedError, UnavailableError
-from vigil.district.hub_client import post_enrol
+from vigil.district.hub_client import post_enrol, problem_detail
 from vigil.district.state import DistrictFiles, write_enrolment, write_text_file
 from vigil.district.tokens import public_key_from_text
 from vigil.exports.signing import ensure_signing_key, public_info, signing_key_path
@@ -83,7 +82,7 @@ async def exchange(hub_url: str, code_text: str, site_id: str | None, url: str, 
     body = enrol_request_body(code.code_id, site_id, site_key.csr_pem, url, evidence)
     reply = await post_enrol(hub_url, body, enrol_mac(code, ENROL_REQUEST, body))
     if reply.status != 200:
-        detail = _problem_detail(reply.body) or f"HTTP {reply.status}"
+        detail = problem_detail(reply.body) or f"HTTP {reply.status}"
         if reply.status in (401, 403):
             raise PermissionDeniedError(f"the hub refused the enrolment: {detail}")
         raise UnavailableError(f"the hub could not enrol this appliance: {detail}")
@@ -93,14 +92,6 @@ async def exchange(hub_url: str, code_text: str, site_id: str | None, url: str, 
     answer = parse_enrol_answer(reply.body, site_id)
     check_answer(answer, site_key)
     return answer
-
-
-def _problem_detail(body: bytes) -> str | None:
-    try:
-        value = json.loads(body.decode("utf-8"))
-    except (UnicodeDecodeError, ValueError):
-        return None
-    return str(value["detail"])[:300] if isinstance(value, dict) and isinstance(value.get("detail"), str) else None
 
 
 def check_answer(answer: EnrolAnswer, site_key: SiteKey) -> None:

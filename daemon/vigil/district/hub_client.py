@@ -35,14 +35,18 @@ class EnrolReply:
     mac: str  # the answer's Vigil-Enrol-Mac header ("" if none)
 
 
-def _detail(status: int, body: bytes) -> str:
+def problem_detail(body: bytes) -> str | None:
+    """The `detail` of a hub's problem+json answer (cut to 300 characters), or None."""
     try:
         value = json.loads(body.decode("utf-8"))
-        if isinstance(value, dict) and isinstance(value.get("detail"), str):
-            return f"{status}: {value['detail'][:300]}"
     except (UnicodeDecodeError, ValueError):
-        pass
-    return f"HTTP {status}"
+        return None
+    return str(value["detail"])[:300] if isinstance(value, dict) and isinstance(value.get("detail"), str) else None
+
+
+def _detail(status: int, body: bytes) -> str:
+    detail = problem_detail(body)
+    return f"HTTP {status}" if detail is None else f"{status}: {detail}"
 
 
 async def _read(response: aiohttp.ClientResponse) -> bytes:
