@@ -47,6 +47,8 @@ class CameraPipeline:
     fanout: Fanout
     ingest: RtspIngest
     recorder: Recorder
+    # The main stream's audio (AudioStarted/AudioPacket): live listening, and recording with record_audio.
+    audio_fanout: Fanout
     # The substream (live viewing on small screens, later motion): ingested, not recorded.
     sub_fanout: Fanout | None = None
     sub_ingest: RtspIngest | None = None
@@ -70,6 +72,7 @@ class CameraPipeline:
     def stop(self) -> None:
         self.ingest.stop()
         self.fanout.close()  # the recorder drains what it has, closes its segment and returns
+        self.audio_fanout.close()
         if self.sub_ingest is not None and self.sub_fanout is not None:
             self.sub_ingest.stop()
             self.sub_fanout.close()
@@ -107,9 +110,11 @@ def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: Stora
     sub = fanout.subscribe(f"{camera.id}/recorder", RECORDER_QUEUE_PACKETS)
     # One ordered queue of index writes per camera; the recorder thread flushes it.
     writes = PendingWrites(index, camera.id)
-    ingest = RtspIngest(camera, camera.url, Stream.MAIN, fanout, _record_transition(writes, camera.id))
+    audio_fanout = Fanout()
+    ingest = RtspIngest(camera, camera.url, Stream.MAIN, fanout, _record_transition(writes, camera.id),
+                        audio_fanout=audio_fanout)
     recorder = Recorder(camera.id, Stream.MAIN, sub, index, storage, policy, index_writes=writes, reserve=reserve)
-    pipeline = CameraPipeline(camera, fanout, ingest, recorder)
+    pipeline = CameraPipeline(camera, fanout, ingest, recorder, audio_fanout)
     if camera.substream_url is not None:
         pipeline.sub_fanout = Fanout()
         pipeline.sub_ingest = RtspIngest(camera, camera.substream_url, Stream.SUB, pipeline.sub_fanout,
@@ -241,4 +246,5 @@ class CameraPipelines:
         if source is None:
             return None
         fanout, ingest = source
-        return LiveSource(fanout, ingest.codec, ingest.has_bframes)
+        assert p is not None
+        return LiveSource(fanout, ingest.codec, ingest.has_bframes, p.audio_fanout, p.ingest.audio)

@@ -17,7 +17,7 @@ from vigil.core.district import is_hub_token
 from vigil.core.errors import AuthenticationError, BadRequestError, NotFoundError, PermissionDeniedError
 from vigil.core.hotplug import ApplianceSource
 from vigil.core.json_text import JsonTextError, parse_json
-from vigil.core.media import Codec, EncodedPacket, StreamInfo
+from vigil.core.media import AudioInfo, Codec, EncodedPacket, StreamInfo
 from vigil.core.permissions import Action, LinkSubject, Subject, Target, UserSubject
 from vigil.core.ratelimit import LoginThrottle
 from vigil.core.repeat_window import RepeatWindow
@@ -56,6 +56,9 @@ class LiveSource:
     fanout: Fanout
     codec: Codec | None  # None until the camera has been reached
     has_bframes: bool
+    # The camera's audio (its main stream's, also for quality=sub) and what its latest session sent.
+    audio_fanout: Fanout | None = None
+    audio: AudioInfo | None = None
 
 
 class CameraStatusSource(Protocol):

@@ -11,7 +11,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.core.camera_modes import MotionMode, Transport
+from vigil.core.camera_modes import MotionMode, TalkPath, Transport
 from vigil.core.conn_limits import ConnectionLimits
 from vigil.core.door_config import DoorConfig, FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
@@ -66,6 +66,11 @@ class CameraConfig:
     motion: MotionMode = MotionMode.AUTO
     motion_sensitivity: float = 0.5
     motion_mask: tuple[tuple[float, float, float, float], ...] = ()  # x0, y0, x1, y1 fractions to ignore
+    # Audio (design/intercom.md): recorded only when asked for (audio recording in schools is regulated).
+    record_audio: bool = False
+    talk: TalkPath = TalkPath.OFF  # push-to-talk through the camera's loudspeaker
+    # VAPIX only: the device's HTTP(S) base URL; unset, http://<the RTSP URL's host>. Same credentials.
+    talk_url: str | None = None
 
     @property
     def motion_mode(self) -> MotionMode:
@@ -102,6 +107,9 @@ class WebrtcConfig:
     max_viewers: int = 16  # live sessions on the appliance
     max_viewers_per_credential: int = 16  # live sessions per sign-in or API token (a wall of 16)
     max_viewers_per_link: int = 4  # live sessions per responder link
+    # Live streams re-encoded at once (H.265 / B-frame cameras to H.264; one per camera and
+    # stream, shared by its viewers): each costs a CPU core's fraction (bench/RESULTS.md).
+    max_transcodes: int = 2
 
     def servers_for(self, label: str, now_s: int) -> tuple[IceServer, ...]:
         """The ICE servers for one peer: the static ones plus TURN with fresh credentials."""

@@ -40,6 +40,14 @@ class MotionMode(enum.StrEnum):
         return self
 
 
+class TalkPath(enum.StrEnum):
+    """How the appliance speaks through a camera's loudspeaker (design/intercom.md)."""
+
+    OFF = "off"  # the camera has no loudspeaker, or talking through it is not wanted
+    ONVIF = "onvif"  # the ONVIF RTSP backchannel (Profile T/S audio output) on the camera's main URL
+    VAPIX = "vapix"  # Axis: HTTP POST of mu-law audio to /axis-cgi/audio/transmit.cgi
+
+
 E = TypeVar("E", bound=enum.StrEnum)
 
 

@@ -178,6 +178,32 @@ class NotVideoError(DeviceAnswerError):
     problem_type = "not-video"
 
 
+# --- the intercom (issue 18, design/intercom.md): talking through a device's loudspeaker.
+
+
+class TalkError(VigilError):
+    problem_type = "talk"
+
+
+class TalkUnsupportedError(TalkError):
+    """The device cannot take our audio: no backchannel in its SDP (or 551), no codec we can send,
+    talk not configured for the camera (HTTP 409)."""
+
+    problem_type = "talk-unsupported"
+
+
+class TalkBusyError(TalkError):
+    """Someone else holds the device's talk floor (half duplex); the message names who (HTTP 409)."""
+
+    problem_type = "talk-busy"
+
+
+class TalkDeviceError(TalkError):
+    """The device did not answer, refused our credentials or dropped the audio session (HTTP 502)."""
+
+    problem_type = "talk-device"
+
+
 STATUS_BY_ERROR: dict[type[VigilError], int] = {
     BadRequestError: 400,
     ConfigError: 400,
@@ -202,6 +228,10 @@ STATUS_BY_ERROR: dict[type[VigilError], int] = {
     SetupInputError: 422,
     DeviceAnswerError: 502,
     AddressNotAllowedError: 403,
+    TalkError: 500,
+    TalkUnsupportedError: 409,
+    TalkBusyError: 409,
+    TalkDeviceError: 502,
 }
 
 

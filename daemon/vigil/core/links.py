@@ -26,6 +26,7 @@ class LinkGrant:
     playback_end_ns: int | None
     expires_ns: int
     reason: str
+    talk: bool = False  # also talk through the link's live cameras (issue 18)
 
 
 def make_grant(

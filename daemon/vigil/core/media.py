@@ -79,4 +79,51 @@ class EncodedPacket:
     received_wall_ns: int
 
 
-StreamItem = SessionStarted | SessionEnded | PacketsDropped | EncodedPacket
+class AudioCodec(enum.Enum):
+    """A camera's audio codec, named as FFmpeg names its decoder."""
+
+    PCMU = "pcm_mulaw"  # G.711 mu-law: WebRTC carries it as it is (static payload type 0)
+    PCMA = "pcm_alaw"  # G.711 A-law (payload type 8)
+    AAC = "aac"
+    OPUS = "opus"
+
+
+@dataclass(frozen=True)
+class AudioInfo:
+    """What a consumer needs to set up for a session's audio track."""
+
+    codec: AudioCodec
+    sample_rate: int
+    channels: int
+    # AAC's AudioSpecificConfig from the SDP (`config=`); empty for G.711 and Opus.
+    extradata: bytes
+
+
+@dataclass(frozen=True)
+class AudioStarted:
+    """A camera session with an audio track is up; AudioPackets that follow belong to it. Published
+    on the camera's audio fan-out (never on the video one), after the video's SessionStarted."""
+
+    info: AudioInfo
+    wall_ns: int
+
+
+@dataclass(frozen=True)
+class AudioPacket:
+    """One encoded audio frame (G.711: any number of samples; AAC: one raw AAC frame, no ADTS).
+
+    `pts_90k` is on the session's video media clock (the same origin as the video's dts_90k), so
+    audio and video line up; `duration_90k` as the camera's packet says, 0 when unknown."""
+
+    data: bytes
+    pts_90k: int
+    duration_90k: int
+    received_wall_ns: int
+
+    @property
+    def is_keyframe(self) -> bool:
+        """Every audio frame decodes on its own: the fan-out may resume a consumer at any of them."""
+        return True
+
+
+StreamItem = SessionStarted | SessionEnded | PacketsDropped | EncodedPacket | AudioStarted | AudioPacket

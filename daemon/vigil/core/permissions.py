@@ -8,6 +8,8 @@ Roles (one per user):
 - viewer: live and recorded footage of their buildings; bookmarks (deleting only their own).
 - installer: camera configuration (in their buildings, or all when none are assigned); no footage.
 - door_system: an access-control system's account: posts door events, nothing else.
+Talking through a camera's loudspeaker (intercom): building admins in their buildings, district
+admins; a responder link only when it was made with talk (and live) for that camera.
 Door events: viewers see their buildings' events, building admins also acknowledge them; events
 at no building (unmapped access points, adapter outages) are seen by district admins only.
 A responder link grants exactly what it names: cameras or whole buildings, live and/or
@@ -46,6 +48,9 @@ class Action(enum.Enum):
     HOLD_EVIDENCE = "hold_evidence"  # place, list and release evidence holds
     # Incidents (issue 16): declaring one holds the building's footage and makes a responder link.
     DECLARE_INCIDENT = "declare_incident"  # declare (or join) and end incidents
+    # Intercom (issue 18): speak through a camera's or door station's loudspeaker. Listening is
+    # VIEW_LIVE (a camera's sound comes with its live video); talking is heard by people on site.
+    TALK = "talk"
 
 
 FOOTAGE = frozenset({Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT})
@@ -53,7 +58,8 @@ _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.DISTRICT_ADMIN: frozenset(Action),
     Role.BUILDING_ADMIN: frozenset({Action.VIEW_STATUS, *FOOTAGE, Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS,
                                     Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
-                                    Action.BOOKMARK, Action.HOLD_EVIDENCE, Action.DECLARE_INCIDENT}),
+                                    Action.BOOKMARK, Action.HOLD_EVIDENCE, Action.DECLARE_INCIDENT,
+                                    Action.TALK}),
     Role.VIEWER: frozenset({Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS,
                            Action.BOOKMARK}),
     Role.INSTALLER: frozenset({Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS}),
@@ -85,6 +91,7 @@ class LinkSubject:
     playback_start_ns: int | None
     playback_end_ns: int | None
     expires_ns: int
+    talk: bool = False  # the link also grants talking through its live cameras (only with live)
 
     @property
     def actor(self) -> str:
@@ -136,6 +143,9 @@ def _link_decision(link: LinkSubject, action: Action, target: Target, now_ns: in
     if action is Action.VIEW_LIVE:
         if not link.live:
             return Decision(False, "link does not grant live video")
+    elif action is Action.TALK:
+        if not (link.live and link.talk):
+            return Decision(False, "link does not grant talking")
     elif action is Action.VIEW_PLAYBACK:
         if not link.playback:
             return Decision(False, "link does not grant playback")

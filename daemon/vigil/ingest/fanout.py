@@ -6,6 +6,9 @@ queue has room again; it then receives `PacketsDropped(count)` followed by that 
 never sees a broken GOP. Session start/end markers are never dropped (there are few of them).
 A late subscriber first receives the current session's `SessionStarted`, then packets from the
 next keyframe on.
+
+A camera's audio travels on a fan-out of its own (`AudioStarted`, `AudioPacket`, `SessionEnded`):
+every audio packet counts as a keyframe, so a consumer that fell behind resumes at the next one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,18 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from vigil.core.media import EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamInfo, StreamItem
+from vigil.core.media import (
+    AudioPacket,
+    AudioStarted,
+    EncodedPacket,
+    PacketsDropped,
+    SessionEnded,
+    SessionStarted,
+    StreamInfo,
+    StreamItem,
+)
+
+Packet = EncodedPacket | AudioPacket  # what counts against a queue's `max_packets`
 
 
 class Subscription:
@@ -50,11 +64,11 @@ class Subscription:
 
     def _queue(self, item: StreamItem) -> bool:
         """Apply the drop policy (caller holds the lock); True when the item was queued."""
-        if isinstance(item, EncodedPacket):
+        if isinstance(item, EncodedPacket | AudioPacket):
             if not self._accept_packet(item):
                 return False
             self._packets += 1
-        elif isinstance(item, SessionStarted | SessionEnded):
+        elif isinstance(item, SessionStarted | SessionEnded | AudioStarted):
             self._awaiting_keyframe = True
             if self._dropping:
                 self._items.append(PacketsDropped(self._dropping))
@@ -62,7 +76,7 @@ class Subscription:
         self._items.append(item)
         return True
 
-    def _accept_packet(self, packet: EncodedPacket) -> bool:
+    def _accept_packet(self, packet: Packet) -> bool:
         room = self._packets < self.max_packets
         if self._dropping:
             if packet.is_keyframe and room:
@@ -90,7 +104,7 @@ class Subscription:
             if not self._items:
                 return None
             item = self._items.popleft()
-            if isinstance(item, EncodedPacket):
+            if isinstance(item, EncodedPacket | AudioPacket):
                 self._packets -= 1
             return item
 
@@ -145,7 +159,7 @@ class Fanout:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._subs: list[Subscription] = []
-        self._current: SessionStarted | None = None
+        self._current: SessionStarted | AudioStarted | None = None
         self._last_info: StreamInfo | None = None
         self._latest_keyframe: EncodedPacket | None = None
 
@@ -178,6 +192,8 @@ class Fanout:
             elif isinstance(item, SessionStarted):
                 self._current = item
                 self._last_info = item.info
+            elif isinstance(item, AudioStarted):
+                self._current = item
             elif isinstance(item, SessionEnded):
                 self._current = None
             subs = tuple(self._subs)

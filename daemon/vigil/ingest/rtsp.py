@@ -1,7 +1,9 @@
 """One RTSP session per camera stream, demux only, with reconnect and backoff.
 
 Runs on its own thread (PyAV blocks). Publishes SessionStarted, normalized EncodedPackets and
-SessionEnded to the camera's Fanout; records up/down transitions as events."""
+SessionEnded to the camera's Fanout; records up/down transitions as events. When given an audio
+fan-out and the camera sends G.711, AAC or Opus, its audio goes there (AudioStarted, AudioPackets
+on the video's media clock, SessionEnded); audio never delays or ends the video session."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from fractions import Fraction
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import av
@@ -20,7 +23,18 @@ from vigil.core.camera_health import CameraHealth, CameraState, Transition
 from vigil.core.camera_modes import Stream
 from vigil.core.failure import classify_failure
 from vigil.core.h26x import iter_nal_units, nal_type
-from vigil.core.media import Codec, DownReason, EncodedPacket, SessionEnded, SessionStarted, StreamInfo
+from vigil.core.media import (
+    AudioCodec,
+    AudioInfo,
+    AudioPacket,
+    AudioStarted,
+    Codec,
+    DownReason,
+    EncodedPacket,
+    SessionEnded,
+    SessionStarted,
+    StreamInfo,
+)
 from vigil.core.media_clock import MediaClock
 from vigil.ingest.fanout import Fanout
 from vigil.logs import redact
@@ -28,6 +42,7 @@ from vigil.logs import redact
 log = logging.getLogger(__name__)
 
 _CODECS = {"h264": Codec.H264, "hevc": Codec.H265}
+_AUDIO_CODECS = {c.value: c for c in AudioCodec}
 _IDR_TYPES = {Codec.H264: frozenset({5}), Codec.H265: frozenset(range(16, 22))}
 
 
@@ -59,6 +74,7 @@ class RtspIngest:
         fanout: Fanout,
         on_transition: Callable[[Transition], None],
         backoff: BackoffPolicy | None = None,
+        audio_fanout: Fanout | None = None,
     ) -> None:
         self.camera = camera
         self.url = url
@@ -66,6 +82,8 @@ class RtspIngest:
         self.fanout = fanout
         self.on_transition = on_transition
         self.backoff = backoff or BackoffPolicy()
+        self.audio_fanout = audio_fanout
+        self.audio: AudioInfo | None = None  # the latest session's audio track, if it had one we take
         self.health = CameraHealth()
         self.stop_event = threading.Event()
         self.packets_received = 0
@@ -117,20 +135,39 @@ class RtspIngest:
                 ctx = video.codec_context
                 info = StreamInfo(codec, ctx.width or 0, ctx.height or 0, bytes(ctx.extradata or b""))
                 self.codec, self.has_bframes = codec, False
+                audio = self._pick_audio(container)
+                self.audio = None if audio is None else audio[1]
+                audio_started = False
                 clock = MediaClock()
+                # normalized - raw (both 90 kHz) of the latest video packet: audio's place on the media clock
+                video_offset_90k: int | None = None
                 flags_keyframes = False  # once the demuxer has flagged one, trust its flags
-                for packet in container.demux(video):
+                for packet in container.demux(video, *(() if audio is None else (audio[0],))):
                     if self.stop_event.is_set():
                         break
                     if packet.size == 0:
                         continue
                     now_wall = time.time_ns()
+                    if audio is not None and packet.stream_index == audio[0].index:
+                        if video_offset_90k is None or packet.pts is None or self.audio_fanout is None:
+                            continue  # before the first video packet: no media clock to place it on
+                        if not audio_started:
+                            audio_started = True
+                            self.audio_fanout.publish(AudioStarted(audio[1], now_wall))
+                        tb = packet.time_base or audio[0].time_base or Fraction(1, audio[1].sample_rate)
+                        self.audio_fanout.publish(AudioPacket(
+                            bytes(packet), int(packet.pts * tb * 90_000) + video_offset_90k,
+                            int((packet.duration or 0) * tb * 90_000), now_wall))
+                        continue
                     if not started_session:
                         started_session = True
                         self.on_transition(self.health.connected(now_wall))
                         self.fanout.publish(SessionStarted(info, now_wall))
                     data = bytes(packet)
                     stamped = clock.stamp(packet.dts, packet.pts, time.monotonic_ns())
+                    if packet.dts is not None:
+                        tb = packet.time_base or video.time_base or Fraction(1, 90_000)
+                        video_offset_90k = stamped.dts_90k - int(packet.dts * tb * 90_000)
                     flags_keyframes = flags_keyframes or packet.is_keyframe
                     keyframe = packet.is_keyframe or (not flags_keyframes and contains_idr(codec, data))
                     if stamped.pts_90k != stamped.dts_90k:
@@ -150,6 +187,8 @@ class RtspIngest:
             self._log_failure(reason, redact(str(error), secrets))
         if started_session:
             self.fanout.publish(SessionEnded(reason, time.time_ns()))
+            if self.audio_fanout is not None:
+                self.audio_fanout.publish(SessionEnded(reason, time.time_ns()))
         return reason
 
     def _log_failure(self, reason: DownReason, message: str) -> None:
@@ -164,7 +203,19 @@ class RtspIngest:
         video = container.streams.video[0]
         if video.codec_context.name not in _CODECS:
             raise UnsupportedStreamError(f"video codec {video.codec_context.name} is not H.264/H.265")
-        if container.streams.audio and not self._audio_noted:
-            self._audio_noted = True
-            log.info("camera %s: has an audio track; audio is not recorded (see design/storage.md)", self.name)
         return video
+
+    def _pick_audio(self, container: av.container.InputContainer) -> tuple[av.AudioStream, AudioInfo] | None:
+        """The first audio track in a codec we pass on, when this stream has an audio fan-out."""
+        if self.audio_fanout is None or not container.streams.audio:
+            return None
+        for stream in container.streams.audio:
+            codec = _AUDIO_CODECS.get(stream.codec_context.name)
+            if codec is not None:
+                ctx = stream.codec_context
+                return stream, AudioInfo(codec, ctx.sample_rate or 8000, ctx.channels or 1, bytes(ctx.extradata or b""))
+        if not self._audio_noted:
+            self._audio_noted = True
+            log.info("camera %s: its audio (%s) is in no codec the appliance takes (G.711, AAC, Opus)", self.name,
+                     ", ".join(s.codec_context.name for s in container.streams.audio))
+        return None

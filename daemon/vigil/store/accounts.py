@@ -61,7 +61,7 @@ class LinkRow:
     def subject(self) -> LinkSubject:
         g = self.grant
         return LinkSubject(self.id, frozenset(g.cameras), frozenset(g.buildings), g.live, g.playback,
-                           g.playback_start_ns, g.playback_end_ns, g.expires_ns)
+                           g.playback_start_ns, g.playback_end_ns, g.expires_ns, g.talk)
 
 
 @dataclass(frozen=True)

@@ -398,6 +398,10 @@ MIGRATIONS: tuple[str, ...] = (
         expires_wall_ns INTEGER NOT NULL
     );
     """,
+    # 14: the intercom (design/intercom.md): a responder link may grant talking through its cameras.
+    """
+    ALTER TABLE links ADD COLUMN talk INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 

@@ -24,7 +24,7 @@ OWN: dict[Role, set[Action]] = {
     Role.DISTRICT_ADMIN: set(Action),
     Role.BUILDING_ADMIN: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.EXPORT, A.CONFIGURE_CAMERAS,
                           A.MANAGE_LINKS, A.VIEW_DOOR_EVENTS, A.ACK_DOOR_EVENTS,
-                          A.BOOKMARK, A.HOLD_EVIDENCE, A.DECLARE_INCIDENT},
+                          A.BOOKMARK, A.HOLD_EVIDENCE, A.DECLARE_INCIDENT, A.TALK},
     Role.VIEWER: {A.VIEW_STATUS, A.VIEW_LIVE, A.VIEW_PLAYBACK, A.VIEW_DOOR_EVENTS, A.BOOKMARK},
     Role.INSTALLER: {A.VIEW_STATUS, A.CONFIGURE_CAMERAS},
     Role.DOOR_SYSTEM: {A.POST_DOOR_EVENTS},
@@ -82,6 +82,7 @@ LINK = LinkSubject(7, frozenset({"hs-cam"}), frozenset(), live=True, playback=Tr
     (A.BOOKMARK, HS, 0, False),
     (A.HOLD_EVIDENCE, HS, 0, False),
     (A.DECLARE_INCIDENT, HS, 0, False),
+    (A.TALK, HS, 0, False),  # made without talk
     (A.VIEW_AUDIT, Target(), 0, False),
     (A.VIEW_STATUS, Target(), 0, True),
 ])
@@ -97,6 +98,17 @@ def test_building_link_and_live_only_link() -> None:
     assert not decide(building, A.VIEW_PLAYBACK, Target("ms", "ms-cam", 0, 1), 0).allowed
     assert camera_visible(building, "ms-cam", "ms") and not camera_visible(building, "hs-cam", "hs")
     assert camera_visible(LINK, "hs-cam", "hs") and not camera_visible(LINK, "hs-cam2", "hs")
+
+
+def test_link_talks_only_when_made_with_talk_and_live() -> None:
+    talking = LinkSubject(9, frozenset({"hs-cam"}), frozenset(), live=True, playback=False, playback_start_ns=None,
+                          playback_end_ns=None, expires_ns=10, talk=True)
+    assert decide(talking, A.TALK, HS, 0).allowed
+    assert not decide(talking, A.TALK, MS, 0).allowed  # outside its cameras
+    assert not decide(talking, A.TALK, HS, 10).allowed  # expired
+    playback_only = LinkSubject(10, frozenset({"hs-cam"}), frozenset(), live=False, playback=True,
+                                playback_start_ns=None, playback_end_ns=None, expires_ns=10, talk=True)
+    assert not decide(playback_only, A.TALK, HS, 0).allowed
 
 
 def test_door_events_roles_and_placeless_events() -> None:

@@ -9,20 +9,28 @@ from urllib.parse import urlsplit
 
 from vigil.config.model import BuildingConfig, CameraConfig
 from vigil.config.reader import NUMBER, Reader, id_check, positive
-from vigil.core.camera_modes import MotionMode, Transport
+from vigil.core.camera_modes import MotionMode, TalkPath, Transport
 
 CAMERA_KEYS = {"id", "building", "name", "url", "substream_url", "username", "password", "transport", "timeout_s",
-               "enabled", "motion", "motion_sensitivity", "motion_mask"}
+               "enabled", "motion", "motion_sensitivity", "motion_mask", "record_audio", "talk", "talk_url"}
 
 
 def rtsp_url_check(value: str) -> str | None:
+    return _url_check(value, ("rtsp", "rtsps"))
+
+
+def http_url_check(value: str) -> str | None:
+    return _url_check(value, ("http", "https"))
+
+
+def _url_check(value: str, schemes: tuple[str, str]) -> str | None:
     try:
         parts = urlsplit(value)
         parts.port  # noqa: B018 (raises on a bad port)
     except ValueError as error:
         return f"not a valid URL ({error})"
-    if parts.scheme not in ("rtsp", "rtsps"):
-        return "must be an rtsp:// or rtsps:// URL"
+    if parts.scheme not in schemes:
+        return f"must be an {schemes[0]}:// or {schemes[1]}:// URL"
     if parts.username is not None or parts.password is not None or "@" in parts.netloc:
         return "must not contain credentials; put them in 'username' and 'password'"
     if not parts.hostname:
@@ -90,7 +98,12 @@ def read_cameras(r: Reader, raw: dict[str, Any], building_ids: set[str]) -> tupl
             motion_sensitivity=float(r.get(item, key, "motion_sensitivity", NUMBER, 0.5,
                                            check=lambda v: None if 0 <= v <= 1 else "must be between 0 and 1")),
             motion_mask=tuple(_read_rects(r, item, f"{key}.motion_mask")),
+            record_audio=r.get(item, key, "record_audio", bool, False),
+            talk=r.choice(item, key, "talk", TalkPath, TalkPath.OFF, "must be off, onvif or vapix"),
+            talk_url=r.get(item, key, "talk_url", str, check=http_url_check),
         )
+        if camera.talk_url is not None and camera.talk is not TalkPath.VAPIX:
+            r.problem(f"{key}.talk_url", "is used only with talk = \"vapix\"")
         if camera.motion is MotionMode.SUBSTREAM and camera.substream_url is None:
             r.problem(f"{key}.motion", "substream mode needs substream_url")
         cameras.append(camera)

@@ -21,7 +21,7 @@ def read_webrtc(r: Reader, data: Any) -> WebrtcConfig:
         r.problem("webrtc", "expected a table")
         return WebrtcConfig()
     r.table(data, "webrtc", {"ice_servers", "turn_urls", "turn_secret", "turn_ttl_s", "max_viewers",
-                             "max_viewers_per_credential", "max_viewers_per_link"})
+                             "max_viewers_per_credential", "max_viewers_per_link", "max_transcodes"})
     servers = []
     for i, item in enumerate(r.get(data, "webrtc", "ice_servers", list, [])):
         key = f"webrtc.ice_servers[{i}]"
@@ -51,6 +51,8 @@ def read_webrtc(r: Reader, data: Any) -> WebrtcConfig:
     per_link = r.get(data, "webrtc", "max_viewers_per_link", int, min(4, max_viewers), check=positive)
     if per_link > max_viewers:
         r.problem("webrtc.max_viewers_per_link", f"must be at most max_viewers ({max_viewers})")
+    max_transcodes = r.get(data, "webrtc", "max_transcodes", int, 2,
+                           check=lambda v: None if v >= 0 else "must be 0 (never re-encode) or more")
     return WebrtcConfig(tuple(servers), tuple(turn_urls), secret,
                         r.get(data, "webrtc", "turn_ttl_s", int, 3600, check=positive), max_viewers, per_credential,
-                        per_link)
+                        per_link, max_transcodes)

@@ -1,0 +1,1 @@
+"""The intercom (design/intercom.md): talking through a device's loudspeaker."""
