@@ -69,7 +69,9 @@ class CameraConfig:
     # Audio (design/intercom.md): recorded only when asked for (audio recording in schools is regulated).
     record_audio: bool = False
     talk: TalkPath = TalkPath.OFF  # push-to-talk through the camera's loudspeaker
-    # VAPIX only: the device's HTTP(S) base URL; unset, http://<the RTSP URL's host>. Same credentials.
+    # Where to talk, when not where the video comes from: onvif, the rtsp:// URL whose DESCRIBE offers
+    # the backchannel (unset: `url`); vapix, the device's http(s):// base URL (unset: http://<url's
+    # host>). Same credentials as the camera.
     talk_url: str | None = None
 
     @property

@@ -100,10 +100,15 @@ def read_cameras(r: Reader, raw: dict[str, Any], building_ids: set[str]) -> tupl
             motion_mask=tuple(_read_rects(r, item, f"{key}.motion_mask")),
             record_audio=r.get(item, key, "record_audio", bool, False),
             talk=r.choice(item, key, "talk", TalkPath, TalkPath.OFF, "must be off, onvif or vapix"),
-            talk_url=r.get(item, key, "talk_url", str, check=http_url_check),
+            talk_url=r.get(item, key, "talk_url", str),
         )
-        if camera.talk_url is not None and camera.talk is not TalkPath.VAPIX:
-            r.problem(f"{key}.talk_url", "is used only with talk = \"vapix\"")
+        if camera.talk_url is not None:
+            if camera.talk is TalkPath.OFF:
+                r.problem(f"{key}.talk_url", "needs talk = \"onvif\" or \"vapix\"")
+            else:
+                problem = (rtsp_url_check if camera.talk is TalkPath.ONVIF else http_url_check)(camera.talk_url)
+                if problem:
+                    r.problem(f"{key}.talk_url", problem)
         if camera.motion is MotionMode.SUBSTREAM and camera.substream_url is None:
             r.problem(f"{key}.motion", "substream mode needs substream_url")
         cameras.append(camera)
