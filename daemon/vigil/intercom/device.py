@@ -18,6 +18,7 @@ from vigil.core.camera_modes import TalkPath
 from vigil.core.errors import TalkUnsupportedError
 from vigil.core.media import AudioCodec
 from vigil.intercom.backchannel import open_backchannel
+from vigil.intercom.vapix import open_vapix
 
 TALK_SAMPLE_RATE = 8000  # G.711: 8 kHz mono, 8-bit samples
 
@@ -42,7 +43,5 @@ async def open_talk(camera: CameraConfig, timeout_s: float) -> TalkSink:
     if camera.talk is TalkPath.ONVIF:
         return await open_backchannel(camera, timeout_s)
     if camera.talk is TalkPath.VAPIX:
-        from vigil.intercom.vapix import open_vapix
-
         return await open_vapix(camera, timeout_s)
     raise TalkUnsupportedError(f"camera {camera.id} has no loudspeaker configured (its talk setting is off)")
