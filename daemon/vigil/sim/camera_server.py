@@ -34,6 +34,13 @@ file        replay this pre-encoded H.264 clip (.mp4 or Annex-B, starting with
 auth        ``user:password``: this mount answers 401 without them (RTSP Digest).
             GStreamer then asks every client of the server to sign in: run
             such cameras in a server of their own
+backchannel ``pcmu`` or ``pcma``: an ONVIF audio backchannel (a loudspeaker). A
+            DESCRIBE with ``Require: www.onvif.org/ver20/backchannel`` gets
+            an extra ``a=sendonly`` audio track (GStreamer's ONVIF server);
+            without the header the SDP is as before
+backchannel_dump  write what the loudspeaker receives to this file as raw G.711
+            (depayloaded, unbuffered); for faults (551, G.726, drops) use
+            ``vigil.sim.backchannel_camera``
 =========== ===================================================================== ========
 
 ``file=`` mode reads the clip's access units into memory once and feeds them to an ``appsrc``
@@ -66,6 +73,7 @@ _INT_KEYS = ("width", "height", "fps", "gop", "bframes", "bitrate")
 _FLAG_KEYS = ("clock", "sps_in_band", "stamp")
 _LIVE_ONLY = ("width", "height", "gop", "codec", "bframes", "bitrate", "pattern", "clock", "stamp")
 _AUDIO = {"0": "", "1": "aac", "aac": "aac", "opus": "opus"}
+_BACKCHANNEL = {"pcmu": (0, "PCMU"), "pcma": (8, "PCMA")}  # RTP payload type, encoding name
 _PARAMETER_SETS = (7, 8, 9)  # SPS, PPS, access unit delimiter: stripped from replayed clips
 STAMP_BLOCKS = 40  # barcode cells across the top of the frame (see stamp_bits)
 
@@ -112,6 +120,8 @@ class CameraSpec:
     sps_in_band: bool = True
     file: Path | None = None
     auth: str | None = None
+    backchannel: str = ""
+    backchannel_dump: Path | None = None
 
     @classmethod
     def parse(cls, text: str) -> CameraSpec:
@@ -129,9 +139,11 @@ class CameraSpec:
                 values[key] = value == "1"
             elif key == "audio" and value in _AUDIO:
                 values[key] = _AUDIO[value]
-            elif key == "file":
+            elif key in ("file", "backchannel_dump"):
                 values[key] = Path(value)
-            elif (key == "auth" and ":" in value) or key in ("name", "codec", "pattern"):
+            elif (key == "auth" and ":" in value) or key in ("name", "codec", "pattern"):  # noqa: SIM114
+                values[key] = value
+            elif key == "backchannel" and value in _BACKCHANNEL:
                 values[key] = value
             else:
                 raise ValueError(f"unknown key or bad value {item!r} in camera spec {text!r}")
@@ -191,6 +203,15 @@ class CameraSpec:
             enc = f"x265enc {low_delay} speed-preset=ultrafast key-int-max={gop} bitrate={self.bitrate}"
         pay = f"rtp{self.codec}pay name=pay0 pt=96 config-interval={config_interval}"
         return f"{src}! {enc} ! {pay}"
+
+    def backchannel_launch(self) -> str:
+        """The loudspeaker: what GStreamer's ONVIF factory links the backchannel's RTP into."""
+        pt, name = _BACKCHANNEL[self.backchannel]
+        caps = f"application/x-rtp,media=audio,payload={pt},clock-rate=8000,encoding-name={name}"
+        sink = "fakesink async=false"
+        if self.backchannel_dump is not None:
+            sink = f'filesink location="{self.backchannel_dump}" buffer-mode=unbuffered sync=false async=false'
+        return f'( capsfilter caps="{caps}" name=depay_backchannel ! rtp{name.lower()}depay ! {sink} )'
 
     def launch(self) -> str:
         """The full ``gst-launch`` description of this camera's media."""
@@ -305,7 +326,9 @@ class CameraServer:
     """An RTSP server with one shared mount per camera spec."""
 
     def __init__(self, specs: list[CameraSpec], port: int, bind: str) -> None:
-        self.server = GstRtspServer.RTSPServer()
+        # GStreamer's ONVIF server answers the backchannel's Require header (others refuse it with 551)
+        onvif = any(spec.backchannel for spec in specs)
+        self.server = GstRtspServer.RTSPOnvifServer.new() if onvif else GstRtspServer.RTSPServer()
         self.server.set_address(bind)
         self.server.set_service(str(port))
         self.server.set_backlog(64)  # default 5: many recorders connecting at once would stall
@@ -322,7 +345,13 @@ class CameraServer:
                 self.clips[spec.name] = Clip(spec.file, spec.fps)
             if spec.stamp:
                 self.stamp_cells[spec.name] = spec.width // STAMP_BLOCKS
-            factory = GstRtspServer.RTSPMediaFactory()
+            if spec.backchannel:
+                # the media type first: constructing an ONVIF factory without it segfaulted
+                factory = GstRtspServer.RTSPOnvifMediaFactory.new()
+                factory.set_media_gtype(GstRtspServer.RTSPOnvifMedia.__gtype__)
+                factory.set_backchannel_launch(spec.backchannel_launch())
+            else:
+                factory = GstRtspServer.RTSPMediaFactory()
             factory.set_launch(spec.launch())
             factory.set_shared(True)
             factory.set_protocols(GstRtsp.RTSPLowerTrans.TCP | GstRtsp.RTSPLowerTrans.UDP)
