@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from vigil.config import CameraConfig
 from vigil.core.backchannel_sdp import BACKCHANNEL_REQUIRE, RtpPacketizer, pick_backchannel
@@ -53,14 +53,20 @@ CLOSE_TIMEOUT_S = 1.0
 def _split_url(url: str) -> tuple[str, int, str, str | None, str | None]:
     """(host, port, URL without credentials, user, password) of an rtsp:// URL."""
     parts = urlsplit(url)
-    if parts.scheme.lower() != "rtsp" or not parts.hostname:
-        raise TalkUnsupportedError("an ONVIF backchannel needs an rtsp:// talk_url (or camera url)")
+    try:
+        port = parts.port or 554
+    except ValueError:
+        port = 0
+    if parts.scheme.lower() != "rtsp" or not parts.hostname or not port:
+        raise TalkUnsupportedError("an ONVIF backchannel needs an rtsp://host[:port]/ talk_url (or camera url)")
     host = parts.hostname
     netloc = f"[{host}]" if ":" in host else host
-    if parts.port is not None:
-        netloc += f":{parts.port}"
+    if port != 554:
+        netloc += f":{port}"
     clean = urlunsplit((parts.scheme, netloc, parts.path or "/", parts.query, ""))
-    return host, parts.port or 554, clean, parts.username, parts.password
+    user = unquote(parts.username) if parts.username is not None else None
+    password = unquote(parts.password) if parts.password is not None else None
+    return host, port, clean, user, password
 
 
 class _Auth:
@@ -93,21 +99,24 @@ class _Auth:
 class BackchannelSink:
     """An open backchannel session: G.711 in, RTP over the RTSP connection out."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, rtsp: RtspReader) -> None:
+    def __init__(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, url: str, auth: _Auth, io_timeout_s: float
+    ) -> None:
         self._reader = reader
         self._writer = writer
-        self._rtsp = rtsp
+        self._rtsp = RtspReader()
         self._cseq = 0
         self._lost: str | None = None
         self._closed = False
         self._tasks: list[asyncio.Task[None]] = []
-        self._io_timeout_s = 5.0
+        self._io_timeout_s = io_timeout_s
+        self.url = url  # without credentials
+        self.auth = auth
+        # set by _negotiate once the camera accepted the session
         self.codec = AudioCodec.PCMU
         self.channel = 0
         self.packetizer = RtpPacketizer(0, 0, 0, 0)
-        self.url = ""
         self.session = ""
-        self.auth = _Auth(None, None)
 
     @property
     def lost(self) -> str | None:
@@ -283,10 +292,7 @@ async def open_backchannel(camera: CameraConfig, timeout_s: float) -> Backchanne
     try:
         async with asyncio.timeout(timeout_s):
             reader, writer = await asyncio.open_connection(host, port)
-            sink = BackchannelSink(reader, writer, RtspReader())
-            sink.url = url
-            sink.auth = _Auth(username, password)
-            sink._io_timeout_s = max(1.0, timeout_s)
+            sink = BackchannelSink(reader, writer, url, _Auth(username, password), max(1.0, timeout_s))
             await _negotiate(sink, url)
             return sink
     except BaseException as e:

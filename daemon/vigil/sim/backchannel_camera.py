@@ -3,8 +3,8 @@
 Usage::
 
     python -m vigil.sim.backchannel_camera --bind 127.0.0.1 --port 0 --codec pcmu \\
-        --dump /tmp/talk.jsonl [--auth user:password] [--fault 551|no-backchannel|drop=N] \\
-        [--session-timeout 60]
+        --dump /tmp/talk.jsonl [--auth user:password] [--fault 551|no-backchannel|drop=N|stall] \\
+        [--basic] [--session-timeout 60]
 
 It prints ``READY <port>`` once listening; any path works (``rtsp://127.0.0.1:PORT/onvif``); set a
 camera's ``talk = "onvif"`` and ``talk_url`` to it (vigil.sim.camera_server serves the video; its
@@ -19,15 +19,17 @@ Behaviour, like an ONVIF Profile T/S camera with a speaker:
 - SETUP only over RTP/AVP/TCP interleaved (461 otherwise); PLAY; GET_PARAMETER / OPTIONS as
   keep-alive (counted); TEARDOWN ends the session.
 - ``--auth user:password``: every request needs HTTP Digest (MD5, qop=auth), checked by its own
-  small implementation (not Vigil's client code).
+  small implementation (not Vigil's client code); ``--basic`` asks for Basic instead.
 - Every RTP packet received on the backchannel is recorded: in memory (`received`) and, with
   ``--dump``, as one JSON line ``{"seq", "ts", "pt", "ssrc", "marker", "payload": hex}``.
-- ``--fault drop=N`` closes the connection after the N-th RTP packet."""
+- ``--fault drop=N`` closes the connection after the N-th RTP packet; ``--fault stall`` stops
+  reading at the first one (the connection stays open, like a hung camera)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import hashlib
 import json
@@ -59,7 +61,8 @@ class ReceivedRtp:
 class BackchannelCamera:
     codec: str = "pcmu"
     auth: tuple[str, str] | None = None
-    fault: str | None = None  # "551", "no-backchannel", "drop=N"
+    fault: str | None = None  # "551", "no-backchannel", "drop=N", "stall"
+    auth_scheme: str = "digest"  # or "basic"
     session_timeout_s: int = 60
     dump: Path | None = None
     bind: str = "127.0.0.1"
@@ -107,6 +110,8 @@ class BackchannelCamera:
         if self.auth is None:
             return True
         value = request.header("Authorization") or ""
+        if self.auth_scheme == "basic":
+            return value == "Basic " + base64.b64encode(":".join(self.auth).encode()).decode()
         if not value.startswith("Digest "):
             return False
         params = {m[0]: m[1] or m[2] for m in re.findall(r'(\w+)=(?:"([^"]*)"|([^,\s]*))', value)}
@@ -131,6 +136,8 @@ class BackchannelCamera:
         self.methods.append(request.method)
         if not self._authorized(request):
             challenge = f'Digest realm="{REALM}", nonce="{self._nonce}", algorithm=MD5, qop="auth"'
+            if self.auth_scheme == "basic":
+                challenge = f'Basic realm="{REALM}"'
             return 401, "Unauthorized", (("WWW-Authenticate", challenge),), b""
         require = request.header("Require") or ""
         wants_backchannel = "www.onvif.org/ver20/backchannel" in require
@@ -188,6 +195,8 @@ class BackchannelCamera:
                         packets += event.channel == 0
                         if drop_after is not None and packets >= drop_after:
                             return
+                        if self.fault == "stall":
+                            await asyncio.Event().wait()  # the connection stays open, nobody reads
                     elif isinstance(event, RtspRequest):
                         status, reason, headers, body = self._answer(event, session)
                         writer.write(encode_response(status, reason, event.header("CSeq"), headers, body))
@@ -207,7 +216,8 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--codec", choices=sorted(CODECS), default="pcmu")
     parser.add_argument("--auth", help="user:password (Digest)")
-    parser.add_argument("--fault", help="551, no-backchannel or drop=N")
+    parser.add_argument("--basic", action="store_true", help="ask for Basic instead of Digest")
+    parser.add_argument("--fault", help="551, no-backchannel, drop=N or stall")
     parser.add_argument("--session-timeout", type=int, default=60)
     parser.add_argument("--dump", type=Path)
     return parser.parse_args(argv)
@@ -217,6 +227,7 @@ async def _main(args: argparse.Namespace) -> None:
     user, _, password = (args.auth or "").partition(":")
     camera = BackchannelCamera(
         codec=args.codec, auth=(user, password) if args.auth else None, fault=args.fault,
+        auth_scheme="basic" if args.basic else "digest",
         session_timeout_s=args.session_timeout, dump=args.dump, bind=args.bind, port=args.port,
     )
     async with camera:

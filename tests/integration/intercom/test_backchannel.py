@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import json
+import logging
 from pathlib import Path
 
 import pytest
@@ -145,3 +146,55 @@ async def test_without_the_require_header_there_is_no_backchannel(tmp_path: Path
         await sink.aclose()
     lines = [json.loads(line) for line in (tmp_path / "heard.jsonl").read_text().splitlines()]
     assert len(lines) == 5 and bytes.fromhex(lines[0]["payload"]) == tone(TONE_HZ, 0.1, sink.codec)[:160]
+
+
+async def test_basic_auth_with_credentials_in_the_url() -> None:
+    async with BackchannelCamera(auth=("viewer", "pa:ss word"), auth_scheme="basic") as device:
+        camera = _camera(device)
+        camera = CameraConfig(
+            id=camera.id, building=camera.building, name=camera.name, url=camera.url, talk=TalkPath.ONVIF,
+            talk_url=device.url.replace("rtsp://", "rtsp://viewer:pa%3Ass%20word@"),
+        )
+        sink = await open_talk(camera, timeout_s=2.0)
+        await sink.send(tone(TONE_HZ, 0.1, sink.codec))
+        await sink.aclose()
+        assert len(device.payload()) == 800
+
+
+async def test_a_camera_that_stops_reading_loses_the_session() -> None:
+    async with BackchannelCamera(fault="stall") as device:
+        sink = await open_talk(_camera(device), timeout_s=1.0)
+        audio = tone(TONE_HZ, 2.0, sink.codec)  # 16000 bytes a send: fills loopback's buffers soon
+        with pytest.raises(TalkDeviceError, match="stopped taking audio"):
+            async with asyncio.timeout(30):
+                while True:
+                    await sink.send(audio)
+        assert sink.lost
+        async with asyncio.timeout(5):
+            await sink.aclose()
+
+
+async def test_the_password_is_in_no_error_and_no_log_line(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    password = "hunter2-secret"
+    async with BackchannelCamera(auth=("admin", "other"), fault="drop=2") as device:
+        with pytest.raises(TalkDeviceError) as refused:
+            await open_talk(_camera(device, "admin", password), timeout_s=2.0)
+    async with BackchannelCamera(fault="drop=2") as device:
+        sink = await open_talk(_camera(device, "admin", password), timeout_s=2.0)
+        with pytest.raises(TalkDeviceError) as dropped:
+            async with asyncio.timeout(10):
+                while True:
+                    await sink.send(tone(TONE_HZ, 0.02, sink.codec))
+                    await asyncio.sleep(0.01)
+        await sink.aclose()
+    assert sink.lost and "lost" in caplog.text
+    for text in (str(refused.value), str(dropped.value), caplog.text, repr(sink.__dict__)):
+        assert password not in text
+
+
+@pytest.mark.parametrize("url", ["http://cam/", "rtsp://cam:99999/", "rtsp:///path"])
+async def test_a_talk_url_that_is_no_rtsp_url_is_unsupported(url: str) -> None:
+    camera = CameraConfig(id="x", building="b", name="x", url="rtsp://cam/", talk=TalkPath.ONVIF, talk_url=url)
+    with pytest.raises(TalkUnsupportedError, match="rtsp://"):
+        await open_talk(camera, timeout_s=1.0)
