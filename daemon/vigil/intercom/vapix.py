@@ -18,7 +18,7 @@ import asyncio
 import logging
 import secrets
 from collections.abc import AsyncIterator
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import aiohttp
 
@@ -42,17 +42,29 @@ MAX_QUEUED_CHUNKS = 25  # 0.5 s of 20 ms chunks
 CLOSE_TIMEOUT_S = 2.0
 
 
-def transmit_url(camera: CameraConfig) -> str:
-    """`talk_url` (or http://<the camera url's host>) + the transmit.cgi path."""
+def transmit_url(camera: CameraConfig) -> tuple[str, str | None, str | None]:
+    """(`talk_url` (or http://<the camera url's host>) + the transmit.cgi path, without credentials;
+    the user and password: the camera's, else those written in `talk_url`)."""
     base = camera.talk_url
     if base is None:
         host = urlsplit(camera.url).hostname
         if not host:
             raise TalkUnsupportedError(f"camera {camera.id} has no host to send VAPIX audio to")
         base = f"http://[{host}]" if ":" in host else f"http://{host}"
-    if urlsplit(base).scheme.lower() not in ("http", "https"):
-        raise TalkUnsupportedError("a VAPIX talk_url must be an http(s):// base URL")
-    return base.rstrip("/") + TRANSMIT_PATH
+    parts = urlsplit(base)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname or port == -1:
+        raise TalkUnsupportedError("a VAPIX talk_url must be an http(s)://host[:port] base URL")
+    netloc = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    netloc += f":{port}" if port is not None else ""
+    url = urlunsplit((parts.scheme, netloc, parts.path.rstrip("/") + TRANSMIT_PATH, "", ""))
+    if camera.username is not None:
+        return url, camera.username, camera.password
+    user = unquote(parts.username) if parts.username is not None else None
+    return url, user, unquote(parts.password) if parts.password is not None else None
 
 
 class VapixSink:
@@ -125,15 +137,15 @@ class VapixSink:
         await self._session.close()
 
 
-def _sign(challenge: Challenge, camera: CameraConfig, url: str, nc: int, cnonce: str) -> dict[str, str]:
-    path = urlsplit(url).path
-    value = authorization(challenge, camera.username or "", camera.password or "", "POST", path, cnonce, nc)
+def _sign(challenge: Challenge, credentials: tuple[str, str], url: str, nc: int, cnonce: str) -> dict[str, str]:
+    value = authorization(challenge, *credentials, "POST", urlsplit(url).path, cnonce, nc)
     return {"Authorization": value}
 
 
 async def open_vapix(camera: CameraConfig, timeout_s: float) -> VapixSink:
     """A talk session on `camera`'s VAPIX transmit.cgi, ready for `send` (see the module rules)."""
-    url = transmit_url(camera)
+    url, user, password = transmit_url(camera)
+    credentials = (user or "", password or "")
     base_headers = {"Content-Type": CONTENT_TYPE}
     timeouts = aiohttp.ClientTimeout(total=None, connect=timeout_s, sock_connect=timeout_s)
     session = aiohttp.ClientSession(timeout=timeouts)
@@ -148,14 +160,14 @@ async def open_vapix(camera: CameraConfig, timeout_s: float) -> VapixSink:
                     challenges = probe.headers.getall("WWW-Authenticate", [])
                 if status != 401 or challenge is not None:
                     break
-                if camera.username is None:
+                if user is None:
                     raise TalkDeviceError("the device asks for a sign-in and no username is configured")
                 try:
                     challenge = pick_challenge(parse_challenges(challenges))
                 except (AuthHeaderError, UnsupportedAuthError) as e:
                     raise TalkDeviceError(f"the device's sign-in cannot be answered: {e}") from e
                 nc += 1
-                headers = {**base_headers, **_sign(challenge, camera, url, nc, cnonce)}
+                headers = {**base_headers, **_sign(challenge, credentials, url, nc, cnonce)}
             if status == 401:
                 raise TalkDeviceError("the device refused the credentials (401 Unauthorized)")
             if status == 404:
@@ -164,7 +176,7 @@ async def open_vapix(camera: CameraConfig, timeout_s: float) -> VapixSink:
                 raise TalkDeviceError(f"the device answered transmit.cgi with {status} {reason}".strip())
             if challenge is not None:
                 nc += 1
-                headers = {**base_headers, **_sign(challenge, camera, url, nc, cnonce)}
+                headers = {**base_headers, **_sign(challenge, credentials, url, nc, cnonce)}
         return VapixSink(session, url, headers, max(1.0, timeout_s))
     except BaseException as e:
         await session.close()

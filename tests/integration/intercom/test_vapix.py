@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import aiohttp
 import pytest
@@ -95,3 +96,31 @@ async def test_a_device_that_drops_or_stalls_mid_talk_loses_the_session(fault: s
         assert len(speaker.bodies[-1]) < 64 * 1024 * 1024
         async with asyncio.timeout(5):
             await sink.aclose()
+
+
+async def test_credentials_in_the_talk_url_sign_in_and_stay_out_of_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with VapixSpeaker(auth=("op", "p@ss:word"), fault="drop=320") as speaker:
+        camera = _camera(speaker, None, None)
+        camera = CameraConfig(
+            id=camera.id, building=camera.building, name=camera.name, url=camera.url, talk=TalkPath.VAPIX,
+            talk_url=speaker.url.replace("http://", "http://op:p%40ss%3Aword@") + "/",
+        )
+        sink = await open_talk(camera, timeout_s=2.0)
+        with pytest.raises(TalkDeviceError) as dropped:
+            async with asyncio.timeout(10):
+                while True:
+                    await sink.send(tone(TONE_HZ, 0.02, sink.codec))
+                    await asyncio.sleep(0.01)
+        await sink.aclose()
+    assert len(speaker.bodies[-1]) >= 320
+    assert "lost" in caplog.text
+    for text in (str(dropped.value), caplog.text):
+        assert "p@ss" not in text and "p%40ss" not in text
+
+
+@pytest.mark.parametrize("url", ["rtsp://cam/", "http://cam:99999/", "http:///x"])
+async def test_a_talk_url_that_is_no_http_url_is_unsupported(url: str) -> None:
+    camera = CameraConfig(id="x", building="b", name="x", url="rtsp://cam/", talk=TalkPath.VAPIX, talk_url=url)
+    with pytest.raises(TalkUnsupportedError, match="http"):
+        await open_talk(camera, timeout_s=1.0)
