@@ -114,6 +114,11 @@ class VapixSink:
             raise TalkDeviceError("the talk session is closed")
         if not g711:
             return
+        try:
+            self._queue.put_nowait(g711)  # the usual case: the device reads as fast as we talk
+            return
+        except asyncio.QueueFull:
+            pass
         put = asyncio.ensure_future(self._queue.put(g711))
         done, _ = await asyncio.wait((put, self._task), timeout=self._io_timeout_s, return_when=asyncio.FIRST_COMPLETED)
         if put not in done:
