@@ -7,8 +7,9 @@ one talk costs the appliance's CPU, each side by side with a peer in the same ru
   started). Peer: one bare RTSP exchange (connect, OPTIONS, answer) with the same camera: the
   floor of any RTSP client.
 * send: CPU time of this process (time.process_time) to hand 10 s of G.711 to the sink in 20 ms
-  chunks (not paced) and close it (VAPIX writes its queued body meanwhile), per chunk; peer: the same RTP-in-`$` frames, built beforehand, written
-  by hand on a plain asyncio stream to the same camera.
+  chunks (not paced) and close it (VAPIX writes its queued body meanwhile), per chunk; peer: the
+  same RTP-in-`$` frames, built beforehand, written by hand on a plain asyncio stream to the
+  same camera.
 
 Run from the repository root (network namespace: loopback only):
 
@@ -52,7 +53,7 @@ def _start(module: str, *args: str) -> tuple[subprocess.Popen[bytes], int]:
 
 
 def _camera(talk: TalkPath, url: str) -> CameraConfig:
-    return CameraConfig(id="c", building="b", name="c", url="rtsp://127.0.0.1:1/", username="u", password="p",
+    return CameraConfig(id="c", building="b", name="c", url="rtsp://127.0.0.1:1/", username="u", password="p",  # noqa: S106
                         talk=talk, talk_url=url)
 
 
