@@ -222,18 +222,19 @@ class BackchannelSink:
         if self._closed:
             return
         self._closed = True
-        for task in self._tasks:
-            task.cancel()
-        if self._tasks:
-            await asyncio.wait(self._tasks)
         try:
+            for task in self._tasks:
+                task.cancel()
+            if self._tasks:
+                await asyncio.wait(self._tasks)
             if self._lost is None and self.session:
                 self._write_request("TEARDOWN", self.url, ())
                 async with asyncio.timeout(CLOSE_TIMEOUT_S):
                     await self._writer.drain()
         except (OSError, TimeoutError, RuntimeError):
             pass  # the camera will time the session out
-        self._writer.close()
+        finally:
+            self._writer.close()  # also when aclose itself is cancelled
         try:
             async with asyncio.timeout(CLOSE_TIMEOUT_S):
                 await self._writer.wait_closed()

@@ -6,8 +6,9 @@ codec is always PCMU and the talk session sends what `codec` says.
 
 Opening: an empty POST first (no audio), which tells us what the device wants before any audio is
 queued: 401 → sign in (Digest MD5/SHA-256 or Basic, core/http_digest.py, answered once: a second
-401 is refused credentials), 404 → the device has no audio output (TalkUnsupportedError), another
-status, a refused connection or no answer within `timeout_s` → TalkDeviceError. Then the streaming
+401 is refused credentials), 404 → the device has no audio output (TalkUnsupportedError); 2xx, or
+400/411 (a device that wants a body), → go on; 403, another status, a refused connection or no
+answer within `timeout_s` → TalkDeviceError. Then the streaming
 POST starts, signed with the same challenge (next nonce count). Each `send` queues one chunk
 (bounded: MAX_QUEUED_CHUNKS); a device that stops reading for `timeout_s`, answers early or closes
 the connection sets `lost`, and the next `send` raises TalkDeviceError."""
@@ -177,7 +178,11 @@ async def open_vapix(camera: CameraConfig, timeout_s: float) -> VapixSink:
                 raise TalkDeviceError("the device refused the credentials (401 Unauthorized)")
             if status == 404:
                 raise TalkUnsupportedError("the device has no VAPIX audio output (transmit.cgi: 404 Not Found)")
-            if not 200 <= status < 300:
+            if status == 403:
+                raise TalkDeviceError("the device's account may not send audio (transmit.cgi: 403 Forbidden)")
+            # Signed in and transmit.cgi exists: a device that wants a body answers the empty probe
+            # with 400 or 411 rather than 2xx; the streaming request will carry one.
+            if not (200 <= status < 300 or status in (400, 411)):
                 raise TalkDeviceError(f"the device answered transmit.cgi with {status} {reason}".strip())
             if challenge is not None:
                 nc += 1

@@ -3,7 +3,7 @@
 Usage::
 
     python -m vigil.sim.vapix_speaker --bind 127.0.0.1 --port 0 [--auth user:password] \\
-        [--fault no-audio|drop=N|stall] [--dump /tmp/talk.ulaw]
+        [--fault no-audio|needs-body|drop=N|stall] [--dump /tmp/talk.ulaw]
 
 It prints ``READY <port>``; set a camera's ``talk = "vapix"`` and ``talk_url = "http://127.0.0.1:PORT"``.
 In tests, use `VapixSpeaker` in-process.
@@ -12,7 +12,8 @@ In tests, use `VapixSpeaker` in-process.
   Vigil's client); a request without it gets 401 and a challenge.
 - The body must be ``audio/basic`` (415 otherwise); it is read as it streams and every byte is kept
   (`heard`, and appended to ``--dump`` as raw mu-law), each POST in `bodies`. 204 when it ends.
-- Faults: ``no-audio`` answers 404 (a device without audio output); ``drop=N`` closes the
+- Faults: ``no-audio`` answers 404 (a device without audio output); ``needs-body`` answers 400
+  to a POST with an empty body; ``drop=N`` closes the
   connection after N body bytes of a POST; ``stall`` stops reading a POST's body after its first
   chunk (and answers nothing)."""
 
@@ -104,6 +105,8 @@ class VapixSpeaker:
             return await self._answer(404)
         if request.content_type != "audio/basic":
             return await self._answer(415)
+        if self.fault == "needs-body" and request.content_length == 0:
+            return await self._answer(400)
         body = bytearray()
         self.bodies.append(b"")
         index = len(self.bodies) - 1
@@ -127,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bind", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--auth", help="user:password (Digest)")
-    parser.add_argument("--fault", help="no-audio, drop=N or stall")
+    parser.add_argument("--fault", help="no-audio, needs-body, drop=N or stall")
     parser.add_argument("--dump", type=Path)
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     user, _, password = (args.auth or "").partition(":")

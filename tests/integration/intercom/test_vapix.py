@@ -31,8 +31,10 @@ def _camera(speaker: VapixSpeaker, user: str | None = USER, password: str | None
     )
 
 
-async def test_a_tone_reaches_the_speaker() -> None:
-    async with VapixSpeaker(auth=(USER, PASSWORD)) as speaker:
+@pytest.mark.parametrize("fault", [None, "needs-body"])
+async def test_a_tone_reaches_the_speaker(fault: str | None) -> None:
+    """Also from a device that answers the empty probe with 400 (wants a body)."""
+    async with VapixSpeaker(auth=(USER, PASSWORD), fault=fault) as speaker:
         sink = await open_talk(_camera(speaker), timeout_s=5.0)
         assert sink.codec is AudioCodec.PCMU
         audio = tone(TONE_HZ, SECONDS, sink.codec)
