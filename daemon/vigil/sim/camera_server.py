@@ -73,9 +73,9 @@ _INT_KEYS = ("width", "height", "fps", "gop", "bframes", "bitrate")
 _FLAG_KEYS = ("clock", "sps_in_band", "stamp")
 _LIVE_ONLY = ("width", "height", "gop", "codec", "bframes", "bitrate", "pattern", "clock", "stamp")
 _AUDIO = {"0": "", "1": "aac", "aac": "aac", "opus": "opus"}
-_BACKCHANNEL = {"pcmu": (0, "PCMU"), "pcma": (8, "PCMA")}  # RTP payload type, encoding name
 _PARAMETER_SETS = (7, 8, 9)  # SPS, PPS, access unit delimiter: stripped from replayed clips
 STAMP_BLOCKS = 40  # barcode cells across the top of the frame (see stamp_bits)
+_BACKCHANNEL = {"pcmu": (0, "PCMU"), "pcma": (8, "PCMA")}  # RTP payload type, encoding name
 
 
 def stamp_bits(wall_ms: int) -> list[int]:
