@@ -3,7 +3,7 @@
 Usage::
 
     python -m vigil.sim.backchannel_camera --bind 127.0.0.1 --port 0 --codec pcmu \\
-        --dump /tmp/talk.jsonl [--auth user:password] [--fault 551|no-backchannel|drop=N|stall] \\
+        --dump /tmp/talk.jsonl [--auth user:password] [--fault 551|no-backchannel|drop=N|stall|expire] \\
         [--basic] [--session-timeout 60]
 
 It prints ``READY <port>`` once listening; any path works (``rtsp://127.0.0.1:PORT/onvif``); set a
@@ -23,7 +23,8 @@ Behaviour, like an ONVIF Profile T/S camera with a speaker:
 - Every RTP packet received on the backchannel is recorded: in memory (`received`) and, with
   ``--dump``, as one JSON line ``{"seq", "ts", "pt", "ssrc", "marker", "payload": hex}``.
 - ``--fault drop=N`` closes the connection after the N-th RTP packet; ``--fault stall`` stops
-  reading at the first one (the connection stays open, like a hung camera)."""
+  reading at the first one (the connection stays open, like a hung camera); ``--fault expire``
+  answers keep-alives with ``454 Session Not Found`` (a camera that forgot the session)."""
 
 from __future__ import annotations
 
@@ -61,7 +62,7 @@ class ReceivedRtp:
 class BackchannelCamera:
     codec: str = "pcmu"
     auth: tuple[str, str] | None = None
-    fault: str | None = None  # "551", "no-backchannel", "drop=N", "stall"
+    fault: str | None = None  # "551", "no-backchannel", "drop=N", "stall", "expire"
     auth_scheme: str = "digest"  # or "basic"
     session_timeout_s: int = 60
     dump: Path | None = None
@@ -141,6 +142,8 @@ class BackchannelCamera:
             return 401, "Unauthorized", (("WWW-Authenticate", challenge),), b""
         require = request.header("Require") or ""
         wants_backchannel = "www.onvif.org/ver20/backchannel" in require
+        if self.fault == "expire" and request.method in ("OPTIONS", "GET_PARAMETER") and request.header("Session"):
+            return 454, "Session Not Found", (), b""
         if request.method == "OPTIONS":
             self.keepalives += bool(request.header("Session"))
             return 200, "OK", (("Public", PUBLIC),), b""
@@ -217,7 +220,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--codec", choices=sorted(CODECS), default="pcmu")
     parser.add_argument("--auth", help="user:password (Digest)")
     parser.add_argument("--basic", action="store_true", help="ask for Basic instead of Digest")
-    parser.add_argument("--fault", help="551, no-backchannel, drop=N or stall")
+    parser.add_argument("--fault", help="551, no-backchannel, drop=N, stall or expire")
     parser.add_argument("--session-timeout", type=int, default=60)
     parser.add_argument("--dump", type=Path)
     return parser.parse_args(argv)

@@ -198,3 +198,17 @@ async def test_a_talk_url_that_is_no_rtsp_url_is_unsupported(url: str) -> None:
     camera = CameraConfig(id="x", building="b", name="x", url="rtsp://cam/", talk=TalkPath.ONVIF, talk_url=url)
     with pytest.raises(TalkUnsupportedError, match="rtsp://"):
         await open_talk(camera, timeout_s=1.0)
+
+
+async def test_a_camera_that_forgets_the_session_loses_it() -> None:
+    async with BackchannelCamera(session_timeout_s=1, fault="expire") as device:
+        sink = await open_talk(_camera(device), timeout_s=2.0)
+        async with asyncio.timeout(5):
+            while sink.lost is None:
+                await sink.send(tone(TONE_HZ, 0.02, sink.codec))
+                await asyncio.sleep(0.02)
+        assert "454" in sink.lost
+        with pytest.raises(TalkDeviceError, match="454"):
+            await sink.send(tone(TONE_HZ, 0.02, sink.codec))
+        await sink.aclose()
+        assert device.teardowns == 0  # nothing to tear down
