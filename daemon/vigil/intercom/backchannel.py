@@ -69,6 +69,15 @@ def _split_url(url: str) -> tuple[str, int, str, str | None, str | None]:
     return host, port, clean, user, password
 
 
+def _stale(response: RtspResponse) -> bool:
+    """A 401 that only says our nonce expired (RFC 7616 `stale=true`): sign in again at once."""
+    try:
+        challenges = parse_challenges(response.headers_named("WWW-Authenticate"))
+    except AuthHeaderError:
+        return False
+    return any((c.param("stale") or "").lower() == "true" for c in challenges)
+
+
 class _Auth:
     """Credentials and the device's last challenge: the Authorization header for each request."""
 
@@ -153,8 +162,7 @@ class BackchannelSink:
             response = await self._read_response()
             if response.status != 401:
                 return response
-            stale = "stale=true" in ",".join(response.headers_named("WWW-Authenticate")).lower()
-            if attempt == 1 or (self.auth.challenge is not None and not stale):
+            if attempt == 1 or (self.auth.challenge is not None and not _stale(response)):
                 break
             self.auth.answer(response)
         raise TalkDeviceError(f"the camera refused the credentials ({method}: 401 Unauthorized)")

@@ -3,7 +3,7 @@
 Usage::
 
     python -m vigil.sim.backchannel_camera --bind 127.0.0.1 --port 0 --codec pcmu \\
-        --dump /tmp/talk.jsonl [--auth user:password] [--fault 551|no-backchannel|drop=N|stall|expire] \\
+        --dump /tmp/talk.jsonl [--auth user:password] [--fault 551|no-backchannel|drop=N|stall|expire|stale] \\
         [--basic] [--session-timeout 60]
 
 It prints ``READY <port>`` once listening; any path works (``rtsp://127.0.0.1:PORT/onvif``); set a
@@ -24,7 +24,8 @@ Behaviour, like an ONVIF Profile T/S camera with a speaker:
   ``--dump``, as one JSON line ``{"seq", "ts", "pt", "ssrc", "marker", "payload": hex}``.
 - ``--fault drop=N`` closes the connection after the N-th RTP packet; ``--fault stall`` stops
   reading at the first one (the connection stays open, like a hung camera); ``--fault expire``
-  answers keep-alives with ``454 Session Not Found`` (a camera that forgot the session)."""
+  answers keep-alives with ``454 Session Not Found`` (a camera that forgot the session);
+  ``--fault stale`` (with ``--auth``) answers the first SETUP with a new nonce and ``stale=true``."""
 
 from __future__ import annotations
 
@@ -62,7 +63,7 @@ class ReceivedRtp:
 class BackchannelCamera:
     codec: str = "pcmu"
     auth: tuple[str, str] | None = None
-    fault: str | None = None  # "551", "no-backchannel", "drop=N", "stall", "expire"
+    fault: str | None = None  # "551", "no-backchannel", "drop=N", "stall", "expire", "stale"
     auth_scheme: str = "digest"  # or "basic"
     session_timeout_s: int = 60
     dump: Path | None = None
@@ -76,6 +77,7 @@ class BackchannelCamera:
     _dump_file: TextIO | None = None
     _nonce: str = field(default_factory=lambda: secrets.token_hex(12))
     _connections: set[asyncio.StreamWriter] = field(default_factory=set)
+    _rotated: bool = False
 
     @property
     def url(self) -> str:
@@ -135,6 +137,10 @@ class BackchannelCamera:
 
     def _answer(self, request: RtspRequest, session: str) -> tuple[int, str, tuple[tuple[str, str], ...], bytes]:
         self.methods.append(request.method)
+        if self.fault == "stale" and request.method == "SETUP" and self.auth is not None and not self._rotated:
+            self._rotated, self._nonce = True, secrets.token_hex(12)  # the nonce we gave expired
+            challenge = f'Digest realm="{REALM}", nonce="{self._nonce}", algorithm=MD5, qop="auth", stale=true'
+            return 401, "Unauthorized", (("WWW-Authenticate", challenge),), b""
         if not self._authorized(request):
             challenge = f'Digest realm="{REALM}", nonce="{self._nonce}", algorithm=MD5, qop="auth"'
             if self.auth_scheme == "basic":
@@ -220,7 +226,7 @@ def _parse_args(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--codec", choices=sorted(CODECS), default="pcmu")
     parser.add_argument("--auth", help="user:password (Digest)")
     parser.add_argument("--basic", action="store_true", help="ask for Basic instead of Digest")
-    parser.add_argument("--fault", help="551, no-backchannel, drop=N, stall or expire")
+    parser.add_argument("--fault", help="551, no-backchannel, drop=N, stall, expire or stale")
     parser.add_argument("--session-timeout", type=int, default=60)
     parser.add_argument("--dump", type=Path)
     return parser.parse_args(argv)

@@ -43,9 +43,10 @@ async def _talk(sink_codec_source: CameraConfig, seconds: float) -> tuple[AudioC
     return sink.codec, len(audio)
 
 
-@pytest.mark.parametrize("codec", ["pcmu", "pcma"])
-async def test_a_tone_reaches_the_loudspeaker(codec: str) -> None:
-    async with BackchannelCamera(codec=codec, auth=("admin", "s3cret")) as device:
+@pytest.mark.parametrize(("codec", "fault"), [("pcmu", None), ("pcma", None), ("pcmu", "stale")])
+async def test_a_tone_reaches_the_loudspeaker(codec: str, fault: str | None) -> None:
+    """Digest sign-in; `stale`: the camera's nonce expires between DESCRIBE and SETUP."""
+    async with BackchannelCamera(codec=codec, auth=("admin", "s3cret"), fault=fault) as device:
         sent_codec, sent_bytes = await _talk(_camera(device, "admin", "s3cret"), SECONDS)
         await asyncio.sleep(0.1)
         assert sent_codec is (AudioCodec.PCMU if codec == "pcmu" else AudioCodec.PCMA)
