@@ -11,6 +11,8 @@ import asyncio
 import contextlib
 import json
 import ssl
+import time
+import urllib.error
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,11 +24,13 @@ import pytest
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
+from tests.support.browser import chromium, wait_decoding
 from tests.support.camsim import CameraServer
 from tests.support.http_call import call, free_port
 from tests.support.netns import requires_test_namespace
 from tests.support.tone import peak_hz, rms
 from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for, write_config
+from tests.support.webapp import check_axe, new_page, screenshot
 from vigil.sim.camera_server import TONE_HZ
 
 pytestmark = [requires_test_namespace, pytest.mark.slow]  # ~40 s: one daemon, four cameras, real peers
@@ -48,7 +52,12 @@ class Daemon:
         return ssl.create_default_context(cafile=str(self.ca))
 
     def get(self, path: str) -> tuple[int, Any]:
-        status, raw, _ = call(self.base + path, headers={"Authorization": f"Bearer {self.token}"}, cafile=self.ca)
+        """(status, JSON body); status 0 while the daemon does not listen yet (it writes its
+        certificate before it listens)."""
+        try:
+            status, raw, _ = call(self.base + path, headers={"Authorization": f"Bearer {self.token}"}, cafile=self.ca)
+        except urllib.error.URLError:
+            return 0, None
         return status, json.loads(raw) if raw else None
 
 
@@ -58,7 +67,8 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
     port = free_port()
     specs = [f"name={name},{BASE}" + (f",audio={audio}" if audio else "") for name, audio in CAMERAS.items()]
     with CameraServer(*specs) as cams:
-        config = write_config(tmp, {name: cams.url(name) for name in CAMERAS}, f'[http]\nlisten = "127.0.0.1:{port}"')
+        http = f'[http]\nlisten = "127.0.0.1:{port}"\npublic_url = "https://127.0.0.1:{port}"'
+        config = write_config(tmp, {name: cams.url(name) for name in CAMERAS}, http)
         added = vigil_stdin("a long enough password\n", "user", "add", "root", "--role", "district_admin",
                             "--password-stdin", "--config", str(config))
         assert added.returncode == 0, added.stderr
@@ -155,3 +165,58 @@ def test_camera_list_names_the_audio_and_the_audit_the_route(daemon: Daemon) -> 
     status, entries = daemon.get("/api/audit?limit=1000")
     views = {e["target"]: e["detail"].get("audio") for e in entries if e["action"] == "live.view"}
     assert views == {"camera:pcmu-cam": "pcmu", "camera:aac-cam": "opus from aac", "camera:mute-cam": None}
+
+
+AUDIO_STATS_JS = """
+async () => {
+  const out = [];
+  for (const pc of window.vigilPeers || []) {
+    const stats = await pc.getStats();
+    stats.forEach((r) => {
+      if (r.type === "inbound-rtp" && r.kind === "audio") {
+        out.push({energy: r.totalAudioEnergy || 0, level: r.audioLevel || 0, samples: r.totalSamplesReceived || 0,
+                  codec: (stats.get(r.codecId) || {}).mimeType || null, state: pc.connectionState});
+      }
+    });
+  }
+  return out;
+}
+"""
+
+
+@pytest.mark.parametrize("size", ["phone", "desktop"])
+def test_browser_plays_pcma_with_sound_on(daemon: Daemon, size: str) -> None:
+    link = run_vigil("link", "create", "--reason", "listen test", "--camera", "pcma-cam", "--camera", "mute-cam",
+                     "--config", str(daemon.config))
+    assert link.returncode == 0, link.stderr
+    with chromium() as browser:
+        page, console = new_page(browser, size)
+        page.goto(link.stdout.strip())
+        page.goto(f"{daemon.base}/live/pcma-cam?quality=main")
+        wait_decoding(page, 15.0)
+        video = page.locator("video[data-camera='pcma-cam']")
+        assert video.evaluate("v => v.muted") is True  # muted until asked
+        sound = page.get_by_role("button", name="Sound")
+        assert sound.get_attribute("aria-pressed") == "false"
+        sound.focus()
+        page.keyboard.press("Enter")  # keyboard reachable
+        assert sound.get_attribute("aria-pressed") == "true"
+        assert video.evaluate("v => v.muted") is False
+
+        def heard() -> bool:
+            stats = page.evaluate(AUDIO_STATS_JS)
+            return bool(stats) and stats[0]["energy"] > 0 and stats[0]["level"] > 0.01
+
+        wait_for(heard, 10, "audible audio in the browser")
+        (first,) = page.evaluate(AUDIO_STATS_JS)
+        time.sleep(1.0)
+        (later,) = page.evaluate(AUDIO_STATS_JS)
+        assert later["codec"] == "audio/PCMA"  # forwarded as it is
+        assert later["energy"] > first["energy"] and later["samples"] > first["samples"]  # and it keeps coming
+        check_axe(page)
+        screenshot(page, f"live-sound-on-{size}")
+        assert console.csp_violations() == []
+        # A camera without audio offers no sound button.
+        page.goto(f"{daemon.base}/live/mute-cam?quality=main")
+        wait_for(lambda: page.locator("video[data-camera='mute-cam']").count() == 1, 10, "the mute camera's player")
+        assert page.get_by_role("button", name="Sound").count() == 0
