@@ -212,7 +212,12 @@ class RtspIngest:
             codec = _AUDIO_CODECS.get(stream.codec_context.name)
             if codec is not None:
                 ctx = stream.codec_context
-                return stream, AudioInfo(codec, ctx.sample_rate or 8000, ctx.channels or 1, bytes(ctx.extradata or b""))
+                info = AudioInfo(codec, ctx.sample_rate or 8000, ctx.channels or 1, bytes(ctx.extradata or b""))
+                if not self._audio_noted:  # once per camera: what it sends, and what becomes of it
+                    self._audio_noted = True
+                    log.info("camera %s: has an audio track (%s, %d Hz): live viewers can listen; it is recorded"
+                             " only with record_audio = true", self.name, codec.name, info.sample_rate)
+                return stream, info
         if not self._audio_noted:
             self._audio_noted = True
             log.info("camera %s: its audio (%s) is in no codec the appliance takes (G.711, AAC, Opus)", self.name,
