@@ -38,7 +38,7 @@ from vigil.sim.onvif_device import OnvifDevice, start_device
 
 log = logging.getLogger(__name__)
 
-DEMO_CAMERA = "name=demo,width=640,height=360,fps=15,gop=15,clock=1,pattern=ball"
+DEMO_CAMERA = "name=demo,width=640,height=360,fps=15,gop=15,clock=1,pattern=ball,audio=pcmu"  # sound: issue 18
 # The camera an installer adds in the demo (Admin -> Cameras): streams of a simulated ONVIF device
 # (vigil/sim/onvif_device.py, replaying an Axis camera's answers), not yet in the configuration.
 NEW_CAMERAS = ("name=lobby,width=640,height=360,fps=15,gop=15,pattern=smpte75",
