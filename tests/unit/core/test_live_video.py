@@ -104,3 +104,12 @@ def test_offer_accepts_h265() -> None:
     assert not offer_accepts_h265(h264)
     assert offer_accepts_h265(h264 + "a=rtpmap:49 H265/90000\r\n")
     assert not offer_accepts_h265(h264 + "a=fmtp:96 note=H265/90000\r\n")  # only an rtpmap counts
+
+
+def test_the_webrtc_stack_still_cannot_send_h265() -> None:
+    """Rule 3's premise (design/webrtc.md "H.265 to the browser"): aiortc packetizes VP8 and H.264
+    only. When this fails, aiortc learned H.265: pass it through to browsers that offer it."""
+    from aiortc import RTCRtpSender
+
+    video = {c.mimeType for c in RTCRtpSender.getCapabilities("video").codecs}
+    assert video == {"video/VP8", "video/H264", "video/rtx"}
