@@ -22,6 +22,7 @@ from tests.support.browser import chromium, peer_stats, wait_decoding
 from tests.support.camsim import CameraServer
 from tests.support.netns import requires_test_namespace
 from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for, write_config
+from tests.support.webapp import check_axe, screenshot
 
 pytestmark = requires_test_namespace
 
@@ -150,6 +151,13 @@ def test_an_h265_camera_plays_re_encoded_to_h264(live: Live) -> None:
         time.sleep(1.0)
         (later,) = [s for s in peer_stats(page) if s["state"] == "connected"]
         assert later["framesDecoded"] >= first["framesDecoded"] + 8
+        # The player says the picture is re-encoded (the answer's Vigil-Live-Video header).
+        status = page.locator("figure.live [role=status]")
+        status.filter(has_text="live (main, transcoded)").wait_for(timeout=5000)
+        for width, height in ((1280, 800), (390, 844)):
+            page.set_viewport_size({"width": width, "height": height})
+            check_axe(page)
+            screenshot(page, f"live-transcoded-{width}x{height}")
 
 
 def test_relay_only_through_coturn(live: Live) -> None:

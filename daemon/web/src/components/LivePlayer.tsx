@@ -1,5 +1,6 @@
 // One camera's live video over WebRTC (WHEP), reconnecting by itself; muted, inline, no controls
-// needed. A 409 on the main stream (e.g. H.265 or B-frames) retries on the substream when one exists.
+// needed. A 409 on the main stream (e.g. H.265 or B-frames with re-encoding off) retries on the
+// substream when one exists. A stream the appliance re-encodes says so in its state ("transcoded").
 import { useEffect, useRef, useState } from "preact/hooks";
 import { parseHash } from "../lib/router";
 import type { Camera } from "../lib/session";
@@ -37,7 +38,8 @@ export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps
           if (video.current) video.current.srcObject = stream;
         },
         onState: (text, failed) => {
-          setState({ text: text === "connected" ? `live (${q})` : `${text} (${q})`, failed });
+          const how = current.video === "transcoded" ? ", transcoded" : current.video === "substream" ? ", substream" : "";
+          setState({ text: text === "connected" ? `live (${q}${how})` : `${text} (${q})`, failed });
           if (text === "failed" || text === "closed") schedule(q, 2000);
         },
       }, relayOnly);

@@ -1,0 +1,144 @@
+"""Live transcode: CPU of the appliance's transcoder (webrtc/transcode.py) beside `ffmpeg` doing the
+same transcode of the same camera.
+
+    .venv/bin/python bench/transcode.py [--seconds 20] [--warmup 5] [--repeats 3] [--cameras hevc,bframes]
+
+Cameras (vigil.sim.camera_server, one server, videotestsrc `smpte`: bars and a moving noise
+patch): ``hevc`` = 1920x1080 15 fps H.265 (x265), 1 s GOP, 4 Mbit/s; ``bframes`` = the same size
+in H.264 with 2 B-frames. For each camera and repeat, two runs one after the other (which goes first
+alternates), each reading the camera over RTSP/TCP on its own, so the camera is the same for both:
+
+* **ours**: ``bench/transcode.py --child URL``: the daemon's RtspIngest -> Fanout -> Transcoder
+  (decode, scale to 1280x720, libx264 with `x264_options`) -> a Fanout with one subscriber
+  (what a viewer's CameraTrack reads), in a process of its own;
+* **ffmpeg**: ``ffmpeg -rtsp_transport tcp -i URL -an -vf scale=1280:720 -c:v libx264 -profile:v
+  baseline -tune zerolatency -preset veryfast -crf 25 -maxrate 2000000 -bufsize 2000000 -g 15 -bf 0
+  -forced-idr 1 -f null -`.
+
+Measured: process CPU seconds per wall second (utime + stime of all its threads, /proc) over
+``--seconds`` after ``--warmup``; and frames encoded per second (ours: its count; ffmpeg: its
+``-progress`` output), so a run that falls behind shows. Medians over repeats; ratio ours/ffmpeg.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "daemon"))
+
+from procstat import CLK_TCK, SimCameras, child_env, cpu_ticks, log, ticks_between, workdir
+
+CAMERAS = {
+    "hevc": "name=hevc,width=1920,height=1080,fps=15,gop=15,bitrate=4000,pattern=smpte,codec=h265",
+    "bframes": "name=bframes,width=1920,height=1080,fps=15,gop=15,bitrate=4000,pattern=smpte,bframes=2",
+}
+
+
+def child(url: str) -> None:
+    """Our transcoder alone in this process; prints the frames encoded so far on each stdin line."""
+    from vigil.config import CameraConfig
+    from vigil.core.camera_modes import Stream
+    from vigil.ingest.fanout import Fanout
+    from vigil.ingest.rtsp import RtspIngest
+    from vigil.webrtc.transcode import TranscodeKey, Transcoder
+
+    camera = CameraConfig("bench", "hs", "bench", url)
+    fanout = Fanout()
+    ingest = RtspIngest(camera, url, Stream.MAIN, fanout, lambda t: None)
+    threading.Thread(target=ingest.run, daemon=True).start()
+    transcoder = Transcoder(TranscodeKey("bench", Stream.MAIN), fanout, 1280, 720)
+    viewer = transcoder.output.subscribe("viewer", 90)
+    threading.Thread(target=lambda: [viewer.get(1.0) for _ in iter(int, 1)], daemon=True).start()
+    transcoder.start()
+    for _ in sys.stdin:
+        print(transcoder.frames_encoded, flush=True)
+
+
+def ffmpeg_command(url: str) -> list[str]:
+    from vigil.webrtc.transcode import x264_options
+
+    o = x264_options(1280, 720)
+    return ["ffmpeg", "-nostdin", "-v", "error", "-rtsp_transport", "tcp", "-i", url, "-an", "-vf", "scale=1280:720",
+            "-c:v", "libx264", "-profile:v", "baseline", "-tune", o["tune"], "-preset", o["preset"], "-crf", o["crf"],
+            "-maxrate", o["maxrate"], "-bufsize", o["bufsize"], "-g", "15", "-bf", "0", "-forced-idr", "1",
+            "-x264-params", o["x264-params"], "-progress", "pipe:1", "-f", "null", "-"]
+
+
+def _ffmpeg_frames(lines: list[str]) -> int:
+    frames = [int(line.split("=", 1)[1]) for line in lines if line.startswith("frame=")]
+    return frames[-1] if frames else 0
+
+
+def measure(kind: str, url: str, warmup_s: float, seconds: float) -> tuple[float, float]:
+    """(CPU s per wall s, frames encoded per s) of one run."""
+    if kind == "ours":
+        proc = subprocess.Popen([sys.executable, __file__, "--child", url], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True, env=child_env())
+        assert proc.stdin is not None and proc.stdout is not None
+
+        def frames() -> int:
+            assert proc.stdin is not None and proc.stdout is not None
+            proc.stdin.write("\n")
+            proc.stdin.flush()
+            return int(proc.stdout.readline())
+    else:
+        proc = subprocess.Popen(ffmpeg_command(url), stdout=subprocess.PIPE, text=True)
+        lines: list[str] = []
+        assert proc.stdout is not None
+        reader = threading.Thread(target=lambda: lines.extend(iter(proc.stdout.readline, "")), daemon=True)  # type: ignore[union-attr]
+        reader.start()
+
+        def frames() -> int:
+            return _ffmpeg_frames(lines)
+    try:
+        time.sleep(warmup_s)
+        before, frames_before, start = cpu_ticks([proc.pid]), frames(), time.monotonic()
+        time.sleep(seconds)
+        after, frames_after, wall = cpu_ticks([proc.pid]), frames(), time.monotonic() - start
+    finally:
+        proc.terminate()
+        proc.wait(10)
+    return ticks_between(before, after) / CLK_TCK / wall, (frames_after - frames_before) / wall
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument("--warmup", type=float, default=5.0)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--cameras", default="hevc,bframes")
+    args = parser.parse_args()
+    if args.child:
+        child(args.child)
+        return
+    names = args.cameras.split(",")
+    with workdir(keep=False, prefix="vigil-bench-transcode-") as tmp:
+        cams = SimCameras([CAMERAS[n] for n in names], tmp / "cameras.log")
+        try:
+            print("| camera | ours CPU s/s | ffmpeg CPU s/s | ratio | ours fps | ffmpeg fps |\n"
+                  "|---|---:|---:|---:|---:|---:|")
+            for name in names:
+                runs: dict[str, list[tuple[float, float]]] = {"ours": [], "ffmpeg": []}
+                for repeat in range(args.repeats):
+                    for kind in (("ours", "ffmpeg") if repeat % 2 == 0 else ("ffmpeg", "ours")):
+                        cpu, fps = measure(kind, cams.url(name), args.warmup, args.seconds)
+                        log(f"{name} {kind} #{repeat}: {cpu:.3f} CPU s/s, {fps:.1f} fps")
+                        runs[kind].append((cpu, fps))
+                ours = statistics.median(c for c, _ in runs["ours"])
+                theirs = statistics.median(c for c, _ in runs["ffmpeg"])
+                print(f"| {name} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} | "
+                      f"{statistics.median(f for _, f in runs['ours']):.1f} | "
+                      f"{statistics.median(f for _, f in runs['ffmpeg']):.1f} |", flush=True)
+        finally:
+            cams.close()
+
+
+if __name__ == "__main__":
+    main()
