@@ -4,7 +4,8 @@ H.264 constrained baseline, for every viewer of that stream at once.
 A `Transcoder` is one more subscriber of the camera's fan-out (bounded, `QUEUE_PACKETS`; the
 fan-out's drop policy applies: when the encoder falls behind, packets are dropped up to the
 next keyframe, so the recorder and the other viewers never wait for it). On a thread of its own
-(`transcode-<camera>[-sub]`) it decodes with PyAV, scales down to fit the bound it was given
+(`transcode-<camera>[-sub]`; PyAV releases the GIL while FFmpeg decodes, scales and encodes) it
+decodes with PyAV, scales down to fit the bound it was given
 (core/live_video.fit_size), encodes with libx264 (`PRESET`, `tune=zerolatency`, profile
 baseline, no B-frames, an IDR every second and on each new viewer, SPS/PPS before every IDR) and
 publishes the result on its own Fanout: SessionStarted (H.264, the encoded size), EncodedPackets
@@ -91,7 +92,6 @@ class Transcoder:
         self.size: tuple[int, int] | None = None  # what it encodes at, once it has decoded a frame
         self.frames_encoded = 0
         self.resyncs = 0
-        self.cpu_s = 0.0  # this thread's CPU time, updated as it runs
         self._decoder: Any = None
         self._encoder: Any = None
         self._info: StreamInfo | None = None
@@ -125,7 +125,8 @@ class Transcoder:
                     self._handle(item)
                 except av.FFmpegError as error:  # a corrupt packet: drop it, the next IDR recovers
                     log.debug("transcode %s: %s", self.key.thread_name, error)
-                self.cpu_s = time.thread_time()
+        except Exception:  # its viewers' tracks end; the next viewer starts a new one
+            log.exception("transcode %s/%s failed", self.key.camera_id, self.key.stream.value)
         finally:
             self._end_session(SessionEnded(DownReason.SHUTDOWN, time.time_ns()))
             self.output.close()
@@ -229,7 +230,8 @@ class Transcoders:
         return sum(t.viewers > 0 and not t.finished.is_set() for t in self._running.values())
 
     def all(self) -> tuple[Transcoder, ...]:
-        return tuple(self._running.values())
+        """The transcoders running now (with viewers or in their grace)."""
+        return tuple(t for t in self._running.values() if not t.finished.is_set())
 
     def acquire(self, key: TranscodeKey, source: Fanout, max_width: int, max_height: int) -> Transcoder:
         """The transcoder of `key`, started if none runs; the caller holds it until `release`."""
