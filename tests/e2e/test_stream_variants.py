@@ -78,7 +78,7 @@ def test_camera_variants_recorded_or_reported(
                for c in ("nopath", "refused", "garbage")}
     assert reasons == {"nopath": ["not_found"], "refused": ["refused"], "garbage": ["bad_stream"]}, reasons
     log = vigil.log
-    assert "has an audio track; audio is not recorded" in log
+    assert "camera audio/main: has an audio track (AAC, 48000 Hz)" in log
     assert SECRET not in log
     for camera_id in ("nopath", "refused", "garbage"):
         assert index.segments(camera_id) == []

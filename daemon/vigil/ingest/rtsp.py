@@ -123,7 +123,7 @@ class RtspIngest:
             "probesize": "32",
             "fflags": "nobuffer",
         }
-        started_session = False
+        started_session = audio_started = False
         try:
             source = url_with_credentials(self.url, self.camera.username, self.camera.password)
             # FFmpeg's own socket timeout (`timeout` above), not PyAV's `timeout=`: that one installs
@@ -137,7 +137,6 @@ class RtspIngest:
                 self.codec, self.has_bframes = codec, False
                 audio = self._pick_audio(container)
                 self.audio = None if audio is None else audio[1]
-                audio_started = False
                 clock = MediaClock()
                 # normalized - raw (both 90 kHz) of the latest video packet: audio's place on the media clock
                 video_offset_90k: int | None = None
@@ -187,8 +186,8 @@ class RtspIngest:
             self._log_failure(reason, redact(str(error), secrets))
         if started_session:
             self.fanout.publish(SessionEnded(reason, time.time_ns()))
-            if self.audio_fanout is not None:
-                self.audio_fanout.publish(SessionEnded(reason, time.time_ns()))
+        if audio_started and self.audio_fanout is not None:  # audio consumers see an end only after a start
+            self.audio_fanout.publish(SessionEnded(reason, time.time_ns()))
         return reason
 
     def _log_failure(self, reason: DownReason, message: str) -> None:
@@ -213,7 +212,12 @@ class RtspIngest:
             codec = _AUDIO_CODECS.get(stream.codec_context.name)
             if codec is not None:
                 ctx = stream.codec_context
-                return stream, AudioInfo(codec, ctx.sample_rate or 8000, ctx.channels or 1, bytes(ctx.extradata or b""))
+                info = AudioInfo(codec, ctx.sample_rate or 8000, ctx.channels or 1, bytes(ctx.extradata or b""))
+                if not self._audio_noted:  # once per camera: what it sends, and what becomes of it
+                    self._audio_noted = True
+                    log.info("camera %s: has an audio track (%s, %d Hz): live viewers can listen; it is recorded"
+                             " only with record_audio = true", self.name, codec.name, info.sample_rate)
+                return stream, info
         if not self._audio_noted:
             self._audio_noted = True
             log.info("camera %s: its audio (%s) is in no codec the appliance takes (G.711, AAC, Opus)", self.name,
