@@ -19,7 +19,8 @@ Measured: process CPU seconds per wall second (utime + stime of all its threads,
 ``--seconds`` after ``--warmup``; and frames encoded per second (ours: its count; ffmpeg: its
 ``-progress`` output), so a run that falls behind shows, and CPU ms per frame encoded (the figure
 that does not depend on how many frames the camera managed to send). Medians over repeats; ratios
-ours/ffmpeg.
+ours/ffmpeg. Ours also reports the delay it adds (camera packet in -> re-encoded frame out, per
+frame, matched by display time): median and p90 over the window, medians over repeats.
 """
 
 from __future__ import annotations
@@ -41,12 +42,18 @@ CAMERAS = {
     "bframes": "name=bframes,width=1920,height=1080,fps=15,gop=15,bitrate=4000,pattern=smpte,bframes=2",
 }
 
+DELAYS: list[tuple[float, float]] = []  # ours: (median, p90) ms added per run
+
 
 def child(url: str) -> None:
-    """Our transcoder alone in this process; prints the frames encoded so far on each stdin line."""
+    """Our transcoder alone in this process. On each stdin line it prints the frames encoded so far
+    and the delay it added to the frames of the last window (ms, median and p90): from the camera's
+    packet with that display time reaching the fan-out to the re-encoded frame reaching a viewer's
+    queue (decode, including FFmpeg's frame-thread delay and B-frame reordering, scale, encode)."""
     from vigil.config import CameraConfig
     from vigil.core.camera_modes import Stream
-    from vigil.ingest.fanout import Fanout
+    from vigil.core.media import EncodedPacket
+    from vigil.ingest.fanout import Fanout, Subscription
     from vigil.ingest.rtsp import RtspIngest
     from vigil.webrtc.transcode import TranscodeKey, Transcoder
 
@@ -55,11 +62,29 @@ def child(url: str) -> None:
     ingest = RtspIngest(camera, url, Stream.MAIN, fanout, lambda t: None)
     threading.Thread(target=ingest.run, daemon=True).start()
     transcoder = Transcoder(TranscodeKey("bench", Stream.MAIN), fanout, 1280, 720)
-    viewer = transcoder.output.subscribe("viewer", 90)
-    threading.Thread(target=lambda: [viewer.get(1.0) for _ in iter(int, 1)], daemon=True).start()
+    arrived: dict[int, int] = {}  # pts_90k -> when the camera's packet reached the fan-out
+    delays_ms: list[float] = []
+
+    def source_times(sub: Subscription) -> None:
+        while True:
+            item = sub.get(1.0)
+            if isinstance(item, EncodedPacket):
+                arrived[item.pts_90k] = item.received_wall_ns
+
+    def viewer(sub: Subscription) -> None:
+        while True:
+            item = sub.get(1.0)
+            if isinstance(item, EncodedPacket) and item.pts_90k in arrived:
+                delays_ms.append((time.time_ns() - arrived.pop(item.pts_90k)) / 1e6)
+
+    threading.Thread(target=source_times, args=(fanout.subscribe("times", 900),), daemon=True).start()
+    threading.Thread(target=viewer, args=(transcoder.output.subscribe("viewer", 90),), daemon=True).start()
     transcoder.start()
     for _ in sys.stdin:
-        print(transcoder.frames_encoded, flush=True)
+        window, delays_ms[:] = sorted(delays_ms), []
+        p50 = window[len(window) // 2] if window else 0.0
+        p90 = window[int(len(window) * 0.9)] if window else 0.0
+        print(transcoder.frames_encoded, f"{p50:.1f}", f"{p90:.1f}", flush=True)
 
 
 def ffmpeg_command(url: str) -> list[str]:
@@ -78,7 +103,9 @@ def _ffmpeg_frames(lines: list[str]) -> int:
 
 
 def measure(kind: str, url: str, warmup_s: float, seconds: float) -> tuple[float, float]:
-    """(CPU s per wall s, frames encoded per s) of one run."""
+    """(CPU s per wall s, frames encoded per s) of one run; ours also appends its added delay
+    (median, p90 ms, over the measured window) to `DELAYS`."""
+    delays: list[tuple[float, float]] = []
     if kind == "ours":
         proc = subprocess.Popen([sys.executable, __file__, "--child", url], stdin=subprocess.PIPE,
                                 stdout=subprocess.PIPE, text=True, env=child_env())
@@ -88,7 +115,9 @@ def measure(kind: str, url: str, warmup_s: float, seconds: float) -> tuple[float
             assert proc.stdin is not None and proc.stdout is not None
             proc.stdin.write("\n")
             proc.stdin.flush()
-            return int(proc.stdout.readline())
+            count, p50, p90 = proc.stdout.readline().split()
+            delays.append((float(p50), float(p90)))
+            return int(count)
     else:
         proc = subprocess.Popen(ffmpeg_command(url), stdout=subprocess.PIPE, text=True)
         lines: list[str] = []
@@ -106,6 +135,8 @@ def measure(kind: str, url: str, warmup_s: float, seconds: float) -> tuple[float
     finally:
         proc.terminate()
         proc.wait(10)
+    if delays:
+        DELAYS.append(delays[-1])
     return ticks_between(before, after) / CLK_TCK / wall, (frames_after - frames_before) / wall
 
 
@@ -138,6 +169,9 @@ def main() -> None:
                 # CPU per frame encoded: the figure that does not depend on how many frames the camera managed
                 ours_ms = statistics.median(1000 * c / f for c, f in runs["ours"] if f)
                 theirs_ms = statistics.median(1000 * c / f for c, f in runs["ffmpeg"] if f)
+                delay = (statistics.median(m for m, _ in DELAYS), statistics.median(p for _, p in DELAYS))
+                DELAYS.clear()
+                log(f"{name}: our transcoder added {delay[0]:.0f} ms (median; p90 {delay[1]:.0f} ms)")
                 print(f"| {name} | {ours:.3f} | {theirs:.3f} | {ours / theirs:.2f} | "
                       f"{statistics.median(f for _, f in runs['ours']):.1f} | "
                       f"{statistics.median(f for _, f in runs['ffmpeg']):.1f} | {ours_ms:.1f} | {theirs_ms:.1f} | "

@@ -139,7 +139,7 @@ class Transcoder:
             self._end_session(SessionEnded(DownReason.ENDED, time.time_ns()))
             self._info = item.info
             self._decoder = av.CodecContext.create(item.info.codec.value, "r")
-            self._decoder.thread_type = "AUTO"
+            self._decoder.thread_type = "SLICE"  # frame threads would hold back a frame per thread
         elif isinstance(item, SessionEnded):
             self._end_session(item)
         elif isinstance(item, PacketsDropped):
