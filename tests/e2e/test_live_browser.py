@@ -22,6 +22,7 @@ from tests.support.browser import chromium, peer_stats, wait_decoding
 from tests.support.camsim import CameraServer
 from tests.support.netns import requires_test_namespace
 from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for, write_config
+from tests.support.webapp import check_axe, screenshot
 
 pytestmark = requires_test_namespace
 
@@ -111,12 +112,12 @@ def live(tmp_path_factory: pytest.TempPathFactory, turn: int) -> Iterator[Live]:
             vigil.close()
 
 
-def _open(page: Page, live: Live, link_url: str, query: str) -> float:
+def _open(page: Page, live: Live, link_url: str, query: str, camera: str = "cam") -> float:
     """The responder's landing (it sets the link cookie and goes on to the app's map), then the
-    older viewer address /live/cam, which leads to the app's live page; returns when it was asked for."""
+    older viewer address /live/{camera}, which leads to the app's live page; returns when it was asked for."""
     page.goto(link_url)
     start = time.monotonic()
-    page.goto(f"{live.base}/live/cam?{query}")
+    page.goto(f"{live.base}/live/{camera}?{query}")
     return start
 
 
@@ -132,6 +133,31 @@ def test_viewer_decodes_main_and_substream_within_3_s(live: Live, quality: str, 
         time.sleep(1.0)
         (later,) = [s for s in peer_stats(page) if s["state"] == "connected"]
         assert later["framesDecoded"] >= first["framesDecoded"] + 8  # ~15 fps keeps coming
+
+
+def test_an_h265_camera_plays_re_encoded_to_h264(live: Live) -> None:
+    """No substream, H.265 main stream: the appliance re-encodes it (webrtc/transcode.py) and
+    Chromium decodes H.264 at the camera's size."""
+    url = live.link("--camera", "hevc-cam")
+    with chromium() as browser:
+        page = browser.new_context(ignore_https_errors=True).new_page()
+        _open(page, live, url, "quality=main", camera="hevc-cam")
+        (first,) = wait_decoding(page, 15.0)
+        assert (first["width"], first["height"]) == (320, 240)
+        codec = page.evaluate("""async () => { const stats = await window.vigilPeers[0].getStats(); let out = null;
+            stats.forEach((r) => { if (r.type === "codec" && r.mimeType.startsWith("video/")) out = r.mimeType; });
+            return out; }""")
+        assert codec == "video/H264"
+        time.sleep(1.0)
+        (later,) = [s for s in peer_stats(page) if s["state"] == "connected"]
+        assert later["framesDecoded"] >= first["framesDecoded"] + 8
+        # The player says the picture is re-encoded (the answer's Vigil-Live-Video header).
+        status = page.locator("figure.live [role=status]")
+        status.filter(has_text="live (main, transcoded)").wait_for(timeout=5000)
+        for width, height in ((1280, 800), (390, 844)):
+            page.set_viewport_size({"width": width, "height": height})
+            check_axe(page)
+            screenshot(page, f"live-transcoded-{width}x{height}")
 
 
 def test_relay_only_through_coturn(live: Live) -> None:
@@ -227,13 +253,14 @@ def test_offers_refused_before_media(live: Live) -> None:
                   ["link_id"])
     assert run_vigil("link", "revoke", str(link_id), "--config", str(live.config)).returncode == 0
     assert live.request("POST", "/api/cameras/cam/whep", offer.encode(), bearer)[0] == 401
-    # H.265 cannot be passed through: said clearly, with the way out.
+    # H.265 cannot be passed through: it is re-encoded (before issue 18: a 409), and the answer says so.
     admin = vigil_stdin("a long enough password\n", "user", "add", "d", "--role", "district_admin",
                         "--password-stdin", "--config", str(live.config))
     assert admin.returncode == 0
     token = run_vigil("token", "create", "d", "--config", str(live.config)).stdout.strip()
-    wait_for(lambda: live.request("POST", "/api/cameras/hevc-cam/whep", offer.encode(),
-                                  sdp | {"Authorization": f"Bearer {token}"})[0] == 409, 20, "the H.265 camera")
-    status, body, _ = live.request("POST", "/api/cameras/hevc-cam/whep", offer.encode(),
-                                   sdp | {"Authorization": f"Bearer {token}"})
-    assert "H.265" in json.loads(body)["detail"]
+    wait_for(lambda: live.request("POST", "/api/cameras/hevc-cam/whep", b"v=0",  # 503 until it is connected
+                                  sdp | {"Authorization": f"Bearer {token}"})[0] == 400, 20, "the H.265 camera")
+    status, body, headers = live.request("POST", "/api/cameras/hevc-cam/whep", offer.encode(),
+                                         sdp | {"Authorization": f"Bearer {token}"})
+    assert status == 201 and headers["Vigil-Live-Video"] == "transcoded" and "H264/90000" in body
+    assert live.request("DELETE", headers["Location"], None, {"Authorization": f"Bearer {token}"})[0] == 200

@@ -34,6 +34,8 @@ async def health(ctx: Ctx) -> web.StreamResponse:
     }
     if h.scope is FigureScope.APPLIANCE:
         body["tasks"] = h.tasks
+        # Live re-encodes running (webrtc/transcode.py), those in their stop grace included.
+        body["live_transcodes"] = 0 if services.whep is None else len(services.whep.transcoders.all())
         body["storage_budget"] = None if h.budget is None else {
             "key": h.budget.key, "impossible": h.budget.impossible, "message": h.budget.message}
     return web.json_response(body)

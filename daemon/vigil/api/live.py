@@ -4,21 +4,23 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from vigil.api.context import Ctx
+from vigil.api.context import Ctx, LiveSource
 from vigil.core.camera_modes import Stream, parse_choice
-from vigil.core.errors import (
-    BadRequestError,
-    ConflictError,
-    NotFoundError,
-    UnavailableError,
-    UnsupportedMediaTypeError,
-)
-from vigil.core.media import Codec
+from vigil.core.errors import BadRequestError, NotFoundError, UnavailableError, UnsupportedMediaTypeError
+from vigil.core.live_video import StreamFacts, VideoPath, choose_live_video, offer_accepts_h265
 from vigil.core.permissions import Action, Target
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.core.whep_offer import MAX_SDP_BYTES
 from vigil.webrtc.audio_track import AudioSource
 from vigil.webrtc.sessions import WhepSessions
+from vigil.webrtc.transcode import TranscodeKey
+
+# How the answer's video reaches the viewer: passthrough, substream (main was asked) or transcoded.
+LIVE_VIDEO_HEADER = "Vigil-Live-Video"
+
+
+def _facts(source: LiveSource) -> StreamFacts:
+    return StreamFacts(source.codec, source.has_bframes)
 
 
 def _whep(ctx: Ctx) -> WhepSessions:
@@ -49,36 +51,54 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
     if (ctx.request.content_length or 0) > MAX_SDP_BYTES:
         raise BadRequestError(f"SDP offer too large (at most {MAX_SDP_BYTES} bytes)")
     body = await ctx.request.read()
-    source = ctx.services.cameras.live_source(target.camera, quality)
+    cameras = ctx.services.cameras
+    source = cameras.live_source(target.camera, quality)
     if source is None:
         raise NotFoundError(f"camera {target.camera} has no {quality} stream configured")
-    hint = "" if quality is Stream.SUB else "; try quality=sub if the camera has an H.264 substream"
-    if source.codec is None:
-        raise UnavailableError(f"camera {target.camera} ({quality}) is not connected yet; retry shortly")
-    if source.codec is Codec.H265:
-        raise ConflictError(f"camera {target.camera} sends H.265 on its {quality} stream: browsers cannot play it"
-                            f" without re-encoding, which this appliance does not do{hint}")
-    if source.has_bframes:
-        raise ConflictError(f"camera {target.camera} sends B-frames on its {quality} stream, which WebRTC"
-                            f" cannot carry as-is{hint}")
+    sub = source if quality is Stream.SUB else cameras.live_source(target.camera, Stream.SUB)
     whep = _whep(ctx)
+    # Passed through, the substream instead, or re-encoded: rules in core/live_video.py (a camera
+    # not connected yet is a 503 before the offer is looked at). No await from here to the
+    # transcoder's acquisition: concurrent offers cannot pass its cap together.
+    transcoders = whep.transcoders
+    streams = {Stream.MAIN: source, Stream.SUB: sub} if quality is Stream.MAIN else {Stream.SUB: source}
+    video = choose_live_video(
+        target.camera, quality, _facts(source), None if sub is None else _facts(sub),
+        offer_accepts_h265(body.decode("utf-8", "replace")), transcoders.busy(),
+        frozenset(s for s, src in streams.items()
+                  if src is not None and transcoders.running(TranscodeKey(target.camera, s), src.fanout)),
+        ctx.services.config.webrtc.max_transcodes)
     screened = whep.screen(body)
+    feed = streams[video.stream]
+    assert feed is not None
+    fanout, on_close = feed.fanout, None
+    if video.path is VideoPath.TRANSCODED:
+        transcoder = transcoders.acquire(TranscodeKey(target.camera, video.stream), feed.fanout, video.max_width,
+                                         video.max_height)
+        fanout = transcoder.output
+
+        def on_close() -> None:
+            transcoders.release(transcoder)
+
     # The camera's sound (its main stream's, for either quality) when it sends some.
     audio = None if source.audio is None or source.audio_fanout is None else AudioSource(source.audio_fanout,
                                                                                          source.audio)
     # Bound to the credential it was opened with: it ends when that is revoked or expires.
-    session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor, ctx.credential, target,
-                               link=ctx.is_link(), audio=audio)
+    session = await whep.create(target.camera, quality, fanout, screened, ctx.actor, ctx.credential, target,
+                               link=ctx.is_link(), audio=audio, on_close=on_close)
     session.remote = ctx.request.remote
     location = f"/api/whep/{session.id}"
     detail: dict[str, object] = {"quality": quality, "session": session.id[:8]}
+    if video.path is not VideoPath.PASSTHROUGH:
+        detail["video"] = f"{video.path.value} ({video.stream})"
     if session.audio_plan is not None:
         detail["audio"] = session.audio_plan.describe()
     if screened.candidates_dropped:
         detail["candidates_dropped"] = screened.candidates_dropped
     await ctx.audit("live.view", f"camera:{target.camera}", "ok", detail)
     response = web.Response(status=201, text=whep.answer_sdp(session), content_type="application/sdp",
-                            headers={"Location": location, "Cache-Control": "no-store"})
+                            headers={"Location": location, "Cache-Control": "no-store",
+                                     LIVE_VIDEO_HEADER: video.path.value})
     return response
 
 

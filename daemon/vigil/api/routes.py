@@ -244,7 +244,8 @@ ROUTES: tuple[Route, ...] = (
     Route("GET", "/api/cameras/{camera_id}/ice-servers", live.camera_ice_servers, Action.VIEW_LIVE, Scope.CAMERA,
           "ICE servers (STUN, TURN with fresh credentials) for a live view", schemas.ICE_SERVERS),
     Route("POST", "/api/cameras/{camera_id}/whep", live.offer, Action.VIEW_LIVE, Scope.CAMERA,
-          "WHEP: an SDP offer in, the answer out (201, Location: the session)", None, status=201,
+          "WHEP: an SDP offer in, the answer out (201, Location: the session; Vigil-Live-Video: passthrough,"
+          " substream or transcoded)", None, status=201,
           content_type="application/sdp", query=(Param("quality", "main (default) or sub"),),
           body={"type": "string"}, body_content_type="application/sdp"),
     Route("DELETE", "/api/whep/{session_id}", live.end, Action.VIEW_STATUS, Scope.PER_ITEM,

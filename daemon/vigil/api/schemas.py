@@ -33,7 +33,7 @@ HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s"
                              {"paused": {"type": "object", "additionalProperties": {"enum": ["disk_full",
                                                                                            "write_error"]}}}),
               "live_sessions": INT, "scope": SCOPE},
-             {"storage": {"enum": ["ok", "missing", "foreign", "full"]}, "tasks": INT,
+             {"storage": {"enum": ["ok", "missing", "foreign", "full"]}, "tasks": INT, "live_transcodes": INT,
               "storage_budget": {"oneOf": [{"type": "null"},
                                            obj({"key": STR, "impossible": BOOL, "message": STR})]}})
 AVAILABLE_CAMERAS = {"type": "array", "items": obj({"device": STR, "name": STR, "bus": STR, "transcodes": BOOL,

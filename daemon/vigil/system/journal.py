@@ -12,8 +12,9 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 SYSLOG_IDENTIFIER = "vigil"
-# Threads of a camera are named rec-<id>, rtsp-<id>, rtsp-<id>-sub, motion-<id> (vigil.pipelines).
-_CAMERA_THREAD = re.compile(r"^(?:rec|rtsp|motion)-(?P<camera>.+?)(?:-sub)?$")
+# Threads of a camera are named rec-<id>, rtsp-<id>, rtsp-<id>-sub, motion-<id> (vigil.pipelines),
+# transcode-<id>[-sub] (vigil.webrtc.transcode).
+_CAMERA_THREAD = re.compile(r"^(?:rec|rtsp|motion|transcode)-(?P<camera>.+?)(?:-sub)?$")
 _PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 
 

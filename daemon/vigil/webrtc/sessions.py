@@ -40,6 +40,7 @@ from vigil.credential_watch import Binding, CredentialWatch
 from vigil.ingest.fanout import Fanout
 from vigil.webrtc.audio_track import AudioSource, CameraAudioTrack
 from vigil.webrtc.track import CameraTrack
+from vigil.webrtc.transcode import Transcoders
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class WhepSession:
     binding: int = 0  # its key in the CredentialWatch
     remote: str | None = None  # the viewer's address, as the API saw it (an incident's activity shows it)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    on_close: Callable[[], None] | None = None  # gives back what feeds it (a transcoder, webrtc/transcode.py)
     audio: CameraAudioTrack | None = None  # the camera's sound, when the offer asked and it has some
 
     @property
@@ -92,6 +94,7 @@ class WhepSessions:
         self._clock_ns = clock_ns
         self.sessions: dict[str, WhepSession] = {}
         self._pending: dict[str, str] = {}  # session id -> credential, for sessions being set up
+        self.transcoders = Transcoders()  # re-encoded streams that feed some sessions (api/live.py)
 
     @staticmethod
     def screen(body: bytes) -> ScreenedOffer:
@@ -109,12 +112,25 @@ class WhepSessions:
         return session_id
 
     async def create(self, camera_id: str, quality: Stream, fanout: Fanout, offer: ScreenedOffer, actor: str,
-                     credential: str, target: Target, *, link: bool, audio: AudioSource | None = None) -> WhepSession:
-        session_id = self._reserve(credential, link)
+                     credential: str, target: Target, *, link: bool, audio: AudioSource | None = None,
+                     on_close: Callable[[], None] | None = None) -> WhepSession:
+        """A session showing `fanout` (the camera's, or a transcoder's output). `on_close` is called
+        once when it ends, or at once if it cannot be set up."""
+        try:
+            session_id = self._reserve(credential, link)
+        except BaseException:
+            if on_close is not None:
+                on_close()
+            raise
         try:
             session = await self._connect(session_id, camera_id, quality, fanout, offer, actor, credential, target,
                                           audio)
+            session.on_close = on_close
             self.sessions[session_id] = session
+        except BaseException:
+            if on_close is not None:
+                on_close()
+            raise
         finally:
             del self._pending[session_id]
 
@@ -214,6 +230,8 @@ class WhepSessions:
         session.track.stop()
         if session.audio is not None:
             session.audio.stop()
+        if session.on_close is not None:
+            session.on_close()
         await session.pc.close()
         session.closed.set()
         if reason is None:
@@ -234,3 +252,4 @@ class WhepSessions:
     async def close_all(self) -> None:
         for session_id in list(self.sessions):
             await self.close(session_id)
+        self.transcoders.close_all()

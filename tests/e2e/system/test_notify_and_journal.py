@@ -122,6 +122,9 @@ def test_journal_entries_carry_priority_camera_and_redacted_text() -> None:
     record = logging.LogRecord("x", 20, "f", 1, "m", None, None)
     record.threadName = "MainThread"
     assert camera_of(record) is None
+    for thread, camera in (("transcode-hs-door", "hs-door"), ("transcode-hs-door-sub", "hs-door")):
+        record.threadName = thread  # a live re-encode (webrtc/transcode.py)
+        assert camera_of(record) == camera
 
 
 def test_a_daemon_that_cannot_start_says_why_in_its_status(tmp_path: Path) -> None:

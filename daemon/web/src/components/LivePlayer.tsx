@@ -1,6 +1,7 @@
 // One camera's live video over WebRTC (WHEP), reconnecting by itself; inline, no controls needed.
 // It starts muted (autoplay rules, and sound is opt-in); cameras with audio get a "Sound" toggle.
-// A 409 on the main stream (e.g. H.265 or B-frames) retries on the substream when one exists.
+// A 409 on the main stream (e.g. H.265 or B-frames with re-encoding off) retries on the substream
+// when one exists. A stream the appliance re-encodes says so in its state ("transcoded").
 import type { RefObject } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { parseHash } from "../lib/router";
@@ -40,7 +41,8 @@ export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps
           if (video.current) video.current.srcObject = stream;
         },
         onState: (text, failed) => {
-          setState({ text: text === "connected" ? `live (${q})` : `${text} (${q})`, failed });
+          const how = current.video === "transcoded" ? ", transcoded" : current.video === "substream" ? ", substream" : "";
+          setState({ text: text === "connected" ? `live (${q}${how})` : `${text} (${q})`, failed });
           if (text === "failed" || text === "closed") schedule(q, 2000);
         },
       }, relayOnly);

@@ -36,6 +36,8 @@ function gathered(pc: RTCPeerConnection): Promise<void> {
 export class WhepSession {
   private pc: VigilPeer | null = null;
   private sessionUrl: string | null = null;
+  /** How the appliance sends the video (its Vigil-Live-Video header): passthrough, substream or transcoded. */
+  video = "passthrough";
 
   constructor(readonly camera: string, readonly quality: Quality, private readonly events: WhepEvents,
               private readonly relayOnly = false) {}
@@ -75,6 +77,7 @@ export class WhepSession {
       throw new WhepRefused(status, error instanceof Error ? error.message : String(error));
     }
     this.sessionUrl = response.headers.get("Location");
+    this.video = response.headers.get("Vigil-Live-Video") ?? "passthrough";
     await pc.setRemoteDescription({ type: "answer", sdp: await response.text() });
   }
 

@@ -1,0 +1,231 @@
+"""Every camera plays live: the real daemon re-encodes H.265 and B-frame cameras to H.264 for real
+aiortc peers (which decode it), shares one encoder among a stream's viewers, stops it after the
+last one leaves, refuses past `[webrtc] max_transcodes` with a problem naming the key, serves an
+H.264 substream as it is rather than re-encoding the main stream, and records as before."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import ssl
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from aiortc import RTCPeerConnection, RTCSessionDescription
+from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from tests.support.camsim import CameraServer
+from tests.support.http_call import call, free_port
+from tests.support.media_judge import decode_errors
+from tests.support.netns import requires_test_namespace
+from tests.support.vigil_proc import (
+    VigilProcess,
+    ffprobe_video,
+    index_of,
+    run_vigil,
+    vigil_stdin,
+    wait_for,
+    write_config,
+)
+
+pytestmark = [requires_test_namespace, pytest.mark.slow]  # ~60 s: one daemon, three live encoders
+
+SMALL = "width=320,height=240,fps=15,gop=15,bitrate=300"
+CAMS = (f"name=hevc,{SMALL},codec=h265", f"name=bframes,{SMALL},bframes=2", f"name=hevc2,{SMALL},codec=h265",
+        f"name=plain,{SMALL}")
+MAX_TRANSCODES = 2
+
+
+@dataclass
+class Daemon:
+    base: str
+    config: Path
+    ca: Path
+    token: str
+    vigil: VigilProcess
+
+    def ssl(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+    def api(self, method: str, path: str) -> tuple[int, Any]:
+        status, raw, _ = call(self.base + path, method, None, {"Authorization": f"Bearer {self.token}"},
+                              cafile=self.ca)
+        return status, json.loads(raw) if raw else None
+
+    def transcodes(self) -> int:
+        status, body = self.api("GET", "/api/health")
+        assert status == 200
+        return int(body["live_transcodes"])
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    tmp = tmp_path_factory.mktemp("live-transcode")
+    port = free_port()
+    with CameraServer(*CAMS) as cams:
+        extra = (f'segment_duration_s = 3\n[http]\nlisten = "127.0.0.1:{port}"\n'
+                 f"[webrtc]\nmax_transcodes = {MAX_TRANSCODES}")
+        config = write_config(tmp, {"hevc": cams.url("hevc"), "bframes": cams.url("bframes"),
+                                    "hevc2": cams.url("hevc2"), "mixed": cams.url("hevc2")}, extra)
+        text = config.read_text().replace('id = "mixed"\nbuilding = "hs"',
+                                          f'id = "mixed"\nbuilding = "hs"\nsubstream_url = "{cams.url("plain")}"')
+        config.write_text(text)
+        added = vigil_stdin("a long enough password\n", "user", "add", "root", "--role", "district_admin",
+                            "--password-stdin", "--config", str(config))
+        assert added.returncode == 0, added.stderr
+        token = run_vigil("token", "create", "root", "--config", str(config)).stdout.strip()
+        vigil = VigilProcess(config)
+        try:
+            ca = tmp / "data" / "tls" / "cert.pem"
+            wait_for(ca.exists, 20, "the TLS certificate")
+            d = Daemon(f"https://127.0.0.1:{port}", config, ca, token, vigil)
+            for camera in ("hevc", "bframes", "hevc2", "mixed"):  # 400 for a malformed offer once it is up
+                wait_for(lambda c=camera: call(d.base + f"/api/cameras/{c}/whep", "POST", b"v=0", {  # type: ignore[misc]
+                    "Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}, cafile=ca)[0] == 400,
+                    30, f"camera {camera}")
+            yield d
+            assert vigil.terminate() == 0, vigil.log
+        finally:
+            vigil.close()
+
+
+@dataclass
+class Viewer:
+    """A real WebRTC peer (aiortc) that decodes what it receives (aiortc's own H.264 decoder)."""
+
+    pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
+    sizes: list[tuple[int, int]] = field(default_factory=list)
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    location: str = ""
+    video: str = ""  # the answer's Vigil-Live-Video header
+    answer: str = ""
+
+    async def _pump(self, track: MediaStreamTrack) -> None:
+        with contextlib.suppress(MediaStreamError):
+            while True:
+                frame = await track.recv()
+                self.sizes.append((frame.width, frame.height))  # type: ignore[union-attr]
+
+    async def offer(self, d: Daemon, camera: str) -> tuple[int, str, dict[str, str]]:
+        self.pc.addTransceiver("video", direction="recvonly")
+        self.pc.on("track", lambda track: self.tasks.append(asyncio.ensure_future(self._pump(track))))
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        async with aiohttp.ClientSession() as http:
+            response = await http.post(d.base + f"/api/cameras/{camera}/whep", data=self.pc.localDescription.sdp,
+                                       headers={"Authorization": f"Bearer {d.token}",
+                                                "Content-Type": "application/sdp"}, ssl=d.ssl())
+            return response.status, await response.text(), dict(response.headers)
+
+    async def open(self, d: Daemon, camera: str) -> None:
+        status, self.answer, headers = await self.offer(d, camera)
+        assert status == 201, self.answer
+        self.location, self.video = headers["Location"], headers["Vigil-Live-Video"]
+        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.answer, type="answer"))
+
+    async def leave(self, d: Daemon) -> None:
+        async with aiohttp.ClientSession() as http:
+            response = await http.delete(d.base + self.location, headers={"Authorization": f"Bearer {d.token}"},
+                                         ssl=d.ssl())
+            assert response.status == 200
+        await self.close()
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for task in self.tasks:
+            task.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
+
+
+async def wait_async(condition: Any, timeout_s: float, what: str) -> None:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
+        await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def watching(d: Daemon, camera: str) -> AsyncIterator[Viewer]:
+    v = Viewer()
+    try:
+        await v.open(d, camera)
+        await wait_async(lambda: len(v.sizes) >= 15, 30, f"a second of {camera} decoded")
+        yield v
+    finally:
+        await v.close()
+
+
+async def _no_transcodes(d: Daemon) -> None:
+    await wait_async(lambda: d.transcodes() == 0, 20, "idle transcoders to stop")
+
+
+@pytest.mark.parametrize("camera", ["hevc", "bframes"])
+async def test_h265_and_bframes_reach_a_webrtc_peer_as_h264(daemon: Daemon, camera: str) -> None:
+    async with watching(daemon, camera) as v:
+        assert v.video == "transcoded"
+        assert "H264/90000" in v.answer and "H265" not in v.answer
+        assert set(v.sizes) == {(320, 240)}  # never scaled up
+    status, entries = daemon.api("GET", "/api/audit?limit=50")
+    assert status == 200
+    views = [e for e in entries if e["action"] == "live.view" and e["target"] == f"camera:{camera}"]
+    assert views[0]["detail"]["video"] == "transcoded (main)"
+
+
+async def test_viewers_share_one_encoder_which_stops_after_the_last(daemon: Daemon) -> None:
+    await _no_transcodes(daemon)
+    started_before = daemon.vigil.log.count("transcode hevc/main: started")
+    async with watching(daemon, "hevc") as first, watching(daemon, "hevc") as second:
+        assert daemon.transcodes() == 1
+        await first.leave(daemon)
+        seen = len(second.sizes)
+        await wait_async(lambda: len(second.sizes) >= seen + 15, 10, "the other viewer to go on")
+        assert daemon.transcodes() == 1
+        await second.leave(daemon)
+    await _no_transcodes(daemon)
+    log = daemon.vigil.log
+    assert log.count("transcode hevc/main: started") == started_before + 1
+    assert "transcode hevc/main: stopped after" in log
+
+
+async def test_the_cap_refuses_with_a_problem_naming_the_key(daemon: Daemon) -> None:
+    await _no_transcodes(daemon)
+    async with watching(daemon, "hevc"), watching(daemon, "bframes"):
+        refused = Viewer()
+        try:
+            status, body, headers = await refused.offer(daemon, "hevc2")
+        finally:
+            await refused.close()
+        assert status == 429, body
+        problem = json.loads(body)
+        assert "[webrtc] max_transcodes = 2" in problem["detail"] and "hevc2" in problem["detail"]
+        assert headers["Content-Type"].startswith("application/problem+json") and headers["Retry-After"] == "10"
+        async with watching(daemon, "hevc") as joined:  # a running encoder takes more viewers
+            assert joined.video == "transcoded"
+        assert daemon.transcodes() == MAX_TRANSCODES
+
+
+async def test_an_h264_substream_is_served_as_it_is_instead(daemon: Daemon) -> None:
+    await _no_transcodes(daemon)
+    async with watching(daemon, "mixed") as v:
+        assert v.video == "substream"
+        assert daemon.transcodes() == 0
+
+
+def test_recording_goes_on_untouched(daemon: Daemon) -> None:
+    """Runs after the viewers above: the recorded segments of the re-encoded cameras are whole."""
+    index = index_of(daemon.config)
+    recordings = daemon.config.parent / "data" / "recordings"
+    for camera_id, codec in (("hevc", "hevc"), ("bframes", "h264")):
+        segments = index.segments(camera_id)  # the complete ones
+        assert len(segments) >= 3, segments
+        for seg in segments:
+            probe = ffprobe_video(recordings / seg.path)
+            assert probe["codec_name"] == codec and int(probe["nb_read_frames"]) == seg.frame_count, (seg, probe)
+            assert decode_errors(recordings / seg.path) == ""
+        assert [e.kind for e in index.events(camera_id) if e.kind == "camera_down"] == []
