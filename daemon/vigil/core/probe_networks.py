@@ -100,7 +100,7 @@ def parse_host_port(text: str) -> HostPort:
 
 
 def _port(text: str) -> int:
-    if not text.isdigit() or not 0 < int(text) < 65536:
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) < 65536:
         raise BadRequestError(f"{text!r} is not a port (1-65535)")
     return int(text)
 
@@ -123,7 +123,7 @@ def parse_scan_range(text: str) -> tuple[str, ...]:
             first_text, _, last_text = text.partition("-")
             first = ipaddress.ip_address(first_text.strip())
             last_text = last_text.strip()
-            if last_text.isdigit() and isinstance(first, ipaddress.IPv4Address):  # 10.0.0.10-40
+            if last_text.isascii() and last_text.isdigit() and isinstance(first, ipaddress.IPv4Address):  # 10.0.0.10-40
                 last: IPAddress = ipaddress.IPv4Address(f"{str(first).rsplit('.', 1)[0]}.{int(last_text)}")
             else:
                 last = ipaddress.ip_address(last_text)

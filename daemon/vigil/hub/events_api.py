@@ -75,7 +75,7 @@ def _limit(ctx: HubCtx, default: int = 100) -> int:
     text = ctx.request.query.get("limit")
     if not text:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= MAX_LIMIT:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= MAX_LIMIT:
         raise BadRequestError(f"limit: a whole number from 1 to {MAX_LIMIT}")
     return int(text)
 

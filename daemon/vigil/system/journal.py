@@ -35,7 +35,7 @@ def stderr_is_journal(environ: Mapping[str, str], stderr_fd: int) -> bool:
     """$JOURNAL_STREAM is "<dev>:<inode>" of the stream systemd connected; only if stderr is that
     stream (not redirected by someone) do we speak the native protocol."""
     dev, _, ino = environ.get("JOURNAL_STREAM", "").partition(":")
-    if not (dev.isdigit() and ino.isdigit()):
+    if not (dev.isascii() and ino.isascii() and dev.isdigit() and ino.isdigit()):
         return False
     try:
         st = os.fstat(stderr_fd)

@@ -22,8 +22,8 @@ class Notifier:
         self._warned = False
         usec = env.get("WATCHDOG_USEC", "")
         pid = env.get("WATCHDOG_PID", "")
-        ours = not pid or (pid.isdigit() and int(pid) == os.getpid())
-        self.watchdog_usec = int(usec) if usec.isdigit() and int(usec) > 0 and ours and address else None
+        ours = not pid or (pid.isascii() and pid.isdigit() and int(pid) == os.getpid())
+        self.watchdog_usec = int(usec) if usec.isascii() and usec.isdigit() and int(usec) > 0 and ours and address else None
 
     @property
     def enabled(self) -> bool:

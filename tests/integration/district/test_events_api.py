@@ -90,7 +90,7 @@ async def test_events_newest_first_filtered_to_the_users_sites(hub: Hub) -> None
     assert [e["site"] for e in body["events"]] == ["site2"]
     status, body = await hub.get("/api/events?site=site2", "viewer")
     assert status == 403 and "site2" in body["detail"]
-    for bad in ("limit=0", "limit=x", "kind=health", "since=yesterday"):
+    for bad in ("limit=0", "limit=x", "limit=%C2%B2", "kind=health", "since=yesterday"):
         status, body = await hub.get(f"/api/events?{bad}", "admin")
         assert status == 400, (bad, body)
     status, body = await hub.get("/api/events", "nobody")

@@ -63,7 +63,8 @@ def test_host_port(text: str, host: str, port: int | None) -> None:
 
 
 @pytest.mark.parametrize("text", ["", "10.0.0.5:0", "10.0.0.5:70000", "http://10.0.0.5", "a b", "u@10.0.0.5",
-                                  "[fe80::1", ":80", "10.0.0.5:x"])
+                                  "[fe80::1", ":80", "10.0.0.5:x",
+                                  "10.0.0.5:²"])  # a digit to str.isdigit, not to int()
 def test_bad_host_port(text: str) -> None:
     with pytest.raises(BadRequestError):
         parse_host_port(text)
@@ -75,7 +76,7 @@ def test_ranges() -> None:
     assert parse_scan_range("10.0.0.0/30") == ("10.0.0.1", "10.0.0.2")
     assert parse_scan_range("10.0.0.7") == ("10.0.0.7",)
     assert len(parse_scan_range("10.0.0.0/24")) == 254
-    for bad in ("10.0.0.0/16", "10.0.0.12-10.0.0.10", "10.0.0.1-fe80::1", "cam.lan", "10.0.0.0-10.0.2.0"):
+    for bad in ("10.0.0.0/16", "10.0.0.12-10.0.0.10", "10.0.0.1-fe80::1", "cam.lan", "10.0.0.0-10.0.2.0", "10.0.0.1-²"):
         with pytest.raises(BadRequestError):
             parse_scan_range(bad)
 

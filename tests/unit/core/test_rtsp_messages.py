@@ -92,9 +92,10 @@ def test_repeated_headers_are_all_kept() -> None:
         b"RTSP/1.0 200 OK\r\nX: " + b"y" * (MAX_HEAD_BYTES + 10),  # never ends
         b"GET / HTTP/1.1\r\n\r\n",
         b"RTSP/1.0 200 \xff\r\n\r\n",
+        "RTSP/1.0 ²²² OK\r\n\r\n".encode(),  # digits to str.isdigit, not to int()
     ],
     ids=["http", "status", "header", "negative-length", "long-body", "many-headers", "long-head", "endless-head",
-         "http-request", "not-utf8"],
+         "http-request", "not-utf8", "unicode-digits"],
 )
 def test_malformed_input_is_a_protocol_error_and_the_reader_stays_failed(data: bytes) -> None:
     reader = RtspReader()
