@@ -10,8 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import Ctx, iso
+from vigil.config import CameraConfig
+from vigil.core.camera_modes import TalkPath
 from vigil.core.errors import BadRequestError, NotFoundError
-from vigil.core.permissions import Target
+from vigil.core.permissions import Action, Target, decide
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
 from vigil.services.cameras import SegmentQuery, SegmentRow, building_list, camera_list, list_segments
@@ -25,6 +27,13 @@ async def buildings(ctx: Ctx) -> web.StreamResponse:
                               for b in building_list(ctx.services.env, ctx.caller)])
 
 
+def _may_talk(ctx: Ctx, camera: CameraConfig) -> bool:
+    """Whether the page offers push-to-talk: talk is configured and the caller may talk there."""
+    if camera.talk is TalkPath.OFF or ctx.subject is None:
+        return False
+    return decide(ctx.subject, Action.TALK, Target(building=camera.building, camera=camera.id), ctx.now_ns).allowed
+
+
 async def cameras(ctx: Ctx) -> web.StreamResponse:
     return web.json_response([{
         "id": v.camera.id, "name": v.camera.name, "building": v.camera.building,
@@ -32,6 +41,7 @@ async def cameras(ctx: Ctx) -> web.StreamResponse:
                    "last_frame_at": iso(v.status.last_frame_wall_ns)},
         "gaps_24h": [{"at": iso(e.wall_ns), "reason": e.reason} for e in v.outages_24h],
         "has_substream": v.camera.substream_url is not None,
+        "talk": _may_talk(ctx, v.camera),
     } for v in await camera_list(ctx.services.env, ctx.caller, ctx.services.cameras)])
 
 

@@ -3,6 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { parseHash } from "../lib/router";
 import type { Camera } from "../lib/session";
+import { TalkButton } from "./TalkButton";
 import { type Quality, WhepRefused, WhepSession } from "../lib/whep";
 
 export interface LivePlayerProps {
@@ -80,6 +81,7 @@ export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps
         <span>{camera.name}</span>
         <span class={state.failed ? "state error" : "state"} role="status">{state.text}</span>
       </figcaption>
+      {camera.talk && !compact && <TalkButton camera={camera} />}
     </figure>
   );
 }

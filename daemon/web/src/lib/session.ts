@@ -39,6 +39,7 @@ export interface Camera {
   status: CameraStatus;
   gaps_24h: { at: string; reason: string | null }[];
   has_substream: boolean;
+  talk?: boolean; // push-to-talk is configured and the caller may talk through it
 }
 
 /** Whether `me` may take `action` (in `building`, or anywhere when none is named). */
