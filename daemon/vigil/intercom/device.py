@@ -17,6 +17,8 @@ from vigil.config import CameraConfig
 from vigil.core.camera_modes import TalkPath
 from vigil.core.errors import TalkUnsupportedError
 from vigil.core.media import AudioCodec
+from vigil.intercom.backchannel import open_backchannel
+from vigil.intercom.vapix import open_vapix
 
 TALK_SAMPLE_RATE = 8000  # G.711: 8 kHz mono, 8-bit samples
 
@@ -39,11 +41,7 @@ class TalkSink(Protocol):
 async def open_talk(camera: CameraConfig, timeout_s: float) -> TalkSink:
     """An audio path to `camera`'s loudspeaker, as its `talk` setting says."""
     if camera.talk is TalkPath.ONVIF:
-        from vigil.intercom.backchannel import open_backchannel
-
         return await open_backchannel(camera, timeout_s)
     if camera.talk is TalkPath.VAPIX:
-        from vigil.intercom.vapix import open_vapix
-
         return await open_vapix(camera, timeout_s)
     raise TalkUnsupportedError(f"camera {camera.id} has no loudspeaker configured (its talk setting is off)")
