@@ -64,8 +64,7 @@ class TalkSession:
     pc: RTCPeerConnection
     receiver: RTCRtpReceiver
     sink: TalkSink
-    times: TalkTimes
-    started_wall_ns: int
+    times: TalkTimes  # monotonic: when it was offered, connected, last heard audio
     binding: int = 0
     task: asyncio.Task[None] | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
@@ -114,7 +113,7 @@ class TalkSessions:
             self.floors.release(camera.id, session_id)
             raise
         session = TalkSession(session_id, camera.id, camera.talk.value, actor, credential, target, pc, receiver,
-                              sink, TalkTimes(offered_ns), self._clock_ns())
+                              sink, TalkTimes(offered_ns))
         session.browser_codec = answered_codec(self.answer_sdp(session))
         self.sessions[session_id] = session
 
@@ -216,7 +215,7 @@ class TalkSessions:
         session = self.sessions.pop(session_id, None)
         if session is None:
             return None
-        duration_s = round((self._clock_ns() - session.started_wall_ns) / NS_PER_SECOND, 1)
+        duration_s = round((_monotonic_ns() - session.times.offered_ns) / NS_PER_SECOND, 1)
         self._credentials.unbind(session.binding)
         if session.task is not None and session.task is not asyncio.current_task():
             session.task.cancel()
