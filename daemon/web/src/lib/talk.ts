@@ -81,14 +81,18 @@ export class TalkSession {
   }
 
   private release(): void {
-    this.stream?.getTracks().forEach((t) => t.stop());
+    this.stream?.getTracks().forEach((t) => t.stop()); // the microphone first, at once
     this.stream = null;
-    this.pc?.close();
+    const pc = this.pc;
     this.pc = null;
     if (this.sessionUrl) {
       const url = this.sessionUrl;
       this.sessionUrl = null;
-      request("DELETE", url).catch(() => undefined); // the appliance also ends it when the peer goes
+      // Said first, then hung up: the audit names who let go (the appliance also ends a session whose
+      // peer went away, as "the browser's connection closed").
+      request("DELETE", url).catch(() => undefined).finally(() => pc?.close());
+    } else {
+      pc?.close();
     }
   }
 }
