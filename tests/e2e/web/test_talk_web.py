@@ -140,6 +140,7 @@ def test_holding_the_button_talks_through_the_loudspeaker(webapp: WebApp, browse
     assert not console.csp_violations()
     audit = webapp.json("GET", "/api/audit?action=talk.end")
     assert any(e["action"] == "talk.end" and e["actor"] == "user:hs-admin" for e in audit), audit
+    page.context.close()  # its live video too: the machine is small
 
 
 def test_space_held_talks_and_a_second_talker_is_told_who(webapp: WebApp, browser: Browser, dumps: Path) -> None:
@@ -162,6 +163,8 @@ def test_space_held_talks_and_a_second_talker_is_told_who(webapp: WebApp, browse
     screenshot(second, "talk-busy-desktop")
     first.keyboard.up(" ")
     wait_for(lambda: button.get_attribute("aria-pressed") == "false", 5, "the button released")
+    first.context.close()
+    second.context.close()
 
 
 def test_a_device_without_backchannel_and_a_viewer(webapp: WebApp, browser: Browser) -> None:
@@ -181,6 +184,8 @@ def test_a_device_without_backchannel_and_a_viewer(webapp: WebApp, browser: Brow
     status, body, _ = webapp.request("POST", "/api/cameras/hs-east/talk", b"v=0\r\n", "hs-viewer",
                                      {"Content-Type": "application/sdp"})
     assert status == 403, body
+    page.context.close()
+    viewer.context.close()
 
 
 def test_a_refused_microphone_says_so(webapp: WebApp, playwright: Playwright) -> None:
