@@ -33,7 +33,7 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from vigil.config import CameraConfig
 from vigil.core import g711
-from vigil.core.errors import BadRequestError, TalkDeviceError, VigilError
+from vigil.core.errors import BadRequestError, TalkDeviceError, TalkError, VigilError
 from vigil.core.intercom import TalkFloors
 from vigil.core.media import AudioCodec
 from vigil.core.permissions import Action, Target
@@ -223,6 +223,8 @@ class TalkSessions:
         self.floors.release(session.camera_id, session.id)
         try:
             await session.sink.aclose()
+        except (TalkError, OSError) as error:  # a device already gone: its TEARDOWN is moot
+            log.info("talk %s: closing the device's audio path: %s", session_id[:8], error)
         finally:
             await session.pc.close()
             session.closed.set()

@@ -167,7 +167,7 @@ async def test_a_link_talks_only_when_made_with_talk_and_ends_when_revoked(api: 
         revoked = await api.client.delete(f"/api/links/{links[1]['id']}", headers=api.auth("hs-admin"))
         assert revoked.status == 200
         await watch.check()  # its loop does not run in the harness
-        await _until(lambda: not talk.sessions, "the session ended")
+        await _until(lambda: not talk.sessions and bool(_audit(api, "talk.end")), "the session ended and audited")
     finally:
         await pc.close()
     end = _audit(api, "talk.end")[-1]
@@ -184,7 +184,7 @@ async def test_a_device_that_drops_mid_talk_ends_the_session(api: Api, device: B
     assert talk is not None
     pc, location = await _start(api, api.auth("hs-admin"), tone_s=30)
     try:
-        await _until(lambda: not talk.sessions, "the session ended")
+        await _until(lambda: not talk.sessions and bool(_audit(api, "talk.end")), "the session ended and audited")
     finally:
         await pc.close()
     end = _audit(api, "talk.end")[-1]
@@ -192,3 +192,17 @@ async def test_a_device_that_drops_mid_talk_ends_the_session(api: Api, device: B
     assert api.services.talk.floors.holder("hs-cam") is None  # type: ignore[union-attr]
     late = await api.client.delete(location, headers=api.auth("hs-admin"))
     assert late.status == 404
+
+
+async def test_a_browser_that_hangs_up_without_delete_ends_the_session(api: Api, device: BackchannelCamera) -> None:
+    talk = api.services.talk
+    assert talk is not None
+    pc, _ = await _start(api, api.auth("hs-admin"), tone_s=30)
+    await _until(lambda: len(device.payload()) > 8000, "a second of audio")
+    await pc.close()  # a closed tab: DTLS close_notify, no DELETE
+    await _until(lambda: not talk.sessions and bool(_audit(api, "talk.end")), "the session ended and audited")
+    end = _audit(api, "talk.end")[-1]
+    assert end["actor"] == "system" and end["reason"] in (
+        "the browser's connection closed", "the browser's connection failed", "the browser stopped sending audio"), end
+    await _until(lambda: device.teardowns == 1, "the device's session torn down")
+    assert talk.floors.holder("hs-cam") is None
