@@ -28,7 +28,7 @@ from tests.support.vigil_proc import wait_for
 from tests.support.webapp import WebApp, check_axe, new_page, running_webapp, screenshot
 from vigil.core.media import AudioCodec
 
-pytestmark = requires_test_namespace
+pytestmark = [requires_test_namespace, pytest.mark.slow]
 
 TONE_HZ = 440.0
 HOLD_S = 3.0
