@@ -103,6 +103,7 @@ export function talkRefusal(error: unknown): string {
   if (!(error instanceof ApiError)) return error instanceof Error ? error.message : String(error);
   if (error.slug === "talk-busy") {
     const who = error.detail.split(" through camera")[0] ?? error.detail;
+    if (who.startsWith("you are")) return "You are already talking through this camera (another tab or window?)";
     return `${who.replace(/^user:/, "").replace(/^link:(\d+)/, "Responder link $1")}; try again when they let go`;
   }
   if (error.slug === "talk-unsupported") return `This camera cannot take audio: ${error.detail}`;
