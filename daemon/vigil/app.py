@@ -135,7 +135,7 @@ class Daemon:
         accounts, audit = Accounts(index), AuditLog(index)
         credentials = await parts.start("credential watch", credential_watch(parts, accounts))
         whep = await parts.start("live sessions", live_sessions(parts, config, credentials, audit))
-        talk = await parts.start("talk sessions", talk_sessions(config, credentials, audit))
+        talk = await parts.start("talk sessions", talk_sessions(env, credentials, audit))
         wire_reloads(env, cameras, whep)
         alerts = AlertHub()
         doors = await parts.start("door events", door_events(parts, config, index, alerts))
@@ -273,13 +273,17 @@ async def live_sessions(parts: Parts, config: Config, credentials: CredentialWat
 
 
 @asynccontextmanager
-async def talk_sessions(config: Config, credentials: CredentialWatch, audit: AuditLog) -> AsyncIterator[TalkSessions]:
-    """Push-to-talk sessions (each ends itself: silence, longest press, device lost); all end at the stop."""
-    webrtc = config.webrtc
+async def talk_sessions(env: ServiceEnv, credentials: CredentialWatch, audit: AuditLog
+                        ) -> AsyncIterator[TalkSessions]:
+    """Push-to-talk sessions (each ends itself: silence, longest press, device lost; a reload that
+    removes its camera or changes its talk path ends it); all end at the stop."""
+    webrtc = env.config.webrtc
     talk = TalkSessions(lambda label: webrtc.servers_for(label, int(time.time())), credentials, audit)
+    env.live.on_applied.append(talk.config_applied)
     try:
         yield talk
     finally:
+        env.live.on_applied.remove(talk.config_applied)
         await talk.close_all()
 
 

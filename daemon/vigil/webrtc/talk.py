@@ -31,7 +31,7 @@ import numpy as np
 from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpReceiver, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
-from vigil.config import CameraConfig
+from vigil.config import CameraConfig, Config
 from vigil.core import g711
 from vigil.core.errors import BadRequestError, TalkDeviceError, TalkError, VigilError
 from vigil.core.intercom import TalkFloors
@@ -53,6 +53,11 @@ TICK_S = 0.5  # how often a session without audio checks whether it must end
 OpenDevice = Callable[[CameraConfig, float], Awaitable[TalkSink]]
 
 
+def _device_of(camera: CameraConfig) -> tuple[object, ...]:
+    """What a talk session's device path depends on (a reload changing any of it ends the session)."""
+    return (camera.talk, camera.talk_url, camera.url, camera.username, camera.password)
+
+
 @dataclass
 class TalkSession:
     id: str
@@ -69,6 +74,7 @@ class TalkSession:
     task: asyncio.Task[None] | None = None
     closed: asyncio.Event = field(default_factory=asyncio.Event)
     browser_codec: AudioCodec | None = None  # what the browser sends, as the answer says
+    device: tuple[object, ...] = field(default=(), repr=False)  # _device_of its camera (has the password)
 
 
 def _monotonic_ns() -> int:
@@ -86,6 +92,7 @@ class TalkSessions:
         self._clock_ns = clock_ns
         self.floors = TalkFloors()
         self.sessions: dict[str, TalkSession] = {}
+        self._ending: set[asyncio.Task[float | None]] = set()
 
     @staticmethod
     def screen(body: bytes) -> ScreenedOffer:
@@ -115,6 +122,7 @@ class TalkSessions:
         session = TalkSession(session_id, camera.id, camera.talk.value, actor, credential, target, pc, receiver,
                               sink, TalkTimes(offered_ns))
         session.browser_codec = answered_codec(self.answer_sdp(session))
+        session.device = _device_of(camera)
         self.sessions[session_id] = session
 
         async def revoked(reason: str) -> None:
@@ -239,6 +247,18 @@ class TalkSessions:
                 log.warning("talk %s ended (%s) but the audit entry could not be written: %s", session_id[:8],
                             reason, error)
         return duration_s
+
+    def config_applied(self, config: Config) -> None:
+        """LiveConfig.on_applied (a reload): sessions whose camera is gone, or whose talk path,
+        address or credentials changed, end (audited by `system`)."""
+        cameras = {c.id: c for c in config.cameras}
+        for session in list(self.sessions.values()):
+            camera = cameras.get(session.camera_id)
+            if camera is None or _device_of(camera) != session.device:
+                why = "its camera was removed" if camera is None else "its camera's talk settings changed"
+                task = asyncio.get_running_loop().create_task(self.close(session.id, why))
+                self._ending.add(task)
+                task.add_done_callback(self._ending.discard)
 
     async def close_camera(self, camera_id: str, reason: str) -> None:
         for session in [s for s in self.sessions.values() if s.camera_id == camera_id]:

@@ -206,3 +206,22 @@ async def test_a_browser_that_hangs_up_without_delete_ends_the_session(api: Api,
         "the browser's connection closed", "the browser's connection failed", "the browser stopped sending audio"), end
     await _until(lambda: device.teardowns == 1, "the device's session torn down")
     assert talk.floors.holder("hs-cam") is None
+
+
+async def test_a_reload_that_turns_talk_off_ends_the_session(api: Api, config: Config,
+                                                             device: BackchannelCamera) -> None:
+    talk = api.services.talk
+    assert talk is not None
+    live = api.services.env.live
+    live.on_applied.append(talk.config_applied)  # as app.py's talk_sessions part does
+    pc, _ = await _start(api, api.auth("hs-admin"), tone_s=30)
+    try:
+        text = config.source.read_text().replace(f'talk = "onvif"\ntalk_url = "{device.url}"\n', "")
+        assert "talk_url" not in text
+        await live.apply(parse_config(text, config.source))
+        await _until(lambda: not talk.sessions and bool(_audit(api, "talk.end")), "the session ended and audited")
+    finally:
+        await pc.close()
+    end = _audit(api, "talk.end")[-1]
+    assert end["actor"] == "system" and end["reason"] == "its camera's talk settings changed", end
+    assert talk.floors.holder("hs-cam") is None
