@@ -66,6 +66,7 @@ from vigil.system.sd_notify import Notifier
 from vigil.system.supervision import Supervisor
 from vigil.system.wiring import Appliance, attach_appliance
 from vigil.webrtc.sessions import WhepSessions
+from vigil.webrtc.talk import TalkSessions
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +135,7 @@ class Daemon:
         accounts, audit = Accounts(index), AuditLog(index)
         credentials = await parts.start("credential watch", credential_watch(parts, accounts))
         whep = await parts.start("live sessions", live_sessions(parts, config, credentials, audit))
+        talk = await parts.start("talk sessions", talk_sessions(env, credentials, audit))
         wire_reloads(env, cameras, whep)
         alerts = AlertHub()
         doors = await parts.start("door events", door_events(parts, config, index, alerts))
@@ -142,7 +144,7 @@ class Daemon:
         access = config.access
         throttle = LoginThrottle(max_failures=access.login_max_failures, lockout_s=access.login_lockout_minutes * 60)
         publisher = DistrictPublisher(env, cameras, alerts, retention.budget_problem, appliance.storage_state)
-        services = Services(cameras, throttle, whep=whep, credential_watch=credentials,
+        services = Services(cameras, throttle, whep=whep, talk=talk, credential_watch=credentials,
                             exports=exports, doors=doors, alerts=alerts, appliance=appliance,
                             budget_problem=retention.budget_problem, district_publisher=publisher.state, env=env)
         await parts.start("incident alerts", incident_alerts(parts, env, alerts))
@@ -271,6 +273,21 @@ async def live_sessions(parts: Parts, config: Config, credentials: CredentialWat
 
 
 @asynccontextmanager
+async def talk_sessions(env: ServiceEnv, credentials: CredentialWatch, audit: AuditLog
+                        ) -> AsyncIterator[TalkSessions]:
+    """Push-to-talk sessions (each ends itself: silence, longest press, device lost; a reload that
+    removes its camera or changes its talk path ends it); all end at the stop."""
+    webrtc = env.config.webrtc
+    talk = TalkSessions(lambda label: webrtc.servers_for(label, int(time.time())), credentials, audit)
+    env.live.on_applied.append(talk.config_applied)
+    try:
+        yield talk
+    finally:
+        env.live.on_applied.remove(talk.config_applied)
+        await talk.close_all()
+
+
+@asynccontextmanager
 async def door_events(parts: Parts, config: Config, index: Index, alerts: AlertHub
                       ) -> AsyncIterator[DoorEventService]:
     """What adapters and the webhook hand door events to; the alert feed ends at the stop."""
@@ -396,6 +413,8 @@ async def _end_streams(services: Services) -> None:
         services.alerts.close()
     if services.whep is not None:
         await services.whep.close_all()
+    if services.talk is not None:
+        await services.talk.close_all()
 
 
 @asynccontextmanager

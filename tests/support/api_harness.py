@@ -30,6 +30,7 @@ from vigil.store.audit_log import AuditLog
 from vigil.store.door_events import DoorStore
 from vigil.store.index import Index
 from vigil.webrtc.sessions import WhepSessions
+from vigil.webrtc.talk import TalkSessions
 
 CONFIG = """
 [storage]
@@ -130,6 +131,7 @@ async def api(config: Config, index: Index, password_hash: str) -> AsyncIterator
     env = ServiceEnv(LiveConfig(config), index)
     services = Services(FakeCameras(), clock_ns=clock, credential_watch=watch,
                         whep=WhepSessions(lambda label: (), ViewerLimits(4, 2, 2), watch, audit, clock),
+                        talk=TalkSessions(lambda label: (), watch, audit, clock_ns=clock),
                         exports=ExportJobs(config, index, config.storage.path / "key.pem"),  # no worker: stays queued
                         alerts=alerts, doors=DoorEventService(config, DoorStore(index), alerts, b"k" * 32, clock),
                         env=env)

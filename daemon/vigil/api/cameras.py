@@ -10,10 +10,11 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import Ctx, iso
-from vigil.core.camera_modes import Stream
+from vigil.config import CameraConfig
+from vigil.core.camera_modes import Stream, TalkPath
 from vigil.core.errors import BadRequestError, NotFoundError
 from vigil.core.listen import codec_name
-from vigil.core.permissions import Target
+from vigil.core.permissions import Action, Target, decide
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
 from vigil.services.cameras import SegmentQuery, SegmentRow, building_list, camera_list, list_segments
@@ -33,6 +34,13 @@ def _audio(ctx: Ctx, camera_id: str) -> str | None:
     return None if source is None or source.audio is None else codec_name(source.audio.codec)
 
 
+def _may_talk(ctx: Ctx, camera: CameraConfig) -> bool:
+    """Whether the page offers push-to-talk: talk is configured and the caller may talk there."""
+    if camera.talk is TalkPath.OFF or ctx.subject is None:
+        return False
+    return decide(ctx.subject, Action.TALK, Target(building=camera.building, camera=camera.id), ctx.now_ns).allowed
+
+
 async def cameras(ctx: Ctx) -> web.StreamResponse:
     return web.json_response([{
         "id": v.camera.id, "name": v.camera.name, "building": v.camera.building,
@@ -41,6 +49,7 @@ async def cameras(ctx: Ctx) -> web.StreamResponse:
         "gaps_24h": [{"at": iso(e.wall_ns), "reason": e.reason} for e in v.outages_24h],
         "has_substream": v.camera.substream_url is not None,
         "audio": _audio(ctx, v.camera.id),
+        "talk": _may_talk(ctx, v.camera),
     } for v in await camera_list(ctx.services.env, ctx.caller, ctx.services.cameras)])
 
 

@@ -37,6 +37,7 @@ from vigil.services.district import PublisherState
 from vigil.services.env import ServiceEnv
 from vigil.services.playback import PlaybackCaches
 from vigil.webrtc.sessions import WhepSessions
+from vigil.webrtc.talk import TalkSessions
 
 SESSION_COOKIE, LINK_COOKIE = "vigil_session", "vigil_link"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,6 +80,7 @@ class Services:
     clock_ns: Callable[[], int] = time.time_ns
     started_wall_ns: int = field(default_factory=time.time_ns)
     whep: WhepSessions | None = None
+    talk: TalkSessions | None = None  # push-to-talk sessions (webrtc/talk.py)
     # long-lived responses (live sessions, alert streams) bound to their credential
     credential_watch: CredentialWatch | None = None
     exports: ExportJobs | None = None  # evidence exports (issue 7)

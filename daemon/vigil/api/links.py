@@ -46,10 +46,13 @@ def parse_grant(body: dict[str, Any], ctx: Ctx) -> LinkGrant:
     """The JSON body's types here; what it may ask for in core.links."""
     config = ctx.services.config
     reason, live, playback = body.get("reason"), body.get("live", True), body.get("playback", False)
+    talk = body.get("talk", False)
     if not isinstance(reason, str):
         raise BadRequestError(f"reason (incident number or text, 1-{MAX_REASON_CHARS} characters) is required")
     if not isinstance(live, bool) or not isinstance(playback, bool):
         raise BadRequestError("live and playback must be true/false, and at least one true")
+    if not isinstance(talk, bool):
+        raise BadRequestError("talk must be true or false")
     expires_in = body.get("expires_in", f"{config.access.link_default_hours}h")
     try:
         seconds = parse_duration_s(str(expires_in)) if not isinstance(expires_in, bool) else -1.0
@@ -59,7 +62,8 @@ def parse_grant(body: dict[str, Any], ctx: Ctx) -> LinkGrant:
         cameras=_ids(body, "cameras"), buildings=_ids(body, "buildings"), reason=reason, live=live,
         playback=playback, playback_start_ns=_time(body, "playback_start"), playback_end_ns=_time(body, "playback_end"),
         expires_in_s=seconds, known_cameras={c.id for c in config.cameras},
-        known_buildings={b.id for b in config.buildings}, max_hours=config.access.link_max_hours, now_ns=ctx.now_ns)
+        known_buildings={b.id for b in config.buildings}, max_hours=config.access.link_max_hours, now_ns=ctx.now_ns,
+        talk=talk)
 
 
 def _link_json(row: LinkRow, now_ns: int) -> dict[str, Any]:
@@ -67,7 +71,7 @@ def _link_json(row: LinkRow, now_ns: int) -> dict[str, Any]:
     state = "revoked" if row.revoked_wall_ns is not None else "expired" if g.expires_ns <= now_ns else "active"
     return {"id": row.id, "state": state, "created_by": row.created_by, "reason": row.reason,
             "cameras": list(g.cameras), "buildings": list(g.buildings), "live": g.live, "playback": g.playback,
-            "playback_start": iso(g.playback_start_ns), "playback_end": iso(g.playback_end_ns),
+            "talk": g.talk, "playback_start": iso(g.playback_start_ns), "playback_end": iso(g.playback_end_ns),
             "created_at": iso(row.created_wall_ns), "expires_at": iso(g.expires_ns),
             "revoked_at": iso(row.revoked_wall_ns), "use_count": row.use_count,
             "last_used_at": iso(row.last_used_wall_ns)}

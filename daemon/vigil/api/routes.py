@@ -43,6 +43,7 @@ from vigil.api import (  # bookmarks, holds, timeline, storage
     search_schemas,
     session,
     storage,
+    talk,
     timeline,
     users,
     wall_views,
@@ -252,6 +253,17 @@ ROUTES: tuple[Route, ...] = (
           "End a live session (its viewer, or an admin of the camera's building)", None, content_type="text/plain",
           per_item=PerItem("api.live.end",
                            "the live session (in memory) names its viewer and camera: the viewer ends their own; "
+                           "anyone else needs manage_links in the camera's building")),
+    # push-to-talk (api/talk.py, webrtc/talk.py, design/intercom.md)
+    Route("POST", "/api/cameras/{camera_id}/talk", talk.offer, Action.TALK, Scope.CAMERA,
+          "Push-to-talk: the browser's microphone offer (a sendonly PCMU/PCMA audio track) in, the answer out"
+          " (201, Location: the session); 409 talk-busy names who talks, talk-unsupported; 502 talk-device",
+          None, status=201, content_type="application/sdp", body={"type": "string"},
+          body_content_type="application/sdp"),
+    Route("DELETE", "/api/talk/{session_id}", talk.end, Action.VIEW_STATUS, Scope.PER_ITEM,
+          "End a talk session (its talker, or an admin of the camera's building)", None, content_type="text/plain",
+          per_item=PerItem("api.talk.end",
+                           "the talk session (in memory) names its talker and camera: the talker ends their own; "
                            "anyone else needs manage_links in the camera's building")),
     # door events (api/door_events.py)
     Route("POST", "/api/door-events", door_events.post_door_event, Action.POST_DOOR_EVENTS, Scope.WEBHOOK,

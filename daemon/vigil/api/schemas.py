@@ -22,7 +22,8 @@ PROBLEM = obj({"type": STR, "title": STR, "status": INT, "detail": STR},
               {"errors": {"type": "array", "items": obj({"field": STR, "message": STR})}})
 SUBJECT = obj({"kind": {"enum": ["user", "link"]}},
               {"name": STR, "role": STR, "buildings": IDS, "cameras": IDS, "link_id": INT, "live": BOOL,
-               "playback": BOOL, "expires_at": STR, "playback_start": NSTR, "playback_end": NSTR, "csrf_token": STR,
+               "playback": BOOL, "talk": BOOL, "expires_at": STR, "playback_start": NSTR, "playback_end": NSTR,
+               "csrf_token": STR,
                # per action: the buildings where the caller may take it (["*"]: appliance-wide)
                "can": {"type": "object", "additionalProperties": IDS},
                # a session made from a district hub token names its hub (issue 17); else null
@@ -46,6 +47,7 @@ CAMERAS = {"type": "array", "items": obj({
     "gaps_24h": {"type": "array", "items": obj({"at": STR, "reason": NSTR})},
     "has_substream": BOOL,
     "audio": {"enum": ["pcmu", "pcma", "aac", "opus", None]},  # the camera's sound, as its latest session sent it
+    "talk": BOOL,  # talk is configured and the caller may talk through it (design/intercom.md)
 })}
 SEGMENTS = obj({"camera": STR, "start": STR, "end": STR, "truncated": BOOL, "segments": {"type": "array", "items": obj({
     "id": INT, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT, "duration_s": {"type": "number"},
@@ -55,11 +57,11 @@ LOGIN_BODY = obj({"name": {"type": "string", "minLength": 1, "maxLength": 200},
                   "password": {"type": "string", "minLength": 1}})
 LOGIN = obj({"user": SUBJECT, "csrf_token": STR, "expires_at": STR})
 LINK = obj({"id": INT, "state": {"enum": ["active", "expired", "revoked"]}, "created_by": STR, "reason": STR,
-            "cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL, "playback_start": NSTR,
+            "cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL, "talk": BOOL, "playback_start": NSTR,
             "playback_end": NSTR, "created_at": STR, "expires_at": STR, "revoked_at": NSTR, "use_count": INT,
             "last_used_at": NSTR}, {"url": STR})
 REASON: Schema = {"type": "string", "minLength": 1, "maxLength": 500, "pattern": "\\S"}
-LINK_BODY = obj({"reason": REASON}, {"cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL,
+LINK_BODY = obj({"reason": REASON}, {"cameras": IDS, "buildings": IDS, "live": BOOL, "playback": BOOL, "talk": BOOL,
                                   "expires_in": {"type": ["string", "number"]}, "playback_start": STR,
                                   "playback_end": STR})
 AUDIT = {"type": "array", "items": obj({"id": INT, "at": STR, "actor": STR, "action": STR, "target": STR,

@@ -21,7 +21,7 @@ def _subject_json(ctx: Ctx) -> dict[str, Any]:
     can = {action.value: where for action, where in grants(s, cameras_by_building, ctx.now_ns).items()}
     if isinstance(s, LinkSubject):
         return {"kind": "link", "link_id": s.link_id, "cameras": sorted(s.cameras), "buildings": sorted(s.buildings),
-                "live": s.live, "playback": s.playback, "expires_at": iso(s.expires_ns), "can": can,
+                "live": s.live, "playback": s.playback, "talk": s.talk, "expires_at": iso(s.expires_ns), "can": can,
                 # the playback window, if the link has one: pages ask only for footage inside it
                 "playback_start": iso(s.playback_start_ns), "playback_end": iso(s.playback_end_ns)}
     out = {"kind": "user", "name": s.name, "role": s.role.value, "buildings": sorted(s.buildings), "can": can}

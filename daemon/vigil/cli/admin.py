@@ -52,6 +52,8 @@ def add_admin_verbs(verbs: _SubParsersAction[ArgumentParser], common: ArgumentPa
     new.add_argument("--expires", help="e.g. 2h (default and maximum from [access])")
     new.add_argument("--playback", action="store_true", help="also grant recorded footage")
     new.add_argument("--no-live", action="store_true", help="do not grant live video")
+    new.add_argument("--talk", action="store_true",
+                     help="also grant talking through the link's cameras' loudspeakers (needs live)")
     revoke = link.add_parser("revoke", help="revoke a link at once", parents=[common])
     revoke.add_argument("id", type=int)
     audit = verb("audit", "the audit log").add_subparsers(dest="audit_verb", required=True, metavar="ACTION")
@@ -117,7 +119,7 @@ async def _create_link(env: ServiceEnv, args: Namespace, caller: Caller) -> int:
         cameras=args.camera, buildings=args.building, reason=args.reason, live=not args.no_live,
         playback=args.playback, playback_start_ns=None, playback_end_ns=None, expires_in_s=seconds,
         known_cameras={c.id for c in config.cameras}, known_buildings={b.id for b in config.buildings},
-        max_hours=access.link_max_hours, now_ns=caller.now_ns)
+        max_hours=access.link_max_hours, now_ns=caller.now_ns, talk=args.talk)
     created = await links.create_link(env, caller, grant)
     http = config.http
     base = http.public_url or f"{'https' if http.tls else 'http'}://{socket.gethostname()}:{http.port}"

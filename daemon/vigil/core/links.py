@@ -43,6 +43,7 @@ def make_grant(
     known_buildings: Collection[str],
     max_hours: float,
     now_ns: int,
+    talk: bool = False,
 ) -> LinkGrant:
     """A valid grant, or BadRequestError saying what is wrong with the request."""
     for key, ids, known in (("cameras", cameras, known_cameras), ("buildings", buildings, known_buildings)):
@@ -61,8 +62,10 @@ def make_grant(
         raise BadRequestError("playback_end must be after playback_start")
     if (playback_start_ns is not None or playback_end_ns is not None) and not playback:
         raise BadRequestError("a playback window needs playback: true")
+    if talk and not live:
+        raise BadRequestError("talk needs live: true (a responder talks through a camera they watch live)")
     return LinkGrant(tuple(sorted(set(cameras))), tuple(sorted(set(buildings))), live, playback, playback_start_ns,
-                     playback_end_ns, now_ns + int(expires_in_s * NS_PER_SECOND), reason.strip())
+                     playback_end_ns, now_ns + int(expires_in_s * NS_PER_SECOND), reason.strip(), talk)
 
 
 def landing_location(buildings: Collection[str]) -> str:

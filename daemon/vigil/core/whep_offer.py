@@ -1,16 +1,19 @@
 """WHEP offers: what the appliance accepts from a client's SDP before aiortc sees it.
 
-Pure: the caller passes the raw body and the appliance's own ICE host addresses. Rules:
+Pure: the caller passes the raw body and the appliance's own ICE host addresses. Talk offers
+(webrtc/talk.py: the browser's microphone to a device's loudspeaker) are screened by the same
+rules with `TALK_MEDIA` in place of `WHEP_MEDIA`: an `audio` section accepting PCMU/8000 or
+PCMA/8000 (G.711, what devices take) instead of video with H.264. Rules:
 
 - The offer is at most `MAX_SDP_BYTES`, UTF-8 text, starts with `v=0`, and every line has the
   SDP form `<letter>=<value>`. Every `m=` line reads `m=<media> <port>[/<count>] <proto> <fmt>...`
-  with a numeric port; one of them is `video`, and an `a=rtpmap` accepts `H264/90000` (the
-  appliance forwards the camera's H.264 as it is).
+  with a numeric port; one of them is `video`, and an `a=rtpmap` of a video section accepts
+  `H264/90000` (the appliance forwards the camera's H.264 as it is).
 - Audio sections are allowed (a viewer that wants the camera's sound offers one, recvonly). The
   codecs of the first `m=audio` section are listed for the caller (`ScreenedOffer.audio_codecs`,
   encoding names upper-cased, in the m-line's order, named by its `a=rtpmap` lines; the static
-  payload types 0 = PCMU and 8 = PCMA also without one). An offer without video
-  is still refused, with or without audio.
+  payload types 0 = PCMU and 8 = PCMA also without one). A live offer without video is still
+  refused, with or without audio.
 - It names an ICE username fragment and password (`a=ice-ufrag`, `a=ice-pwd`).
 - Remote ICE candidates (`a=candidate` lines) are well formed (`<foundation> <component>
   <transport> <priority> <address> <port> typ <type> ...`, numbers where numbers belong) and at
@@ -54,6 +57,25 @@ _BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 
 @dataclass(frozen=True)
+class WantedMedia:
+    """The section an offer must have: its kind, the rtpmap encodings of which one must be
+    offered in a section of that kind, and what to say when either is missing."""
+
+    kind: str
+    encodings: tuple[str, ...]
+    no_section: str
+    no_encoding: str
+
+
+WHEP_MEDIA = WantedMedia("video", ("H264/90000",), "malformed SDP offer: it has no video section",
+                         "the SDP offer does not accept H.264, which this appliance forwards as-is")
+TALK_MEDIA = WantedMedia("audio", ("PCMU/8000", "PCMA/8000"),
+                         "the talk offer has no audio section: send the microphone as an audio track",
+                         "the talk offer does not offer G.711 (PCMU or PCMA at 8000 Hz), which the intercom"
+                         " relays to devices")
+
+
+@dataclass(frozen=True)
 class ScreenedOffer:
     """The offer as it goes to aiortc, how many remote candidates were dropped from it, and the
     codecs its first audio section accepts (empty: it asks for no sound)."""
@@ -64,10 +86,11 @@ class ScreenedOffer:
     audio_codecs: tuple[str, ...] = ()
 
 
-def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer:
+def screen_offer(body: bytes, local_addresses: Collection[str], wanted: WantedMedia = WHEP_MEDIA) -> ScreenedOffer:
     """The offer with unusable candidates removed, or BadRequestError naming what is wrong.
 
-    `local_addresses` are the appliance's own ICE host addresses (strings, as aioice lists them)."""
+    `local_addresses` are the appliance's own ICE host addresses (strings, as aioice lists them);
+    `wanted` the section the offer must have (WHEP_MEDIA: live video, TALK_MEDIA: talk)."""
     if len(body) > MAX_SDP_BYTES:
         raise BadRequestError(f"SDP offer too large (at most {MAX_SDP_BYTES} bytes)")
     try:
@@ -82,8 +105,8 @@ def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer
     own = _own_addresses(local_addresses)
     kept: list[str] = []
     candidates = dropped = 0
-    has_video = has_h264 = has_ufrag = has_pwd = False
     section = ""  # the media of the current m= section
+    has_section = has_codec = has_ufrag = has_pwd = False
     audio_sections = 0
     audio_formats: list[str] = []  # the first audio section's payload types, in its order
     audio_names = dict(_STATIC_AUDIO)  # payload type -> encoding name, from its rtpmap lines
@@ -95,12 +118,13 @@ def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer
             if media is None or int(media.group(2)) > 65535:
                 raise BadRequestError(f"malformed SDP offer: line {number} is not 'm=<media> <port> <proto> <formats>'")
             section = media.group(1)
-            has_video = has_video or section == "video"
+            has_section = has_section or section == wanted.kind
             audio_sections += section == "audio"
             if section == "audio" and audio_sections == 1:
                 audio_formats = line.split()[3:]
         elif line.startswith("a=rtpmap:"):
-            has_h264 = has_h264 or " H264/90000" in line
+            if section == wanted.kind:
+                has_codec = has_codec or any(f" {encoding}" in line for encoding in wanted.encodings)
             rtpmap = _RTPMAP.fullmatch(line)
             if section == "audio" and audio_sections == 1 and rtpmap is not None:
                 audio_names[rtpmap.group(1)] = rtpmap.group(2).upper()
@@ -115,10 +139,10 @@ def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer
                 dropped += 1
                 continue
         kept.append(line)
-    if not has_video:
-        raise BadRequestError("malformed SDP offer: it has no video section")
-    if not has_h264:
-        raise BadRequestError("the SDP offer does not accept H.264, which this appliance forwards as-is")
+    if not has_section:
+        raise BadRequestError(wanted.no_section)
+    if not has_codec:
+        raise BadRequestError(wanted.no_encoding)
     if not (has_ufrag and has_pwd):
         raise BadRequestError("malformed SDP offer: it has no ICE username fragment and password")
     return ScreenedOffer("\r\n".join(kept) + "\r\n", candidates - dropped, dropped,

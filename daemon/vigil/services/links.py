@@ -1,6 +1,7 @@
 """Responder links: create (with a reason), list, revoke, and open (the landing page's redemption).
 
-Creating or revoking a link needs `manage_links` on every camera and building it names; the list
+Creating or revoking a link needs `manage_links` on every camera and building it names (and, for a
+link that grants talking, `talk` there too: no one hands out more than they hold); the list
 holds only the links the caller could revoke. Responder links cannot manage links. Each change
 commits in one transaction with its audit entry."""
 
@@ -38,7 +39,7 @@ def grant_detail(grant: LinkGrant) -> dict[str, Any]:
     """What a link grants, for its audit entry (the links table itself is not tamper-evident)."""
     return {"reason": grant.reason, "cameras": list(grant.cameras), "buildings": list(grant.buildings),
             "live": grant.live, "playback": grant.playback, "playback_start": _iso(grant.playback_start_ns),
-            "playback_end": _iso(grant.playback_end_ns), "expires_at": _iso(grant.expires_ns)}
+            "playback_end": _iso(grant.playback_end_ns), "expires_at": _iso(grant.expires_ns), "talk": grant.talk}
 
 
 def grant_targets(config: Config, grant: LinkGrant) -> list[Target]:
@@ -55,6 +56,8 @@ async def _require_all(env: ServiceEnv, caller: Caller, grant: LinkGrant) -> Non
     _no_links(caller)
     for target in grant_targets(env.config, grant):
         await require(env, caller, Action.MANAGE_LINKS, target)
+        if grant.talk:
+            await require(env, caller, Action.TALK, target)
 
 
 async def create_link(env: ServiceEnv, caller: Caller, grant: LinkGrant) -> CreatedLink:

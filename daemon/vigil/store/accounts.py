@@ -83,7 +83,7 @@ def _user(row: sqlite3.Row) -> UserRow:
 def _link(row: sqlite3.Row) -> LinkRow:
     grant = LinkGrant(tuple(json.loads(row["cameras"])), tuple(json.loads(row["buildings"])), bool(row["live"]),
                       bool(row["playback"]), row["playback_start_wall_ns"], row["playback_end_wall_ns"],
-                      int(row["expires_wall_ns"]), str(row["reason"]))
+                      int(row["expires_wall_ns"]), str(row["reason"]), bool(row["talk"]))
     return LinkRow(int(row["id"]), str(row["created_by"]), str(row["reason"]), grant, int(row["created_wall_ns"]),
                    row["revoked_wall_ns"], int(row["use_count"]), row["last_used_wall_ns"])
 
@@ -218,11 +218,11 @@ def insert_link(c: sqlite3.Connection, grant: LinkGrant, created_by: str, now_ns
     token = new_token(LINK_PREFIX) if token is None else token
     cur = c.execute(
         "INSERT INTO links (token_sha256, created_by, reason, cameras, buildings, live, playback,"
-        " playback_start_wall_ns, playback_end_wall_ns, created_wall_ns, expires_wall_ns)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " playback_start_wall_ns, playback_end_wall_ns, created_wall_ns, expires_wall_ns, talk)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         (token_sha256(token), created_by, grant.reason, json.dumps(sorted(grant.cameras)),
          json.dumps(sorted(grant.buildings)), int(grant.live), int(grant.playback), grant.playback_start_ns,
-         grant.playback_end_ns, now_ns, grant.expires_ns))
+         grant.playback_end_ns, now_ns, grant.expires_ns, int(grant.talk)))
     return int(cur.lastrowid or 0), token
 
 

@@ -33,7 +33,7 @@ MAY: dict[str, set[Action]] = {
     "district": set(Action),
     "hs-admin": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT,
                  Action.CONFIGURE_CAMERAS, Action.MANAGE_LINKS, Action.VIEW_DOOR_EVENTS, Action.ACK_DOOR_EVENTS,
-                 Action.BOOKMARK, Action.HOLD_EVIDENCE, Action.DECLARE_INCIDENT},
+                 Action.BOOKMARK, Action.HOLD_EVIDENCE, Action.DECLARE_INCIDENT, Action.TALK},
     "hs-viewer": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.VIEW_DOOR_EVENTS, Action.BOOKMARK},
     "installer": {Action.VIEW_STATUS, Action.CONFIGURE_CAMERAS},
     "hs-link": {Action.VIEW_STATUS, Action.VIEW_LIVE, Action.VIEW_PLAYBACK},

@@ -6,6 +6,7 @@ import type { RefObject } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { parseHash } from "../lib/router";
 import type { Camera } from "../lib/session";
+import { TalkButton } from "./TalkButton";
 import { type Quality, WhepRefused, WhepSession } from "../lib/whep";
 
 export interface LivePlayerProps {
@@ -86,6 +87,7 @@ export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps
         {camera.audio && <SoundToggle on={sound} onToggle={() => setSound(!sound)} video={video} />}
         <span class={state.failed ? "state error" : "state"} role="status">{state.text}</span>
       </figcaption>
+      {camera.talk && !compact && <TalkButton camera={camera} />}
     </figure>
   );
 }

@@ -40,6 +40,7 @@ export interface Camera {
   gaps_24h: { at: string; reason: string | null }[];
   has_substream: boolean;
   audio: "pcmu" | "pcma" | "aac" | "opus" | null; // the camera's sound (null: none)
+  talk?: boolean; // push-to-talk is configured and the caller may talk through it
 }
 
 /** Whether `me` may take `action` (in `building`, or anywhere when none is named). */

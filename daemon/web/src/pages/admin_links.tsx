@@ -1,5 +1,6 @@
 // #/admin/links: responder links. Create one with a reason, a scope (buildings or cameras the
-// caller may manage links in), live and/or playback and an expiry; the URL is shown once to copy.
+// caller may manage links in), live and/or playback (and, with live, talking through the cameras'
+// loudspeakers) and an expiry; the URL is shown once to copy.
 // The list holds only the links the caller could revoke (the appliance filters it), with use counts.
 import { useState } from "preact/hooks";
 import { AdminTabs, ConfirmButton, NotAllowed, ShownOnce, TableWrap } from "../components/AdminTabs";
@@ -11,7 +12,7 @@ import { formatDateTime, formatRemaining, fromLocalInput, parseIso, toApiTime } 
 
 export interface Link {
   id: number; state: "active" | "expired" | "revoked"; created_by: string; reason: string; cameras: string[];
-  buildings: string[]; live: boolean; playback: boolean; playback_start: string | null; playback_end: string | null;
+  buildings: string[]; live: boolean; playback: boolean; talk: boolean; playback_start: string | null; playback_end: string | null;
   created_at: string; expires_at: string; revoked_at: string | null; use_count: number; last_used_at: string | null;
   url?: string;
 }
@@ -42,6 +43,7 @@ function CreateLink({ onCreated }: { onCreated: (link: Link) => void }) {
       reason: field("reason").value, buildings: chosenBuildings, cameras: chosenCameras,
       live: field("live").checked, playback, expires_in: `${expiresHours}h`,
     };
+    if (field("talk").checked) body["talk"] = true;
     if (playback && field("pb-start").value) body["playback_start"] = toApiTime(fromLocalInput(field("pb-start").value));
     if (playback && field("pb-end").value) body["playback_end"] = toApiTime(fromLocalInput(field("pb-end").value));
     setBusy(true);
@@ -82,6 +84,9 @@ function CreateLink({ onCreated }: { onCreated: (link: Link) => void }) {
           <input type="checkbox" name="playback" checked={playback}
                  onChange={(e) => setPlayback((e.currentTarget).checked)} /> Recorded video
         </label>
+        <label class="check">
+          <input type="checkbox" name="talk" /> Talk through the cameras' loudspeakers (with live video)
+        </label>
       </fieldset>
       {playback && (
         <div class="two">
@@ -108,7 +113,7 @@ function LinkRow({ link, onChanged }: { link: Link; onChanged: () => void }) {
   const nameOf = (id: string): string =>
     app.cameras.find((c) => c.id === id)?.name ?? app.buildings.find((b) => b.id === id)?.name ?? id;
   const scope = [...link.buildings, ...link.cameras].map(nameOf).join(", ");
-  const grants = [link.live && "live", link.playback && "recorded"].filter(Boolean).join(" + ");
+  const grants = [link.live && "live", link.playback && "recorded", link.talk && "talk"].filter(Boolean).join(" + ");
   const revoke = (): void => { api<Link>("DELETE", `/api/links/${link.id}`).then(onChanged, setError); };
   return (
     <tr data-link={link.id}>
