@@ -220,7 +220,8 @@ def _content_length(headers: Headers) -> int:
 def _message(start: str, headers: Headers, body: bytes) -> RtspResponse | RtspRequest:
     parts = start.split(" ", 2)
     if start.startswith("RTSP/"):
-        if parts[0] != RTSP_VERSION or len(parts) < 2 or len(parts[1]) != 3 or not (parts[1].isascii() and parts[1].isdigit()):
+        status = parts[1] if len(parts) >= 2 else ""
+        if parts[0] != RTSP_VERSION or len(status) != 3 or not (status.isascii() and status.isdigit()):
             raise RtspProtocolError(f"bad status line {start[:60]!r}")
         return RtspResponse(int(parts[1]), parts[2] if len(parts) == 3 else "", headers, body)
     if len(parts) != 3 or parts[2] != RTSP_VERSION or not parts[0] or not parts[1]:

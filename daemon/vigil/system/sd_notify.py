@@ -23,7 +23,8 @@ class Notifier:
         usec = env.get("WATCHDOG_USEC", "")
         pid = env.get("WATCHDOG_PID", "")
         ours = not pid or (pid.isascii() and pid.isdigit() and int(pid) == os.getpid())
-        self.watchdog_usec = int(usec) if usec.isascii() and usec.isdigit() and int(usec) > 0 and ours and address else None
+        usec_ok = usec.isascii() and usec.isdigit() and int(usec) > 0
+        self.watchdog_usec = int(usec) if usec_ok and ours and address else None
 
     @property
     def enabled(self) -> bool:
