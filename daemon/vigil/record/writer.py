@@ -22,7 +22,10 @@ only to give the muxer its parameters, with the camera's own AudioSpecificConfig
 OpusHead made from the AudioInfo) as extradata; nothing is ever encoded. The MP4 muxer takes
 no G.711 (FFmpeg refuses pcm_mulaw/pcm_alaw in `mp4`), so G.711 is not recorded (recorder.py).
 Packets of both tracks go through libavformat's interleaver (ordered by time), which holds a
-packet at most `max_interleave_delta` while the other track is silent."""
+packet at most `max_interleave_delta` while the other track is silent. The muxer starts each
+track at 0 (with empty_moov it cannot write an edit list): a segment's first audio frame is
+placed at its start, up to one frame (AAC 1024 samples, Opus 20 ms) early, and lasts until the
+next one, which is at its exact time."""
 
 from __future__ import annotations
 

@@ -11,6 +11,10 @@ from pathlib import Path
 from vigil.core.camera_modes import Stream
 from vigil.core.h26x import iter_nal_units, nal_type, parameter_sets
 from vigil.core.media import (
+    AudioCodec,
+    AudioInfo,
+    AudioPacket,
+    AudioStarted,
     Codec,
     DownReason,
     EncodedPacket,
@@ -172,3 +176,59 @@ def test_parameter_sets_compared_by_what_decodes(tmp_path: Path, h264_units: Uni
         assert [s.cut_reason for s in segs] == ["ended"], (name, segs)
         assert h.index.events("cam", "record_error") == [], name
         assert frames(h.storage.path / segs[0].path) == (320, 240, 2 * len(h264_units)), name
+
+
+class AudioHarness(Harness):
+    """The harness with record_audio: the recorder also reads an audio fan-out."""
+
+    def __init__(self, tmp: Path, segment_s: float = 2.0) -> None:
+        super().__init__(tmp, segment_s)
+        self.audio_fanout = Fanout()
+        self.recorder.audio_sub = self.audio_fanout.subscribe("rec-audio", 1000)
+
+
+def audio_packets(path: Path) -> list[float]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout.split()
+    return [float(t) for t in out]
+
+
+def test_audio_goes_into_the_segment_it_falls_in_and_none_before_the_first_picture(
+    tmp_path: Path, h264_units: Units
+) -> None:
+    h = AudioHarness(tmp_path).start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    h.audio_fanout.publish(AudioStarted(AudioInfo(AudioCodec.AAC, 16_000, 1, bytes.fromhex("1408")), WALL0))
+    frame_90k = 5760  # 1024 samples at 16 kHz
+    pts = [-3 * frame_90k + n * frame_90k for n in range(len(h264_units) * 6000 // frame_90k + 3)]
+    for p in pts:  # the camera's audio starts before its first keyframe (dts 0)
+        h.audio_fanout.publish(AudioPacket(b"\x21\x00" + bytes(20), p, frame_90k, WALL0))
+    h.feed(h264_units)
+    h.finish()
+    segs = h.index.segments("cam")
+    assert len(segs) >= 2
+    written, firsts = [], []
+    for seg in segs:
+        times = audio_packets(h.storage.path / seg.path)
+        assert times and times[0] == 0, (seg.path, times[:3])  # the muxer starts every track at 0
+        assert times[-1] < (seg.media_duration_90k or 0) / 90_000, seg.path  # cut with the video
+        firsts.append(len(written))
+        written += [round(seg.media_start_90k + t * 90_000) for t in times]
+    expected = [p for p in pts if 0 <= p < len(h264_units) * 6000]
+    assert len(written) == len(expected)  # each frame once, in the segment it falls in, none lost
+    for n, (got, want) in enumerate(zip(written, expected, strict=True)):
+        # A segment's first frame sits at its start, at most one frame early; every other one exactly.
+        assert got == want if n not in firsts else 0 <= want - got < frame_90k, (n, got, want)
+
+
+def test_g711_audio_is_not_recorded_and_the_video_is(tmp_path: Path, h264_units: Units) -> None:
+    h = AudioHarness(tmp_path).start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    h.audio_fanout.publish(AudioStarted(AudioInfo(AudioCodec.PCMU, 8000, 1, b""), WALL0))
+    for n in range(40):
+        h.audio_fanout.publish(AudioPacket(bytes(160), n * 1800, 1800, WALL0))
+    h.feed(h264_units)
+    h.finish()
+    segs = h.index.segments("cam")
+    assert segs and sum(s.frame_count or 0 for s in segs) == len(h264_units)
+    assert all(audio_packets(h.storage.path / s.path) == [] for s in segs)
