@@ -196,7 +196,8 @@ def audio_packets(path: Path) -> list[float]:
 def test_audio_goes_into_the_segment_it_falls_in_and_none_before_the_first_picture(
     tmp_path: Path, h264_units: Units
 ) -> None:
-    h = AudioHarness(tmp_path).start()
+    h = AudioHarness(tmp_path)
+    h.start()
     h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
     h.audio_fanout.publish(AudioStarted(AudioInfo(AudioCodec.AAC, 16_000, 1, bytes.fromhex("1408")), WALL0))
     frame_90k = 5760  # 1024 samples at 16 kHz
@@ -207,7 +208,8 @@ def test_audio_goes_into_the_segment_it_falls_in_and_none_before_the_first_pictu
     h.finish()
     segs = h.index.segments("cam")
     assert len(segs) >= 2
-    written, firsts = [], []
+    written: list[int] = []
+    firsts: list[int] = []
     for seg in segs:
         times = audio_packets(h.storage.path / seg.path)
         assert times and times[0] == 0, (seg.path, times[:3])  # the muxer starts every track at 0
@@ -222,7 +224,8 @@ def test_audio_goes_into_the_segment_it_falls_in_and_none_before_the_first_pictu
 
 
 def test_g711_audio_is_not_recorded_and_the_video_is(tmp_path: Path, h264_units: Units) -> None:
-    h = AudioHarness(tmp_path).start()
+    h = AudioHarness(tmp_path)
+    h.start()
     h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
     h.audio_fanout.publish(AudioStarted(AudioInfo(AudioCodec.PCMU, 8000, 1, b""), WALL0))
     for n in range(40):
