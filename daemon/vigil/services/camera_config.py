@@ -177,7 +177,9 @@ async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
     errors = []
     for name in ("url", "substream_url", "talk_url"):  # talk_url: rtsp (ONVIF) or http(s) (VAPIX)
         url = values.get(name)
-        if isinstance(url, str) and (rtsp_url_check(url) is None or (name == "talk_url" and http_url_check(url) is None)):
+        is_url = isinstance(url, str) and (rtsp_url_check(url) is None
+                                           or (name == "talk_url" and http_url_check(url) is None))
+        if isinstance(url, str) and is_url:
             why = await url_not_allowed(env.config, url)
             if why is not None:
                 errors.append((name, why))
