@@ -20,7 +20,8 @@ With record_audio the recorder also reads the camera's audio fan-out (a second, 
 subscription, drained on each wake-up right after the video one, so every video frame taken has
 the audio published before it at hand). Which audio frame goes into which segment is
 core/audio_interleave.py's; segments are still cut at video keyframes only. AAC and Opus are
-recorded as they are; G.711 is not (the MP4 muxer refuses it): logged once, video only."""
+recorded as they are; G.711, which the MP4 muxer refuses, is encoded to AAC first
+(record/audio_transcode.py)."""
 
 from __future__ import annotations
 
@@ -51,6 +52,7 @@ from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.segmenter import Segmenter, SegmentStart, Step, segment_relpath
 from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
+from vigil.record.audio_transcode import G711, G711ToAac
 from vigil.record.recovery import keep_complete_fragments
 from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import free_bytes
@@ -129,6 +131,7 @@ class Recorder:
         self.audio_sub = audio_subscription
         self.audio = AudioInterleave()
         self._warned_audio_codec = False
+        self._g711: G711ToAac | None = None  # while the camera's audio is G.711
 
     @property
     def name(self) -> str:
@@ -169,10 +172,19 @@ class Recorder:
 
     def _on_audio(self, item: StreamItem) -> None:
         if isinstance(item, AudioPacket):
-            self.audio.add(item)
+            if self._g711 is None:
+                self.audio.add(item)
+            else:
+                for packet in self._g711.push(item):
+                    self.audio.add(packet)
         elif isinstance(item, AudioStarted):
+            self._g711 = None
             if item.info.codec in RECORDABLE_AUDIO:
                 self.audio.started(item.info)
+                return
+            if item.info.codec in G711:
+                self._g711 = G711ToAac(item.info)
+                self.audio.started(self._g711.info)
                 return
             self.audio.ended()
             if not self._warned_audio_codec:
@@ -181,6 +193,7 @@ class Recorder:
                             " hold; recording video only", self.name, item.info.codec.name)
         elif isinstance(item, SessionEnded):
             self.audio.ended()
+            self._g711 = None
 
     def _write_audio(self, seg: _Open, before_90k: int) -> None:
         """The waiting audio frames before `before_90k` (absolute) into the open segment."""

@@ -20,7 +20,8 @@ With record_audio the segment has a second track (track 2, after the video's tra
 camera's AAC or Opus frames, remuxed like the video. Its stream is an encoder's context opened
 only to give the muxer its parameters, with the camera's own AudioSpecificConfig (or an
 OpusHead made from the AudioInfo) as extradata; nothing is ever encoded. The MP4 muxer takes
-no G.711 (FFmpeg refuses pcm_mulaw/pcm_alaw in `mp4`), so G.711 is not recorded (recorder.py).
+no G.711 (FFmpeg refuses pcm_mulaw/pcm_alaw in `mp4`): the recorder encodes G.711 to AAC first
+(record/audio_transcode.py).
 Packets of both tracks go through libavformat's interleaver (ordered by time), which holds a
 packet at most `max_interleave_delta` while the other track is silent. The muxer starts each
 track at 0 (with empty_moov it cannot write an edit list): a segment's first audio frame is

@@ -8,6 +8,9 @@ import threading
 import time
 from pathlib import Path
 
+import av
+import numpy as np
+
 from vigil.core.camera_modes import Stream
 from vigil.core.h26x import iter_nal_units, nal_type, parameter_sets
 from vigil.core.media import (
@@ -27,6 +30,8 @@ from vigil.ingest.fanout import Fanout
 from vigil.record.recorder import Recorder
 from vigil.record.storage import open_storage_dir
 from vigil.store.index import Index
+from tests.support.tone import peak_hz
+from vigil.sim.camera_server import TONE_HZ
 
 Units = list[tuple[bytes, bool]]
 WALL0 = 1_800_000_000 * 10**9
@@ -223,15 +228,41 @@ def test_audio_goes_into_the_segment_it_falls_in_and_none_before_the_first_pictu
         assert got == want if n not in firsts else 0 <= want - got < frame_90k, (n, got, want)
 
 
-def test_g711_audio_is_not_recorded_and_the_video_is(tmp_path: Path, h264_units: Units) -> None:
+def test_g711_audio_is_recorded_as_aac_at_its_place_on_the_media_clock(tmp_path: Path, h264_units: Units) -> None:
     h = AudioHarness(tmp_path)
     h.start()
     h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
     h.audio_fanout.publish(AudioStarted(AudioInfo(AudioCodec.PCMU, 8000, 1, b""), WALL0))
-    for n in range(40):
-        h.audio_fanout.publish(AudioPacket(bytes(160), n * 1800, 1800, WALL0))
+    tone = tone_mulaw(8000, len(h264_units) * 6000 // 90_000 * 8000)
+    for n in range(0, len(tone), 160):  # 20 ms packets, as cameras send them
+        h.audio_fanout.publish(AudioPacket(tone[n:n + 160], n * 90_000 // 8000, 1800, WALL0))
     h.feed(h264_units)
     h.finish()
     segs = h.index.segments("cam")
     assert segs and sum(s.frame_count or 0 for s in segs) == len(h264_units)
-    assert all(audio_packets(h.storage.path / s.path) == [] for s in segs)
+    for seg in segs:
+        path = h.storage.path / seg.path
+        probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
+                                "stream=codec_name,sample_rate,duration", "-of", "csv=p=0", str(path)],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        codec, rate, duration = probe.split(",")
+        assert (codec, rate) == ("aac", "8000"), probe
+        assert abs(float(duration) - (seg.media_duration_90k or 0) / 90_000) < 0.5, (seg.path, probe)
+        assert abs(peak_hz(decoded_audio(path), 8000) - TONE_HZ) < TONE_HZ * 0.02  # the camera's tone, not noise
+
+
+def tone_mulaw(rate: int, samples: int) -> bytes:
+    """A 440 Hz tone as G.711 mu-law, encoded by FFmpeg."""
+    encoder = av.CodecContext.create("pcm_mulaw", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = rate, "mono", "s16"
+    encoder.open()
+    t = np.arange(samples) / rate
+    frame = av.AudioFrame.from_ndarray((np.sin(2 * np.pi * TONE_HZ * t) * 8000).astype(np.int16)[None, :],
+                                       format="s16", layout="mono")
+    frame.sample_rate = rate
+    return b"".join(bytes(p) for p in encoder.encode(frame))
+
+
+def decoded_audio(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
