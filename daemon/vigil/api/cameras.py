@@ -10,7 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from vigil.api.context import Ctx, iso
+from vigil.core.camera_modes import Stream
 from vigil.core.errors import BadRequestError, NotFoundError
+from vigil.core.listen import codec_name
 from vigil.core.permissions import Target
 from vigil.core.timebase import NS_PER_SECOND, TICKS_PER_SECOND, wall_ns_to_iso
 from vigil.ingest.snapshot import keyframe_to_jpeg
@@ -25,6 +27,12 @@ async def buildings(ctx: Ctx) -> web.StreamResponse:
                               for b in building_list(ctx.services.env, ctx.caller)])
 
 
+def _audio(ctx: Ctx, camera_id: str) -> str | None:
+    """The camera's audio codec (pcmu, pcma, aac, opus) as its latest session sent it; None: none."""
+    source = ctx.services.cameras.live_source(camera_id, Stream.MAIN)
+    return None if source is None or source.audio is None else codec_name(source.audio.codec)
+
+
 async def cameras(ctx: Ctx) -> web.StreamResponse:
     return web.json_response([{
         "id": v.camera.id, "name": v.camera.name, "building": v.camera.building,
@@ -32,6 +40,7 @@ async def cameras(ctx: Ctx) -> web.StreamResponse:
                    "last_frame_at": iso(v.status.last_frame_wall_ns)},
         "gaps_24h": [{"at": iso(e.wall_ns), "reason": e.reason} for e in v.outages_24h],
         "has_substream": v.camera.substream_url is not None,
+        "audio": _audio(ctx, v.camera.id),
     } for v in await camera_list(ctx.services.env, ctx.caller, ctx.services.cameras)])
 
 

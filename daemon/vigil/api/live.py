@@ -17,6 +17,7 @@ from vigil.core.media import Codec
 from vigil.core.permissions import Action, Target
 from vigil.core.timebase import NS_PER_SECOND
 from vigil.core.whep_offer import MAX_SDP_BYTES
+from vigil.webrtc.audio_track import AudioSource
 from vigil.webrtc.sessions import WhepSessions
 
 
@@ -62,12 +63,17 @@ async def offer(ctx: Ctx) -> web.StreamResponse:
                             f" cannot carry as-is{hint}")
     whep = _whep(ctx)
     screened = whep.screen(body)
+    # The camera's sound (its main stream's, for either quality) when it sends some.
+    audio = None if source.audio is None or source.audio_fanout is None else AudioSource(source.audio_fanout,
+                                                                                         source.audio)
     # Bound to the credential it was opened with: it ends when that is revoked or expires.
     session = await whep.create(target.camera, quality, source.fanout, screened, ctx.actor, ctx.credential, target,
-                               link=ctx.is_link())
+                               link=ctx.is_link(), audio=audio)
     session.remote = ctx.request.remote
     location = f"/api/whep/{session.id}"
     detail: dict[str, object] = {"quality": quality, "session": session.id[:8]}
+    if session.audio_plan is not None:
+        detail["audio"] = session.audio_plan.describe()
     if screened.candidates_dropped:
         detail["candidates_dropped"] = screened.candidates_dropped
     await ctx.audit("live.view", f"camera:{target.camera}", "ok", detail)

@@ -45,6 +45,7 @@ CAMERAS = {"type": "array", "items": obj({
                    "last_frame_at": NSTR}),
     "gaps_24h": {"type": "array", "items": obj({"at": STR, "reason": NSTR})},
     "has_substream": BOOL,
+    "audio": {"enum": ["pcmu", "pcma", "aac", "opus", None]},  # the camera's sound, as its latest session sent it
 })}
 SEGMENTS = obj({"camera": STR, "start": STR, "end": STR, "truncated": BOOL, "segments": {"type": "array", "items": obj({
     "id": INT, "start": STR, "end": STR, "start_wall_ns": INT, "end_wall_ns": INT, "duration_s": {"type": "number"},

@@ -6,6 +6,11 @@ Pure: the caller passes the raw body and the appliance's own ICE host addresses.
   SDP form `<letter>=<value>`. Every `m=` line reads `m=<media> <port>[/<count>] <proto> <fmt>...`
   with a numeric port; one of them is `video`, and an `a=rtpmap` accepts `H264/90000` (the
   appliance forwards the camera's H.264 as it is).
+- Audio sections are allowed (a viewer that wants the camera's sound offers one, recvonly). The
+  codecs of the first `m=audio` section are listed for the caller (`ScreenedOffer.audio_codecs`,
+  encoding names upper-cased, in the m-line's order, named by its `a=rtpmap` lines; the static
+  payload types 0 = PCMU and 8 = PCMA also without one). An offer without video
+  is still refused, with or without audio.
 - It names an ICE username fragment and password (`a=ice-ufrag`, `a=ice-pwd`).
 - Remote ICE candidates (`a=candidate` lines) are well formed (`<foundation> <component>
   <transport> <priority> <address> <port> typ <type> ...`, numbers where numbers belong) and at
@@ -42,17 +47,21 @@ _LINE = re.compile(r"[a-z]=.*")
 _MEDIA = re.compile(r"m=(\S+) (\d{1,5})(?:/\d{1,3})? (\S+)(?: \S+)+")
 _CANDIDATE = re.compile(r"a=candidate:(\S{1,32}) (\d{1,3}) (\S{1,8}) (\d{1,10}) (\S{1,255}) (\d{1,5})"
                         r" typ (\S{1,8})(?: .*)?")
+_RTPMAP = re.compile(r"a=rtpmap:(\d{1,3}) ([A-Za-z0-9_.-]{1,32})/\d+(?:/\d+)?")
+_STATIC_AUDIO = {"0": "PCMU", "8": "PCMA"}
 _MDNS_NAME = re.compile(r"[A-Za-z0-9-]{1,63}\.local")
 _BROADCAST = ipaddress.IPv4Address("255.255.255.255")
 
 
 @dataclass(frozen=True)
 class ScreenedOffer:
-    """The offer as it goes to aiortc, and how many remote candidates were dropped from it."""
+    """The offer as it goes to aiortc, how many remote candidates were dropped from it, and the
+    codecs its first audio section accepts (empty: it asks for no sound)."""
 
     sdp: str
     candidates_kept: int
     candidates_dropped: int
+    audio_codecs: tuple[str, ...] = ()
 
 
 def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer:
@@ -74,6 +83,10 @@ def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer
     kept: list[str] = []
     candidates = dropped = 0
     has_video = has_h264 = has_ufrag = has_pwd = False
+    section = ""  # the media of the current m= section
+    audio_sections = 0
+    audio_formats: list[str] = []  # the first audio section's payload types, in its order
+    audio_names = dict(_STATIC_AUDIO)  # payload type -> encoding name, from its rtpmap lines
     for number, line in enumerate(lines, 1):
         if not _LINE.fullmatch(line):
             raise BadRequestError(f"malformed SDP offer: line {number} is not of the form <letter>=<value>")
@@ -81,9 +94,16 @@ def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer
             media = _MEDIA.fullmatch(line)
             if media is None or int(media.group(2)) > 65535:
                 raise BadRequestError(f"malformed SDP offer: line {number} is not 'm=<media> <port> <proto> <formats>'")
-            has_video = has_video or media.group(1) == "video"
-        elif line.startswith("a=rtpmap:") and " H264/90000" in line:
-            has_h264 = True
+            section = media.group(1)
+            has_video = has_video or section == "video"
+            audio_sections += section == "audio"
+            if section == "audio" and audio_sections == 1:
+                audio_formats = line.split()[3:]
+        elif line.startswith("a=rtpmap:"):
+            has_h264 = has_h264 or " H264/90000" in line
+            rtpmap = _RTPMAP.fullmatch(line)
+            if section == "audio" and audio_sections == 1 and rtpmap is not None:
+                audio_names[rtpmap.group(1)] = rtpmap.group(2).upper()
         has_ufrag = has_ufrag or line.startswith("a=ice-ufrag:")
         has_pwd = has_pwd or line.startswith("a=ice-pwd:")
         if line.startswith("a=candidate:"):
@@ -101,7 +121,8 @@ def screen_offer(body: bytes, local_addresses: Collection[str]) -> ScreenedOffer
         raise BadRequestError("the SDP offer does not accept H.264, which this appliance forwards as-is")
     if not (has_ufrag and has_pwd):
         raise BadRequestError("malformed SDP offer: it has no ICE username fragment and password")
-    return ScreenedOffer("\r\n".join(kept) + "\r\n", candidates - dropped, dropped)
+    return ScreenedOffer("\r\n".join(kept) + "\r\n", candidates - dropped, dropped,
+                        tuple(dict.fromkeys(audio_names[f] for f in audio_formats if f in audio_names)))
 
 
 def _own_addresses(local_addresses: Collection[str]) -> list[IpAddress]:

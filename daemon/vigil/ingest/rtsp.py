@@ -123,7 +123,7 @@ class RtspIngest:
             "probesize": "32",
             "fflags": "nobuffer",
         }
-        started_session = False
+        started_session = audio_started = False
         try:
             source = url_with_credentials(self.url, self.camera.username, self.camera.password)
             # FFmpeg's own socket timeout (`timeout` above), not PyAV's `timeout=`: that one installs
@@ -137,7 +137,6 @@ class RtspIngest:
                 self.codec, self.has_bframes = codec, False
                 audio = self._pick_audio(container)
                 self.audio = None if audio is None else audio[1]
-                audio_started = False
                 clock = MediaClock()
                 # normalized - raw (both 90 kHz) of the latest video packet: audio's place on the media clock
                 video_offset_90k: int | None = None
@@ -187,8 +186,8 @@ class RtspIngest:
             self._log_failure(reason, redact(str(error), secrets))
         if started_session:
             self.fanout.publish(SessionEnded(reason, time.time_ns()))
-            if self.audio_fanout is not None:
-                self.audio_fanout.publish(SessionEnded(reason, time.time_ns()))
+        if audio_started and self.audio_fanout is not None:  # audio consumers see an end only after a start
+            self.audio_fanout.publish(SessionEnded(reason, time.time_ns()))
         return reason
 
     def _log_failure(self, reason: DownReason, message: str) -> None:

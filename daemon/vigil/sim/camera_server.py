@@ -26,7 +26,8 @@ pattern     videotestsrc pattern (``smpte`` has a moving noise patch)           
 clock       1 = burn in the wall clock (clockoverlay): mask it in motion tests    0
 stamp       1 = burn in the wall clock in ms as a barcode in the top rows        0
             (machine-readable, see ``stamp_bits``): for glass-to-glass latency
-audio       0, 1 (= aac), ``aac`` or ``opus``: an extra audiotestsrc track        0
+audio       0, 1 (= aac), ``aac``, ``opus``, ``pcmu`` or ``pcma``: an extra track,  0
+            a 440 Hz sine (``TONE_HZ``) at 48 kHz (G.711: 8 kHz), mono, 20 ms a buffer
 sps_in_band 1 = SPS/PPS (+VPS) before every IDR; 0 = only in the SDP's            1
             sprop-parameter-sets (h265: x265 still puts them before the first IDR)
 file        replay this pre-encoded H.264 clip (.mp4 or Annex-B, starting with
@@ -65,7 +66,15 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _INT_KEYS = ("width", "height", "fps", "gop", "bframes", "bitrate")
 _FLAG_KEYS = ("clock", "sps_in_band", "stamp")
 _LIVE_ONLY = ("width", "height", "gop", "codec", "bframes", "bitrate", "pattern", "clock", "stamp")
-_AUDIO = {"0": "", "1": "aac", "aac": "aac", "opus": "opus"}
+_AUDIO = {"0": "", "1": "aac", "aac": "aac", "opus": "opus", "pcmu": "pcmu", "pcma": "pcma"}
+# Audio branch per codec: the sample rate, then encoder and payloader (static payload types for G.711).
+_AUDIO_ENCODERS = {
+    "aac": (48000, "avenc_aac ! rtpmp4gpay name=pay1 pt=97"),
+    "opus": (48000, "opusenc ! rtpopuspay name=pay1 pt=97"),
+    "pcmu": (8000, "mulawenc ! rtppcmupay name=pay1 pt=0"),
+    "pcma": (8000, "alawenc ! rtppcmapay name=pay1 pt=8"),
+}
+TONE_HZ = 440  # the audio track's sine: tests find it again by FFT
 _PARAMETER_SETS = (7, 8, 9)  # SPS, PPS, access unit delimiter: stripped from replayed clips
 STAMP_BLOCKS = 40  # barcode cells across the top of the frame (see stamp_bits)
 
@@ -196,10 +205,11 @@ class CameraSpec:
         """The full ``gst-launch`` description of this camera's media."""
         parts = [self.video_launch()]
         if self.audio:
-            enc = "avenc_aac ! rtpmp4gpay" if self.audio == "aac" else "opusenc ! rtpopuspay"
+            rate, enc = _AUDIO_ENCODERS[self.audio]
             parts.append(
-                "audiotestsrc is-live=true wave=sine freq=440 volume=0.1 ! audioconvert "
-                f"! audioresample ! audio/x-raw,rate=48000,channels=1 ! {enc} name=pay1 pt=97"
+                f"audiotestsrc is-live=true wave=sine freq={TONE_HZ} volume=0.1 samplesperbuffer={rate // 50} "
+                "! audioconvert "
+                f"! audioresample ! audio/x-raw,rate={rate},channels=1 ! {enc}"
             )
         return "( " + " ".join(parts) + " )"
 

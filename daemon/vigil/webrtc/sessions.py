@@ -1,9 +1,12 @@
 """WHEP sessions (RFC 9725): an SDP offer in, an answer out, one RTCPeerConnection each.
 
 The codec is fixed to H.264 *before* the offer is applied (set afterwards, VP8 would be
-negotiated and the browser would drop every H.264 frame). Answers are sent with all candidates
-gathered (no trickle). Offers are screened first (core/whep_offer.py). A session takes its slot
-before the first await (core/live_grants.admit_viewer) and gives it back if setup fails.
+negotiated and the browser would drop every H.264 frame). When the offer has an audio section and
+the camera sends audio, a sendonly audio track follows core/listen.py's plan, its codec also fixed
+before the offer is applied; otherwise the offer's audio section is answered inactive. Answers
+are sent with all candidates gathered (no trickle). Offers are screened first
+(core/whep_offer.py). A session takes its slot before the first await
+(core/live_grants.admit_viewer) and gives it back if setup fails.
 
 A session ends on DELETE, when ICE/DTLS fail or close, when it never connects within
 `CONNECT_TIMEOUT_S`, when its viewer goes silent, and when the credential that opened it no
@@ -28,12 +31,14 @@ from aiortc import RTCConfiguration, RTCIceServer, RTCPeerConnection, RTCRtpSend
 
 from vigil.core.camera_modes import Stream
 from vigil.core.errors import BadRequestError, ConflictError, NotFoundError, VigilError
+from vigil.core.listen import AudioPlan, plan_audio
 from vigil.core.live_grants import ViewerLimits, admit_viewer
 from vigil.core.permissions import Action, Target
 from vigil.core.turn import IceServer
 from vigil.core.whep_offer import ScreenedOffer, screen_offer
 from vigil.credential_watch import Binding, CredentialWatch
 from vigil.ingest.fanout import Fanout
+from vigil.webrtc.audio_track import AudioSource, CameraAudioTrack
 from vigil.webrtc.track import CameraTrack
 
 log = logging.getLogger(__name__)
@@ -65,6 +70,11 @@ class WhepSession:
     binding: int = 0  # its key in the CredentialWatch
     remote: str | None = None  # the viewer's address, as the API saw it (an incident's activity shows it)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
+    audio: CameraAudioTrack | None = None  # the camera's sound, when the offer asked and it has some
+
+    @property
+    def audio_plan(self) -> AudioPlan | None:
+        return None if self.audio is None else self.audio.plan
 
 
 def local_ice_addresses() -> list[str]:
@@ -99,10 +109,11 @@ class WhepSessions:
         return session_id
 
     async def create(self, camera_id: str, quality: Stream, fanout: Fanout, offer: ScreenedOffer, actor: str,
-                     credential: str, target: Target, *, link: bool) -> WhepSession:
+                     credential: str, target: Target, *, link: bool, audio: AudioSource | None = None) -> WhepSession:
         session_id = self._reserve(credential, link)
         try:
-            session = await self._connect(session_id, camera_id, quality, fanout, offer, actor, credential, target)
+            session = await self._connect(session_id, camera_id, quality, fanout, offer, actor, credential, target,
+                                          audio)
             self.sessions[session_id] = session
         finally:
             del self._pending[session_id]
@@ -124,15 +135,22 @@ class WhepSessions:
         return session
 
     async def _connect(self, session_id: str, camera_id: str, quality: Stream, fanout: Fanout, offer: ScreenedOffer,
-                       actor: str, credential: str, target: Target) -> WhepSession:
+                       actor: str, credential: str, target: Target, audio: AudioSource | None) -> WhepSession:
         servers = [RTCIceServer(urls=list(s.urls), username=s.username, credential=s.credential)
                    for s in self._ice_servers(session_id)]
         pc = RTCPeerConnection(RTCConfiguration(iceServers=servers))
         track = CameraTrack(fanout, f"{camera_id}/{quality}/whep-{session_id[:8]}")
         transceiver = pc.addTransceiver(track, direction="sendonly")
+        audio_track: CameraAudioTrack | None = None
         try:
             codecs = RTCRtpSender.getCapabilities("video").codecs
             transceiver.setCodecPreferences([c for c in codecs if c.mimeType in ("video/H264", "video/rtx")])
+            plan = None if audio is None else plan_audio(audio.info.codec, offer.audio_codecs)
+            if audio is not None and plan is not None:
+                audio_track = CameraAudioTrack(audio.fanout, f"{camera_id}/audio/whep-{session_id[:8]}", plan)
+                sound = pc.addTransceiver(audio_track, direction="sendonly")
+                sound.setCodecPreferences([c for c in RTCRtpSender.getCapabilities("audio").codecs
+                                           if c.mimeType.lower() == plan.mime.lower()])
             try:
                 await pc.setRemoteDescription(RTCSessionDescription(sdp=offer.sdp, type="offer"))
             except (ValueError, KeyError, IndexError, AssertionError, TypeError) as error:  # aiortc's parser
@@ -143,9 +161,12 @@ class WhepSessions:
             await pc.setLocalDescription(answer)
         except BaseException:
             track.stop()
+            if audio_track is not None:
+                audio_track.stop()
             await pc.close()
             raise
-        return WhepSession(session_id, camera_id, quality, actor, credential, target, pc, track, transceiver.sender)
+        return WhepSession(session_id, camera_id, quality, actor, credential, target, pc, track, transceiver.sender,
+                           audio=audio_track)
 
     async def watch(self) -> None:
         """Close sessions whose viewer went silent (runs for the daemon's lifetime)."""
@@ -191,6 +212,8 @@ class WhepSessions:
             return
         self._credentials.unbind(session.binding)
         session.track.stop()
+        if session.audio is not None:
+            session.audio.stop()
         await session.pc.close()
         session.closed.set()
         if reason is None:

@@ -1,5 +1,7 @@
-// One camera's live video over WebRTC (WHEP), reconnecting by itself; muted, inline, no controls
-// needed. A 409 on the main stream (e.g. H.265 or B-frames) retries on the substream when one exists.
+// One camera's live video over WebRTC (WHEP), reconnecting by itself; inline, no controls needed.
+// It starts muted (autoplay rules, and sound is opt-in); cameras with audio get a "Sound" toggle.
+// A 409 on the main stream (e.g. H.265 or B-frames) retries on the substream when one exists.
+import type { RefObject } from "preact";
 import { useEffect, useRef, useState } from "preact/hooks";
 import { parseHash } from "../lib/router";
 import type { Camera } from "../lib/session";
@@ -19,6 +21,7 @@ export function defaultQuality(camera: Camera, tiles = 1): Quality {
 export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps) {
   const video = useRef<HTMLVideoElement>(null);
   const [state, setState] = useState<{ text: string; failed: boolean }>({ text: "starting", failed: false });
+  const [sound, setSound] = useState(false);
   const wanted = quality ?? defaultQuality(camera);
 
   useEffect(() => {
@@ -74,12 +77,32 @@ export function LivePlayer({ camera, quality, compact = false }: LivePlayerProps
 
   return (
     <figure class={compact ? "live compact" : "live"}>
-      <video ref={video} muted autoplay playsInline data-camera={camera.id}
+      <video ref={video} muted={!sound} autoplay playsInline data-camera={camera.id}
              aria-label={`Live video of ${camera.name}`} />
       <figcaption>
         <span>{camera.name}</span>
+        {camera.audio && <SoundToggle on={sound} onToggle={() => setSound(!sound)} video={video} />}
         <span class={state.failed ? "state error" : "state"} role="status">{state.text}</span>
       </figcaption>
     </figure>
+  );
+}
+
+/** Sound on/off for a camera with audio (a click is the user gesture browsers want for sound). */
+function SoundToggle({ on, onToggle, video }: { on: boolean; onToggle: () => void; video: RefObject<HTMLVideoElement> }) {
+  const toggle = (): void => {
+    onToggle();
+    const element = video.current;
+    if (!on && element) {
+      element.muted = false; // now, inside the click: a later render would be outside the gesture
+      void element.play().catch(() => undefined);
+    }
+  };
+  // The name stays "Sound"; aria-pressed (and the inverted look) says whether it is on.
+  return (
+    <button type="button" class="sound" aria-pressed={on} title={on ? "Sound on: click to mute" : "Muted: click for sound"}
+            onClick={toggle}>
+      Sound
+    </button>
   );
 }

@@ -39,6 +39,7 @@ export interface Camera {
   status: CameraStatus;
   gaps_24h: { at: string; reason: string | null }[];
   has_substream: boolean;
+  audio: "pcmu" | "pcma" | "aac" | "opus" | null; // the camera's sound (null: none)
 }
 
 /** Whether `me` may take `action` (in `building`, or anywhere when none is named). */

@@ -53,7 +53,13 @@ export class WhepSession {
     pc.vigilQuality = this.quality;
     (window.vigilPeers ??= []).push(pc);
     pc.addTransceiver("video", { direction: "recvonly" });
-    pc.ontrack = (event) => this.events.onStream(event.streams[0] ?? new MediaStream([event.track]));
+    // The camera's sound, when it has some (the appliance answers this section inactive otherwise).
+    pc.addTransceiver("audio", { direction: "recvonly" });
+    const stream = new MediaStream();
+    pc.ontrack = (event) => {
+      stream.addTrack(event.track);
+      this.events.onStream(stream);
+    };
     pc.onconnectionstatechange = () => {
       const state = pc.connectionState;
       this.events.onState(state, state === "failed");
