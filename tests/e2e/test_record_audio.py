@@ -1,5 +1,5 @@
 """record_audio end to end: a real RTSP camera with an AAC track (GStreamer sim), the real daemon,
-ffprobe as judge. Segments carry the sound only where record_audio is on; a clip (over the API)
+ffprobe as judge. Segments carry the sound only where record_audio is on (G.711 as AAC); a clip (over the API)
 and a signed export carry it and the export verifies; a kill -9 mid-segment recovers both tracks."""
 
 from __future__ import annotations
@@ -39,6 +39,12 @@ id = "without"
 building = "hs"
 url = "{url}"
 timeout_s = 3
+[[cameras]]
+id = "g711"
+building = "hs"
+url = "{g711_url}"
+timeout_s = 3
+record_audio = true
 """
 
 
@@ -57,9 +63,10 @@ def decodes_cleanly(path: Path) -> None:
 @pytest.mark.slow
 def test_record_audio_segments_clip_export_and_crash(tmp_path: Path) -> None:
     port = free_port()
-    with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,audio=aac") as cams:
+    with CameraServer("name=a,width=320,height=240,fps=15,gop=15,bitrate=300,audio=aac",
+                      "name=b,width=320,height=240,fps=15,gop=15,bitrate=300,audio=pcma") as cams:
         config = tmp_path / "vigil.toml"
-        config.write_text(CONFIG.format(data=tmp_path / "data", port=port, url=cams.url("a")))
+        config.write_text(CONFIG.format(data=tmp_path / "data", port=port, url=cams.url("a"), g711_url=cams.url("b")))
         app = Appliance(f"http://127.0.0.1:{port}", {"root": _add_user(config, "root", "district_admin")},
                         config, tmp_path)
         recordings = tmp_path / "data" / "recordings"
@@ -74,6 +81,13 @@ def test_record_audio_segments_clip_export_and_crash(tmp_path: Path) -> None:
                 assert seg.media_duration_90k is not None
                 assert abs(found["aac"] - seg.media_duration_90k / TICKS_PER_SECOND) < 0.5, (seg.path, found)
             assert set(streams(recordings / app.complete_segments("without")[0].path)) == {"h264"}
+            # Its run's first segment may be silent: its track is chosen when it opens, and this camera's
+            # audio may begin after its first picture. The next one has it.
+            wait_for(lambda: len(app.complete_segments("g711")) >= 2, 10, "segments of the G.711 camera")
+            g711 = app.complete_segments("g711")[1]
+            found = streams(recordings / g711.path)  # the MP4 muxer takes no G.711: recorded as AAC
+            assert set(found) == {"h264", "aac"} and g711.media_duration_90k is not None, found
+            assert abs(found["aac"] - g711.media_duration_90k / TICKS_PER_SECOND) < 0.5, found
 
             # A clip over the API across the three segments: both tracks, as long as each other.
             assert segs[2].end_wall_ns is not None

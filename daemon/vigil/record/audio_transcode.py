@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from fractions import Fraction
+from typing import Any
 
 import av
 
@@ -44,7 +45,8 @@ class G711ToAac:
         self._encoder.open()
         self._resampler = av.AudioResampler(format="fltp", layout=layout, rate=source.sample_rate)
         # What the recorder records: AAC with the encoder's own AudioSpecificConfig.
-        self.info = AudioInfo(AudioCodec.AAC, source.sample_rate, source.channels, bytes(self._encoder.extradata or b""))
+        extradata = bytes(self._encoder.extradata or b"")
+        self.info = AudioInfo(AudioCodec.AAC, source.sample_rate, source.channels, extradata)
         self._base_pts_90k: int | None = None
         self.dropped = 0
 
@@ -77,7 +79,7 @@ class G711ToAac:
                 log.warning("G.711 to AAC for the record: a frame dropped (%s)", error)
             return []
 
-    def _packets(self, encoded: list[av.Packet], wall_ns: int) -> list[AudioPacket]:
+    def _packets(self, encoded: list[av.Packet[Any]], wall_ns: int) -> list[AudioPacket]:
         frame_90k = 1024 * 90_000 // self.source.sample_rate
         return [AudioPacket(bytes(p), self._pts_90k(p.pts), frame_90k, wall_ns)
                 for p in encoded if p.pts is not None and p.pts >= 0]  # priming frames: before the first sample

@@ -11,6 +11,7 @@ from pathlib import Path
 import av
 import numpy as np
 
+from tests.support.tone import peak_hz
 from vigil.core.camera_modes import Stream
 from vigil.core.h26x import iter_nal_units, nal_type, parameter_sets
 from vigil.core.media import (
@@ -29,9 +30,8 @@ from vigil.core.rotation import RotationPolicy
 from vigil.ingest.fanout import Fanout
 from vigil.record.recorder import Recorder
 from vigil.record.storage import open_storage_dir
-from vigil.store.index import Index
-from tests.support.tone import peak_hz
 from vigil.sim.camera_server import TONE_HZ
+from vigil.store.index import Index
 
 Units = list[tuple[bytes, bool]]
 WALL0 = 1_800_000_000 * 10**9
