@@ -17,11 +17,8 @@ gives (`disk_full`, `write_error`). It checks with backoff whether it may go on,
 run at the next keyframe once it may.
 
 With record_audio the recorder also reads the camera's audio fan-out (a second, bounded
-subscription, drained on each wake-up right after the video one, so every video frame taken has
-the audio published before it at hand). Which audio frame goes into which segment is
-core/audio_interleave.py's; segments are still cut at video keyframes only. AAC and Opus are
-recorded as they are; G.711, which the MP4 muxer refuses, is encoded to AAC first
-(record/audio_transcode.py)."""
+subscription; record/recorded_audio.py) and writes its frames into the segment they fall in;
+segments are still cut at video keyframes only."""
 
 from __future__ import annotations
 
@@ -35,12 +32,9 @@ from pathlib import Path
 
 import av
 
-from vigil.core.audio_interleave import AudioInterleave
 from vigil.core.camera_modes import Stream
 from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.media import (
-    AudioPacket,
-    AudioStarted,
     DownReason,
     EncodedPacket,
     PacketsDropped,
@@ -52,12 +46,12 @@ from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.segmenter import Segmenter, SegmentStart, Step, segment_relpath
 from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
-from vigil.record.audio_transcode import G711, G711ToAac
+from vigil.record.recorded_audio import RecordedAudio
 from vigil.record.recovery import keep_complete_fragments
 from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import free_bytes
 from vigil.record.storage import StorageDir, fsync_dir, make_dirs_durably
-from vigil.record.writer import RECORDABLE_AUDIO, SegmentWriter, hash_file
+from vigil.record.writer import SegmentWriter, hash_file
 from vigil.store.index import Index
 from vigil.store.pending_writes import (
     PendingWrites,
@@ -128,10 +122,7 @@ class Recorder:
         # Set while writes fail (a full disk): read by other threads (camera status), swapped whole.
         self.pause: Pause | None = None
         self._failures_in_a_row = 0  # backoff across pauses that end in another failure
-        self.audio_sub = audio_subscription
-        self.audio = AudioInterleave()
-        self._warned_audio_codec = False
-        self._g711: G711ToAac | None = None  # while the camera's audio is G.711
+        self.audio = None if audio_subscription is None else RecordedAudio(self.name, audio_subscription)
 
     @property
     def name(self) -> str:
@@ -162,49 +153,12 @@ class Recorder:
         """Each wake-up: the liveness heartbeat, queued index writes, and (when due) whether a
         pause may end."""
         self.heartbeat_monotonic = now_s = time.monotonic()
-        if self.audio_sub is not None:  # after the video's drain: its frames' audio is here too
-            for item in self.audio_sub.drain():
-                self._on_audio(item)
+        if self.audio is not None:  # after the video's drain: its frames' audio is here too
+            self.audio.take()
         self.index_writes.flush()  # a busy or full index: retried when due, never waited for here
         pause = self.pause
         if pause is not None and pause.due(now_s):
             self._check_pause(pause, now_s)
-
-    def _on_audio(self, item: StreamItem) -> None:
-        if isinstance(item, AudioPacket):
-            if self._g711 is None:
-                self.audio.add(item)
-            else:
-                for packet in self._g711.push(item):
-                    self.audio.add(packet)
-        elif isinstance(item, AudioStarted):
-            self._g711 = None
-            if item.info.codec in RECORDABLE_AUDIO:
-                self.audio.started(item.info)
-                return
-            if item.info.codec in G711:
-                self._g711 = G711ToAac(item.info)
-                self.audio.started(self._g711.info)
-                return
-            self.audio.ended()
-            if not self._warned_audio_codec:
-                self._warned_audio_codec = True
-                log.warning("recorder %s: record_audio is on but the camera sends %s, which an MP4 segment cannot"
-                            " hold; recording video only", self.name, item.info.codec.name)
-        elif isinstance(item, SessionEnded):
-            self.audio.ended()
-            self._g711 = None
-
-    def _write_audio(self, seg: _Open, before_90k: int) -> None:
-        """The waiting audio frames before `before_90k` (absolute) into the open segment."""
-        start = self.segmenter.segment
-        if start is None:
-            return
-        samples = self.audio.due(start.start_90k, before_90k)
-        if seg.writer.audio is None or seg.writer.audio != self.audio.info:
-            return  # no audio track, or the camera's audio changed since the segment opened
-        for sample in samples:
-            seg.writer.write_audio(sample.data, sample.pts_90k, sample.duration_90k)
 
     def _handle(self, item: StreamItem) -> None:
         if self.pause is not None:
@@ -396,7 +350,7 @@ class Recorder:
         # The file comes first, its 'open' row after it (queued): a crash (or a busy index) in
         # between leaves a file without a row, whose complete fragments start-up recovery indexes.
         writer = SegmentWriter(path, codec, self.segmenter.extradata, keyframe.data,
-                               self.audio.info if self.audio_sub is not None else None)
+                               None if self.audio is None else self.audio.info)
         new = NewSegment(
             camera_id=self.camera_id, stream=self.stream, run_id=start.run_id, seq=start.seq,
             dir_id=self.storage.id, path=rel, start_wall_ns=start.start_wall_ns, media_start_90k=start.start_90k,
@@ -412,8 +366,8 @@ class Recorder:
         sample = None if seg is None else self.segmenter.pending_sample(next_dts_90k)
         if seg is None or sample is None:
             return
-        if self.audio_sub is not None and self.segmenter.pending is not None:
-            self._write_audio(seg, self.segmenter.pending.dts_90k)
+        if self.audio is not None and self.segmenter.pending is not None and self.segmenter.segment is not None:
+            self.audio.write_due(seg.writer, self.segmenter.segment.start_90k, self.segmenter.pending.dts_90k)
         seg.writer.write(sample.data, sample.pts_90k, sample.dts_90k, sample.duration_90k, sample.is_keyframe)
         self.segmenter.pending_written()
 
@@ -423,9 +377,10 @@ class Recorder:
         if seg is None or run is None:
             return
         self._write_pending(end_90k)
-        if self.audio_sub is not None and self.segmenter.segment is not None:  # the audio up to the cut
-            self._write_audio(seg, self.segmenter.segment.start_90k + seg.writer.duration_90k
-                              if end_90k is None else end_90k)
+        start = self.segmenter.segment
+        if self.audio is not None and start is not None:  # the audio up to the cut
+            self.audio.write_due(seg.writer, start.start_90k,
+                                 start.start_90k + seg.writer.duration_90k if end_90k is None else end_90k)
         # If closing fails the segment stays open: the pause (_guarded) keeps its complete fragments.
         seg.writer.close()
         fsync_dir(seg.path.parent)

@@ -28,6 +28,7 @@ from vigil.core.media import (
 )
 from vigil.core.rotation import RotationPolicy
 from vigil.ingest.fanout import Fanout
+from vigil.record.recorded_audio import RecordedAudio
 from vigil.record.recorder import Recorder
 from vigil.record.storage import open_storage_dir
 from vigil.sim.camera_server import TONE_HZ
@@ -189,7 +190,7 @@ class AudioHarness(Harness):
     def __init__(self, tmp: Path, segment_s: float = 2.0) -> None:
         super().__init__(tmp, segment_s)
         self.audio_fanout = Fanout()
-        self.recorder.audio_sub = self.audio_fanout.subscribe("rec-audio", 1000)
+        self.recorder.audio = RecordedAudio(self.recorder.name, self.audio_fanout.subscribe("rec-audio", 1000))
 
 
 def audio_packets(path: Path) -> list[float]:
