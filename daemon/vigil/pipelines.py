@@ -118,7 +118,7 @@ def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: Stora
     audio_sub = audio_fanout.subscribe(f"{camera.id}/recorder-audio", RECORDER_AUDIO_QUEUE_PACKETS) \
         if camera.record_audio else None
     recorder = Recorder(camera.id, Stream.MAIN, sub, index, storage, policy, index_writes=writes, reserve=reserve,
-                        audio_subscription=audio_sub)
+                        audio_subscription=audio_sub, audio_expected=lambda: ingest.audio)
     pipeline = CameraPipeline(camera, fanout, ingest, recorder, audio_fanout)
     if camera.substream_url is not None:
         pipeline.sub_fanout = Fanout()

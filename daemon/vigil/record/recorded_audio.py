@@ -3,7 +3,9 @@ recorder's thread, G.711 encoded to AAC (record/audio_transcode.py), and the fra
 open segment when the video has passed them (core/audio_interleave.py decides which).
 
 `take` is called on each of the recorder's wake-ups right after it drained the video, so every
-video frame it is about to write has the audio published before it at hand."""
+video frame it is about to write has the audio published before it at hand. A segment's audio
+track is chosen when it opens: `expect` names the audio the camera's session announced (its SDP)
+before its first audio frame arrived, so a run's first segment has the track too."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class RecordedAudio:
         self.sub = subscription
         self.interleave = AudioInterleave()
         self._g711: G711ToAac | None = None  # while the camera's audio is G.711
+        self._source: AudioInfo | None = None  # what the camera sends (before any transcoding)
         self._warned_codec = False
 
     @property
@@ -41,9 +44,17 @@ class RecordedAudio:
                 self._started(item.info)
             elif isinstance(item, SessionEnded):
                 self.interleave.ended()
-                self._g711 = None
+                self._g711 = self._source = None
+
+    def expect(self, info: AudioInfo) -> None:
+        """The session's audio as its SDP announced it, before its AudioStarted arrived."""
+        if self._source is None:
+            self._started(info)
 
     def _started(self, info: AudioInfo) -> None:
+        if info == self._source:
+            return  # announced already (expect): keep the frames and the transcoder
+        self._source = info
         self._g711 = None
         if info.codec in RECORDABLE_AUDIO:
             self.interleave.started(info)

@@ -35,6 +35,7 @@ import av
 from vigil.core.camera_modes import Stream
 from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.media import (
+    AudioInfo,
     DownReason,
     EncodedPacket,
     PacketsDropped,
@@ -96,6 +97,7 @@ class Recorder:
         resume_policy: ResumePolicy | None = None,
         reserve: SpaceReserve | None = None,
         audio_subscription: Subscription | None = None,  # record_audio: the camera's audio fan-out
+        audio_expected: Callable[[], AudioInfo | None] = lambda: None,  # the session's SDP audio (ingest)
     ) -> None:
         self.camera_id = camera_id
         self.stream = stream
@@ -123,6 +125,7 @@ class Recorder:
         self.pause: Pause | None = None
         self._failures_in_a_row = 0  # backoff across pauses that end in another failure
         self.audio = None if audio_subscription is None else RecordedAudio(self.name, audio_subscription)
+        self.audio_expected = audio_expected
 
     @property
     def name(self) -> str:
@@ -349,6 +352,8 @@ class Recorder:
         make_dirs_durably(path.parent, self.storage.path)
         # The file comes first, its 'open' row after it (queued): a crash (or a busy index) in
         # between leaves a file without a row, whose complete fragments start-up recovery indexes.
+        if self.audio is not None and self.audio.info is None and (expected := self.audio_expected()) is not None:
+            self.audio.expect(expected)  # the camera's first audio frame may come after its first picture
         writer = SegmentWriter(path, codec, self.segmenter.extradata, keyframe.data,
                                None if self.audio is None else self.audio.info)
         new = NewSegment(

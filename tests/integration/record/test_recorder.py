@@ -267,3 +267,28 @@ def tone_mulaw(rate: int, samples: int) -> bytes:
 def decoded_audio(path: Path) -> np.ndarray:
     with av.open(str(path)) as container:
         return np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+
+
+def test_a_run_s_first_segment_has_the_audio_track_the_session_announced(tmp_path: Path, h264_units: Units) -> None:
+    """The camera's first audio frame comes after its first picture (the segment is already open):
+    the track was chosen from the session's SDP (what ingest announced), so the sound still goes in."""
+    info = AudioInfo(AudioCodec.AAC, 16_000, 1, bytes.fromhex("1408"))
+    h = AudioHarness(tmp_path, segment_s=60)
+    h.recorder.audio_expected = lambda: info
+    h.start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    h.feed(h264_units[:15])
+    h.drained()
+    deadline = time.monotonic() + 5
+    while h.recorder.open_segment_id is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert h.recorder.open_segment_id is not None  # opened before any audio arrived
+    h.audio_fanout.publish(AudioStarted(info, WALL0))
+    for n in range(20):
+        h.audio_fanout.publish(AudioPacket(b"\x21\x00" + bytes(20), 15 * 6000 + n * 5760, 5760, WALL0))
+    time.sleep(0.5)  # the recorder takes the audio on its next wake-up, before the next pictures
+    h.feed(h264_units[15:])
+    h.finish()
+    segs = h.index.segments("cam")
+    assert len(segs) == 1
+    assert len(audio_packets(h.storage.path / segs[0].path)) == 20
