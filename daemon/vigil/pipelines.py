@@ -36,6 +36,7 @@ from vigil.store.pending_writes import PendingWrites, event_added
 log = logging.getLogger(__name__)
 
 RECORDER_QUEUE_PACKETS = 600  # ~40 s at 15 fps: a slow disk stalls this long before a gap
+RECORDER_AUDIO_QUEUE_PACKETS = 2000  # ~40 s of AAC at 48 kHz (47 frames/s), as long as the video's
 RELOAD_STOP_TIMEOUT_S = 20.0  # for a removed camera's recorder to finish its open segment
 RELOAD_THREAD_GRACE_S = 1.0  # then for its other threads (ingest, motion) to return
 Spawn = Callable[[str, Callable[[], None]], "asyncio.Task[None]"]  # (thread name, body) -> its task
@@ -113,7 +114,11 @@ def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: Stora
     audio_fanout = Fanout()
     ingest = RtspIngest(camera, camera.url, Stream.MAIN, fanout, _record_transition(writes, camera.id),
                         audio_fanout=audio_fanout)
-    recorder = Recorder(camera.id, Stream.MAIN, sub, index, storage, policy, index_writes=writes, reserve=reserve)
+    # record_audio (off by default: recording sound may be regulated): the recorder reads the audio too.
+    audio_sub = audio_fanout.subscribe(f"{camera.id}/recorder-audio", RECORDER_AUDIO_QUEUE_PACKETS) \
+        if camera.record_audio else None
+    recorder = Recorder(camera.id, Stream.MAIN, sub, index, storage, policy, index_writes=writes, reserve=reserve,
+                        audio_subscription=audio_sub, audio_expected=lambda: ingest.audio)
     pipeline = CameraPipeline(camera, fanout, ingest, recorder, audio_fanout)
     if camera.substream_url is not None:
         pipeline.sub_fanout = Fanout()

@@ -19,7 +19,8 @@ def camera_json(c: CameraConfig) -> dict[str, Any]:
     return {"id": c.id, "building": c.building, "name": c.name, "url": c.url, "substream_url": c.substream_url,
             "username": c.username, "password_set": c.password is not None, "transport": c.transport.value,
             "timeout_s": c.timeout_s, "enabled": c.enabled, "motion": c.motion.value,
-            "motion_sensitivity": c.motion_sensitivity, "motion_mask": [list(r) for r in c.motion_mask]}
+            "motion_sensitivity": c.motion_sensitivity, "motion_mask": [list(r) for r in c.motion_mask],
+            "record_audio": c.record_audio, "talk": c.talk.value, "talk_url": c.talk_url}
 
 
 def building_json(b: BuildingConfig) -> dict[str, Any]:

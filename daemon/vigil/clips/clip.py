@@ -53,6 +53,7 @@ class Piece:
     path: Path | None = None
     file_offset: int = 0
     shift: tuple[int, int] | None = None
+    timescales: tuple[tuple[int, int], ...] = ()  # of the file's tracks not in 90 kHz ticks (audio)
 
 
 @dataclass(frozen=True)
@@ -176,14 +177,16 @@ def _assemble(camera_id: str, rows: list[tuple[SegmentRow, Path]], files: list[S
         if isinstance(source, SegmentSummary):
             shift = (sequence - 1, placed.clip_decode_start_90k - source.first_decode_90k)
             size = source.fragments_end - source.fragments_start
-            pieces.append(Piece(offset, size, path=path, file_offset=source.fragments_start, shift=shift))
+            pieces.append(Piece(offset, size, path=path, file_offset=source.fragments_start, shift=shift,
+                                timescales=source.init.other_timescales))
             offset += size
             sequence += placed.frames
             etag.update(f"{row.id}:{row.sha256}:{source.fragments_start}:{size}:{shift}".encode())
             used[placed.segment_pos] = [placed.frames, source.fragments_start]
             continue
         frag = source.fragments[placed.fragment_pos]
-        moof = rewrite_moof(frag.moof, frag.info, sequence, placed.clip_decode_start_90k, placed.samples_kept)
+        moof = rewrite_moof(frag.moof, frag.info, sequence, placed.clip_decode_start_90k, placed.samples_kept,
+                            dict(source.init.other_timescales))
         sequence += 1
         media_bytes = sum(frag.info.sample_sizes[:placed.samples_kept])
         if placed.samples_kept == len(frag.info.sample_sizes):
@@ -231,7 +234,7 @@ def _region_parts(fd: int, piece: Piece, lo: int, hi: int, chunk_bytes: int) -> 
         if box_end > lo:
             a, b = max(lo, pos), min(hi, box_end)
             if kind == b"moof":
-                moof = shift_moof(os.pread(fd, size, piece.file_offset + pos), *piece.shift)
+                moof = shift_moof(os.pread(fd, size, piece.file_offset + pos), *piece.shift, piece.timescales)
                 yield moof[a - pos:b - pos]
             else:
                 yield from _file_parts(fd, piece, a, b, chunk_bytes)

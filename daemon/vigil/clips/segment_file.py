@@ -1,7 +1,9 @@
 """Reading a segment file's headers: ftyp, moov and every complete fragment's moof, never the media.
 
 A fragment counts when its moof and the whole of its mdat are on disk, so a segment still being
-written (or cut short by a crash) yields exactly its complete fragments."""
+written (or cut short by a crash) yields exactly its complete fragments. A fragment holding only
+audio (record_audio: the muxer flushes one when the audio's run reaches a second first, mostly a
+segment's last audio frame) is not among them: clips and playback are cut by the video's frames."""
 
 from __future__ import annotations
 
@@ -72,12 +74,14 @@ def read_segment_file(path: Path) -> SegmentFile:
                 else:
                     if init is None:
                         raise ClipSourceError(f"{path.name}: fragment before the moov")
-                    pending = (offset, whole, parse_moof(whole, init.default_sample_flags))
+                    pending = (offset, whole, parse_moof(whole, init.default_sample_flags, init.video_track_id))
             elif kind == b"mdat" and pending is not None:
                 moof_offset, moof, info = pending
-                if sum(info.sample_sizes) > size - header or info.data_offset != len(moof) + header:
+                video_misplaced = bool(info.sample_sizes) and info.data_offset != len(moof) + header
+                if info.all_data_bytes > size - header or video_misplaced:
                     raise ClipSourceError(f"{path.name}: fragment at {moof_offset}: mdat does not hold its samples")
-                fragments.append(FileFragment(moof_offset, moof, info, header, size))
+                if info.sample_sizes:  # a fragment of audio alone (record_audio) is left out of clips
+                    fragments.append(FileFragment(moof_offset, moof, info, header, size))
                 pending = None
             elif kind == b"mfra":
                 break

@@ -2,14 +2,16 @@
 
 The one reader of `moof`/`traf` [`tfhd`, `tfdt`, `trun`] used by recording's recovery and fsck
 (record/fmp4.py) and by clips (clips/boxes.py, clips/segment_file.py). It knows the shape
-record/writer.py writes: one video track, fragments of `moof` [`mfhd`, `traf` [`tfhd` with
-default-base-is-moof, `tfdt`, one `trun` with a data offset]] followed by their `mdat`. Anything
-else is refused with Mp4FormatError rather than guessed at."""
+record/writer.py writes: a video track (track 1) and, with record_audio, an audio track after it;
+fragments of `moof` [`mfhd`, one `traf` per track [`tfhd` with default-base-is-moof, `tfdt`, one
+`trun` with a data offset]] followed by their `mdat` (the video's samples first). Readers pick the
+video track by its handler (`track_ids`); the other tracks' samples count for the mdat's size.
+Anything else is refused with Mp4FormatError rather than guessed at."""
 
 from __future__ import annotations
 
 import struct
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from vigil.core.errors import Mp4FormatError
 
@@ -90,6 +92,38 @@ def mdhd_timescale(data: bytes, mdhd: Box) -> int:
     return u32(data, mdhd.payload + (20 if data[mdhd.payload] == 1 else 12))
 
 
+def handler_type(data: bytes, trak: Box) -> bytes:
+    """The `hdlr` handler type of a `trak` (b"vide", b"soun", …)."""
+    hdlr = child(data, child(data, trak, b"mdia"), b"hdlr")
+    return data[hdlr.payload + 8:hdlr.payload + 12]
+
+
+def track_id(data: bytes, trak: Box) -> int:
+    tkhd = child(data, trak, b"tkhd")
+    return u32(data, tkhd.payload + (20 if data[tkhd.payload] == 1 else 12))
+
+
+def video_trak(data: bytes, moov: Box) -> Box:
+    """The one video `trak` of a moov (by its handler); other tracks (audio) may sit beside it."""
+    video = [b for b in boxes(data, moov.payload, moov.end) if b.kind == b"trak" and handler_type(data, b) == b"vide"]
+    if len(video) != 1:
+        raise Mp4FormatError(f"{len(video)} video tracks; a segment has exactly one")
+    return video[0]
+
+
+@dataclass(frozen=True)
+class OtherTraf:
+    """A fragment's run of another track (audio): what a clip shifts or drops."""
+
+    track_id: int
+    traf_at: int
+    traf_end: int
+    tfdt_at: int
+    tfdt_version: int
+    decode_start: int  # in that track's timescale
+    data_bytes: int
+
+
 @dataclass(frozen=True)
 class MoofInfo:
     """One `moof`: its samples, and where a rewrite finds its fields (offsets within its bytes)."""
@@ -109,6 +143,7 @@ class MoofInfo:
     sample_sizes: tuple[int, ...]
     starts_with_sync: bool
     sync_sample_count: int
+    others: tuple[OtherTraf, ...] = ()  # the other tracks' runs (audio), in file order
 
     @property
     def duration_90k(self) -> int:
@@ -116,21 +151,44 @@ class MoofInfo:
 
     @property
     def data_bytes(self) -> int:
-        """What the samples take in the `mdat` after the moof."""
+        """What the video's samples take in the `mdat` after the moof."""
         return sum(self.sample_sizes)
 
+    @property
+    def all_data_bytes(self) -> int:
+        """What every track's samples take in the `mdat`."""
+        return self.data_bytes + sum(o.data_bytes for o in self.others)
 
-def parse_moof(moof: bytes, default_sample_flags: int = 0) -> MoofInfo:
-    """Parse a whole `moof` box (header included). default_sample_flags: the moov's trex value."""
+
+def parse_moof(moof: bytes, default_sample_flags: int = 0, video_track_id: int = 1) -> MoofInfo:
+    """Parse a whole `moof` box (header included): the video track's run, the others' summed up.
+    default_sample_flags: the moov's trex value for the video track."""
     top = boxes(moof)
     if len(top) != 1 or top[0].kind != b"moof" or top[0].payload != 8:
         raise Mp4FormatError("not a single moof box with a 32-bit size")
     kids = boxes(moof, 8, len(moof))
     mfhd = [b for b in kids if b.kind == b"mfhd"]
     trafs = [b for b in kids if b.kind == b"traf"]
-    if len(mfhd) != 1 or len(trafs) != 1:
-        raise Mp4FormatError("a fragment must have one mfhd and one traf (one track)")
-    traf = trafs[0]
+    if len(mfhd) != 1 or not trafs:
+        raise Mp4FormatError("a fragment must have one mfhd and a traf")
+    video = [t for t in trafs if u32(moof, child(moof, t, b"tfhd").payload + 4) == video_track_id]
+    if len(video) > 1:
+        raise Mp4FormatError(f"a fragment must have at most one traf of the video track ({video_track_id})")
+    # Without a video run (the muxer flushed audio alone: its fragment-duration limit came first),
+    # the video's fields are the first run's and it has no video samples.
+    info = _parse_traf(moof, video[0] if video else trafs[0], default_sample_flags, mfhd[0])
+    if not video:
+        info = replace(info, sample_durations_90k=(), sample_sizes=(), starts_with_sync=False, sync_sample_count=0)
+    others = []
+    for traf in trafs:
+        if not video or traf is not video[0]:
+            other = _parse_traf(moof, traf, 0, mfhd[0])
+            others.append(OtherTraf(u32(moof, child(moof, traf, b"tfhd").payload + 4), traf.start, traf.end,
+                                    other.tfdt_at, other.tfdt_version, other.decode_start_90k, other.data_bytes))
+    return replace(info, others=tuple(others))
+
+
+def _parse_traf(moof: bytes, traf: Box, default_sample_flags: int, mfhd: Box) -> MoofInfo:
     parts = boxes(moof, traf.payload, traf.end)
     by_kind = {b.kind: b for b in parts}
     if set(by_kind) < {b"tfhd", b"tfdt", b"trun"} or sum(b.kind == b"trun" for b in parts) != 1:
@@ -176,7 +234,7 @@ def parse_moof(moof: bytes, default_sample_flags: int = 0) -> MoofInfo:
         sample_flags = first_flags if n == 0 and first_flags is not None else values.get(_TRUN_FLAGS, default_flags)
         syncs.append(not sample_flags & NON_SYNC_SAMPLE)
     return MoofInfo(
-        size_bytes=len(moof), sequence_at=mfhd[0].payload + 4, tfdt_at=tfdt.payload + 4, tfdt_version=version,
+        size_bytes=len(moof), sequence_at=mfhd.payload + 4, tfdt_at=tfdt.payload + 4, tfdt_version=version,
         decode_start_90k=int(decode_start), traf_at=traf.start, trun_at=trun.start, entries_at=pos,
         entry_bytes=entry, data_offset_at=data_offset_at, data_offset=data_offset,
         sample_durations_90k=tuple(durations), sample_sizes=tuple(sizes), starts_with_sync=bool(syncs and syncs[0]),
@@ -188,5 +246,5 @@ def moof_decode_start(moof: bytes) -> int:
     top = boxes(moof)
     if len(top) != 1 or top[0].kind != b"moof":
         raise Mp4FormatError("expected a moof box")
-    tfdt = child(moof, child(moof, top[0], b"traf"), b"tfdt")
+    tfdt = child(moof, child(moof, top[0], b"traf"), b"tfdt")  # the first: the video's (track 1)
     return int(struct.unpack_from(">Q" if moof[tfdt.payload] == 1 else ">I", moof, tfdt.payload + 4)[0])

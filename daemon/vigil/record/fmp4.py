@@ -2,7 +2,9 @@
 
 Used by crash recovery (to cut a segment after its last complete fragment) and by fsck. The
 boxes are read by core/mp4_boxes.py (the reader clips use too), which knows exactly the boxes our
-writer produces (one video track, default-base-is-moof fragments)."""
+writer produces (default-base-is-moof fragments of a video track, and with record_audio an audio
+track beside it). Frame counts and durations are the video track's; a fragment is complete when
+its mdat holds every track's samples."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from typing import BinaryIO
 
 from vigil.core.errors import Mp4FormatError
-from vigil.core.mp4_boxes import Box, box_spans, child, mdhd_timescale, parse_moof
+from vigil.core.mp4_boxes import Box, box_spans, child, mdhd_timescale, parse_moof, track_id, video_trak
 
 # The reader's error (core/mp4_boxes.py) under the name recovery and fsck use.
 Fmp4Error = Mp4FormatError
@@ -48,8 +50,10 @@ class Fmp4Scan:
         return sum(f.duration for f in self.fragments)
 
 
-def _timescale(data: bytes, moov: Box) -> int:
-    return mdhd_timescale(data, child(data, child(data, child(data, moov, b"trak"), b"mdia"), b"mdhd"))
+def _video_track(data: bytes, moov: Box) -> tuple[int, int]:
+    """(track ID, timescale) of the video track."""
+    trak = video_trak(data, moov)
+    return track_id(data, trak), mdhd_timescale(data, child(data, child(data, trak, b"mdia"), b"mdhd"))
 
 
 def scan_fmp4(f: BinaryIO) -> Fmp4Scan:
@@ -60,7 +64,7 @@ def scan_fmp4(f: BinaryIO) -> Fmp4Scan:
     if kinds[:2] != [b"ftyp", b"moov"]:
         raise Fmp4Error("does not start with ftyp, moov")
     _, moov_start, moov_end = top[1]
-    timescale = _timescale(data, Box(b"moov", moov_start - 8, moov_start, moov_end))
+    video_id, timescale = _video_track(data, Box(b"moov", moov_start - 8, moov_start, moov_end))
     fragments: list[Fragment] = []
     complete_end = moov_end
     has_index = False
@@ -69,9 +73,9 @@ def scan_fmp4(f: BinaryIO) -> Fmp4Scan:
         kind, start, end = top[i]
         if kind == b"moof" and i + 1 < len(top) and top[i + 1][0] == b"mdat":
             offset = start - 8
-            moof = parse_moof(data[offset:end])
+            moof = parse_moof(data[offset:end], video_track_id=video_id)
             mdat_start, mdat_end = top[i + 1][1], top[i + 1][2]
-            if mdat_end - mdat_start < moof.data_bytes:
+            if mdat_end - mdat_start < moof.all_data_bytes:
                 break
             fragments.append(Fragment(offset, mdat_end - offset, moof.decode_start_90k, moof.duration_90k,
                                       len(moof.sample_sizes), moof.sync_sample_count))

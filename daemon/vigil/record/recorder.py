@@ -14,7 +14,11 @@ A write to the segment file that fails (a full disk, an I/O error) never reaches
 (record/writer.py): the segment keeps its complete fragments (record/recovery.keep_complete_fragments),
 the run ends, and the recorder pauses, dropping packets, with the reason core/write_failure.py
 gives (`disk_full`, `write_error`). It checks with backoff whether it may go on, and starts a new
-run at the next keyframe once it may."""
+run at the next keyframe once it may.
+
+With record_audio the recorder also reads the camera's audio fan-out (a second, bounded
+subscription; record/recorded_audio.py) and writes its frames into the segment they fall in;
+segments are still cut at video keyframes only."""
 
 from __future__ import annotations
 
@@ -31,6 +35,7 @@ import av
 from vigil.core.camera_modes import Stream
 from vigil.core.errors import DiskFullError, IndexBusyError
 from vigil.core.media import (
+    AudioInfo,
     DownReason,
     EncodedPacket,
     PacketsDropped,
@@ -42,6 +47,7 @@ from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.segmenter import Segmenter, SegmentStart, Step, segment_relpath
 from vigil.core.write_failure import Pause, ResumePolicy, WriteFailure, classify_write_error
 from vigil.ingest.fanout import Subscription, consume_in_batches
+from vigil.record.recorded_audio import RecordedAudio
 from vigil.record.recovery import keep_complete_fragments
 from vigil.record.reserve import SpaceReserve, recordings_free_bytes
 from vigil.record.retention import free_bytes
@@ -90,6 +96,8 @@ class Recorder:
         index_writes: PendingWrites | None = None,
         resume_policy: ResumePolicy | None = None,
         reserve: SpaceReserve | None = None,
+        audio_subscription: Subscription | None = None,  # record_audio: the camera's audio fan-out
+        audio_expected: Callable[[], AudioInfo | None] = lambda: None,  # the session's SDP audio (ingest)
     ) -> None:
         self.camera_id = camera_id
         self.stream = stream
@@ -116,6 +124,8 @@ class Recorder:
         # Set while writes fail (a full disk): read by other threads (camera status), swapped whole.
         self.pause: Pause | None = None
         self._failures_in_a_row = 0  # backoff across pauses that end in another failure
+        self.audio = None if audio_subscription is None else RecordedAudio(self.name, audio_subscription)
+        self.audio_expected = audio_expected
 
     @property
     def name(self) -> str:
@@ -146,6 +156,8 @@ class Recorder:
         """Each wake-up: the liveness heartbeat, queued index writes, and (when due) whether a
         pause may end."""
         self.heartbeat_monotonic = now_s = time.monotonic()
+        if self.audio is not None:  # after the video's drain: its frames' audio is here too
+            self.audio.take()
         self.index_writes.flush()  # a busy or full index: retried when due, never waited for here
         pause = self.pause
         if pause is not None and pause.due(now_s):
@@ -340,7 +352,10 @@ class Recorder:
         make_dirs_durably(path.parent, self.storage.path)
         # The file comes first, its 'open' row after it (queued): a crash (or a busy index) in
         # between leaves a file without a row, whose complete fragments start-up recovery indexes.
-        writer = SegmentWriter(path, codec, self.segmenter.extradata, keyframe.data)
+        if self.audio is not None and self.audio.info is None and (expected := self.audio_expected()) is not None:
+            self.audio.expect(expected)  # the camera's first audio frame may come after its first picture
+        writer = SegmentWriter(path, codec, self.segmenter.extradata, keyframe.data,
+                               None if self.audio is None else self.audio.info)
         new = NewSegment(
             camera_id=self.camera_id, stream=self.stream, run_id=start.run_id, seq=start.seq,
             dir_id=self.storage.id, path=rel, start_wall_ns=start.start_wall_ns, media_start_90k=start.start_90k,
@@ -356,6 +371,8 @@ class Recorder:
         sample = None if seg is None else self.segmenter.pending_sample(next_dts_90k)
         if seg is None or sample is None:
             return
+        if self.audio is not None and self.segmenter.pending is not None and self.segmenter.segment is not None:
+            self.audio.write_due(seg.writer, self.segmenter.segment.start_90k, self.segmenter.pending.dts_90k)
         seg.writer.write(sample.data, sample.pts_90k, sample.dts_90k, sample.duration_90k, sample.is_keyframe)
         self.segmenter.pending_written()
 
@@ -365,6 +382,10 @@ class Recorder:
         if seg is None or run is None:
             return
         self._write_pending(end_90k)
+        start = self.segmenter.segment
+        if self.audio is not None and start is not None:  # the audio up to the cut
+            self.audio.write_due(seg.writer, start.start_90k,
+                                 start.start_90k + seg.writer.duration_90k if end_90k is None else end_90k)
         # If closing fails the segment stays open: the pause (_guarded) keeps its complete fragments.
         seg.writer.close()
         fsync_dir(seg.path.parent)

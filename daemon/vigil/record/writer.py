@@ -14,7 +14,19 @@ were complete; the recorder keeps those (record/recovery.py cuts the partial tai
 The output stream is created from a template: the segment's parameter sets and first keyframe
 read by FFmpeg's raw H.264/H.265 demuxer. That yields correct codec parameters (sample entry,
 width, height) without an encoder; `add_stream(codec)` would open a real encoder whose own
-headers end up in the file."""
+headers end up in the file.
+
+With record_audio the segment has a second track (track 2, after the video's track 1): the
+camera's AAC or Opus frames, remuxed like the video. Its stream is an encoder's context opened
+only to give the muxer its parameters, with the camera's own AudioSpecificConfig (or an
+OpusHead made from the AudioInfo) as extradata; nothing is ever encoded. The MP4 muxer takes
+no G.711 (FFmpeg refuses pcm_mulaw/pcm_alaw in `mp4`): the recorder encodes G.711 to AAC first
+(record/audio_transcode.py).
+Packets of both tracks go through libavformat's interleaver (ordered by time), which holds a
+packet at most `max_interleave_delta` while the other track is silent. The muxer starts each
+track at 0 (with empty_moov it cannot write an edit list): a segment's first audio frame is
+placed at its start, up to one frame (AAC 1024 samples, Opus 20 ms) early, and lasts until the
+next one, which is at its exact time."""
 
 from __future__ import annotations
 
@@ -28,7 +40,7 @@ from pathlib import Path
 import av
 
 from vigil.core.h26x import template_access_unit
-from vigil.core.media import Codec
+from vigil.core.media import AudioCodec, AudioInfo, Codec
 
 TIME_BASE = Fraction(1, 90_000)
 MUXER_OPTIONS = {
@@ -36,6 +48,16 @@ MUXER_OPTIONS = {
     "frag_duration": "1000000",  # µs: a fragment at least every second, even with long GOPs
     "flush_packets": "1",  # hand each fragment to the OS at once (survives kill -9)
 }
+# With an audio track: a packet waits at most this long (µs) in the interleaver for the other track.
+AUDIO_MUXER_OPTIONS = {**MUXER_OPTIONS, "max_interleave_delta": "1000000"}
+RECORDABLE_AUDIO = frozenset({AudioCodec.AAC, AudioCodec.OPUS})  # what the MP4 muxer takes as it is
+_AUDIO_ENCODERS = {AudioCodec.AAC: "aac", AudioCodec.OPUS: "libopus"}
+
+
+def opus_head(info: AudioInfo) -> bytes:
+    """The OpusHead (RFC 7845 5.1) an MP4's `dOps` is made from: the SDP carries none."""
+    return b"OpusHead" + bytes([1, info.channels]) + (312).to_bytes(2, "little") + \
+        info.sample_rate.to_bytes(4, "little") + b"\x00\x00\x00"
 
 
 class WriterFailedError(OSError):
@@ -94,7 +116,10 @@ class SegmentWriter:
     After any failed `write` or `close` the writer is `failed`: `write` and `close` raise
     WriterFailedError without touching the muxer, and `abandon` lets go of it."""
 
-    def __init__(self, path: Path, codec: Codec, extradata: bytes, first_keyframe: bytes) -> None:
+    def __init__(self, path: Path, codec: Codec, extradata: bytes, first_keyframe: bytes,
+                 audio: AudioInfo | None = None) -> None:
+        if audio is not None and audio.codec not in RECORDABLE_AUDIO:
+            raise ValueError(f"{audio.codec.name} audio cannot go into an MP4 segment")
         self.path = path
         self.failed = False
         template_bytes = template_access_unit(codec, extradata, first_keyframe)  # each parameter set once
@@ -104,8 +129,10 @@ class SegmentWriter:
             self.height = int(source.codec_context.height or 0)
             self._file = _SegmentFile(path)
             try:
-                self._container = av.open(self._file, "w", format="mp4", options=MUXER_OPTIONS)
+                self._container = av.open(self._file, "w", format="mp4",
+                                          options=MUXER_OPTIONS if audio is None else AUDIO_MUXER_OPTIONS)
                 stream = self._container.add_stream_from_template(source)
+                self._audio_stream = None if audio is None else self._add_audio(audio)
             except BaseException:
                 self._file.close()
                 raise
@@ -116,6 +143,35 @@ class SegmentWriter:
         self.frame_count = 0
         self.keyframe_count = 0
         self.duration_90k = 0
+        self.audio = audio  # the AudioInfo of the segment's audio track, None without one
+        self.audio_packet_count = 0
+
+    def _add_audio(self, info: AudioInfo) -> av.AudioStream:
+        stream = self._container.add_stream(_AUDIO_ENCODERS[info.codec], rate=info.sample_rate,
+                                            layout="mono" if info.channels == 1 else "stereo")
+        ctx = stream.codec_context
+        ctx.open()  # parameters only: the muxer copies them, no frame is ever encoded
+        ctx.extradata = info.extradata if info.codec is AudioCodec.AAC else opus_head(info)
+        assert isinstance(stream, av.AudioStream)
+        return stream
+
+    def write_audio(self, data: bytes, pts_90k: int, duration_90k: int) -> None:
+        """One audio frame, its time relative to the segment start (as the video's)."""
+        self._check_usable()
+        if self._audio_stream is None:
+            raise ValueError(f"{self.path}: the segment has no audio track")
+        packet = av.Packet(data)
+        packet.stream = self._audio_stream
+        packet.time_base = TIME_BASE
+        packet.pts = packet.dts = pts_90k
+        packet.duration = duration_90k
+        try:
+            self._container.mux(packet)
+        except BaseException:
+            self.abandon()
+            raise
+        self._raise_dropped_error()
+        self.audio_packet_count += 1
 
     def write(self, data: bytes, pts_90k: int, dts_90k: int, duration_90k: int, is_keyframe: bool) -> None:
         self._check_usable()

@@ -20,7 +20,7 @@ from vigil.config.edit import Edit, add_item, field_errors, ids, item_values, re
 from vigil.config.files import ConfigFile
 from vigil.config.load import load_config
 from vigil.config.model import BuildingConfig, CameraConfig, Config
-from vigil.config.sections.cameras import CAMERA_KEYS, rtsp_url_check
+from vigil.config.sections.cameras import CAMERA_KEYS, http_url_check, rtsp_url_check
 from vigil.core.camera_changes import ReloadResult
 from vigil.core.errors import (
     AddressNotAllowedError,
@@ -175,9 +175,11 @@ async def _check_url_policy(env: ServiceEnv, values: Mapping[str, Any]) -> None:
     """The saved URLs under the probe network policy: a 422 naming each field refused. A URL that
     is not an RTSP URL at all is left to the file's validation, which names it with the others."""
     errors = []
-    for name in ("url", "substream_url"):
+    for name in ("url", "substream_url", "talk_url"):  # talk_url: rtsp (ONVIF) or http(s) (VAPIX)
         url = values.get(name)
-        if isinstance(url, str) and rtsp_url_check(url) is None:
+        is_url = isinstance(url, str) and (rtsp_url_check(url) is None
+                                           or (name == "talk_url" and http_url_check(url) is None))
+        if isinstance(url, str) and is_url:
             why = await url_not_allowed(env.config, url)
             if why is not None:
                 errors.append((name, why))

@@ -365,6 +365,38 @@ def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browse
     page.context.close()
 
 
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_record_audio_and_talk_are_set_in_the_form_with_the_regulation_note(
+    webapp: WebApp, browser: Browser, size: str
+) -> None:
+    camera_id = f"hs-audio-{size}"
+    webapp.json("POST", "/api/config/cameras", {"id": camera_id, "building": "hs", "name": f"Office {size}",
+                                                "url": webapp.cams.url("front")})
+    page, _ = _open_setup(webapp, browser, size=size)
+    row = page.locator(f"tr[data-camera='{camera_id}']")
+    row.wait_for()
+    row.get_by_role("button", name=f"Edit Office {size}").click()
+    edit = page.get_by_role("form", name=f"Settings of Office {size}")
+    edit.get_by_text("More settings").click()
+    sound = edit.get_by_label("Record the camera's sound")
+    assert not sound.is_checked()
+    note_id = (sound.get_attribute("aria-describedby") or "").split()[0]
+    assert "may be regulated" in page.locator(f"#{note_id}").inner_text()  # the note is read with the box
+    talk_url = edit.get_by_label("Talk URL", exact=False)
+    assert talk_url.is_disabled()  # talk is off
+    sound.check()
+    edit.get_by_label("Talk through the camera's loudspeaker").select_option("onvif")
+    talk_url.fill("rtsp://127.0.0.1:1/talk")  # this web app's probe networks take loopback
+    check_axe(page)
+    screenshot(page, f"camera-setup-audio-{size}")
+    edit.get_by_role("button", name="Save").click()
+    edit.wait_for(state="detached")
+    setting = _setting(webapp, camera_id)
+    assert setting is not None and setting["record_audio"] is True
+    assert (setting["talk"], setting["talk_url"]) == ("onvif", "rtsp://127.0.0.1:1/talk")
+    page.context.close()
+
+
 def test_buildings_added_renamed_and_a_busy_one_kept(webapp: WebApp, browser: Browser) -> None:
     page, _ = _open_setup(webapp, browser, user="district", hash_path="#/admin/cameras")
     add = page.get_by_role("form", name="Add a building")

@@ -8,9 +8,17 @@ import threading
 import time
 from pathlib import Path
 
+import av
+import numpy as np
+
+from tests.support.tone import peak_hz
 from vigil.core.camera_modes import Stream
 from vigil.core.h26x import iter_nal_units, nal_type, parameter_sets
 from vigil.core.media import (
+    AudioCodec,
+    AudioInfo,
+    AudioPacket,
+    AudioStarted,
     Codec,
     DownReason,
     EncodedPacket,
@@ -20,8 +28,10 @@ from vigil.core.media import (
 )
 from vigil.core.rotation import RotationPolicy
 from vigil.ingest.fanout import Fanout
+from vigil.record.recorded_audio import RecordedAudio
 from vigil.record.recorder import Recorder
 from vigil.record.storage import open_storage_dir
+from vigil.sim.camera_server import TONE_HZ
 from vigil.store.index import Index
 
 Units = list[tuple[bytes, bool]]
@@ -172,3 +182,113 @@ def test_parameter_sets_compared_by_what_decodes(tmp_path: Path, h264_units: Uni
         assert [s.cut_reason for s in segs] == ["ended"], (name, segs)
         assert h.index.events("cam", "record_error") == [], name
         assert frames(h.storage.path / segs[0].path) == (320, 240, 2 * len(h264_units)), name
+
+
+class AudioHarness(Harness):
+    """The harness with record_audio: the recorder also reads an audio fan-out."""
+
+    def __init__(self, tmp: Path, segment_s: float = 2.0) -> None:
+        super().__init__(tmp, segment_s)
+        self.audio_fanout = Fanout()
+        self.recorder.audio = RecordedAudio(self.recorder.name, self.audio_fanout.subscribe("rec-audio", 1000))
+
+
+def audio_packets(path: Path) -> list[float]:
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries", "packet=pts_time",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True, check=True).stdout.split()
+    return [float(t) for t in out]
+
+
+def test_audio_goes_into_the_segment_it_falls_in_and_none_before_the_first_picture(
+    tmp_path: Path, h264_units: Units
+) -> None:
+    h = AudioHarness(tmp_path)
+    h.start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    h.audio_fanout.publish(AudioStarted(AudioInfo(AudioCodec.AAC, 16_000, 1, bytes.fromhex("1408")), WALL0))
+    frame_90k = 5760  # 1024 samples at 16 kHz
+    pts = [-3 * frame_90k + n * frame_90k for n in range(len(h264_units) * 6000 // frame_90k + 3)]
+    for p in pts:  # the camera's audio starts before its first keyframe (dts 0)
+        h.audio_fanout.publish(AudioPacket(b"\x21\x00" + bytes(20), p, frame_90k, WALL0))
+    h.feed(h264_units)
+    h.finish()
+    segs = h.index.segments("cam")
+    assert len(segs) >= 2
+    written: list[int] = []
+    firsts: list[int] = []
+    for seg in segs:
+        times = audio_packets(h.storage.path / seg.path)
+        assert times and times[0] == 0, (seg.path, times[:3])  # the muxer starts every track at 0
+        assert times[-1] < (seg.media_duration_90k or 0) / 90_000, seg.path  # cut with the video
+        firsts.append(len(written))
+        written += [round(seg.media_start_90k + t * 90_000) for t in times]
+    expected = [p for p in pts if 0 <= p < len(h264_units) * 6000]
+    assert len(written) == len(expected)  # each frame once, in the segment it falls in, none lost
+    for n, (got, want) in enumerate(zip(written, expected, strict=True)):
+        # A segment's first frame sits at its start, at most one frame early; every other one exactly.
+        assert got == want if n not in firsts else 0 <= want - got < frame_90k, (n, got, want)
+
+
+def test_g711_audio_is_recorded_as_aac_at_its_place_on_the_media_clock(tmp_path: Path, h264_units: Units) -> None:
+    h = AudioHarness(tmp_path)
+    h.start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    h.audio_fanout.publish(AudioStarted(AudioInfo(AudioCodec.PCMU, 8000, 1, b""), WALL0))
+    tone = tone_mulaw(8000, len(h264_units) * 6000 // 90_000 * 8000)
+    for n in range(0, len(tone), 160):  # 20 ms packets, as cameras send them
+        h.audio_fanout.publish(AudioPacket(tone[n:n + 160], n * 90_000 // 8000, 1800, WALL0))
+    h.feed(h264_units)
+    h.finish()
+    segs = h.index.segments("cam")
+    assert segs and sum(s.frame_count or 0 for s in segs) == len(h264_units)
+    for seg in segs:
+        path = h.storage.path / seg.path
+        probe = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "a", "-show_entries",
+                                "stream=codec_name,sample_rate,duration", "-of", "csv=p=0", str(path)],
+                               capture_output=True, text=True, check=True).stdout.strip()
+        codec, rate, duration = probe.split(",")
+        assert (codec, rate) == ("aac", "8000"), probe
+        assert abs(float(duration) - (seg.media_duration_90k or 0) / 90_000) < 0.5, (seg.path, probe)
+        assert abs(peak_hz(decoded_audio(path), 8000) - TONE_HZ) < TONE_HZ * 0.02  # the camera's tone, not noise
+
+
+def tone_mulaw(rate: int, samples: int) -> bytes:
+    """A 440 Hz tone as G.711 mu-law, encoded by FFmpeg."""
+    encoder = av.CodecContext.create("pcm_mulaw", "w")
+    encoder.sample_rate, encoder.layout, encoder.format = rate, "mono", "s16"
+    encoder.open()
+    t = np.arange(samples) / rate
+    frame = av.AudioFrame.from_ndarray((np.sin(2 * np.pi * TONE_HZ * t) * 8000).astype(np.int16)[None, :],
+                                       format="s16", layout="mono")
+    frame.sample_rate = rate
+    return b"".join(bytes(p) for p in encoder.encode(frame))
+
+
+def decoded_audio(path: Path) -> np.ndarray:
+    with av.open(str(path)) as container:
+        return np.concatenate([f.to_ndarray()[0] for f in container.decode(audio=0)])
+
+
+def test_a_run_s_first_segment_has_the_audio_track_the_session_announced(tmp_path: Path, h264_units: Units) -> None:
+    """The camera's first audio frame comes after its first picture (the segment is already open):
+    the track was chosen from the session's SDP (what ingest announced), so the sound still goes in."""
+    info = AudioInfo(AudioCodec.AAC, 16_000, 1, bytes.fromhex("1408"))
+    h = AudioHarness(tmp_path, segment_s=60)
+    h.recorder.audio_expected = lambda: info
+    h.start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    h.feed(h264_units[:15])
+    h.drained()
+    deadline = time.monotonic() + 5
+    while h.recorder.open_segment_id is None and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert h.recorder.open_segment_id is not None  # opened before any audio arrived
+    h.audio_fanout.publish(AudioStarted(info, WALL0))
+    for n in range(20):
+        h.audio_fanout.publish(AudioPacket(b"\x21\x00" + bytes(20), 15 * 6000 + n * 5760, 5760, WALL0))
+    time.sleep(0.5)  # the recorder takes the audio on its next wake-up, before the next pictures
+    h.feed(h264_units[15:])
+    h.finish()
+    segs = h.index.segments("cam")
+    assert len(segs) == 1
+    assert len(audio_packets(h.storage.path / segs[0].path)) == 20

@@ -198,3 +198,21 @@ async def test_concurrent_edits_end_with_the_running_cameras_as_the_file_says(ap
     assert {f"hs-new-{i}" for i in range(4)} <= {c.id for c in running.cameras}
     assert next(c.name for c in running.cameras if c.id == "hs-cam") in names
     assert len(api.services.env.audit.entries(action="camera.update")) == 6
+
+
+async def test_record_audio_and_talk_settings_round_trip_and_are_checked(api: Api) -> None:
+    status, body = await call(api, "POST", "/api/config/cameras", body=NEW)
+    assert status == 201, body
+    assert (body["camera"]["record_audio"], body["camera"]["talk"], body["camera"]["talk_url"]) == (False, "off", None)
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-gym",
+                              body={"record_audio": True, "talk": "vapix", "talk_url": "http://192.168.10.20"})
+    assert status == 200, body
+    assert body["applied"]["restarted"] == ["hs-gym"]  # record_audio changes what the recorder reads
+    camera = next(c for c in api.services.config.cameras if c.id == "hs-gym")
+    assert camera.record_audio is True and camera.talk.value == "vapix" and camera.talk_url == "http://192.168.10.20"
+    before = source(api).read_bytes()
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-gym", body={"talk": "intercom"})
+    assert status == 422 and "talk" in [e["field"] for e in body["errors"]], body
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-gym", body={"talk_url": "http://203.0.113.9/"})
+    assert status == 422 and [e["field"] for e in body["errors"]] == ["talk_url"], body  # outside probe_networks
+    assert source(api).read_bytes() == before

@@ -5,7 +5,7 @@ import type { ComponentChildren } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type FieldError, api, describeError } from "../lib/api";
 import {
-  CONFIG_CAMERAS, MOTION_MODES, type MotionMode, type CameraSetting, type ProbeProfile, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
+  CONFIG_CAMERAS, MOTION_MODES, TALK_PATHS, type MotionMode, type TalkPath, type CameraSetting, type ProbeProfile, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
 } from "../lib/camera_setup";
 
 export interface CameraValues {
@@ -21,23 +21,28 @@ export interface CameraValues {
   enabled: boolean;
   motion: MotionMode;
   motion_sensitivity: string;
+  record_audio: boolean;
+  talk: TalkPath;
+  talk_url: string;
 }
 
 /** The form's fields in the order they are shown (the first invalid one gets focus). */
 const ORDER = ["id", "building", "name", "url", "substream_url", "username", "password", "transport", "timeout_s",
-               "enabled", "motion", "motion_sensitivity"] as const;
+               "enabled", "motion", "motion_sensitivity", "record_audio", "talk", "talk_url"] as const;
 type FieldName = typeof ORDER[number];
 
 export function valuesOf(camera: CameraSetting): CameraValues {
   return { id: camera.id, building: camera.building, name: camera.name, url: camera.url,
            substream_url: camera.substream_url ?? "", username: camera.username ?? "", password: "",
            transport: camera.transport, timeout_s: String(camera.timeout_s), enabled: camera.enabled,
-           motion: camera.motion, motion_sensitivity: String(camera.motion_sensitivity) };
+           motion: camera.motion, motion_sensitivity: String(camera.motion_sensitivity),
+           record_audio: camera.record_audio, talk: camera.talk, talk_url: camera.talk_url ?? "" };
 }
 
 export function emptyValues(building: string): CameraValues {
   return { id: "", building, name: "", url: "", substream_url: "", username: "", password: "", transport: "tcp",
-           timeout_s: "5", enabled: true, motion: "auto", motion_sensitivity: "0.5" };
+           timeout_s: "5", enabled: true, motion: "auto", motion_sensitivity: "0.5", record_audio: false, talk: "off",
+           talk_url: "" };
 }
 
 function nullable(text: string): string | null {
@@ -51,7 +56,8 @@ function body(values: CameraValues, before: CameraSetting | null, clearPassword:
     id: values.id.trim(), building: values.building, name: values.name.trim(), url: values.url.trim(),
     substream_url: nullable(values.substream_url), username: nullable(values.username), transport: values.transport,
     timeout_s: Number(values.timeout_s), enabled: values.enabled, motion: values.motion,
-    motion_sensitivity: Number(values.motion_sensitivity),
+    motion_sensitivity: Number(values.motion_sensitivity), record_audio: values.record_audio, talk: values.talk,
+    talk_url: values.talk === "off" ? null : nullable(values.talk_url),
   };
   if (before === null) {
     if (values.password !== "") all["password"] = values.password;
@@ -253,6 +259,33 @@ export function CameraForm({ prefix, initial, before = null, buildings, taken, d
             Record this camera (enabled)
           </label>
           {problem("enabled")}
+          <label class="check">
+            <input {...field("record_audio")} type="checkbox" checked={values.record_audio}
+                   aria-describedby={[`${prefix}-record_audio-note`, field("record_audio")["aria-describedby"]]
+                     .filter(Boolean).join(" ")}
+                   onChange={(e) => set("record_audio", e.currentTarget.checked)} />
+            Record the camera's sound
+          </label>
+          <p id={`${prefix}-record_audio-note`} class="muted">
+            Recording sound in schools may be regulated (consent, signage): check your district's policy first.
+          </p>
+          {problem("record_audio")}
+          <label for={`${prefix}-talk`}>Talk through the camera's loudspeaker</label>
+          <select {...field("talk")} value={values.talk} onChange={(e) => {
+            const chosen = TALK_PATHS.find((t) => t.value === e.currentTarget.value);
+            if (chosen) set("talk", chosen.value);
+          }}>
+            {TALK_PATHS.map((t) => <option key={t.value} value={t.value}>{t.label}</option>)}
+          </select>
+          {problem("talk")}
+          <label for={`${prefix}-talk_url`}>
+            {values.talk === "vapix" ? "Talk URL (http:// base of the device; default: the camera's host)"
+              : "Talk URL (rtsp:// offering the backchannel; default: the main stream URL)"}
+          </label>
+          <input {...field("talk_url")} value={values.talk_url} spellcheck={false} autocomplete="off"
+                 disabled={disabled || busy || values.talk === "off"}
+                 onInput={(e) => set("talk_url", e.currentTarget.value)} />
+          {problem("talk_url")}
         </div>
       </details>
       <p class="actions">

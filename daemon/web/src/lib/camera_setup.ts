@@ -4,6 +4,13 @@ import { ApiError, api } from "./api";
 
 /** Where motion is detected: "auto" (the substream if any, else the main stream's keyframes). */
 export type MotionMode = "auto" | "substream" | "keyframes" | "off";
+/** How talk reaches the camera's loudspeaker: off, the ONVIF RTSP backchannel, or Axis VAPIX. */
+export type TalkPath = "off" | "onvif" | "vapix";
+export const TALK_PATHS: { value: TalkPath; label: string }[] = [
+  { value: "off", label: "Off" },
+  { value: "onvif", label: "ONVIF audio backchannel (RTSP)" },
+  { value: "vapix", label: "Axis VAPIX (HTTP)" },
+];
 export const MOTION_MODES: { value: MotionMode; label: string }[] = [
   { value: "auto", label: "Automatic (the substream if there is one, else keyframes)" },
   { value: "substream", label: "Every frame of the substream" },
@@ -26,6 +33,9 @@ export interface CameraSetting {
   motion: MotionMode;
   motion_sensitivity: number;
   motion_mask: number[][];
+  record_audio: boolean;
+  talk: TalkPath;
+  talk_url: string | null;
 }
 export interface CameraSettings { cameras: CameraSetting[]; writable: boolean; read_only_reason: string | null }
 
