@@ -25,8 +25,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 
-from vigil.core.media import AudioCodec, AudioInfo, AudioPacket  # noqa: E402
-from vigil.record.audio_transcode import AAC_BIT_RATE, G711ToAac  # noqa: E402
+from vigil.core.media import AudioCodec, AudioInfo, AudioPacket
+from vigil.record.audio_transcode import AAC_BIT_RATE, G711ToAac
 
 RATE = 8000
 
