@@ -38,7 +38,8 @@ from vigil.sim.onvif_device import OnvifDevice, start_device
 
 log = logging.getLogger(__name__)
 
-DEMO_CAMERA = "name=demo,width=640,height=360,fps=15,gop=15,clock=1,pattern=ball,audio=pcmu"  # sound: issue 18
+# With sound (a 440 Hz tone) and a loudspeaker (GStreamer's ONVIF backchannel): the intercom, issue 18.
+DEMO_CAMERA = "name=demo,width=640,height=360,fps=15,gop=15,clock=1,pattern=ball,audio=pcmu,backchannel=pcmu"
 # The camera an installer adds in the demo (Admin -> Cameras): streams of a simulated ONVIF device
 # (vigil/sim/onvif_device.py, replaying an Axis camera's answers), not yet in the configuration.
 NEW_CAMERAS = ("name=lobby,width=640,height=360,fps=15,gop=15,pattern=smpte75",
@@ -63,6 +64,7 @@ id = "demo-cam"
 building = "demo"
 name = "Synthetic demo camera"
 url = "rtsp://127.0.0.1:{port}/demo"
+talk = "onvif"  # push-to-talk through its (simulated) loudspeaker
 
 [http]
 listen = "127.0.0.1:{http_port}"
@@ -226,6 +228,8 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443,
                   f" once) and sign in as demo / {password}", flush=True)
             print("vigil demo: try incident mode: \"Declare drill\" on the map or the Incidents page (a drill"
                   " sends nothing outside)", flush=True)
+            print("vigil demo: the intercom: open the demo camera live, \"Sound\" plays its tone, hold \"Hold to talk\" (or"
+                  " Space) to speak through its loudspeaker", flush=True)
 
         device = OnvifDevice("axis", ONVIF_USER, ONVIF_PASSWORD, {
             "profile_1_h264": f"rtsp://127.0.0.1:{port}/lobby", "profile_2_h264": f"rtsp://127.0.0.1:{port}/lobby-sub"})

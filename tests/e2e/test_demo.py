@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -12,7 +13,10 @@ import sys
 from pathlib import Path
 
 from tests.support.vigil_proc import DAEMON_DIR, ffprobe_video, run_vigil, vigil_stdin
-from vigil.config import load_config
+from vigil.config import CameraConfig, load_config
+from vigil.core.camera_modes import TalkPath
+from vigil.core.media import AudioCodec
+from vigil.intercom.device import open_talk
 from vigil.store.index import Index
 
 
@@ -48,10 +52,22 @@ def test_demo_records_and_points_at_the_recordings(tmp_path: Path) -> None:
     assert len(index.query("SELECT id FROM plans")) == 1
 
 
+async def _talk_briefly(camera: CameraConfig) -> AudioCodec:
+    sink = await open_talk(camera, timeout_s=10)
+    try:
+        for _ in range(10):  # 0.2 s of mu-law silence, paced as a microphone would send it
+            await sink.send(b"\xff" * 160)
+            await asyncio.sleep(0.02)
+        assert sink.lost is None
+        return sink.codec
+    finally:
+        await sink.aclose()
+
+
 def test_the_demo_camera_to_add_answers_a_probe(tmp_path: Path) -> None:
     """The installer flow the demo's banner offers works: its simulated ONVIF camera, probed with the
     user and password the banner names while the demo runs, proposes the demo's not-yet-configured
-    stream and reports what that stream really sends."""
+    stream and reports what that stream really sends. And the demo camera's loudspeaker answers."""
     env = dict(os.environ, PYTHONPATH=str(DAEMON_DIR))
     demo = subprocess.Popen([sys.executable, "-m", "vigil", "demo", "--data", str(tmp_path / "demo"), "--duration",
                              "60"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env)
@@ -73,6 +89,10 @@ def test_the_demo_camera_to_add_answers_a_probe(tmp_path: Path) -> None:
         main = next(p for p in answer["profiles"] if p["stream_url"] == proposal["url"])
         assert main["received"]["codec"] == "h264" and main["received"]["width"] == 640
         assert password not in probe.stdout + probe.stderr
+        # The intercom (issue 18): the demo camera's loudspeaker takes a talk as its configuration says.
+        camera = load_config(tmp_path / "demo" / "vigil.toml").cameras[0]
+        assert camera.talk is TalkPath.ONVIF
+        assert asyncio.run(_talk_briefly(camera)) is AudioCodec.PCMU
     finally:
         demo.send_signal(signal.SIGINT)
         demo.wait(30)
