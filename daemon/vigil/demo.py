@@ -228,8 +228,8 @@ def run_demo(data: Path | None, duration_s: float | None, http_port: int = 8443,
                   f" once) and sign in as demo / {password}", flush=True)
             print("vigil demo: try incident mode: \"Declare drill\" on the map or the Incidents page (a drill"
                   " sends nothing outside)", flush=True)
-            print("vigil demo: the intercom: open the demo camera live, \"Sound\" plays its tone, hold \"Hold to talk\" (or"
-                  " Space) to speak through its loudspeaker", flush=True)
+            print("vigil demo: the intercom: open the demo camera live, \"Sound\" plays its tone, hold"
+                  " \"Hold to talk\" (or Space) to speak through its loudspeaker", flush=True)
 
         device = OnvifDevice("axis", ONVIF_USER, ONVIF_PASSWORD, {
             "profile_1_h264": f"rtsp://127.0.0.1:{port}/lobby", "profile_2_h264": f"rtsp://127.0.0.1:{port}/lobby-sub"})
