@@ -24,6 +24,7 @@ from playwright.sync_api import Browser, Playwright, sync_playwright
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.g711_tone import peak_hz
 from tests.support.netns import requires_test_namespace
+from tests.support.tone import sine
 from tests.support.vigil_proc import wait_for
 from tests.support.webapp import WebApp, check_axe, new_page, running_webapp, screenshot
 from vigil.core.media import AudioCodec
@@ -36,9 +37,7 @@ HOLD_S = 3.0
 
 def write_tone_wav(path: Path, freq_hz: float, seconds: float, silence_s: float = 0.0, rate: int = 48000) -> Path:
     """A mono 16-bit WAV: `silence_s` of silence, then the tone (Chromium loops the file)."""
-    t = np.arange(int(seconds * rate)) / rate
-    tone = 0.5 * 32767 * np.sin(2 * np.pi * freq_hz * t)
-    samples = np.concatenate([np.zeros(int(silence_s * rate)), tone]).astype("<i2")
+    samples = np.concatenate([np.zeros(int(silence_s * rate), np.int16), sine(freq_hz, seconds, rate)]).astype("<i2")
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
