@@ -21,11 +21,11 @@ from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 @dataclass
 class LivePeer:
-    """One viewer of `base` (the daemon's https URL, trusted through `ssl_context`). With
+    """One viewer of `base` (the daemon's URL; https trusted through `ssl_context`). With
     `want_audio` the offer has a recvonly audio section after the video one."""
 
     base: str
-    ssl_context: ssl.SSLContext
+    ssl_context: ssl.SSLContext | bool = True  # aiohttp's `ssl`: True verifies with the system's CAs
     want_audio: bool = False
     pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
     frames: int = 0
