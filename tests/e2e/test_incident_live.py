@@ -5,62 +5,17 @@ activity; ending the incident revokes the link and the session ends within secon
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import time
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
-
-import aiohttp
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from tests.support.camsim import CameraServerFactory
 from tests.support.http_call import call, free_port
 from tests.support.incident_daemon import Client, make_users, write_two_buildings
+from tests.support.live_peer import LivePeer, bearer, wait_async
 from tests.support.netns import requires_test_namespace
 from tests.support.vigil_proc import VigilProcess, wait_for
 
 pytestmark = [requires_test_namespace]
 END_WITHIN_S = 3.0  # as tests/e2e/test_live_revocation.py: a revoked link's session ends within a second or two
-
-
-@dataclass
-class Viewer:
-    pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
-    frames: int = 0
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    async def _pump(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                await track.recv()
-                self.frames += 1
-
-    async def open(self, url: str, headers: dict[str, str]) -> None:
-        self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.on("track", lambda track: self.tasks.append(asyncio.ensure_future(self._pump(track))))
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(url, data=self.pc.localDescription.sdp,
-                                       headers=headers | {"Content-Type": "application/sdp"})
-            answer = await response.text()
-            assert response.status == 201, answer
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-
-    async def close(self) -> None:
-        await self.pc.close()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-async def _until(condition: Callable[[], bool], timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.1)
 
 
 async def test_the_responders_live_view_shows_in_activity_and_ends_with_the_incident(
@@ -70,7 +25,7 @@ async def test_the_responders_live_view_shows_in_activity_and_ends_with_the_inci
     config = write_two_buildings(tmp_path, {"hs-a": ("hs", cams.url("a"))}, port)
     api = Client(f"http://127.0.0.1:{port}", make_users(config))
     vigil = VigilProcess(config)
-    viewer = Viewer()
+    viewer = LivePeer(api.base)
     try:
         whep = f"{api.base}/api/cameras/hs-a/whep"
         def camera_live() -> bool:  # a malformed offer gets 400 once the camera is connected (503 before)
@@ -86,8 +41,8 @@ async def test_the_responders_live_view_shows_in_activity_and_ends_with_the_inci
         assert status == 201, declared
         incident = declared["incident"]
         token = incident["link_url"].rsplit("/", 1)[1]
-        await viewer.open(whep, {"Authorization": f"Bearer {token}"})
-        await _until(lambda: viewer.frames >= 15, 20, "a second of live video through the link")
+        await viewer.open("hs-a", bearer(token))
+        await wait_async(lambda: viewer.frames >= 15, 20, "a second of live video through the link")
 
         status, activity = await asyncio.to_thread(api.call, "GET", f"/api/incidents/{incident['id']}/activity",
                                                    who="hs-admin")

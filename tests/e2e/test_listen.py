@@ -8,25 +8,22 @@ PCMA camera with the sound switched on and its received audio is not silence."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import ssl
 import time
 import urllib.error
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import numpy as np
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from tests.support.browser import chromium, wait_decoding
 from tests.support.camsim import CameraServer
 from tests.support.http_call import call, free_port
+from tests.support.live_peer import LivePeer, bearer
 from tests.support.netns import requires_test_namespace
 from tests.support.tone import peak_hz, rms
 from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for, write_config
@@ -91,55 +88,21 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
             vigil.close()
 
 
-@dataclass
-class Listener:
-    """An aiortc peer asking for video and sound, keeping the decoded audio."""
-
-    pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
-    frames: int = 0
-    audio: list[np.ndarray] = field(default_factory=list)
-    audio_rate: int = 0
-    answer: str = ""
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-
-    async def _pump(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                if track.kind == "video":
-                    self.frames += 1
-                else:
-                    samples = frame.to_ndarray().reshape(-1, len(frame.layout.channels))  # type: ignore[union-attr]
-                    self.audio.append(samples[:, 0])
-                    self.audio_rate = frame.sample_rate  # type: ignore[union-attr]
-
-    async def listen(self, d: Daemon, camera: str, seconds: float) -> None:
-        self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.addTransceiver("audio", direction="recvonly")
-        self.pc.on("track", lambda track: self.tasks.append(asyncio.ensure_future(self._pump(track))))
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(f"{d.base}/api/cameras/{camera}/whep", data=self.pc.localDescription.sdp,
-                                       headers={"Authorization": f"Bearer {d.token}",
-                                                "Content-Type": "application/sdp"}, ssl=d.ssl())
-            self.answer = await response.text()
-            assert response.status == 201, self.answer
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.answer, type="answer"))
+async def listen(d: Daemon, camera: str, seconds: float) -> LivePeer:
+    """A peer asking for video and sound, listening for `seconds`."""
+    listener = LivePeer(d.base, d.ssl(), want_audio=True)
+    try:
+        await listener.open(camera, bearer(d.token))
         await asyncio.sleep(seconds)
-        await self.pc.close()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-
-    def audio_section(self) -> str:
-        return self.answer[self.answer.index("m=audio"):]
+    finally:
+        await listener.close()
+    return listener
 
 
 @pytest.mark.parametrize(("camera", "codec"), [("pcmu-cam", "PCMU/8000"), ("aac-cam", "opus/48000/2")])
 async def test_listener_hears_the_tone(daemon: Daemon, camera: str, codec: str) -> None:
     """G.711 goes out in its own codec (forwarded); AAC is re-encoded to Opus."""
-    listener = Listener()
-    await listener.listen(daemon, camera, LISTEN_S)
+    listener = await listen(daemon, camera, LISTEN_S)
     section = listener.audio_section()
     assert "a=sendonly" in section and f"a=rtpmap:{'0' if codec.startswith('PCMU') else '96'} {codec}" in section
     assert listener.frames > 10  # the video still plays
@@ -151,8 +114,7 @@ async def test_listener_hears_the_tone(daemon: Daemon, camera: str, codec: str) 
 
 
 async def test_camera_without_audio_answers_video_only(daemon: Daemon) -> None:
-    listener = Listener()
-    await listener.listen(daemon, "mute-cam", 2.0)
+    listener = await listen(daemon, "mute-cam", 2.0)
     assert "a=inactive" in listener.audio_section() and "a=sendonly" not in listener.audio_section()
     assert listener.frames > 5 and listener.audio == []
 

@@ -11,17 +11,17 @@ import random
 import ssl
 import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc import RTCPeerConnection
 
 from tests.support.camsim import CameraServer
 from tests.support.http_call import call, free_port
+from tests.support.live_peer import LivePeer, bearer, wait_async
 from tests.support.netns import requires_test_namespace
 from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for, write_config
 
@@ -96,59 +96,17 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
             vigil.close()
 
 
-@dataclass
-class Viewer:
-    """A real WebRTC peer (aiortc) receiving the camera, counting decoded frames."""
-
-    pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
-    frames: int = 0
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    location: str = ""
-
-    async def _pump(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                await track.recv()
-                self.frames += 1
-
-    async def open(self, d: Daemon, headers: dict[str, str]) -> None:
-        self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.on("track", lambda track: self.tasks.append(asyncio.ensure_future(self._pump(track))))
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(d.base + "/api/cameras/cam/whep", data=self.pc.localDescription.sdp,
-                                       headers=headers | {"Content-Type": "application/sdp"}, ssl=d.ssl())
-            answer = await response.text()
-            assert response.status == 201, answer
-            self.location = response.headers["Location"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
-
-    async def close(self) -> None:
-        await self.pc.close()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
 @contextlib.asynccontextmanager
-async def viewer(d: Daemon, headers: dict[str, str]) -> AsyncIterator[Viewer]:
-    v = Viewer()
+async def viewer(d: Daemon, headers: dict[str, str]) -> AsyncIterator[LivePeer]:
+    v = LivePeer(d.base, d.ssl())
     try:
-        await v.open(d, headers)
+        await v.open("cam", headers)
         yield v
     finally:
         await v.close()
 
 
-async def wait_async(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
-async def assert_ends_after(v: Viewer, revoked_monotonic: float) -> None:
+async def assert_ends_after(v: LivePeer, revoked_monotonic: float) -> None:
     """The frames stop (and stay stopped) within END_WITHIN_S of the revocation."""
     await asyncio.sleep(max(0.0, revoked_monotonic + END_WITHIN_S - time.monotonic()))
     frames = v.frames
@@ -157,7 +115,7 @@ async def assert_ends_after(v: Viewer, revoked_monotonic: float) -> None:
 
 
 @contextlib.asynccontextmanager
-async def watching(d: Daemon, headers: dict[str, str]) -> AsyncIterator[Viewer]:
+async def watching(d: Daemon, headers: dict[str, str]) -> AsyncIterator[LivePeer]:
     async with viewer(d, headers) as v:
         await wait_async(lambda: v.frames >= 15, 20, "a second of live video")
         yield v
@@ -327,18 +285,9 @@ async def test_unusable_candidates_are_dropped(daemon: Daemon) -> None:
            "94 1 udp 100 ::1 5000 typ host", "95 1 udp 100 intranet.example 5000 typ host",
            "96 1 tcp 100 127.0.0.2 5000 typ host tcptype passive", "97 1 udp 100 255.255.255.255 5000 typ host"]
     _, token = daemon.link()
-    v = Viewer()
+    v = LivePeer(daemon.base, daemon.ssl())
     try:
-        v.pc.addTransceiver("video", direction="recvonly")
-        v.pc.on("track", lambda track: v.tasks.append(asyncio.ensure_future(v._pump(track))))
-        await v.pc.setLocalDescription(await v.pc.createOffer())
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(daemon.base + "/api/cameras/cam/whep", ssl=daemon.ssl(),
-                                       data=_with_candidates(v.pc.localDescription.sdp, bad),
-                                       headers={"Authorization": f"Bearer {token}", "Content-Type": "application/sdp"})
-            answer = await response.text()
-            assert response.status == 201, answer
-        await v.pc.setRemoteDescription(RTCSessionDescription(sdp=answer, type="answer"))
+        await v.open("cam", bearer(token), lambda sdp: _with_candidates(sdp, bad))
         await wait_async(lambda: v.frames >= 5, 20, "live video")
     finally:
         await v.close()

@@ -5,23 +5,19 @@ H.264 substream as it is rather than re-encoding the main stream, and records as
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import json
 import ssl
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 import pytest
-from aiortc import RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from tests.support.camsim import CameraServer
 from tests.support.http_call import call, free_port
+from tests.support.live_peer import LivePeer, bearer, wait_async
 from tests.support.media_judge import decode_errors
 from tests.support.netns import requires_test_namespace
 from tests.support.vigil_proc import (
@@ -95,66 +91,11 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
             vigil.close()
 
 
-@dataclass
-class Viewer:
-    """A real WebRTC peer (aiortc) that decodes what it receives (aiortc's own H.264 decoder)."""
-
-    pc: RTCPeerConnection = field(default_factory=RTCPeerConnection)
-    sizes: list[tuple[int, int]] = field(default_factory=list)
-    tasks: list[asyncio.Task[None]] = field(default_factory=list)
-    location: str = ""
-    video: str = ""  # the answer's Vigil-Live-Video header
-    answer: str = ""
-
-    async def _pump(self, track: MediaStreamTrack) -> None:
-        with contextlib.suppress(MediaStreamError):
-            while True:
-                frame = await track.recv()
-                self.sizes.append((frame.width, frame.height))  # type: ignore[union-attr]
-
-    async def offer(self, d: Daemon, camera: str) -> tuple[int, str, dict[str, str]]:
-        self.pc.addTransceiver("video", direction="recvonly")
-        self.pc.on("track", lambda track: self.tasks.append(asyncio.ensure_future(self._pump(track))))
-        await self.pc.setLocalDescription(await self.pc.createOffer())
-        async with aiohttp.ClientSession() as http:
-            response = await http.post(d.base + f"/api/cameras/{camera}/whep", data=self.pc.localDescription.sdp,
-                                       headers={"Authorization": f"Bearer {d.token}",
-                                                "Content-Type": "application/sdp"}, ssl=d.ssl())
-            return response.status, await response.text(), dict(response.headers)
-
-    async def open(self, d: Daemon, camera: str) -> None:
-        status, self.answer, headers = await self.offer(d, camera)
-        assert status == 201, self.answer
-        self.location, self.video = headers["Location"], headers["Vigil-Live-Video"]
-        await self.pc.setRemoteDescription(RTCSessionDescription(sdp=self.answer, type="answer"))
-
-    async def leave(self, d: Daemon) -> None:
-        async with aiohttp.ClientSession() as http:
-            response = await http.delete(d.base + self.location, headers={"Authorization": f"Bearer {d.token}"},
-                                         ssl=d.ssl())
-            assert response.status == 200
-        await self.close()
-
-    async def close(self) -> None:
-        await self.pc.close()
-        for task in self.tasks:
-            task.cancel()
-        await asyncio.gather(*self.tasks, return_exceptions=True)
-
-
-async def wait_async(condition: Any, timeout_s: float, what: str) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout_s} s waiting for {what}")
-        await asyncio.sleep(0.1)
-
-
 @contextlib.asynccontextmanager
-async def watching(d: Daemon, camera: str) -> AsyncIterator[Viewer]:
-    v = Viewer()
+async def watching(d: Daemon, camera: str) -> AsyncIterator[LivePeer]:
+    v = LivePeer(d.base, d.ssl())
     try:
-        await v.open(d, camera)
+        await v.open(camera, bearer(d.token))
         await wait_async(lambda: len(v.sizes) >= 15, 30, f"a second of {camera} decoded")
         yield v
     finally:
@@ -182,11 +123,11 @@ async def test_viewers_share_one_encoder_which_stops_after_the_last(daemon: Daem
     started_before = daemon.vigil.log.count("transcode hevc/main: started")
     async with watching(daemon, "hevc") as first, watching(daemon, "hevc") as second:
         assert daemon.transcodes() == 1
-        await first.leave(daemon)
+        await first.leave(bearer(daemon.token))
         seen = len(second.sizes)
         await wait_async(lambda: len(second.sizes) >= seen + 15, 10, "the other viewer to go on")
         assert daemon.transcodes() == 1
-        await second.leave(daemon)
+        await second.leave(bearer(daemon.token))
     await _no_transcodes(daemon)
     log = daemon.vigil.log
     assert log.count("transcode hevc/main: started") == started_before + 1
@@ -196,9 +137,9 @@ async def test_viewers_share_one_encoder_which_stops_after_the_last(daemon: Daem
 async def test_the_cap_refuses_with_a_problem_naming_the_key(daemon: Daemon) -> None:
     await _no_transcodes(daemon)
     async with watching(daemon, "hevc"), watching(daemon, "bframes"):
-        refused = Viewer()
+        refused = LivePeer(daemon.base, daemon.ssl())
         try:
-            status, body, headers = await refused.offer(daemon, "hevc2")
+            status, body, headers = await refused.offer("hevc2", bearer(daemon.token))
         finally:
             await refused.close()
         assert status == 429, body

@@ -1,5 +1,5 @@
 """Tones as G.711 and the judge of what a device received: the standard library's `audioop`
-(the reference G.711 of CPython 3.11, independent of Vigil's code) and a numpy FFT."""
+(the reference G.711 of CPython 3.11, independent of Vigil's code) around tests/support/tone.py."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import warnings
 
 import numpy as np
 
+from tests.support import tone as pcm_tone
 from vigil.core.media import AudioCodec
 
 with warnings.catch_warnings():
@@ -18,8 +19,7 @@ SAMPLE_RATE = 8000
 
 def tone(freq_hz: float, seconds: float, codec: AudioCodec, amplitude: float = 0.5) -> bytes:
     """A sine tone as G.711 bytes of `codec` at 8 kHz."""
-    t = np.arange(int(seconds * SAMPLE_RATE)) / SAMPLE_RATE
-    pcm = (np.sin(2 * np.pi * freq_hz * t) * amplitude * 32767).astype("<i2").tobytes()
+    pcm = pcm_tone.sine(freq_hz, seconds, SAMPLE_RATE, amplitude).astype("<i2").tobytes()
     return audioop.lin2ulaw(pcm, 2) if codec is AudioCodec.PCMU else audioop.lin2alaw(pcm, 2)
 
 
@@ -30,7 +30,4 @@ def decode(g711: bytes, codec: AudioCodec) -> np.ndarray:
 
 def peak_hz(g711: bytes, codec: AudioCodec) -> float:
     """The strongest frequency of the decoded signal."""
-    samples = decode(g711, codec)
-    spectrum = np.abs(np.fft.rfft(samples * np.hanning(len(samples))))
-    spectrum[0] = 0.0
-    return float(np.fft.rfftfreq(len(samples), 1 / SAMPLE_RATE)[int(np.argmax(spectrum))])
+    return pcm_tone.peak_hz(decode(g711, codec), SAMPLE_RATE)

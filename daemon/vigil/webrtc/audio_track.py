@@ -6,14 +6,12 @@ G.711 law the viewer lacks): the frames are decoded here and handed to aiortc as
 `AudioFrame`s, which its Opus encoder encodes on the executor. One decoder per viewer: decoding
 AAC costs little (see bench/listen.py) and a per-viewer track needs no shared lifecycle.
 
-Like the video track it reads the camera's audio fan-out through its own bounded subscription,
-so a slow viewer loses its own audio frames and never slows the camera. Timestamps follow the
-camera's (`pts_90k`, from the first frame this viewer got), so a gap after a drop stays a gap."""
+Like the video track (a `FanoutTrack` too) it reads the camera's audio fan-out through its own
+bounded subscription, so a slow viewer loses its own audio frames and never slows the camera.
+Timestamps follow the camera's (`pts_90k`, from the first frame this viewer got), so a gap after a drop stays a gap."""
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from collections import deque
 from dataclasses import dataclass
@@ -21,11 +19,12 @@ from fractions import Fraction
 from typing import Any
 
 import av
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.mediastreams import MediaStreamError
 
 from vigil.core.listen import AudioPlan, AudioRoute
 from vigil.core.media import AudioInfo, AudioPacket, AudioStarted, PacketsDropped, SessionEnded
 from vigil.ingest.fanout import Fanout
+from vigil.webrtc.track import FanoutTrack
 
 log = logging.getLogger(__name__)
 
@@ -42,16 +41,12 @@ class AudioSource:
     info: AudioInfo
 
 
-class CameraAudioTrack(MediaStreamTrack):
+class CameraAudioTrack(FanoutTrack):
     kind = "audio"
 
     def __init__(self, fanout: Fanout, name: str, plan: AudioPlan) -> None:
-        super().__init__()
+        super().__init__(fanout, name, LISTENER_QUEUE_PACKETS)
         self.plan = plan
-        self._event_loop = asyncio.get_running_loop()
-        self._wakeup = asyncio.Event()
-        self._fanout = fanout
-        self._sub = fanout.subscribe(name, LISTENER_QUEUE_PACKETS, self._wake)
         self._info: AudioInfo | None = None
         self._decoder: Any = None  # av.AudioCodecContext while transcoding
         self._resampler: av.AudioResampler | None = None
@@ -59,11 +54,6 @@ class CameraAudioTrack(MediaStreamTrack):
         self._first_pts_90k: int | None = None
         self.packets_sent = 0
         self.frames_decoded = 0
-        self.resyncs = 0
-
-    def _wake(self) -> None:  # on the camera's ingest thread
-        with contextlib.suppress(RuntimeError):  # the loop is closing
-            self._event_loop.call_soon_threadsafe(self._wakeup.set)
 
     async def recv(self) -> av.Packet[Any] | av.AudioFrame:
         while True:
@@ -71,14 +61,7 @@ class CameraAudioTrack(MediaStreamTrack):
                 raise MediaStreamError
             if self._frames:
                 return self._frames.popleft()
-            self._wakeup.clear()
-            item = self._sub.get(timeout_s=0)
-            if item is None:
-                if self._sub.closed:
-                    self.stop()
-                    raise MediaStreamError
-                await self._wakeup.wait()
-                continue
+            item = await self._next_item()
             if isinstance(item, AudioStarted):
                 self._start(item.info)
             elif isinstance(item, PacketsDropped):
@@ -133,8 +116,3 @@ class CameraAudioTrack(MediaStreamTrack):
                 pts += out.samples
                 self._frames.append(out)
                 self.frames_decoded += 1
-
-    def stop(self) -> None:
-        if self.readyState == "live":
-            self._fanout.unsubscribe(self._sub)
-        super().stop()

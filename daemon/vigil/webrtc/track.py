@@ -4,7 +4,11 @@ aiortc packetizes an `av.Packet` returned by `recv()` without encoding it. The t
 camera's fan-out through its own bounded subscription: it starts at a keyframe, and when this
 viewer falls behind the fan-out drops its packets until the next keyframe, so a slow viewer
 never slows the recorder or other viewers, and never sees a broken GOP. Keyframes get the
-SPS/PPS in front when the camera sends them only in the SDP."""
+SPS/PPS in front when the camera sends them only in the SDP.
+
+`FanoutTrack` is that reading of a fan-out, shared with the audio track (audio_track.py): the
+fan-out wakes the track from the camera's ingest thread, `_next_item` awaits the next item and
+ends the track (MediaStreamError) once it was stopped or the fan-out closed its subscription."""
 
 from __future__ import annotations
 
@@ -18,7 +22,7 @@ import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from vigil.core.h26x import with_parameter_sets
-from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted
+from vigil.core.media import Codec, EncodedPacket, PacketsDropped, SessionEnded, SessionStarted, StreamItem
 from vigil.ingest.fanout import Fanout
 
 log = logging.getLogger(__name__)
@@ -27,38 +31,56 @@ TIME_BASE = Fraction(1, 90_000)
 VIEWER_QUEUE_PACKETS = 90  # ~6 s at 15 fps; beyond that this viewer skips to the next keyframe
 
 
-class CameraTrack(MediaStreamTrack):
-    kind = "video"
+class FanoutTrack(MediaStreamTrack):
+    """A track reading `fanout` through its own subscription of `max_packets` (made on the event
+    loop that runs the track); subclasses turn its items into what `recv` returns."""
 
-    def __init__(self, fanout: Fanout, name: str) -> None:
+    def __init__(self, fanout: Fanout, name: str, max_packets: int) -> None:
         super().__init__()
         self._event_loop = asyncio.get_running_loop()
         self._wakeup = asyncio.Event()
         self._fanout = fanout
-        self._sub = fanout.subscribe(name, VIEWER_QUEUE_PACKETS, self._wake)
-        self._extradata = b""
-        self._codec = Codec.H264
-        self._first_dts: int | None = None
-        self.packets_sent = 0
-        self.keyframes_sent = 0
+        self._sub = fanout.subscribe(name, max_packets, self._wake)
         self.resyncs = 0
 
     def _wake(self) -> None:  # on the camera's ingest thread
         with contextlib.suppress(RuntimeError):  # the loop is closing
             self._event_loop.call_soon_threadsafe(self._wakeup.set)
 
-    async def recv(self) -> av.Packet[Any]:
+    async def _next_item(self) -> StreamItem:
+        """The next fan-out item; MediaStreamError once the track is stopped or the fan-out closed."""
         while True:
             if self.readyState != "live":
                 raise MediaStreamError
             self._wakeup.clear()
             item = self._sub.get(timeout_s=0)
-            if item is None:
-                if self._sub.closed:
-                    self.stop()
-                    raise MediaStreamError
-                await self._wakeup.wait()
-                continue
+            if item is not None:
+                return item
+            if self._sub.closed:
+                self.stop()
+                raise MediaStreamError
+            await self._wakeup.wait()
+
+    def stop(self) -> None:
+        if self.readyState == "live":
+            self._fanout.unsubscribe(self._sub)
+        super().stop()
+
+
+class CameraTrack(FanoutTrack):
+    kind = "video"
+
+    def __init__(self, fanout: Fanout, name: str) -> None:
+        super().__init__(fanout, name, VIEWER_QUEUE_PACKETS)
+        self._extradata = b""
+        self._codec = Codec.H264
+        self._first_dts: int | None = None
+        self.packets_sent = 0
+        self.keyframes_sent = 0
+
+    async def recv(self) -> av.Packet[Any]:
+        while True:
+            item = await self._next_item()
             if isinstance(item, SessionStarted):
                 self._extradata, self._codec = item.info.extradata, item.info.codec
             elif isinstance(item, PacketsDropped):
@@ -81,8 +103,3 @@ class CameraTrack(MediaStreamTrack):
         packet.is_keyframe = item.is_keyframe
         self.packets_sent += 1
         return packet
-
-    def stop(self) -> None:
-        if self.readyState == "live":
-            self._fanout.unsubscribe(self._sub)
-        super().stop()

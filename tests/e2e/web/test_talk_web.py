@@ -19,11 +19,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, Playwright, sync_playwright
 
 from tests.support.browser import CHROMIUM, FLAGS
 from tests.support.g711_tone import peak_hz
 from tests.support.netns import requires_test_namespace
+from tests.support.tone import sine
 from tests.support.vigil_proc import wait_for
 from tests.support.webapp import WebApp, check_axe, new_page, running_webapp, screenshot
 from vigil.core.media import AudioCodec
@@ -36,9 +37,7 @@ HOLD_S = 3.0
 
 def write_tone_wav(path: Path, freq_hz: float, seconds: float, silence_s: float = 0.0, rate: int = 48000) -> Path:
     """A mono 16-bit WAV: `silence_s` of silence, then the tone (Chromium loops the file)."""
-    t = np.arange(int(seconds * rate)) / rate
-    tone = 0.5 * 32767 * np.sin(2 * np.pi * freq_hz * t)
-    samples = np.concatenate([np.zeros(int(silence_s * rate)), tone]).astype("<i2")
+    samples = np.concatenate([np.zeros(int(silence_s * rate), np.int16), sine(freq_hz, seconds, rate)]).astype("<i2")
     with wave.open(str(path), "wb") as out:
         out.setnchannels(1)
         out.setsampwidth(2)
@@ -110,6 +109,16 @@ def browser(playwright: Playwright, tmp_path_factory: pytest.TempPathFactory) ->
         b.close()
 
 
+def hold_talk_key(page: Page, camera: str, key: str, state: str) -> Locator:
+    """Focuses `camera`'s talk button, holds `key` down and waits for the talk state to show `state`;
+    the button."""
+    button = page.locator(f"button[data-talk='{camera}']")
+    button.focus()
+    page.keyboard.down(key)
+    page.locator(f"#talk-state-{camera}").filter(has_text=state).wait_for(timeout=15_000)
+    return button
+
+
 def test_holding_the_button_talks_through_the_loudspeaker(webapp: WebApp, browser: Browser, dumps: Path) -> None:
     page, console = new_page(browser, "desktop")
     webapp.sign_in(page, "hs-admin", "#/live/hs-east")
@@ -148,17 +157,10 @@ def test_space_held_talks_and_a_second_talker_is_told_who(webapp: WebApp, browse
     webapp.sign_in(first, "hs-admin", "#/live/hs-east")
     second, _ = new_page(browser, "desktop")
     webapp.sign_in(second, "district", "#/live/hs-east")
-    button = first.locator("button[data-talk='hs-east']")
-    button.focus()
-    first.keyboard.down(" ")
-    first.locator("#talk-state-hs-east").filter(has_text="Talking…").wait_for(timeout=15_000)
+    button = hold_talk_key(first, "hs-east", " ", "Talking…")
     screenshot(first, "talk-phone")
     check_axe(first)
-    other = second.locator("button[data-talk='hs-east']")
-    other.focus()
-    second.keyboard.down("Enter")
-    message = second.locator("#talk-state-hs-east").filter(has_text="hs-admin is talking")
-    message.wait_for(timeout=15_000)
+    hold_talk_key(second, "hs-east", "Enter", "hs-admin is talking")
     second.keyboard.up("Enter")
     screenshot(second, "talk-busy-desktop")
     first.keyboard.up(" ")
@@ -170,10 +172,7 @@ def test_space_held_talks_and_a_second_talker_is_told_who(webapp: WebApp, browse
 def test_a_device_without_backchannel_and_a_viewer(webapp: WebApp, browser: Browser) -> None:
     page, _ = new_page(browser, "phone")
     webapp.sign_in(page, "hs-admin", "#/live/hs-gym")
-    button = page.locator("button[data-talk='hs-gym']")
-    button.focus()
-    page.keyboard.down(" ")
-    page.locator("#talk-state-hs-gym").filter(has_text="This camera cannot take audio").wait_for(timeout=15_000)
+    hold_talk_key(page, "hs-gym", " ", "This camera cannot take audio")
     page.keyboard.up(" ")
     screenshot(page, "talk-unsupported-phone")
     check_axe(page)

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 
 from tests.support.g711_tone import peak_hz, tone
+from tests.support.talk_device import describe_without_backchannel, send_until_lost
 from vigil.config import CameraConfig
 from vigil.core.camera_modes import TalkPath
 from vigil.core.errors import TalkDeviceError, TalkUnsupportedError
 from vigil.core.media import AudioCodec
-from vigil.core.rtsp_messages import RtspReader, RtspResponse, encode_request
 from vigil.intercom.device import open_talk
 from vigil.sim.backchannel_camera import BackchannelCamera
 
@@ -133,15 +133,8 @@ async def test_keepalive_within_the_session_timeout() -> None:
 async def test_without_the_require_header_there_is_no_backchannel(tmp_path: Path) -> None:
     """The sim behaves like a camera: the backchannel only for clients that ask (FFmpeg does not)."""
     async with BackchannelCamera(dump=tmp_path / "heard.jsonl") as device:
-        reader, writer = await asyncio.open_connection("127.0.0.1", device.port)
-        writer.write(encode_request("DESCRIBE", device.url, 1, (("Accept", "application/sdp"),)))
-        rtsp = RtspReader()
-        async with asyncio.timeout(5):
-            while (event := rtsp.next_event()) is None:
-                rtsp.feed(await reader.read(4096))
-        writer.close()
-        assert isinstance(event, RtspResponse) and event.status == 200
-        assert b"sendonly" not in event.body and b"recvonly" in event.body
+        sdp = await describe_without_backchannel(device.url, device.port)
+        assert b"sendonly" not in sdp and b"recvonly" in sdp
         sink = await open_talk(_camera(device), timeout_s=2.0)
         await sink.send(tone(TONE_HZ, 0.1, sink.codec))
         await sink.aclose()
@@ -183,14 +176,10 @@ async def test_the_password_is_in_no_error_and_no_log_line(caplog: pytest.LogCap
             await open_talk(_camera(device, "admin", password), timeout_s=2.0)
     async with BackchannelCamera(fault="drop=2") as device:
         sink = await open_talk(_camera(device, "admin", password), timeout_s=2.0)
-        with pytest.raises(TalkDeviceError) as dropped:
-            async with asyncio.timeout(10):
-                while True:
-                    await sink.send(tone(TONE_HZ, 0.02, sink.codec))
-                    await asyncio.sleep(0.01)
+        dropped = await send_until_lost(sink, TONE_HZ)
         await sink.aclose()
     assert sink.lost and "lost" in caplog.text
-    for text in (str(refused.value), str(dropped.value), caplog.text, repr(sink.__dict__)):
+    for text in (str(refused.value), str(dropped), caplog.text, repr(sink.__dict__)):
         assert password not in text
 
 

@@ -10,27 +10,14 @@ import pytest
 
 from tests.support.camsim import CameraServer
 from tests.support.g711_tone import peak_hz, tone
+from tests.support.talk_device import describe_without_backchannel
 from vigil.config import CameraConfig
 from vigil.core.camera_modes import TalkPath
 from vigil.core.media import AudioCodec
-from vigil.core.rtsp_messages import RtspReader, RtspResponse, encode_request
 from vigil.intercom.device import open_talk
 
 TONE_HZ = 700.0
 SECONDS = 3.0
-
-
-async def _describe(url: str, port: int) -> bytes:
-    """The SDP a client that does not ask for the backchannel gets (as the recorder's FFmpeg)."""
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
-    writer.write(encode_request("DESCRIBE", url, 1, (("Accept", "application/sdp"),)))
-    rtsp = RtspReader()
-    async with asyncio.timeout(5):
-        while (event := rtsp.next_event()) is None:
-            rtsp.feed(await reader.read(4096))
-    writer.close()
-    assert isinstance(event, RtspResponse) and event.status == 200
-    return event.body
 
 
 @pytest.mark.parametrize("law", ["pcmu", "pcma"])
@@ -39,7 +26,7 @@ async def test_a_tone_reaches_gstreamers_onvif_backchannel(tmp_path: Path, law: 
     spec = f"name=door,width=320,height=180,fps=5,backchannel={law},backchannel_dump={dump}"
     with CameraServer(spec) as cameras:
         url = cameras.url("door")
-        sdp = await _describe(url, cameras.port)
+        sdp = await describe_without_backchannel(url, cameras.port)
         assert b"m=video" in sdp and b"sendonly" not in sdp
         camera = CameraConfig(id="door", building="main", name="Door", url=url, talk=TalkPath.ONVIF)
         sink = await open_talk(camera, timeout_s=5.0)

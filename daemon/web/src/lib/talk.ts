@@ -3,6 +3,7 @@
 // DELETE of the answer's Location ends it. `stop` releases the microphone at once, also when it
 // comes while the session is still being set up.
 import { ApiError, request } from "./api";
+import { gathered } from "./whep";
 
 declare global {
   interface Window { vigilTalks?: RTCPeerConnection[] }
@@ -12,16 +13,6 @@ declare global {
 export class MicBlocked extends Error {}
 
 export type TalkState = "connecting" | "talking" | "ended";
-
-function gathered(pc: RTCPeerConnection): Promise<void> {
-  if (pc.iceGatheringState === "complete") return Promise.resolve();
-  return new Promise((resolve) => {
-    pc.addEventListener("icegatheringstatechange", () => {
-      if (pc.iceGatheringState === "complete") resolve();
-    });
-    setTimeout(resolve, 3000); // send what we have
-  });
-}
 
 const G711 = ["audio/PCMU", "audio/PCMA"];
 

@@ -23,7 +23,8 @@ export class WhepRefused extends Error {
   }
 }
 
-function gathered(pc: RTCPeerConnection): Promise<void> {
+/** Resolves when ICE gathering is complete, or after 3 s with the candidates gathered so far. */
+export function gathered(pc: RTCPeerConnection): Promise<void> {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
   return new Promise((resolve) => {
     pc.addEventListener("icegatheringstatechange", () => {
