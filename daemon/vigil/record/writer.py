@@ -36,6 +36,7 @@ import io
 import os
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import av
 
@@ -165,12 +166,7 @@ class SegmentWriter:
         packet.time_base = TIME_BASE
         packet.pts = packet.dts = pts_90k
         packet.duration = duration_90k
-        try:
-            self._container.mux(packet)
-        except BaseException:
-            self.abandon()
-            raise
-        self._raise_dropped_error()
+        self._mux(packet)
         self.audio_packet_count += 1
 
     def write(self, data: bytes, pts_90k: int, dts_90k: int, duration_90k: int, is_keyframe: bool) -> None:
@@ -182,15 +178,19 @@ class SegmentWriter:
         packet.dts = dts_90k
         packet.duration = duration_90k
         packet.is_keyframe = is_keyframe
+        self._mux(packet)
+        self.frame_count += 1
+        self.keyframe_count += int(is_keyframe)
+        self.duration_90k = dts_90k + duration_90k
+
+    def _mux(self, packet: av.Packet[Any]) -> None:
+        """Hand one packet to the muxer; on any failure the writer is abandoned (module docstring)."""
         try:
             self._container.mux(packet)
         except BaseException:
             self.abandon()
             raise
         self._raise_dropped_error()
-        self.frame_count += 1
-        self.keyframe_count += int(is_keyframe)
-        self.duration_90k = dts_90k + duration_90k
 
     def close(self) -> None:
         """Flush the last fragment and the index box, then fsync and close the file."""
