@@ -280,7 +280,7 @@ export function CameraForm({ prefix, initial, before = null, buildings, taken, d
           {problem("talk")}
           <label for={`${prefix}-talk_url`}>
             {values.talk === "vapix" ? "Talk URL (http:// base of the device; default: the camera's host)"
-              : "Talk URL (rtsp:// offering the backchannel; default: the main stream URL)"}
+              : "Talk URL (rtsp:// offering the backchannel; default: the camera's own stream)"}
           </label>
           <input {...field("talk_url")} value={values.talk_url} spellcheck={false} autocomplete="off"
                  disabled={disabled || busy || values.talk === "off"}
