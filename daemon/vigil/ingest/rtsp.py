@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 
 _CODECS = {"h264": Codec.H264, "hevc": Codec.H265}
 _AUDIO_CODECS = {c.value: c for c in AudioCodec}
+# How far the video clock's offset may move before audio is placed anew on it (ticks of 90 kHz).
+AUDIO_REANCHOR_90K = 45_000
 _IDR_TYPES = {Codec.H264: frozenset({5}), Codec.H265: frozenset(range(16, 22))}
 
 
@@ -166,7 +168,11 @@ class RtspIngest:
                     stamped = clock.stamp(packet.dts, packet.pts, time.monotonic_ns())
                     if packet.dts is not None:
                         tb = packet.time_base or video.time_base or Fraction(1, 90_000)
-                        video_offset_90k = stamped.dts_90k - int(packet.dts * tb * 90_000)
+                        offset_90k = stamped.dts_90k - int(packet.dts * tb * 90_000)
+                        # Kept while the video clock only wobbles (a repaired timestamp moves it by a
+                        # few ticks, which would put steps into the sound); moved when it jumps.
+                        if video_offset_90k is None or abs(offset_90k - video_offset_90k) > AUDIO_REANCHOR_90K:
+                            video_offset_90k = offset_90k
                     flags_keyframes = flags_keyframes or packet.is_keyframe
                     keyframe = packet.is_keyframe or (not flags_keyframes and contains_idr(codec, data))
                     if stamped.pts_90k != stamped.dts_90k:

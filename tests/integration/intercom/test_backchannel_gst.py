@@ -41,9 +41,11 @@ async def test_a_tone_reaches_gstreamers_onvif_backchannel(tmp_path: Path, law: 
             await asyncio.sleep(max(0.0, start_s + (i + 160) / 8000 - loop.time()))
         await sink.aclose()
         assert sink.lost is None
-        async with asyncio.timeout(5):
-            while not dump.exists() or dump.stat().st_size < len(audio):  # noqa: ASYNC110 - another process writes it
-                await asyncio.sleep(0.05)
+        # Until all of it is written, or 5 s: under load GStreamer may drop a few packets, which the
+        # duration check below allows (±10 %), so a short file is judged, not waited for forever.
+        deadline_s = loop.time() + 5
+        while (not dump.exists() or dump.stat().st_size < len(audio)) and loop.time() < deadline_s:  # noqa: ASYNC110
+            await asyncio.sleep(0.05)
     heard = dump.read_bytes()
     assert abs(len(heard) / 8000 - SECONDS) <= 0.1 * SECONDS
     assert abs(peak_hz(heard, sink.codec) - TONE_HZ) <= 0.02 * TONE_HZ

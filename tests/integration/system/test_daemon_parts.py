@@ -33,7 +33,7 @@ from vigil.system import parts as parts_module
 PARTS = [("supervision", "supervision"), ("stop signals", "stop_signals"), ("storage", "open_storage"),
          ("service env", "database_threads"), ("retention", "retention_worker"), ("exports", "export_jobs"),
          ("incident reports", "incident_reports"), ("credential watch", "credential_watch"),
-         ("live sessions", "live_sessions"),
+         ("live sessions", "live_sessions"), ("talk sessions", "talk_sessions"),
          ("door events", "door_events"), ("door adapters", "door_adapters"),
          ("incident deliveries", "incident_deliveries"), ("incident alerts", "incident_alerts"),
          ("district publisher", "district_publisher"),
