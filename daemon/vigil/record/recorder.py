@@ -133,7 +133,9 @@ class Recorder:
 
     @property
     def recording(self) -> bool:
-        return self._open is not None
+        """Whether a run is going on: also between one segment's close and the next one's open (a
+        rotation, while the closed one is hashed), which health and the API must not show as a stop."""
+        return self._run is not None
 
     def run(self) -> None:
         """Thread body: until the subscription is closed and drained.

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import av
 import numpy as np
+import pytest
 
 from tests.support.tone import peak_hz
 from vigil.core.camera_modes import Stream
@@ -28,9 +29,11 @@ from vigil.core.media import (
 )
 from vigil.core.rotation import RotationPolicy
 from vigil.ingest.fanout import Fanout
+from vigil.record import recorder as recorder_module
 from vigil.record.recorded_audio import RecordedAudio
 from vigil.record.recorder import Recorder
 from vigil.record.storage import open_storage_dir
+from vigil.record.writer import hash_file
 from vigil.sim.camera_server import TONE_HZ
 from vigil.store.index import Index
 
@@ -114,6 +117,26 @@ def test_parameter_sets_only_in_the_sdp_still_make_playable_files(tmp_path: Path
     assert sum(s.frame_count or 0 for s in segs) == len(h264_units)
     for seg in segs:
         assert frames(h.storage.path / seg.path) == (320, 240, seg.frame_count)
+
+
+def test_a_recorder_is_recording_through_a_rotation(tmp_path: Path, h264_units: Units,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Health counts recording cameras from another thread: the moment between closing a segment
+    (hashing it) and opening the next is no stop (the soak saw 14 of 16 "recording" once)."""
+    h = Harness(tmp_path)
+    seen: list[bool] = []
+
+    def hash_watched(path: Path) -> tuple[int, str]:
+        seen.append(h.recorder.recording)
+        return hash_file(path)
+
+    monkeypatch.setattr(recorder_module, "hash_file", hash_watched)
+    h.start()
+    h.fanout.publish(SessionStarted(StreamInfo(Codec.H264, 320, 240, b""), WALL0))
+    h.feed(h264_units)
+    h.finish()
+    assert len(h.index.segments("cam")) >= 2 and not h.recorder.recording
+    assert len(seen) >= 2 and all(seen), seen  # each close, the rotation's too, came while the run went on
 
 
 def test_overflow_ends_the_run_and_records_a_gap(tmp_path: Path, h264_units: Units) -> None:
