@@ -8,22 +8,16 @@ PCMA camera with the sound switched on and its received audio is not silence."""
 from __future__ import annotations
 
 import asyncio
-import json
-import ssl
 import time
-import urllib.error
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pytest
 
 from tests.support.browser import chromium, wait_decoding
 from tests.support.camsim import CameraServer
-from tests.support.http_call import call, free_port
-from tests.support.live_peer import LivePeer, bearer
+from tests.support.http_call import free_port
+from tests.support.live_peer import LivePeer, ServedDaemon, bearer
 from tests.support.netns import requires_test_namespace
 from tests.support.tone import peak_hz, rms
 from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for, write_config
@@ -37,29 +31,8 @@ CAMERAS = {"pcmu-cam": "pcmu", "pcma-cam": "pcma", "aac-cam": "aac", "mute-cam":
 LISTEN_S = 3.0
 
 
-@dataclass
-class Daemon:
-    base: str
-    config: Path
-    ca: Path
-    token: str
-    vigil: VigilProcess
-
-    def ssl(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca))
-
-    def get(self, path: str) -> tuple[int, Any]:
-        """(status, JSON body); status 0 while the daemon does not listen yet (it writes its
-        certificate before it listens)."""
-        try:
-            status, raw, _ = call(self.base + path, headers={"Authorization": f"Bearer {self.token}"}, cafile=self.ca)
-        except urllib.error.URLError:
-            return 0, None
-        return status, json.loads(raw) if raw else None
-
-
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDaemon]:
     tmp = tmp_path_factory.mktemp("listen")
     port = free_port()
     specs = [f"name={name},{BASE}" + (f",audio={audio}" if audio else "") for name, audio in CAMERAS.items()]
@@ -74,7 +47,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         try:
             ca = tmp / "data" / "tls" / "cert.pem"
             wait_for(ca.exists, 20, "the TLS certificate")
-            d = Daemon(f"https://127.0.0.1:{port}", config, ca, token, vigil)
+            d = ServedDaemon(f"https://127.0.0.1:{port}", config, ca, token, vigil)
             wait_for(lambda: d.get("/api/health")[0] == 200, 20, "the API")
 
             def audio_known() -> bool:
@@ -88,7 +61,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
             vigil.close()
 
 
-async def listen(d: Daemon, camera: str, seconds: float) -> LivePeer:
+async def listen(d: ServedDaemon, camera: str, seconds: float) -> LivePeer:
     """A peer asking for video and sound, listening for `seconds`."""
     listener = LivePeer(d.base, d.ssl(), want_audio=True)
     try:
@@ -100,7 +73,7 @@ async def listen(d: Daemon, camera: str, seconds: float) -> LivePeer:
 
 
 @pytest.mark.parametrize(("camera", "codec"), [("pcmu-cam", "PCMU/8000"), ("aac-cam", "opus/48000/2")])
-async def test_listener_hears_the_tone(daemon: Daemon, camera: str, codec: str) -> None:
+async def test_listener_hears_the_tone(daemon: ServedDaemon, camera: str, codec: str) -> None:
     """G.711 goes out in its own codec (forwarded); AAC is re-encoded to Opus."""
     listener = await listen(daemon, camera, LISTEN_S)
     section = listener.audio_section()
@@ -113,13 +86,13 @@ async def test_listener_hears_the_tone(daemon: Daemon, camera: str, codec: str) 
     assert peak_hz(samples, listener.audio_rate) == pytest.approx(TONE_HZ, rel=0.02)
 
 
-async def test_camera_without_audio_answers_video_only(daemon: Daemon) -> None:
+async def test_camera_without_audio_answers_video_only(daemon: ServedDaemon) -> None:
     listener = await listen(daemon, "mute-cam", 2.0)
     assert "a=inactive" in listener.audio_section() and "a=sendonly" not in listener.audio_section()
     assert listener.frames > 5 and listener.audio == []
 
 
-def test_camera_list_names_the_audio_and_the_audit_the_route(daemon: Daemon) -> None:
+def test_camera_list_names_the_audio_and_the_audit_the_route(daemon: ServedDaemon) -> None:
     status, cameras = daemon.get("/api/cameras")
     assert status == 200
     assert {c["id"]: c["audio"] for c in cameras} == {"pcmu-cam": "pcmu", "pcma-cam": "pcma", "aac-cam": "aac",
@@ -147,7 +120,7 @@ async () => {
 
 
 @pytest.mark.parametrize("size", ["phone", "desktop"])
-def test_browser_plays_pcma_with_sound_on(daemon: Daemon, size: str) -> None:
+def test_browser_plays_pcma_with_sound_on(daemon: ServedDaemon, size: str) -> None:
     link = run_vigil("link", "create", "--reason", "listen test", "--camera", "pcma-cam", "--camera", "mute-cam",
                      "--config", str(daemon.config))
     assert link.returncode == 0, link.stderr

@@ -7,17 +7,13 @@ from __future__ import annotations
 
 import contextlib
 import json
-import ssl
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
 
 from tests.support.camsim import CameraServer
 from tests.support.http_call import call, free_port
-from tests.support.live_peer import LivePeer, bearer, wait_async
+from tests.support.live_peer import LivePeer, ServedDaemon, bearer, wait_async
 from tests.support.media_judge import decode_errors
 from tests.support.netns import requires_test_namespace
 from tests.support.vigil_proc import (
@@ -38,24 +34,9 @@ CAMS = (f"name=hevc,{SMALL},codec=h265", f"name=bframes,{SMALL},bframes=2", f"na
 MAX_TRANSCODES = 2
 
 
-@dataclass
-class Daemon:
-    base: str
-    config: Path
-    ca: Path
-    token: str
-    vigil: VigilProcess
-
-    def ssl(self) -> ssl.SSLContext:
-        return ssl.create_default_context(cafile=str(self.ca))
-
-    def api(self, method: str, path: str) -> tuple[int, Any]:
-        status, raw, _ = call(self.base + path, method, None, {"Authorization": f"Bearer {self.token}"},
-                              cafile=self.ca)
-        return status, json.loads(raw) if raw else None
-
+class Daemon(ServedDaemon):
     def transcodes(self) -> int:
-        status, body = self.api("GET", "/api/health")
+        status, body = self.get("/api/health")
         assert status == 200
         return int(body["live_transcodes"])
 
@@ -112,7 +93,7 @@ async def test_h265_and_bframes_reach_a_webrtc_peer_as_h264(daemon: Daemon, came
         assert v.video == "transcoded"
         assert "H264/90000" in v.answer and "H265" not in v.answer
         assert set(v.sizes) == {(320, 240)}  # never scaled up
-    status, entries = daemon.api("GET", "/api/audit?limit=50")
+    status, entries = daemon.get("/api/audit?limit=50")
     assert status == 200
     views = [e for e in entries if e["action"] == "live.view" and e["target"] == f"camera:{camera}"]
     assert views[0]["detail"]["video"] == "transcoded (main)"

@@ -7,16 +7,45 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import ssl
 import time
+import urllib.error
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import aiohttp
 import numpy as np
 from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+
+from tests.support.http_call import call
+from tests.support.vigil_proc import VigilProcess
+
+
+@dataclass
+class ServedDaemon:
+    """A running `vigil run` with its TLS certificate and a district admin's API token."""
+
+    base: str
+    config: Path
+    ca: Path
+    token: str
+    vigil: VigilProcess
+
+    def ssl(self) -> ssl.SSLContext:
+        return ssl.create_default_context(cafile=str(self.ca))
+
+    def get(self, path: str) -> tuple[int, Any]:
+        """(status, JSON body); status 0 while the daemon does not listen yet (it writes its
+        certificate before it listens)."""
+        try:
+            status, raw, _ = call(self.base + path, headers={"Authorization": f"Bearer {self.token}"}, cafile=self.ca)
+        except urllib.error.URLError:
+            return 0, None
+        return status, json.loads(raw) if raw else None
 
 
 @dataclass
