@@ -20,6 +20,7 @@ from tests.support.camsim import CameraServer
 from vigil.camera_setup.model import ProbeResult
 from vigil.camera_setup.onvif_lib import DEFAULT_SETTINGS
 from vigil.camera_setup.probe import ProbeTarget, probe_device
+from vigil.config.model import CameraSetupConfig
 from vigil.core.errors import CameraSetupError, http_status
 from vigil.core.probe_networks import DEFAULT_PROBE_NETWORKS, IPNetwork, parse_networks
 from vigil.sim.onvif_device import _BOMB, FIXTURES, OnvifDevice
@@ -38,7 +39,10 @@ CAMERA_PASSWORD = "secret"
 
 async def run_probe(running: Running, password: str = CAMERA_PASSWORD, networks: tuple[IPNetwork, ...] = LOOPBACK,
                     host: str = "127.0.0.1") -> ProbeResult:
-    return await probe_device(ProbeTarget(host, running.port, "admin", password), networks, 3.0, now)
+    # the product's default bound: a shared test stream starts on demand, and a loaded CI machine
+    # once took longer than a tighter 3 s to give its first keyframe
+    return await probe_device(ProbeTarget(host, running.port, "admin", password), networks,
+                              CameraSetupConfig().probe_timeout_s, now)
 
 
 async def expect(kind: str, status: int, probe: Awaitable[ProbeResult]) -> CameraSetupError:
