@@ -11,7 +11,7 @@ import zoneinfo
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from vigil.core.camera_modes import MotionMode, TalkPath, Transport
+from vigil.core.camera_modes import IngestPath, MotionMode, TalkPath, Transport
 from vigil.core.conn_limits import ConnectionLimits
 from vigil.core.door_config import DoorConfig, FlagRulesConfig
 from vigil.core.door_events import DoorEventKind
@@ -73,6 +73,7 @@ class CameraConfig:
     # the backchannel (unset: `url`); vapix, the device's http(s):// base URL (unset: http://<url's
     # host>). Same credentials as the camera.
     talk_url: str | None = None
+    ingest: IngestPath = IngestPath.FFMPEG  # which RTSP client reads the camera (design/ingest.md)
 
     @property
     def motion_mode(self) -> MotionMode:

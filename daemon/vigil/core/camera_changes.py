@@ -13,7 +13,7 @@ from typing import Any, Protocol
 
 # What ingest (RTSP), the recorder and the motion worker are built from: a change restarts them.
 RESTART_FIELDS = ("url", "substream_url", "username", "password", "transport", "timeout_s", "enabled", "motion",
-                  "motion_sensitivity", "motion_mask", "record_audio")
+                  "motion_sensitivity", "motion_mask", "record_audio", "ingest")
 # What only the API, the web app and the intercom (opened per talk session) read: changed in place,
 # no thread touched.
 UPDATE_FIELDS = ("name", "building", "talk", "talk_url")

@@ -48,6 +48,13 @@ class TalkPath(enum.StrEnum):
     VAPIX = "vapix"  # Axis: HTTP POST of mu-law audio to /axis-cgi/audio/transmit.cgi
 
 
+class IngestPath(enum.StrEnum):
+    """Which RTSP client reads a camera (design/ingest.md)."""
+
+    FFMPEG = "ffmpeg"  # FFmpeg's RTSP demuxer through PyAV (the proven path)
+    NATIVE = "native"  # Vigil's own sans-IO RTSP/RTP client: frames on the marker bit, RTCP clock
+
+
 E = TypeVar("E", bound=enum.StrEnum)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from vigil.config import parse_config
 from vigil.config.reader import Reader
-from vigil.core.camera_modes import MotionMode, Stream, Transport, parse_choice
+from vigil.core.camera_modes import IngestPath, MotionMode, Stream, Transport, parse_choice
 from vigil.core.errors import ConfigError
 
 CAMERA = """
@@ -92,3 +92,14 @@ def test_auto_resolves_by_substream() -> None:
     assert MotionMode.AUTO.effective(True) is MotionMode.SUBSTREAM
     assert MotionMode.AUTO.effective(False) is MotionMode.KEYFRAMES
     assert MotionMode.OFF.effective(True) is MotionMode.OFF
+
+
+def test_ingest_defaults_to_ffmpeg_and_reads_native(tmp_path: Path) -> None:
+    assert parse_config(CAMERA, tmp_path / "v.toml").cameras[0].ingest is IngestPath.FFMPEG
+    camera = parse_config(CAMERA + 'ingest = "native"\n', tmp_path / "v.toml").cameras[0]
+    assert camera.ingest is IngestPath.NATIVE
+
+
+def test_an_unknown_ingest_is_told(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"ingest.*must be ffmpeg or native"):
+        parse_config(CAMERA + 'ingest = "gstreamer"\n', tmp_path / "v.toml")

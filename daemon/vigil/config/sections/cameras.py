@@ -9,10 +9,11 @@ from urllib.parse import urlsplit
 
 from vigil.config.model import BuildingConfig, CameraConfig
 from vigil.config.reader import NUMBER, Reader, id_check, positive
-from vigil.core.camera_modes import MotionMode, TalkPath, Transport
+from vigil.core.camera_modes import IngestPath, MotionMode, TalkPath, Transport
 
 CAMERA_KEYS = {"id", "building", "name", "url", "substream_url", "username", "password", "transport", "timeout_s",
-               "enabled", "motion", "motion_sensitivity", "motion_mask", "record_audio", "talk", "talk_url"}
+               "enabled", "motion", "motion_sensitivity", "motion_mask", "record_audio", "talk", "talk_url",
+               "ingest"}
 
 
 def rtsp_url_check(value: str) -> str | None:
@@ -101,6 +102,7 @@ def read_cameras(r: Reader, raw: dict[str, Any], building_ids: set[str]) -> tupl
             record_audio=r.get(item, key, "record_audio", bool, False),
             talk=r.choice(item, key, "talk", TalkPath, TalkPath.OFF, "must be off, onvif or vapix"),
             talk_url=r.get(item, key, "talk_url", str),
+            ingest=r.choice(item, key, "ingest", IngestPath, IngestPath.FFMPEG, "must be ffmpeg or native"),
         )
         if camera.talk_url is not None:
             if camera.talk is TalkPath.OFF:
