@@ -30,6 +30,7 @@ import random
 import socket
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 from urllib.parse import unquote, urlsplit, urlunsplit
 
@@ -315,8 +316,8 @@ class NativeSession:
         ports = []
         for track in range(2 if self.params.want_audio else 1):
             rtp_sock, rtcp_sock = _port_pair(family)
-            rtp_t, _ = await loop.create_datagram_endpoint(lambda t=track: _Datagrams(self, t, False), sock=rtp_sock)
-            rtcp_t, _ = await loop.create_datagram_endpoint(lambda t=track: _Datagrams(self, t, True), sock=rtcp_sock)
+            rtp_t, _ = await loop.create_datagram_endpoint(partial(_Datagrams, self, track, False), sock=rtp_sock)
+            rtcp_t, _ = await loop.create_datagram_endpoint(partial(_Datagrams, self, track, True), sock=rtcp_sock)
             self._udp.append((rtp_t, rtcp_t))
             ports.append((rtp_sock.getsockname()[1], rtcp_sock.getsockname()[1]))
         return tuple(ports)
