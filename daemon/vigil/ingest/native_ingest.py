@@ -20,8 +20,9 @@ Rules:
 - Audio on the video clock: an audio frame's place on the video's raw 90 kHz timeline is taken
   from both tracks' sender reports when both have one, else from arrival times (the newest video
   access unit's pts plus the arrival difference). That placement is kept while a new one stays
-  within AUDIO_REANCHOR_90K of it (or until sender reports first make it exact); then, as in the
-  FFmpeg path, the video's offset normalized - raw (kept under the same rule) puts it on the media clock.
+  within AUDIO_REANCHOR_90K of it (sound without steps; sender reports arriving later move it by
+  milliseconds only, so they do not re-place it); then, as in the FFmpeg path, the video's
+  offset normalized - raw (kept under the same rule) puts it on the media clock.
 """
 
 from __future__ import annotations
@@ -89,7 +90,6 @@ class _Session:
         self.video_offset_90k: int | None = None  # normalized - raw of the newest video access unit
         self.last_video: tuple[int, int, int] | None = None  # (raw pts 90k, ext ts, arrival wall ns)
         self.audio_shift_90k: int | None = None  # audio raw 90 kHz -> video raw 90 kHz
-        self.audio_shift_exact = False  # from sender reports
 
     # --- MediaSink --------------------------------------------------------------------------------
 
@@ -170,10 +170,9 @@ class _Session:
         rate = audio.clock_rate_hz
         ext = self.audio_unwrap.unwrap(frame.rtp_timestamp)
         raw_90k = _to_90k(ext, rate)
-        shift, exact = self.audio_shift(ext, raw_90k, arrival_wall_ns)
-        if (self.audio_shift_90k is None or (exact and not self.audio_shift_exact)
-                or abs(shift - self.audio_shift_90k) > AUDIO_REANCHOR_90K):
-            self.audio_shift_90k, self.audio_shift_exact = shift, exact
+        shift = self.audio_shift(ext, raw_90k, arrival_wall_ns)
+        if self.audio_shift_90k is None or abs(shift - self.audio_shift_90k) > AUDIO_REANCHOR_90K:
+            self.audio_shift_90k = shift
         if not self.audio_started:
             self.audio_started = True
             ingest.audio_fanout.publish(AudioStarted(audio.info, arrival_wall_ns))
@@ -181,16 +180,17 @@ class _Session:
             frame.data, raw_90k + self.audio_shift_90k + self.video_offset_90k,
             frame.duration_samples * 90_000 // rate, arrival_wall_ns))
 
-    def audio_shift(self, ext: int, raw_90k: int, arrival_wall_ns: int) -> tuple[int, bool]:
-        """(video raw 90k - audio raw 90k) for this frame; True when from both sender reports."""
+    def audio_shift(self, ext: int, raw_90k: int, arrival_wall_ns: int) -> int:
+        """video raw 90k - audio raw 90k for this frame: by both tracks' sender reports when both
+        have had one, else by arrival times."""
         assert self.last_video is not None
         video_pts, video_ext, video_arrival = self.last_video
         video_clock, audio_clock = self.rtcp[VIDEO], self.rtcp[AUDIO]
         audio_wall = None if audio_clock is None else audio_clock.wall_ns(ext)
         video_wall = None if video_clock is None else video_clock.wall_ns(video_ext)
         if audio_wall is not None and video_wall is not None:
-            return video_pts + (audio_wall - video_wall) * 90_000 // 1_000_000_000 - raw_90k, True
-        return video_pts + (arrival_wall_ns - video_arrival) * 90_000 // 1_000_000_000 - raw_90k, False
+            return video_pts + (audio_wall - video_wall) * 90_000 // 1_000_000_000 - raw_90k
+        return video_pts + (arrival_wall_ns - video_arrival) * 90_000 // 1_000_000_000 - raw_90k
 
     def flush(self) -> None:
         """What the depacketizer still holds, complete, at the session's end."""
