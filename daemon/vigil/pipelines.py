@@ -16,13 +16,14 @@ from vigil.api.context import CameraStatus, LiveSource
 from vigil.config import CameraConfig, Config
 from vigil.core.camera_changes import CameraChanges
 from vigil.core.camera_health import Transition
-from vigil.core.camera_modes import MotionMode, Stream
+from vigil.core.camera_modes import IngestPath, MotionMode, Stream
 from vigil.core.media import EncodedPacket, StreamInfo
 from vigil.core.motion import MotionParams
 from vigil.core.motion_intervals import mask_cells
 from vigil.core.rotation import RotationPolicy
 from vigil.core.timebase import seconds_to_ticks
 from vigil.ingest.fanout import Fanout
+from vigil.ingest.native_ingest import NativeRtspIngest
 from vigil.ingest.rtsp import RtspIngest
 from vigil.motion.worker import QUEUE_PACKETS as MOTION_QUEUE_PACKETS
 from vigil.motion.worker import MotionWorker
@@ -40,22 +41,23 @@ RECORDER_AUDIO_QUEUE_PACKETS = 2000  # ~40 s of AAC at 48 kHz (47 frames/s), as 
 RELOAD_STOP_TIMEOUT_S = 20.0  # for a removed camera's recorder to finish its open segment
 RELOAD_THREAD_GRACE_S = 1.0  # then for its other threads (ingest, motion) to return
 Spawn = Callable[[str, Callable[[], None]], "asyncio.Task[None]"]  # (thread name, body) -> its task
+Ingest = RtspIngest | NativeRtspIngest  # the same interface: FFmpeg's demuxer or Vigil's own client
 
 
 @dataclass
 class CameraPipeline:
     camera: CameraConfig
     fanout: Fanout
-    ingest: RtspIngest
+    ingest: Ingest
     recorder: Recorder
     # The main stream's audio (AudioStarted/AudioPacket): live listening, and recording with record_audio.
     audio_fanout: Fanout
     # The substream (live viewing on small screens, later motion): ingested, not recorded.
     sub_fanout: Fanout | None = None
-    sub_ingest: RtspIngest | None = None
+    sub_ingest: Ingest | None = None
     motion: MotionWorker | None = None
 
-    def source(self, quality: Stream) -> tuple[Fanout, RtspIngest] | None:
+    def source(self, quality: Stream) -> tuple[Fanout, Ingest] | None:
         if quality is Stream.SUB:
             return None if self.sub_fanout is None or self.sub_ingest is None else (self.sub_fanout, self.sub_ingest)
         return self.fanout, self.ingest
@@ -104,6 +106,11 @@ def _wait_recorders(pipelines: Sequence[CameraPipeline], timeout_s: float) -> No
             log.error("recorder %s did not finish its segment in time", p.recorder.name)
 
 
+def ingest_class(camera: CameraConfig) -> type[Ingest]:
+    """Which RTSP client reads the camera (its `ingest` setting; design/ingest.md)."""
+    return NativeRtspIngest if camera.ingest is IngestPath.NATIVE else RtspIngest
+
+
 def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: StorageDir,
               reserve: SpaceReserve) -> CameraPipeline:
     policy = RotationPolicy(target_90k=seconds_to_ticks(config.storage.segment_duration_s))
@@ -112,7 +119,7 @@ def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: Stora
     # One ordered queue of index writes per camera; the recorder thread flushes it.
     writes = PendingWrites(index, camera.id)
     audio_fanout = Fanout()
-    ingest = RtspIngest(camera, camera.url, Stream.MAIN, fanout, _record_transition(writes, camera.id),
+    ingest = ingest_class(camera)(camera, camera.url, Stream.MAIN, fanout, _record_transition(writes, camera.id),
                         audio_fanout=audio_fanout)
     # record_audio (off by default: recording sound may be regulated): the recorder reads the audio too.
     audio_sub = audio_fanout.subscribe(f"{camera.id}/recorder-audio", RECORDER_AUDIO_QUEUE_PACKETS) \
@@ -122,7 +129,7 @@ def _pipeline(config: Config, camera: CameraConfig, index: Index, storage: Stora
     pipeline = CameraPipeline(camera, fanout, ingest, recorder, audio_fanout)
     if camera.substream_url is not None:
         pipeline.sub_fanout = Fanout()
-        pipeline.sub_ingest = RtspIngest(camera, camera.substream_url, Stream.SUB, pipeline.sub_fanout,
+        pipeline.sub_ingest = ingest_class(camera)(camera, camera.substream_url, Stream.SUB, pipeline.sub_fanout,
                                          lambda t: None)  # up/down events come from the main stream
     mode = camera.motion_mode
     motion_source = pipeline.sub_fanout if mode is MotionMode.SUBSTREAM else fanout
@@ -239,7 +246,7 @@ class CameraPipelines:
         health = p.ingest.health
         reason = p.recorder.paused_reason or (health.reason.value if health.reason else None)
         return CameraStatus(health.state.value, reason, p.recorder.recording, p.ingest.last_packet_wall_ns,
-                            p.recorder.paused_reason)
+                            p.recorder.paused_reason, p.ingest.clock_skew_ms)
 
     def latest_keyframe(self, camera_id: str) -> tuple[StreamInfo, EncodedPacket] | None:
         p = self._pipeline(camera_id)

@@ -44,8 +44,9 @@ def garbage_server() -> Iterator[int]:
 
 
 
+@pytest.mark.parametrize("ingest", ["ffmpeg", "native"])
 def test_camera_variants_recorded_or_reported(
-    tmp_path: Path, camera_server: CameraServerFactory, garbage_server: int
+    tmp_path: Path, camera_server: CameraServerFactory, garbage_server: int, ingest: str
 ) -> None:
     cams = camera_server(f"name=hevc,{BASE},codec=h265", f"name=bframes,{BASE},bframes=2",
                          f"name=audio,{BASE},audio=1", f"name=sdponly,{BASE},sps_in_band=0")
@@ -53,7 +54,7 @@ def test_camera_variants_recorded_or_reported(
         "hevc": cams.url("hevc"), "bframes": cams.url("bframes"), "audio": cams.url("audio"),
         "sdponly": cams.url("sdponly"), "nopath": cams.url("no-such-camera"),
         "refused": f"rtsp://127.0.0.1:{free_port()}/x", "garbage": f"rtsp://127.0.0.1:{garbage_server}/x",
-    }, "segment_duration_s = 4", camera_extra=f'username = "rec"\npassword = "{SECRET}"')
+    }, "segment_duration_s = 4", camera_extra=f'username = "rec"\npassword = "{SECRET}"\ningest = "{ingest}"')
     vigil = VigilProcess(config)
     try:
         def all_recorded() -> bool:

@@ -20,7 +20,8 @@ def camera_json(c: CameraConfig) -> dict[str, Any]:
             "username": c.username, "password_set": c.password is not None, "transport": c.transport.value,
             "timeout_s": c.timeout_s, "enabled": c.enabled, "motion": c.motion.value,
             "motion_sensitivity": c.motion_sensitivity, "motion_mask": [list(r) for r in c.motion_mask],
-            "record_audio": c.record_audio, "talk": c.talk.value, "talk_url": c.talk_url}
+            "record_audio": c.record_audio, "talk": c.talk.value, "talk_url": c.talk_url,
+            "ingest": c.ingest.value}
 
 
 def building_json(b: BuildingConfig) -> dict[str, Any]:

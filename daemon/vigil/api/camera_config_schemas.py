@@ -9,10 +9,12 @@ RECT: Schema = {"type": "array", "items": NUM, "minItems": 4, "maxItems": 4}
 TRANSPORT: Schema = {"enum": ["tcp", "udp"]}
 MOTION: Schema = {"enum": ["auto", "substream", "keyframes", "off"]}
 TALK: Schema = {"enum": ["off", "onvif", "vapix"]}
+INGEST: Schema = {"enum": ["ffmpeg", "native"]}  # which RTSP client reads the camera (design/ingest.md)
 SETTINGS: dict[str, Schema] = {
     "building": STR, "name": STR, "url": STR, "substream_url": NSTR, "username": NSTR, "transport": TRANSPORT,
     "timeout_s": NUM, "enabled": BOOL, "motion": MOTION, "motion_sensitivity": NUM,
-    "motion_mask": {"type": "array", "items": RECT}, "record_audio": BOOL, "talk": TALK, "talk_url": NSTR}
+    "motion_mask": {"type": "array", "items": RECT}, "record_audio": BOOL, "talk": TALK, "talk_url": NSTR,
+    "ingest": INGEST}
 CAMERA_SETTING = obj({"id": STR, "password_set": BOOL} | SETTINGS)
 RELOAD_RESULT = obj({"added": IDS, "removed": IDS, "restarted": IDS, "updated": IDS, "unchanged": INT,
                      "restart_needed": IDS})

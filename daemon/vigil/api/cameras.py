@@ -45,7 +45,7 @@ async def cameras(ctx: Ctx) -> web.StreamResponse:
     return web.json_response([{
         "id": v.camera.id, "name": v.camera.name, "building": v.camera.building,
         "status": {"state": v.status.state, "reason": v.status.reason, "recording": v.status.recording,
-                   "last_frame_at": iso(v.status.last_frame_wall_ns)},
+                   "last_frame_at": iso(v.status.last_frame_wall_ns), "clock_skew_ms": v.status.clock_skew_ms},
         "gaps_24h": [{"at": iso(e.wall_ns), "reason": e.reason} for e in v.outages_24h],
         "has_substream": v.camera.substream_url is not None,
         "audio": _audio(ctx, v.camera.id),

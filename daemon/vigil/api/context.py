@@ -50,6 +50,7 @@ class CameraStatus:
     recording: bool
     last_frame_wall_ns: int | None
     paused_reason: str | None = None  # disk_full, write_error: the recorder paused (core/write_failure.py)
+    clock_skew_ms: float | None = None  # camera clock - appliance clock from RTCP (native ingest); None: unknown
 
 
 @dataclass(frozen=True)

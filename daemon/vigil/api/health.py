@@ -29,7 +29,7 @@ async def health(ctx: Ctx) -> web.StreamResponse:
         "status": "ok" if h.ok else "degraded", "version": __version__, "storage": h.storage, "scope": h.scope.value,
         "uptime_s": h.uptime_s,
         "cameras": {"total": h.cameras_total, "up": h.cameras_up, "recording": h.cameras_recording,
-                    "paused": dict(h.paused)},
+                    "paused": dict(h.paused), "clock_skew_ms": dict(h.clock_skew_ms)},
         "live_sessions": h.live_sessions,
     }
     if h.scope is FigureScope.APPLIANCE:

@@ -32,7 +32,10 @@ SCOPE: Schema = {"enum": ["appliance", "caller"]}  # core.figure_scope
 HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s": {"type": "number"},
               "cameras": obj({"total": INT, "up": INT, "recording": INT},
                              {"paused": {"type": "object", "additionalProperties": {"enum": ["disk_full",
-                                                                                           "write_error"]}}}),
+                                                                                           "write_error"]}},
+                              # camera -> its clock - the appliance's in ms (RTCP, native ingest); null: unknown
+                              "clock_skew_ms": {"type": "object",
+                                                "additionalProperties": {"type": ["number", "null"]}}}),
               "live_sessions": INT, "scope": SCOPE},
              {"storage": {"enum": ["ok", "missing", "foreign", "full"]}, "tasks": INT, "live_transcodes": INT,
               "storage_budget": {"oneOf": [{"type": "null"},
@@ -43,7 +46,7 @@ BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": I
 CAMERAS = {"type": "array", "items": obj({
     "id": STR, "name": STR, "building": STR,
     "status": obj({"state": {"enum": ["starting", "up", "down"]}, "reason": NSTR, "recording": BOOL,
-                   "last_frame_at": NSTR}),
+                   "last_frame_at": NSTR, "clock_skew_ms": {"type": ["number", "null"]}}),
     "gaps_24h": {"type": "array", "items": obj({"at": STR, "reason": NSTR})},
     "has_substream": BOOL,
     "audio": {"enum": ["pcmu", "pcma", "aac", "opus", None]},  # the camera's sound, as its latest session sent it

@@ -77,6 +77,9 @@ class EncodedPacket:
     is_keyframe: bool
     # Wall time when the packet reached the daemon: for anchoring, never for media time.
     received_wall_ns: int
+    # The camera's own wall time of the picture (RTCP sender reports; the native ingest only),
+    # None when unknown.
+    camera_wall_ns: int | None = None
 
 
 class AudioCodec(enum.Enum):

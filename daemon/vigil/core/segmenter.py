@@ -20,7 +20,7 @@ from vigil.core.h26x import parameter_sets, updated_parameter_sets
 from vigil.core.media import Codec, EncodedPacket, StreamInfo
 from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.timebase import ticks_to_ns, wall_ns_to_iso
-from vigil.core.wallclock import continued_wall_ns
+from vigil.core.wallclock import anchor_wall_ns, continued_wall_ns
 
 DEFAULT_FRAME_90K = 6000  # 15 fps: the held frame's duration until an interval has been seen
 
@@ -116,7 +116,8 @@ class Segmenter:
         """The segment `keyframe` would start (nothing changes until segment_opened)."""
         if self.run_id is None:
             raise ValueError("no run to open a segment in")
-        start_wall, reanchored = continued_wall_ns(self.last_end_wall_ns, keyframe.received_wall_ns)
+        start_wall, reanchored = continued_wall_ns(
+            self.last_end_wall_ns, anchor_wall_ns(keyframe.received_wall_ns, keyframe.camera_wall_ns))
         target = self.policy.first_target_90k(self.camera_id) if self.seq == 0 else self.policy.target_90k
         return SegmentStart(self.run_id, self.seq, keyframe.dts_90k, start_wall, target, reanchored)
 

@@ -93,6 +93,7 @@ class RtspIngest:
         # What the latest session showed: WebRTC passthrough needs H.264 without B-frames.
         self.codec: Codec | None = None
         self.has_bframes = False
+        self.clock_skew_ms: float | None = None  # FFmpeg hides RTCP: never known on this path
         self._audio_noted = False
 
     @property

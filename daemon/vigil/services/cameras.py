@@ -73,6 +73,9 @@ class CameraStatusLike(Protocol):
     @property
     def paused_reason(self) -> str | None: ...  # disk_full, write_error (core/write_failure.py)
 
+    @property
+    def clock_skew_ms(self) -> float | None: ...  # camera - appliance clock from RTCP; None: unknown
+
 
 class CameraStatuses(Protocol):
     def camera_status(self, camera_id: str) -> CameraStatusLike: ...
@@ -226,6 +229,7 @@ class Health:
     cameras_up: int
     cameras_recording: int
     paused: Mapping[str, str]  # camera -> why its recorder paused (disk_full, write_error)
+    clock_skew_ms: Mapping[str, float | None]  # camera -> its clock - the appliance's (RTCP; None: unknown)
     live_sessions: int
     tasks: int | None  # appliance scope only
     budget: BudgetProblem | None  # appliance scope only (its message names the appliance's figures)
@@ -248,6 +252,7 @@ def health(env: ServiceEnv, caller: Caller, state: ApplianceState) -> Health:
         ok=up == len(states) and storage == "ok" and not paused and not impossible, storage=storage, scope=scope,
         uptime_s=round((caller.now_ns - state.started_wall_ns) / NS_PER_SECOND, 1), cameras_total=len(states),
         cameras_up=up, cameras_recording=sum(s.recording for s in states), paused=paused,
+        clock_skew_ms={c.id: s.clock_skew_ms for c, s in zip(cams, states, strict=True)},
         live_sessions=live_sessions_shown(scope, state.live_session_cameras, {c.id for c in cams}),
         tasks=state.tasks if appliance else None, budget=state.budget if appliance else None)
 

@@ -1,4 +1,5 @@
-"""The camera's audio reaches its own fan-out from a real RTSP camera (the GStreamer sim camera):
+"""The camera's audio reaches its own fan-out from a real RTSP camera (the GStreamer sim camera),
+through either ingest (FFmpeg's demuxer or Vigil's own client, the same items from both):
 AudioStarted naming the codec, then AudioPackets on the video's media clock (continuous,
 monotonic, durations as the codec says, close to the video's time), then SessionEnded; the video
 fan-out (the recorder's and motion's) carries no audio item."""
@@ -27,18 +28,20 @@ from vigil.core.media import (
     StreamItem,
 )
 from vigil.ingest.fanout import Fanout
+from vigil.ingest.native_ingest import NativeRtspIngest
 from vigil.ingest.rtsp import RtspIngest
 from vigil.sim.camera_server import TONE_HZ
 
 RUN_S = 3.0
 CASES = [("pcmu", AudioCodec.PCMU, 8000), ("pcma", AudioCodec.PCMA, 8000), ("aac", AudioCodec.AAC, 48000)]
+INGESTS = {"ffmpeg": RtspIngest, "native": NativeRtspIngest}
 
 
-def _ingest(url: str, run_s: float) -> tuple[list[StreamItem], list[StreamItem]]:
+def _ingest(url: str, run_s: float, kind: str = "ffmpeg") -> tuple[list[StreamItem], list[StreamItem]]:
     video, audio = Fanout(), Fanout()
     video_sub, audio_sub = video.subscribe("recorder", 10_000), audio.subscribe("listener", 10_000)
-    ingest = RtspIngest(CameraConfig("cam", "hs", "cam", url), url, Stream.MAIN, video, lambda _t: None,
-                        audio_fanout=audio)
+    ingest = INGESTS[kind](CameraConfig("cam", "hs", "cam", url), url, Stream.MAIN, video, lambda _t: None,
+                           audio_fanout=audio)
     thread = threading.Thread(target=ingest.run)
     thread.start()
     time.sleep(run_s)
@@ -62,11 +65,12 @@ def _decode(codec: AudioCodec, extradata: bytes, packets: list[AudioPacket]) -> 
     return np.concatenate(chunks), rate
 
 
+@pytest.mark.parametrize("kind", INGESTS)
 @pytest.mark.parametrize(("spec", "codec", "rate"), CASES)
 def test_audio_on_its_fanout_on_the_video_clock(camera_server: CameraServerFactory, spec: str, codec: AudioCodec,
-                                                rate: int) -> None:
+                                                rate: int, kind: str) -> None:
     cams = camera_server(f"name=c,width=320,height=240,fps=15,gop=15,audio={spec}")
-    video_items, audio_items = _ingest(cams.url("c"), RUN_S)
+    video_items, audio_items = _ingest(cams.url("c"), RUN_S, kind)
 
     assert all(isinstance(i, SessionStarted | SessionEnded | EncodedPacket) for i in video_items)
     video = [i for i in video_items if isinstance(i, EncodedPacket)]
@@ -93,9 +97,10 @@ def test_audio_on_its_fanout_on_the_video_clock(camera_server: CameraServerFacto
     assert peak_hz(samples, rate) == pytest.approx(TONE_HZ, rel=0.02)
 
 
-def test_no_audio_fanout_no_audio(camera_server: CameraServerFactory) -> None:
+@pytest.mark.parametrize("kind", INGESTS)
+def test_no_audio_fanout_no_audio(camera_server: CameraServerFactory, kind: str) -> None:
     """Without an audio track the audio fan-out stays silent and the video is as before."""
     cams = camera_server("name=c,width=320,height=240,fps=15,gop=15")
-    video_items, audio_items = _ingest(cams.url("c"), 2.0)
+    video_items, audio_items = _ingest(cams.url("c"), 2.0, kind)
     assert audio_items == []
     assert any(isinstance(i, EncodedPacket) and i.is_keyframe for i in video_items)

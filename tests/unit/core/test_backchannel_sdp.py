@@ -10,11 +10,11 @@ from vigil.core.backchannel_sdp import (
     BackchannelTrack,
     RtpPacketizer,
     pick_backchannel,
-    resolve_control,
     rtp_header,
 )
 from vigil.core.errors import TalkUnsupportedError
 from vigil.core.media import AudioCodec
+from vigil.core.sdp import resolve_control
 
 # The ONVIF Streaming Specification's example answer (§5.3.1), a camera with video, microphone, speaker.
 ONVIF_EXAMPLE = """v=0

@@ -42,6 +42,7 @@ class Status:
     recording: bool = True
     last_frame_wall_ns: int | None = None
     paused_reason: str | None = None
+    clock_skew_ms: float | None = None
 
 
 class Statuses:
