@@ -1,7 +1,8 @@
 """Live WebRTC: vigil's WHEP/aiortc passthrough relay against a native GStreamer webrtcbin relay.
 
     unshare --net -- sh -c 'ip link set lo up && ip addr add 127.0.0.2/8 dev lo \\
-        && exec .venv/bin/python bench/webrtc.py [--opens 10] [--viewers 1,4,8] [--seconds 20] [--repeats 1]'
+        && exec .venv/bin/python bench/webrtc.py [--opens 10] [--viewers 1,4,8] [--seconds 20] [--repeats 1] \\
+        [--ingest ffmpeg|native|both]'
 
 Runs only inside a network namespace holding nothing but loopback (127.0.0.1 plus 127.0.0.2,
 which aioice's ICE can use): every packet stays on the machine. One simulated camera server
@@ -17,6 +18,9 @@ Relays, each keeping one RTSP session per camera open the whole run:
   detection off), viewed
   through a responder link (``vigil link create --camera ... --reason bench``) with
   ``?quality=main``: its own live page, WHEP, aiortc passthrough;
+  With ``--ingest native`` its cameras use vigil's own RTSP client (``ingest = "native"``); with
+  ``--ingest both`` a second vigil, ``vigil-native``, on the native ingest joins the run (first frame
+  and glass to glass; the CPU phase compares ``vigil`` and ``native`` only);
 * native: ``bench/native_relay.py``: ``rtspsrc ! rtph264depay ! h264parse ! tee``, per viewer
   ``queue ! rtph264pay ! webrtcbin``, WHEP-like signalling, a minimal page with the same hooks.
 
@@ -43,6 +47,7 @@ Exit 0 = every target met, 1 = a target missed, 2 = could not measure.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -82,6 +87,7 @@ FPS = 15
 # Issue targets.
 MAX_FIRST_FRAME_S = 1.0
 MAX_LATENCY_RATIO = 1.2
+MAX_LATENCY_RATIO_NATIVE = 1.1  # issue 19: glass to glass on vigil's own RTSP ingest
 MAX_CPU_RATIO = 1.5
 
 # Installed in latency contexts only: decodes the stamp=1 barcode (see vigil.sim.camera_server)
@@ -223,13 +229,15 @@ class Relay:
 
 
 @contextmanager
-def vigil_relay(tmp: Path, cams: CameraServer) -> Iterator[Relay]:
+def vigil_relay(tmp: Path, cams: CameraServer, ingest: str = "ffmpeg", name: str = "vigil") -> Iterator[Relay]:
+    tmp.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     extra = (f'[http]\nlisten = "127.0.0.1:{port}"\npublic_url = "https://127.0.0.1:{port}"\n'
              "[webrtc]\nmax_viewers = 64\nmax_viewers_per_credential = 64")  # every viewer uses one link
     # Motion detection off: it decodes keyframes for its own sake, not for the viewers (recording
     # stays on: vigil cannot relay without its camera session, which exists to record).
-    config = write_config(tmp, {"big": cams.url("big"), "stamp": cams.url("stamp")}, extra, 'motion = "off"')
+    config = write_config(tmp, {"big": cams.url("big"), "stamp": cams.url("stamp")}, extra,
+                          f'motion = "off"\ningest = "{ingest}"')
     vigil = VigilProcess(config)
     try:
         ca = tmp / "data" / "tls" / "cert.pem"
@@ -267,7 +275,7 @@ def vigil_relay(tmp: Path, cams: CameraServer) -> Iterator[Relay]:
                 raise RuntimeError(f"vigil /api/health: {status} {body}")
             return int(json.loads(body)["live_sessions"])
 
-        yield Relay("vigil", vigil.proc.pid, urls, sessions)
+        yield Relay(name, vigil.proc.pid, urls, sessions)
         if vigil.terminate() != 0:
             print(f"warning: vigil exited non-zero; log {vigil.log_path}", file=sys.stderr)
     finally:
@@ -521,6 +529,18 @@ def report(res: Results, viewers: list[int], resolution: str) -> tuple[str, bool
         lines.append("| … median of each viewing | " + " | ".join(
             ", ".join(f"{m:.0f}" for m in res.latency_rounds_ms.get(r, [])) for r in ("vigil", "native"))
             + " ms | | |")
+    for name in sorted(k for k in g2g if k.startswith("vigil-") and "native" in g2g):
+        ratio = g2g[name][1] / g2g["native"][1]
+        lines.append(
+            f"| glass to glass, {name} (p25 / **median** / p75, n={len(res.latency_ms[name])}) "
+            f"| {g2g[name][0]:.0f} / **{g2g[name][1]:.0f}** / {g2g[name][2]:.0f} ms | (see native above) "
+            f"| ≤ {MAX_LATENCY_RATIO_NATIVE}× native | {ratio:.2f}× {verdict(ratio <= MAX_LATENCY_RATIO_NATIVE)} |")
+        lines.append(f"| … {name}: median of each viewing; camera → last packet in browser (median) | "
+                     + ", ".join(f"{m:.0f}" for m in res.latency_rounds_ms.get(name, []))
+                     + (f" ms; {net[name][1]:.0f} ms" if name in net else " ms") + " | | | |")
+    for name in sorted(k for k in ff if k.startswith("vigil-")):
+        lines.append(f"| time to first frame, {name} (p25 / **median** / p75) | {ff[name][0]:.2f} / "
+                     f"**{ff[name][1]:.2f}** / {ff[name][2]:.2f} s | | | |")
     if "vigil" in net and "native" in net:
         lines.append(
             f"| of which camera → last packet in browser (median) | {net['vigil'][1]:.0f} ms "
@@ -570,6 +590,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", default="1920x1080", help="size of the replayed clip (CPU, first frame)")
     parser.add_argument("--skip", default="", help="comma list of phases to skip: first,latency,cpu")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    parser.add_argument("--ingest", default="ffmpeg", choices=("ffmpeg", "native", "both"),
+                        help="vigil's camera ingest (design/ingest.md); both: a second vigil (vigil-native) "
+                             "on the native ingest, measured side by side (first frame, glass to glass)")
     args = parser.parse_args(argv)
     if not in_test_namespace():
         print("bench/webrtc.py must run in a loopback-only network namespace (see the docstring):\n"
@@ -584,17 +607,23 @@ def main(argv: list[str] | None = None) -> int:
     width, height = int(match[1]), int(match[2])
     cpu_model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                       if line.startswith("model name")), platform.processor())
-    print(f"# bench/webrtc.py {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {cpu_model}")
+    print(f"# bench/webrtc.py {datetime.now(UTC):%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, {cpu_model}, "
+          f"--ingest {args.ingest}")
     res = Results()
     with tempfile.TemporaryDirectory(prefix="vigil-bench-webrtc-") as tmp_name:
         tmp = Path(tmp_name)
         clip = make_h264_clip(tmp / "big.mp4", width, height, FPS, seconds=10.0, gop=FPS, bitrate_kbps=4000)
         specs = (f"name=big,file={clip}", f"name=stamp,width=640,height=360,fps={FPS},gop={FPS},bitrate=800,stamp=1")
         try:
-            with CameraServer(*specs) as cams, vigil_relay(tmp, cams) as vigil, native_relay(cams) as native, \
-                    sync_playwright() as playwright:
+            with CameraServer(*specs) as cams, contextlib.ExitStack() as stack:
+                first = "native" if args.ingest == "native" else "ffmpeg"
+                relays = [stack.enter_context(vigil_relay(tmp / "vigil", cams, first))]
+                if args.ingest == "both":
+                    relays.append(stack.enter_context(
+                        vigil_relay(tmp / "vigil-native", cams, "native", "vigil-native")))
+                relays.append(stack.enter_context(native_relay(cams)))
+                playwright = stack.enter_context(sync_playwright())
                 browser = playwright.chromium.launch(executable_path=CHROMIUM, args=FLAGS)
-                relays = [vigil, native]
                 try:
                     if "first" not in skip:
                         print(f"time to first frame ({args.opens} opens each):", flush=True)
