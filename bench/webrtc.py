@@ -226,6 +226,15 @@ class Relay:
     pid: int
     urls: dict[str, str]  # camera -> viewer page URL
     sessions: Callable[[], int]
+    # camera -> a page to visit first in the same browser context (vigil's responder link, which sets
+    # the link's cookie and lands on the app's map; the live page is then /live/{camera}).
+    landing: dict[str, str] = field(default_factory=dict)
+
+
+def land(page: Page, relay: Relay, camera: str) -> None:
+    """Visit the relay's landing page for `camera`, if it has one (before any timing starts)."""
+    if camera in relay.landing:
+        page.goto(relay.landing[camera])
 
 
 @contextmanager
@@ -256,12 +265,13 @@ def vigil_relay(tmp: Path, cams: CameraServer, ingest: str = "ffmpeg", name: str
                 return 0, ""
 
         wait_for(lambda: get("/api/cameras", "x")[0] == 401, 30, "vigil's API")
-        urls = {}
+        urls, landing = {}, {}
         for camera in ("big", "stamp"):
             out = run_vigil("link", "create", "--camera", camera, "--reason", "bench", "--config", str(config))
             if out.returncode != 0:
                 raise RuntimeError(f"vigil link create failed: {out.stderr}")
-            urls[camera] = out.stdout.strip() + "?quality=main"
+            landing[camera] = out.stdout.strip()
+            urls[camera] = f"https://127.0.0.1:{port}/live/{camera}?quality=main"
         # Health counts the live sessions of the cameras the caller may see: a link to both.
         both = run_vigil("link", "create", "--camera", "big", "--camera", "stamp", "--reason", "bench",
                          "--config", str(config))
@@ -275,7 +285,7 @@ def vigil_relay(tmp: Path, cams: CameraServer, ingest: str = "ffmpeg", name: str
                 raise RuntimeError(f"vigil /api/health: {status} {body}")
             return int(json.loads(body)["live_sessions"])
 
-        yield Relay(name, vigil.proc.pid, urls, sessions)
+        yield Relay(name, vigil.proc.pid, urls, sessions, landing)
         if vigil.terminate() != 0:
             print(f"warning: vigil exited non-zero; log {vigil.log_path}", file=sys.stderr)
     finally:
@@ -382,6 +392,7 @@ class Results:
 def first_frames(browser: Browser, relays: list[Relay], opens: int, res: Results) -> None:
     for relay in relays:  # warm-up (the camera session, Chromium, imports): not counted
         context, page = new_viewer(browser)
+        land(page, relay, "big")
         page.goto(relay.urls["big"])
         wait_frames(page, 15)
         leave(context, page)
@@ -392,6 +403,7 @@ def first_frames(browser: Browser, relays: list[Relay], opens: int, res: Results
             time.sleep(random.uniform(0.0, 1.0))
             context, page = new_viewer(browser, MARKS_JS)
             try:
+                land(page, relay, "big")
                 start = time.monotonic()
                 page.goto(relay.urls["big"])
                 res.first_frame_s[relay.name].append(wait_frames(page, 10) - start)
@@ -420,6 +432,7 @@ def latency(browser: Browser, relays: list[Relay], frames: int, rounds: int, res
 def _latency_round(browser: Browser, relay: Relay, frames: int, res: Results) -> None:
     context, page = new_viewer(browser, LATENCY_JS)
     try:
+        land(page, relay, "stamp")
         page.goto(relay.urls["stamp"])
         wait_frames(page, 15)
         time.sleep(1.0)  # settle
@@ -465,6 +478,7 @@ def cpu(browser: Browser, relays: list[Relay], viewers: list[int], seconds: floa
             opened = [new_viewer(browser) for _ in range(n)]
             try:
                 for _context, page in opened:
+                    land(page, relay, "big")
                     page.goto(relay.urls["big"])
                 for _context, page in opened:
                     wait_frames(page, 20)
