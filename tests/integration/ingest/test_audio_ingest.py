@@ -34,7 +34,7 @@ from vigil.sim.camera_server import TONE_HZ
 
 RUN_S = 3.0
 CASES = [("pcmu", AudioCodec.PCMU, 8000), ("pcma", AudioCodec.PCMA, 8000), ("aac", AudioCodec.AAC, 48000)]
-INGESTS = {"ffmpeg": RtspIngest, "native": NativeRtspIngest}
+INGESTS: dict[str, type[RtspIngest | NativeRtspIngest]] = {"ffmpeg": RtspIngest, "native": NativeRtspIngest}
 
 
 def _ingest(url: str, run_s: float, kind: str = "ffmpeg") -> tuple[list[StreamItem], list[StreamItem]]:
