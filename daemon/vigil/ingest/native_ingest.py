@@ -12,8 +12,9 @@ Rules:
   camera up) with the first keyframe; access units before it are of no use to any consumer.
 - Timestamps: the RTP timestamp is unwrapped (core/rtp.TimestampUnwrapper) and scaled to 90 kHz:
   that is the pts. The dts comes from core/decode_order.DecodeOrder (dts = pts without B-frames;
-  with them a learned reorder depth, kept across this stream's sessions). Both then go through
-  MediaClock as the FFmpeg path's do.
+  with them the reorder depth the SPS states (core/sps.py), else the one learned, kept across
+  this stream's sessions). The SPS (SDP's, else the first keyframe's) also gives the
+  StreamInfo's size. Both then go through MediaClock as the FFmpeg path's do.
 - Camera clock: each track's RTCP sender reports feed a core/rtcp_clock.RtcpClock; the video's
   skew (camera - appliance, ms) is `clock_skew_ms` (None before a report). EncodedPacket's
   `camera_wall_ns` is the camera's wall time of the picture when known.
@@ -34,6 +35,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from vigil.config import CameraConfig
 from vigil.core.backoff import BackoffPolicy
@@ -58,6 +60,7 @@ from vigil.core.rtcp_clock import RtcpClock
 from vigil.core.rtp import RtpPacket, SenderReport, TimestampUnwrapper
 from vigil.core.rtsp_client import Playing
 from vigil.core.sdp import AudioTrack, VideoTrack
+from vigil.core.sps import find_sps
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.native_rtsp import AUDIO, VIDEO, NativeSession, SessionParams
 from vigil.ingest.rtsp import AUDIO_REANCHOR_90K
@@ -144,6 +147,12 @@ class _Session:
             if not keyframe:
                 return  # no consumer can use what comes before the first keyframe
             self.started = True
+            sps = find_sps(video.codec, video.extradata) or find_sps(video.codec, data)
+            if sps is not None:
+                info = self.info = replace(info, width=sps.width, height=sps.height)
+            # The SPS's reorder depth is right from the first picture; else what this stream showed before.
+            self.order = DecodeOrder(ingest.reorder_depth if sps is None or sps.reorder_frames is None
+                                     else sps.reorder_frames)
             ingest.on_transition(ingest.health.connected(arrival_wall_ns))
             ingest.fanout.publish(SessionStarted(info, arrival_wall_ns))
         pts = _to_90k(ext, video.clock_rate_hz)
