@@ -374,9 +374,9 @@ class RtspClient:
             requested = _INTERLEAVED[index]
             if value is None:
                 return SetupTrack(track, requested[0], requested[1], None, None)
-            spec, params = _transport_params(value)
+            _, params = _transport_params(value)
             channels = parse_interleaved(value.split(",", 1)[0])
-            if "TCP" not in spec or channels is None or "multicast" in params:
+            if channels is None or "multicast" in params:  # interleaved channels mean TCP, whatever the spec says
                 return f"the camera answered a TCP SETUP with {value[:100]!r}"
             return SetupTrack(track, channels[0], channels[1], None, _ssrc(params.get("ssrc")))
         if value is None:
