@@ -17,9 +17,12 @@ Rules:
 - Interleaved frames (`$`) become `Interleaved` events whenever they come, also before PLAY's
   answer. A request from the server is answered 501.
 - 401: answered once with the strongest challenge (core/http_digest.py: Digest SHA-256, Digest
-  MD5, Basic), then every request carries Authorization; a second 401 is refused credentials,
-  unless it says `stale=true` (a new nonce: answered again, at most MAX_STALE_ANSWERS times).
-- 3xx with Location: a `Redirected` event and the session is over (the shell reconnects).
+  MD5, Basic), then every request carries Authorization; a 401 to a request that already carried
+  the answer is refused credentials, unless it says `stale=true` (answered again, at most
+  MAX_STALE_ANSWERS times a request). A later request (a keep-alive, say) refused with a new nonce
+  is answered once more: cameras rotate nonces without saying stale.
+- 3xx with Location: a `Redirected` event (a Location without a scheme is taken on the request
+  URL's host) and the session is over (the shell reconnects).
 - Failures raise `RtspClientError` with a DownReason, and every later call raises it again: 401
   after answering (or with no username, or a challenge we cannot answer) → AUTH; 404 → NOT_FOUND;
   an unreadable or unusable SDP, an unusable transport (461 too) or protocol garbage (the
@@ -147,6 +150,14 @@ def _ssrc(text: str | None) -> int | None:
     if not text or len(text) > 8 or not all(c in "0123456789abcdefABCDEF" for c in text):
         return None
     return int(text, 16)
+
+
+def _absolute(url: str, location: str | None) -> str | None:
+    """A Location header as an absolute URL (`/path` on the request URL's scheme and host)."""
+    if not location or "://" in location:
+        return location or None
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{location.lstrip('/')}"
 
 
 class RtspClient:
@@ -294,7 +305,7 @@ class RtspClient:
         if status == 401:
             self._answer_challenge(request, response)
         elif 300 <= status < 400 and request.step is not _Step.KEEPALIVE:
-            location = response.header("Location")
+            location = _absolute(self.url, response.header("Location"))
             if not location:
                 raise self._fail(DownReason.ERROR, f"{request.method}: {status} {response.reason} without a Location")
             self._done = True
@@ -345,7 +356,9 @@ class RtspClient:
         except (AuthHeaderError, UnsupportedAuthError) as e:
             raise self._fail(DownReason.AUTH, f"the camera's sign-in cannot be answered: {e}") from e
         stale = any((c.param("stale") or "").lower() == "true" for c in challenges)
-        if self._challenge is not None and not (stale and request.auth_answers < MAX_STALE_ANSWERS):
+        renewed = (self._challenge is not None and request.auth_answers == 0
+                   and challenge.param("nonce") != self._challenge.param("nonce"))
+        if self._challenge is not None and not renewed and not (stale and request.auth_answers < MAX_STALE_ANSWERS):
             raise self._fail(DownReason.AUTH, f"the camera refused the credentials ({request.method}: 401)")
         self._challenge = challenge
         self._nc = 0

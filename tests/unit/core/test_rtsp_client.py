@@ -392,6 +392,23 @@ def test_a_stale_nonce_is_answered_again_but_not_forever() -> None:
     assert e.value.reason is DownReason.AUTH
 
 
+def test_a_new_nonce_for_a_later_request_is_answered_once() -> None:
+    client = tcp_client(audio=False, user="u", password="p")
+    camera = Camera(client)
+    camera.step("OPTIONS", 401, (("WWW-Authenticate", 'Digest realm="r", nonce="n1"'),))
+    camera.step("OPTIONS", 200, OK)
+    camera.step("DESCRIBE", 200, (), SDP)
+    camera.step("SETUP", 200, (("Session", "s;timeout=20"),))
+    camera.step("PLAY", 200)
+    client.timer(10.0)
+    camera.step("GET_PARAMETER", 401, (("WWW-Authenticate", 'Digest realm="r", nonce="n2"'),))
+    again = camera.request()
+    assert again.method == "GET_PARAMETER" and _param(again.header("Authorization") or "", "nonce") == "n2"
+    with pytest.raises(RtspClientError, match="refused the credentials") as e:
+        camera.answer(401, (("WWW-Authenticate", 'Digest realm="r", nonce="n3"'),))
+    assert e.value.reason is DownReason.AUTH
+
+
 @pytest.mark.parametrize(
     ("user", "challenges", "match"),
     [
@@ -437,6 +454,9 @@ def test_a_redirect_is_an_event_and_the_end_of_the_session() -> None:
     assert events == [Redirected("rtsp://10.0.0.9:8554/live")]
     assert client.data_to_send() == b"" and client.next_timer_s() is None
     assert client.receive_data(encode_response(200, "OK", "3"), 0.0) == []
+    client = tcp_client()
+    assert Camera(client).step("OPTIONS", 301, (("Location", "/other/stream"),)) == [
+        Redirected("rtsp://cam.local:554/other/stream")]
     client = tcp_client()
     with pytest.raises(RtspClientError, match="without a Location") as e:
         Camera(client).step("OPTIONS", 301)
