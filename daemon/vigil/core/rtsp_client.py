@@ -92,10 +92,9 @@ class Playing:
     session_timeout_s: int
 
 
-@dataclass(frozen=True, slots=True)
-class Interleaved:
-    channel: int
-    data: bytes
+# An RTP or RTCP packet over the RTSP connection (`channel`, `data`): the framing's own frozen
+# dataclass, handed on as it is (one object per packet, not two: the hot path).
+Interleaved = InterleavedFrame
 
 
 @dataclass(frozen=True)
@@ -222,7 +221,7 @@ class RtspClient:
             self._reader.feed(data)
             while not self._done and (event := self._reader.next_event()) is not None:
                 if isinstance(event, InterleavedFrame):
-                    events.append(Interleaved(event.channel, event.data))
+                    events.append(event)
                 elif isinstance(event, RtspRequest):
                     self._out += encode_response(501, "Not Implemented", event.header("CSeq"))
                 else:

@@ -141,6 +141,17 @@ class RtspReader:
         """The next complete event, or None when more bytes are needed."""
         if self._broken:
             raise RtspProtocolError("the reader already failed: close the connection")
+        buf = self._buf
+        if self._head is None and buf and buf[0] == 0x24:  # '$': the hot path (every RTP packet over TCP)
+            have = len(buf)
+            if have < 4:
+                return None
+            end = 4 + ((buf[2] << 8) | buf[3])
+            if have < end:
+                return None
+            frame = InterleavedFrame(buf[1], bytes(buf[4:end]))
+            del buf[:end]
+            return frame
         try:
             return self._next()
         except RtspProtocolError:
@@ -151,15 +162,6 @@ class RtspReader:
         if self._head is None:
             if not self._buf:
                 return None
-            if self._buf[0] == 0x24:  # '$'
-                if len(self._buf) < 4:
-                    return None
-                size = int.from_bytes(self._buf[2:4], "big")
-                if len(self._buf) < 4 + size:
-                    return None
-                frame = InterleavedFrame(self._buf[1], bytes(self._buf[4 : 4 + size]))
-                del self._buf[: 4 + size]
-                return frame
             end, sep_len = _head_end(self._buf)
             if end < 0:
                 if len(self._buf) > MAX_HEAD_BYTES:
