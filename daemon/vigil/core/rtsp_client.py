@@ -58,8 +58,8 @@ from vigil.core.rtsp_messages import (
     RtspResponse,
     encode_request,
     encode_response,
-    parse_interleaved,
     parse_session,
+    parse_transport,
 )
 from vigil.core.sdp import AudioTrack, SdpError, VideoTrack, parse_sdp, pick_tracks, resolve_control
 
@@ -123,32 +123,6 @@ class _Request:
     extra: Headers
     cseq: int = 0
     auth_answers: int = 0
-
-
-def _transport_params(value: str) -> tuple[str, dict[str, str]]:
-    first = value.split(",", 1)[0]
-    spec, *params = first.split(";")
-    parsed: dict[str, str] = {}
-    for param in params:
-        key, _, v = param.strip().partition("=")
-        parsed[key.strip().lower()] = v.strip()
-    return spec.strip().upper(), parsed
-
-
-def _port_pair(text: str | None) -> tuple[int, int] | None:
-    if not text:
-        return None
-    a, _, b = text.partition("-")
-    if not (a.isascii() and a.isdigit() and len(a) <= 5) or int(a) > 65535:
-        return None
-    second = int(b) if b.isascii() and b.isdigit() and len(b) <= 5 and int(b) <= 65535 else int(a) + 1
-    return int(a), min(second, 65535)
-
-
-def _ssrc(text: str | None) -> int | None:
-    if not text or len(text) > 8 or not all(c in "0123456789abcdefABCDEF" for c in text):
-        return None
-    return int(text, 16)
 
 
 def _absolute(url: str, location: str | None) -> str | None:
@@ -345,8 +319,6 @@ class RtspClient:
         raise self._fail(DownReason.ERROR, f"the camera answered {what}")
 
     def _answer_challenge(self, request: _Request, response: RtspResponse) -> None:
-        if request.step is _Step.TEARDOWN:
-            return
         if self._username is None:
             raise self._fail(DownReason.AUTH, "the camera asks for a sign-in and no username is configured")
         try:
@@ -382,21 +354,18 @@ class RtspClient:
     def _track_setup(self, response: RtspResponse, track: VideoTrack | AudioTrack, index: int) -> SetupTrack | str:
         """What the server's Transport answer says, or why it is unusable."""
         value = response.header("Transport")
+        if value is None:  # what we asked for, then
+            channels = _INTERLEAVED[index] if self._transport is Transport.TCP else (None, None)
+            return SetupTrack(track, channels[0], channels[1], None, None)
+        answer = parse_transport(value)
         if self._transport is Transport.TCP:
-            requested = _INTERLEAVED[index]
-            if value is None:
-                return SetupTrack(track, requested[0], requested[1], None, None)
-            _, params = _transport_params(value)
-            channels = parse_interleaved(value.split(",", 1)[0])
-            if channels is None or "multicast" in params:  # interleaved channels mean TCP, whatever the spec says
+            # interleaved channels mean TCP, whatever the protocol says
+            if answer.interleaved is None or answer.multicast:
                 return f"the camera answered a TCP SETUP with {value[:100]!r}"
-            return SetupTrack(track, channels[0], channels[1], None, _ssrc(params.get("ssrc")))
-        if value is None:
-            return SetupTrack(track, None, None, None, None)
-        spec, params = _transport_params(value)
-        if "TCP" in spec or "interleaved" in params or "multicast" in params:
+            return SetupTrack(track, answer.interleaved[0], answer.interleaved[1], None, answer.ssrc)
+        if "TCP" in answer.protocol or answer.interleaved is not None or answer.multicast:
             return f"the camera answered a UDP SETUP with {value[:100]!r}"
-        return SetupTrack(track, None, None, _port_pair(params.get("server_port")), _ssrc(params.get("ssrc")))
+        return SetupTrack(track, None, None, answer.server_ports, answer.ssrc)
 
     def _on_setup_video(self, response: RtspResponse) -> None:
         assert self._video is not None

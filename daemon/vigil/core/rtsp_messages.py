@@ -15,7 +15,10 @@ Rules:
 - Anything malformed raises `RtspProtocolError` (a ValueError) and the reader is then unusable:
   the connection must be closed.
 - `parse_session` reads `Session: id[;timeout=s]` (default timeout 60 s, §12.37);
-  `parse_interleaved` reads the `interleaved=a-b` channels of a Transport header.
+  `parse_interleaved` reads the `interleaved=a-b` channels of a Transport header;
+  `parse_transport` reads the first transport of a server's Transport header (§12.39): its
+  protocol, interleaved channels, server ports, ssrc (hex) and whether it is multicast; a value
+  that cannot be read is None (a missing second number is the first + 1).
 
 Nothing here knows about sockets, asyncio or clocks; issue 19's own RTSP ingest builds on it."""
 
@@ -256,3 +259,41 @@ def parse_interleaved(transport: str) -> tuple[int, int] | None:
                 return int(a), second if second <= 255 else int(a)
             return None
     return None
+
+
+@dataclass(frozen=True)
+class TransportAnswer:
+    """The first transport of a Transport header, as a server answers a SETUP."""
+
+    protocol: str  # upper-cased: "RTP/AVP", "RTP/AVP/UDP", "RTP/AVP/TCP"
+    interleaved: tuple[int, int] | None
+    server_ports: tuple[int, int] | None
+    ssrc: int | None
+    multicast: bool
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _port_pair(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    a, _, b = text.partition("-")
+    if not (a.isascii() and a.isdigit() and len(a) <= 5) or int(a) > 65535:
+        return None
+    second = int(b) if b.isascii() and b.isdigit() and len(b) <= 5 and int(b) <= 65535 else int(a) + 1
+    return int(a), min(second, 65535)
+
+
+def parse_transport(value: str) -> TransportAnswer:
+    """The first transport of a Transport header (see the module rules)."""
+    first = value.split(",", 1)[0]
+    protocol, *params = first.split(";")
+    parsed: dict[str, str] = {}
+    for param in params:
+        key, _, v = param.strip().partition("=")
+        parsed[key.strip().lower()] = v.strip()
+    ssrc_text = parsed.get("ssrc", "")
+    ssrc = int(ssrc_text, 16) if 0 < len(ssrc_text) <= 8 and all(c in _HEX for c in ssrc_text) else None
+    return TransportAnswer(protocol.strip().upper(), parse_interleaved(first), _port_pair(parsed.get("server_port")),
+                           ssrc, "multicast" in parsed)
