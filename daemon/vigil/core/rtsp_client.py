@@ -174,7 +174,7 @@ class RtspClient:
         self._audio_setup: SetupTrack | None = None
         self._failed: RtspClientError | None = None
         self._done = False  # closed, redirected or failed: nothing more is read
-        self.now_s = now_s
+        self._now_s = now_s
         self._send(_Request(_Step.OPTIONS, "OPTIONS", url, ()))
 
     # -- the shell's calls --
@@ -190,7 +190,7 @@ class RtspClient:
         events: list[ClientEvent] = []
         if self._done:
             return events
-        self.now_s = now_s
+        self._now_s = now_s
         try:
             self._reader.feed(data)
             while not self._done and (event := self._reader.next_event()) is not None:
@@ -207,7 +207,7 @@ class RtspClient:
     def timer(self, now_s: float) -> None:
         if self._failed is not None:
             raise self._failed
-        self.now_s = now_s
+        self._now_s = now_s
         due = self._next_keepalive_s
         if self._done or due is None or now_s < due:
             return
@@ -299,7 +299,7 @@ class RtspClient:
         elif request.step is _Step.PLAY:
             self._check(request, response)
             assert self._video_setup is not None
-            self._next_keepalive_s = self.now_s + self._timeout_s / 2
+            self._next_keepalive_s = self._now_s + self._timeout_s / 2
             events.append(Playing(self._video_setup, self._audio_setup, self._timeout_s))
         elif request.step is _Step.KEEPALIVE:
             if status == 454:
