@@ -113,6 +113,17 @@ def test_a_marker_on_parameter_sets_alone_does_not_release_them() -> None:
     assert stream.send(IDR, 0, marker=True) == [AccessUnit(SC + SPS + SC + PPS + SC + IDR, 0, True)]
 
 
+def test_parameter_sets_stamped_apart_join_the_next_picture() -> None:
+    stream = Stream()
+    keyframe(stream, 0)
+    # a camera that sends SPS/PPS/SEI with a timestamp of their own before the IDR's
+    assert stream.send(stap_a(SPS, PPS), 2999) == []
+    assert stream.send(SEI, 2999) == []
+    assert stream.send(IDR, 3000, marker=True) == [
+        AccessUnit(SC + SPS + SC + PPS + SC + SEI + SC + IDR, 3000, True)]
+    assert stream.depay.lost_units == 0
+
+
 def test_nothing_before_the_first_keyframe() -> None:
     stream = Stream()
     assert stream.send(P_SLICE, 0, marker=True) == []

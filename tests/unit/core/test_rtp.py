@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 
 import pytest
@@ -51,6 +52,14 @@ def sdes(ssrc: int = 7, cname: bytes = b"cam") -> bytes:
 def test_header_fields() -> None:
     packet = parse_rtp(rtp(seq=65535, ts=0xFFFFFFFF, pt=97, marker=True, ssrc=5, payload=b"xyz"))
     assert packet == RtpPacket(97, True, 65535, 0xFFFFFFFF, 5, b"xyz")
+
+
+def test_a_parsed_packet_is_a_frozen_value() -> None:
+    packet = parse_rtp(rtp(payload=b"abc"))
+    assert packet == RtpPacket(96, False, 1, 1000, 0x11223344, b"abc")
+    assert hash(packet) == hash(RtpPacket(96, False, 1, 1000, 0x11223344, b"abc"))
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        packet.seq = 2  # type: ignore[misc]
 
 
 def test_csrc_extension_and_padding_are_skipped() -> None:
