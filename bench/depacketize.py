@@ -6,9 +6,10 @@
    per packet, median of --repeats.
 2. Over loopback UDP, as the ingest receives it: a receiver process per side gets the same packets
    from a paced sender and reports its own CPU time (getrusage, user + system) from before its first
-   packet to its last. Sides: `recv` (Python socket recv only: the floor), `ours` (recv + parse_rtp
-   + push), `ffmpeg` (PyAV: av.open of an SDP file, demux every packet; FFmpeg's UDP thread and
-   RTP/H.264 depacketizer). Alternated, --repeats rounds.
+   packet to its last (`recv`/`ours`: a blocking socket; `ffmpeg`: until its 2 s read timeout).
+   Sides: `recv` (Python socket recv only: the floor), `ours` (recv + parse_rtp + push), `ffmpeg`
+   (PyAV: av.open of an SDP file, demux every packet; FFmpeg's UDP thread, RTP/H.264 depacketizer
+   and parser). Alternated, --repeats rounds.
 
 Run in a loopback-only namespace:
   unshare --net -- sh -c 'ip link set lo up && exec .venv/bin/python bench/depacketize.py'
@@ -102,21 +103,17 @@ def receive(side: str, port: int, count: int, tmp: Path) -> dict[str, float]:
         return {"cpu_s": cpu_s() - start, "units": units, "received": -1}
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 * 1024 * 1024)
-    sock.bind(("127.0.0.1", port))
-    sock.settimeout(2.0)
+    sock.bind(("127.0.0.1", port))  # blocking, no timeout (a poll per recv): the parent's timeout ends a stuck run
     depay = VideoDepacketizer(Codec.H264)
     print("ready", flush=True)
     start = cpu_s()
     recv = sock.recv
     push = depay.push
-    try:
-        while received < count:
-            data = recv(2048)
-            received += 1
-            if side == "ours":
-                units += len(push(parse_rtp(data)))
-    except TimeoutError:
-        pass
+    while received < count:
+        data = recv(2048)
+        received += 1
+        if side == "ours":
+            units += len(push(parse_rtp(data)))
     return {"cpu_s": cpu_s() - start, "units": units, "received": received}
 
 
@@ -144,9 +141,16 @@ def over_udp(side: str, packets: list[bytes], port: int, rate_pps: int, tmp: Pat
             raise BenchError(f"the {side} receiver did not start")
         time.sleep(0.3 if side != "ffmpeg" else 1.0)  # its socket is bound (FFmpeg opens it in av.open)
         send(packets, port, rate_pps)
-        result: dict[str, float] = json.loads(proc.stdout.readline())
+        out, _ = proc.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+        raise BenchError(f"the {side} receiver did not get every packet (lost on loopback: machine too busy)") from None
     finally:
-        proc.wait(timeout=60)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    result: dict[str, float] = json.loads(out)
     return result
 
 
@@ -173,7 +177,7 @@ def main() -> int:
             inproc = []
             for _ in range(args.repeats):
                 seconds, units = in_process(packets)
-                if units != frames - 0:
+                if units != frames:
                     raise BenchError(f"in-process: {units} access units of {frames}")
                 inproc.append(seconds)
             results: dict[str, list[dict[str, float]]] = {"recv": [], "ours": [], "ffmpeg": []}
