@@ -12,8 +12,10 @@ Rules:
   is released **on the marker bit** of its last packet, so no frame waits for the next one. A
   marker on an AU without a picture (only parameter sets / SEI: some cameras mark them) does not
   release it. For a camera that never sets the marker, a packet with another timestamp releases
-  the pending AU (one frame later: the only fallback there is). `flush()` releases a complete
-  pending AU at the end of a session.
+  the pending AU (one frame later: the only fallback there is). Parameter sets / SEI without a
+  picture are not an AU of their own: a camera that stamps them apart (with the previous frame's or
+  a time of their own) has them carried over into the next picture's AU, which keeps that
+  picture's timestamp. `flush()` releases a complete pending AU at the end of a session.
 - `is_keyframe`: the AU holds an IDR picture (H.264 type 5) or an IRAP picture (H.265 16..21).
 - Loss: a sequence-number gap, a fragment without its start or end, or a corrupt payload breaks the
   AU it falls in (and, for a gap, the AU of the first packet after it: its first packets may be
@@ -93,17 +95,31 @@ class VideoDepacketizer:
         self._next_seq = (seq + 1) & 0xFFFF
         timestamp = packet.timestamp
         if timestamp != self._timestamp:
-            if self._pieces or self._broken:
+            if self._picture or self._broken or self._in_fragment:
                 self._finish(out)
+            # else parameter sets / SEI alone (or nothing): carried over to the next picture
             self._timestamp = timestamp
         if gap:
             self._lose()
-        if not self._broken:
+        payload = packet.payload
+        if self._broken:
+            pass
+        elif (self._in_fragment and self._h264 and len(payload) > 2 and payload[0] & 0x1F == _H264_FU_A
+              and not payload[1] & 0x80):
+            # the common packet: the middle or end of an FU-A whose start was seen
+            self._pieces.append(payload[2:])
+            self._size += len(payload) - 2
+            if payload[1] & 0x40:
+                self._in_fragment = False
+            if self._size > MAX_ACCESS_UNIT_BYTES:
+                self.oversized_units += 1
+                self._lose()
+        else:
             try:
                 if self._h264:
-                    self._h264_payload(packet.payload)
+                    self._h264_payload(payload)
                 else:
-                    self._h265_payload(packet.payload)
+                    self._h265_payload(payload)
             except _CorruptError:
                 self.malformed_packets += 1
                 self._lose()
@@ -119,10 +135,10 @@ class VideoDepacketizer:
     def flush(self) -> list[AccessUnit]:
         """The pending access unit if it is complete (end of the session)."""
         out: list[AccessUnit] = []
-        if self._in_fragment:
-            self._lose()
-        if self._pieces or self._broken:
+        if self._picture or self._broken or self._in_fragment:
             self._finish(out)
+        self._pieces = []
+        self._size = 0
         return out
 
     # --- AU bookkeeping -----------------------------------------------------------------------
@@ -202,8 +218,8 @@ class VideoDepacketizer:
             if len(payload) < 2:
                 raise _CorruptError
             fu = payload[1]
-            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu & 0x1F,
-                           bytes(((payload[0] & 0xE0) | (fu & 0x1F),)), payload[2:])
+            header = bytes(((payload[0] & 0xE0) | (fu & 0x1F),)) if fu & 0x80 else b""
+            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu & 0x1F, header, payload[2:])
         elif 1 <= kind <= 23:
             self._add_nal(kind, payload)
         elif kind == _H264_STAP_A:
@@ -220,8 +236,8 @@ class VideoDepacketizer:
         if kind == _H265_FU:
             fu = payload[2]
             fu_kind = fu & 0x3F
-            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu_kind,
-                           bytes(((payload[0] & 0x81) | (fu_kind << 1), payload[1])), payload[3:])
+            header = bytes(((payload[0] & 0x81) | (fu_kind << 1), payload[1])) if fu & 0x80 else b""
+            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu_kind, header, payload[3:])
         elif kind < 48:
             self._add_nal(kind, payload)
         elif kind == _H265_AP:
