@@ -15,8 +15,9 @@ Rules (design/ingest.md):
   RTCP port (UDP) or interleaved on the track's RTCP channel (TCP).
 - Delivery: each RTP packet is parsed and handed to the sink synchronously (`MediaSink.rtp`), no
   queue in between; unparsable datagrams and frames are counted (`bad_packets`) and dropped, never
-  logged one by one. Interleaved frames arriving before PLAY's answer wait in a bounded list
-  (PRE_PLAY_FRAMES) and are delivered right after `MediaSink.playing`.
+  logged one by one. Interleaved frames and datagrams arriving before PLAY's answer is read (a
+  camera starts sending with its answer) wait in bounded lists (PRE_PLAY_FRAMES each) and are
+  delivered right after `MediaSink.playing`: the first keyframe is not lost.
 - `stop` (an asyncio.Event) ends the session promptly, in any state (connecting, handshaking,
   playing): TEARDOWN is written when the client has a session (best effort, within
   TEARDOWN_WAIT_S), the session's task is cancelled, and the result is SHUTDOWN.
@@ -123,6 +124,7 @@ class NativeSession:
         self._tracks: list[_Track] = []
         self._channels: dict[int, tuple[int, bool]] = {}  # interleaved channel -> (track, is RTCP)
         self._early: list[Interleaved] = []
+        self._early_datagrams: list[tuple[int, bool, bytes]] = []
         self._udp: list[tuple[asyncio.DatagramTransport, asyncio.DatagramTransport]] = []
         self._peer_host: str | None = None
         self._writer: asyncio.StreamWriter | None = None
@@ -170,7 +172,7 @@ class NativeSession:
             user, password = self.params.username, self.params.password
         parts = urlsplit(clean)
         host, port = parts.hostname or "", parts.port or 554
-        self._tracks, self._channels, self._early = [], {}, []
+        self._tracks, self._channels, self._early, self._early_datagrams = [], {}, [], []
         writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(self.params.timeout_s):
@@ -255,12 +257,20 @@ class NativeSession:
         early, self._early = self._early, []
         for frame in early:
             self._event(frame)
+        datagrams, self._early_datagrams = self._early_datagrams, []
+        for track, rtcp, data in datagrams:
+            if track < len(self._tracks):
+                self._media(track, rtcp, data)
 
     def datagram(self, track: int, rtcp: bool, data: bytes, addr: tuple[str | int, ...]) -> None:
-        if addr[0] != self._peer_host or track >= len(self._tracks):
-            return  # not from the camera, or a track that was not set up
+        if addr[0] != self._peer_host:
+            return  # not from the camera
         self.last_input_s = time.monotonic()
-        self._media(track, rtcp, data)
+        if not self._tracks:  # before PLAY's answer was read: kept (bounded) for right after it
+            if len(self._early_datagrams) < PRE_PLAY_FRAMES:
+                self._early_datagrams.append((track, rtcp, data))
+        elif track < len(self._tracks):  # else a track that was not set up
+            self._media(track, rtcp, data)
 
     def _media(self, track: int, rtcp: bool, data: bytes) -> None:
         arrival_ns = time.time_ns()
