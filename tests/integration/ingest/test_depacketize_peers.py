@@ -104,6 +104,12 @@ def test_loss_in_a_real_stream_resyncs_on_the_next_keyframe(tmp_path: Path) -> N
     assert units[13].is_keyframe and all(on_marker)
     assert (depay.lost_units, depay.resyncs) == (7, 1)
     assert decodes(Codec.H264, units) == len(units)
+    # the same packet arriving 5 packets late instead (UDP reordering) loses nothing
+    late = packets[:frame13[1]] + packets[frame13[1] + 1:frame13[1] + 6] + [packets[frame13[1]]]
+    late += packets[frame13[1] + 6:]
+    units, _, depay = depacketize(Codec.H264, late)
+    assert [list(iter_nal_units(u.data)) for u in units] == expected
+    assert (depay.lost_units, depay.resyncs) == (0, 0)
 
 
 def test_without_markers_the_next_timestamp_releases_a_real_stream(tmp_path: Path) -> None:
