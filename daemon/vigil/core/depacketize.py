@@ -21,13 +21,17 @@ Rules:
   AU it falls in (and, for a gap, the AU of the first packet after it: its first packets may be
   the lost ones). A broken AU is dropped, and so is every AU after it until a keyframe that arrived
   whole: `resyncs` counts the losses that started such a wait, `lost_units` every AU dropped
-  (of those whose packets were seen; AUs lost entirely cannot be counted). A packet older than the
-  expected one (reordered or duplicated; there is no reordering buffer, so over UDP a reorder costs
-  like a loss) is ignored.
+  (of those whose packets were seen; AUs lost entirely cannot be counted).
+- Reordering (UDP): after a gap the following packets are held, at most REORDER_WINDOW of them, for
+  the missing one; when it comes, all go on in order and nothing is lost. When the window fills,
+  a packet is further ahead than the window, or the session ends (`flush`), the missing ones are
+  lost (above). In-order streams never wait: the window only holds packets after a gap. A packet
+  older than the expected one, or one held already (late or duplicated), is ignored.
 - Before the first keyframe nothing is released (nothing could decode it); those AUs count in
   `skipped_units`, not in `lost_units`.
 - Bound: an AU over MAX_ACCESS_UNIT_BYTES is dropped (`oversized_units`, and a resync as for a
-  loss); the depacketizer never holds more than that plus one packet. Empty fragments add nothing.
+  loss); the depacketizer never holds more than that plus REORDER_WINDOW packets. Empty fragments
+  add nothing.
 
 The hot path appends each NAL piece to a list and joins the list once per AU.
 """
@@ -41,6 +45,7 @@ from vigil.core.media import Codec
 from vigil.core.rtp import RtpError, RtpPacket
 
 MAX_ACCESS_UNIT_BYTES = 8 * 1024 * 1024
+REORDER_WINDOW = 16  # packets held after a gap, waiting for the missing one
 START_CODE = b"\x00\x00\x00\x01"
 
 _H264_STAP_A, _H264_FU_A = 24, 28
@@ -69,6 +74,7 @@ class VideoDepacketizer:
         self._size = 0
         self._timestamp: int | None = None
         self._next_seq: int | None = None
+        self._held: dict[int, RtpPacket] = {}  # packets after a gap, by sequence number
         self._keyframe = False
         self._picture = False
         self._broken = False  # the current AU lost something: drop it
@@ -87,12 +93,42 @@ class VideoDepacketizer:
         """Take one packet of the stream; the access units it completes (usually 0 or 1)."""
         out: list[AccessUnit] = []
         seq = packet.seq
-        gap = False
-        if self._next_seq is not None and seq != self._next_seq:
-            if (seq - self._next_seq) & 0xFFFF >= 0x8000:
-                return out  # older than expected: reordered or duplicated
-            gap = True
-        self._next_seq = (seq + 1) & 0xFFFF
+        expected = self._next_seq
+        if expected is None or seq == expected:
+            self._take(packet, False, out)
+            if self._held:
+                self._drain(out)
+            return out
+        distance = (seq - expected) & 0xFFFF
+        if distance >= 0x8000 or seq in self._held:
+            return out  # older than expected, or held already: reordered or duplicated
+        if distance > REORDER_WINDOW:  # far ahead: whatever is missing is lost
+            self._give_up(out)
+            self._take(packet, True, out)
+            self._drain(out)
+            return out
+        self._held[seq] = packet
+        if len(self._held) >= REORDER_WINDOW:
+            self._give_up(out)
+        return out
+
+    def _drain(self, out: list[AccessUnit]) -> None:
+        """Take the held packets that now follow in order."""
+        held = self._held
+        while self._next_seq in held:
+            self._take(held.pop(self._next_seq), False, out)
+
+    def _give_up(self, out: list[AccessUnit]) -> None:
+        """The missing packets are lost: take every held one in order, gaps as losses."""
+        expected = self._next_seq
+        held, self._held = self._held, {}
+        assert expected is not None or not held
+        for seq in sorted(held, key=lambda s: (s - (expected or 0)) & 0xFFFF):
+            self._take(held[seq], seq != self._next_seq, out)
+
+    def _take(self, packet: RtpPacket, gap: bool, out: list[AccessUnit]) -> None:
+        """One packet in sequence order (`gap`: packets before it were lost)."""
+        self._next_seq = (packet.seq + 1) & 0xFFFF
         timestamp = packet.timestamp
         if timestamp != self._timestamp:
             if self._picture or self._broken or self._in_fragment:
@@ -130,11 +166,11 @@ class VideoDepacketizer:
             if self._in_fragment:
                 self._lose()
             self._finish(out)
-        return out
 
     def flush(self) -> list[AccessUnit]:
         """The pending access unit if it is complete (end of the session)."""
         out: list[AccessUnit] = []
+        self._give_up(out)
         if self._picture or self._broken or self._in_fragment:
             self._finish(out)
         self._pieces = []

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vigil.core.depacketize import AccessUnit, VideoDepacketizer
+from vigil.core.depacketize import REORDER_WINDOW, AccessUnit, VideoDepacketizer
 from vigil.core.media import Codec
 from vigil.core.rtp import RtpError, RtpPacket
 
@@ -21,6 +21,12 @@ SEI = b"\x06\x05\x01\x02"
 VPS, H265_SPS, H265_PPS = b"\x40\x01\x0c", b"\x42\x01\x01", b"\x44\x01\xc1"
 IRAP = b"\x26\x01" + bytes(range(2, 150))  # IDR_W_RADL (19)
 TRAIL = b"\x02\x01\xd0\x09"  # TRAIL_R (1)
+
+
+@pytest.fixture
+def no_reordering(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A window of one packet: a gap is a loss at once (the loss rules, without the reordering wait)."""
+    monkeypatch.setattr("vigil.core.depacketize.REORDER_WINDOW", 1)
 
 
 class Stream:
@@ -134,7 +140,7 @@ def test_nothing_before_the_first_keyframe() -> None:
     assert (stream.depay.lost_units, stream.depay.resyncs) == (1, 0)  # the broken fragment
 
 
-def test_a_lost_fragment_drops_its_unit_and_waits_for_the_next_keyframe() -> None:
+def test_a_lost_fragment_drops_its_unit_and_waits_for_the_next_keyframe(no_reordering: None) -> None:
     stream = Stream()
     keyframe(stream, 0)
     parts = fu_a(IDR[:1] + bytes(150), 40)  # a P picture in four fragments
@@ -151,7 +157,7 @@ def test_a_lost_fragment_drops_its_unit_and_waits_for_the_next_keyframe() -> Non
     assert (stream.depay.lost_units, stream.depay.resyncs) == (3, 1)
 
 
-def test_a_gap_before_a_new_timestamp_drops_that_unit_too() -> None:
+def test_a_gap_before_a_new_timestamp_drops_that_unit_too(no_reordering: None) -> None:
     stream = Stream()
     keyframe(stream, 0)
     stream.skip()  # e.g. the SPS/PPS packet of the next keyframe
@@ -181,6 +187,48 @@ def test_late_and_duplicate_packets_are_ignored() -> None:
     assert stream.send(P_SLICE, 0, marker=True) == []  # a duplicate of the last packet
     assert stream.send(P_SLICE, 3000, marker=True) == [AccessUnit(SC + P_SLICE, 3000, False)]
     assert (stream.depay.lost_units, stream.depay.resyncs) == (0, 0)
+
+
+def test_a_reordered_packet_loses_nothing() -> None:
+    in_order, swapped = Stream(), Stream()
+    keyframe(in_order, 0)
+    keyframe(swapped, 0)
+    parts = fu_a(IDR, 40)
+    expected = [u for i, p in enumerate(parts) for u in in_order.send(p, 3000, marker=i == len(parts) - 1)]
+    seq = swapped.seq
+    order = [0, 2, 1, *range(3, len(parts))]  # the second fragment comes after the third
+    got = []
+    for n in order:
+        swapped.seq = (seq + n) & 0xFFFF
+        got += swapped.send(parts[n], 3000, marker=n == len(parts) - 1)
+    assert got == expected and [u.is_keyframe for u in got] == [True]
+    assert (swapped.depay.lost_units, swapped.depay.resyncs) == (0, 0)
+
+
+def test_a_lost_packet_is_given_up_when_the_window_fills() -> None:
+    stream = Stream()
+    keyframe(stream, 0)
+    stream.skip()  # lost for good
+    held = [stream.send(P_SLICE, 3000 * n, marker=True) for n in range(1, REORDER_WINDOW)]
+    assert held == [[]] * (REORDER_WINDOW - 1) and stream.depay.resyncs == 0  # still waiting for it
+    assert stream.send(P_SLICE, 3000 * REORDER_WINDOW, marker=True) == []  # the window is full
+    assert stream.depay.resyncs == 1 and stream.depay.lost_units == REORDER_WINDOW
+    assert [u.rtp_timestamp for u in keyframe(stream, 99000)] == [99000]
+
+
+def test_far_ahead_or_at_the_end_the_missing_packets_are_lost() -> None:
+    stream = Stream()
+    keyframe(stream, 0)
+    stream.skip()
+    assert stream.send(P_SLICE, 3000, marker=True) == []  # held
+    stream.skip(REORDER_WINDOW + 5)
+    # no waiting for the far past: both go on at once (and are dropped: the loss rules)
+    assert stream.send(P_SLICE, 6000, marker=True) == []
+    assert (stream.depay.resyncs, stream.depay.lost_units, len(stream.depay._held)) == (1, 2, 0)
+    assert [u.rtp_timestamp for u in keyframe(stream, 9000)] == [9000]
+    stream.skip()
+    assert stream.send(P_SLICE, 12000, marker=True) == []
+    assert stream.depay.flush() == [] and stream.depay.resyncs == 2  # the session ended: lost
 
 
 @pytest.mark.parametrize(("kind", "name"), [(25, "STAP-B"), (26, "MTAP16"), (27, "MTAP24"), (29, "FU-B")])
@@ -229,7 +277,7 @@ def test_h265_cra_is_a_keyframe_and_paci_is_refused() -> None:
         stream.send(bytes([50 << 1, 1, 0, 0]), 10)
 
 
-def test_h265_lost_fragment() -> None:
+def test_h265_lost_fragment(no_reordering: None) -> None:
     stream = Stream(Codec.H265)
     stream.send(ap(VPS, H265_SPS, H265_PPS), 0)
     parts = fu_h265(IRAP, 30)

@@ -31,7 +31,7 @@ def test_ntp_conversion_both_eras() -> None:
 
 def test_nothing_before_a_sender_report() -> None:
     clock = RtcpClock(90000)
-    assert clock.wall_ns(12345) is None and clock.skew_ms() is None
+    assert clock.wall_ns(12345) is None and clock.camera_ns(12345) is None and clock.skew_ms() is None
 
 
 def test_mapping_extrapolates_both_ways_and_across_the_wrap() -> None:
@@ -82,6 +82,8 @@ def test_an_unsynchronised_camera_clock_is_reported_but_not_used() -> None:
     clock.on_sender_report(report(camera_thinks, 0), T0)
     assert not clock.synchronised()
     assert clock.wall_ns(0) is None
+    # its own clock still lines up its tracks
+    assert clock.camera_ns(0) == camera_thinks and clock.camera_ns(90000) == camera_thinks + S
     skew = clock.skew_ms()
     assert skew is not None and skew < -800_000_000_000  # decades, in ms
 

@@ -120,6 +120,13 @@ def test_h265_parameter_sets_go_vps_sps_pps_and_absolute_controls_stay() -> None
     assert audio is not None and audio.info == AudioInfo(AudioCodec.PCMU, 8000, 1, b"") and audio.payload_type == 0
 
 
+def test_fmtp_names_are_case_insensitive() -> None:
+    sdp = f"v=0\nm=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000\na=fmtp:96 Sprop-Parameter-Sets={b64(SPS)} ;X=Y\n"
+    sd = parse_sdp(sdp)
+    assert sd.media[0].fmtp_params(96) == {"sprop-parameter-sets": b64(SPS), "x": "Y"}
+    assert pick_tracks(sd, "rtsp://h/", False)[0].extradata == b"\x00\x00\x00\x01" + SPS
+
+
 def test_missing_or_broken_parameter_sets_give_what_can_be_read() -> None:
     sdp = ("v=0\nm=video 0 RTP/AVP 96\na=rtpmap:96 H264/90000\n"
            f"a=fmtp:96 sprop-parameter-sets=%%%,{b64(PPS).rstrip('=')},\n")
