@@ -23,7 +23,8 @@ Rules:
   access unit's pts plus the arrival difference). That placement is kept while a new one stays
   within AUDIO_REANCHOR_90K of it (sound without steps; sender reports arriving later move it by
   milliseconds only, so they do not re-place it); then, as in the FFmpeg path, the video's
-  offset normalized - raw (kept under the same rule) puts it on the media clock.
+  offset normalized - raw (kept under the same rule) puts it on the media clock, and
+  core/audio_timeline.AudioTimeline keeps it continuous through wobbles of a few ticks.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from collections.abc import Callable
 from dataclasses import replace
 
 from vigil.config import CameraConfig
+from vigil.core.audio_timeline import AudioTimeline
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.camera_health import CameraHealth, CameraState, Transition
 from vigil.core.camera_modes import Stream
@@ -93,6 +95,7 @@ class _Session:
         self.video_offset_90k: int | None = None  # normalized - raw of the newest video access unit
         self.last_video: tuple[int, int, int] | None = None  # (raw pts 90k, ext ts, arrival wall ns)
         self.audio_shift_90k: int | None = None  # audio raw 90 kHz -> video raw 90 kHz
+        self.audio_timeline = AudioTimeline()  # continuous while the placement only wobbles
 
     # --- MediaSink --------------------------------------------------------------------------------
 
@@ -185,9 +188,9 @@ class _Session:
         if not self.audio_started:
             self.audio_started = True
             ingest.audio_fanout.publish(AudioStarted(audio.info, arrival_wall_ns))
-        ingest.audio_fanout.publish(AudioPacket(
-            frame.data, raw_90k + self.audio_shift_90k + self.video_offset_90k,
-            frame.duration_samples * 90_000 // rate, arrival_wall_ns))
+        duration_90k = frame.duration_samples * 90_000 // rate
+        pts_90k = self.audio_timeline.place(raw_90k + self.audio_shift_90k + self.video_offset_90k, duration_90k)
+        ingest.audio_fanout.publish(AudioPacket(frame.data, pts_90k, duration_90k, arrival_wall_ns))
 
     def audio_shift(self, ext: int, raw_90k: int, arrival_wall_ns: int) -> int:
         """video raw 90k - audio raw 90k for this frame: by both tracks' sender reports when both
