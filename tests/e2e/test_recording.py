@@ -6,6 +6,8 @@ import itertools
 import time
 from pathlib import Path
 
+import pytest
+
 from tests.support.camsim import CameraServerFactory
 from tests.support.vigil_proc import (
     VigilProcess,
@@ -69,12 +71,14 @@ def test_two_cameras_recorded_contiguously_and_verifiably(tmp_path: Path, camera
     assert listing.returncode == 0 and len(listing.stdout.splitlines()) == len(index.segments("cam-a"))
 
 
+@pytest.mark.parametrize("ingest", ["ffmpeg", "native"])
 def test_camera_outage_is_a_gap_with_reason_and_spares_other_cameras(
-    tmp_path: Path, camera_server: CameraServerFactory
+    tmp_path: Path, camera_server: CameraServerFactory, ingest: str
 ) -> None:
     flaky = camera_server(f"name=a,{CAM}")
     steady = camera_server(f"name=b,{CAM}")
-    config = write_config(tmp_path, {"cam-a": flaky.url("a"), "cam-b": steady.url("b")}, "segment_duration_s = 4")
+    config = write_config(tmp_path, {"cam-a": flaky.url("a"), "cam-b": steady.url("b")}, "segment_duration_s = 4",
+                          camera_extra=f'ingest = "{ingest}"')
     vigil = VigilProcess(config)
     try:
         wait_for(lambda: len(segments_of(config, "cam-a")) >= 1, 20, "a first segment of cam-a")

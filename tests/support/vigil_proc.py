@@ -22,7 +22,13 @@ DAEMON_DIR = Path(__file__).resolve().parents[2] / "daemon"
 
 def write_config(tmp: Path, cameras: dict[str, str], storage_extra: str = "", camera_extra: str = "",
                  min_free_bytes: int | None = 0) -> Path:
-    """A config recording `cameras` (id -> RTSP URL) into tmp/data (min_free_bytes None: the default)."""
+    """A config recording `cameras` (id -> RTSP URL) into tmp/data (min_free_bytes None: the default).
+
+    VIGIL_TEST_INGEST=native (or ffmpeg) sets every camera's `ingest` that `camera_extra` leaves
+    unset: the whole suite on one RTSP client (design/ingest.md)."""
+    forced = os.environ.get("VIGIL_TEST_INGEST")
+    if forced and "ingest" not in camera_extra:
+        camera_extra = f'{camera_extra}\ningest = "{forced}"'
     lines = [
         "[storage]", f'path = "{tmp / "data"}"',
         "" if min_free_bytes is None else f"min_free_bytes = {min_free_bytes}", storage_extra,

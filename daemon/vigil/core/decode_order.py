@@ -15,8 +15,9 @@ Rules:
   before one is).
 - Then dts is forced strictly above the previous dts; MediaClock (core/media_clock.py) repairs
   what is still implausible (a dts after its pts gets composition offset 0 there).
-- A pts jump beyond MAX_JUMP_90K either way (a camera clock reset) restarts the window (the
-  depth learned is kept: a camera's GOP structure does not change with its clock).
+- A pts jump beyond MAX_JUMP_90K either way (a camera clock reset) restarts the window and the
+  dts from there (MediaClock re-bases such a jump); the depth learned is kept: a camera's GOP
+  structure does not change with its clock.
 - A session's first pictures come before d is known: until the first B-frame reveals it their
   dts equal their pts, so the very first GOP may get a few repaired timestamps. Callers keep the
   learned depth from one session to the next (`initial_depth`).

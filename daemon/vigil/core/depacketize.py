@@ -12,20 +12,26 @@ Rules:
   is released **on the marker bit** of its last packet, so no frame waits for the next one. A
   marker on an AU without a picture (only parameter sets / SEI: some cameras mark them) does not
   release it. For a camera that never sets the marker, a packet with another timestamp releases
-  the pending AU (one frame later: the only fallback there is). `flush()` releases a complete
-  pending AU at the end of a session.
+  the pending AU (one frame later: the only fallback there is). Parameter sets / SEI without a
+  picture are not an AU of their own: a camera that stamps them apart (with the previous frame's or
+  a time of their own) has them carried over into the next picture's AU, which keeps that
+  picture's timestamp. `flush()` releases a complete pending AU at the end of a session.
 - `is_keyframe`: the AU holds an IDR picture (H.264 type 5) or an IRAP picture (H.265 16..21).
 - Loss: a sequence-number gap, a fragment without its start or end, or a corrupt payload breaks the
   AU it falls in (and, for a gap, the AU of the first packet after it: its first packets may be
   the lost ones). A broken AU is dropped, and so is every AU after it until a keyframe that arrived
   whole: `resyncs` counts the losses that started such a wait, `lost_units` every AU dropped
-  (of those whose packets were seen; AUs lost entirely cannot be counted). A packet older than the
-  expected one (reordered or duplicated; there is no reordering buffer, so over UDP a reorder costs
-  like a loss) is ignored.
+  (of those whose packets were seen; AUs lost entirely cannot be counted).
+- Reordering (UDP): after a gap the following packets are held, at most REORDER_WINDOW of them, for
+  the missing one; when it comes, all go on in order and nothing is lost. When the window fills,
+  a packet is further ahead than the window, or the session ends (`flush`), the missing ones are
+  lost (above). In-order streams never wait: the window only holds packets after a gap. A packet
+  older than the expected one, or one held already (late or duplicated), is ignored.
 - Before the first keyframe nothing is released (nothing could decode it); those AUs count in
   `skipped_units`, not in `lost_units`.
 - Bound: an AU over MAX_ACCESS_UNIT_BYTES is dropped (`oversized_units`, and a resync as for a
-  loss); the depacketizer never holds more than that plus one packet. Empty fragments add nothing.
+  loss); the depacketizer never holds more than that plus REORDER_WINDOW packets. Empty fragments
+  add nothing.
 
 The hot path appends each NAL piece to a list and joins the list once per AU.
 """
@@ -39,6 +45,7 @@ from vigil.core.media import Codec
 from vigil.core.rtp import RtpError, RtpPacket
 
 MAX_ACCESS_UNIT_BYTES = 8 * 1024 * 1024
+REORDER_WINDOW = 16  # packets held after a gap, waiting for the missing one
 START_CODE = b"\x00\x00\x00\x01"
 
 _H264_STAP_A, _H264_FU_A = 24, 28
@@ -67,6 +74,7 @@ class VideoDepacketizer:
         self._size = 0
         self._timestamp: int | None = None
         self._next_seq: int | None = None
+        self._held: dict[int, RtpPacket] = {}  # packets after a gap, by sequence number
         self._keyframe = False
         self._picture = False
         self._broken = False  # the current AU lost something: drop it
@@ -85,25 +93,69 @@ class VideoDepacketizer:
         """Take one packet of the stream; the access units it completes (usually 0 or 1)."""
         out: list[AccessUnit] = []
         seq = packet.seq
-        gap = False
-        if self._next_seq is not None and seq != self._next_seq:
-            if (seq - self._next_seq) & 0xFFFF >= 0x8000:
-                return out  # older than expected: reordered or duplicated
-            gap = True
-        self._next_seq = (seq + 1) & 0xFFFF
+        expected = self._next_seq
+        if expected is None or seq == expected:
+            self._take(packet, False, out)
+            if self._held:
+                self._drain(out)
+            return out
+        distance = (seq - expected) & 0xFFFF
+        if distance >= 0x8000 or seq in self._held:
+            return out  # older than expected, or held already: reordered or duplicated
+        if distance > REORDER_WINDOW:  # far ahead: whatever is missing is lost
+            self._give_up(out)
+            self._take(packet, True, out)
+            self._drain(out)
+            return out
+        self._held[seq] = packet
+        if len(self._held) >= REORDER_WINDOW:
+            self._give_up(out)
+        return out
+
+    def _drain(self, out: list[AccessUnit]) -> None:
+        """Take the held packets that now follow in order."""
+        held = self._held
+        while self._next_seq in held:
+            self._take(held.pop(self._next_seq), False, out)
+
+    def _give_up(self, out: list[AccessUnit]) -> None:
+        """The missing packets are lost: take every held one in order, gaps as losses."""
+        expected = self._next_seq
+        held, self._held = self._held, {}
+        assert expected is not None or not held
+        for seq in sorted(held, key=lambda s: (s - (expected or 0)) & 0xFFFF):
+            self._take(held[seq], seq != self._next_seq, out)
+
+    def _take(self, packet: RtpPacket, gap: bool, out: list[AccessUnit]) -> None:
+        """One packet in sequence order (`gap`: packets before it were lost)."""
+        self._next_seq = (packet.seq + 1) & 0xFFFF
         timestamp = packet.timestamp
         if timestamp != self._timestamp:
-            if self._pieces or self._broken:
+            if self._picture or self._broken or self._in_fragment:
                 self._finish(out)
+            # else parameter sets / SEI alone (or nothing): carried over to the next picture
             self._timestamp = timestamp
         if gap:
             self._lose()
-        if not self._broken:
+        payload = packet.payload
+        if self._broken:
+            pass
+        elif (self._in_fragment and self._h264 and len(payload) > 2 and payload[0] & 0x1F == _H264_FU_A
+              and not payload[1] & 0x80):
+            # the common packet: the middle or end of an FU-A whose start was seen
+            self._pieces.append(payload[2:])
+            self._size += len(payload) - 2
+            if payload[1] & 0x40:
+                self._in_fragment = False
+            if self._size > MAX_ACCESS_UNIT_BYTES:
+                self.oversized_units += 1
+                self._lose()
+        else:
             try:
                 if self._h264:
-                    self._h264_payload(packet.payload)
+                    self._h264_payload(payload)
                 else:
-                    self._h265_payload(packet.payload)
+                    self._h265_payload(payload)
             except _CorruptError:
                 self.malformed_packets += 1
                 self._lose()
@@ -114,15 +166,15 @@ class VideoDepacketizer:
             if self._in_fragment:
                 self._lose()
             self._finish(out)
-        return out
 
     def flush(self) -> list[AccessUnit]:
         """The pending access unit if it is complete (end of the session)."""
         out: list[AccessUnit] = []
-        if self._in_fragment:
-            self._lose()
-        if self._pieces or self._broken:
+        self._give_up(out)
+        if self._picture or self._broken or self._in_fragment:
             self._finish(out)
+        self._pieces = []
+        self._size = 0
         return out
 
     # --- AU bookkeeping -----------------------------------------------------------------------
@@ -202,8 +254,8 @@ class VideoDepacketizer:
             if len(payload) < 2:
                 raise _CorruptError
             fu = payload[1]
-            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu & 0x1F,
-                           bytes(((payload[0] & 0xE0) | (fu & 0x1F),)), payload[2:])
+            header = bytes(((payload[0] & 0xE0) | (fu & 0x1F),)) if fu & 0x80 else b""
+            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu & 0x1F, header, payload[2:])
         elif 1 <= kind <= 23:
             self._add_nal(kind, payload)
         elif kind == _H264_STAP_A:
@@ -220,8 +272,8 @@ class VideoDepacketizer:
         if kind == _H265_FU:
             fu = payload[2]
             fu_kind = fu & 0x3F
-            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu_kind,
-                           bytes(((payload[0] & 0x81) | (fu_kind << 1), payload[1])), payload[3:])
+            header = bytes(((payload[0] & 0x81) | (fu_kind << 1), payload[1])) if fu & 0x80 else b""
+            self._fragment(bool(fu & 0x80), bool(fu & 0x40), fu_kind, header, payload[3:])
         elif kind < 48:
             self._add_nal(kind, payload)
         elif kind == _H265_AP:

@@ -19,8 +19,9 @@ instant. Rules:
 - Unsynchronised camera clock: when the median skew is beyond MAX_TRUSTED_SKEW_S (a camera that
   never got NTP still thinks it is 1970 or 2000, or keeps a wrong time zone as UTC),
   `synchronised()` is False and `wall_ns` returns None: the caller falls back to its receive time,
-  and `skew_ms()` still says how far off the camera is (for health). Before the first usable SR
-  `wall_ns` and `skew_ms` are None.
+  and `skew_ms()` still says how far off the camera is (for health). `camera_ns` gives the mapping
+  whatever the clock's state: the tracks of one camera share its clock, so their SRs still line
+  audio up with video. Before the first usable SR `wall_ns`, `camera_ns` and `skew_ms` are None.
 """
 
 from __future__ import annotations
@@ -88,6 +89,13 @@ class RtcpClock:
     def synchronised(self) -> bool:
         skew = self.skew_ms()
         return skew is not None and abs(skew) <= MAX_TRUSTED_SKEW_S * 1000
+
+    def camera_ns(self, rtp_timestamp_ext: int) -> int | None:
+        """The camera's clock (ns) at an unwrapped RTP timestamp, synchronised or not (None before
+        a usable SR): for lining up the tracks of one camera, whose SRs share that clock."""
+        if self._sr_wall_ns is None:
+            return None
+        return self._extrapolate(rtp_timestamp_ext)
 
     def wall_ns(self, rtp_timestamp_ext: int) -> int | None:
         """The camera's wall clock (ns since the Unix epoch) at an unwrapped RTP timestamp, or

@@ -17,9 +17,12 @@ Rules:
 - Interleaved frames (`$`) become `Interleaved` events whenever they come, also before PLAY's
   answer. A request from the server is answered 501.
 - 401: answered once with the strongest challenge (core/http_digest.py: Digest SHA-256, Digest
-  MD5, Basic), then every request carries Authorization; a second 401 is refused credentials,
-  unless it says `stale=true` (a new nonce: answered again, at most MAX_STALE_ANSWERS times).
-- 3xx with Location: a `Redirected` event and the session is over (the shell reconnects).
+  MD5, Basic), then every request carries Authorization; a 401 to a request that already carried
+  the answer is refused credentials, unless it says `stale=true` (answered again, at most
+  MAX_STALE_ANSWERS times a request). A later request (a keep-alive, say) refused with a new nonce
+  is answered once more: cameras rotate nonces without saying stale.
+- 3xx with Location: a `Redirected` event (a Location without a scheme is taken on the request
+  URL's host) and the session is over (the shell reconnects).
 - Failures raise `RtspClientError` with a DownReason, and every later call raises it again: 401
   after answering (or with no username, or a challenge we cannot answer) → AUTH; 404 → NOT_FOUND;
   an unreadable or unusable SDP, an unusable transport (461 too) or protocol garbage (the
@@ -55,8 +58,8 @@ from vigil.core.rtsp_messages import (
     RtspResponse,
     encode_request,
     encode_response,
-    parse_interleaved,
     parse_session,
+    parse_transport,
 )
 from vigil.core.sdp import AudioTrack, SdpError, VideoTrack, parse_sdp, pick_tracks, resolve_control
 
@@ -89,10 +92,9 @@ class Playing:
     session_timeout_s: int
 
 
-@dataclass(frozen=True, slots=True)
-class Interleaved:
-    channel: int
-    data: bytes
+# An RTP or RTCP packet over the RTSP connection (`channel`, `data`): the framing's own frozen
+# dataclass, handed on as it is (one object per packet, not two: the hot path).
+Interleaved = InterleavedFrame
 
 
 @dataclass(frozen=True)
@@ -123,30 +125,12 @@ class _Request:
     auth_answers: int = 0
 
 
-def _transport_params(value: str) -> tuple[str, dict[str, str]]:
-    first = value.split(",", 1)[0]
-    spec, *params = first.split(";")
-    parsed: dict[str, str] = {}
-    for param in params:
-        key, _, v = param.strip().partition("=")
-        parsed[key.strip().lower()] = v.strip()
-    return spec.strip().upper(), parsed
-
-
-def _port_pair(text: str | None) -> tuple[int, int] | None:
-    if not text:
-        return None
-    a, _, b = text.partition("-")
-    if not (a.isascii() and a.isdigit() and len(a) <= 5) or int(a) > 65535:
-        return None
-    second = int(b) if b.isascii() and b.isdigit() and len(b) <= 5 and int(b) <= 65535 else int(a) + 1
-    return int(a), min(second, 65535)
-
-
-def _ssrc(text: str | None) -> int | None:
-    if not text or len(text) > 8 or not all(c in "0123456789abcdefABCDEF" for c in text):
-        return None
-    return int(text, 16)
+def _absolute(url: str, location: str | None) -> str | None:
+    """A Location header as an absolute URL (`/path` on the request URL's scheme and host)."""
+    if not location or "://" in location:
+        return location or None
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}/{location.lstrip('/')}"
 
 
 class RtspClient:
@@ -190,7 +174,7 @@ class RtspClient:
         self._audio_setup: SetupTrack | None = None
         self._failed: RtspClientError | None = None
         self._done = False  # closed, redirected or failed: nothing more is read
-        self.now_s = now_s
+        self._now_s = now_s
         self._send(_Request(_Step.OPTIONS, "OPTIONS", url, ()))
 
     # -- the shell's calls --
@@ -206,12 +190,12 @@ class RtspClient:
         events: list[ClientEvent] = []
         if self._done:
             return events
-        self.now_s = now_s
+        self._now_s = now_s
         try:
             self._reader.feed(data)
             while not self._done and (event := self._reader.next_event()) is not None:
                 if isinstance(event, InterleavedFrame):
-                    events.append(Interleaved(event.channel, event.data))
+                    events.append(event)
                 elif isinstance(event, RtspRequest):
                     self._out += encode_response(501, "Not Implemented", event.header("CSeq"))
                 else:
@@ -223,7 +207,7 @@ class RtspClient:
     def timer(self, now_s: float) -> None:
         if self._failed is not None:
             raise self._failed
-        self.now_s = now_s
+        self._now_s = now_s
         due = self._next_keepalive_s
         if self._done or due is None or now_s < due:
             return
@@ -294,7 +278,7 @@ class RtspClient:
         if status == 401:
             self._answer_challenge(request, response)
         elif 300 <= status < 400 and request.step is not _Step.KEEPALIVE:
-            location = response.header("Location")
+            location = _absolute(self.url, response.header("Location"))
             if not location:
                 raise self._fail(DownReason.ERROR, f"{request.method}: {status} {response.reason} without a Location")
             self._done = True
@@ -315,7 +299,7 @@ class RtspClient:
         elif request.step is _Step.PLAY:
             self._check(request, response)
             assert self._video_setup is not None
-            self._next_keepalive_s = self.now_s + self._timeout_s / 2
+            self._next_keepalive_s = self._now_s + self._timeout_s / 2
             events.append(Playing(self._video_setup, self._audio_setup, self._timeout_s))
         elif request.step is _Step.KEEPALIVE:
             if status == 454:
@@ -335,8 +319,6 @@ class RtspClient:
         raise self._fail(DownReason.ERROR, f"the camera answered {what}")
 
     def _answer_challenge(self, request: _Request, response: RtspResponse) -> None:
-        if request.step is _Step.TEARDOWN:
-            return
         if self._username is None:
             raise self._fail(DownReason.AUTH, "the camera asks for a sign-in and no username is configured")
         try:
@@ -345,7 +327,9 @@ class RtspClient:
         except (AuthHeaderError, UnsupportedAuthError) as e:
             raise self._fail(DownReason.AUTH, f"the camera's sign-in cannot be answered: {e}") from e
         stale = any((c.param("stale") or "").lower() == "true" for c in challenges)
-        if self._challenge is not None and not (stale and request.auth_answers < MAX_STALE_ANSWERS):
+        renewed = (self._challenge is not None and request.auth_answers == 0
+                   and challenge.param("nonce") != self._challenge.param("nonce"))
+        if self._challenge is not None and not renewed and not (stale and request.auth_answers < MAX_STALE_ANSWERS):
             raise self._fail(DownReason.AUTH, f"the camera refused the credentials ({request.method}: 401)")
         self._challenge = challenge
         self._nc = 0
@@ -370,21 +354,18 @@ class RtspClient:
     def _track_setup(self, response: RtspResponse, track: VideoTrack | AudioTrack, index: int) -> SetupTrack | str:
         """What the server's Transport answer says, or why it is unusable."""
         value = response.header("Transport")
+        if value is None:  # what we asked for, then
+            channels = _INTERLEAVED[index] if self._transport is Transport.TCP else (None, None)
+            return SetupTrack(track, channels[0], channels[1], None, None)
+        answer = parse_transport(value)
         if self._transport is Transport.TCP:
-            requested = _INTERLEAVED[index]
-            if value is None:
-                return SetupTrack(track, requested[0], requested[1], None, None)
-            spec, params = _transport_params(value)
-            channels = parse_interleaved(value.split(",", 1)[0])
-            if "TCP" not in spec or channels is None or "multicast" in params:
+            # interleaved channels mean TCP, whatever the protocol says
+            if answer.interleaved is None or answer.multicast:
                 return f"the camera answered a TCP SETUP with {value[:100]!r}"
-            return SetupTrack(track, channels[0], channels[1], None, _ssrc(params.get("ssrc")))
-        if value is None:
-            return SetupTrack(track, None, None, None, None)
-        spec, params = _transport_params(value)
-        if "TCP" in spec or "interleaved" in params or "multicast" in params:
+            return SetupTrack(track, answer.interleaved[0], answer.interleaved[1], None, answer.ssrc)
+        if "TCP" in answer.protocol or answer.interleaved is not None or answer.multicast:
             return f"the camera answered a UDP SETUP with {value[:100]!r}"
-        return SetupTrack(track, None, None, _port_pair(params.get("server_port")), _ssrc(params.get("ssrc")))
+        return SetupTrack(track, None, None, answer.server_ports, answer.ssrc)
 
     def _on_setup_video(self, response: RtspResponse) -> None:
         assert self._video is not None

@@ -15,7 +15,10 @@ Rules:
 - Anything malformed raises `RtspProtocolError` (a ValueError) and the reader is then unusable:
   the connection must be closed.
 - `parse_session` reads `Session: id[;timeout=s]` (default timeout 60 s, §12.37);
-  `parse_interleaved` reads the `interleaved=a-b` channels of a Transport header.
+  `parse_interleaved` reads the `interleaved=a-b` channels of a Transport header;
+  `parse_transport` reads the first transport of a server's Transport header (§12.39): its
+  protocol, interleaved channels, server ports, ssrc (hex) and whether it is multicast; a value
+  that cannot be read is None (a missing second number is the first + 1).
 
 Nothing here knows about sockets, asyncio or clocks; issue 19's own RTSP ingest builds on it."""
 
@@ -141,6 +144,17 @@ class RtspReader:
         """The next complete event, or None when more bytes are needed."""
         if self._broken:
             raise RtspProtocolError("the reader already failed: close the connection")
+        buf = self._buf
+        if self._head is None and buf and buf[0] == 0x24:  # '$': the hot path (every RTP packet over TCP)
+            have = len(buf)
+            if have < 4:
+                return None
+            end = 4 + ((buf[2] << 8) | buf[3])
+            if have < end:
+                return None
+            frame = InterleavedFrame(buf[1], bytes(buf[4:end]))
+            del buf[:end]
+            return frame
         try:
             return self._next()
         except RtspProtocolError:
@@ -151,15 +165,6 @@ class RtspReader:
         if self._head is None:
             if not self._buf:
                 return None
-            if self._buf[0] == 0x24:  # '$'
-                if len(self._buf) < 4:
-                    return None
-                size = int.from_bytes(self._buf[2:4], "big")
-                if len(self._buf) < 4 + size:
-                    return None
-                frame = InterleavedFrame(self._buf[1], bytes(self._buf[4 : 4 + size]))
-                del self._buf[: 4 + size]
-                return frame
             end, sep_len = _head_end(self._buf)
             if end < 0:
                 if len(self._buf) > MAX_HEAD_BYTES:
@@ -254,3 +259,41 @@ def parse_interleaved(transport: str) -> tuple[int, int] | None:
                 return int(a), second if second <= 255 else int(a)
             return None
     return None
+
+
+@dataclass(frozen=True)
+class TransportAnswer:
+    """The first transport of a Transport header, as a server answers a SETUP."""
+
+    protocol: str  # upper-cased: "RTP/AVP", "RTP/AVP/UDP", "RTP/AVP/TCP"
+    interleaved: tuple[int, int] | None
+    server_ports: tuple[int, int] | None
+    ssrc: int | None
+    multicast: bool
+
+
+_HEX = frozenset("0123456789abcdefABCDEF")
+
+
+def _port_pair(text: str | None) -> tuple[int, int] | None:
+    if not text:
+        return None
+    a, _, b = text.partition("-")
+    if not (a.isascii() and a.isdigit() and len(a) <= 5) or int(a) > 65535:
+        return None
+    second = int(b) if b.isascii() and b.isdigit() and len(b) <= 5 and int(b) <= 65535 else int(a) + 1
+    return int(a), min(second, 65535)
+
+
+def parse_transport(value: str) -> TransportAnswer:
+    """The first transport of a Transport header (see the module rules)."""
+    first = value.split(",", 1)[0]
+    protocol, *params = first.split(";")
+    parsed: dict[str, str] = {}
+    for param in params:
+        key, _, v = param.strip().partition("=")
+        parsed[key.strip().lower()] = v.strip()
+    ssrc_text = parsed.get("ssrc", "")
+    ssrc = int(ssrc_text, 16) if 0 < len(ssrc_text) <= 8 and all(c in _HEX for c in ssrc_text) else None
+    return TransportAnswer(protocol.strip().upper(), parse_interleaved(first), _port_pair(parsed.get("server_port")),
+                           ssrc, "multicast" in parsed)

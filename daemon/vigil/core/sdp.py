@@ -256,7 +256,8 @@ def _offered(sd: SessionDescription) -> str:
     for m in sd.media:
         for pt in m.payload_types:
             rtpmap = m.rtpmap(pt)
-            labels.append(f"{m.kind} {rtpmap.encoding}/{rtpmap.clock_rate_hz}" if rtpmap else f"{m.kind} {pt}")
+            label = f"{m.kind} {rtpmap.encoding}/{rtpmap.clock_rate_hz}" if rtpmap else f"{m.kind} {pt}"
+            labels.append(label + (" (inactive)" if m.direction == "inactive" else ""))
     text = ", ".join(labels[:12]) + (", ..." if len(labels) > 12 else "")
     return text[:300] or "nothing"
 

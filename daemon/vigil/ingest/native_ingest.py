@@ -12,8 +12,9 @@ Rules:
   camera up) with the first keyframe; access units before it are of no use to any consumer.
 - Timestamps: the RTP timestamp is unwrapped (core/rtp.TimestampUnwrapper) and scaled to 90 kHz:
   that is the pts. The dts comes from core/decode_order.DecodeOrder (dts = pts without B-frames;
-  with them a learned reorder depth, kept across this stream's sessions). Both then go through
-  MediaClock as the FFmpeg path's do.
+  with them the reorder depth the SPS states (core/sps.py), else the one learned, kept across
+  this stream's sessions). The SPS (SDP's, else the first keyframe's) also gives the
+  StreamInfo's size. Both then go through MediaClock as the FFmpeg path's do.
 - Camera clock: each track's RTCP sender reports feed a core/rtcp_clock.RtcpClock; the video's
   skew (camera - appliance, ms) is `clock_skew_ms` (None before a report). EncodedPacket's
   `camera_wall_ns` is the camera's wall time of the picture when known.
@@ -22,7 +23,8 @@ Rules:
   access unit's pts plus the arrival difference). That placement is kept while a new one stays
   within AUDIO_REANCHOR_90K of it (sound without steps; sender reports arriving later move it by
   milliseconds only, so they do not re-place it); then, as in the FFmpeg path, the video's
-  offset normalized - raw (kept under the same rule) puts it on the media clock.
+  offset normalized - raw (kept under the same rule) puts it on the media clock, and
+  core/audio_timeline.AudioTimeline keeps it continuous through wobbles of a few ticks.
 """
 
 from __future__ import annotations
@@ -34,8 +36,10 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from vigil.config import CameraConfig
+from vigil.core.audio_timeline import AudioTimeline
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.camera_health import CameraHealth, CameraState, Transition
 from vigil.core.camera_modes import Stream
@@ -58,6 +62,7 @@ from vigil.core.rtcp_clock import RtcpClock
 from vigil.core.rtp import RtpPacket, SenderReport, TimestampUnwrapper
 from vigil.core.rtsp_client import Playing
 from vigil.core.sdp import AudioTrack, VideoTrack
+from vigil.core.sps import find_sps
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.native_rtsp import AUDIO, VIDEO, NativeSession, SessionParams
 from vigil.ingest.rtsp import AUDIO_REANCHOR_90K
@@ -90,6 +95,7 @@ class _Session:
         self.video_offset_90k: int | None = None  # normalized - raw of the newest video access unit
         self.last_video: tuple[int, int, int] | None = None  # (raw pts 90k, ext ts, arrival wall ns)
         self.audio_shift_90k: int | None = None  # audio raw 90 kHz -> video raw 90 kHz
+        self.audio_timeline = AudioTimeline()  # continuous while the placement only wobbles
 
     # --- MediaSink --------------------------------------------------------------------------------
 
@@ -144,6 +150,12 @@ class _Session:
             if not keyframe:
                 return  # no consumer can use what comes before the first keyframe
             self.started = True
+            sps = find_sps(video.codec, video.extradata) or find_sps(video.codec, data)
+            if sps is not None:
+                info = self.info = replace(info, width=sps.width, height=sps.height)
+            # The SPS's reorder depth is right from the first picture; else what this stream showed before.
+            self.order = DecodeOrder(ingest.reorder_depth if sps is None or sps.reorder_frames is None
+                                     else sps.reorder_frames)
             ingest.on_transition(ingest.health.connected(arrival_wall_ns))
             ingest.fanout.publish(SessionStarted(info, arrival_wall_ns))
         pts = _to_90k(ext, video.clock_rate_hz)
@@ -176,9 +188,9 @@ class _Session:
         if not self.audio_started:
             self.audio_started = True
             ingest.audio_fanout.publish(AudioStarted(audio.info, arrival_wall_ns))
-        ingest.audio_fanout.publish(AudioPacket(
-            frame.data, raw_90k + self.audio_shift_90k + self.video_offset_90k,
-            frame.duration_samples * 90_000 // rate, arrival_wall_ns))
+        duration_90k = frame.duration_samples * 90_000 // rate
+        pts_90k = self.audio_timeline.place(raw_90k + self.audio_shift_90k + self.video_offset_90k, duration_90k)
+        ingest.audio_fanout.publish(AudioPacket(frame.data, pts_90k, duration_90k, arrival_wall_ns))
 
     def audio_shift(self, ext: int, raw_90k: int, arrival_wall_ns: int) -> int:
         """video raw 90k - audio raw 90k for this frame: by both tracks' sender reports when both

@@ -15,10 +15,12 @@ Rules (design/ingest.md):
   RTCP port (UDP) or interleaved on the track's RTCP channel (TCP).
 - Delivery: each RTP packet is parsed and handed to the sink synchronously (`MediaSink.rtp`), no
   queue in between; unparsable datagrams and frames are counted (`bad_packets`) and dropped, never
-  logged one by one. Interleaved frames arriving before PLAY's answer wait in a bounded list
-  (PRE_PLAY_FRAMES) and are delivered right after `MediaSink.playing`.
-- `stop` (an asyncio.Event) ends the session promptly: TEARDOWN is written, best effort, within
-  TEARDOWN_WAIT_S, and the result is SHUTDOWN.
+  logged one by one. Interleaved frames and datagrams arriving before PLAY's answer is read (a
+  camera starts sending with its answer) wait in bounded lists (PRE_PLAY_FRAMES each) and are
+  delivered right after `MediaSink.playing`: the first keyframe is not lost.
+- `stop` (an asyncio.Event) ends the session promptly, in any state (connecting, handshaking,
+  playing): TEARDOWN is written when the client has a session (best effort, within
+  TEARDOWN_WAIT_S), the session's task is cancelled, and the result is SHUTDOWN.
 """
 
 from __future__ import annotations
@@ -122,9 +124,11 @@ class NativeSession:
         self._tracks: list[_Track] = []
         self._channels: dict[int, tuple[int, bool]] = {}  # interleaved channel -> (track, is RTCP)
         self._early: list[Interleaved] = []
+        self._early_datagrams: list[tuple[int, bool, bytes]] = []
         self._udp: list[tuple[asyncio.DatagramTransport, asyncio.DatagramTransport]] = []
         self._peer_host: str | None = None
         self._writer: asyncio.StreamWriter | None = None
+        self._client: RtspClient | None = None
         self._own_ssrc = random.getrandbits(32)
 
     async def run(self) -> tuple[DownReason, str]:
@@ -134,8 +138,6 @@ class NativeSession:
         stopping = asyncio.ensure_future(self.stop.wait())
         try:
             await asyncio.wait((task, stopping), return_when=asyncio.FIRST_COMPLETED)
-            if not task.done():  # playing: it sends TEARDOWN and returns; else it is cut short
-                await asyncio.wait((task,), timeout=TEARDOWN_WAIT_S + 0.2)
         except asyncio.CancelledError:
             task.cancel()
             raise
@@ -143,6 +145,7 @@ class NativeSession:
             stopping.cancel()
         if task.done():
             return task.result()
+        await self._teardown()
         task.cancel()
         try:
             await task
@@ -169,7 +172,7 @@ class NativeSession:
             user, password = self.params.username, self.params.password
         parts = urlsplit(clean)
         host, port = parts.hostname or "", parts.port or 554
-        self._tracks, self._channels, self._early = [], {}, []
+        self._tracks, self._channels, self._early, self._early_datagrams = [], {}, [], []
         writer: asyncio.StreamWriter | None = None
         try:
             async with asyncio.timeout(self.params.timeout_s):
@@ -179,6 +182,7 @@ class NativeSession:
             ports = await self._bind_udp(writer) if self.params.transport is Transport.UDP else ()
             client = RtspClient(clean, user, password, self.params.transport, self.params.want_audio,
                                 time.monotonic(), udp_ports=ports)
+            self._client = client
             return await self._serve(client, reader, writer)
         except _EndedError as ended:
             return ended.reason, str(ended)
@@ -189,7 +193,7 @@ class NativeSession:
         except OSError as error:
             return classify_failure(error.errno, type(error).__name__, str(error)), str(error)
         finally:
-            self._writer = None
+            self._writer, self._client = None, None
             if writer is not None:
                 writer.close()
                 with contextlib.suppress(OSError):
@@ -197,49 +201,37 @@ class NativeSession:
 
     async def _serve(self, client: RtspClient, reader: asyncio.StreamReader,
                      writer: asyncio.StreamWriter) -> tuple[DownReason, str]:
-        stop_wait = asyncio.ensure_future(self.stop.wait())
-        try:
-            writer.write(client.data_to_send())
-            next_rr_s = time.monotonic() + RR_INTERVAL_S
-            self.last_input_s = time.monotonic()
-            while True:
-                now = time.monotonic()
-                if now >= next_rr_s:
-                    self._send_receiver_reports(now)
-                    next_rr_s = now + RR_INTERVAL_S
-                timer = client.next_timer_s()
-                if timer is not None and timer <= now:
-                    client.timer(now)
-                    writer.write(client.data_to_send())
-                    continue
-                read_deadline = self.last_input_s + self.params.timeout_s
-                if now >= read_deadline:
-                    raise _EndedError(DownReason.TIMEOUT, f"nothing from the camera for {self.params.timeout_s:g} s")
-                wake = min(x for x in (read_deadline, next_rr_s, timer) if x is not None)
-                read = asyncio.ensure_future(reader.read(READ_BYTES))
-                done, _ = await asyncio.wait((read, stop_wait), timeout=max(0.0, wake - now),
-                                             return_when=asyncio.FIRST_COMPLETED)
-                if stop_wait in done:
-                    read.cancel()
-                    await self._teardown(client, writer)
-                    return DownReason.SHUTDOWN, "stopped"
-                if read not in done:
-                    read.cancel()
-                    with contextlib.suppress(asyncio.CancelledError):
-                        await read
-                    continue
-                data = read.result()
-                if not data:
-                    return DownReason.ENDED, "the camera closed the connection"
-                now = time.monotonic()
-                self.last_input_s = now
-                for event in client.receive_data(data, now):
-                    self._event(event)
-                out = client.data_to_send()
-                if out:
-                    writer.write(out)
-        finally:
-            stop_wait.cancel()
+        writer.write(client.data_to_send())
+        next_rr_s = time.monotonic() + RR_INTERVAL_S
+        self.last_input_s = time.monotonic()
+        while True:
+            now = time.monotonic()
+            if now >= next_rr_s:
+                self._send_receiver_reports(now)
+                next_rr_s = now + RR_INTERVAL_S
+            timer = client.next_timer_s()
+            if timer is not None and timer <= now:
+                client.timer(now)
+                writer.write(client.data_to_send())
+                continue
+            read_deadline = self.last_input_s + self.params.timeout_s
+            if now >= read_deadline:
+                raise _EndedError(DownReason.TIMEOUT, f"nothing from the camera for {self.params.timeout_s:g} s")
+            wake = min(x for x in (read_deadline, next_rr_s, timer) if x is not None)
+            try:
+                async with asyncio.timeout(max(0.0, wake - now)):
+                    data = await reader.read(READ_BYTES)
+            except TimeoutError:
+                continue
+            if not data:
+                return DownReason.ENDED, "the camera closed the connection"
+            now = time.monotonic()
+            self.last_input_s = now
+            for event in client.receive_data(data, now):
+                self._event(event)
+            out = client.data_to_send()
+            if out:
+                writer.write(out)
 
     def _event(self, event: object) -> None:
         if isinstance(event, Interleaved):
@@ -265,12 +257,20 @@ class NativeSession:
         early, self._early = self._early, []
         for frame in early:
             self._event(frame)
+        datagrams, self._early_datagrams = self._early_datagrams, []
+        for track, rtcp, data in datagrams:
+            if track < len(self._tracks):
+                self._media(track, rtcp, data)
 
     def datagram(self, track: int, rtcp: bool, data: bytes, addr: tuple[str | int, ...]) -> None:
-        if addr[0] != self._peer_host or track >= len(self._tracks):
-            return  # not from the camera, or a track that was not set up
+        if addr[0] != self._peer_host:
+            return  # not from the camera
         self.last_input_s = time.monotonic()
-        self._media(track, rtcp, data)
+        if not self._tracks:  # before PLAY's answer was read: kept (bounded) for right after it
+            if len(self._early_datagrams) < PRE_PLAY_FRAMES:
+                self._early_datagrams.append((track, rtcp, data))
+        elif track < len(self._tracks):  # else a track that was not set up
+            self._media(track, rtcp, data)
 
     def _media(self, track: int, rtcp: bool, data: bytes) -> None:
         arrival_ns = time.time_ns()
@@ -300,7 +300,11 @@ class NativeSession:
             elif setup.server_ports is not None and index < len(self._udp) and self._peer_host is not None:
                 self._udp[index][1].sendto(report, (self._peer_host, setup.server_ports[1]))
 
-    async def _teardown(self, client: RtspClient, writer: asyncio.StreamWriter) -> None:
+    async def _teardown(self) -> None:
+        """TEARDOWN on the open connection (when the client has a session), best effort."""
+        client, writer = self._client, self._writer
+        if client is None or writer is None:
+            return
         client.close()
         out = client.data_to_send()
         if out:

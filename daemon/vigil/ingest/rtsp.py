@@ -18,6 +18,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 import av
 
 from vigil.config import CameraConfig
+from vigil.core.audio_timeline import AudioTimeline
 from vigil.core.backoff import BackoffPolicy
 from vigil.core.camera_health import CameraHealth, CameraState, Transition
 from vigil.core.camera_modes import Stream
@@ -141,6 +142,7 @@ class RtspIngest:
                 audio = self._pick_audio(container)
                 self.audio = None if audio is None else audio[1]
                 clock = MediaClock()
+                audio_timeline = AudioTimeline()  # FFmpeg re-bases RTP time on the first sender report
                 # normalized - raw (both 90 kHz) of the latest video packet: audio's place on the media clock
                 video_offset_90k: int | None = None
                 flags_keyframes = False  # once the demuxer has flagged one, trust its flags
@@ -157,9 +159,9 @@ class RtspIngest:
                             audio_started = True
                             self.audio_fanout.publish(AudioStarted(audio[1], now_wall))
                         tb = packet.time_base or audio[0].time_base or Fraction(1, audio[1].sample_rate)
-                        self.audio_fanout.publish(AudioPacket(
-                            bytes(packet), int(packet.pts * tb * 90_000) + video_offset_90k,
-                            int((packet.duration or 0) * tb * 90_000), now_wall))
+                        duration_90k = int((packet.duration or 0) * tb * 90_000)
+                        pts_90k = audio_timeline.place(int(packet.pts * tb * 90_000) + video_offset_90k, duration_90k)
+                        self.audio_fanout.publish(AudioPacket(bytes(packet), pts_90k, duration_90k, now_wall))
                         continue
                     if not started_session:
                         started_session = True

@@ -16,11 +16,13 @@ from vigil.core.rtsp_messages import (
     RtspReader,
     RtspRequest,
     RtspResponse,
+    TransportAnswer,
     encode_interleaved,
     encode_request,
     encode_response,
     parse_interleaved,
     parse_session,
+    parse_transport,
 )
 
 DESCRIBE_ANSWER = (
@@ -176,3 +178,31 @@ def test_valid_streams_round_trip_in_any_split(items: list[tuple], split: int) -
             assert event.headers[1 : 1 + len(item[1])] == tuple(item[1])
         else:
             assert event == InterleavedFrame(item[0], item[1])
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("RTP/AVP/TCP;unicast;interleaved=0-1;ssrc=1A2B3C4D;mode=\"PLAY\"",
+         TransportAnswer("RTP/AVP/TCP", (0, 1), None, 0x1A2B3C4D, False)),
+        ("RTP/AVP;unicast;client_port=5000-5001;server_port=6970-6971;ssrc=00000001",
+         TransportAnswer("RTP/AVP", None, (6970, 6971), 1, False)),
+        ("rtp/avp/udp;unicast;server_port=7000, RTP/AVP/TCP;interleaved=4-5",
+         TransportAnswer("RTP/AVP/UDP", None, (7000, 7001), None, False)),
+        ("RTP/AVP;multicast;destination=232.0.0.1;port=5000-5001;ttl=4",
+         TransportAnswer("RTP/AVP", None, None, None, True)),
+        ("RTP/AVP;server_port=99999-1;ssrc=123456789;interleaved=x",
+         TransportAnswer("RTP/AVP", None, None, None, False)),
+        ("RTP/AVP;server_port=²-3;ssrc=zz", TransportAnswer("RTP/AVP", None, None, None, False)),
+    ],
+)
+def test_a_servers_transport_answer(value: str, expected: TransportAnswer) -> None:
+    assert parse_transport(value) == expected
+
+
+@given(st.text(max_size=200))
+def test_any_transport_value_parses(value: str) -> None:
+    answer = parse_transport(value)
+    for pair in (answer.interleaved, answer.server_ports):
+        assert pair is None or all(0 <= n <= 65535 for n in pair)
+    assert answer.ssrc is None or 0 <= answer.ssrc < 2**32

@@ -215,3 +215,11 @@ def test_a_segment_s_file_is_named_by_its_day_run_and_seq() -> None:
     name = segment_relpath("cam", "main", seg.start_wall_ns, seg.run_id, seg.seq)
     assert name == "cam/main/2027-01-15/000012-00000.mp4"
     assert segment_relpath("cam", "sub", T0, 1_234_567, 100_000) == "cam/sub/2027-01-15/1234567-100000.mp4"
+
+
+def test_a_segment_starts_at_the_camera_s_time_of_its_keyframe_when_the_camera_says_it() -> None:
+    shell = Shell()
+    shell.s.session_started(sdp())
+    key = EncodedPacket(START + SPS + START + PPS + START + IDR, 0, 0, True, T0, camera_wall_ns=T0 - 30_000_000)
+    shell.feed(key)
+    assert shell.segments[0][0].start_wall_ns == T0 - 30_000_000

@@ -14,7 +14,7 @@ from vigil.core.h26x import has_complete_parameter_sets, iter_nal_units, paramet
 from vigil.core.media import Codec, DownReason
 from vigil.core.rotation import CutReason, RotationPolicy
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
-from vigil.core.wallclock import continued_wall_ns
+from vigil.core.wallclock import anchor_wall_ns, continued_wall_ns
 
 SPS, PPS, IDR, SLICE = b"\x67\x64\x00\x1f", b"\x68\xee", b"\x65\x88\x84", b"\x41\x9a"
 
@@ -109,3 +109,10 @@ def test_error_table_maps_each_kind() -> None:
     assert http_status(StorageError("x")) == 503
     assert http_status(ConfigError("x")) == 400
     assert http_status(VigilError("x")) == 500
+
+
+def test_the_camera_s_own_time_anchors_when_it_is_close_to_the_arrival() -> None:
+    arrival = 1_800_000_000 * 10**9
+    assert anchor_wall_ns(arrival, None) == arrival
+    assert anchor_wall_ns(arrival, arrival - 40_000_000) == arrival - 40_000_000  # 40 ms in the network
+    assert anchor_wall_ns(arrival, arrival + 5 * 10**9) == arrival  # a camera clock 5 s off is not trusted

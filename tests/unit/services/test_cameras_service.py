@@ -128,3 +128,9 @@ def test_health_figures_by_scope(env: ServiceEnv) -> None:
     assert district.budget == budget and not district.ok
     fine = health(env, appliance(NOW), ApplianceState(Statuses(), "ok", None, (), NOW, 3))
     assert fine.ok and fine.cameras_up == 2
+
+
+def test_health_names_each_visible_camera_s_clock_skew(env: ServiceEnv) -> None:
+    state = ApplianceState(Statuses(**{"hs-cam": Status("up", clock_skew_ms=-12.5)}), "ok", None, (), NOW, 3)
+    assert dict(health(env, appliance(NOW), state).clock_skew_ms) == {"hs-cam": -12.5, "ms-cam": None}
+    assert dict(health(env, user("hs-viewer", NOW), state).clock_skew_ms) == {"hs-cam": -12.5}
