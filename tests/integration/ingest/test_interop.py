@@ -185,14 +185,8 @@ def decoded_frames(codec: Codec, extradata: bytes, units: list[EncodedPacket]) -
 @pytest.mark.parametrize("kind", [IngestPath.FFMPEG, IngestPath.NATIVE], ids=lambda k: str(k))
 @pytest.mark.parametrize("case", CASES)
 def test_interop(case: Case, kind: IngestPath, camera_server: CameraServerFactory, clips: dict[Codec, Path],
-                 tmp_path: Path, request: pytest.FixtureRequest) -> None:
+                 tmp_path: Path) -> None:
     ingest_class(kind)  # skip before anything starts when the native ingest is missing
-    if kind is IngestPath.NATIVE and "bframes" in case.extra:
-        # Known (r19/ingest e409a86): until the first B-frame reveals the reorder depth, dts = pts, and
-        # the first GOP's B-frames lose their pts (18001, 18002 after a P at 18000 instead of 6000,
-        # 12000): the recording shows them out of order and ffmpeg's decode check reports
-        # "non monotonically increasing dts". Strict: this passes once decode_order is fixed.
-        request.applymarker(pytest.mark.xfail(strict=True, reason="native ingest: first GOP's B-frame pts"))
     with peer(case, camera_server, clips) as url:
         run = run_ingest(kind, case, url, tmp_path, until_down=case.refused)
     if case.refused:  # VLC: "461 Unsupported transport" to RTP/AVP/TCP
