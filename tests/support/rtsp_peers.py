@@ -116,6 +116,13 @@ class VlcServer(_Peer):
 
     def __init__(self, clip: Path, ready_timeout_s: float = 20.0) -> None:
         super().__init__()
+        try:
+            self._start(clip, ready_timeout_s)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, clip: Path, ready_timeout_s: float) -> None:
         port = free_port()
         self.url = f"rtsp://127.0.0.1:{port}/x"
         self.dir.chmod(0o755)  # nobody reads the clip from here and writes its HOME in it
@@ -132,37 +139,37 @@ class VlcServer(_Peer):
         env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home)}
         with self.log.open("wb") as log:
             self.procs.append(subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env))
-        try:
-            _wait_describe(self.url, self.procs, ready_timeout_s, self.log)
-        except PeerError:
-            self.close()
-            raise
+        _wait_describe(self.url, self.procs, ready_timeout_s, self.log)
 
 
 class FfmpegRtpServer(_Peer):
     """FFmpeg packetizing ``clip`` (``-f rtp``), served untouched by GStreamer's RTSP server."""
 
     def __init__(self, clip: Path, codec: str = "h264", ready_timeout_s: float = 20.0) -> None:
+        encoding = {"h264": "H264", "h265": "H265"}[codec]
         super().__init__()
+        try:
+            self._start(clip, encoding, ready_timeout_s)
+        except BaseException:
+            self.close()
+            raise
+
+    def _start(self, clip: Path, encoding: str, ready_timeout_s: float) -> None:
         rtp_port = free_port(socket.SOCK_DGRAM)
         with self.log.open("wb") as log:
             relay = subprocess.Popen(
                 [sys.executable, str(REPO / "tests" / "support" / "rtp_relay_server.py"), "--port", "0",
-                 "--rtp-port", str(rtp_port), "--encoding", {"h264": "H264", "h265": "H265"}[codec]],
+                 "--rtp-port", str(rtp_port), "--encoding", encoding],
                 stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log)
             self.procs.append(relay)
             assert relay.stdout is not None
             line = relay.stdout.readline().decode().strip()
+            relay.stdout.close()
             if not line.startswith("READY "):
-                self.close()
                 raise PeerError(f"rtp relay server did not start: {line!r}")
             self.url = f"rtsp://127.0.0.1:{int(line.split()[1])}/x"
             self.procs.append(subprocess.Popen(
                 ["ffmpeg", "-nostdin", "-v", "error", "-re", "-stream_loop", "-1", "-i", str(clip), "-c", "copy",
                  "-f", "rtp", f"rtp://127.0.0.1:{rtp_port}?pkt_size=1200"],
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=log))
-        try:
-            _wait_describe(self.url, self.procs, ready_timeout_s, self.log)
-        except PeerError:
-            self.close()
-            raise
+        _wait_describe(self.url, self.procs, ready_timeout_s, self.log)
