@@ -5,7 +5,7 @@
 The mount ``/x`` is ``udpsrc name=pay0``: no depayloader, no payloader, so every packet a client
 receives is the packetizer's own (its marker bits, fragmentation, timestamps and sequence numbers);
 GStreamer only does the RTSP. FFmpeg cannot serve RTSP itself (its ``-rtsp_flags listen`` is a
-demuxer option, for a client's RECORD; see design/ingest-interop.md), so this is how its packetizer
+demuxer option, for a client's RECORD; see design/ingest.md, "Interop matrix"), so this is how its packetizer
 (``ffmpeg -f rtp``) becomes an RTSP peer. Prints ``READY <port>`` once the mount is in place.
 """
 

@@ -1,4 +1,4 @@
-"""RTSP servers other than our GStreamer sim camera, as interop peers (design/ingest-interop.md).
+"""RTSP servers other than our GStreamer sim camera, as interop peers (design/ingest.md, "Interop matrix").
 
 * :class:`VlcServer`: VLC's RTSP output, ``cvlc CLIP --sout '#rtp{sdp=rtsp://...}'``, replaying a
   clip in a loop. VLC refuses to run as root, so as root it runs as ``nobody`` (``setpriv``; the

@@ -1,7 +1,7 @@
 """Both ingests (FFmpeg's demuxer and our own RTSP client) against every RTSP server installable
 here: GStreamer's rtsp-server (the sim camera), VLC's RTSP output, and FFmpeg's RTP packetizer
 (behind GStreamer's RTSP, since FFmpeg cannot serve RTSP). The matrix and what each peer taught
-us: design/ingest-interop.md.
+us: design/ingest.md, "Interop matrix".
 
 Each case runs one ingest into a real fan-out with two subscribers, a checker and the real
 Recorder, until N access units arrived, and judges: a session starts with the server's codec; the
