@@ -40,14 +40,16 @@ def free_port(kind: int = socket.SOCK_STREAM) -> int:
 
 
 def make_clip(path: Path, codec: str = "h264", seconds: float = 4.0, width: int = 320, height: int = 240,
-              fps: int = 15) -> Path:
-    """An mp4 of ``testsrc`` in H.264 or H.265, no B-frames, GOP = fps, parameter sets before every IDR."""
+              fps: int = 15, aac: bool = False) -> Path:
+    """An mp4 of ``testsrc`` in H.264 or H.265, no B-frames, GOP = fps, parameter sets before every IDR;
+    with ``aac``, also a 440 Hz tone in AAC (48 kHz mono)."""
     encoder = {"h264": ["-c:v", "libx264", "-x264-params", "repeat-headers=1"],
                "h265": ["-c:v", "libx265", "-x265-params", "repeat-headers=1:bframes=0:log-level=error",
                         "-tag:v", "hvc1"]}[codec]
+    audio = ["-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000"] if aac else []
     cmd = ["ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
-           f"testsrc=size={width}x{height}:rate={fps}", "-t", str(seconds), *encoder, "-g", str(fps), "-bf", "0",
-           "-pix_fmt", "yuv420p", str(path)]
+           f"testsrc=size={width}x{height}:rate={fps}", *audio, "-t", str(seconds), *encoder, "-g", str(fps),
+           "-bf", "0", "-pix_fmt", "yuv420p", *(["-c:a", "aac", "-ac", "1"] if aac else []), str(path)]
     result = subprocess.run(cmd, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         raise PeerError(f"ffmpeg could not make {path}: {result.stderr.strip()}")
@@ -112,17 +114,18 @@ class _Peer:
 
 
 class VlcServer(_Peer):
-    """``cvlc`` serving ``clip`` in a loop at ``rtsp://127.0.0.1:PORT/x`` (UDP only)."""
+    """``cvlc`` serving ``clip`` in a loop at ``rtsp://127.0.0.1:PORT/x`` (UDP only); its audio too
+    with ``audio`` (VLC sends AAC as ``mpeg4-generic``, AAC-hbr)."""
 
-    def __init__(self, clip: Path, ready_timeout_s: float = 20.0) -> None:
+    def __init__(self, clip: Path, ready_timeout_s: float = 20.0, audio: bool = False) -> None:
         super().__init__()
         try:
-            self._start(clip, ready_timeout_s)
+            self._start(clip, ready_timeout_s, audio)
         except BaseException:
             self.close()
             raise
 
-    def _start(self, clip: Path, ready_timeout_s: float) -> None:
+    def _start(self, clip: Path, ready_timeout_s: float, audio: bool) -> None:
         port = free_port()
         self.url = f"rtsp://127.0.0.1:{port}/x"
         self.dir.chmod(0o755)  # nobody reads the clip from here and writes its HOME in it
@@ -131,7 +134,8 @@ class VlcServer(_Peer):
         served = self.dir / clip.name
         shutil.copyfile(clip, served)
         served.chmod(0o644)
-        cmd = ["cvlc", "-I", "dummy", "--no-audio", "--loop", "--rtsp-host", "127.0.0.1", str(served),
+        cmd = ["cvlc", "-I", "dummy", *([] if audio else ["--no-audio"]), "--loop", "--rtsp-host", "127.0.0.1",
+               str(served),
                "--sout", f"#rtp{{sdp=rtsp://127.0.0.1:{port}/x}}"]
         if os.geteuid() == 0:  # "VLC is not supposed to be run as root. Sorry."
             shutil.chown(home, "nobody")

@@ -19,7 +19,7 @@ import importlib
 import itertools
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -90,6 +90,7 @@ SLOW_CASES = [
     Case("gst", H264, UDP, "audio=pcma", AudioCodec.PCMA),
     Case("gst", H264, TCP, "audio=aac", AudioCodec.AAC),
     Case("vlc", H265, UDP),
+    Case("vlc", H264, UDP, "audio=aac", AudioCodec.AAC),
     Case("ffmpeg", H264, UDP),
     Case("ffmpeg", H265, TCP),
     Case("ffmpeg", H265, UDP),
@@ -114,11 +115,20 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[Codec, Path]:
             H265: make_clip(folder / "h265.mp4", "h265", CLIP_S, WIDTH, HEIGHT)}
 
 
+@pytest.fixture(scope="module")
+def aac_clip(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_clip(tmp_path_factory.mktemp("clips") / "h264-aac.mp4", "h264", CLIP_S, WIDTH, HEIGHT, aac=True)
+
+
 @contextmanager
-def peer(case: Case, camera_server: CameraServerFactory, clips: dict[Codec, Path]) -> Iterator[str]:
+def peer(case: Case, camera_server: CameraServerFactory, clips: dict[Codec, Path],
+         aac_clip: Callable[[], Path]) -> Iterator[str]:
     if case.peer == "gst":
         spec = f"name=x,width={WIDTH},height={HEIGHT},fps=15,gop=15,codec={SPEC_NAME[case.codec]}"
         yield camera_server(spec + (f",{case.extra}" if case.extra else "")).url("x")
+    elif case.peer == "vlc" and case.audio is AudioCodec.AAC:
+        with VlcServer(aac_clip(), audio=True) as vlc:
+            yield vlc.url
     elif case.peer == "vlc":
         with VlcServer(clips[case.codec]) as vlc:
             yield vlc.url
@@ -185,9 +195,9 @@ def decoded_frames(codec: Codec, extradata: bytes, units: list[EncodedPacket]) -
 @pytest.mark.parametrize("kind", [IngestPath.FFMPEG, IngestPath.NATIVE], ids=lambda k: str(k))
 @pytest.mark.parametrize("case", CASES)
 def test_interop(case: Case, kind: IngestPath, camera_server: CameraServerFactory, clips: dict[Codec, Path],
-                 tmp_path: Path) -> None:
+                 tmp_path: Path, request: pytest.FixtureRequest) -> None:
     ingest_class(kind)  # skip before anything starts when the native ingest is missing
-    with peer(case, camera_server, clips) as url:
+    with peer(case, camera_server, clips, lambda: request.getfixturevalue("aac_clip")) as url:
         run = run_ingest(kind, case, url, tmp_path, until_down=case.refused)
     if case.refused:  # VLC: "461 Unsupported transport" to RTP/AVP/TCP
         assert not any(isinstance(i, SessionStarted) for i in run.video)
