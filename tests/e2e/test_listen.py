@@ -17,10 +17,10 @@ import pytest
 from tests.support.browser import chromium, wait_decoding
 from tests.support.camsim import CameraServer
 from tests.support.http_call import free_port
-from tests.support.live_peer import LivePeer, ServedDaemon, bearer
+from tests.support.live_peer import LivePeer, ServedDaemon, bearer, served
 from tests.support.netns import requires_test_namespace
 from tests.support.tone import peak_hz, rms
-from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for, write_config
+from tests.support.vigil_proc import run_vigil, wait_for, write_config
 from tests.support.webapp import check_axe, new_page, screenshot
 from vigil.sim.camera_server import TONE_HZ
 
@@ -39,16 +39,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDaemon]:
     with CameraServer(*specs) as cams:
         http = f'[http]\nlisten = "127.0.0.1:{port}"\npublic_url = "https://127.0.0.1:{port}"'
         config = write_config(tmp, {name: cams.url(name) for name in CAMERAS}, http)
-        added = vigil_stdin("a long enough password\n", "user", "add", "root", "--role", "district_admin",
-                            "--password-stdin", "--config", str(config))
-        assert added.returncode == 0, added.stderr
-        token = run_vigil("token", "create", "root", "--config", str(config)).stdout.strip()
-        vigil = VigilProcess(config)
-        try:
-            ca = tmp / "data" / "tls" / "cert.pem"
-            wait_for(ca.exists, 20, "the TLS certificate")
-            d = ServedDaemon(f"https://127.0.0.1:{port}", config, ca, token, vigil)
-            wait_for(lambda: d.get("/api/health")[0] == 200, 20, "the API")
+        with served(config, port) as d:
 
             def audio_known() -> bool:
                 status, cameras = d.get("/api/cameras")
@@ -56,9 +47,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDaemon]:
 
             wait_for(audio_known, 30, "every camera's audio")
             yield d
-            assert vigil.terminate() == 0, vigil.log
-        finally:
-            vigil.close()
 
 
 async def listen(d: ServedDaemon, camera: str, seconds: float) -> LivePeer:

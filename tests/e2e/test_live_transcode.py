@@ -13,15 +13,12 @@ import pytest
 
 from tests.support.camsim import CameraServer
 from tests.support.http_call import call, free_port
-from tests.support.live_peer import LivePeer, ServedDaemon, bearer, wait_async
+from tests.support.live_peer import LivePeer, ServedDaemon, bearer, served, wait_async
 from tests.support.media_judge import decode_errors
 from tests.support.netns import requires_test_namespace
 from tests.support.vigil_proc import (
-    VigilProcess,
     ffprobe_video,
     index_of,
-    run_vigil,
-    vigil_stdin,
     wait_for,
     write_config,
 )
@@ -34,15 +31,14 @@ CAMS = (f"name=hevc,{SMALL},codec=h265", f"name=bframes,{SMALL},bframes=2", f"na
 MAX_TRANSCODES = 2
 
 
-class Daemon(ServedDaemon):
-    def transcodes(self) -> int:
-        status, body = self.get("/api/health")
-        assert status == 200
-        return int(body["live_transcodes"])
+def transcodes(d: ServedDaemon) -> int:
+    status, body = d.get("/api/health")
+    assert status == 200
+    return int(body["live_transcodes"])
 
 
 @pytest.fixture(scope="module")
-def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDaemon]:
     tmp = tmp_path_factory.mktemp("live-transcode")
     port = free_port()
     with CameraServer(*CAMS) as cams:
@@ -53,27 +49,16 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
         text = config.read_text().replace('id = "mixed"\nbuilding = "hs"',
                                           f'id = "mixed"\nbuilding = "hs"\nsubstream_url = "{cams.url("plain")}"')
         config.write_text(text)
-        added = vigil_stdin("a long enough password\n", "user", "add", "root", "--role", "district_admin",
-                            "--password-stdin", "--config", str(config))
-        assert added.returncode == 0, added.stderr
-        token = run_vigil("token", "create", "root", "--config", str(config)).stdout.strip()
-        vigil = VigilProcess(config)
-        try:
-            ca = tmp / "data" / "tls" / "cert.pem"
-            wait_for(ca.exists, 20, "the TLS certificate")
-            d = Daemon(f"https://127.0.0.1:{port}", config, ca, token, vigil)
+        with served(config, port) as d:
             for camera in ("hevc", "bframes", "hevc2", "mixed"):  # 400 for a malformed offer once it is up
                 wait_for(lambda c=camera: call(d.base + f"/api/cameras/{c}/whep", "POST", b"v=0", {  # type: ignore[misc]
-                    "Content-Type": "application/sdp", "Authorization": f"Bearer {token}"}, cafile=ca)[0] == 400,
+                    "Content-Type": "application/sdp", "Authorization": f"Bearer {d.token}"}, cafile=d.ca)[0] == 400,
                     30, f"camera {camera}")
             yield d
-            assert vigil.terminate() == 0, vigil.log
-        finally:
-            vigil.close()
 
 
 @contextlib.asynccontextmanager
-async def watching(d: Daemon, camera: str) -> AsyncIterator[LivePeer]:
+async def watching(d: ServedDaemon, camera: str) -> AsyncIterator[LivePeer]:
     v = LivePeer(d.base, d.ssl())
     try:
         await v.open(camera, bearer(d.token))
@@ -83,12 +68,12 @@ async def watching(d: Daemon, camera: str) -> AsyncIterator[LivePeer]:
         await v.close()
 
 
-async def _no_transcodes(d: Daemon) -> None:
-    await wait_async(lambda: d.transcodes() == 0, 20, "idle transcoders to stop")
+async def _no_transcodes(d: ServedDaemon) -> None:
+    await wait_async(lambda: transcodes(d) == 0, 20, "idle transcoders to stop")
 
 
 @pytest.mark.parametrize("camera", ["hevc", "bframes"])
-async def test_h265_and_bframes_reach_a_webrtc_peer_as_h264(daemon: Daemon, camera: str) -> None:
+async def test_h265_and_bframes_reach_a_webrtc_peer_as_h264(daemon: ServedDaemon, camera: str) -> None:
     async with watching(daemon, camera) as v:
         assert v.video == "transcoded"
         assert "H264/90000" in v.answer and "H265" not in v.answer
@@ -99,15 +84,15 @@ async def test_h265_and_bframes_reach_a_webrtc_peer_as_h264(daemon: Daemon, came
     assert views[0]["detail"]["video"] == "transcoded (main)"
 
 
-async def test_viewers_share_one_encoder_which_stops_after_the_last(daemon: Daemon) -> None:
+async def test_viewers_share_one_encoder_which_stops_after_the_last(daemon: ServedDaemon) -> None:
     await _no_transcodes(daemon)
     started_before = daemon.vigil.log.count("transcode hevc/main: started")
     async with watching(daemon, "hevc") as first, watching(daemon, "hevc") as second:
-        assert daemon.transcodes() == 1
+        assert transcodes(daemon) == 1
         await first.leave(bearer(daemon.token))
         seen = len(second.sizes)
         await wait_async(lambda: len(second.sizes) >= seen + 15, 10, "the other viewer to go on")
-        assert daemon.transcodes() == 1
+        assert transcodes(daemon) == 1
         await second.leave(bearer(daemon.token))
     await _no_transcodes(daemon)
     log = daemon.vigil.log
@@ -115,7 +100,7 @@ async def test_viewers_share_one_encoder_which_stops_after_the_last(daemon: Daem
     assert "transcode hevc/main: stopped after" in log
 
 
-async def test_the_cap_refuses_with_a_problem_naming_the_key(daemon: Daemon) -> None:
+async def test_the_cap_refuses_with_a_problem_naming_the_key(daemon: ServedDaemon) -> None:
     await _no_transcodes(daemon)
     async with watching(daemon, "hevc"), watching(daemon, "bframes"):
         refused = LivePeer(daemon.base, daemon.ssl())
@@ -129,17 +114,17 @@ async def test_the_cap_refuses_with_a_problem_naming_the_key(daemon: Daemon) -> 
         assert headers["Content-Type"].startswith("application/problem+json") and headers["Retry-After"] == "10"
         async with watching(daemon, "hevc") as joined:  # a running encoder takes more viewers
             assert joined.video == "transcoded"
-        assert daemon.transcodes() == MAX_TRANSCODES
+        assert transcodes(daemon) == MAX_TRANSCODES
 
 
-async def test_an_h264_substream_is_served_as_it_is_instead(daemon: Daemon) -> None:
+async def test_an_h264_substream_is_served_as_it_is_instead(daemon: ServedDaemon) -> None:
     await _no_transcodes(daemon)
     async with watching(daemon, "mixed") as v:
         assert v.video == "substream"
-        assert daemon.transcodes() == 0
+        assert transcodes(daemon) == 0
 
 
-def test_recording_goes_on_untouched(daemon: Daemon) -> None:
+def test_recording_goes_on_untouched(daemon: ServedDaemon) -> None:
     """Runs after the viewers above: the recorded segments of the re-encoded cameras are whole."""
     index = index_of(daemon.config)
     recordings = daemon.config.parent / "data" / "recordings"

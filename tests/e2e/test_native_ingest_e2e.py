@@ -12,15 +12,12 @@ import pytest
 
 from tests.support.camsim import CameraServer
 from tests.support.http_call import free_port
-from tests.support.live_peer import LivePeer, ServedDaemon, bearer
+from tests.support.live_peer import LivePeer, ServedDaemon, bearer, served
 from tests.support.netns import requires_test_namespace
 from tests.support.tone import peak_hz
 from tests.support.vigil_proc import (
-    VigilProcess,
     ffprobe_video,
     index_of,
-    run_vigil,
-    vigil_stdin,
     wait_for,
     write_config,
 )
@@ -41,16 +38,7 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDaemon]:
                               camera_extra='ingest = "native"')
         config.write_text(config.read_text() + f'[[cameras]]\nid = "udp"\nbuilding = "hs"\nurl = "{cams.url("udp")}"\n'
                           'ingest = "native"\ntransport = "udp"\n')
-        added = vigil_stdin("a long enough password\n", "user", "add", "root", "--role", "district_admin",
-                            "--password-stdin", "--config", str(config))
-        assert added.returncode == 0, added.stderr
-        token = run_vigil("token", "create", "root", "--config", str(config)).stdout.strip()
-        vigil = VigilProcess(config)
-        try:
-            ca = tmp / "data" / "tls" / "cert.pem"
-            wait_for(ca.exists, 20, "the TLS certificate")
-            d = ServedDaemon(f"https://127.0.0.1:{port}", config, ca, token, vigil)
-            wait_for(lambda: d.get("/api/health")[0] == 200, 20, "the API")
+        with served(config, port) as d:
 
             def up() -> bool:
                 status, cameras = d.get("/api/cameras")
@@ -59,9 +47,6 @@ def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServedDaemon]:
 
             wait_for(up, 30, "both cameras up, the PCMU camera's audio known")
             yield d
-            assert vigil.terminate() == 0, vigil.log
-        finally:
-            vigil.close()
 
 
 async def test_live_video_and_sound_from_a_native_camera(daemon: ServedDaemon) -> None:

@@ -11,7 +11,7 @@ import json
 import ssl
 import time
 import urllib.error
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,7 +22,7 @@ from aiortc import RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
 
 from tests.support.http_call import call
-from tests.support.vigil_proc import VigilProcess
+from tests.support.vigil_proc import VigilProcess, run_vigil, vigil_stdin, wait_for
 
 
 @dataclass
@@ -46,6 +46,27 @@ class ServedDaemon:
         except urllib.error.URLError:
             return 0, None
         return status, json.loads(raw) if raw else None
+
+
+@contextlib.contextmanager
+def served(config: Path, port: int) -> Iterator[ServedDaemon]:
+    """`vigil run` on `config` (its storage in config's folder's `data`, https on `port`) with a
+    district admin `root` and its API token; answering /api/health when yielded, stopped cleanly
+    (exit 0) after."""
+    added = vigil_stdin("a long enough password\n", "user", "add", "root", "--role", "district_admin",
+                        "--password-stdin", "--config", str(config))
+    assert added.returncode == 0, added.stderr
+    token = run_vigil("token", "create", "root", "--config", str(config)).stdout.strip()
+    vigil = VigilProcess(config)
+    try:
+        ca = config.parent / "data" / "tls" / "cert.pem"
+        wait_for(ca.exists, 20, "the TLS certificate")
+        d = ServedDaemon(f"https://127.0.0.1:{port}", config, ca, token, vigil)
+        wait_for(lambda: d.get("/api/health")[0] == 200, 20, "the API")
+        yield d
+        assert vigil.terminate() == 0, vigil.log
+    finally:
+        vigil.close()
 
 
 @dataclass

@@ -10,7 +10,10 @@ Rules:
 - `authorization` computes the Authorization header value for one request. The client nonce and
   the nonce count are arguments (the caller draws the cnonce from a CSPRNG and counts requests
   per server nonce), so the result is a pure function of its inputs.
-- `qop=auth-int` and the `-sess` algorithms are not supported: `UnsupportedAuthError`."""
+- `qop=auth-int` and the `-sess` algorithms are not supported: `UnsupportedAuthError`.
+- `SignIn` is one client's state towards one server (credentials, the adopted challenge, the nonce
+  count, the cnonce) for the RTSP clients: the ingest's and the talk backchannel's. Whether to
+  answer a 401 at all (once, again when stale, again on a new nonce) stays the caller's rule."""
 
 from __future__ import annotations
 
@@ -168,3 +171,32 @@ def authorization(
     if qop is not None:
         parts += [f"qop={qop}", f"nc={nc:08x}", f"cnonce={_quote(cnonce)}"]
     return "Digest " + ", ".join(parts)
+
+
+def any_stale(challenges: list[Challenge]) -> bool:
+    """A 401 that only says our nonce expired (RFC 7616 `stale=true`)."""
+    return any((c.param("stale") or "").lower() == "true" for c in challenges)
+
+
+class SignIn:
+    """Credentials and the server's adopted challenge: the Authorization value for each request."""
+
+    def __init__(self, username: str | None, password: str | None, cnonce: str) -> None:
+        self.username = username
+        self._password = password or ""
+        self._cnonce = cnonce  # from a CSPRNG (secrets.token_hex), or fixed by a test
+        self.challenge: Challenge | None = None
+        self._nc = 0
+
+    def adopt(self, challenge: Challenge) -> None:
+        """Answer this challenge from now on (the nonce count starts again)."""
+        self.challenge = challenge
+        self._nc = 0
+
+    def value(self, method: str, uri: str) -> str | None:
+        """The Authorization header value for one request; None before a challenge (or without a
+        user name). Raises AuthHeaderError / UnsupportedAuthError for a challenge it cannot answer."""
+        if self.challenge is None or self.username is None:
+            return None
+        self._nc += 1
+        return authorization(self.challenge, self.username, self._password, method, uri, self._cnonce, self._nc)

@@ -42,9 +42,9 @@ from dataclasses import dataclass
 from vigil.core.camera_modes import Transport
 from vigil.core.http_digest import (
     AuthHeaderError,
-    Challenge,
+    SignIn,
     UnsupportedAuthError,
-    authorization,
+    any_stale,
     parse_challenges,
     pick_challenge,
 )
@@ -151,18 +151,14 @@ class RtspClient:
         if transport is Transport.UDP and not udp_ports:
             raise ValueError("RTP over UDP needs the client's RTP/RTCP port pair for each track")
         self.url = url
-        self._username = username
-        self._password = password or ""
         self._transport = transport
         self._want_audio = want_audio and (transport is Transport.TCP or len(udp_ports) >= 2)
         self._udp_ports = udp_ports
-        self._cnonce = cnonce if cnonce is not None else secrets.token_hex(8)
+        self._sign_in = SignIn(username, password, cnonce if cnonce is not None else secrets.token_hex(8))
         self._reader = RtspReader()
         self._out = bytearray()
         self._cseq = 0
         self._in_flight: _Request | None = None
-        self._challenge: Challenge | None = None
-        self._nc = 0
         self._session: str | None = None
         self._timeout_s = 60
         self._keepalive_method = "OPTIONS"
@@ -237,10 +233,8 @@ class RtspClient:
         request.cseq = self._cseq
         headers: list[tuple[str, str]] = [("User-Agent", USER_AGENT)]
         try:
-            if self._challenge is not None and self._username is not None:
-                self._nc += 1
-                value = authorization(self._challenge, self._username, self._password, request.method,
-                                      request.uri, self._cnonce, self._nc)
+            value = self._sign_in.value(request.method, request.uri)
+            if value is not None:
                 headers.append(("Authorization", value))
             if self._session is not None:
                 headers.append(("Session", self._session))
@@ -319,20 +313,20 @@ class RtspClient:
         raise self._fail(DownReason.ERROR, f"the camera answered {what}")
 
     def _answer_challenge(self, request: _Request, response: RtspResponse) -> None:
-        if self._username is None:
+        if self._sign_in.username is None:
             raise self._fail(DownReason.AUTH, "the camera asks for a sign-in and no username is configured")
         try:
             challenges = parse_challenges(response.headers_named("WWW-Authenticate"))
             challenge = pick_challenge(challenges)
         except (AuthHeaderError, UnsupportedAuthError) as e:
             raise self._fail(DownReason.AUTH, f"the camera's sign-in cannot be answered: {e}") from e
-        stale = any((c.param("stale") or "").lower() == "true" for c in challenges)
-        renewed = (self._challenge is not None and request.auth_answers == 0
-                   and challenge.param("nonce") != self._challenge.param("nonce"))
-        if self._challenge is not None and not renewed and not (stale and request.auth_answers < MAX_STALE_ANSWERS):
+        stale = any_stale(challenges)
+        adopted = self._sign_in.challenge
+        renewed = (adopted is not None and request.auth_answers == 0
+                   and challenge.param("nonce") != adopted.param("nonce"))
+        if adopted is not None and not renewed and not (stale and request.auth_answers < MAX_STALE_ANSWERS):
             raise self._fail(DownReason.AUTH, f"the camera refused the credentials ({request.method}: 401)")
-        self._challenge = challenge
-        self._nc = 0
+        self._sign_in.adopt(challenge)
         request.auth_answers += 1
         self._send(request)
 

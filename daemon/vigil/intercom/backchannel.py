@@ -25,8 +25,9 @@ from vigil.core.errors import TalkDeviceError, TalkUnsupportedError
 from vigil.core.http_digest import (
     AuthHeaderError,
     Challenge,
+    SignIn,
     UnsupportedAuthError,
-    authorization,
+    any_stale,
     parse_challenges,
     pick_challenge,
 )
@@ -70,39 +71,34 @@ def _split_url(url: str) -> tuple[str, int, str, str | None, str | None]:
 
 
 def _stale(response: RtspResponse) -> bool:
-    """A 401 that only says our nonce expired (RFC 7616 `stale=true`): sign in again at once."""
+    """A 401 that only says our nonce expired: sign in again at once."""
     try:
-        challenges = parse_challenges(response.headers_named("WWW-Authenticate"))
+        return any_stale(parse_challenges(response.headers_named("WWW-Authenticate")))
     except AuthHeaderError:
         return False
-    return any((c.param("stale") or "").lower() == "true" for c in challenges)
 
 
 class _Auth:
-    """Credentials and the device's last challenge: the Authorization header for each request."""
+    """The camera's sign-in (core/http_digest.SignIn) and the talk session's errors."""
 
     def __init__(self, username: str | None, password: str | None) -> None:
-        self.username = username
-        self.password = password
-        self.challenge: Challenge | None = None
-        self.nc = 0
-        self.cnonce = secrets.token_hex(8)
+        self.sign_in = SignIn(username, password, secrets.token_hex(8))
+
+    @property
+    def challenge(self) -> Challenge | None:
+        return self.sign_in.challenge
 
     def header(self, method: str, uri: str) -> Headers:
-        if self.challenge is None or self.username is None:
-            return ()
-        self.nc += 1
-        value = authorization(self.challenge, self.username, self.password or "", method, uri, self.cnonce, self.nc)
-        return (("Authorization", value),)
+        value = self.sign_in.value(method, uri)
+        return () if value is None else (("Authorization", value),)
 
     def answer(self, response: RtspResponse) -> None:
-        if self.username is None:
+        if self.sign_in.username is None:
             raise TalkDeviceError("the camera asks for a sign-in and no username is configured")
         try:
-            self.challenge = pick_challenge(parse_challenges(response.headers_named("WWW-Authenticate")))
+            self.sign_in.adopt(pick_challenge(parse_challenges(response.headers_named("WWW-Authenticate"))))
         except (AuthHeaderError, UnsupportedAuthError) as e:
             raise TalkDeviceError(f"the camera's sign-in cannot be answered: {e}") from e
-        self.nc = 0
 
 
 class BackchannelSink:

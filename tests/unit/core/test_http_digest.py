@@ -8,7 +8,9 @@ from hypothesis import strategies as st
 
 from vigil.core.http_digest import (
     AuthHeaderError,
+    SignIn,
     UnsupportedAuthError,
+    any_stale,
     authorization,
     digest_response,
     parse_challenges,
@@ -103,3 +105,20 @@ def test_any_text_parses_or_raises_the_modules_own_error(values: list[str]) -> N
         authorization(challenge, "u", "p", "GET", "/", "c")
     except (AuthHeaderError, UnsupportedAuthError):
         pass
+
+
+def test_sign_in_counts_requests_per_adopted_nonce() -> None:
+    sign_in = SignIn("admin", "secret", cnonce="0a4f113b")
+    assert sign_in.value("DESCRIBE", "rtsp://cam/x") is None  # nothing asked yet: no header
+    sign_in.adopt(parse_challenges(['Digest realm="cam", nonce="n1", qop="auth"'])[0])
+    first, second = sign_in.value("DESCRIBE", "rtsp://cam/x"), sign_in.value("SETUP", "rtsp://cam/x/t")
+    assert first is not None and "nc=00000001" in first and second is not None and "nc=00000002" in second
+    sign_in.adopt(parse_challenges(['Digest realm="cam", nonce="n2", qop="auth"'])[0])
+    again = sign_in.value("PLAY", "rtsp://cam/x")
+    assert again is not None and 'nonce="n2"' in again and "nc=00000001" in again
+    assert SignIn(None, None, "c").value("PLAY", "rtsp://cam/x") is None
+
+
+def test_any_stale() -> None:
+    assert any_stale(parse_challenges(['Digest realm="cam", nonce="n", stale=TRUE']))
+    assert not any_stale(parse_challenges(['Digest realm="cam", nonce="n"', "Basic realm=cam"]))
