@@ -242,6 +242,8 @@ class NativeSession:
             return classify_failure(error.errno, type(error).__name__, str(error)), str(error)
         finally:
             self._transport, self._client = None, None
+            if connection.ended.done() and not connection.ended.cancelled():
+                connection.ended.exception()  # retrieved, also when a stop cut the session short
             if transport is not None:
                 transport.close()
 
