@@ -239,11 +239,21 @@ class ReceptionStats:
             if len(self._sources) >= MAX_SOURCES:
                 return
             source = self._sources[packet.ssrc] = _Source(packet.ssrc, packet.seq)
-        if not source.update_seq(packet.seq):
+        seq = packet.seq
+        max_seq = source.max_seq
+        if (seq - max_seq) % SEQ_MOD < MAX_DROPOUT:  # the common case, update_seq's first branch inline
+            if seq < max_seq:
+                source.cycles += SEQ_MOD
+            source.max_seq = seq
+            source.received += 1
+        elif not source.update_seq(seq):
             return
         transit = arrival_rtp_units - packet.timestamp
-        if source.transit is not None:
-            d = abs(_signed_ts(transit - source.transit))
+        previous = source.transit
+        if previous is not None:
+            d = (transit - previous) & 0xFFFFFFFF  # abs(_signed_ts(...)) inline
+            if d > _TS_HALF:
+                d = _TS_MOD - d
             source.jitter_16 += d - ((source.jitter_16 + 8) >> 4)
         source.transit = transit
 

@@ -64,10 +64,17 @@ class RtspRequest:
         return _first(self.headers, name)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InterleavedFrame:
     channel: int
     data: bytes
+
+
+# The hot path fills an InterleavedFrame through its slots (as core/rtp.parse_rtp does an RtpPacket):
+# a frozen dataclass's __init__ sets each field through object.__setattr__.
+_new_frame = object.__new__
+_set_channel = InterleavedFrame.__dict__["channel"].__set__
+_set_data = InterleavedFrame.__dict__["data"].__set__
 
 
 RtspEvent = RtspResponse | RtspRequest | InterleavedFrame
@@ -152,7 +159,9 @@ class RtspReader:
             end = 4 + ((buf[2] << 8) | buf[3])
             if have < end:
                 return None
-            frame = InterleavedFrame(buf[1], bytes(buf[4:end]))
+            frame = _new_frame(InterleavedFrame)
+            _set_channel(frame, buf[1])
+            _set_data(frame, bytes(buf[4:end]))
             del buf[:end]
             return frame
         try:

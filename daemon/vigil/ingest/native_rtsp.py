@@ -13,6 +13,10 @@ Rules (design/ingest.md):
   TCP: RTP/RTCP arrive interleaved on the RTSP connection.
 - RTCP receiver reports (core/rtp.ReceptionStats) every RR_INTERVAL_S per track, to the camera's
   RTCP port (UDP) or interleaved on the track's RTCP channel (TCP).
+- Input: the RTSP connection is an asyncio.Protocol whose `data_received` feeds the client and
+  delivers the media at once (no coroutine or timeout per read: that was most of the per-packet
+  cost); the session's task is only a coarse watchdog (keep-alive, receiver reports, read timeout).
+  The packets of one read share one arrival time.
 - Delivery: each RTP packet is parsed and handed to the sink synchronously (`MediaSink.rtp`), no
   queue in between; unparsable datagrams and frames are counted (`bad_packets`) and dropped, never
   logged one by one. Interleaved frames and datagrams arriving before PLAY's answer is read (a
@@ -47,7 +51,6 @@ MAX_REDIRECTS = 3
 RR_INTERVAL_S = 5.0
 TEARDOWN_WAIT_S = 0.3
 PRE_PLAY_FRAMES = 256
-READ_BYTES = 256 * 1024
 UDP_BIND_TRIES = 32
 VIDEO, AUDIO = 0, 1  # track indexes, in SETUP order
 
@@ -114,6 +117,48 @@ class _Datagrams(asyncio.DatagramProtocol):
         self.session.datagram(self.track, self.rtcp, data, addr)
 
 
+class _Connection(asyncio.Protocol):
+    """The RTSP connection's input, fed straight into the session; `ended` says why it stopped."""
+
+    def __init__(self, session: NativeSession, ended: asyncio.Future[tuple[DownReason, str]]) -> None:
+        self.session, self.ended = session, ended
+        self.transport: asyncio.Transport | None = None
+        self.writable = asyncio.Event()
+        self.writable.set()
+
+    def pause_writing(self) -> None:
+        self.writable.clear()
+
+    def resume_writing(self) -> None:
+        self.writable.set()
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        if self.ended.done():
+            return
+        try:
+            self.session._input(data)
+        except Exception as error:  # handed to the session's task, which re-raises it
+            self.ended.set_exception(error)
+            if self.transport is not None:
+                self.transport.pause_reading()
+
+    def eof_received(self) -> bool:
+        if not self.ended.done():
+            self.ended.set_result((DownReason.ENDED, "the camera closed the connection"))
+        return False
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if not self.ended.done():
+            if exc is None:
+                self.ended.set_result((DownReason.ENDED, "the camera closed the connection"))
+            else:
+                self.ended.set_exception(exc)
+
+
 class NativeSession:
     """One session (with its redirects): `run()` returns why it ended."""
 
@@ -127,7 +172,8 @@ class NativeSession:
         self._early_datagrams: list[tuple[int, bool, bytes]] = []
         self._udp: list[tuple[asyncio.DatagramTransport, asyncio.DatagramTransport]] = []
         self._peer_host: str | None = None
-        self._writer: asyncio.StreamWriter | None = None
+        self._transport: asyncio.Transport | None = None
+        self._connection_protocol: _Connection | None = None
         self._client: RtspClient | None = None
         self._own_ssrc = random.getrandbits(32)
 
@@ -173,17 +219,19 @@ class NativeSession:
         parts = urlsplit(clean)
         host, port = parts.hostname or "", parts.port or 554
         self._tracks, self._channels, self._early, self._early_datagrams = [], {}, [], []
-        writer: asyncio.StreamWriter | None = None
+        loop = asyncio.get_running_loop()
+        connection = self._connection_protocol = _Connection(self, loop.create_future())
+        transport: asyncio.Transport | None = None
         try:
             async with asyncio.timeout(self.params.timeout_s):
-                reader, writer = await asyncio.open_connection(host, port)
-            self._writer = writer
-            self._peer_host = str(writer.get_extra_info("peername")[0])
-            ports = await self._bind_udp(writer) if self.params.transport is Transport.UDP else ()
+                transport, _ = await loop.create_connection(lambda: connection, host, port)
+            self._transport = transport
+            self._peer_host = str(transport.get_extra_info("peername")[0])
+            ports = await self._bind_udp(transport) if self.params.transport is Transport.UDP else ()
             client = RtspClient(clean, user, password, self.params.transport, self.params.want_audio,
                                 time.monotonic(), udp_ports=ports)
             self._client = client
-            return await self._serve(client, reader, writer)
+            return await self._serve(client, transport, connection)
         except _EndedError as ended:
             return ended.reason, str(ended)
         except RtspClientError as error:
@@ -193,17 +241,20 @@ class NativeSession:
         except OSError as error:
             return classify_failure(error.errno, type(error).__name__, str(error)), str(error)
         finally:
-            self._writer, self._client = None, None
-            if writer is not None:
-                writer.close()
-                with contextlib.suppress(OSError):
-                    await writer.wait_closed()
+            self._transport, self._client = None, None
+            if connection.ended.done() and not connection.ended.cancelled():
+                connection.ended.exception()  # retrieved, also when a stop cut the session short
+            if transport is not None:
+                transport.close()
 
-    async def _serve(self, client: RtspClient, reader: asyncio.StreamReader,
-                     writer: asyncio.StreamWriter) -> tuple[DownReason, str]:
-        writer.write(client.data_to_send())
+    async def _serve(self, client: RtspClient, transport: asyncio.Transport,
+                     connection: _Connection) -> tuple[DownReason, str]:
+        """Input is handled in `_Connection.data_received` as it comes (no coroutine, no timeout
+        per read); this loop is the coarse watchdog: keep-alive, receiver reports, read timeout."""
+        transport.write(client.data_to_send())
         next_rr_s = time.monotonic() + RR_INTERVAL_S
         self.last_input_s = time.monotonic()
+        ended = connection.ended
         while True:
             now = time.monotonic()
             if now >= next_rr_s:
@@ -212,32 +263,41 @@ class NativeSession:
             timer = client.next_timer_s()
             if timer is not None and timer <= now:
                 client.timer(now)
-                writer.write(client.data_to_send())
+                transport.write(client.data_to_send())
                 continue
             read_deadline = self.last_input_s + self.params.timeout_s
             if now >= read_deadline:
                 raise _EndedError(DownReason.TIMEOUT, f"nothing from the camera for {self.params.timeout_s:g} s")
             wake = min(x for x in (read_deadline, next_rr_s, timer) if x is not None)
-            try:
-                async with asyncio.timeout(max(0.0, wake - now)):
-                    data = await reader.read(READ_BYTES)
-            except TimeoutError:
-                continue
-            if not data:
-                return DownReason.ENDED, "the camera closed the connection"
-            now = time.monotonic()
-            self.last_input_s = now
-            for event in client.receive_data(data, now):
+            await asyncio.wait((ended,), timeout=max(0.0, wake - now))
+            if ended.done():
+                return ended.result()  # raises what ended it (a client error, a redirect, an OSError)
+
+    def _input(self, data: bytes) -> None:
+        """Bytes from the RTSP connection (called by `_Connection.data_received`)."""
+        client = self._client
+        transport = self._transport
+        if client is None or transport is None:
+            return
+        now = time.monotonic()
+        self.last_input_s = now
+        # One arrival time per read: the packets of one read arrived together.
+        arrival_ns, arrival_mono_ns = time.time_ns(), time.monotonic_ns()
+        channels = self._channels
+        for event in client.receive_data(data, now):
+            if type(event) is Interleaved and (mapped := channels.get(event.channel)) is not None:
+                self._media(mapped[0], mapped[1], event.data, arrival_ns, arrival_mono_ns)
+            else:
                 self._event(event)
-            out = client.data_to_send()
-            if out:
-                writer.write(out)
+        out = client.data_to_send()
+        if out:
+            transport.write(out)
 
     def _event(self, event: object) -> None:
         if isinstance(event, Interleaved):
             mapped = self._channels.get(event.channel)
             if mapped is not None:
-                self._media(mapped[0], mapped[1], event.data)
+                self._media(mapped[0], mapped[1], event.data, time.time_ns(), time.monotonic_ns())
             elif not self._tracks and len(self._early) < PRE_PLAY_FRAMES:
                 self._early.append(event)
         elif isinstance(event, Playing):
@@ -260,7 +320,7 @@ class NativeSession:
         datagrams, self._early_datagrams = self._early_datagrams, []
         for track, rtcp, data in datagrams:
             if track < len(self._tracks):
-                self._media(track, rtcp, data)
+                self._media(track, rtcp, data, time.time_ns(), time.monotonic_ns())
 
     def datagram(self, track: int, rtcp: bool, data: bytes, addr: tuple[str | int, ...]) -> None:
         if addr[0] != self._peer_host:
@@ -270,10 +330,9 @@ class NativeSession:
             if len(self._early_datagrams) < PRE_PLAY_FRAMES:
                 self._early_datagrams.append((track, rtcp, data))
         elif track < len(self._tracks):  # else a track that was not set up
-            self._media(track, rtcp, data)
+            self._media(track, rtcp, data, time.time_ns(), time.monotonic_ns())
 
-    def _media(self, track: int, rtcp: bool, data: bytes) -> None:
-        arrival_ns = time.time_ns()
+    def _media(self, track: int, rtcp: bool, data: bytes, arrival_ns: int, arrival_mono_ns: int) -> None:
         state = self._tracks[track]
         try:
             if rtcp:
@@ -286,7 +345,7 @@ class NativeSession:
             self.bad_packets += 1
             return
         state.received = True
-        state.stats.update(packet, time.monotonic_ns() * state.clock_rate_hz // 1_000_000_000)
+        state.stats.update(packet, arrival_mono_ns * state.clock_rate_hz // 1_000_000_000)
         self.sink.rtp(track, packet, arrival_ns)
 
     def _send_receiver_reports(self, now_s: float) -> None:
@@ -295,27 +354,27 @@ class NativeSession:
                 continue
             report = state.stats.receiver_report(self._own_ssrc, state.last_sr, state.last_sr_arrival_s, now_s)
             setup = state.setup
-            if setup.rtcp_channel is not None and self._writer is not None:
-                self._writer.write(encode_interleaved(setup.rtcp_channel, report))
+            if setup.rtcp_channel is not None and self._transport is not None:
+                self._transport.write(encode_interleaved(setup.rtcp_channel, report))
             elif setup.server_ports is not None and index < len(self._udp) and self._peer_host is not None:
                 self._udp[index][1].sendto(report, (self._peer_host, setup.server_ports[1]))
 
     async def _teardown(self) -> None:
         """TEARDOWN on the open connection (when the client has a session), best effort."""
-        client, writer = self._client, self._writer
-        if client is None or writer is None:
+        client, transport, connection = self._client, self._transport, self._connection_protocol
+        if client is None or transport is None or connection is None:
             return
         client.close()
         out = client.data_to_send()
         if out:
             with contextlib.suppress(OSError, TimeoutError):
-                writer.write(out)
+                transport.write(out)
                 async with asyncio.timeout(TEARDOWN_WAIT_S):
-                    await writer.drain()
+                    await connection.writable.wait()
 
-    async def _bind_udp(self, writer: asyncio.StreamWriter) -> tuple[tuple[int, int], ...]:
+    async def _bind_udp(self, transport: asyncio.Transport) -> tuple[tuple[int, int], ...]:
         """An even/odd port pair per track that may be set up, bound before SETUP."""
-        family = writer.get_extra_info("socket").family
+        family = transport.get_extra_info("socket").family
         loop = asyncio.get_running_loop()
         ports = []
         for track in range(2 if self.params.want_audio else 1):
