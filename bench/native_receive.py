@@ -22,13 +22,13 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "daemon"))
 
-from rtsp_framing import SDP, chunks, run_floor
+from rtsp_framing import chunks, playing_client, run_floor
 from vigil.core.camera_modes import Transport
 from vigil.core.depacketize import VideoDepacketizer
 from vigil.core.media import Codec
 from vigil.core.rtp import RtpPacket, SenderReport
-from vigil.core.rtsp_client import Playing, RtspClient
-from vigil.core.rtsp_messages import encode_interleaved, encode_response
+from vigil.core.rtsp_client import Playing
+from vigil.core.rtsp_messages import encode_interleaved
 from vigil.ingest.native_rtsp import NativeSession, SessionParams
 
 PACKETS_PER_FRAME = 24
@@ -69,20 +69,6 @@ class _Sink:
         pass
 
 
-def playing_client() -> tuple[RtspClient, Playing]:
-    client = RtspClient("rtsp://cam/s", None, None, Transport.TCP, False, 0.0)
-    answers = [
-        encode_response(200, "OK", "1"), encode_response(200, "OK", "2", (), SDP),
-        encode_response(200, "OK", "3", (("Session", "s"), ("Transport", "RTP/AVP/TCP;unicast;interleaved=0-1"))),
-        encode_response(200, "OK", "4", (("Session", "s"),)),
-    ]
-    for answer in answers:
-        client.data_to_send()
-        events = client.receive_data(answer, 0.0)
-    assert isinstance(events[0], Playing)
-    return client, events[0]
-
-
 class _NullTransport:
     def write(self, data: bytes) -> None:
         pass
@@ -97,13 +83,8 @@ def run_session(parts: list[bytes]) -> int:
     session._client = client
     session._transport = _NullTransport()  # type: ignore[assignment]
     session._playing(playing)
-    if hasattr(session, "_input"):
-        for part in parts:
-            session._input(part)
-    else:  # the shell before issue 19's perf work (a copy of this file run in an older tree)
-        for part in parts:
-            for event in client.receive_data(part, time.monotonic()):
-                session._event(event)
+    for part in parts:
+        session._input(part)
     return sink.packets
 
 

@@ -42,7 +42,8 @@ def chunks(data: bytes) -> list[bytes]:
     return [data[i : i + READ_BYTES] for i in range(0, len(data), READ_BYTES)]
 
 
-def playing_client() -> RtspClient:
+def playing_client() -> tuple[RtspClient, Playing]:
+    """A client past PLAY's answer (and its Playing event), as a camera's conversation leaves it."""
     client = RtspClient("rtsp://cam/s", None, None, Transport.TCP, False, 0.0)
     answers = [
         encode_response(200, "OK", "1"), encode_response(200, "OK", "2", (), SDP),
@@ -53,11 +54,11 @@ def playing_client() -> RtspClient:
         client.data_to_send()
         events = client.receive_data(answer, 0.0)
     assert isinstance(events[0], Playing)
-    return client
+    return client, events[0]
 
 
 def run_client(parts: list[bytes]) -> int:
-    client = playing_client()
+    client, _ = playing_client()
     n = 0
     for part in parts:
         n += sum(1 for e in client.receive_data(part, 1.0) if isinstance(e, Interleaved))

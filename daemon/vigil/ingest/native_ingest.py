@@ -41,7 +41,7 @@ from dataclasses import replace
 from vigil.config import CameraConfig
 from vigil.core.audio_timeline import AudioTimeline
 from vigil.core.backoff import BackoffPolicy
-from vigil.core.camera_health import CameraHealth, CameraState, Transition
+from vigil.core.camera_health import CameraHealth, Transition
 from vigil.core.camera_modes import Stream
 from vigil.core.decode_order import DecodeOrder
 from vigil.core.depacketize import VideoDepacketizer
@@ -65,7 +65,7 @@ from vigil.core.sdp import AudioTrack, VideoTrack
 from vigil.core.sps import find_sps
 from vigil.ingest.fanout import Fanout
 from vigil.ingest.native_rtsp import AUDIO, VIDEO, NativeSession, SessionParams
-from vigil.ingest.rtsp import AUDIO_REANCHOR_90K
+from vigil.ingest.rtsp import AUDIO_REANCHOR_90K, log_failure
 from vigil.logs import redact
 
 log = logging.getLogger(__name__)
@@ -300,7 +300,7 @@ class NativeRtspIngest:
         if self.stop_event.is_set():
             reason = DownReason.SHUTDOWN
         else:
-            self._log_failure(reason, redact(message, (self.camera.password or "",)))
+            log_failure(self.name, self.health, reason, redact(message, (self.camera.password or "",)))
         if session.started:
             self.fanout.publish(SessionEnded(reason, time.time_ns()))
         if session.audio_started and self.audio_fanout is not None:
@@ -312,9 +312,3 @@ class NativeRtspIngest:
             self._audio_noted = True
             log.info("camera %s: has an audio track (%s, %d Hz): live viewers can listen; it is recorded"
                      " only with record_audio = true", self.name, info.codec.name, info.sample_rate)
-
-    def _log_failure(self, reason: DownReason, message: str) -> None:
-        if self.health.state is CameraState.DOWN and self.health.reason is reason:
-            log.debug("camera %s: still down: %s (%s)", self.name, reason.value, message)
-        else:  # warn once per outage, and again only if the cause changes
-            log.warning("camera %s: %s (%s)", self.name, reason.value, message)

@@ -49,6 +49,15 @@ AUDIO_REANCHOR_90K = 45_000
 _IDR_TYPES = {Codec.H264: frozenset({5}), Codec.H265: frozenset(range(16, 22))}
 
 
+def log_failure(name: str, health: CameraHealth, reason: DownReason, message: str) -> None:
+    """A failed session attempt of either ingest: warned once per outage, and again only if the
+    cause changes; a repeat of the same cause is debug."""
+    if health.state is CameraState.DOWN and health.reason is reason:
+        log.debug("camera %s: still down: %s (%s)", name, reason.value, message)
+    else:
+        log.warning("camera %s: %s (%s)", name, reason.value, message)
+
+
 class UnsupportedStreamError(Exception):
     """The camera answered, but with a stream we cannot record as-is."""
 
@@ -200,10 +209,7 @@ class RtspIngest:
         return reason
 
     def _log_failure(self, reason: DownReason, message: str) -> None:
-        if self.health.state is CameraState.DOWN and self.health.reason is reason:
-            log.debug("camera %s: still down: %s (%s)", self.name, reason.value, message)
-        else:  # warn once per outage, and again only if the cause changes
-            log.warning("camera %s: %s (%s)", self.name, reason.value, message)
+        log_failure(self.name, self.health, reason, message)
 
     def _pick_stream(self, container: av.container.InputContainer) -> av.VideoStream:
         if not container.streams.video:
