@@ -15,7 +15,6 @@ The unmarked cases are the CI form (one per peer); the full matrix is marked slo
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import threading
 import time
@@ -47,7 +46,7 @@ from vigil.core.media import (
 )
 from vigil.core.rotation import RotationPolicy
 from vigil.ingest.fanout import Fanout
-from vigil.ingest.rtsp import RtspIngest
+from vigil.pipelines import ingest_class
 from vigil.record.recorder import Recorder
 from vigil.record.storage import open_storage_dir
 from vigil.store.index import Index
@@ -97,15 +96,6 @@ SLOW_CASES = [
 ]
 CASES = [pytest.param(c, id=c.id) for c in CI_CASES] + [
     pytest.param(c, id=c.id, marks=pytest.mark.slow) for c in SLOW_CASES]
-
-
-def ingest_class(kind: IngestPath) -> Any:
-    if kind is IngestPath.FFMPEG:
-        return RtspIngest
-    try:
-        return importlib.import_module("vigil.ingest.native_ingest").NativeRtspIngest
-    except ModuleNotFoundError:  # before the ingest branch is merged (issue 19): the peers are proven
-        pytest.skip("vigil.ingest.native_ingest is not merged yet")
 
 
 @pytest.fixture(scope="module")
@@ -159,7 +149,7 @@ def run_ingest(kind: IngestPath, case: Case, url: str, tmp: Path, until_down: bo
                         RotationPolicy(target_90k=60 * 90_000))
     transitions: list[Transition] = []
     camera = CameraConfig("cam", "hs", "cam", url, transport=case.transport, ingest=kind)
-    ingest = ingest_class(kind)(camera, url, Stream.MAIN, video, transitions.append, audio_fanout=audio)
+    ingest = ingest_class(camera)(camera, url, Stream.MAIN, video, transitions.append, audio_fanout=audio)
     threads = [threading.Thread(target=recorder.run), threading.Thread(target=ingest.run)]
     for t in threads:
         t.start()
@@ -196,7 +186,6 @@ def decoded_frames(codec: Codec, extradata: bytes, units: list[EncodedPacket]) -
 @pytest.mark.parametrize("case", CASES)
 def test_interop(case: Case, kind: IngestPath, camera_server: CameraServerFactory, clips: dict[Codec, Path],
                  tmp_path: Path, request: pytest.FixtureRequest) -> None:
-    ingest_class(kind)  # skip before anything starts when the native ingest is missing
     with peer(case, camera_server, clips, lambda: request.getfixturevalue("aac_clip")) as url:
         run = run_ingest(kind, case, url, tmp_path, until_down=case.refused)
     if case.refused:  # VLC: "461 Unsupported transport" to RTP/AVP/TCP
@@ -244,7 +233,6 @@ def test_interop(case: Case, kind: IngestPath, camera_server: CameraServerFactor
 def test_vlc_loop_ends_the_session(kind: IngestPath, tmp_path: Path) -> None:
     """VLC's ``--loop`` tears its RTP output down at the end of the clip (the RTSP session ends);
     the ingest reports the stream ended and reconnects, each session from a keyframe."""
-    ingest_class(kind)
     clip = make_clip(tmp_path / "short.mp4", "h264", 3.0, WIDTH, HEIGHT)
     case = Case("vlc", H264, UDP)
     with VlcServer(clip) as vlc:
@@ -252,7 +240,7 @@ def test_vlc_loop_ends_the_session(kind: IngestPath, tmp_path: Path) -> None:
         check = video.subscribe("check", 10_000)
         transitions: list[Transition] = []
         camera = CameraConfig("cam", "hs", "cam", vlc.url, transport=case.transport, ingest=kind)
-        ingest = ingest_class(kind)(camera, vlc.url, Stream.MAIN, video, transitions.append)
+        ingest = ingest_class(camera)(camera, vlc.url, Stream.MAIN, video, transitions.append)
         thread = threading.Thread(target=ingest.run)
         thread.start()
         items: list[StreamItem] = []
