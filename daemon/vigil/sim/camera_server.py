@@ -73,13 +73,19 @@ _NAME_RE = re.compile(r"^[A-Za-z0-9_.-]+$")
 _INT_KEYS = ("width", "height", "fps", "gop", "bframes", "bitrate")
 _FLAG_KEYS = ("clock", "sps_in_band", "stamp")
 _LIVE_ONLY = ("width", "height", "gop", "codec", "bframes", "bitrate", "pattern", "clock", "stamp")
+# Before every payloader: a real camera keeps streaming each track whatever a client set up. GStreamer's
+# media instead fails with "not-linked" once PLAYing a session without one of its tracks (an ONVIF
+# talk session sets up only the backchannel), and that error could stop the backchannel before it
+# started (a CI failure: the loudspeaker heard nothing). A tee that may be unlinked absorbs it.
+KEEP_STREAMING = "tee allow-not-linked=true"
 _AUDIO = {"0": "", "1": "aac", "aac": "aac", "opus": "opus", "pcmu": "pcmu", "pcma": "pcma"}
-# Audio branch per codec: the sample rate, then encoder and payloader (static payload types for G.711).
+# Audio branch per codec: the sample rate, then encoder and payloader (static payload types for G.711),
+# with `{streaming}` where KEEP_STREAMING goes.
 _AUDIO_ENCODERS = {
-    "aac": (48000, "avenc_aac ! rtpmp4gpay name=pay1 pt=97"),
-    "opus": (48000, "opusenc ! rtpopuspay name=pay1 pt=97"),
-    "pcmu": (8000, "mulawenc ! rtppcmupay name=pay1 pt=0"),
-    "pcma": (8000, "alawenc ! rtppcmapay name=pay1 pt=8"),
+    "aac": (48000, "avenc_aac ! {streaming} ! rtpmp4gpay name=pay1 pt=97"),
+    "opus": (48000, "opusenc ! {streaming} ! rtpopuspay name=pay1 pt=97"),
+    "pcmu": (8000, "mulawenc ! {streaming} ! rtppcmupay name=pay1 pt=0"),
+    "pcma": (8000, "alawenc ! {streaming} ! rtppcmapay name=pay1 pt=8"),
 }
 TONE_HZ = 440  # the audio track's sine: tests find it again by FFT
 _PARAMETER_SETS = (7, 8, 9)  # SPS, PPS, access unit delimiter: stripped from replayed clips
@@ -177,7 +183,7 @@ class CameraSpec:
             return (
                 "appsrc name=clipsrc is-live=true format=time do-timestamp=false "
                 "max-time=2000000000 leaky-type=downstream "
-                f"! rtph264pay name=pay0 pt=96 config-interval={config_interval}"
+                f"! {KEEP_STREAMING} ! rtph264pay name=pay0 pt=96 config-interval={config_interval}"
             )
         fps = self.fps or 15
         gop = self.gop or fps
@@ -211,7 +217,7 @@ class CameraSpec:
                 low_delay = f'tune=zerolatency option-string="{opts}"'
             enc = f"x265enc {low_delay} speed-preset=ultrafast key-int-max={gop} bitrate={self.bitrate}"
         pay = f"rtp{self.codec}pay name=pay0 pt=96 config-interval={config_interval}"
-        return f"{src}! {enc} ! {pay}"
+        return f"{src}! {enc} ! {KEEP_STREAMING} ! {pay}"
 
     def backchannel_launch(self) -> str:
         """The loudspeaker: what GStreamer's ONVIF factory links the backchannel's RTP into."""
@@ -230,7 +236,7 @@ class CameraSpec:
             parts.append(
                 f"audiotestsrc is-live=true wave=sine freq={TONE_HZ} volume=0.1 samplesperbuffer={rate // 50} "
                 "! audioconvert "
-                f"! audioresample ! audio/x-raw,rate={rate},channels=1 ! {enc}"
+                f"! audioresample ! audio/x-raw,rate={rate},channels=1 ! {enc.format(streaming=KEEP_STREAMING)}"
             )
         return "( " + " ".join(parts) + " )"
 
