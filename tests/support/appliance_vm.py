@@ -1,7 +1,8 @@
 """The appliance image as a disk, and a qemu (TCG, UEFI) machine booting it.
 
-The disk is the built `vigil-appliance.img.zst` decompressed to a sparse file and grown to a real
-disk's size, exactly what `dd` of the image onto a bigger disk gives; files are put on its ESP with
+The disk is the built `vigil-appliance.img.zst` flashed with `bmaptool copy` and its `.bmap` (as the
+README tells installers: only the mapped blocks, each range's SHA-256 checked) into a sparse file
+grown to a real disk's size, exactly what flashing the image onto a bigger disk gives; files are put on its ESP with
 mtools and its data partition is read back with debugfs - no loop devices, no mounts."""
 
 from __future__ import annotations
@@ -44,8 +45,10 @@ class Disk:
 
     @classmethod
     def flash(cls, image: Path, target: Path, size_bytes: int) -> Disk:
-        """What `zstdcat image | dd of=/dev/sdX` leaves on a disk of `size_bytes`."""
-        subprocess.run(["zstd", "-q", "-d", "--sparse", str(image), "-o", str(target)], check=True)
+        """What `bmaptool copy --bmap IMAGE.bmap IMAGE /dev/sdX` leaves on a disk of `size_bytes`
+        (bmaptool fails on a range whose SHA-256 differs from the block map's)."""
+        bmap = image.with_name(image.name.removesuffix(".zst") + ".bmap")
+        subprocess.run(["bmaptool", "-q", "copy", "--bmap", str(bmap), str(image), str(target)], check=True)
         assert target.stat().st_size <= size_bytes
         with target.open("r+b") as f:
             f.truncate(size_bytes)
