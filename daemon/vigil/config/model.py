@@ -73,7 +73,7 @@ class CameraConfig:
     # the backchannel (unset: `url`); vapix, the device's http(s):// base URL (unset: http://<url's
     # host>). Same credentials as the camera.
     talk_url: str | None = None
-    ingest: IngestPath = IngestPath.FFMPEG  # which RTSP client reads the camera (design/ingest.md)
+    ingest: IngestPath = IngestPath.NATIVE  # which RTSP client reads the camera (design/ingest.md)
 
     @property
     def motion_mode(self) -> MotionMode:

@@ -366,7 +366,7 @@ def test_edit_disable_enable_and_remove_a_camera(webapp: WebApp, browser: Browse
 
 
 @pytest.mark.parametrize("size", ["desktop", "phone"])
-def test_record_audio_and_talk_are_set_in_the_form_with_the_regulation_note(
+def test_record_audio_talk_and_ingest_are_set_in_the_form_with_the_regulation_note(
     webapp: WebApp, browser: Browser, size: str
 ) -> None:
     camera_id = f"hs-audio-{size}"
@@ -387,6 +387,9 @@ def test_record_audio_and_talk_are_set_in_the_form_with_the_regulation_note(
     sound.check()
     edit.get_by_label("Talk through the camera's loudspeaker").select_option("onvif")
     talk_url.fill("rtsp://127.0.0.1:1/talk")  # this web app's probe networks take loopback
+    client = edit.get_by_label("RTSP client")
+    assert client.input_value() == "native"  # the default
+    client.select_option("ffmpeg")  # the way back to the old path, per camera
     check_axe(page)
     screenshot(page, f"camera-setup-audio-{size}")
     edit.get_by_role("button", name="Save").click()
@@ -394,6 +397,7 @@ def test_record_audio_and_talk_are_set_in_the_form_with_the_regulation_note(
     setting = _setting(webapp, camera_id)
     assert setting is not None and setting["record_audio"] is True
     assert (setting["talk"], setting["talk_url"]) == ("onvif", "rtsp://127.0.0.1:1/talk")
+    assert setting["ingest"] == "ffmpeg"
     page.context.close()
 
 

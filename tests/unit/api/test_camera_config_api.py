@@ -220,10 +220,10 @@ async def test_record_audio_and_talk_settings_round_trip_and_are_checked(api: Ap
 
 async def test_ingest_setting_round_trips_restarts_the_camera_and_is_checked(api: Api) -> None:
     status, body = await call(api, "POST", "/api/config/cameras", body=NEW)
-    assert status == 201 and body["camera"]["ingest"] == "ffmpeg", body
-    status, body = await call(api, "PATCH", "/api/config/cameras/hs-gym", body={"ingest": "native"})
-    assert status == 200 and body["camera"]["ingest"] == "native", body
+    assert status == 201 and body["camera"]["ingest"] == "native", body
+    status, body = await call(api, "PATCH", "/api/config/cameras/hs-gym", body={"ingest": "ffmpeg"})
+    assert status == 200 and body["camera"]["ingest"] == "ffmpeg", body
     assert body["applied"]["restarted"] == ["hs-gym"]  # another RTSP client reads the camera
-    assert next(c for c in api.services.config.cameras if c.id == "hs-gym").ingest.value == "native"
+    assert next(c for c in api.services.config.cameras if c.id == "hs-gym").ingest.value == "ffmpeg"
     status, body = await call(api, "PATCH", "/api/config/cameras/hs-gym", body={"ingest": "gstreamer"})
     assert status == 422 and "ingest" in [e["field"] for e in body["errors"]], body

@@ -94,10 +94,10 @@ def test_auto_resolves_by_substream() -> None:
     assert MotionMode.OFF.effective(True) is MotionMode.OFF
 
 
-def test_ingest_defaults_to_ffmpeg_and_reads_native(tmp_path: Path) -> None:
-    assert parse_config(CAMERA, tmp_path / "v.toml").cameras[0].ingest is IngestPath.FFMPEG
-    camera = parse_config(CAMERA + 'ingest = "native"\n', tmp_path / "v.toml").cameras[0]
-    assert camera.ingest is IngestPath.NATIVE
+def test_ingest_defaults_to_native_and_reads_ffmpeg(tmp_path: Path) -> None:
+    assert parse_config(CAMERA, tmp_path / "v.toml").cameras[0].ingest is IngestPath.NATIVE
+    camera = parse_config(CAMERA + 'ingest = "ffmpeg"\n', tmp_path / "v.toml").cameras[0]
+    assert camera.ingest is IngestPath.FFMPEG
 
 
 def test_an_unknown_ingest_is_told(tmp_path: Path) -> None:

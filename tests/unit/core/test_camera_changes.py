@@ -30,7 +30,7 @@ def test_nothing_changed_touches_nothing() -> None:
 @pytest.mark.parametrize(("field", "value"), [
     ("url", "rtsp://10.0.0.2/x"), ("substream_url", "rtsp://10.0.0.1/sub"), ("username", "u"), ("password", "p"),
     ("transport", Transport.UDP), ("timeout_s", 9.0), ("enabled", False), ("motion", MotionMode.OFF),
-    ("motion_sensitivity", 0.9), ("motion_mask", ((0.0, 0.0, 0.5, 0.5),)), ("ingest", IngestPath.NATIVE)])
+    ("motion_sensitivity", 0.9), ("motion_mask", ((0.0, 0.0, 0.5, 0.5),)), ("ingest", IngestPath.FFMPEG)])
 def test_a_stream_setting_restarts_only_that_camera(field: str, value: object) -> None:
     changes = camera_changes((cam("a"), cam("b")), (cam("a", **{field: value}), cam("b")))
     assert changes.restarted == ("a",) and changes.unchanged == 1 and not changes.updated

@@ -102,7 +102,7 @@ def read_cameras(r: Reader, raw: dict[str, Any], building_ids: set[str]) -> tupl
             record_audio=r.get(item, key, "record_audio", bool, False),
             talk=r.choice(item, key, "talk", TalkPath, TalkPath.OFF, "must be off, onvif or vapix"),
             talk_url=r.get(item, key, "talk_url", str),
-            ingest=r.choice(item, key, "ingest", IngestPath, IngestPath.FFMPEG, "must be ffmpeg or native"),
+            ingest=r.choice(item, key, "ingest", IngestPath, IngestPath.NATIVE, "must be ffmpeg or native"),
         )
         if camera.talk_url is not None:
             if camera.talk is TalkPath.OFF:

@@ -5,7 +5,7 @@ import type { ComponentChildren } from "preact";
 import { useLayoutEffect, useRef, useState } from "preact/hooks";
 import { ApiError, type FieldError, api, describeError } from "../lib/api";
 import {
-  CONFIG_CAMERAS, MOTION_MODES, TALK_PATHS, type MotionMode, type TalkPath, type CameraSetting, type ProbeProfile, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
+  CONFIG_CAMERAS, INGEST_PATHS, MOTION_MODES, TALK_PATHS, type IngestPath, type MotionMode, type TalkPath, type CameraSetting, type ProbeProfile, type ConfigBuilding, type ReloadResult, cameraPath, suggestId,
 } from "../lib/camera_setup";
 
 export interface CameraValues {
@@ -17,6 +17,7 @@ export interface CameraValues {
   username: string;
   password: string;
   transport: "tcp" | "udp";
+  ingest: IngestPath;
   timeout_s: string;
   enabled: boolean;
   motion: MotionMode;
@@ -27,21 +28,21 @@ export interface CameraValues {
 }
 
 /** The form's fields in the order they are shown (the first invalid one gets focus). */
-const ORDER = ["id", "building", "name", "url", "substream_url", "username", "password", "transport", "timeout_s",
+const ORDER = ["id", "building", "name", "url", "substream_url", "username", "password", "transport", "ingest", "timeout_s",
                "enabled", "motion", "motion_sensitivity", "record_audio", "talk", "talk_url"] as const;
 type FieldName = typeof ORDER[number];
 
 export function valuesOf(camera: CameraSetting): CameraValues {
   return { id: camera.id, building: camera.building, name: camera.name, url: camera.url,
            substream_url: camera.substream_url ?? "", username: camera.username ?? "", password: "",
-           transport: camera.transport, timeout_s: String(camera.timeout_s), enabled: camera.enabled,
+           transport: camera.transport, ingest: camera.ingest, timeout_s: String(camera.timeout_s), enabled: camera.enabled,
            motion: camera.motion, motion_sensitivity: String(camera.motion_sensitivity),
            record_audio: camera.record_audio, talk: camera.talk, talk_url: camera.talk_url ?? "" };
 }
 
 export function emptyValues(building: string): CameraValues {
   return { id: "", building, name: "", url: "", substream_url: "", username: "", password: "", transport: "tcp",
-           timeout_s: "5", enabled: true, motion: "auto", motion_sensitivity: "0.5", record_audio: false, talk: "off",
+           ingest: "native", timeout_s: "5", enabled: true, motion: "auto", motion_sensitivity: "0.5", record_audio: false, talk: "off",
            talk_url: "" };
 }
 
@@ -55,6 +56,7 @@ function body(values: CameraValues, before: CameraSetting | null, clearPassword:
   const all: Record<string, unknown> = {
     id: values.id.trim(), building: values.building, name: values.name.trim(), url: values.url.trim(),
     substream_url: nullable(values.substream_url), username: nullable(values.username), transport: values.transport,
+    ingest: values.ingest,
     timeout_s: Number(values.timeout_s), enabled: values.enabled, motion: values.motion,
     motion_sensitivity: Number(values.motion_sensitivity), record_audio: values.record_audio, talk: values.talk,
     talk_url: values.talk === "off" ? null : nullable(values.talk_url),
@@ -236,6 +238,14 @@ export function CameraForm({ prefix, initial, before = null, buildings, taken, d
             <option value="udp">UDP</option>
           </select>
           {problem("transport")}
+          <label for={`${prefix}-ingest`}>RTSP client</label>
+          <select {...field("ingest")} value={values.ingest} onChange={(e) => {
+            const chosen = INGEST_PATHS.find((i) => i.value === e.currentTarget.value);
+            if (chosen) set("ingest", chosen.value);
+          }}>
+            {INGEST_PATHS.map((i) => <option key={i.value} value={i.value}>{i.label}</option>)}
+          </select>
+          {problem("ingest")}
           <label for={`${prefix}-timeout_s`}>Timeout (seconds)</label>
           <input {...field("timeout_s")} type="number" min={1} max={120} step="any" value={values.timeout_s}
                  onInput={(e) => set("timeout_s", e.currentTarget.value)} />

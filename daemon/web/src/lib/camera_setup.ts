@@ -6,6 +6,12 @@ import { ApiError, api } from "./api";
 export type MotionMode = "auto" | "substream" | "keyframes" | "off";
 /** How talk reaches the camera's loudspeaker: off, the ONVIF RTSP backchannel, or Axis VAPIX. */
 export type TalkPath = "off" | "onvif" | "vapix";
+/** Which RTSP client reads the camera: Vigil's own (the default) or FFmpeg's demuxer (the old path). */
+export type IngestPath = "native" | "ffmpeg";
+export const INGEST_PATHS: { value: IngestPath; label: string }[] = [
+  { value: "native", label: "Vigil's own (recommended: lowest delay, camera clock)" },
+  { value: "ffmpeg", label: "FFmpeg (the old path, for a camera Vigil's own cannot read)" },
+];
 export const TALK_PATHS: { value: TalkPath; label: string }[] = [
   { value: "off", label: "Off" },
   { value: "onvif", label: "ONVIF audio backchannel (RTSP)" },
@@ -36,6 +42,7 @@ export interface CameraSetting {
   record_audio: boolean;
   talk: TalkPath;
   talk_url: string | null;
+  ingest: IngestPath;
 }
 export interface CameraSettings { cameras: CameraSetting[]; writable: boolean; read_only_reason: string | null }
 
