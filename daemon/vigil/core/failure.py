@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import errno as errno_codes
+import re
 
 from vigil.core.media import DownReason
+
+# What a message names rather than says: URLs (PyAV quotes the camera's, port and path included).
+_URL = re.compile(r"\S+://\S*")
 
 _BY_ERRNO = {
     errno_codes.ECONNREFUSED: DownReason.REFUSED,
@@ -21,14 +25,13 @@ _BY_ERRNO = {
     errno_codes.ENOBUFS: DownReason.NO_RESOURCES,
 }
 
-# RTSP statuses are the most specific hint, so they are looked at before the errno.
+# RTSP statuses are the most specific hint, so they are looked at before the errno: a status number
+# only as a number of its own (not inside 14010), and never inside a URL (a camera on port 46401
+# was reported as refusing its password; one on 40404 as not found).
 _BY_STATUS_TEXT = (
-    ("401", DownReason.AUTH),
-    ("unauthorized", DownReason.AUTH),
-    ("403", DownReason.AUTH),
-    ("forbidden", DownReason.AUTH),
-    ("404", DownReason.NOT_FOUND),
-    ("not found", DownReason.NOT_FOUND),
+    (re.compile(r"(?<!\d)401(?!\d)|unauthorized"), DownReason.AUTH),
+    (re.compile(r"(?<!\d)403(?!\d)|forbidden"), DownReason.AUTH),
+    (re.compile(r"(?<!\d)404(?!\d)|not found"), DownReason.NOT_FOUND),
 )
 _BY_TEXT = (
     ("too many open files", DownReason.NO_RESOURCES),
@@ -42,10 +45,10 @@ _BY_TEXT = (
 
 
 def classify_failure(error_number: int | None, error_type: str, message: str) -> DownReason:
-    """A DownReason for an exception's errno, class name and message."""
-    text = f"{error_type} {message}".lower()
-    for needle, reason in _BY_STATUS_TEXT:
-        if needle in text:
+    """A DownReason for an exception's errno, class name and message (URLs in it are not read)."""
+    text = _URL.sub(" ", f"{error_type} {message}".lower())
+    for status, reason in _BY_STATUS_TEXT:
+        if status.search(text):
             return reason
     if error_number is not None and error_number in _BY_ERRNO:
         return _BY_ERRNO[error_number]
