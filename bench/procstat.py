@@ -23,10 +23,11 @@ class BenchError(RuntimeError):
     """The benchmark could not measure what it claims to (nothing recorded, a crash, ...)."""
 
 
-def stat_fields(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (index 0 = state), or None if gone."""
+def stat_fields(pid: int, task: str | None = None) -> list[str] | None:
+    """Fields of /proc/PID/stat (or of its thread `task`'s stat) after the command name (index 0 =
+    state), or None if gone."""
     try:
-        text = Path(f"/proc/{pid}/stat").read_text()
+        text = Path(f"/proc/{pid}" if task is None else f"/proc/{pid}/task/{task}", "stat").read_text()
     except (FileNotFoundError, ProcessLookupError, PermissionError):
         return None
     return text[text.rfind(")") + 2 :].split()

@@ -25,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from procstat import CLK_TCK, BenchError, SimCameras, log, stop, workdir
+from procstat import CLK_TCK, BenchError, SimCameras, log, stat_fields, stop, workdir
 from record import BITRATE_KBPS, CLIP_SECONDS, FPS, start_vigil, wait_recording
 from vigil.sim.clips import make_h264_clip
 
@@ -36,12 +36,8 @@ def thread_ticks(pid: int) -> dict[str, int]:
     """utime + stime (clock ticks) of each live thread of `pid`, by OS thread id."""
     out: dict[str, int] = {}
     for task in Path(f"/proc/{pid}/task").iterdir():
-        try:
-            text = (task / "stat").read_text()
-        except OSError:
-            continue  # ended meanwhile
-        fields = text[text.rfind(")") + 2 :].split()
-        out[task.name] = int(fields[11]) + int(fields[12])
+        if (fields := stat_fields(pid, task.name)) is not None:  # else it ended meanwhile
+            out[task.name] = int(fields[11]) + int(fields[12])
     return out
 
 

@@ -197,19 +197,16 @@ class RtspIngest:
                 log.warning("camera %s: stream ended", self.name)
         except UnsupportedStreamError as error:
             reason = DownReason.BAD_STREAM
-            self._log_failure(reason, str(error))
+            log_failure(self.name, self.health, reason, str(error))
         except (av.FFmpegError, OSError) as error:
             errno = getattr(error, "errno", None)
             reason = classify_failure(errno, type(error).__name__, redact(str(error), secrets))
-            self._log_failure(reason, redact(str(error), secrets))
+            log_failure(self.name, self.health, reason, redact(str(error), secrets))
         if started_session:
             self.fanout.publish(SessionEnded(reason, time.time_ns()))
         if audio_started and self.audio_fanout is not None:  # audio consumers see an end only after a start
             self.audio_fanout.publish(SessionEnded(reason, time.time_ns()))
         return reason
-
-    def _log_failure(self, reason: DownReason, message: str) -> None:
-        log_failure(self.name, self.health, reason, message)
 
     def _pick_stream(self, container: av.container.InputContainer) -> av.VideoStream:
         if not container.streams.video:
