@@ -49,7 +49,7 @@ from vigil.record.recorder import Recorder
 from vigil.record.recovery import recover
 from vigil.record.reserve import SpaceReserve
 from vigil.record.retention_worker import RetentionWorker
-from vigil.record.storage import StorageDir, open_storage_dir
+from vigil.record.storage import StorageDir, StorageMissingError, open_storage_dir
 from vigil.services import audit as audit_service
 from vigil.services import camera_config
 from vigil.services.caller import worker_caller
@@ -122,11 +122,11 @@ class Daemon:
         config, loop = self.config, asyncio.get_running_loop()
         await parts.start("supervision", supervision(self.supervisor, loop))
         await parts.start("stop signals", stop_signals(loop, self.stopping))
-        index, storage = await parts.start("storage", open_storage(config))
+        index, storage, disk_present = await parts.start("storage", open_storage(config))
         env = await parts.start("service env", database_threads(config, index))
         reserve = SpaceReserve(config.storage.path)  # room for the index on a full disk
         cameras = CameraPipelines(config, index, storage, reserve)
-        appliance = attach_appliance(config, self.supervisor, cameras, index, storage)
+        appliance = attach_appliance(config, self.supervisor, cameras, index, storage, disk_present)
         cameras.storage_ok = lambda: appliance.storage_state() is StorageState.OK
         retention = await parts.start("retention", retention_worker(
             parts, config, index, storage, reserve, lambda: cameras.recorders, appliance.storage_state))
@@ -183,28 +183,38 @@ async def stop_signals(loop: asyncio.AbstractEventLoop, stopping: asyncio.Event)
             loop.remove_signal_handler(sig)
 
 
-def _open_storage(config: Config) -> tuple[Index, StorageDir]:
-    """Open the index, verify the recordings dir, and recover from any crash (blocking)."""
+def _open_storage(config: Config) -> tuple[Index, StorageDir, bool]:
+    """Open the index, verify the recordings dir, and recover from any crash (blocking). The bool:
+    the recording disk is there. An appliance (hot-plug on) whose known disk is missing starts
+    without it and waits (STATUS and /api/health say so); crash recovery then runs when it returns.
+    Elsewhere a missing disk is an error at start."""
     cfg = config.storage
     index = Index.open(cfg.index_path, time.time_ns())
     try:
-        with index.transaction() as conn:
-            storage = open_storage_dir(conn, cfg.recordings_path, require_mount=cfg.require_mount)
+        try:
+            with index.transaction() as conn:
+                storage = open_storage_dir(conn, cfg.recordings_path, require_mount=cfg.require_mount)
+        except StorageMissingError as missing:
+            if not config.appliance.hotplug:
+                raise
+            log.warning("%s; waiting for it (recovery and recording start when it is back)", missing)
+            return index, missing.storage, False
         report = recover(index, storage, time.time_ns())
     except BaseException:
         index.close()
         raise
     if report.recovered_segments or report.orphans_removed or report.dropped_reservations:
         log.warning("recovered after an unclean stop: %s", report)
-    return index, storage
+    return index, storage, True
 
 
 @asynccontextmanager
-async def open_storage(config: Config) -> AsyncIterator[tuple[Index, StorageDir]]:
-    """The index and the recordings directory, recovered after a crash; the index closes last."""
-    index, storage = await asyncio.to_thread(_open_storage, config)
+async def open_storage(config: Config) -> AsyncIterator[tuple[Index, StorageDir, bool]]:
+    """The index and the recordings directory (recovered after a crash, if the disk is there: see
+    _open_storage); the index closes last."""
+    index, storage, present = await asyncio.to_thread(_open_storage, config)
     try:
-        yield index, storage
+        yield index, storage, present
     finally:
         index.close()
 

@@ -3,6 +3,7 @@ pyudev, and programs started from here, see the testbed's /sys and /dev instead 
 
     umockdev-wrapper python tests/support/udev_testbed.py provision-usb IMAGE -- <vigil provision args>
     umockdev-wrapper python tests/support/udev_testbed.py hotplug CONFIG OUT.json
+    umockdev-wrapper python tests/support/udev_testbed.py missing-at-start CONFIG OUT.json
 
 There is no udevd on CI machines: the devices carry the properties udev's rules would have set."""
 
@@ -125,6 +126,40 @@ def _hotplug_scenario(bed: Any, daemon: Any, out: dict[str, Any]) -> None:
     _until(lambda: not appliance.available_cameras(), 30, "the USB camera gone")
 
 
+def _missing_at_start_scenario(bed: Any, daemon: Any, out: dict[str, Any]) -> None:
+    """Thread body: the daemon started while its known recording disk was away (_prepare_missing);
+    what it says meanwhile, and what happens when the disk comes."""
+    from vigil.core.hotplug import StorageState
+
+    rec: Path = daemon.config.storage.recordings_path
+    _until(lambda: daemon.running is not None, 60, "the daemon started")
+    appliance = daemon.running.appliance
+    out["state_at_start"] = appliance.storage_state().value
+    out["health_while_missing"] = _get_json(daemon.url + "api/health", out["installer_token"])
+    time.sleep(3.0)
+    out["recorders_while_missing"] = [r.recording for r in daemon.running.cameras.recorders]
+    out["created_while_missing"] = rec.exists()
+    rec.with_name("recordings-away").rename(rec)
+    add_block_device(bed, "sdx1", {"ID_FS_LABEL": "VIGIL-DATA", "ID_FS_TYPE": "ext4", "ID_BUS": "usb"})
+    _until(lambda: appliance.storage_state() is StorageState.OK, 30, "the disk taken into use")
+    recorder = daemon.running.cameras.recorders[0]
+    _until(lambda: recorder.segments_written >= 1, 60, "a segment recorded onto the arrived disk")
+    out["junk_left"] = (rec / "junk.bin").exists()
+    out["health_after"] = _get_json(daemon.url + "api/health", out["installer_token"])
+
+
+def _prepare_missing(config: Any) -> None:
+    """An index that knows its recordings directory, whose disk is then away (renamed), holding a
+    file the index does not know: start-up recovery, once the disk is back, removes it."""
+    from vigil.app import _open_storage
+
+    index, storage, present = _open_storage(config)
+    index.close()
+    assert present
+    (storage.path / "junk.bin").write_bytes(b"not a segment")
+    storage.path.rename(storage.path.with_name("recordings-away"))
+
+
 def _get_json(url: str, token: str) -> Any:
     import ssl
     import urllib.request
@@ -154,7 +189,7 @@ def _installer_token(config: Any) -> str:
     return token
 
 
-def _hotplug(config_path: Path, out_path: Path) -> int:
+def _hotplug(config_path: Path, out_path: Path, name: str) -> int:
     """The real daemon, in this process (the testbed is per-process), recording into the config's
     directory while a scenario thread plays udev events."""
     import asyncio
@@ -168,10 +203,14 @@ def _hotplug(config_path: Path, out_path: Path) -> int:
     setup_logging("info", config.secrets)
     daemon = Daemon(config)
     out: dict[str, Any] = {"installer_token": _installer_token(config)}
+    play = _hotplug_scenario
+    if name == "missing-at-start":
+        _prepare_missing(config)
+        play = _missing_at_start_scenario
 
     def scenario() -> None:
         try:
-            _hotplug_scenario(bed, daemon, out)
+            play(bed, daemon, out)
         except BaseException as error:  # reported to the test through the output file
             out["error"] = repr(error)
         finally:
@@ -193,6 +232,6 @@ def _hotplug(config_path: Path, out_path: Path) -> int:
 if __name__ == "__main__":
     if sys.argv[1] == "provision-usb":
         sys.exit(_provision_usb(Path(sys.argv[2]), sys.argv[4:]))
-    if sys.argv[1] == "hotplug":
-        sys.exit(_hotplug(Path(sys.argv[2]), Path(sys.argv[3])))
+    if sys.argv[1] in ("hotplug", "missing-at-start"):
+        sys.exit(_hotplug(Path(sys.argv[2]), Path(sys.argv[3]), sys.argv[1]))
     raise SystemExit(f"unknown scenario {sys.argv[1]!r}")

@@ -40,6 +40,15 @@ class StorageDir:
     dir_uuid: str
 
 
+class StorageMissingError(StorageError):
+    """The index knows this recordings directory (`storage`) but its disk is not there: no meta
+    file, or not a mount point with storage.require_mount. An appliance waits for it."""
+
+    def __init__(self, message: str, storage: StorageDir) -> None:
+        super().__init__(message)
+        self.storage = storage
+
+
 def fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
     try:
@@ -130,22 +139,24 @@ def open_storage_dir(conn: sqlite3.Connection, recordings: Path, *, require_moun
     """Verify (or, for a new index and an empty directory, initialize) the recordings dir."""
     db_uuid = str(conn.execute("SELECT db_uuid FROM meta").fetchone()[0])
     row = conn.execute("SELECT id, dir_uuid FROM storage_dir WHERE path = ?", (str(recordings),)).fetchone()
+    known = None if row is None else StorageDir(id=int(row["id"]), path=recordings, dir_uuid=str(row["dir_uuid"]))
     if require_mount and not os.path.ismount(recordings):
-        raise StorageError(
-            f"{recordings}: not a mount point and storage.require_mount is set; is the recording disk attached?"
-        )
+        message = f"{recordings}: not a mount point and storage.require_mount is set; is the recording disk attached?"
+        if known is not None:
+            raise StorageMissingError(message, known)
+        raise StorageError(message)
     meta = read_meta(recordings) if recordings.is_dir() else None
-    if row is not None:
+    if known is not None:
         if meta is None:
-            raise StorageError(
-                f"{recordings}: the recording disk is missing or not mounted (no {META_NAME}); refusing to record"
-            )
-        if meta["db_uuid"] != db_uuid or meta["dir_uuid"] != row["dir_uuid"]:
+            raise StorageMissingError(
+                f"{recordings}: the recording disk is missing or not mounted (no {META_NAME}); refusing to record",
+                known)
+        if meta["db_uuid"] != db_uuid or meta["dir_uuid"] != known.dir_uuid:
             raise StorageError(
                 f"{recordings}: this disk belongs to another vigil index (db {meta['db_uuid']}, "
                 f"dir {meta['dir_uuid']}); refusing to record onto it"
             )
-        return StorageDir(id=int(row["id"]), path=recordings, dir_uuid=str(row["dir_uuid"]))
+        return known
     if meta is not None:
         raise StorageError(
             f"{recordings}: holds recordings of another vigil index (db {meta['db_uuid']}); refusing to adopt it"

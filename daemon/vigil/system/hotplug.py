@@ -53,14 +53,15 @@ class StorageWatch:
     """The recording directory's state; `on_change(record)` opens or closes the recorders' gate."""
 
     def __init__(self, path: Path, require_mount: bool, db_uuid: str, dir_uuid: str,
-                 on_change: Callable[[bool], None], before_resume: Callable[[], None] = lambda: None) -> None:
+                 on_change: Callable[[bool], None], before_resume: Callable[[], None] = lambda: None,
+                 state: StorageState = StorageState.OK) -> None:
         self.path = path
         self.require_mount = require_mount
         self.db_uuid = db_uuid
         self.dir_uuid = dir_uuid
         self.on_change = on_change
         self.before_resume = before_resume  # blocking: recover segments left open when the disk went
-        self.state = StorageState.OK  # verified at start-up before recording began
+        self.state = state  # as verified at start-up (vigil.app): OK, or MISSING on an appliance
 
     def check(self) -> StorageState | None:
         """Read the meta file (blocking). None: the check could not be made (e.g. the process is out
