@@ -402,7 +402,15 @@ MIGRATIONS: tuple[str, ...] = (
     """
     ALTER TABLE links ADD COLUMN talk INTEGER NOT NULL DEFAULT 0;
     """,
+    # 15: updates roll back (design/appliance.md, "Updates"): the oldest schema whose vigil may still
+    # use this index; migrations are additive, so that stays 1 unless one in BREAKING raises it.
+    """
+    ALTER TABLE meta ADD COLUMN oldest_reader_schema INTEGER NOT NULL DEFAULT 1;
+    """,
 )
+# Migrations (1-based numbers) that an older vigil cannot read past; none so far, and design/storage.md
+# ("Index migrations") says how to avoid one. Each raises meta.oldest_reader_schema to its number.
+BREAKING: frozenset[int] = frozenset()
 
 
 # SQLITE_BUSY, SQLITE_LOCKED: another connection holds a lock we need.
@@ -448,14 +456,22 @@ def statements(script: str) -> list[str]:
     return done
 
 
-def migrate(conn: sqlite3.Connection, now_wall_ns: int, migrations: tuple[str, ...] = MIGRATIONS) -> int:
+def migrate(conn: sqlite3.Connection, now_wall_ns: int, migrations: tuple[str, ...] = MIGRATIONS,
+            breaking: frozenset[int] = BREAKING) -> int:
     """Apply pending migrations; returns the schema version. Creates the meta row on a new index
-    (the first migration of every database we keep makes `meta`: the index's, the hub's)."""
+    (the first migration of every database we keep makes `meta`: the index's, the hub's).
+
+    An index of a newer schema (a newer vigil ran, then an update rolled back) is used as it is
+    when its `oldest_reader_schema` says this version may: every migration since ours was additive."""
     version = int(conn.execute("PRAGMA user_version").fetchone()[0])
     if version > len(migrations):
-        raise IndexStateError(
-            f"index schema version {version} is newer than this vigil understands ({len(migrations)})"
-        )
+        oldest = _oldest_reader(conn)
+        if oldest is None or oldest > len(migrations):
+            raise IndexStateError(
+                f"index schema version {version} is newer than this vigil understands ({len(migrations)})"
+                + ("" if oldest is None else f" and needs at least {oldest}: a rollback past a breaking migration")
+            )
+        return version
     for number in range(version, len(migrations)):
         conn.execute("BEGIN IMMEDIATE")
         try:
@@ -464,9 +480,19 @@ def migrate(conn: sqlite3.Connection, now_wall_ns: int, migrations: tuple[str, .
             if number == 0:
                 conn.execute("INSERT INTO meta (db_uuid, created_wall_ns) VALUES (?, ?)",
                              (str(uuid.uuid4()), now_wall_ns))
+            if number + 1 in breaking:
+                conn.execute("UPDATE meta SET oldest_reader_schema = ?", (number + 1,))
             conn.execute(f"PRAGMA user_version = {number + 1}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
             raise
     return len(migrations)
+
+
+def _oldest_reader(conn: sqlite3.Connection) -> int | None:
+    try:
+        row = conn.execute("SELECT oldest_reader_schema FROM meta").fetchone()
+    except sqlite3.OperationalError:  # a database without the column (the hub's)
+        return None
+    return None if row is None else int(row[0])
