@@ -5,7 +5,12 @@
 #   image-build/build.sh [OUTDIR]        (default OUTDIR: image-build/out; run as root)
 #
 # Output in OUTDIR: vigil-appliance.img.zst, vigil-appliance.img.zst.sha256, vigil-appliance.img.bmap
-# (bmaptool's block map: flashing writes only the used blocks), vigil-appliance.manifest.
+# (bmaptool's block map: flashing writes only the used blocks), vigil-appliance.manifest, and
+# vigil-<version>.raucb, the same root as a signed RAUC update bundle (image-build/bundle.sh).
+#
+# Release signing: VIGIL_RELEASE_KEY and VIGIL_RELEASE_CERT sign the bundle; the image trusts
+# VIGIL_RELEASE_KEYRING (default: that certificate). Without them a development key is made once in
+# OUTDIR/dev-release/ (never commit it): bundles it signs install only on images built with it.
 # No loop devices and no mounts: mmdebstrap --mode=unshare makes the root tree, mke2fs -d turns it
 # into an ext4 image, mkfs.vfat -C + mtools make the ESP, sfdisk writes the GPT and dd places the
 # partitions into a sparse file. How and why: design/appliance.md ("Image build").
@@ -70,7 +75,8 @@ log() { printf 'build.sh [%4ds]: %s\n' $(($(date +%s) - started)) "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
 [ "$(id -u)" = 0 ] || die "run as root (the root tree is owned by root and vigil is installed with chroot)"
-for tool in mmdebstrap mke2fs mkfs.vfat mmd mcopy sfdisk zstd bmaptool sha256sum systemctl systemd-sysusers; do
+for tool in mmdebstrap mke2fs mkfs.vfat mmd mcopy sfdisk zstd bmaptool sha256sum systemctl systemd-sysusers openssl \
+  rauc mksquashfs; do
   command -v "$tool" >/dev/null || die "$tool is missing: bash .ci/install installs it"
 done
 
@@ -79,7 +85,17 @@ export E2FSPROGS_FAKE_TIME=$SOURCE_DATE_EPOCH MTOOLS_SKIP_CHECK=1 LC_ALL=C.UTF-8
 VERSION=$(sed -n 's/^__version__ = "\(.*\)"/\1/p' "$REPO/daemon/vigil/__init__.py")
 [ -n "$VERSION" ] || die "cannot read __version__ from daemon/vigil/__init__.py"
 mkdir -p "$OUT/cache"
-rm -f "$OUT"/cache/*.part
+if [ -z "${VIGIL_RELEASE_KEY:-}" ]; then
+  export VIGIL_RELEASE_KEY="$OUT/dev-release/key.pem" VIGIL_RELEASE_CERT="$OUT/dev-release/cert.pem"
+  if [ ! -s "$VIGIL_RELEASE_CERT" ]; then
+    mkdir -p -m 0700 "$OUT/dev-release"
+    openssl req -x509 -newkey rsa:3072 -nodes -keyout "$VIGIL_RELEASE_KEY" -out "$VIGIL_RELEASE_CERT" \
+      -subj "/CN=vigil development release key ($(hostname))" -days 3650 2>/dev/null || die "openssl failed"
+  fi
+  log "WARNING: no VIGIL_RELEASE_KEY: signing with the development key $VIGIL_RELEASE_KEY"
+fi
+KEYRING=${VIGIL_RELEASE_KEYRING:-${VIGIL_RELEASE_CERT:?VIGIL_RELEASE_CERT goes with VIGIL_RELEASE_KEY}}
+rm -f "$OUT"/cache/*.part "$OUT"/vigil-*.raucb
 WORK="$OUT/work"
 rm -rf "$WORK"
 mkdir -p "$WORK"
@@ -142,6 +158,11 @@ systemctl --root="$ROOT" --quiet enable systemd-networkd.service systemd-timesyn
 systemctl --root="$ROOT" --quiet disable systemd-networkd-wait-online.service
 mkdir -p "$ROOT/efi"   # the ESP, mounted on demand by systemd-gpt-auto-generator (boot counting)
 printf '%s\n' "$VERSION" >"$ROOT/etc/vigil-image-version"
+# Updates: the certificates a bundle must chain to, and what a slot's new boot entry boots.
+install -m 0644 "$KEYRING" "$ROOT/etc/rauc/keyring.pem"
+cat >"$ROOT/usr/lib/vigil/boot-slots.json" <<EOF
+{"cmdline": "$CMDLINE_COMMON", "slots": {"a": {"partuuid": "$ROOT_A_UUID"}, "b": {"partuuid": "$ROOT_B_UUID"}}}
+EOF
 
 # ---- 4. partition images -------------------------------------------------------------------------
 KVER=$(basename "$(ls -d "$ROOT"/lib/modules/* | sort -V | tail -1)")
@@ -160,14 +181,17 @@ mcopy -i "$ESP" "$EFI_BIN" ::/EFI/BOOT/BOOTX64.EFI
 mcopy -i "$ESP" "$EFI_BIN" ::/EFI/systemd/systemd-bootx64.efi
 mcopy -i "$ESP" "$ROOT/boot/vmlinuz-$KVER" ::/vigil/a/linux
 mcopy -i "$ESP" "$ROOT/boot/initrd.img-$KVER" ::/vigil/a/initrd
+printf '%s\n' "$VERSION" >"$WORK/version-a"
+mcopy -i "$ESP" "$WORK/version-a" ::/vigil/a/version
 mcopy -i "$ESP" "$HERE/esp/loader.conf" ::/loader/loader.conf
+# version: the entry's generation, which orders the slots' entries (vigil/core/boot_entries.py).
 cat >"$WORK/entry-a.conf" <<EOF
 title      Vigil $VERSION (slot A)
-version    $VERSION-a
+version    1
 sort-key   vigil
 linux      /vigil/a/linux
 initrd     /vigil/a/initrd
-options    root=PARTUUID=$ROOT_A_UUID $CMDLINE_COMMON
+options    root=PARTUUID=$ROOT_A_UUID rauc.slot=a $CMDLINE_COMMON
 EOF
 # "+3": systemd-boot counts tries down; systemd-bless-boot renames it to vigil-a.conf once the
 # boot reaches boot-complete.target (which vigil.service is required for).
@@ -175,6 +199,9 @@ mcopy -i "$ESP" "$WORK/entry-a.conf" "::/loader/entries/vigil-a+$BOOT_TRIES.conf
 for f in "$HERE"/esp/*.txt "$HERE"/esp/*.example; do
   [ -e "$f" ] && mcopy -i "$ESP" "$f" "::/$(basename "$f")"
 done
+
+# The same root as an update bundle, signed (a box running any earlier image installs it).
+"$HERE/bundle.sh" "$WORK/root-a.img" "$VERSION" "$OUT/vigil-$VERSION.raucb" || die "bundle.sh failed"
 
 # ---- 5. the disk: GPT + partitions at fixed offsets, sparse ----------------------------------------
 IMG="$WORK/vigil-appliance.img"
@@ -213,6 +240,7 @@ esp_uuid=$ESP_UUID
 root_a_partuuid=$ROOT_A_UUID
 root_b_partuuid=$ROOT_B_UUID
 boot_tries=$BOOT_TRIES
+bundle=vigil-$VERSION.raucb
 source_date_epoch=$SOURCE_DATE_EPOCH
 EOF
 rm -rf "$WORK"

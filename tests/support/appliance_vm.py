@@ -99,7 +99,11 @@ class Vm:
     """qemu-system-x86_64 under TCG with OVMF (UEFI -> systemd-boot), no network, serial console to
     a file, and QMP for the ACPI power button."""
 
-    def __init__(self, disk: Disk, workdir: Path, memory_mib: int = 2048, cpus: int = 2) -> None:
+    def __init__(self, disk: Disk, workdir: Path, memory_mib: int = 2048, cpus: int = 2, *,
+                 reboots: bool = False, forward_https_to: int | None = None) -> None:
+        """`reboots`: a reboot restarts the machine (else qemu exits). `forward_https_to`: user-mode
+        networking, the box's port 8443 reachable at that port on 127.0.0.1, and the host's
+        127.0.0.1 at 10.0.2.2 from the box (no other network)."""
         self.disk = disk
         self.console_path = workdir / "console.log"
         self.qmp_path = workdir / "qmp.sock"
@@ -107,7 +111,9 @@ class Vm:
         shutil.copyfile(OVMF_VARS, vars_fd)
         self.argv = [
             "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg", "-cpu", "max",
-            "-m", str(memory_mib), "-smp", str(cpus), "-display", "none", "-no-reboot", "-nic", "none",
+            "-m", str(memory_mib), "-smp", str(cpus), "-display", "none", *([] if reboots else ["-no-reboot"]),
+            "-nic", "none" if forward_https_to is None else
+            f"user,model=virtio-net-pci,restrict=off,hostfwd=tcp:127.0.0.1:{forward_https_to}-:8443",
             "-drive", f"if=pflash,format=raw,readonly=on,file={OVMF_CODE}",
             "-drive", f"if=pflash,format=raw,file={vars_fd}",
             "-drive", f"file={disk.path},format=raw,if=virtio",
@@ -133,12 +139,13 @@ class Vm:
     def tail(self, lines: int = 60) -> str:
         return "\n".join(self.console().splitlines()[-lines:])
 
-    def wait_for(self, pattern: str, timeout_s: float) -> re.Match[str]:
-        """The first console line matching `pattern` (re.MULTILINE), waiting up to `timeout_s`."""
+    def wait_for(self, pattern: str, timeout_s: float, since: int = 0) -> re.Match[str]:
+        """The first console line matching `pattern` (re.MULTILINE) from character `since` on (a
+        match's `end()`: after it), waiting up to `timeout_s`."""
         regex = re.compile(pattern, re.MULTILINE)
         deadline = time.monotonic() + timeout_s
         while True:
-            found = regex.search(self.console())
+            found = regex.search(self.console(), since)
             if found:
                 return found
             assert self.proc is not None

@@ -13,6 +13,7 @@ from vigil.api.context import Ctx
 from vigil.core.figure_scope import FigureScope
 from vigil.services.cameras import ApplianceState
 from vigil.services.cameras import health as health_figures
+from vigil.system.boot_loader import read_update_status
 
 
 async def health(ctx: Ctx) -> web.StreamResponse:
@@ -38,4 +39,8 @@ async def health(ctx: Ctx) -> web.StreamResponse:
         body["live_transcodes"] = 0 if services.whep is None else len(services.whep.transcoders.all())
         body["storage_budget"] = None if h.budget is None else {
             "key": h.budget.key, "impossible": h.budget.impossible, "message": h.budget.message}
+        # The A/B slots (appliance only): the booted one and an update that rolled back by itself.
+        update = await asyncio.to_thread(read_update_status)
+        if update is not None:
+            body["update"] = {"booted": update.get("booted"), "rolled_back": update.get("rolled_back")}
     return web.json_response(body)

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from vigil.api import (  # bookmarks, holds, timeline, storage
     admin_schemas,
+    appliance_update,
     audit,
     camera_config,
     camera_config_schemas,
@@ -374,6 +375,14 @@ ROUTES: tuple[Route, ...] = (
           body=holds_schemas.RELEASE_BODY,
           per_item=PerItem("services.holds.release_hold",
                            "the stored hold names its camera")),
+    # --- updates (issue 20; services/updates.py, design/appliance.md "Updates") ---
+    Route("POST", "/api/appliance/update", appliance_update.request_update, Action.UPDATE_APPLIANCE, Scope.APPLIANCE,
+          "Update the appliance: download a signed bundle from a URL, check its signature, and hand it to the"
+          " installer (RAUC, as root), which reboots into it as asked; refused (400) if the signature or"
+          " download is bad, 409 while another update is pending", schemas.UPDATE_REQUESTED, status=202,
+          body=schemas.UPDATE_BODY, audit="appliance.update"),
+    Route("GET", "/api/appliance/update", appliance_update.update_status, Action.UPDATE_APPLIANCE, Scope.APPLIANCE,
+          "The last update's state and the A/B slots (booted, rolled back)", schemas.UPDATE_STATUS),
     Route("GET", "/api/storage", storage.storage, Action.VIEW_STATUS, Scope.APPLIANCE,
           "Storage report: disk, recordings per camera, bytes under holds, budget and warning level",
           holds_schemas.STORAGE),

@@ -39,7 +39,13 @@ HEALTH = obj({"status": {"enum": ["ok", "degraded"]}, "version": STR, "uptime_s"
               "live_sessions": INT, "scope": SCOPE},
              {"storage": {"enum": ["ok", "missing", "foreign", "full"]}, "tasks": INT, "live_transcodes": INT,
               "storage_budget": {"oneOf": [{"type": "null"},
-                                           obj({"key": STR, "impossible": BOOL, "message": STR})]}})
+                                           obj({"key": STR, "impossible": BOOL, "message": STR})]},
+              # the A/B slots on an appliance (design/appliance.md, "Updates")
+              "update": obj({"booted": NSTR}, {"rolled_back": {"type": ["object", "null"]}})})
+UPDATE_BODY = obj({"url": {"type": "string", "minLength": 1, "maxLength": 2000}},
+                  {"reboot": {"type": "string", "description": "now, never (default) or HH:MM, local time"}})
+UPDATE_REQUESTED = obj({"state": {"enum": ["requested"]}, "version": STR, "reboot": STR})
+UPDATE_STATUS = obj({"update": {"type": ["object", "null"]}, "slots": {"type": ["object", "null"]}})
 AVAILABLE_CAMERAS = {"type": "array", "items": obj({"device": STR, "name": STR, "bus": STR, "transcodes": BOOL,
                                                     "note": STR, "addable": BOOL, "why_not": NSTR})}
 BUILDINGS = {"type": "array", "items": obj({"id": STR, "name": STR, "cameras": IDS})}

@@ -1,5 +1,6 @@
 """The `vigil` command: run, demo, check, segments, motion, fsck; the verbs of cli/admin.py,
-cli/exports.py, cli/holds.py, cli/incidents.py, cli/reload.py, cli/storage.py and cli/camera_setup.py."""
+cli/exports.py, cli/holds.py, cli/incidents.py, cli/reload.py, cli/storage.py, cli/update.py and
+cli/camera_setup.py."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from vigil.cli.hub import add_hub_verb, run_hub_cli
 from vigil.cli.incidents import add_incident_verbs, run_incidents
 from vigil.cli.reload import add_reload_verb, run_reload
 from vigil.cli.storage import add_storage_verb, run_storage
+from vigil.cli.update import add_update_verbs, run_update
 from vigil.config import Config, load_config
 from vigil.core.errors import VigilError
 from vigil.core.timebase import parse_time_ns, ticks_to_ns, wall_ns_to_iso
@@ -75,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     add_admin_verbs(verbs, common)
     add_evidence_verbs(verbs, common)  # key show, verify (issue 7)
     add_provision_verb(verbs)  # the appliance's first-boot provisioning (design/appliance.md)
+    add_update_verbs(verbs)  # A/B image updates through RAUC (design/appliance.md, "Updates")
     add_storage_verb(verbs, common)  # the storage report (issue 7)
     add_hold_verbs(verbs, common)  # hold (issue 7)
     add_incident_verbs(verbs, common)  # incident start|end|list|show (issue 16)
@@ -196,6 +199,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.verb == "provision":
             setup_logging("info")
             return run_provision(args)
+        if args.verb == "update":  # the appliance's slots and RAUC: no configuration file
+            return run_update(args)
         config = load_config(args.config)
         setup_logging(config.log.level, config.secrets)
         if args.verb == "run":

@@ -134,6 +134,8 @@ class ApplianceConfig:
 
     site_id: str | None = None
     hotplug: bool = True  # watch udev for the recording disk and USB cameras
+    # Update bundles must be signed by a certificate chaining to this (design/appliance.md, "Updates").
+    update_keyring: Path = Path("/etc/rauc/keyring.pem")
 
 
 @dataclass(frozen=True)

@@ -51,6 +51,8 @@ class Action(enum.Enum):
     # Intercom (issue 18): speak through a camera's or door station's loudspeaker. Listening is
     # VIEW_LIVE (a camera's sound comes with its live video); talking is heard by people on site.
     TALK = "talk"
+    # Updates (issue 20): install a new version of the appliance's software (district admins).
+    UPDATE_APPLIANCE = "update_appliance"
 
 
 FOOTAGE = frozenset({Action.VIEW_LIVE, Action.VIEW_PLAYBACK, Action.EXPORT})
@@ -66,7 +68,7 @@ _ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.DOOR_SYSTEM: frozenset({Action.POST_DOOR_EVENTS}),
 }
 # Actions that are about the whole appliance, not one building.
-_GLOBAL_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.POST_DOOR_EVENTS})
+_GLOBAL_ACTIONS = frozenset({Action.MANAGE_USERS, Action.VIEW_AUDIT, Action.POST_DOOR_EVENTS, Action.UPDATE_APPLIANCE})
 
 
 @dataclass(frozen=True)

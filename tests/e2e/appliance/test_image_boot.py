@@ -99,7 +99,7 @@ def test_fresh_image_provisions_records_the_demo_camera_and_powers_off_cleanly(v
 
     # Slot A holds every unit of systemd/ and rule of hw/ (the recording disk's mount unit once went missing).
     root_a = int(str(parts["vigil-root-a"]["start"]))
-    units = {p.name for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".mount")}
+    units = {p.name for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".mount", ".path")}
     assert units <= set(disk.ext4_listing(root_a, "/usr/lib/systemd/system")), units
     assert {p.name for p in (REPO / "hw").glob("*.rules")} <= set(disk.ext4_listing(root_a, "/usr/lib/udev/rules.d"))
     # The configuration is the daemon's to edit from the API (design/cameras.md): the file 0600 and

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[3]
-UNITS = sorted(p for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".mount"))
+UNITS = sorted(p for p in (REPO / "systemd").iterdir() if p.suffix in (".service", ".mount", ".path"))
 # Every service we ship, with its highest allowed exposure (`systemd-analyze security --offline=true`,
 # measured on systemd 252; lower is better) and why it cannot be lower.
 EXPOSURE_MAX = {
@@ -28,6 +28,12 @@ EXPOSURE_MAX = {
                                           " chown the keys (CAP_CHOWN/FOWNER/DAC_*), and the network to the hub"),
     "vigil-data-prepare.service": (1.5, "measured 1.4: root, to chown the fresh disk's root to vigil"
                                         " (CAP_CHOWN/FOWNER/DAC_*, the @privileged chown calls)"),
+    "vigil-trial-check.service": (1.6, "measured 1.5: root (no capabilities) to read the ESP's boot entries and ask"
+                                       " systemd about vigil.service"),
+    "vigil-update.service": (2.0, "measured 1.9: root, to read the request and bundle the vigil user left, make"
+                                  " the bundle root's and write the result (CAP_DAC_*, CAP_CHOWN/FOWNER)"),
+    "vigil-update-status.service": (1.6, "measured 1.5: root (no capabilities) to read the ESP, write /run and"
+                                         " ask RAUC over D-Bus"),
 }
 SERVICES = sorted(u.name for u in UNITS if u.suffix == ".service")
 

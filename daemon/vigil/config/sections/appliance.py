@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from vigil.config.model import ApplianceConfig, LogConfig
@@ -15,9 +16,10 @@ def read_appliance(r: Reader, data: Any) -> ApplianceConfig:
         if data is not None:
             r.problem("appliance", "expected a table")
         return ApplianceConfig()
-    r.table(data, "appliance", {"site_id", "hotplug"})
+    r.table(data, "appliance", {"site_id", "hotplug", "update_keyring"})
+    keyring = r.get(data, "appliance", "update_keyring", str, str(ApplianceConfig.update_keyring))
     return ApplianceConfig(site_id=r.get(data, "appliance", "site_id", str, check=id_check),
-                           hotplug=r.get(data, "appliance", "hotplug", bool, True))
+                           hotplug=r.get(data, "appliance", "hotplug", bool, True), update_keyring=Path(keyring))
 
 
 def read_log(r: Reader, data: Any) -> LogConfig:
