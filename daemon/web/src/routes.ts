@@ -17,6 +17,7 @@ export const PAGES: Record<string, () => Promise<PageModule>> = {
   "admin/audit": () => import("./pages/admin_audit"),
   "admin/storage": () => import("./pages/admin_storage"),
   "admin/cameras": () => import("./pages/admin_cameras"),
+  "admin/update": () => import("./pages/admin_update"),
   "search/motion": () => import("./pages/search_motion"),
   "search/doors": () => import("./pages/search_doors"),
   "search/text": () => import("./pages/search_text"),

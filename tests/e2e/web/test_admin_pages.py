@@ -1,6 +1,7 @@
 """The administration pages in Chromium against the real daemon (issue 14): users (add, change
 role and buildings, disable), responder links (create, copy, use count, revoke), API tokens (the
-secret shown once, revoke), the audit log (filter, verify, a tampered entry found) and storage.
+secret shown once, revoke), the audit log (filter, verify, a tampered entry found), storage and the
+software update (issue 20: a bad bundle URL refused with the appliance's reason, district admins only).
 The pages hide what the caller may not do, the appliance still refuses it, and a building admin
 sees only their building's things. axe and screenshots at phone and desktop sizes."""
 
@@ -18,6 +19,7 @@ from tests.support.webapp import PASSWORD, WebApp, check_axe, new_page, screensh
 pytestmark = requires_test_namespace
 
 ADMIN_PAGES = ("users", "links", "tokens", "audit", "storage")
+DISTRICT_PAGES = ("update",)  # district admins' only: a building admin is not offered the tab
 
 
 def _open(webapp: WebApp, browser: Browser, user: str, page_name: str, size: str = "desktop") -> Page:
@@ -138,6 +140,41 @@ def test_storage_page_reports_every_camera_to_the_district(webapp: WebApp, brows
     page.context.close()
 
 
+def test_update_page_refuses_a_bad_url_and_hides_from_others(webapp: WebApp, browser: Browser) -> None:
+    page = _open(webapp, browser, "district", "update")
+    assert "Update" in page.get_by_role("navigation", name="Administration").inner_text().split()
+    page.get_by_text("Not running on an appliance: no A/B slots here.").wait_for()
+    assert page.get_by_test_id("last-update").inner_text() == "No update has been requested on this appliance."
+    form = page.get_by_role("form", name="Install an update")
+    # Not an http(s) address: refused before anything is downloaded, the appliance's reason shown.
+    form.get_by_label("Bundle URL").fill("ftp://example.org/x.raucb")
+    form.get_by_role("button", name="Install update").click()
+    form.get_by_role("alert").filter(has_text="http:// or https://").wait_for()
+    # Nothing listens on the discard port (loopback only): the download fails, and says so.
+    form.get_by_label("Bundle URL").fill("http://127.0.0.1:9/x.raucb")
+    form.get_by_label("Reboot").select_option("at")
+    assert form.get_by_label("Time tonight (local)").input_value() == "02:00"
+    form.get_by_role("button", name="Install update").click()
+    form.get_by_role("alert").filter(has_text="cannot download").wait_for()
+    alerts = form.get_by_role("alert").all_inner_texts()
+    assert len(alerts) == 1 and "http:// or https://" not in alerts[0]
+    assert form.get_by_test_id("update-progress").inner_text() == ""
+    assert webapp.json("GET", "/api/appliance/update") == {"update": None, "slots": None}
+    refused = webapp.json("GET", "/api/audit?action=appliance.update")
+    assert [(e["target"], e["outcome"]) for e in refused] == [("http://127.0.0.1:9/x.raucb", "refused")]
+    page.context.close()
+
+    page = _open(webapp, browser, "hs-admin", "update")
+    page.get_by_test_id("not-allowed").wait_for()
+    assert "update this appliance" in page.get_by_test_id("not-allowed").inner_text()
+    assert "Update" not in page.get_by_role("navigation", name="Administration").inner_text().split()
+    assert page.get_by_role("form").count() == 0
+    body = {"url": "http://127.0.0.1:9/x.raucb", "reboot": "now"}
+    assert webapp.request("POST", "/api/appliance/update", body, user="hs-admin")[0] == 403
+    assert webapp.request("GET", "/api/appliance/update", user="hs-admin")[0] == 403
+    page.context.close()
+
+
 def test_a_building_admin_sees_only_their_building_and_the_server_refuses_the_rest(
         webapp: WebApp, browser: Browser) -> None:
     ms_link = webapp.link("--building", "ms")
@@ -207,7 +244,7 @@ def test_admin_pages_pass_axe_and_are_screenshot(webapp: WebApp, browser: Browse
     for user in ("district", "hs-admin"):
         page, console = new_page(browser, size)
         webapp.sign_in(page, user, "#/admin/storage")
-        for name in ADMIN_PAGES:
+        for name in ADMIN_PAGES + (DISTRICT_PAGES if user == "district" else ()):
             page.goto(webapp.base + f"/#/admin/{name}")
             page.get_by_role("heading", level=1).wait_for()
             page.wait_for_load_state("networkidle")

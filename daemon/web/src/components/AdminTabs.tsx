@@ -1,5 +1,5 @@
-// The administration pages' own tabs (users, links, tokens, audit, storage): only those the caller
-// may use are shown; the appliance still decides every request.
+// The administration pages' own tabs (users, links, tokens, audit, storage, cameras, update): only
+// those the caller may use are shown; the appliance still decides every request.
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { useApp } from "../lib/app_context";
@@ -14,6 +14,7 @@ const TABS: Tab[] = [
   { label: "Audit log", page: "audit", needs: "view_audit" },
   { label: "Storage", page: "storage", needs: "view_status" },
   { label: "Cameras", page: "cameras", needs: "configure_cameras" },
+  { label: "Update", page: "update", needs: "update_appliance" },
 ];
 
 export function AdminTabs({ current }: { current: string }) {

@@ -6,7 +6,7 @@ import type { DistrictLink } from "./district";
 export type Action =
   | "view_status" | "view_live" | "view_playback" | "export" | "configure_cameras" | "manage_links"
   | "manage_users" | "view_audit" | "view_door_events" | "ack_door_events" | "bookmark" | "hold_evidence"
-  | "declare_incident";
+  | "declare_incident" | "talk" | "update_appliance";
 
 export interface Me {
   kind: "user" | "link";
