@@ -77,6 +77,9 @@ def test_fresh_image_provisions_records_the_demo_camera_and_powers_off_cleanly(v
     vm.wait_for(r"ready: cameras: \d+/1 up, \d+ recording; storage ok \(/var/lib/vigil", READY_TIMEOUT_S)
     vm.wait_for(r"recorder demo-cam(/main)?: run \d+ started", RECORDING_TIMEOUT_S)
     vm.wait_for(r"Started vigil\.service", 5)
+    # The first boot is counted too: committed once vigil records (vigil-trial-check.service).
+    vm.wait_for(r"trial boot: commit", RECORDING_TIMEOUT_S)
+    vm.wait_for(r"Finished systemd-bless-boot\.service", RECORDING_TIMEOUT_S)
 
     assert vm.power_button(POWEROFF_TIMEOUT_S) == 0
     console = vm.console()
