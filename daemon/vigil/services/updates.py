@@ -49,10 +49,24 @@ def read_result(directory: Path) -> dict[str, Any] | None:
     return result if isinstance(result, dict) else None
 
 
+def _boot_wall_ns() -> int:
+    """When this boot began (the kernel's btime), so that a state written before it is history."""
+    for line in Path("/proc/stat").read_text(encoding="ascii").splitlines():
+        if line.startswith("btime "):
+            return int(line.split()[1]) * 1_000_000_000
+    return 0
+
+
 def _busy(directory: Path) -> bool:
+    """A request waits, or an install runs. An install that was running when the box went down
+    (a power cut) is not: RAUC left the other slot marked bad, and a new request rewrites it."""
     result = read_result(directory)
-    pending = result is not None and result.get("state") in {s.value for s in BUSY}
-    return pending or (directory / REQUEST_NAME).exists()
+    if (directory / REQUEST_NAME).exists():
+        return True
+    if result is None or result.get("state") not in {s.value for s in BUSY}:
+        return False
+    at_ns = result.get("at_wall_ns")
+    return not isinstance(at_ns, int) or at_ns >= _boot_wall_ns()
 
 
 def download(url: str, target: Path) -> None:

@@ -8,6 +8,7 @@ import functools
 import http.server
 import json
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -114,3 +115,16 @@ def test_root_checks_the_bundle_again_and_reports(tmp_path: Path, keys: dict[str
     (updates / REQUEST_NAME).write_text(json.dumps({"bundle": "../../etc/passwd", "reboot": "now"}))
     assert main(["update", "apply", "--request", str(updates / REQUEST_NAME)]) != 0
     assert "must be a file in" in json.loads((updates / RESULT_NAME).read_text())["message"]
+
+
+async def test_an_install_cut_by_a_power_loss_does_not_block_the_next(api: Api, config: Config) -> None:
+    """result.json says "installing" from before this boot (the box lost power mid-install): a new
+    request is taken; one from this boot still gets 409."""
+    updates = updates_dir(config)
+    updates.mkdir(parents=True)
+    (updates / RESULT_NAME).write_text(json.dumps({"state": "installing", "at_wall_ns": 1_000_000_000}))
+    status, body = await _post(api, "http://127.0.0.1:9/x.raucb")  # past the busy check: nothing listens there
+    assert status == 400 and "cannot download" in str(body["detail"]), body
+    (updates / RESULT_NAME).write_text(json.dumps({"state": "installing", "at_wall_ns": time.time_ns()}))
+    status, body = await _post(api, "http://127.0.0.1:9/x.raucb")
+    assert status == 409, body
