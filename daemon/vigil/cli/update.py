@@ -74,7 +74,7 @@ def run_update(args: Namespace) -> int:
             write_durably(args.write, json.dumps(status).encode(), 0o644)
         back = status.get("rolled_back")
         if isinstance(back, dict):
-            print(f"UPDATE ROLLED BACK: {back['title']} (slot {back['slot']}) failed {back['tries']} boot tries; "
+            print(f"UPDATE ROLLED BACK: {back['title']} failed {back['tries']} boot tries; "
                   f"running slot {status['booted']}", file=sys.stderr)
         return 0
     if args.update_verb == "trial-check":

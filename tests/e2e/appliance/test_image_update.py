@@ -90,9 +90,12 @@ def bundles(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     other_key, other_cert = work / "other.key", work / "other.pem"
     subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(other_key), "-out",
                     str(other_cert), "-subj", "/CN=not the release key", "-days", "2"], check=True, capture_output=True)
-    out["forged"] = www / "forged.raucb"
-    subprocess.run(["rauc", "resign", "--cert", str(other_cert), "--key", str(other_key), "--keyring", str(cert),
-                    str(out["v2"]), str(out["forged"])], check=True, capture_output=True)
+    # Signed by another key: a small root is enough, the box refuses it on the signature alone.
+    small = work / "small"
+    (small / "etc").mkdir(parents=True)
+    (small / "etc" / "noise").write_bytes(os.urandom(200_000))
+    subprocess.run(["mke2fs", "-q", "-t", "ext4", "-d", str(small), str(work / "small.ext4"), "8M"], check=True)
+    out["forged"] = _bundle(work / "small.ext4", f"{version}+forged", www / "forged.raucb", other_key, other_cert)
     out["truncated"] = www / "truncated.raucb"
     out["truncated"].write_bytes(out["v2"].read_bytes()[: out["v2"].stat().st_size // 3])
     return out
@@ -137,7 +140,7 @@ class Box:
         deadline = time.monotonic() + timeout_s
         while True:
             try:
-                status, body = self.call("POST", "/api/session", {"name": name, "password": password})
+                status, body = self.call("POST", "/api/login", {"name": name, "password": password})
                 assert status == 200, body
                 self.headers["X-CSRF-Token"] = body["csrf_token"]
                 return
