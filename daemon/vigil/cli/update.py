@@ -7,6 +7,8 @@
   fails the signature check, never reaches a slot); verified; then `rauc install` writes the
   inactive slot and makes it primary with 3 tries (the custom backend below); `--reboot now`
   reboots at once, `--reboot HH:MM` at that time (a systemd timer), `never` leaves it to you.
+  `apply --request FILE` installs what the daemon requested (vigil-update.service, as root:
+  the bundle checked again, progress and outcome in result.json beside the request).
 - `status`: the booted slot, the primary, each slot's state, and an update that rolled back;
   `--write` also leaves it where the daemon's health reads it (vigil-update-status.service at boot).
 - `trial-check`: on a boot systemd-boot is counting, wait until vigil records (core/trial_boot.py);
@@ -25,6 +27,7 @@ from argparse import ArgumentParser, Namespace, _SubParsersAction
 from dataclasses import asdict
 from pathlib import Path
 
+from vigil.config.model import ApplianceConfig
 from vigil.core.boot_entries import SLOTS, BootEntryError, SlotState, boot_order, booted_slot, can_fall_back
 from vigil.core.errors import BadRequestError, VigilError
 from vigil.core.trial_boot import DaemonView, Verdict, decide
@@ -34,7 +37,7 @@ from vigil.services.updates import RESULT_NAME, download
 from vigil.system.boot_loader import SLOTS_FILE, UPDATE_STATUS, BootLoader
 from vigil.system.rauc import UpdateError, install_bundle, verify_bundle
 
-KEYRING = Path("/etc/rauc/keyring.pem")
+KEYRING = ApplianceConfig.update_keyring  # what the image installs (image-build/build.sh)
 DOWNLOADS = Path("/var/lib/vigil/updates")  # the data partition: never a slot an update writes
 
 
