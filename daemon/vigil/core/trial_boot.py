@@ -16,12 +16,13 @@ Rules, in order (time as an argument):
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from enum import Enum
 
+from vigil.core.hotplug import StorageState
+from vigil.core.watchdog import parse_status_line
+
 MAX_RESTARTS = 3
-_STATUS = re.compile(r"^cameras: (\d+)/(\d+) up, (\d+) recording; (storage ok|RECORDING DISK MISSING|FOREIGN DISK)")
 
 
 class Verdict(Enum):
@@ -51,12 +52,12 @@ def decide(view: DaemonView, elapsed_s: float, timeout_s: float) -> Decision:
         return Decision(Verdict.FAIL, f"vigil.service {view.active_state} after {view.restarts} restarts")
     if view.active_state != "active":
         return Decision(Verdict.FAIL if late else Verdict.WAIT, f"vigil.service {view.active_state}, not ready")
-    match = _STATUS.match(view.status_text)
-    if match is None:
+    counts = parse_status_line(view.status_text)
+    if counts is None:
         return Decision(Verdict.FAIL if late else Verdict.WAIT, f"no recording status yet ({view.status_text!r})")
-    up, cameras, recording, storage = int(match[1]), int(match[2]), int(match[3]), match[4]
-    if storage != "storage ok":
-        return Decision(Verdict.FAIL if late else Verdict.WAIT, f"storage: {storage.lower()}")
+    up, cameras, recording = counts.up, counts.cameras, counts.recording
+    if counts.storage is not StorageState.OK:
+        return Decision(Verdict.FAIL if late else Verdict.WAIT, f"storage: {counts.storage.value}")
     if recording > 0 or cameras == 0:
         return Decision(Verdict.COMMIT, f"ready: {view.status_text}")
     if up > 0:

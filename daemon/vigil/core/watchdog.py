@@ -7,6 +7,7 @@ WatchdogSec= passes without one."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -68,3 +69,20 @@ def status_line(counts: StatusCounts) -> str:
         StorageState.FOREIGN: f"FOREIGN DISK at {counts.storage_path} refused: not recording",
     }[counts.storage]
     return f"cameras: {counts.up}/{counts.cameras} up, {counts.recording} recording; {storage}"
+
+
+_STATUS = re.compile(r"^cameras: (\d+)/(\d+) up, (\d+) recording; "
+                     r"(?:storage ok \((.*)\)|RECORDING DISK MISSING \((.*)\)|FOREIGN DISK at (.*) refused)")
+
+
+def parse_status_line(text: str) -> StatusCounts | None:
+    """The counts back from a `status_line` (as `systemctl show -p StatusText` gives it); None for
+    any other text (the daemon still starting)."""
+    match = _STATUS.match(text)
+    if match is None:
+        return None
+    up, cameras, recording = int(match[1]), int(match[2]), int(match[3])
+    storage = (StorageState.OK if match[4] is not None else
+               StorageState.MISSING if match[5] is not None else StorageState.FOREIGN)
+    path = next(m for m in (match[4], match[5], match[6]) if m is not None)
+    return StatusCounts(cameras, up, recording, storage, path)

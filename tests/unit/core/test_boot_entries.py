@@ -152,3 +152,14 @@ def test_update_source(url: str, reboot: str, expected: str) -> None:
     else:
         with pytest.raises(BadRequestError, match=expected):
             check_source(url, reboot)
+
+
+@pytest.mark.parametrize("state", ["ok", "missing", "foreign"])
+def test_status_line_reads_back(state: str) -> None:
+    """What the trial check reads from systemd is what the daemon wrote (core/watchdog.py)."""
+    from vigil.core.hotplug import StorageState
+    from vigil.core.watchdog import StatusCounts, parse_status_line, status_line
+
+    counts = StatusCounts(4, 3, 2, StorageState(state), "/srv/vigil")
+    assert parse_status_line(status_line(counts)) == counts
+    assert parse_status_line("starting") is None
