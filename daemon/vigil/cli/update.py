@@ -118,7 +118,7 @@ def update_status(loader: BootLoader, cmdline: str) -> dict[str, object]:
     return {
         "booted": booted_slot(cmdline),
         "order": [{"slot": e.slot, "title": e.title, "generation": e.generation, "tries_left": e.tries_left,
-                   "state": "bad" if e.bad else "good" if e.tries_left is None else "trying"}
+                   "state": e.state}
                   for e in boot_order(entries)],
         "rolled_back": None if rollback is None else {
             "slot": rollback.from_slot, "title": rollback.title, "tries": rollback.tries_done},

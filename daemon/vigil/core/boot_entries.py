@@ -55,6 +55,11 @@ class BootEntry:
     def bad(self) -> bool:
         return self.tries_left == 0
 
+    @property
+    def state(self) -> str:
+        """bad (no tries left), trying (tries left) or good (committed)."""
+        return "bad" if self.bad else "good" if self.tries_left is None else "trying"
+
 
 @dataclass(frozen=True)
 class SlotBoot:

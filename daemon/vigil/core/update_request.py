@@ -5,7 +5,9 @@ root side reports (design/appliance.md, "Updates"). Pure.
   in result files); a bundle's integrity comes from its signature, not from the transport.
 - `reboot` is `now`, `never` (the new version starts at the next reboot) or `HH:MM`, local time,
   the next such minute.
-- One update at a time: a new request is refused (409) while one is requested or installing."""
+- One update at a time: a new request is refused (409) while one is requested or installing. An
+  install reported as running before this boot began is history (a power cut stopped it: RAUC
+  left the other slot marked bad, and a new request rewrites it)."""
 
 from __future__ import annotations
 
@@ -60,3 +62,13 @@ def check_source(url: object, reboot: object) -> UpdateSource:
     if not name.endswith(".raucb"):
         name += ".raucb"
     return UpdateSource(url, check_reboot(reboot), name)
+
+
+def update_busy(request_waiting: bool, result: dict[str, object] | None, boot_wall_ns: int) -> bool:
+    """Whether a new request must wait (409): see the module docstring."""
+    if request_waiting:
+        return True
+    if result is None or result.get("state") not in {s.value for s in BUSY}:
+        return False
+    at_ns = result.get("at_wall_ns")
+    return not isinstance(at_ns, int) or at_ns >= boot_wall_ns

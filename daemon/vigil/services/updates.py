@@ -20,7 +20,7 @@ from typing import Any
 from vigil.config import Config
 from vigil.core.errors import BadRequestError, ConflictError, PayloadTooLargeError
 from vigil.core.permissions import Action, Target
-from vigil.core.update_request import BUSY, UpdateSource, UpdateState, check_source
+from vigil.core.update_request import BUSY, UpdateSource, UpdateState, check_source, update_busy
 from vigil.record.storage import write_durably
 from vigil.services import audit
 from vigil.services.authorize import require
@@ -58,15 +58,7 @@ def _boot_wall_ns() -> int:
 
 
 def _busy(directory: Path) -> bool:
-    """A request waits, or an install runs. An install that was running when the box went down
-    (a power cut) is not: RAUC left the other slot marked bad, and a new request rewrites it."""
-    result = read_result(directory)
-    if (directory / REQUEST_NAME).exists():
-        return True
-    if result is None or result.get("state") not in {s.value for s in BUSY}:
-        return False
-    at_ns = result.get("at_wall_ns")
-    return not isinstance(at_ns, int) or at_ns >= _boot_wall_ns()
+    return update_busy((directory / REQUEST_NAME).exists(), read_result(directory), _boot_wall_ns())
 
 
 def download(url: str, target: Path) -> None:
